@@ -1,0 +1,59 @@
+# Cartable: every target is one line of intent. `make run` and `make test` install what is missing.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROTOS := $(shell find protos -name '*.proto')
+STAMP_DEPS := $(VENV)/.deps-stamp
+STAMP_PROTOS := cartable/.protos-stamp
+STAMP_BROWSER := $(VENV)/.browser-stamp
+
+.PHONY: install protos run test test-fast lint bench migrate services-up clean
+
+install: $(STAMP_DEPS) $(STAMP_PROTOS)  ## venv, dependencies, compiled protos
+
+$(STAMP_DEPS): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+protos: $(STAMP_PROTOS)  ## compile protos/ into the importable `cartable` package, with .pyi stubs
+
+$(STAMP_PROTOS): $(PROTOS) $(STAMP_DEPS)
+	@rm -rf cartable && mkdir -p cartable
+	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+	@find cartable -type d -exec touch {}/__init__.py \;
+	@touch $@
+
+browser: $(STAMP_BROWSER)  ## Debian's Chromium for the browser tests
+$(STAMP_BROWSER):
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@touch $@
+
+services-up:  ## start the local RabbitMQ (and PostgreSQL when tests use it) if installed but not running
+	@$(BIN)/python -m devtools.ensure_services
+
+migrate: install  ## apply every service's migrations
+	@for s in auth documents finance orders notifications; do $(BIN)/python -m services.$$s migrate || exit 1; done
+
+run: install services-up migrate  ## run the whole suite locally (Ctrl-C stops everything)
+	@$(BIN)/python -m devtools.seed
+	@echo "Cartable is starting on http://127.0.0.1:8000 (demo accounts: var/demo-credentials.json, mail: var/mail/)"
+	@$(BIN)/honcho start -f Procfile
+
+test: install browser services-up  ## every test (unit, integration, e2e, browser)
+	$(BIN)/pytest
+
+test-fast: install  ## unit tests only
+	$(BIN)/pytest -m 'not browser and not broker' -x -q
+
+lint: install  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+bench: install services-up  ## benchmarks under bench/ (PostgreSQL)
+	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var cartable .pytest_cache

@@ -1,0 +1,385 @@
+"""The event bus on RabbitMQ: transactional outbox, relay with publisher confirms, consumers with an
+inbox and a dead-letter queue.
+
+- ``record_event`` writes the event into the ``outbox`` table inside the use case's own transaction:
+  if the transaction rolls back, nothing is published; if it commits, the relay publishes it later,
+  even when the broker is down at that moment.
+- ``OutboxRelay`` publishes pending rows in order with publisher confirms and marks them published.
+  Several relays may run (finance scaled out): on PostgreSQL rows are claimed with SKIP LOCKED.
+- ``EventConsumer`` reads the service's durable queue; each event is handled in one transaction that
+  also records its ``event_id`` in the ``inbox`` (a redelivered event is handled once); the message is
+  acked only after that commit. A handler that keeps failing is retried ``max_attempts`` times, then
+  dead-lettered to ``<queue>.dlq``. Connections are re-opened after a broker restart. The handler runs
+  in a worker thread while the connection's own thread keeps heartbeats going (pika is not
+  thread-safe: the connection is only ever touched by the thread that opened it).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pika
+import pika.exceptions
+from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf.message import DecodeError, Message
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from cartable.events.v1 import envelope_pb2
+from kit.db import Database
+from kit.logs import event_id_var, request_id_var
+
+log = logging.getLogger("kit.bus")
+
+DLX = "cartable.dlx"
+AMQP_ERRORS = (pika.exceptions.AMQPError, ConnectionError, OSError)
+
+
+def bus_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Add the ``outbox`` and ``inbox`` tables to a service's metadata (its migrations create them)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_name", String(120), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("event_name", String(120), nullable=False),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return outbox, inbox
+
+
+def make_envelope(
+    name: str, payload: Message, school_id: str, correlation_id: str | None = None
+) -> envelope_pb2.Envelope:
+    any_payload = any_pb2.Any()
+    any_payload.Pack(payload)
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(datetime.now(UTC))
+    return envelope_pb2.Envelope(
+        event_id=str(uuid.uuid4()),
+        event_name=name,
+        occurred_at=ts,
+        school_id=school_id,
+        correlation_id=correlation_id if correlation_id is not None else request_id_var.get(),
+        payload=any_payload,
+    )
+
+
+def record_event(
+    session: Session, outbox: Table, name: str, payload: Message, school_id: str
+) -> envelope_pb2.Envelope:
+    """Write an event into the outbox in the caller's transaction; the relay publishes it after commit."""
+    env = make_envelope(name, payload, school_id)
+    session.execute(
+        outbox.insert().values(
+            event_id=env.event_id, event_name=name, body=env.SerializeToString(), created_at=datetime.now(UTC)
+        )
+    )
+    return env
+
+
+def _connect(url: str, heartbeat: int = 30) -> pika.BlockingConnection:
+    params = pika.URLParameters(url)
+    params.heartbeat = heartbeat
+    params.blocked_connection_timeout = 30
+    params.connection_attempts = 1
+    params.socket_timeout = 5
+    return pika.BlockingConnection(params)
+
+
+def declare_exchange(channel, exchange: str) -> None:
+    channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+
+
+def broker_answers(url: str) -> bool:
+    """True when an AMQP connection can be opened (used by health checks)."""
+    try:
+        conn = _connect(url)
+    except AMQP_ERRORS:
+        return False
+    try:
+        conn.close()
+    except AMQP_ERRORS:
+        pass
+    return True
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows with publisher confirms."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Table,
+        amqp_url: str,
+        exchange: str,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._conn: pika.BlockingConnection | None = None
+        self._channel = None
+
+    def _ensure_channel(self):
+        if self._conn is None or self._conn.is_closed:
+            self._conn = _connect(self.amqp_url)
+            self._channel = self._conn.channel()
+            self._channel.confirm_delivery()
+            declare_exchange(self._channel, self.exchange)
+        return self._channel
+
+    def close(self) -> None:
+        if self._conn is not None and self._conn.is_open:
+            try:
+                self._conn.close()
+            except AMQP_ERRORS:
+                pass
+        self._conn = None
+
+    def backlog(self) -> int:
+        """Events written but not yet published."""
+        with self.db.unit_of_work() as s:
+            return s.execute(
+                select(func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))
+            ).scalar_one()
+
+    def publish_pending(self) -> int:
+        """Publish one batch; returns how many were confirmed. Raises AMQP errors to the caller."""
+        channel = self._ensure_channel()
+        o = self.outbox
+        with self.db.unit_of_work() as s:
+            q = (
+                select(o.c.id, o.c.event_id, o.c.event_name, o.c.body)
+                .where(o.c.published_at.is_(None))
+                .order_by(o.c.id)
+                .limit(self.batch_size)
+            )
+            if not self.db.is_sqlite:
+                q = q.with_for_update(skip_locked=True)
+            rows = s.execute(q).all()
+            if not rows:
+                return 0
+            done = []
+            for row in rows:
+                props = pika.BasicProperties(
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    message_id=row.event_id,
+                    type=row.event_name,
+                    content_type="application/x-protobuf",
+                )
+                # With confirms on, basic_publish returns once the broker has taken the message,
+                # and raises when it refuses it: the row then stays pending.
+                channel.basic_publish(self.exchange, row.event_name, row.body, props)
+                done.append(row.id)
+            s.execute(update(o).where(o.c.id.in_(done)).values(published_at=datetime.now(UTC)))
+            return len(done)
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until ``stop`` is set, reconnecting with backoff when the broker goes away."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                n = self.publish_pending()
+                backoff = 0.5
+                if n == 0:
+                    self._conn.process_data_events(time_limit=self.poll_interval)  # type: ignore[union-attr]
+            except AMQP_ERRORS as exc:
+                log.warning("broker unavailable, outbox events wait", extra={"error": repr(exc)})
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.close()
+
+
+Handler = Callable[[Session, envelope_pb2.Envelope, Message], None]
+
+
+@dataclass(frozen=True)
+class Binding:
+    payload_type: type[Message]
+    handler: Handler
+
+
+class EventConsumer:
+    """Consumes a service's durable queue; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        inbox: Table,
+        amqp_url: str,
+        exchange: str,
+        queue: str,
+        bindings: dict[str, Binding],
+        *,
+        max_attempts: int = 5,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.inbox = inbox
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.queue = queue
+        self.dlq = queue + ".dlq"
+        self.bindings = bindings
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="handler")
+
+    def declare(self, channel) -> None:
+        declare_exchange(channel, self.exchange)
+        channel.exchange_declare(exchange=DLX, exchange_type="direct", durable=True)
+        channel.queue_declare(queue=self.dlq, durable=True)
+        channel.queue_bind(queue=self.dlq, exchange=DLX, routing_key=self.queue)
+        channel.queue_declare(
+            queue=self.queue,
+            durable=True,
+            arguments={"x-dead-letter-exchange": DLX, "x-dead-letter-routing-key": self.queue},
+        )
+        for key in self.bindings:
+            channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=key)
+
+    def declare_on(self, url: str) -> None:
+        """Declare the exchange, queue, bindings and dead-letter queue (idempotent)."""
+        conn = _connect(url)
+        try:
+            self.declare(conn.channel())
+        finally:
+            conn.close()
+
+    def handle(self, body: bytes) -> str:
+        """Handle one message body in one transaction. Returns ``handled`` or ``duplicate``."""
+        env = envelope_pb2.Envelope()
+        env.ParseFromString(body)
+        binding = self.bindings.get(env.event_name)
+        if binding is None:
+            raise LookupError(f"no handler for {env.event_name}")
+        payload = binding.payload_type()
+        if not env.payload.Unpack(payload):
+            raise DecodeError(f"payload of {env.event_name} is not {binding.payload_type.__name__}")
+        rtok = request_id_var.set(env.correlation_id)
+        etok = event_id_var.set(env.event_id)
+        try:
+            with self.db.unit_of_work() as s:
+                seen = s.execute(
+                    select(self.inbox.c.event_id).where(self.inbox.c.event_id == env.event_id)
+                ).first()
+                if seen:
+                    log.info("event already handled", extra={"event_name": env.event_name})
+                    return "duplicate"
+                s.execute(
+                    self.inbox.insert().values(
+                        event_id=env.event_id, event_name=env.event_name, handled_at=datetime.now(UTC)
+                    )
+                )
+                binding.handler(s, env, payload)
+            log.info("event handled", extra={"event_name": env.event_name})
+            return "handled"
+        finally:
+            request_id_var.reset(rtok)
+            event_id_var.reset(etok)
+
+    def _wait_keeping_heartbeats(self, conn, fut: concurrent.futures.Future) -> None:
+        while not fut.done():
+            conn.process_data_events(time_limit=0.2)
+
+    def _on_message(self, conn, channel, method, props, body: bytes) -> None:
+        headers = dict(props.headers or {})
+        attempts = int(headers.get("x-attempts", 0)) + 1
+        fut = self._pool.submit(self.handle, body)
+        self._wait_keeping_heartbeats(conn, fut)
+        try:
+            fut.result()
+        except Exception as exc:
+            permanent = isinstance(exc, (DecodeError, LookupError))
+            log.warning(
+                "event handler failed",
+                extra={"attempt": attempts, "error": repr(exc), "routing_key": method.routing_key},
+                exc_info=not permanent,
+            )
+            if permanent or attempts >= self.max_attempts:
+                channel.basic_nack(method.delivery_tag, requeue=False)  # to the dead-letter queue
+                return
+            deadline = time.monotonic() + self.retry_delay * attempts
+            while time.monotonic() < deadline:
+                conn.process_data_events(time_limit=0.1)
+            headers["x-attempts"] = attempts
+            retry_props = pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=props.message_id,
+                type=props.type,
+                content_type=props.content_type,
+                headers=headers,
+            )
+            # Re-queue at the tail with the attempt count, then ack the original. A crash in between
+            # redelivers it: the inbox makes the second handling a no-op.
+            channel.basic_publish("", self.queue, body, retry_props)
+            channel.basic_ack(method.delivery_tag)
+            return
+        channel.basic_ack(method.delivery_tag)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; reconnect with backoff after a broker restart."""
+        backoff = 0.5
+        while not stop.is_set():
+            conn = None
+            try:
+                conn = _connect(self.amqp_url)
+                channel = conn.channel()
+                self.declare(channel)
+                channel.basic_qos(prefetch_count=1)
+                pending: list = []
+                channel.basic_consume(
+                    self.queue, lambda ch, m, p, b: pending.append((m, p, b)), auto_ack=False
+                )
+                backoff = 0.5
+                while not stop.is_set():
+                    conn.process_data_events(time_limit=0.2)
+                    while pending:
+                        m, p, b = pending.pop(0)
+                        self._on_message(conn, channel, m, p, b)
+                if conn.is_open:
+                    conn.close()
+            except AMQP_ERRORS as exc:
+                log.warning("broker unavailable, consumer reconnects", extra={"error": repr(exc)})
+                if conn is not None and conn.is_open:
+                    try:
+                        conn.close()
+                    except AMQP_ERRORS:
+                        pass
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self._pool.shutdown(wait=True)

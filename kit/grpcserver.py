@@ -1,0 +1,161 @@
+"""gRPC server bootstrap: health (SERVING only once the database and broker answer), reflection,
+interceptors (request id, identity token, error mapping, metrics) and graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from kit.errors import AppError, Unauthenticated, trailing_metadata
+from kit.identity import METADATA_KEY, TokenVerifier, current_identity
+from kit.logs import request_id_var
+from kit.metrics import RPC_LATENCY, RPC_REQUESTS
+
+log = logging.getLogger("kit.grpc")
+
+_OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):
+    """Sets the request id, verifies the identity token and maps domain errors to statuses."""
+
+    def __init__(self, service: str, verifier: TokenVerifier, public_methods: Iterable[str] = ()) -> None:
+        self.service = service
+        self.verifier = verifier
+        self.public = frozenset(public_methods)
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_OPEN_PREFIXES) or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        is_public = method in self.public
+        short = method.rsplit("/", 1)[-1]
+
+        def wrapper(request, context: grpc.ServicerContext):
+            md = dict(context.invocation_metadata())
+            rid = md.get("x-request-id") or uuid.uuid4().hex
+            rtok = request_id_var.set(rid)
+            itok = current_identity.set(None)
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                raw = md.get(METADATA_KEY, "")
+                token = raw[7:] if raw.lower().startswith("bearer ") else ""
+                if token:
+                    current_identity.set(self.verifier.verify(token))
+                elif not is_public:
+                    raise Unauthenticated("a valid identity token is required")
+                return inner(request, context)
+            except AppError as err:
+                code = err.grpc_status.name
+                context.set_trailing_metadata(trailing_metadata(err))
+                context.abort(err.grpc_status, err.message)
+            except Exception:
+                if context.code() is not None:  # already aborted by the servicer
+                    raise
+                code = "INTERNAL"
+                log.exception("unhandled error in %s", method)
+                context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                RPC_REQUESTS.labels(self.service, short, code).inc()
+                RPC_LATENCY.labels(self.service, short).observe(time.perf_counter() - started)
+                current_identity.reset(itok)
+                request_id_var.reset(rtok)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapper,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+@dataclass
+class Registration:
+    """One servicer to add: ``add(servicer, server)`` is the generated ``add_XServicer_to_server``."""
+
+    add: Callable
+    servicer: object
+    full_name: str  # e.g. cartable.finance.v1.FinanceService
+
+
+@dataclass
+class GrpcServer:
+    service: str
+    server: grpc.Server
+    health: health.HealthServicer
+    port: int
+    service_names: list[str]
+    checks: list[Callable[[], bool]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
+
+    def set_status(self, status) -> None:
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
+
+    def watch(self, interval: float = 2.0) -> None:
+        """Keep health in step with the dependencies: SERVING only while every check passes."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                ok = all(check() for check in self.checks)
+                if not self._stop.is_set():
+                    self.set_status(
+                        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+                    )
+                self._stop.wait(interval if ok else min(interval, 0.5))
+
+        self._watcher = threading.Thread(target=loop, name="health-watch", daemon=True)
+        self._watcher.start()
+
+    def shutdown(self, drain: float = 1.0, grace: float = 10.0) -> None:
+        """NOT_SERVING first (so balancers stop sending), a short drain, then stop with grace."""
+        self._stop.set()
+        self.health.enter_graceful_shutdown()
+        log.info("shutting down", extra={"drain": drain, "grace": grace})
+        time.sleep(drain)
+        self.server.stop(grace).wait()
+
+
+def build_server(
+    service: str,
+    listen: str,
+    registrations: list[Registration],
+    verifier: TokenVerifier,
+    public_methods: Iterable[str] = (),
+    checks: list[Callable[[], bool]] | None = None,
+    max_workers: int = 32,
+) -> GrpcServer:
+    """Create and start a server on ``listen`` (``host:0`` picks a free port)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc"),
+        interceptors=[ServiceInterceptor(service, verifier, public_methods)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    names = []
+    for reg in registrations:
+        reg.add(reg.servicer, server)
+        names.append(reg.full_name)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {listen}")
+    gs = GrpcServer(service, server, health_servicer, port, names, checks or [])
+    gs.set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+    server.start()
+    gs.watch()
+    log.info("grpc server listening", extra={"port": port, "listen": listen})
+    return gs

@@ -1,0 +1,173 @@
+"""The identity token of DESIGN.md: who calls, with which role, for which school and students.
+
+Auth signs it with its Ed25519 private key (EdDSA JWT, a few minutes long); every service verifies it
+with auth's public key and refuses a call for a student the token does not name.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kit.errors import Forbidden, NotFound, Unauthenticated
+
+ISSUER = "cartable-auth"
+AUDIENCE = "cartable"
+METADATA_KEY = "authorization"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The verified caller. ``students`` maps each student the caller may act for to its class."""
+
+    account_id: str
+    role: str  # parent | staff | system
+    school_id: str
+    students: dict[str, str] = field(default_factory=dict)
+    token: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("staff", "system")
+
+    def may_act_for(self, student_id: str) -> bool:
+        return self.role in ("staff", "system") or student_id in self.students
+
+    def require_student(self, student_id: str) -> None:
+        """Refuse a call for a student this identity does not name (staff: any of their school)."""
+        if not student_id or not self.may_act_for(student_id):
+            raise Forbidden("you may not act for this student")
+
+    def require_owner(self, student_id: str) -> None:
+        """Like require_student, but answers not_found: what belongs to someone else is not shown."""
+        if not student_id or not self.may_act_for(student_id):
+            raise NotFound("not found")
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise Forbidden("this is for the school's staff")
+
+    def require_school(self, school_id: str) -> None:
+        if school_id != self.school_id:
+            raise NotFound("not found")
+
+
+current_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "current_identity", default=None
+)
+
+
+def current() -> Identity:
+    """The identity of the call being served; raises Unauthenticated outside a verified call."""
+    ident = current_identity.get()
+    if ident is None:
+        raise Unauthenticated("a valid identity token is required")
+    return ident
+
+
+def generate_keypair(private_file: Path, public_file: Path) -> None:
+    """Write a new Ed25519 key pair (PEM). The private key file is readable by its owner only."""
+    key = Ed25519PrivateKey.generate()
+    private_file.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = private_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.replace(tmp, private_file)
+    public_file.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+
+
+def ensure_keypair(private_file: Path, public_file: Path) -> None:
+    """Create the local key pair when missing (local runs and tests; production mounts a Secret)."""
+    if not private_file.exists() or not public_file.exists():
+        generate_keypair(private_file, public_file)
+
+
+class TokenSigner:
+    """Signs identity tokens (auth only)."""
+
+    def __init__(self, private_pem: bytes, ttl_seconds: int = 300, key_id: str = "1") -> None:
+        self._key = serialization.load_pem_private_key(private_pem, password=None)
+        self.ttl = ttl_seconds
+        self.key_id = key_id
+
+    @classmethod
+    def from_file(cls, path: Path, ttl_seconds: int = 300) -> TokenSigner:
+        return cls(path.read_bytes(), ttl_seconds)
+
+    def sign(self, identity: Identity, now: float | None = None) -> tuple[str, int]:
+        now = time.time() if now is None else now
+        exp = int(now) + self.ttl
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": identity.account_id,
+            "role": identity.role,
+            "school": identity.school_id,
+            "stu": identity.students,
+            "iat": int(now),
+            "exp": exp,
+        }
+        token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
+        return token, exp
+
+
+class TokenVerifier:
+    """Verifies identity tokens with one or more public keys (several during a key rotation)."""
+
+    def __init__(self, public_pems: list[bytes], leeway: int = 5) -> None:
+        self._keys = [serialization.load_pem_public_key(p) for p in public_pems]
+        self.leeway = leeway
+
+    @classmethod
+    def from_files(cls, paths: list[Path]) -> TokenVerifier:
+        return cls([p.read_bytes() for p in paths if p.exists()])
+
+    def verify(self, token: str) -> Identity:
+        last: Exception | None = None
+        for key in self._keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["EdDSA"],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
+                    leeway=self.leeway,
+                    options={"require": ["exp", "sub", "iss", "aud"]},
+                )
+            except jwt.ExpiredSignatureError as exc:
+                raise Unauthenticated("the identity token has expired") from exc
+            except jwt.PyJWTError as exc:
+                last = exc
+                continue
+            students = claims.get("stu") or {}
+            if not isinstance(students, dict):
+                raise Unauthenticated("malformed identity token")
+            return Identity(
+                account_id=str(claims["sub"]),
+                role=str(claims.get("role", "")),
+                school_id=str(claims.get("school", "")),
+                students={str(k): str(v) for k, v in students.items()},
+                token=token,
+            )
+        raise Unauthenticated("invalid identity token") from last
+
+
+def public_key_files(primary: Path, env: dict[str, str] | None = None) -> list[Path]:
+    """The verifying keys: the primary public key, plus ``IDENTITY_EXTRA_PUBLIC_KEY_FILES`` (rotation)."""
+    env = dict(os.environ) if env is None else env
+    extra = [Path(p) for p in env.get("IDENTITY_EXTRA_PUBLIC_KEY_FILES", "").split(",") if p.strip()]
+    return [primary, *extra]

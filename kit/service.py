@@ -1,0 +1,154 @@
+"""What every service is made of, and its command line: ``serve | relay | consume | migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from google.protobuf.message import Message
+from sqlalchemy import MetaData, Table
+from sqlalchemy.orm import Session
+
+from kit import bus, migrations
+from kit.db import Database
+from kit.grpcserver import GrpcServer, Registration, build_server
+from kit.identity import TokenVerifier, ensure_keypair, public_key_files
+from kit.logs import configure_logging
+from kit.metrics import OUTBOX_BACKLOG, start_metrics_server
+from kit.settings import Settings, load_settings
+
+log = logging.getLogger("kit.service")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The composition root's product: what a service's use cases are given."""
+
+    spec: ServiceSpec
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+    clock: Callable[[], datetime] = utcnow
+    extras: dict = field(default_factory=dict)
+
+    def record(self, session: Session, name: str, payload: Message, school_id: str):
+        """Write an event to this service's outbox in the current transaction."""
+        return bus.record_event(session, self.spec.outbox, name, payload, school_id)
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.settings.queue_prefix}{self.spec.name}.events"
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+    migrations_dir: Path
+    registrations: Callable[[Runtime], list[Registration]]
+    public_methods: frozenset[str] = frozenset()
+    bindings: Callable[[Runtime], dict[str, bus.Binding]] | None = None
+    commands: dict[str, Callable[[Runtime, list[str]], int]] = field(default_factory=dict)
+
+
+def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras) -> Runtime:
+    """Build a service's runtime (database, verifier) from its settings."""
+    settings = settings or load_settings(spec.name)
+    if settings.is_local:
+        ensure_keypair(settings.identity_private_key_file, settings.identity_public_key_file)
+    verifier = TokenVerifier.from_files(
+        public_key_files(settings.identity_public_key_file, dict(settings.extra))
+    )
+    return Runtime(spec=spec, settings=settings, db=Database(settings.database_url), verifier=verifier, extras=extras)
+
+
+def start_grpc(rt: Runtime, listen: str | None = None) -> GrpcServer:
+    amqp = rt.settings.amqp_url
+    return build_server(
+        rt.spec.name,
+        listen or rt.settings.grpc_listen,
+        rt.spec.registrations(rt),
+        rt.verifier,
+        rt.spec.public_methods,
+        checks=[rt.db.ping, lambda: bus.broker_answers(amqp)],
+    )
+
+
+def make_relay(rt: Runtime) -> bus.OutboxRelay:
+    return bus.OutboxRelay(rt.db, rt.spec.outbox, rt.settings.amqp_url, rt.settings.events_exchange)
+
+
+def make_consumer(rt: Runtime) -> bus.EventConsumer:
+    bindings = rt.spec.bindings(rt) if rt.spec.bindings else {}
+    return bus.EventConsumer(
+        rt.db, rt.spec.inbox, rt.settings.amqp_url, rt.settings.events_exchange, rt.queue_name, bindings
+    )
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(signum, _frame):
+        log.info("signal received, stopping", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
+    """``python -m services.<svc> serve|relay|consume|migrate|<extra command>``."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
+    parser.add_argument("command", choices=["serve", "relay", "consume", "migrate", *spec.commands])
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    settings = load_settings(spec.name)
+    configure_logging(spec.name, settings.log_level)
+    if ns.command == "migrate":
+        migrations.upgrade(spec.migrations_dir, settings.database_url)
+        log.info("migrations applied")
+        return 0
+    rt = bootstrap(spec, settings)
+    if ns.command in spec.commands:
+        return spec.commands[ns.command](rt, ns.args)
+    start_metrics_server(settings.metrics_port)
+    stop = _stop_on_signals()
+    if ns.command == "serve":
+        server = start_grpc(rt)
+        stop.wait()
+        drain = float(settings.extra.get("SHUTDOWN_DRAIN_SECONDS", "1"))
+        server.shutdown(drain=drain, grace=10)
+    elif ns.command == "relay":
+        relay = make_relay(rt)
+
+        def gauge() -> None:
+            while not stop.wait(5):
+                try:
+                    OUTBOX_BACKLOG.labels(spec.name).set(relay.backlog())
+                except Exception:  # the database may be restarting; the next tick retries
+                    log.warning("cannot read outbox backlog")
+
+        threading.Thread(target=gauge, daemon=True).start()
+        relay.run(stop)
+    elif ns.command == "consume":
+        make_consumer(rt).run(stop)
+    rt.db.dispose()
+    return 0
+
+
+def run(spec: ServiceSpec) -> None:
+    sys.exit(main(spec))

@@ -1,0 +1,229 @@
+"""The event bus against the real RabbitMQ, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pika
+import pytest
+from sqlalchemy import Column, Integer, String, Table, select
+
+from cartable.events.v1 import envelope_pb2
+from cartable.notifications.v1 import events_pb2
+from kit.bus import Binding, EventConsumer, OutboxRelay, bus_tables, record_event
+from kit.db import Database
+from kit.migrations import new_metadata
+from kit.testing import TcpProxy
+
+pytestmark = pytest.mark.broker
+
+
+class World:
+    def __init__(self, url: str) -> None:
+        self.metadata = new_metadata()
+        self.outbox, self.inbox = bus_tables(self.metadata)
+        self.notes = Table("notes", self.metadata, Column("id", Integer, primary_key=True), Column("text", String(50)))
+        self.handled = Table(
+            "handled", self.metadata, Column("id", Integer, primary_key=True), Column("event_id", String(36))
+        )
+        self.db = Database(url)
+        self.metadata.create_all(self.db.engine)
+
+    def write_note(self, text: str, fail: bool = False) -> str:
+        with self.db.unit_of_work() as s:
+            s.execute(self.notes.insert().values(text=text))
+            env = record_event(
+                s, self.outbox, "notifications.mail.failed.v1", events_pb2.MailFailed(mail_id=text), "school-1"
+            )
+            if fail:
+                raise RuntimeError("use case failed after writing")
+        return env.event_id
+
+    def handled_ids(self) -> list[str]:
+        with self.db.unit_of_work() as s:
+            return [r.event_id for r in s.execute(select(self.handled.c.event_id)).all()]
+
+
+def _consumer(world: World, broker, url: str, handler=None, max_attempts: int = 3) -> EventConsumer:
+    def default(session, env, payload):
+        session.execute(world.handled.insert().values(event_id=env.event_id))
+
+    return EventConsumer(
+        world.db,
+        world.inbox,
+        url,
+        broker.exchange,
+        broker.queue("svc.events"),
+        {"notifications.mail.failed.v1": Binding(events_pb2.MailFailed, handler or default)},
+        max_attempts=max_attempts,
+        retry_delay=0.05,
+    )
+
+
+def _wait(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _amqp_url(port: int) -> str:
+    return f"amqp://guest:guest@127.0.0.1:{port}/%2F"
+
+
+def test_event_committed_while_broker_is_down_is_delivered_exactly_once_after_it_returns(databases, broker):
+    world = World(databases.url("bus"))
+    proxy = TcpProxy("127.0.0.1", 5672)
+    stop = threading.Event()
+    try:
+        consumer = _consumer(world, broker, broker.url)
+        consumer.declare_on(broker.url)
+        relay = OutboxRelay(world.db, world.outbox, _amqp_url(proxy.port), broker.exchange, poll_interval=0.05)
+        threading.Thread(target=relay.run, args=(stop,), daemon=True).start()
+        threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+        assert _wait(lambda: relay.backlog() == 0)
+        proxy.cut()  # the broker is unreachable from the relay from now on
+        event_id = world.write_note("while-down")
+        time.sleep(1.0)
+        assert relay.backlog() == 1, "the event must wait in the outbox while the broker is down"
+        assert world.handled_ids() == []
+        proxy.restore()
+        assert _wait(lambda: world.handled_ids() == [event_id])
+        time.sleep(1.0)  # anything doubled would show up by now
+        assert world.handled_ids() == [event_id]
+        assert relay.backlog() == 0
+    finally:
+        stop.set()
+        proxy.close()
+        world.db.dispose()
+
+
+def test_rolled_back_transaction_publishes_nothing(databases, broker):
+    world = World(databases.url("bus"))
+    with pytest.raises(RuntimeError):
+        world.write_note("rolled-back", fail=True)
+    relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
+    consumer = _consumer(world, broker, broker.url)
+    consumer.declare_on(broker.url)
+    try:
+        assert relay.publish_pending() == 0
+        assert broker.message_count(consumer.queue) == 0
+        with world.db.unit_of_work() as s:
+            assert s.execute(select(world.notes)).all() == []
+    finally:
+        relay.close()
+        world.db.dispose()
+
+
+def test_redelivered_event_is_handled_once(databases, broker):
+    world = World(databases.url("bus"))
+    event_id = world.write_note("twice")
+    with world.db.unit_of_work() as s:
+        body = s.execute(select(world.outbox.c.body)).scalar_one()
+    consumer = _consumer(world, broker, broker.url)
+    consumer.declare_on(broker.url)
+
+    def publish_twice(ch):
+        for _ in range(2):
+            ch.basic_publish(broker.exchange, "notifications.mail.failed.v1", body)
+
+    broker.channel_call(publish_twice)
+    stop = threading.Event()
+    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    try:
+        assert _wait(lambda: broker.message_count(consumer.queue) == 0 and world.handled_ids() == [event_id])
+        time.sleep(0.5)
+        assert world.handled_ids() == [event_id]
+        assert consumer.handle(body) == "duplicate"
+    finally:
+        stop.set()
+        world.db.dispose()
+
+
+def test_handler_that_always_fails_ends_in_the_dead_letter_queue(databases, broker):
+    world = World(databases.url("bus"))
+    calls = []
+
+    def failing(session, env, payload):
+        calls.append(env.event_id)
+        raise RuntimeError("boom")
+
+    consumer = _consumer(world, broker, broker.url, handler=failing, max_attempts=3)
+    consumer.declare_on(broker.url)
+    event_id = world.write_note("poison")
+    relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
+    assert relay.publish_pending() == 1
+    relay.close()
+    stop = threading.Event()
+    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    try:
+        assert _wait(lambda: broker.message_count(consumer.dlq) == 1)
+        assert calls == [event_id] * 3
+        assert broker.message_count(consumer.queue) == 0
+        assert world.handled_ids() == []
+
+        def get_dead(ch):
+            method, _props, body = ch.basic_get(consumer.dlq, auto_ack=True)
+            return body
+
+        env = envelope_pb2.Envelope()
+        env.ParseFromString(broker.channel_call(get_dead))
+        assert env.event_id == event_id
+        with world.db.unit_of_work() as s:  # a failed handling leaves no inbox mark
+            assert s.execute(select(world.inbox)).all() == []
+    finally:
+        stop.set()
+        world.db.dispose()
+
+
+def test_consumer_keeps_its_connection_alive_during_a_long_handler(databases, broker):
+    world = World(databases.url("bus"))
+    url = broker.url + "?heartbeat=2"
+
+    def slow(session, env, payload):
+        time.sleep(6)  # three heartbeat intervals
+        session.execute(world.handled.insert().values(event_id=env.event_id))
+
+    consumer = _consumer(world, broker, broker.url, handler=slow)
+    consumer.amqp_url = url
+    consumer.declare_on(broker.url)
+    event_id = world.write_note("slow")
+    relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
+    relay.publish_pending()
+    relay.close()
+    stop = threading.Event()
+    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    try:
+        assert _wait(lambda: world.handled_ids() == [event_id], timeout=20)
+        assert _wait(lambda: broker.message_count(consumer.queue) == 0)
+        time.sleep(0.5)
+        assert world.handled_ids() == [event_id]
+    finally:
+        stop.set()
+        world.db.dispose()
+
+
+def test_relay_publishes_in_commit_order_with_persistent_messages(databases, broker):
+    world = World(databases.url("bus"))
+    ids = [world.write_note(f"n{i}") for i in range(5)]
+    consumer = _consumer(world, broker, broker.url)
+    consumer.declare_on(broker.url)
+    relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
+    assert relay.publish_pending() == 5
+    assert relay.publish_pending() == 0
+    relay.close()
+
+    def drain(ch):
+        out = []
+        while True:
+            method, props, body = ch.basic_get(consumer.queue, auto_ack=True)
+            if method is None:
+                return out
+            assert props.delivery_mode == pika.DeliveryMode.Persistent.value
+            out.append(props.message_id)
+
+    assert broker.channel_call(drain) == ids
+    world.db.dispose()

@@ -1,0 +1,128 @@
+"""gRPC bootstrap: identity tokens, error mapping, request ids and health through shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from cartable.notifications.v1 import notifications_pb2 as pb
+from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from kit.errors import Conflict, from_rpc_error
+from kit.grpcserver import Registration, build_server
+from kit.identity import current
+from kit.logs import request_id_var
+from kit.testing import Keys
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class EchoServicer(pb_grpc.NotificationsServiceServicer):
+    def ListEvents(self, request, context):
+        who = current()
+        who.require_student(request.student_id)
+        return pb.ListEventsResponse(events=[pb.SchoolEvent(id=who.account_id, title=request_id_var.get())])
+
+    def CreateEvent(self, request, context):
+        raise Conflict("period is closed", code="period_closed")
+
+
+@pytest.fixture
+def server(keys):
+    ok = {"db": True}
+    gs = build_server(
+        "test",
+        "127.0.0.1:0",
+        [Registration(pb_grpc.add_NotificationsServiceServicer_to_server, EchoServicer(), "x.Echo")],
+        keys.verifier,
+        checks=[lambda: ok["db"]],
+    )
+    gs.flags = ok
+    yield gs
+    gs.server.stop(0)
+
+
+def _stub(port):
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    return channel, pb_grpc.NotificationsServiceStub(channel), health_pb2_grpc.HealthStub(channel)
+
+
+def test_call_without_identity_token_is_refused_unauthenticated(server):
+    _, stub, _ = _stub(server.port)
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ListEvents(pb.ListEventsRequest(student_id="s1"), timeout=5)
+    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_token_signed_by_another_key_is_refused(server, tmp_path):
+    (tmp_path / "other").mkdir()
+    other = Keys(tmp_path / "other")
+    _, stub, _ = _stub(server.port)
+    token = other.token(students={"s1": "1A"})
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ListEvents(pb.ListEventsRequest(student_id="s1"), metadata=[("authorization", f"Bearer {token}")])
+    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_valid_token_reaches_the_servicer_with_identity_and_request_id(server, keys):
+    _, stub, _ = _stub(server.port)
+    token = keys.token(students={"s1": "1A"}, account_id="acc-1")
+    resp = stub.ListEvents(
+        pb.ListEventsRequest(student_id="s1"),
+        metadata=[("authorization", f"Bearer {token}"), ("x-request-id", "req-42")],
+    )
+    assert resp.events[0].id == "acc-1"
+    assert resp.events[0].title == "req-42"
+
+
+def test_call_for_a_student_the_token_does_not_name_is_refused(server, keys):
+    _, stub, _ = _stub(server.port)
+    token = keys.token(students={"s1": "1A"})
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.ListEvents(pb.ListEventsRequest(student_id="s2"), metadata=[("authorization", f"Bearer {token}")])
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_domain_error_keeps_its_code_across_the_wire(server, keys):
+    _, stub, _ = _stub(server.port)
+    token = keys.token(role="staff")
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.CreateEvent(pb.CreateEventRequest(), metadata=[("authorization", f"Bearer {token}")])
+    err = from_rpc_error(exc.value)
+    assert (err.http_status, err.code) == (409, "period_closed")
+
+
+def _wait_status(health, status, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status == status:
+                return True
+        except grpc.RpcError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def test_health_is_serving_only_while_dependencies_answer(server):
+    _, _, health = _stub(server.port)
+    assert _wait_status(health, SERVING)
+    server.flags["db"] = False
+    assert _wait_status(health, NOT_SERVING)
+    server.flags["db"] = True
+    assert _wait_status(health, SERVING)
+
+
+def test_health_turns_not_serving_during_shutdown(server):
+    _, _, health = _stub(server.port)
+    assert _wait_status(health, SERVING)
+    t = threading.Thread(target=server.shutdown, kwargs={"drain": 2.0, "grace": 1.0})
+    t.start()
+    try:
+        assert _wait_status(health, NOT_SERVING, timeout=1.5)
+    finally:
+        t.join()

@@ -1,0 +1,31 @@
+"""The notifications service's composition: tables, servicers, event bindings, commands."""
+
+from pathlib import Path
+
+from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from kit.grpcserver import Registration
+from kit.service import Runtime, ServiceSpec
+from services.notifications import db
+from services.notifications.grpc_api import Servicer
+from services.notifications.service import NotificationsService
+
+
+def registrations(rt: Runtime) -> list[Registration]:
+    return [
+        Registration(
+            pb_grpc.add_NotificationsServiceServicer_to_server,
+            Servicer(NotificationsService(rt)),
+            "cartable.notifications.v1.NotificationsService",
+        )
+    ]
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="notifications",
+        metadata=db.metadata,
+        outbox=db.outbox,
+        inbox=db.inbox,
+        migrations_dir=Path(__file__).parent / "migrations",
+        registrations=registrations,
+    )
