@@ -363,7 +363,7 @@ class EventConsumer:
                 channel.basic_qos(prefetch_count=1)
                 pending: list = []
                 channel.basic_consume(
-                    self.queue, lambda ch, m, p, b: pending.append((m, p, b)), auto_ack=False
+                    self.queue, lambda ch, m, p, b: pending.append((m, p, b)), auto_ack=False  # noqa: B023
                 )
                 backoff = 0.5
                 while not stop.is_set():
