@@ -1,0 +1,92 @@
+"""The web gateway: parent portal, staff back office and the JSON API, over the services' gRPC APIs."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from kit.settings import load_settings
+
+LANGUAGES = ("fr", "nl", "en")
+LANG_COOKIE = "cartable_lang"
+
+
+def select_locale() -> str:
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        g.set_lang_cookie = asked
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    sess = g.get("session")
+    if sess is not None and sess.account.language in LANGUAGES:
+        return sess.account.language
+    return request.accept_languages.best_match(LANGUAGES, default="fr") or "fr"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the gateway. ``config`` overrides settings (tests pass service targets and timeouts)."""
+    from gateway import web
+    from gateway.api import ALL as API_AREAS
+    from gateway.clients import Clients
+    from gateway.pages import ALL as PAGE_AREAS
+
+    settings = load_settings("gateway")
+    app = Flask(__name__)
+    secret = settings.extra.get("GATEWAY_SECRET_KEY")
+    if not secret:
+        if settings.env == "production":
+            raise RuntimeError("GATEWAY_SECRET_KEY is required in production")
+        secret = secrets.token_hex(32)
+    app.config.update(
+        SECRET_KEY=secret,
+        SETTINGS=settings,
+        GRPC_TARGETS=dict(settings.grpc_targets),
+        GRPC_TIMEOUT=float(settings.extra.get("GATEWAY_GRPC_TIMEOUT", "3")),
+        DASHBOARD_DEADLINE=float(settings.extra.get("DASHBOARD_DEADLINE", "1.5")),
+        SECURE_COOKIES=not settings.is_local,
+        MAX_CONTENT_LENGTH=int(settings.extra.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_local,
+        WTF_CSRF_TIME_LIMIT=None,
+        PUBLIC_BASE_URL=settings.public_base_url,
+    )
+    if config:
+        app.config.update(config)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
+    app.extensions["cartable_clients"] = Clients(app.config["GRPC_TARGETS"], app.config["GRPC_TIMEOUT"])
+
+    Babel(app, locale_selector=select_locale)
+    csrf = CSRFProtect(app)
+    web.install(app)
+
+    for area in API_AREAS:
+        csrf.exempt(area.bp)  # the JSON API has its own rule: X-CSRF-Token for cookie callers
+        app.register_blueprint(area.bp)
+    for area in PAGE_AREAS:
+        app.register_blueprint(area.bp)
+
+    @app.after_request
+    def _lang_cookie(resp):
+        lang = g.get("set_lang_cookie")
+        if lang:
+            resp.set_cookie(
+                LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax", secure=app.config["SECURE_COOKIES"]
+            )
+        return resp
+
+    @app.context_processor
+    def _globals():
+        from flask_babel import get_locale
+
+        return {"current_lang": str(get_locale()), "languages": LANGUAGES, "session_info": g.get("session")}
+
+    return app

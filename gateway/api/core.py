@@ -1,0 +1,46 @@
+"""Health, readiness and the OpenAPI document."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, jsonify
+
+from gateway.clients import clients
+from gateway.openapi import obj, ok
+
+bp = Blueprint("api_core", __name__)
+
+SERVICES = ("auth", "documents", "finance", "orders", "notifications")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the gateway process answers."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: every service's gRPC health answers SERVING (checked in parallel, 1 s each)."""
+    c = clients()
+    with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+        results = dict(zip(SERVICES, pool.map(c.health, SERVICES), strict=True))
+    ready = all(results.values())
+    body = {"status": "ready" if ready else "unavailable", "services": {k: ("serving" if v else "unavailable") for k, v in results.items()}}
+    return jsonify(body), (200 if ready else 503)
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    from gateway.api import ALL
+    from gateway.openapi import build_spec
+
+    return jsonify(build_spec(ALL))
+
+
+OPENAPI = {
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "security": [], "responses": ok(obj({}))},
+    },
+}

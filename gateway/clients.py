@@ -1,0 +1,115 @@
+"""gRPC clients of every service, created per worker process (after gunicorn forks), with deadlines."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+
+import grpc
+from flask import current_app, g
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from cartable.auth.v1 import auth_pb2_grpc
+from cartable.documents.v1 import documents_pb2_grpc
+from cartable.finance.v1 import finance_pb2_grpc
+from cartable.notifications.v1 import notifications_pb2_grpc
+from cartable.orders.v1 import orders_pb2_grpc
+from kit.errors import from_rpc_error
+
+STUBS = {
+    "auth": auth_pb2_grpc.AuthServiceStub,
+    "documents": documents_pb2_grpc.DocumentsServiceStub,
+    "finance": finance_pb2_grpc.FinanceServiceStub,
+    "orders": orders_pb2_grpc.OrdersServiceStub,
+    "notifications": notifications_pb2_grpc.NotificationsServiceStub,
+}
+
+# round_robin spreads calls over every address a name resolves to (several finance pods behind a
+# headless Service); keepalive notices dead pods quickly.
+CHANNEL_OPTIONS = [
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.keepalive_time_ms", 30000),
+    ("grpc.keepalive_timeout_ms", 5000),
+    ("grpc.enable_retries", 1),
+]
+
+
+class Clients:
+    """Lazily opened channels, re-opened in a process that was forked after they were made."""
+
+    def __init__(self, targets: Mapping[str, str], default_timeout: float = 3.0) -> None:
+        self.targets = dict(targets)
+        self.default_timeout = default_timeout
+        self._pid = -1
+        self._channels: dict[str, grpc.Channel] = {}
+        self._stubs: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def _check_pid(self) -> None:
+        pid = os.getpid()
+        if pid != self._pid:
+            self._channels, self._stubs, self._pid = {}, {}, pid
+
+    def channel(self, service: str) -> grpc.Channel:
+        with self._lock:
+            self._check_pid()
+            if service not in self._channels:
+                self._channels[service] = grpc.insecure_channel(self.targets[service], options=CHANNEL_OPTIONS)
+            return self._channels[service]
+
+    def stub(self, service: str):
+        ch = self.channel(service)
+        with self._lock:
+            if service not in self._stubs:
+                self._stubs[service] = STUBS[service](ch)
+            return self._stubs[service]
+
+    def health(self, service: str, timeout: float = 1.0) -> bool:
+        try:
+            resp = health_pb2_grpc.HealthStub(self.channel(service)).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+        return resp.status == health_pb2.HealthCheckResponse.SERVING
+
+    def close(self) -> None:
+        with self._lock:
+            for ch in self._channels.values():
+                ch.close()
+            self._channels, self._stubs = {}, {}
+
+
+def clients() -> Clients:
+    return current_app.extensions["cartable_clients"]
+
+
+def metadata(identity_token: str | None) -> list[tuple[str, str]]:
+    md = [("x-request-id", g.get("request_id", ""))]
+    if identity_token:
+        md.append(("authorization", f"Bearer {identity_token}"))
+    return md
+
+
+def rpc(service: str, method: str, request, *, identity: str | None | bool = True, timeout: float | None = None):
+    """Call ``service.method`` with the current caller's identity token and a deadline.
+
+    ``identity=True`` uses the signed-in caller's token; a string uses that token; False/None sends none.
+    A failed call raises the service's AppError (UNAVAILABLE / deadline -> 503 ``unavailable``).
+    """
+    if identity is True:
+        sess = g.get("session")
+        identity = sess.identity_token if sess is not None else None
+    fn = getattr(clients().stub(service), method)
+    try:
+        return fn(request, metadata=metadata(identity or None), timeout=timeout or clients().default_timeout)
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
+
+
+def rpc_future(service: str, method: str, request, *, timeout: float):
+    """Start a call without waiting (for the dashboard's parallel fan-out)."""
+    sess = g.get("session")
+    fn = getattr(clients().stub(service), method)
+    return fn.future(request, metadata=metadata(sess.identity_token if sess else None), timeout=timeout)

@@ -1,0 +1,227 @@
+"""Request plumbing shared by every blueprint: request id, the caller's session, CSRF for the JSON
+API, the error format of API.md, JSON bodies and pagination."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from cartable.auth.v1 import auth_pb2
+from gateway.clients import rpc
+from kit.errors import AppError, Conflict, Forbidden, InvalidRequest, Unauthenticated
+from kit.logs import request_id_var
+from kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger("gateway")
+
+SESSION_COOKIE = "cartable_session"
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(err: AppError) -> Response:
+    if is_api():
+        resp = jsonify(err.to_json())
+    else:
+        resp = Response(
+            render_template("error.html", error=err), mimetype="text/html"
+        )
+    resp.status_code = err.http_status
+    if err.retry_after is not None:
+        resp.headers["Retry-After"] = str(err.retry_after)
+    return resp
+
+
+def session_token_from_request() -> tuple[str, str]:
+    """(token, how): the Bearer token of an API client or the session cookie of a browser."""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip(), "bearer"
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    return (cookie, "cookie") if cookie else ("", "")
+
+
+def load_session():
+    """Resolve the caller's session with auth once per request (None when not signed in)."""
+    if "session" in g:
+        return g.session
+    token, how = session_token_from_request()
+    g.session, g.session_token, g.auth_via = None, token, how
+    if token:
+        try:
+            g.session = rpc(
+                "auth", "ResolveSession", auth_pb2.ResolveSessionRequest(session_token=token), identity=False
+            ).session
+        except Unauthenticated:
+            g.session = None
+    return g.session
+
+
+def require_session():
+    sess = load_session()
+    if sess is None:
+        raise Unauthenticated("sign in first")
+    if g.auth_via == "cookie" and request.method not in ("GET", "HEAD", "OPTIONS") and is_api():
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not sent or not hmac.compare_digest(sent, sess.csrf_token):
+            raise Forbidden("missing or wrong X-CSRF-Token", code="csrf_failed")
+    return sess
+
+
+def require_parent_child():
+    """The signed-in parent's active child id (409 child_not_selected when several and none chosen)."""
+    sess = require_session()
+    if sess.account.role != "parent":
+        raise Forbidden("this is for parents")
+    if not sess.active_child_id:
+        raise Conflict("choose a child first", code="child_not_selected")
+    return sess, sess.active_child_id
+
+
+def require_staff():
+    sess = require_session()
+    if sess.account.role != "staff":
+        raise Forbidden("this is for the school's staff")
+    return sess
+
+
+def json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRequest("the body must be a JSON object", fields={"body": "expected a JSON object"})
+    return data
+
+
+def field_str(data: dict, name: str, *, required: bool = True, max_len: int = 500) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string", fields={name: "expected a string"})
+    value = value.strip()
+    if required and not value:
+        raise InvalidRequest(f"{name} is required", fields={name: "required"})
+    if len(value) > max_len:
+        raise InvalidRequest(f"{name} is too long", fields={name: f"at most {max_len} characters"})
+    return value
+
+
+def field_int(data: dict, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be an integer", fields={name: "expected an integer"})
+    if minimum is not None and value < minimum:
+        raise InvalidRequest(f"{name} is too small", fields={name: f"at least {minimum}"})
+    if maximum is not None and value > maximum:
+        raise InvalidRequest(f"{name} is too large", fields={name: f"at most {maximum}"})
+    return value
+
+
+def idempotency_key() -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 200:
+        raise InvalidRequest("Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"})
+    return key
+
+
+def page_params() -> tuple[int, int]:
+    """(limit, offset) from ``?limit=&cursor=`` (default 50, max 200; the cursor is opaque)."""
+    raw = request.args.get("limit", "50")
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise InvalidRequest("limit must be an integer", fields={"limit": "1 to 200"}) from None
+    if not 1 <= limit <= 200:
+        raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
+    cursor = request.args.get("cursor")
+    offset = 0
+    if cursor:
+        try:
+            offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())["o"])
+            if offset < 0:
+                raise ValueError
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"}) from None
+    return limit, offset
+
+
+def paginate(items: list, limit: int, offset: int) -> dict[str, Any]:
+    page = items[offset : offset + limit]
+    nxt = None
+    if offset + limit < len(items):
+        nxt = base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode()).decode()
+    return {"items": page, "next_cursor": nxt}
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        rid = request.headers.get("X-Request-Id", "").strip()[:100] or uuid.uuid4().hex
+        g.request_id = rid
+        g.started = time.perf_counter()
+        g.rid_token = request_id_var.set(rid)
+
+    @app.after_request
+    def _finish(resp: Response):
+        resp.headers["X-Request-Id"] = g.get("request_id", "")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if not resp.mimetype.startswith("image/"):
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+        if is_api():
+            resp.headers.setdefault("Cache-Control", "no-store")
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(endpoint, str(resp.status_code)).inc()
+        if "started" in g:
+            HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+        return resp
+
+    @app.teardown_request
+    def _reset(_exc):
+        tok = g.pop("rid_token", None)
+        if tok is not None:
+            request_id_var.reset(tok)
+
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError):
+        if err.http_status >= 500:
+            log.warning("service error", extra={"code": err.code, "path": request.path})
+        return error_response(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        err = AppError(exc.description or exc.name, code=_HTTP_CODES.get(code, "error"))
+        err.http_status = code
+        if not is_api() and code == 400 and "CSRF" in (exc.description or ""):
+            err.message = "La session du formulaire a expiré. Rechargez la page et réessayez."
+        return error_response(err)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error", extra={"path": request.path})
+        err = AppError("internal error", code="internal")
+        return error_response(err)
+
