@@ -8,9 +8,9 @@ STAMP_DEPS := $(VENV)/.deps-stamp
 STAMP_PROTOS := cartable/.protos-stamp
 STAMP_BROWSER := $(VENV)/.browser-stamp
 
-.PHONY: install protos run test test-fast lint bench migrate services-up clean
+.PHONY: install protos translations browser run test test-fast lint bench migrate services-up clean
 
-install: $(STAMP_DEPS) $(STAMP_PROTOS)  ## venv, dependencies, compiled protos
+install: $(STAMP_DEPS) $(STAMP_PROTOS) translations  ## venv, dependencies, compiled protos and catalogs
 
 $(STAMP_DEPS): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ $(STAMP_PROTOS): $(PROTOS) $(STAMP_DEPS)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 	@find cartable -type d -exec touch {}/__init__.py \;
 	@touch $@
+
+translations: $(STAMP_DEPS)  ## compile the web pages' catalogs (fr is the source language)
+	@for d in gateway/translations/*/; do $(BIN)/pybabel compile --statistics -d $$d >/dev/null 2>&1 || { echo "bad catalog in $$d"; exit 1; }; done
 
 browser: $(STAMP_BROWSER)  ## Debian's Chromium for the browser tests
 $(STAMP_BROWSER):

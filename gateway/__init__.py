@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -52,7 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECURE_COOKIES=not settings.is_local,
         MAX_CONTENT_LENGTH=int(settings.extra.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
         BABEL_DEFAULT_LOCALE="fr",
-        BABEL_TRANSLATION_DIRECTORIES="translations",
+        # One catalog directory per area (gateway/translations/<area>/<lang>/LC_MESSAGES), merged.
+        BABEL_TRANSLATION_DIRECTORIES=";".join(
+            str(p) for p in sorted((Path(__file__).parent / "translations").iterdir()) if p.is_dir()
+        ),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.is_local,

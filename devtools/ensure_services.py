@@ -1,0 +1,84 @@
+"""Make sure the local RabbitMQ (and PostgreSQL, when the tests use it) answer; start them when they
+are installed but not running, and say what to do when they are not installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(host: str, port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _answers(host, port):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def ensure_rabbitmq(url: str) -> bool:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5672
+    if _answers(host, port):
+        return True
+    if host not in ("127.0.0.1", "localhost"):
+        print(f"RabbitMQ at {host}:{port} does not answer; start it, or point AMQP_URL elsewhere.", file=sys.stderr)
+        return False
+    server = shutil.which("rabbitmq-server") or ("/usr/sbin/rabbitmq-server" if Path("/usr/sbin/rabbitmq-server").exists() else None)
+    if not server:
+        print(
+            "RabbitMQ is not installed. Install it (Debian/Ubuntu: `sudo apt-get install rabbitmq-server`,"
+            " macOS: `brew install rabbitmq`) or run it in a container:"
+            " `docker run -d -p 5672:5672 rabbitmq:3`, then run this command again.",
+            file=sys.stderr,
+        )
+        return False
+    print("Starting RabbitMQ ...", file=sys.stderr)
+    subprocess.run([server, "-detached"], check=False)
+    if _wait(host, port, 90):
+        time.sleep(2)  # the port opens a moment before the broker accepts AMQP sessions
+        return True
+    print("RabbitMQ did not start within 90 s; see its logs (/var/log/rabbitmq).", file=sys.stderr)
+    return False
+
+
+def ensure_postgres(url: str) -> bool:
+    parsed = urlparse(url.replace("+psycopg", ""))
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5432
+    if _answers(host, port):
+        return True
+    clusters = Path("/etc/postgresql")
+    if host in ("127.0.0.1", "localhost") and shutil.which("pg_ctlcluster") and clusters.exists():
+        for version in sorted(p.name for p in clusters.iterdir()):
+            print(f"Starting PostgreSQL {version} ...", file=sys.stderr)
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+        if _wait(host, port, 60):
+            return True
+    print(f"PostgreSQL at {host}:{port} does not answer; start it or unset TEST_DATABASE_URL.", file=sys.stderr)
+    return False
+
+
+def main() -> int:
+    ok = ensure_rabbitmq(os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    pg_urls = [v for k, v in os.environ.items() if k.endswith("DATABASE_URL") and v.startswith("postgres")]
+    for url in pg_urls[:1]:
+        ok = ensure_postgres(url) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The whole suite started for end-to-end and browser tests: every service as its own processes
+(serve, relay, consume) on free ports with throwaway databases, a private exchange on the real
+RabbitMQ, the SMTP catcher, the payment provider's stand-in, and the gateway on a real HTTP port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+from kit import migrations
+from kit.settings import ROOT, SERVICES
+from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases
+
+PROCESSES = {
+    "auth": ("serve", "relay"),
+    "documents": ("serve", "relay", "consume"),
+    "finance": ("serve", "relay", "consume"),
+    "orders": ("serve", "relay"),
+    "notifications": ("serve", "relay", "consume"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _has_command(service: str, command: str) -> bool:
+    if command == "consume":
+        return (ROOT / "services" / service / "handlers.py").exists()
+    return True
+
+
+class Suite:
+    def __init__(self, tmp: Path, databases: ThrowawayDatabases, broker: BrokerNamespace) -> None:
+        self.tmp = tmp
+        self.databases = databases
+        self.broker = broker
+        self.keys = Keys(tmp)
+        self.var = tmp / "var"
+        self.mail_dir = self.var / "mail"
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        self.ports = {svc: free_port() for svc in SERVICES}
+        self.urls = {svc: databases.url(svc) for svc in SERVICES}
+        self.procs: dict[str, list[subprocess.Popen]] = {}
+        self.logs = tmp / "logs"
+        self.logs.mkdir(exist_ok=True)
+        self.smtp_port = free_port()
+        self.mollie_port = free_port()
+        self.http_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.http_port}"
+        self._catcher = None
+        self._http = None
+        self._mollie: subprocess.Popen | None = None
+
+    def env(self, service: str | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "CARTABLE_ENV": "test",
+                "CARTABLE_VAR_DIR": str(self.var),
+                "IDENTITY_PRIVATE_KEY_FILE": str(self.keys.private_file),
+                "IDENTITY_PUBLIC_KEY_FILE": str(self.keys.public_file),
+                "AMQP_URL": self.broker.url,
+                "EVENTS_EXCHANGE": self.broker.exchange,
+                "QUEUE_PREFIX": self.broker.prefix,
+                "SMTP_URL": f"smtp://127.0.0.1:{self.smtp_port}",
+                "MOLLIE_API_URL": f"http://127.0.0.1:{self.mollie_port}",
+                "MOLLIE_API_KEY": "test_suite_key",
+                "PUBLIC_BASE_URL": self.base_url,
+                "SHUTDOWN_DRAIN_SECONDS": "0",
+                "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for svc in SERVICES:
+            env[f"{svc.upper()}_DATABASE_URL"] = self.urls[svc]
+            env[f"{svc.upper()}_GRPC_TARGET"] = f"127.0.0.1:{self.ports[svc]}"
+            env[f"{svc.upper()}_GRPC_LISTEN"] = f"127.0.0.1:{self.ports[svc]}"
+        return env
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        for svc in SERVICES:
+            migrations.upgrade(ROOT / "services" / svc / "migrations", self.urls[svc])
+        for svc in SERVICES:  # the queues exist before any event is published
+            self.broker.queue(f"{svc}.events")
+        for svc in SERVICES:
+            if _has_command(svc, "consume"):
+                subprocess.run(
+                    [sys.executable, "-c", f"from kit.service import bootstrap, make_consumer;"
+                     f"from services.{svc}.app import spec;"
+                     f"c = make_consumer(bootstrap(spec())); c.declare_on(c.amqp_url)"],
+                    env=self.env(svc), cwd=ROOT, check=True,
+                )
+
+    def start_service(self, svc: str) -> None:
+        procs = []
+        for command in PROCESSES[svc]:
+            if not _has_command(svc, command):
+                continue
+            log = open(self.logs / f"{svc}-{command}.log", "ab")  # noqa: SIM115 - closed with the process
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", f"services.{svc}", command],
+                    env=self.env(svc), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                )
+            )
+        self.procs[svc] = procs
+
+    def stop_service(self, svc: str) -> None:
+        for p in self.procs.pop(svc, []):
+            p.terminate()
+        for p in self.procs.get(svc, []):
+            p.wait(10)
+
+    def start(self) -> None:
+        from devtools.mailcatcher import start_catcher
+
+        self.migrate()
+        self._catcher = start_catcher("127.0.0.1", self.smtp_port, self.mail_dir)
+        mollie_env = self.env()
+        mollie_env["MOLLIE_STANDIN_ADDR"] = f"127.0.0.1:{self.mollie_port}"
+        mollie_env["MOLLIE_STANDIN_PUBLIC_URL"] = f"http://127.0.0.1:{self.mollie_port}"
+        mollie_env["MOLLIE_STANDIN_STATE"] = str(self.var / "mollie-standin.json")
+        self._mollie = subprocess.Popen(
+            [sys.executable, "-m", "devtools.mollie_standin"],
+            env=mollie_env, cwd=ROOT,
+            stdout=open(self.logs / "mollie.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        )
+        for svc in SERVICES:
+            self.start_service(svc)
+        self.app = self.make_app()
+        self._http = make_server("127.0.0.1", self.http_port, self.app, threaded=True)
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        self.wait_ready()
+
+    def make_app(self, **config):
+        from gateway import create_app
+
+        cfg = {
+            "GRPC_TARGETS": {svc: f"127.0.0.1:{port}" for svc, port in self.ports.items()},
+            "TESTING": False,
+            "SECURE_COOKIES": False,
+        }
+        cfg.update(config)
+        return create_app(cfg)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = requests.get(self.base_url + "/readyz", timeout=3)
+                if last.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        logs = {p.name: p.read_text(errors="replace")[-2000:] for p in self.logs.glob("*.log")}
+        raise RuntimeError(f"suite not ready: {last.text if last is not None else 'no answer'}\n{logs}")
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+        for svc in list(self.procs):
+            self.stop_service(svc)
+        if self._mollie is not None:
+            self._mollie.terminate()
+            self._mollie.wait(10)
+        if self._catcher is not None:
+            self._catcher.stop()
+
+    def run_command(self, svc: str, *args: str) -> str:
+        """Run ``python -m services.<svc> <args>`` against the suite's database; returns stdout."""
+        out = subprocess.run(
+            [sys.executable, "-m", f"services.{svc}", *args],
+            env=self.env(svc), cwd=ROOT, check=True, capture_output=True, text=True,
+        )
+        return out.stdout
