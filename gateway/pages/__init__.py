@@ -1,5 +1,5 @@
 """The web pages for parents and staff, one module per area."""
 
-from gateway.pages import home
+from gateway.pages import account, documents, finance, home, orders, portal, staff
 
-ALL = [home]
+ALL = [home, account, portal, documents, finance, orders, staff]

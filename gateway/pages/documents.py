@@ -1,0 +1,5 @@
+"""Web pages: documents. Filled in by the capability that owns it."""
+
+from flask import Blueprint
+
+bp = Blueprint("documents", __name__)
