@@ -16,6 +16,7 @@ from cartable.finance.v1 import finance_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2_grpc
 from kit.errors import from_rpc_error
+from kit.grpcserver import MAX_MESSAGE_BYTES
 
 STUBS = {
     "auth": auth_pb2_grpc.AuthServiceStub,
@@ -32,6 +33,8 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30000),
     ("grpc.keepalive_timeout_ms", 5000),
     ("grpc.enable_retries", 1),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 ]
 
 

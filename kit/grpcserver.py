@@ -22,6 +22,9 @@ from kit.metrics import RPC_LATENCY, RPC_REQUESTS
 
 log = logging.getLogger("kit.grpc")
 
+# Documents carry files up to the upload limit (20 MiB) inside one message.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
 _OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 
@@ -141,7 +144,11 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc"),
         interceptors=[ServiceInterceptor(service, verifier, public_methods)],
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
     )
     names = []
     for reg in registrations:

@@ -5,7 +5,7 @@ from pathlib import Path
 from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.documents import db
+from services.documents import db, handlers
 from services.documents.grpc_api import Servicer
 from services.documents.service import DocumentsService
 
@@ -28,4 +28,5 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
+        bindings=handlers.bindings,
     )

@@ -20,7 +20,7 @@ documents = Table(
     Column("size_bytes", BigInteger, nullable=False),
     Column("blob_key", String(200), nullable=False),
     Column("source", String(40), nullable=False),  # deposit | invoice | credit_note
-    Column("source_ref", String(80), nullable=True, unique=True),  # e.g. invoice id: renders once
+    Column("source_ref", String(80), nullable=True, unique=True),  # e.g. invoice:<id>: renders once
     Column("deposited_at", DateTime(timezone=True), nullable=False),
     Index("ix_documents_student_deposited", "student_id", "deposited_at"),
 )

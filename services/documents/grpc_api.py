@@ -15,6 +15,8 @@ def document_pb(d) -> pb.Document:
         read_at=d.read_at.isoformat() if d.read_at else "",
         content_type=d.content_type,
         size_bytes=d.size_bytes,
+        filename=d.filename,
+        source=d.source,
     )
 
 
@@ -32,3 +34,13 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
         items, total, unread = self.svc.list_documents(current(), request.student_id, request.state, limit, offset)
         nxt = str(offset + limit) if offset + limit < total else ""
         return pb.ListDocumentsResponse(documents=[document_pb(d) for d in items], next_cursor=nxt, unread_count=unread)
+
+    def OpenDocument(self, request, context):
+        doc, content = self.svc.open_document(current(), request.document_id)
+        return pb.OpenDocumentResponse(document=document_pb(doc), content=content)
+
+    def DepositDocument(self, request, context):
+        made = self.svc.deposit(current(), request.title, request.filename, request.content, list(request.student_ids))
+        return pb.DepositDocumentResponse(
+            documents=[pb.DepositedDocument(id=doc_id, student_id=sid) for doc_id, sid in made]
+        )

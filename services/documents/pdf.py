@@ -1,0 +1,149 @@
+"""Invoice and credit-note PDFs (fpdf2): the school, the child, the lines, the total, the due date, the
+structured communication and the EPC QR code that banking apps scan."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import date
+from pathlib import Path
+
+from fpdf import FPDF
+from segno import helpers as segno_helpers
+
+from cartable.finance.v1 import events_pb2
+
+FONT_CANDIDATES = (
+    os.environ.get("PDF_FONT_PATH", ""),
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+BOLD_CANDIDATES = (
+    os.environ.get("PDF_FONT_BOLD_PATH", ""),
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+)
+
+
+def eur(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    whole = f"{cents // 100:,}".replace(",", "\u202f")
+    return f"{sign}{whole},{cents % 100:02d} €"
+
+
+def fr_date(iso: str) -> str:
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def ogm(digits: str) -> str:
+    d = "".join(c for c in digits if c.isdigit())
+    return f"+++{d[:3]}/{d[3:7]}/{d[7:]}+++" if len(d) == 12 else digits
+
+
+def epc_qr_png(beneficiary: str, iban: str, bic: str, amount_cents: int, communication: str) -> bytes | None:
+    """The EPC QR code (SEPA credit transfer) as PNG, or None when the school has no IBAN yet."""
+    if not iban or not beneficiary or amount_cents <= 0:
+        return None
+    # The OGM goes in the remittance text as +++ddd/dddd/ddddd+++: Belgian banking apps read it there.
+    qr = segno_helpers.make_epc_qr(
+        name=beneficiary[:70],
+        iban=iban,
+        amount=amount_cents / 100,
+        text=ogm(communication),
+        bic=bic or None,
+        encoding=1,
+    )
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=4, border=2)
+    return buf.getvalue()
+
+
+class _Pdf(FPDF):
+    def __init__(self) -> None:
+        super().__init__(format="A4")
+        self.set_auto_page_break(auto=True, margin=18)
+        regular = next((p for p in FONT_CANDIDATES if p and Path(p).exists()), None)
+        bold = next((p for p in BOLD_CANDIDATES if p and Path(p).exists()), None)
+        if regular:
+            self.add_font("Body", "", regular)
+            self.add_font("Body", "B", bold or regular)
+            self.family_name = "Body"
+        else:  # no TTF on this machine: core font, Latin-1 only
+            self.family_name = "Helvetica"
+
+    def text_safe(self, s: str) -> str:
+        if self.family_name == "Helvetica":
+            return s.replace("€", "EUR").replace("–", "-").replace("\u202f", " ").encode("latin-1", "replace").decode("latin-1")
+        return s
+
+
+def _header(pdf: _Pdf, heading: str, school: str, student: str, class_name: str) -> None:
+    pdf.add_page()
+    pdf.set_font(pdf.family_name, "B", 16)
+    pdf.cell(0, 9, pdf.text_safe(school or "Cartable"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.family_name, "B", 14)
+    pdf.cell(0, 9, pdf.text_safe(heading), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.family_name, "", 11)
+    who = student + (f" ({class_name})" if class_name else "")
+    pdf.cell(0, 7, pdf.text_safe(f"Élève : {who}"), new_x="LMARGIN", new_y="NEXT")
+
+
+def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
+    pdf = _Pdf()
+    pdf.set_title(f"Facture {ev.number}")
+    _header(pdf, f"Facture n° {ev.number} – {ev.title}", ev.school_name, ev.student_name, ev.class_name)
+    pdf.cell(0, 7, pdf.text_safe(f"Date : {fr_date(ev.issued_on)}    Échéance : {fr_date(ev.due_on)}"),
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font(pdf.family_name, "B", 11)
+    widths = (95, 20, 35, 35)
+    for w, h in zip(widths, ("Libellé", "Qté", "Prix unitaire", "Montant"), strict=True):
+        pdf.cell(w, 8, pdf.text_safe(h), border="B", align="L" if h == "Libellé" else "R")
+    pdf.ln()
+    pdf.set_font(pdf.family_name, "", 11)
+    for line in ev.lines:
+        amount = line.amount_cents or line.quantity * line.unit_price_cents
+        pdf.cell(widths[0], 7, pdf.text_safe(line.label[:60]))
+        pdf.cell(widths[1], 7, str(line.quantity), align="R")
+        pdf.cell(widths[2], 7, pdf.text_safe(eur(line.unit_price_cents)), align="R")
+        pdf.cell(widths[3], 7, pdf.text_safe(eur(amount)), align="R")
+        pdf.ln()
+    if ev.credit_cents:
+        pdf.cell(sum(widths[:3]), 7, pdf.text_safe("Montant du crédit"), align="R")
+        pdf.cell(widths[3], 7, pdf.text_safe(eur(-ev.credit_cents)), align="R")
+        pdf.ln()
+    pdf.set_font(pdf.family_name, "B", 12)
+    pdf.cell(sum(widths[:3]), 9, pdf.text_safe("Total à payer"), align="R")
+    pdf.cell(widths[3], 9, pdf.text_safe(eur(ev.total_cents)), align="R")
+    pdf.ln(14)
+    pdf.set_font(pdf.family_name, "", 11)
+    pay = [
+        f"Communication structurée : {ogm(ev.structured_communication)}",
+        f"Bénéficiaire : {ev.beneficiary}" if ev.beneficiary else "",
+        f"IBAN : {ev.iban}" + (f"    BIC : {ev.bic}" if ev.bic else "") if ev.iban else "",
+    ]
+    for text in filter(None, pay):
+        pdf.cell(0, 7, pdf.text_safe(text), new_x="LMARGIN", new_y="NEXT")
+    qr = epc_qr_png(ev.beneficiary, ev.iban, ev.bic, ev.total_cents, ev.structured_communication)
+    if qr:
+        pdf.ln(2)
+        pdf.cell(0, 6, pdf.text_safe("Scannez ce code avec votre application bancaire :"), new_x="LMARGIN", new_y="NEXT")
+        pdf.image(io.BytesIO(qr), w=40, alt_text="Code QR de virement SEPA")
+    return bytes(pdf.output())
+
+
+def render_credit_note(ev: events_pb2.InvoiceCancelled) -> bytes:
+    pdf = _Pdf()
+    number = ev.credit_note_number or ev.credit_note_id[:8]
+    pdf.set_title(f"Note de crédit {number}")
+    _header(pdf, f"Note de crédit n° {number} – {ev.title}", ev.school_name, ev.student_name, "")
+    pdf.cell(0, 7, pdf.text_safe(f"Annule la facture n° {ev.number}"), new_x="LMARGIN", new_y="NEXT")
+    if ev.reason:
+        pdf.multi_cell(0, 7, pdf.text_safe(f"Motif : {ev.reason}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.family_name, "B", 12)
+    pdf.cell(0, 9, pdf.text_safe(f"Montant crédité : {eur(ev.credited_cents)}"), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
