@@ -25,6 +25,8 @@ log = logging.getLogger("kit.grpc")
 # Documents carry files up to the upload limit (20 MiB) inside one message.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
+LIVENESS = "liveness"
+
 _OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 
@@ -162,6 +164,9 @@ def build_server(
         raise RuntimeError(f"cannot listen on {listen}")
     gs = GrpcServer(service, server, health_servicer, port, names, checks or [])
     gs.set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+    # "liveness" answers SERVING as long as the process serves at all (Kubernetes liveness probe);
+    # "" and each service name follow the dependencies (readiness).
+    health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     server.start()
     gs.watch()
     log.info("grpc server listening", extra={"port": port, "listen": listen})

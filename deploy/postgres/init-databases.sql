@@ -1,0 +1,6 @@
+-- One database per service (DESIGN.md: a service reads and writes only its own database).
+CREATE DATABASE auth;
+CREATE DATABASE documents;
+CREATE DATABASE finance;
+CREATE DATABASE orders;
+CREATE DATABASE notifications;
