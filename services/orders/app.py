@@ -1,4 +1,4 @@
-"""The orders service's composition: tables, servicers, event bindings, commands."""
+"""The orders service's composition: tables, servicers, commands."""
 
 from pathlib import Path
 
@@ -7,14 +7,16 @@ from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.orders import db
 from services.orders.grpc_api import Servicer
+from services.orders.invoicing import FinanceInvoicer
 from services.orders.service import OrdersService
 
 
 def registrations(rt: Runtime) -> list[Registration]:
+    invoicer = rt.extras.get("invoicer") or FinanceInvoicer(rt)
     return [
         Registration(
             pb_grpc.add_OrdersServiceServicer_to_server,
-            Servicer(OrdersService(rt)),
+            Servicer(OrdersService(rt, invoicer)),
             "cartable.orders.v1.OrdersService",
         )
     ]

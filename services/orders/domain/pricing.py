@@ -1,0 +1,55 @@
+"""The order's summary: lines, subtotal, the credit earned by returning books, the grand total.
+
+The credit is a discount on rentals (the guide: "une remise sur le montant de la location"): it
+applies to the loan lines only, never makes the total negative, and what is not used stays for a
+later order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ITEM_TYPES = ("purchase", "loan")
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    subject: str
+    title: str
+    type: str
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    lines: tuple[Item, ...]
+    subtotal_cents: int
+    credit_cents: int
+    grand_total_cents: int
+
+
+class EmptyOrder(ValueError):
+    pass
+
+
+class UnknownItems(ValueError):
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__("unknown items: " + ", ".join(ids))
+        self.ids = ids
+
+
+def summarize(catalog: Iterable[Item], item_ids: list[str], credit_available_cents: int) -> Summary:
+    by_id = {i.id: i for i in catalog}
+    chosen = list(dict.fromkeys(item_ids))  # a double-ticked box counts once
+    if not chosen:
+        raise EmptyOrder("choose at least one item")
+    unknown = [i for i in chosen if i not in by_id]
+    if unknown:
+        raise UnknownItems(unknown)
+    lines = tuple(sorted((by_id[i] for i in chosen), key=lambda it: (it.subject.lower(), it.title.lower())))
+    subtotal = sum(i.price_cents for i in lines)
+    loans = sum(i.price_cents for i in lines if i.type == "loan")
+    credit = max(0, min(credit_available_cents, loans))
+    return Summary(lines, subtotal, credit, subtotal - credit)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kit import migrations
+from kit.identity import Identity
+from kit.service import bootstrap
+from kit.testing import test_settings
+from services.orders.app import spec
+from services.orders.service import Invoiced, OrdersService
+
+
+class FakeInvoicer:
+    """Stands in for finance: records calls, answers one invoice per idempotency key."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.by_key: dict[str, str] = {}
+        self.fail_next = False
+        self.lock = threading.Lock()
+
+    def __call__(self, who, student_id, title, lines, credit_cents, key, return_url):
+        with self.lock:
+            if self.fail_next:
+                self.fail_next = False
+                from kit.errors import Unavailable
+
+                raise Unavailable("finance is down")
+            self.calls.append((student_id, title, tuple(lines), credit_cents, key))
+            inv = self.by_key.setdefault(key, f"inv-{len(self.by_key) + 1}")
+        return Invoiced(invoice_id=inv, checkout_url="")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 8, 20, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def orders_world(databases, keys):
+    url = databases.url("orders")
+    sp = spec()
+    migrations.upgrade(sp.migrations_dir, url)
+    rt = bootstrap(sp, test_settings("orders", url, keys, None))
+    rt.clock = Clock()
+    invoicer = FakeInvoicer()
+    svc = OrdersService(rt, invoicer)
+    staff = Identity(account_id="boss", role="staff", school_id="sch-1")
+    parent = Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "1A"})
+    period = svc.create_period(
+        staff, "Manuels 2026-2027", "Cochez les livres nécessaires.",
+        (rt.clock.now - timedelta(days=1)).isoformat(), (rt.clock.now + timedelta(days=7)).isoformat(), ["1A", "1B"],
+    )
+    items = {
+        "maths": svc.add_item(staff, period, "Mathématiques", "Actimath 1", "Obligatoire", "loan", 1250),
+        "cahier": svc.add_item(staff, period, "Mathématiques", "Cahier d'exercices", "", "purchase", 890),
+        "french": svc.add_item(staff, period, "Français", "Grammaire", "Option latin: non", "loan", 2000),
+    }
+    yield rt, svc, invoicer, staff, parent, period, items
+    rt.db.dispose()

@@ -1,0 +1,148 @@
+"""Ordering textbooks: catalog, summary with book-return credit, orders once, closed periods."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
+from kit.identity import Identity
+from services.orders.db import credit_accounts, credit_entries, orders
+
+
+def test_catalog_is_sorted_by_subject_with_comments(orders_world):
+    rt, svc, _inv, _staff, parent, period, items = orders_world
+    p, listed, comments = svc.catalog(parent, period, "emma")
+    assert p.notes == "Cochez les livres nécessaires."
+    assert [(i.subject, i.title) for i in listed] == [
+        ("Français", "Grammaire"),
+        ("Mathématiques", "Actimath 1"),
+        ("Mathématiques", "Cahier d'exercices"),
+    ]
+    assert comments[items["french"]] == "Option latin: non"
+
+
+def test_summary_takes_the_credit_off_rentals_only(orders_world):
+    rt, svc, _inv, staff, parent, period, items = orders_world
+    svc.record_book_return(staff, "emma", 3000, "5 livres rendus")
+    s = svc.summarize(parent, period, "emma", [items["maths"], items["cahier"]])
+    assert (s.subtotal_cents, s.credit_cents, s.grand_total_cents) == (2140, 1250, 890)
+    s2 = svc.summarize(parent, period, "emma", [items["cahier"]])
+    assert (s2.credit_cents, s2.grand_total_cents) == (0, 890)
+
+
+def test_credit_is_applied_once_across_orders(orders_world):
+    rt, svc, inv, staff, parent, period, items = orders_world
+    svc.record_book_return(staff, "emma", 1000, "rendu")
+    first = svc.place_order(parent, period, "emma", [items["french"]], "k1")
+    second = svc.place_order(parent, period, "emma", [items["french"]], "k2")
+    assert first.summary.credit_cents == 1000 and first.grand_total_cents == 1000
+    assert second.summary.credit_cents == 0 and second.grand_total_cents == 2000
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(credit_accounts.c.balance_cents)).scalar_one() == 0
+        assert s.execute(select(func.sum(credit_entries.c.amount_cents))).scalar_one() == 0
+    assert [c[3] for c in inv.calls] == [1000, 0]  # finance got the credit with the first order only
+
+
+def test_order_is_invoiced_with_its_lines(orders_world):
+    rt, svc, inv, _staff, parent, period, items = orders_world
+    placed = svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    assert placed.invoice_id == "inv-1" and placed.checkout_url == ""
+    student, title, lines, credit, key = inv.calls[0]
+    assert (student, title, credit, key) == ("emma", "Manuels 2026-2027", 0, f"order:{placed.order_id}")
+    assert lines == (("Mathématiques – Actimath 1 (location)", 1, 1250), ("Mathématiques – Cahier d'exercices", 1, 890))
+
+
+def test_closed_period_refuses_orders_and_catalog(orders_world):
+    rt, svc, _inv, _staff, parent, period, items = orders_world
+    rt.clock.now += timedelta(days=8)
+    with pytest.raises(Conflict) as exc:
+        svc.place_order(parent, period, "emma", [items["maths"]], "k")
+    assert exc.value.code == "period_closed"
+    with pytest.raises(Conflict):
+        svc.catalog(parent, period, "emma")
+    assert svc.list_open_periods(parent, "emma") == []
+
+
+def test_a_period_closing_between_summary_and_order_refuses_cleanly(orders_world):
+    rt, svc, _inv, _staff, parent, period, items = orders_world
+    svc.summarize(parent, period, "emma", [items["maths"]])
+    rt.clock.now += timedelta(days=7)  # exactly the closing instant
+    with pytest.raises(Conflict):
+        svc.place_order(parent, period, "emma", [items["maths"]], "k")
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(func.count()).select_from(orders)).scalar_one() == 0
+
+
+def test_period_of_another_class_is_not_found(orders_world):
+    rt, svc, _inv, _staff, _parent, period, items = orders_world
+    other = Identity(account_id="dad", role="parent", school_id="sch-1", students={"noah": "6C"})
+    assert svc.list_open_periods(other, "noah") == []
+    with pytest.raises(NotFound):
+        svc.catalog(other, period, "noah")
+
+
+def test_bad_item_choices_are_refused(orders_world):
+    rt, svc, _inv, _staff, parent, period, items = orders_world
+    with pytest.raises(InvalidRequest):
+        svc.place_order(parent, period, "emma", [], "k")
+    with pytest.raises(InvalidRequest):
+        svc.place_order(parent, period, "emma", ["not-an-item"], "k2")
+
+
+def test_same_key_replays_the_order_and_another_body_is_refused(orders_world):
+    rt, svc, inv, _staff, parent, period, items = orders_world
+    a = svc.place_order(parent, period, "emma", [items["maths"]], "same")
+    b = svc.place_order(parent, period, "emma", [items["maths"]], "same")
+    assert a == b
+    with pytest.raises(Conflict) as exc:
+        svc.place_order(parent, period, "emma", [items["french"]], "same")
+    assert exc.value.code == "idempotency_key_reused"
+    assert len(inv.calls) == 1
+
+
+def test_concurrent_double_submission_makes_one_order(orders_world):
+    rt, svc, inv, _staff, parent, period, items = orders_world
+    results, errors = [], []
+
+    def submit():
+        try:
+            results.append(svc.place_order(parent, period, "emma", [items["maths"]], "double-click"))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({r.order_id for r in results}) == 1
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(func.count()).select_from(orders)).scalar_one() == 1
+    assert len({c[4] for c in inv.calls}) == 1
+
+
+def test_an_order_whose_invoicing_failed_is_resumed_by_the_retry(orders_world):
+    rt, svc, inv, _staff, parent, period, items = orders_world
+    inv.fail_next = True
+    with pytest.raises(Unavailable):
+        svc.place_order(parent, period, "emma", [items["maths"]], "retry-me")
+    again = svc.place_order(parent, period, "emma", [items["maths"]], "retry-me")
+    assert again.invoice_id == "inv-1"
+    with rt.db.unit_of_work() as s:
+        assert s.execute(select(orders.c.status)).scalars().all() == ["placed"]
+
+
+def test_parents_cannot_manage_periods_and_staff_records_credit(orders_world):
+    rt, svc, _inv, staff, parent, period, items = orders_world
+    from kit.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        svc.add_item(parent, period, "x", "y", "", "loan", 1)
+    _id, balance = svc.record_book_return(staff, "emma", 700, "")
+    _id, balance = svc.record_book_return(staff, "emma", 300, "")
+    assert balance == 1000
