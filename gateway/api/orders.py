@@ -1,7 +1,257 @@
-"""JSON API area: orders (see ../shared/API.md). Filled in by the capability that owns it."""
+"""JSON API: ordering periods, catalogs, summaries and orders (parents); periods, items and book
+returns (staff)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import Blueprint, current_app, jsonify
+
+from cartable.auth.v1 import auth_pb2
+from cartable.orders.v1 import orders_pb2
+from gateway.clients import rpc
+from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.web import field_int, field_str, idempotency_key, require_parent_child, require_staff
+from gateway.web import json_body as read_json
+from kit.errors import InvalidRequest
 
 bp = Blueprint("api_orders", __name__)
 
-OPENAPI: dict = {}
+
+def period_json(p) -> dict:
+    return {"id": p.id, "title": p.title, "opens_at": p.opens_at, "closes_at": p.closes_at, "notes": p.notes}
+
+
+def summary_json(s) -> dict:
+    return {
+        "lines": [
+            {"item_id": ln.item_id, "subject": ln.subject, "title": ln.title, "type": ln.type, "price_cents": ln.price_cents}
+            for ln in s.lines
+        ],
+        "subtotal_cents": s.subtotal_cents,
+        "credit_cents": s.credit_cents,
+        "grand_total_cents": s.grand_total_cents,
+    }
+
+
+def item_ids(data: dict) -> list[str]:
+    ids = data.get("item_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidRequest("item_ids must be a list of item ids", fields={"item_ids": "list of strings"})
+    if not ids:
+        raise InvalidRequest("choose at least one item", fields={"item_ids": "at least one item"})
+    if len(ids) > 500:
+        raise InvalidRequest("too many items", fields={"item_ids": "at most 500"})
+    return ids
+
+
+def catalog(period_id: str, child_id: str):
+    return rpc("orders", "GetCatalog", orders_pb2.GetCatalogRequest(period_id=period_id, student_id=child_id))
+
+
+def catalog_json(resp) -> dict:
+    subjects = [
+        {
+            "subject": subject,
+            "items": [
+                {"id": i.id, "title": i.title, "comment": i.comment, "type": i.type, "price_cents": i.price_cents}
+                for i in group
+            ],
+        }
+        for subject, group in groupby(resp.items, key=lambda i: i.subject)
+    ]
+    return {"id": resp.period.id, "title": resp.period.title, "notes": resp.period.notes,
+            "closes_at": resp.period.closes_at, "subjects": subjects}
+
+
+def summarize(period_id: str, child_id: str, ids: list[str]):
+    return rpc(
+        "orders", "SummarizeOrder",
+        orders_pb2.SummarizeOrderRequest(period_id=period_id, student_id=child_id, item_ids=ids),
+    )
+
+
+def place(period_id: str, child_id: str, ids: list[str], key: str):
+    return_url = f"{current_app.config['PUBLIC_BASE_URL']}/paiements/retour"
+    return rpc(
+        "orders", "PlaceOrder",
+        orders_pb2.PlaceOrderRequest(
+            period_id=period_id, student_id=child_id, item_ids=ids, idempotency_key=key, return_url=return_url
+        ),
+        timeout=15,
+    )
+
+
+@bp.get("/api/v1/order-periods")
+def order_periods():
+    _sess, child = require_parent_child()
+    resp = rpc("orders", "ListOpenPeriods", orders_pb2.ListOpenPeriodsRequest(student_id=child))
+    return jsonify(items=[period_json(p) for p in resp.periods], next_cursor=None)
+
+
+@bp.get("/api/v1/order-periods/<period_id>/catalog")
+def period_catalog(period_id: str):
+    _sess, child = require_parent_child()
+    return jsonify(catalog_json(catalog(period_id, child)))
+
+
+@bp.post("/api/v1/order-periods/<period_id>/summary")
+def period_summary(period_id: str):
+    _sess, child = require_parent_child()
+    return jsonify(summary_json(summarize(period_id, child, item_ids(read_json()))))
+
+
+@bp.post("/api/v1/order-periods/<period_id>/orders")
+def period_order(period_id: str):
+    _sess, child = require_parent_child()
+    data = read_json()
+    ids = item_ids(data)
+    if data.get("confirm") is not True:
+        raise InvalidRequest("confirm the order first", fields={"confirm": "must be true"})
+    resp = place(period_id, child, ids, idempotency_key())
+    return jsonify(
+        order_id=resp.order_id,
+        invoice_id=resp.invoice_id,
+        grand_total_cents=resp.grand_total_cents,
+        checkout_url=resp.checkout_url or None,
+    ), 201
+
+
+@bp.post("/api/v1/admin/order-periods")
+def admin_periods():
+    require_staff()
+    data = read_json()
+    classes = data.get("class_names") or []
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise InvalidRequest("class_names must be a list", fields={"class_names": "list of strings"})
+    resp = rpc(
+        "orders", "CreatePeriod",
+        orders_pb2.CreatePeriodRequest(
+            title=field_str(data, "title", max_len=200),
+            notes=field_str(data, "notes", required=False, max_len=5000),
+            opens_at=field_str(data, "opens_at"),
+            closes_at=field_str(data, "closes_at"),
+            class_names=classes,
+        ),
+    )
+    return jsonify(id=resp.id), 201
+
+
+@bp.post("/api/v1/admin/order-periods/<period_id>/items")
+def admin_items(period_id: str):
+    require_staff()
+    data = read_json()
+    kind = field_str(data, "type")
+    if kind not in ("purchase", "loan"):
+        raise InvalidRequest("type must be purchase or loan", fields={"type": "purchase | loan"})
+    resp = rpc(
+        "orders", "AddItem",
+        orders_pb2.AddItemRequest(
+            period_id=period_id,
+            subject=field_str(data, "subject", max_len=120),
+            title=field_str(data, "title", max_len=300),
+            comment=field_str(data, "comment", required=False, max_len=2000),
+            type=kind,
+            price_cents=field_int(data, "price_cents", minimum=0, maximum=10_000_000),
+        ),
+    )
+    return jsonify(id=resp.id), 201
+
+
+@bp.post("/api/v1/admin/book-returns")
+def admin_book_returns():
+    require_staff()
+    data = read_json()
+    student_id = field_str(data, "student_id", max_len=64)
+    known = rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest(student_ids=[student_id])).students
+    if not known:
+        raise InvalidRequest("unknown student", fields={"student_id": "unknown"})
+    resp = rpc(
+        "orders", "RecordBookReturn",
+        orders_pb2.RecordBookReturnRequest(
+            student_id=student_id,
+            credit_cents=field_int(data, "credit_cents", minimum=1, maximum=10_000_000),
+            note=field_str(data, "note", required=False, max_len=1000),
+        ),
+    )
+    return jsonify(id=resp.id, credit_balance_cents=resp.credit_balance_cents), 201
+
+
+PERIOD = obj(
+    {"id": {"type": "string"}, "title": {"type": "string"}, "opens_at": {"type": "string", "format": "date-time"},
+     "closes_at": {"type": "string", "format": "date-time"}, "notes": {"type": "string"}},
+    ["id", "title", "opens_at", "closes_at", "notes"],
+)
+ITEM = obj(
+    {"id": {"type": "string"}, "title": {"type": "string"}, "comment": {"type": "string"},
+     "type": {"enum": ["purchase", "loan"]}, "price_cents": {"type": "integer"}},
+    ["id", "title", "comment", "type", "price_cents"],
+)
+SUMMARY = obj(
+    {
+        "lines": {"type": "array", "items": obj({"item_id": {"type": "string"}, "title": {"type": "string"},
+                                                  "subject": {"type": "string"}, "type": {"type": "string"},
+                                                  "price_cents": {"type": "integer"}})},
+        "subtotal_cents": {"type": "integer"}, "credit_cents": {"type": "integer"},
+        "grand_total_cents": {"type": "integer"},
+    },
+    ["lines", "subtotal_cents", "credit_cents", "grand_total_cents"],
+)
+ITEM_IDS = obj({"item_ids": {"type": "array", "items": {"type": "string"}}}, ["item_ids"])
+PATH_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
+
+OPENAPI = {
+    "/api/v1/order-periods": {
+        "get": {"summary": "Ordering periods open now for the active child",
+                "responses": {**ok(list_of(PERIOD)), **error_responses(401, 409, 503)}}
+    },
+    "/api/v1/order-periods/{id}/catalog": {
+        "get": {"summary": "The order form: items by subject", "parameters": PATH_ID,
+                "responses": {**ok(obj({"title": {"type": "string"}, "notes": {"type": "string"},
+                                        "subjects": {"type": "array", "items": obj({"subject": {"type": "string"},
+                                                     "items": {"type": "array", "items": ITEM}})}},
+                                       ["title", "notes", "subjects"])),
+                              **error_responses(401, 404, 409, 503)}}
+    },
+    "/api/v1/order-periods/{id}/summary": {
+        "post": {"summary": "Récapitulatif: amount, credit, grand total", "parameters": PATH_ID,
+                 "requestBody": json_body(ITEM_IDS),
+                 "responses": {**ok(SUMMARY), **error_responses(400, 401, 404, 409, 503)}}
+    },
+    "/api/v1/order-periods/{id}/orders": {
+        "post": {"summary": "Place the order (confirm must be true); creates its invoice",
+                 "parameters": [*PATH_ID, IDEMPOTENCY],
+                 "requestBody": json_body(obj({"item_ids": {"type": "array", "items": {"type": "string"}},
+                                               "confirm": {"type": "boolean"}}, ["item_ids", "confirm"])),
+                 "responses": {**ok(obj({"order_id": {"type": "string"}, "invoice_id": {"type": "string"},
+                                         "grand_total_cents": {"type": "integer"},
+                                         "checkout_url": {"type": ["string", "null"]}},
+                                        ["order_id", "invoice_id", "grand_total_cents", "checkout_url"]), status=201),
+                               **error_responses(400, 401, 404, 409, 503)}}
+    },
+    "/api/v1/admin/order-periods": {
+        "post": {"summary": "Create an ordering period for some classes (none: every class)",
+                 "requestBody": json_body(obj({"title": {"type": "string"}, "notes": {"type": "string"},
+                                               "opens_at": {"type": "string", "format": "date-time"},
+                                               "closes_at": {"type": "string", "format": "date-time"},
+                                               "class_names": {"type": "array", "items": {"type": "string"}}},
+                                              ["title", "opens_at", "closes_at"])),
+                 "responses": {**ok(obj({"id": {"type": "string"}}), status=201), **error_responses(400, 401, 403)}}
+    },
+    "/api/v1/admin/order-periods/{id}/items": {
+        "post": {"summary": "Add an item to a period's catalog", "parameters": PATH_ID,
+                 "requestBody": json_body(obj({"subject": {"type": "string"}, "title": {"type": "string"},
+                                               "comment": {"type": "string"}, "type": {"enum": ["purchase", "loan"]},
+                                               "price_cents": {"type": "integer", "minimum": 0}},
+                                              ["subject", "title", "type", "price_cents"])),
+                 "responses": {**ok(obj({"id": {"type": "string"}}), status=201), **error_responses(400, 401, 403, 404)}}
+    },
+    "/api/v1/admin/book-returns": {
+        "post": {"summary": "Books returned: credit taken off the student's next order",
+                 "requestBody": json_body(obj({"student_id": {"type": "string"}, "credit_cents": {"type": "integer", "minimum": 1},
+                                               "note": {"type": "string"}}, ["student_id", "credit_cents"])),
+                 "responses": {**ok(obj({"id": {"type": "string"}, "credit_balance_cents": {"type": "integer"}}), status=201),
+                               **error_responses(400, 401, 403)}}
+    },
+}
