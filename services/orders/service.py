@@ -248,6 +248,11 @@ class OrdersService:
                     events_pb2.OrderPlaced(
                         order_id=order.id, student_id=order.student_id, period_id=order.period_id,
                         invoice_id=invoiced.invoice_id, grand_total_cents=order.grand_total_cents,
+                        period_title=period.title, credit_cents=order.credit_cents,
+                        items=[
+                            events_pb2.OrderedItem(subject=ln.subject, title=ln.title, type=ln.type, price_cents=ln.price_cents)
+                            for ln in lines
+                        ],
                     ),
                     order.school_id,
                 )

@@ -146,3 +146,23 @@ def test_parents_cannot_manage_periods_and_staff_records_credit(orders_world):
     _id, balance = svc.record_book_return(staff, "emma", 700, "")
     _id, balance = svc.record_book_return(staff, "emma", 300, "")
     assert balance == 1000
+
+
+def test_placed_order_is_announced_once_with_its_lines(orders_world):
+    rt, svc, _inv, _staff, parent, period, items = orders_world
+    from cartable.events.v1 import envelope_pb2
+    from cartable.orders.v1 import events_pb2
+    from services.orders.db import outbox
+
+    svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    with rt.db.unit_of_work() as s:
+        bodies = s.execute(select(outbox.c.body)).scalars().all()
+    assert len(bodies) == 1
+    env = envelope_pb2.Envelope.FromString(bodies[0])
+    ev = events_pb2.OrderPlaced()
+    env.payload.Unpack(ev)
+    assert env.event_name == "orders.order.placed.v1" and env.school_id == "sch-1"
+    assert ev.period_title == "Manuels 2026-2027"
+    assert [(i.title, i.type) for i in ev.items] == [("Actimath 1", "loan"), ("Cahier d'exercices", "purchase")]
+    assert ev.grand_total_cents == 2140
