@@ -24,7 +24,7 @@ PROCESSES = {
     "documents": ("serve", "relay", "consume"),
     "finance": ("serve", "relay", "consume"),
     "orders": ("serve", "relay"),
-    "notifications": ("serve", "relay", "consume"),
+    "notifications": ("serve", "relay", "consume", "mailer"),
 }
 
 

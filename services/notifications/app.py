@@ -5,8 +5,9 @@ from pathlib import Path
 from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.notifications import db
+from services.notifications import db, handlers
 from services.notifications.grpc_api import Servicer
+from services.notifications.mailer import mailer_command
 from services.notifications.service import NotificationsService
 
 
@@ -28,4 +29,6 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
+        bindings=handlers.bindings,
+        commands={"mailer": mailer_command},
     )

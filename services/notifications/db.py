@@ -1,9 +1,34 @@
-"""Tables of the notifications service: school events, the mail log, contacts and preferences."""
+"""Tables of the notifications service (school events, the mail log, contacts and preferences) and the
+queries the use cases, handlers and mailer share."""
 
-from sqlalchemy import Column, DateTime, Index, String, Table, Text
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
 from kit.migrations import new_metadata
+from services.notifications.domain.mail import Preferences
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)
@@ -21,3 +46,264 @@ school_events = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_school_events_school_starts", "school_id", "starts_at"),
 )
+
+# The contact book: parents as auth announced them (auth.parent.created.v1), so a mail about a
+# student reaches that student's parents.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("language", String(8), nullable=False, default="fr"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+contact_students = Table(
+    "contact_students",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("student_id", String(36), primary_key=True),
+    Column("student_name", String(200), nullable=False, default=""),
+    Index("ix_contact_students_student", "student_id"),
+)
+
+# What each parent chose; no row means the defaults of domain.mail.Preferences.
+mail_preferences = Table(
+    "mail_preferences",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("language", String(8), nullable=True),  # null: the language auth knows
+    Column("documents", Boolean, nullable=False, default=True),
+    Column("invoices", Boolean, nullable=False, default=True),
+    Column("payments", Boolean, nullable=False, default=True),
+    Column("orders", Boolean, nullable=False, default=True),
+    Column("low_balance_threshold_cents", BigInteger, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every mail to send, sent or given up. Handlers only insert pending rows; the mailer sends them.
+# next_attempt_at doubles as the claim: a mailer that picks a mail pushes it forward by a lease, so a
+# mailer that dies mid-send leaves the mail due again once the lease ends.
+outgoing_mails = Table(
+    "outgoing_mails",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("recipient_name", String(200), nullable=False, default=""),
+    Column("account_id", String(36), nullable=True),
+    Column("student_id", String(36), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("text_body", Text, nullable=False),
+    Column("html_body", Text, nullable=False),
+    Column("sensitive", Boolean, nullable=False, default=False),
+    Column("message_id", String(200), nullable=False),  # the same on every attempt
+    Column("status", String(10), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    # A redelivered event never makes a second mail of the same kind to the same address.
+    UniqueConstraint("event_id", "kind", "recipient", name="uq_outgoing_mails_event_kind_recipient"),
+    Index("ix_outgoing_mails_due", "status", "next_attempt_at"),
+    Index("ix_outgoing_mails_school_failed", "school_id", "status", "failed_at"),
+)
+
+
+def _insert(session: Session, table: Table):
+    """An INSERT that can say ON CONFLICT on both backends."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite gives instants back without their offset; they were stored in UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+# -- contact book and preferences ---------------------------------------------------------------
+
+
+def upsert_contact(
+    s: Session,
+    *,
+    account_id: str,
+    school_id: str,
+    email: str,
+    display_name: str,
+    language: str,
+    students: dict[str, str],
+    now: datetime,
+) -> None:
+    """Record (or refresh) a parent and the students they are responsible for."""
+    values = dict(school_id=school_id, email=email, display_name=display_name, language=language, updated_at=now)
+    s.execute(
+        _insert(s, contacts)
+        .values(account_id=account_id, **values)
+        .on_conflict_do_update(index_elements=[contacts.c.account_id], set_=values)
+    )
+    s.execute(delete(contact_students).where(contact_students.c.account_id == account_id))
+    if students:
+        s.execute(
+            contact_students.insert(),
+            [{"account_id": account_id, "student_id": sid, "student_name": name} for sid, name in students.items()],
+        )
+
+
+def _preferences(row) -> Preferences:
+    if row is None or row.p_account_id is None:
+        return Preferences()
+    return Preferences(
+        language=row.p_language,
+        documents=row.p_documents,
+        invoices=row.p_invoices,
+        payments=row.p_payments,
+        orders=row.p_orders,
+        low_balance_threshold_cents=row.p_threshold,
+    )
+
+
+_PREF_COLUMNS = (
+    mail_preferences.c.account_id.label("p_account_id"),
+    mail_preferences.c.language.label("p_language"),
+    mail_preferences.c.documents.label("p_documents"),
+    mail_preferences.c.invoices.label("p_invoices"),
+    mail_preferences.c.payments.label("p_payments"),
+    mail_preferences.c.orders.label("p_orders"),
+    mail_preferences.c.low_balance_threshold_cents.label("p_threshold"),
+)
+
+
+@dataclass(frozen=True)
+class Contact:
+    account_id: str
+    email: str
+    display_name: str
+    language: str
+    student_name: str
+    preferences: Preferences
+
+
+def parents_of_student(s: Session, school_id: str, student_id: str) -> list[Contact]:
+    """The parents of a student in the contact book, with their mail preferences."""
+    rows = s.execute(
+        select(
+            contacts.c.account_id,
+            contacts.c.email,
+            contacts.c.display_name,
+            contacts.c.language,
+            contact_students.c.student_name,
+            *_PREF_COLUMNS,
+        )
+        .join(contact_students, contact_students.c.account_id == contacts.c.account_id)
+        .outerjoin(mail_preferences, mail_preferences.c.account_id == contacts.c.account_id)
+        .where(contacts.c.school_id == school_id, contact_students.c.student_id == student_id)
+        .order_by(contacts.c.account_id)
+    ).all()
+    return [
+        Contact(r.account_id, r.email, r.display_name, r.language, r.student_name, _preferences(r)) for r in rows
+    ]
+
+
+def contact_of(s: Session, account_id: str) -> tuple[dict | None, Preferences, bool]:
+    """A parent's contact row (or None), their preferences, and whether they ever chose them."""
+    contact = s.execute(select(contacts).where(contacts.c.account_id == account_id)).mappings().first()
+    prefs_row = s.execute(
+        select(*_PREF_COLUMNS).where(mail_preferences.c.account_id == account_id)
+    ).first()
+    return (dict(contact) if contact else None), _preferences(prefs_row), prefs_row is not None
+
+
+def save_preferences(s: Session, account_id: str, school_id: str, p: Preferences, now: datetime) -> None:
+    values = dict(
+        school_id=school_id,
+        language=p.language,
+        documents=p.documents,
+        invoices=p.invoices,
+        payments=p.payments,
+        orders=p.orders,
+        low_balance_threshold_cents=p.low_balance_threshold_cents,
+        updated_at=now,
+    )
+    s.execute(
+        _insert(s, mail_preferences)
+        .values(account_id=account_id, **values)
+        .on_conflict_do_update(index_elements=[mail_preferences.c.account_id], set_=values)
+    )
+
+
+# -- outgoing mails -----------------------------------------------------------------------------
+
+
+def queue_mail(s: Session, **values) -> bool:
+    """Insert a pending mail; False when this event already made this mail for this address."""
+    result = s.execute(
+        _insert(s, outgoing_mails)
+        .values(status="pending", attempts=0, **values)
+        .on_conflict_do_nothing(index_elements=["event_id", "kind", "recipient"])
+    )
+    return result.rowcount == 1
+
+
+def claim_due_mail(s: Session, now: datetime, lease_until: datetime):
+    """Take the oldest due pending mail: count the attempt and hide it until ``lease_until``.
+
+    On PostgreSQL the row is locked with SKIP LOCKED so that several mailers never take the same
+    mail; SQLite's BEGIN IMMEDIATE already makes the whole transaction exclusive."""
+    m = outgoing_mails
+    q = (
+        select(m)
+        .where(m.c.status == "pending", m.c.next_attempt_at <= now)
+        .order_by(m.c.next_attempt_at, m.c.created_at)
+        .limit(1)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    row = s.execute(q).mappings().first()
+    if row is None:
+        return None
+    s.execute(
+        update(m).where(m.c.id == row["id"]).values(attempts=m.c.attempts + 1, next_attempt_at=lease_until)
+    )
+    return {**row, "attempts": row["attempts"] + 1}
+
+
+def mark_sent(s: Session, mail_id: str, now: datetime, scrub: bool) -> None:
+    values: dict = dict(status="sent", sent_at=now, last_error=None)
+    if scrub:
+        values.update(text_body="", html_body="")
+    s.execute(update(outgoing_mails).where(outgoing_mails.c.id == mail_id).values(**values))
+
+
+def mark_retry(s: Session, mail_id: str, next_attempt_at: datetime, error: str) -> None:
+    s.execute(
+        update(outgoing_mails)
+        .where(outgoing_mails.c.id == mail_id)
+        .values(next_attempt_at=next_attempt_at, last_error=error)
+    )
+
+
+def mark_failed(s: Session, mail_id: str, now: datetime, error: str, scrub: bool) -> None:
+    values: dict = dict(status="failed", failed_at=now, last_error=error)
+    if scrub:
+        values.update(text_body="", html_body="")
+    s.execute(update(outgoing_mails).where(outgoing_mails.c.id == mail_id).values(**values))
+
+
+def failed_mails(s: Session, school_id: str, limit: int, after: tuple[datetime, str] | None) -> list:
+    """A school's failed mails, newest failure first, after a (failed_at, id) keyset cursor."""
+    m = outgoing_mails
+    q = select(m).where(m.c.school_id == school_id, m.c.status == "failed")
+    if after is not None:
+        at, mail_id = after
+        q = q.where(or_(m.c.failed_at < at, and_(m.c.failed_at == at, m.c.id < mail_id)))
+    return list(s.execute(q.order_by(m.c.failed_at.desc(), m.c.id.desc()).limit(limit)).mappings().all())

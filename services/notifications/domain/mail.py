@@ -1,0 +1,86 @@
+"""Pure rules of outgoing mail: kinds, who wants what, the low-balance crossing, retry timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+LANGUAGES = ("fr", "nl", "en")
+DEFAULT_LANGUAGE = "fr"
+
+TOKEN = "token"
+DOCUMENT_DEPOSITED = "document_deposited"
+INVOICE_ISSUED = "invoice_issued"
+PAYMENT_RECEIVED = "payment_received"
+ORDER_PLACED = "order_placed"
+LOW_BALANCE = "low_balance"
+KINDS = (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED, LOW_BALANCE)
+
+# Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
+# from the failed list (the manager issues a new token instead).
+SENSITIVE_KINDS = frozenset({TOKEN})
+
+
+def language_or_default(*candidates: str | None) -> str:
+    """The first supported language among the candidates (``nl-BE`` counts as ``nl``), else French."""
+    for c in candidates:
+        code = (c or "").strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What one parent chose. A parent who never chose anything gets every mail, no balance alert."""
+
+    language: str | None = None
+    documents: bool = True
+    invoices: bool = True
+    payments: bool = True
+    orders: bool = True
+    low_balance_threshold_cents: int = 0  # 0: no alert
+
+    def wants(self, kind: str) -> bool:
+        if kind == TOKEN:
+            return True  # the way into the account: never optional
+        if kind == LOW_BALANCE:
+            return self.low_balance_threshold_cents > 0
+        return {
+            DOCUMENT_DEPOSITED: self.documents,
+            INVOICE_ISSUED: self.invoices,
+            PAYMENT_RECEIVED: self.payments,
+            ORDER_PLACED: self.orders,
+        }[kind]
+
+    def balance_fell_below_threshold(self, before_cents: int, after_cents: int) -> bool:
+        """True only when this debit takes the wallet from at or above the threshold to below it:
+        one alert per crossing, not one per purchase while the balance stays low."""
+        t = self.low_balance_threshold_cents
+        return t > 0 and after_cents < t <= before_cents
+
+
+def validate_preferences(p: Preferences) -> dict[str, str]:
+    """Field errors of a parent's choice (empty when valid)."""
+    errors = {}
+    if p.language is not None and p.language not in LANGUAGES:
+        errors["language"] = "one of fr, nl, en"
+    if p.low_balance_threshold_cents < 0 or p.low_balance_threshold_cents > 1_000_000:
+        errors["low_balance_threshold_cents"] = "between 0 and 1000000 cents"
+    return errors
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff between attempts, then give up."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(seconds=60)
+    cap: timedelta = timedelta(hours=1)
+
+    def delay_after(self, attempts: int) -> timedelta:
+        """Wait after the ``attempts``-th failed attempt: base, 2×base, 4×base ... at most cap."""
+        return min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+
+    def gives_up_after(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts

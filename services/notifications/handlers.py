@@ -1,0 +1,246 @@
+"""Reactions to other services' events: the contact book, and the mails that keep parents informed.
+
+Each handler runs inside the consumer's transaction (the inbox makes it once per event) and only
+inserts pending rows into ``outgoing_mails``; the mailer sends them. The unique key (event_id, kind,
+recipient) keeps a redelivered event from making a second mail even if the inbox were bypassed.
+Nothing here logs a mail's body or a connection token.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import make_msgid, parseaddr
+
+from sqlalchemy.orm import Session
+
+from cartable.auth.v1 import events_pb2 as auth_events
+from cartable.documents.v1 import events_pb2 as documents_events
+from cartable.events.v1 import envelope_pb2
+from cartable.finance.v1 import events_pb2 as finance_events
+from cartable.orders.v1 import events_pb2 as orders_events
+from kit.bus import Binding
+from kit.service import Runtime
+from services.notifications import db
+from services.notifications.domain import formatting
+from services.notifications.domain.mail import (
+    DOCUMENT_DEPOSITED,
+    INVOICE_ISSUED,
+    LOW_BALANCE,
+    ORDER_PLACED,
+    PAYMENT_RECEIVED,
+    SENSITIVE_KINDS,
+    TOKEN,
+    language_or_default,
+)
+from services.notifications.rendering import MailRenderer
+
+log = logging.getLogger("notifications.handlers")
+
+TOKEN_REASONS = ("created", "reissued", "password_reset")
+
+
+def message_id_domain(mail_from: str) -> str:
+    _name, address = parseaddr(mail_from)
+    return address.rpartition("@")[2] or "cartable.local"
+
+
+class MailQueue:
+    """Renders a mail for one recipient and queues it in the caller's transaction."""
+
+    def __init__(self, rt: Runtime, renderer: MailRenderer | None = None) -> None:
+        self.rt = rt
+        self.renderer = renderer or MailRenderer()
+        self.domain = message_id_domain(rt.settings.mail_from)
+
+    @property
+    def portal(self) -> str:
+        return self.rt.settings.public_base_url + "/"
+
+    def to_address(
+        self,
+        s: Session,
+        env: envelope_pb2.Envelope,
+        kind: str,
+        *,
+        email: str,
+        name: str,
+        lang: str,
+        account_id: str | None = None,
+        student_id: str | None = None,
+        values: dict,
+    ) -> None:
+        email = (email or "").strip()
+        if not email:
+            log.warning("no address for a mail, nothing queued", extra={"kind": kind, "account_id": account_id})
+            return
+        rendered = self.renderer.render(kind, lang, name=name, **values)
+        now = self.rt.clock()
+        mail_id = str(uuid.uuid4())
+        queued = db.queue_mail(
+            s,
+            id=mail_id,
+            school_id=env.school_id,
+            event_id=env.event_id,
+            kind=kind,
+            recipient=email,
+            recipient_name=name,
+            account_id=account_id or None,
+            student_id=student_id or None,
+            language=lang,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            sensitive=kind in SENSITIVE_KINDS,
+            message_id=make_msgid(domain=self.domain),
+            next_attempt_at=now,
+            created_at=now,
+        )
+        if queued:
+            log.info("mail queued", extra={"mail_id": mail_id, "kind": kind, "language": lang})
+
+    def to_parents(
+        self,
+        s: Session,
+        env: envelope_pb2.Envelope,
+        kind: str,
+        student_id: str,
+        values: dict,
+        *,
+        student_name: str = "",
+        also: Callable[[db.Contact], dict | None] | None = None,
+    ) -> int:
+        """One mail per parent of ``student_id`` who wants this kind. ``also`` may refuse a parent
+        (None) or add values for them (the low-balance threshold)."""
+        sent = 0
+        for parent in db.parents_of_student(s, env.school_id, student_id):
+            if not parent.preferences.wants(kind):
+                continue
+            extra = also(parent) if also else {}
+            if extra is None:
+                continue
+            lang = language_or_default(parent.preferences.language, parent.language)
+            self.to_address(
+                s, env, kind,
+                email=parent.email, name=parent.display_name, lang=lang,
+                account_id=parent.account_id, student_id=student_id,
+                values={"student": parent.student_name or student_name, **values, **extra},
+            )
+            sent += 1
+        return sent
+
+
+def bindings(rt: Runtime) -> dict[str, Binding]:
+    mails = MailQueue(rt)
+
+    def parent_created(s: Session, env, ev: auth_events.ParentCreated) -> None:
+        names = dict(ev.student_names)
+        db.upsert_contact(
+            s,
+            account_id=ev.account_id,
+            school_id=env.school_id,
+            email=ev.email,
+            display_name=ev.display_name,
+            language=language_or_default(ev.language),
+            students={sid: names.get(sid, "") for sid in ev.student_ids},
+            now=rt.clock(),
+        )
+
+    def token_issued(s: Session, env, ev: auth_events.TokenIssued) -> None:
+        contact, prefs, _chosen = db.contact_of(s, ev.account_id) if ev.account_id else (None, None, False)
+        lang = language_or_default(
+            prefs.language if prefs else None, ev.language, contact["language"] if contact else None
+        )
+        valid_until = ""
+        if ev.expires_at:
+            valid_until = formatting.local_instant(datetime.fromtimestamp(ev.expires_at, UTC), lang)
+        mails.to_address(
+            s, env, TOKEN,
+            email=ev.email, name=ev.display_name, lang=lang, account_id=ev.account_id,
+            values={
+                "username": ev.username,
+                "token": ev.token,
+                "reason": ev.reason if ev.reason in TOKEN_REASONS else "created",
+                "valid_until": valid_until,
+                "link": rt.settings.public_base_url + "/jeton",
+            },
+        )
+
+    def document_deposited(s: Session, env, ev: documents_events.DocumentDeposited) -> None:
+        mails.to_parents(s, env, DOCUMENT_DEPOSITED, ev.student_id, {"title": ev.title, "link": mails.portal})
+
+    def invoice_issued(s: Session, env, ev: finance_events.InvoiceIssued) -> None:
+        mails.to_parents(
+            s, env, INVOICE_ISSUED, ev.student_id,
+            {
+                "number": ev.number,
+                "title": ev.title,
+                "total_cents": ev.total_cents,
+                "credit_cents": ev.credit_cents,
+                "due_on": ev.due_on,
+                "communication": formatting.structured_communication(ev.structured_communication),
+                "link": mails.portal,
+            },
+            student_name=ev.student_name,
+        )
+
+    def low_balance(s, env, student_id: str, wallet_name: str, before: int, after: int) -> None:
+        def crossed(parent: db.Contact) -> dict | None:
+            if not parent.preferences.balance_fell_below_threshold(before, after):
+                return None
+            return {"threshold_cents": parent.preferences.low_balance_threshold_cents}
+
+        mails.to_parents(
+            s, env, LOW_BALANCE, student_id,
+            {"wallet_name": wallet_name, "balance_cents": after, "link": mails.portal},
+            also=crossed,
+        )
+
+    def payment_received(s: Session, env, ev: finance_events.PaymentReceived) -> None:
+        has_balance = ev.HasField("balance_after_cents")
+        mails.to_parents(
+            s, env, PAYMENT_RECEIVED, ev.student_id,
+            {
+                "amount_cents": ev.amount_cents,
+                "method": ev.method,
+                "purpose": ev.purpose,
+                "wallet_name": ev.wallet_name,
+                "invoice_number": ev.invoice_number,
+                "balance_after_cents": ev.balance_after_cents if has_balance else None,
+                "link": mails.portal,
+            },
+        )
+        if ev.method == "wallet" and has_balance:  # paid from the wallet: its balance went down
+            after = ev.balance_after_cents
+            low_balance(s, env, ev.student_id, ev.wallet_name, after + ev.amount_cents, after)
+
+    def sale_recorded(s: Session, env, ev: finance_events.SaleRecorded) -> None:
+        after = ev.balance_after_cents
+        low_balance(s, env, ev.student_id, ev.wallet_name, after + ev.amount_cents, after)
+
+    def order_placed(s: Session, env, ev: orders_events.OrderPlaced) -> None:
+        mails.to_parents(
+            s, env, ORDER_PLACED, ev.student_id,
+            {
+                "period_title": ev.period_title,
+                "items": [
+                    {"subject": i.subject, "title": i.title, "type": i.type, "price_cents": i.price_cents}
+                    for i in ev.items
+                ],
+                "credit_cents": ev.credit_cents,
+                "total_cents": ev.grand_total_cents,
+                "link": mails.portal,
+            },
+        )
+
+    return {
+        "auth.parent.created.v1": Binding(auth_events.ParentCreated, parent_created),
+        "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
+        "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
+        "finance.invoice.issued.v1": Binding(finance_events.InvoiceIssued, invoice_issued),
+        "finance.payment.received.v1": Binding(finance_events.PaymentReceived, payment_received),
+        "finance.sale.recorded.v1": Binding(finance_events.SaleRecorded, sale_recorded),
+        "orders.order.placed.v1": Binding(orders_events.OrderPlaced, order_placed),
+    }
