@@ -72,7 +72,8 @@ class MailRenderer:
         lang = language_or_default(lang)
         values = {"name": "", "student": "", **values, "lang": lang}
         name = f"{lang}/{kind}.j2"
-        subject = " ".join(self._block(self._text, name, "subject", values).split())
+        # One line; no-break spaces (before € in French) stay.
+        subject = re.sub(r"[ \t\r\n]+", " ", self._block(self._text, name, "subject", values)).strip()
         optional = kind != TOKEN and kind not in SENSITIVE_KINDS
         layout = {"name": values["name"], "lang": lang, "subject": subject, "optional": optional}
         text_body = self._block(self._text, name, "text", values)

@@ -82,12 +82,12 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 28, 14, 0, tzinfo=UTC))
 
 
-def make_rt(databases, keys, smtp_port: int, clock: Clock, **env):
+def make_rt(databases, keys, smtp_port: int, clock: Clock, broker=None, **env):
     url = databases.url("notifications")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     settings = test_settings(
-        "notifications", url, keys, None,
+        "notifications", url, keys, broker,
         SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
         MAIL_FROM="École Sainte-Marie via Cartable <no-reply@cartable.example>",
         PUBLIC_BASE_URL="https://cartable.example",
