@@ -1,5 +1,451 @@
-"""Web pages: account. Filled in by the capability that owns it."""
+"""Web pages: sign in, connection token (first connection or after a reset), forgotten password,
+child choice, password change, sign out (chapters 1° to 3° of the parent guide).
 
-from flask import Blueprint
+Other page modules protect their views with ``login_required`` (signed in) or ``parent_page`` (a
+parent with a child chosen); both make ``g.session`` and ``g.active_child`` available, and every
+template gets ``session_info`` and ``active_child``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from functools import wraps
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from gateway.api.account import (
+    activate,
+    change_password,
+    clear_session_cookie,
+    request_password_reset,
+    select_child,
+    set_session_cookie,
+    sign_in,
+    sign_out,
+)
+from gateway.web import load_session, session_token_from_request
+from kit.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+
+log = logging.getLogger("gateway.pages.account")
 
 bp = Blueprint("account", __name__)
+
+# The connection token between the two steps of /jeton: in Flask's signed session cookie, encrypted
+# (the cookie is only signed) and good for this long.
+ACTIVATION_KEY = "activation_token"
+ACTIVATION_TTL = 30 * 60
+RESET_SENT_KEY = "password_reset_sent"
+TOKEN_ERROR_CODES = {"invalid_token", "token_invalid", "unknown_token", "token_unknown", "token_revoked"}
+STAFF_HOMES = ("staff.index", "staff.home", "staff.dashboard")
+
+
+# -- what other page modules use ----------------------------------------------------------------
+
+
+def current_child():
+    """The signed-in parent's active child (the auth ``Child`` message), or None."""
+    if "active_child" in g:
+        return g.active_child
+    sess = g.get("session")
+    child = None
+    if sess is not None and sess.active_child_id:
+        child = next((c for c in sess.children if c.id == sess.active_child_id), None)
+    g.active_child = child
+    return child
+
+
+@bp.app_context_processor
+def _account_globals() -> dict[str, Any]:
+    return {"active_child": current_child() if g.get("session") is not None else None}
+
+
+def _sign_in_redirect():
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("account.sign_in", next=target))
+
+
+def login_required(view):
+    """Signed-in pages: without a valid session, go to /connexion (and come back afterwards)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if load_session() is None:
+            return _sign_in_redirect()
+        g.pop("active_child", None)
+        current_child()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def parent_page(view):
+    """Parents' pages about one child: signed in as a parent with a child chosen, else /enfants."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        sess = load_session()
+        if sess is None:
+            return _sign_in_redirect()
+        if sess.account.role != "parent":
+            raise Forbidden(_("Cette page est réservée aux parents."))
+        g.pop("active_child", None)
+        if current_child() is None:
+            return redirect(url_for("account.children"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def landing_url(sess) -> str:
+    """Where a session lands after signing in: the dashboard, the child choice, or staff's home."""
+    if sess.account.role == "staff":
+        for endpoint in STAFF_HOMES:
+            if endpoint in current_app.view_functions:
+                return url_for(endpoint)
+        return url_for("home.index")
+    if sess.active_child_id:
+        return url_for("portal.dashboard")
+    return url_for("account.children")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (never ``//host`` or ``https://``), to avoid open redirects."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _signed_in_redirect(sess, target: str | None = None):
+    resp = redirect(target or landing_url(sess), code=303)
+    session.pop(ACTIVATION_KEY, None)
+    return set_session_cookie(resp, sess)
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+def lockout_message(err: AppError) -> str:
+    minutes = max(1, -(-(err.retry_after or 60) // 60))
+    return ngettext(
+        "Trop de tentatives. Par sécurité, réessayez dans %(num)d minute.",
+        "Trop de tentatives. Par sécurité, réessayez dans %(num)d minutes.",
+        minutes,
+    )
+
+
+def token_message(err: AppError) -> str | None:
+    """The message for a connection token refused by auth, or None when the token was not the issue."""
+    if err.code == "token_expired":
+        return _(
+            "Ce jeton de connexion a expiré : il est valable 14 jours. Demandez-en un nouveau avec "
+            "« Mot de passe oublié ? » ou auprès de votre établissement scolaire."
+        )
+    if err.code == "token_used":
+        return _(
+            "Ce jeton de connexion a déjà été utilisé. Connectez-vous avec votre nom d'utilisateur et "
+            "votre mot de passe, ou demandez un nouveau jeton avec « Mot de passe oublié ? »."
+        )
+    if err.code in TOKEN_ERROR_CODES or (isinstance(err, InvalidRequest) and "token" in err.fields):
+        return _(
+            "Ce jeton de connexion n'est pas reconnu. Recopiez-le depuis le dernier courriel reçu : "
+            "un jeton plus ancien ne fonctionne plus."
+        )
+    return None
+
+
+def password_message(err: AppError) -> tuple[str, str]:
+    """(field, message) for a new password refused by auth's policy (its codes or its English text)."""
+    text = " ".join([err.code, err.message, *err.fields.keys(), *map(str, err.fields.values())]).lower()
+    if "mismatch" in text or "differ" in text:
+        return "password_confirm", _("Les deux mots de passe sont différents.")
+    if "too_short" in text or "at least" in text:
+        found = re.search(r"at least (\d+)", text)
+        return "password", _(
+            "Le mot de passe doit compter au moins %(num)d caractères.",
+            num=int(found.group(1)) if found else 8,
+        )
+    if "too_long" in text or "at most" in text:
+        found = re.search(r"at most (\d+)", text)
+        return "password", _(
+            "Le mot de passe peut compter au plus %(num)d caractères.",
+            num=int(found.group(1)) if found else 128,
+        )
+    if "common" in text:
+        return "password", _(
+            "Ce mot de passe est trop courant. Choisissez-en un autre, par exemple une phrase de quelques mots."
+        )
+    if "username" in text or "mail" in text:
+        return "password", _(
+            "Le mot de passe ne peut contenir ni votre nom d'utilisateur ni votre adresse e-mail."
+        )
+    return "password", _("Ce mot de passe ne peut pas être choisi. Choisissez-en un autre.")
+
+
+def unavailable_message() -> str:
+    return _("Le service est momentanément indisponible. Réessayez dans quelques instants.")
+
+
+def _render(template: str, status: int = 200, retry_after: int | None = None, **ctx):
+    resp = current_app.make_response((render_template(template, **ctx), status))
+    if retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
+# -- the connection token between the two steps ----------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(b"cartable activation token\0" + str(current_app.secret_key).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _keep_token(token: str) -> None:
+    session[ACTIVATION_KEY] = _fernet().encrypt(token.encode()).decode()
+
+
+def _kept_token() -> str | None:
+    sealed = session.get(ACTIVATION_KEY)
+    if not sealed:
+        return None
+    try:
+        return _fernet().decrypt(sealed.encode(), ttl=ACTIVATION_TTL).decode()
+    except (InvalidToken, ValueError):
+        session.pop(ACTIVATION_KEY, None)
+        return None
+
+
+# -- sign in ---------------------------------------------------------------------------------------
+
+
+@bp.route("/connexion", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page():
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        sess = load_session()
+        if sess is not None:
+            return redirect(target or landing_url(sess))
+        return render_template("account/sign_in.html", form={}, errors={}, next=target)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = _("Indiquez votre nom d'utilisateur.")
+    if not password:
+        errors["password"] = _("Indiquez votre mot de passe.")
+    if errors:
+        return _render("account/sign_in.html", 400, form={"username": username}, errors=errors, next=target)
+    try:
+        sess = sign_in(username, password)
+    except RateLimited as err:
+        errors["form"] = lockout_message(err)
+        return _render(
+            "account/sign_in.html",
+            429,
+            err.retry_after,
+            form={"username": username},
+            errors=errors,
+            next=target,
+        )
+    except (Unauthenticated, InvalidRequest):
+        errors["form"] = _("Nom d'utilisateur ou mot de passe incorrect.")
+        return _render("account/sign_in.html", 401, form={"username": username}, errors=errors, next=target)
+    except Unavailable:
+        errors["form"] = unavailable_message()
+        return _render("account/sign_in.html", 503, form={"username": username}, errors=errors, next=target)
+    return _signed_in_redirect(sess, target)
+
+
+# -- connection token: step 1 (the token), step 2 (the password) ------------------------------------
+
+
+@bp.route("/jeton", methods=["GET", "POST"])
+def token():
+    if request.method == "GET":
+        return render_template("account/token.html", errors={})
+    value = request.form.get("token", "").strip()
+    if not value:
+        return _render(
+            "account/token.html",
+            400,
+            errors={"token": _("Indiquez le jeton de connexion reçu par courriel.")},
+        )
+    # Auth has no "check this token" call: ask it to activate with an empty password, which can never
+    # succeed. When auth looks at the token first, an expired, used or unknown token is told now;
+    # otherwise the refusal is about the password and the token is judged at the next step.
+    try:
+        activate(value, "", "")
+    except RateLimited as err:
+        return _render("account/token.html", 429, err.retry_after, errors={"token": lockout_message(err)})
+    except Unavailable:
+        return _render("account/token.html", 503, errors={"token": unavailable_message()})
+    except AppError as err:
+        message = token_message(err)
+        if message:
+            return _render(
+                "account/token.html", 409 if isinstance(err, Conflict) else 400, errors={"token": message}
+            )
+    _keep_token(value)
+    return redirect(url_for("account.token_password"), code=303)
+
+
+@bp.route("/jeton/mot-de-passe", methods=["GET", "POST"])
+def token_password():
+    kept = _kept_token()
+    if kept is None:
+        flash(_("Introduisez d'abord le jeton de connexion reçu par courriel."), "error")
+        return redirect(url_for("account.token"), code=303)
+    if request.method == "GET":
+        return render_template("account/set_password.html", errors={})
+    password = request.form.get("password", "")
+    confirm = request.form.get("password_confirm", "")
+    errors: dict[str, str] = {}
+    if not password:
+        errors["password"] = _("Choisissez un mot de passe.")
+    elif password != confirm:
+        errors["password_confirm"] = _("Les deux mots de passe sont différents.")
+    if errors:
+        return _render("account/set_password.html", 400, errors=errors)
+    try:
+        sess = activate(kept, password, confirm)
+    except RateLimited as err:
+        return _render(
+            "account/set_password.html", 429, err.retry_after, errors={"form": lockout_message(err)}
+        )
+    except Unavailable:
+        return _render("account/set_password.html", 503, errors={"form": unavailable_message()})
+    except AppError as err:
+        message = token_message(err)
+        if message:
+            session.pop(ACTIVATION_KEY, None)
+            flash(message, "error")
+            return redirect(url_for("account.token"), code=303)
+        if not isinstance(err, InvalidRequest):
+            raise
+        field, text = password_message(err)
+        return _render("account/set_password.html", 400, errors={field: text})
+    return _signed_in_redirect(sess)
+
+
+# -- forgotten password ----------------------------------------------------------------------------
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+def forgot():
+    if request.method == "GET":
+        sent = bool(session.pop(RESET_SENT_KEY, False))
+        return render_template("account/forgot.html", sent=sent, form={}, errors={})
+    email = request.form.get("email", "").strip()
+    if not email or "@" not in email or len(email) > 320:
+        errors = {"email": _("Indiquez l'adresse e-mail que vous avez communiquée à l'école.")}
+        return _render("account/forgot.html", 400, sent=False, form={"email": email}, errors=errors)
+    try:
+        request_password_reset(email)
+    except RateLimited as err:
+        return _render(
+            "account/forgot.html",
+            429,
+            err.retry_after,
+            sent=False,
+            form={"email": email},
+            errors={"form": lockout_message(err)},
+        )
+    except InvalidRequest:
+        errors = {"email": _("Indiquez l'adresse e-mail que vous avez communiquée à l'école.")}
+        return _render("account/forgot.html", 400, sent=False, form={"email": email}, errors=errors)
+    session[RESET_SENT_KEY] = True
+    return redirect(url_for("account.forgot"), code=303)
+
+
+# -- signed in: child choice, password, sign out ----------------------------------------------------
+
+
+@bp.route("/enfants", methods=["GET", "POST"])
+@login_required
+def children():
+    sess = g.session
+    if sess.account.role != "parent":
+        raise Forbidden(_("Cette page est réservée aux parents."))
+    if request.method == "POST":
+        new = select_child(sess, request.form.get("child_id", "").strip())
+        return _signed_in_redirect(new, url_for("portal.dashboard"))
+    if len(sess.children) == 1:
+        only = sess.children[0]
+        new = sess if sess.active_child_id == only.id else select_child(sess, only.id)
+        return _signed_in_redirect(new, url_for("portal.dashboard"))
+    return render_template("account/children.html", children=list(sess.children))
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def password():
+    if request.method == "GET":
+        return render_template("account/change_password.html", errors={})
+    current = request.form.get("current_password", "")
+    new = request.form.get("password", "")
+    confirm = request.form.get("password_confirm", "")
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = _("Indiquez votre mot de passe actuel.")
+    if not new:
+        errors["password"] = _("Choisissez un nouveau mot de passe.")
+    elif new != confirm:
+        errors["password_confirm"] = _("Les deux mots de passe sont différents.")
+    if errors:
+        return _render("account/change_password.html", 400, errors=errors)
+    try:
+        change_password(current, new, confirm)
+    except RateLimited as err:
+        return _render(
+            "account/change_password.html", 429, err.retry_after, errors={"form": lockout_message(err)}
+        )
+    except InvalidRequest as err:
+        if "current_password" in err.fields:
+            return _render(
+                "account/change_password.html",
+                400,
+                errors={"current_password": _("Le mot de passe actuel est incorrect.")},
+            )
+        field, text = password_message(err)
+        return _render("account/change_password.html", 400, errors={field: text})
+    flash(_("Votre mot de passe a été modifié."), "success")
+    return redirect(landing_url(g.session), code=303)
+
+
+@bp.post("/deconnexion")
+def sign_out_page():
+    token, how = session_token_from_request()
+    if token and how == "cookie":
+        try:
+            sign_out(token)
+        except (Unauthenticated, Unavailable) as err:
+            # the cookie goes anyway; an unreachable auth lets the session expire on its own
+            log.warning("sign-out not confirmed by auth", extra={"code": err.code})
+    session.clear()
+    flash(_("Vous êtes déconnecté."), "success")
+    return clear_session_cookie(redirect(url_for("account.sign_in"), code=303))
