@@ -86,15 +86,15 @@ def make_rt(databases, keys, smtp_port: int, clock: Clock, broker=None, **env):
     url = databases.url("notifications")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
-    settings = test_settings(
-        "notifications", url, keys, broker,
-        SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
-        MAIL_FROM="École Sainte-Marie via Cartable <no-reply@cartable.example>",
-        PUBLIC_BASE_URL="https://cartable.example",
-        MAIL_MAX_ATTEMPTS=3,
-        MAIL_RETRY_BASE_SECONDS=60,
+    values = {
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "MAIL_FROM": "École Sainte-Marie via Cartable <no-reply@cartable.example>",
+        "PUBLIC_BASE_URL": "https://cartable.example",
+        "MAIL_MAX_ATTEMPTS": 3,
+        "MAIL_RETRY_BASE_SECONDS": 60,
         **env,
-    )
+    }
+    settings = test_settings("notifications", url, keys, broker, **values)
     rt = bootstrap(sp, settings)
     rt.clock = clock
     return rt

@@ -1,0 +1,91 @@
+"""Pure rules: who wants which mail, the low-balance crossing, retry timing, languages, formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from kit.settings import SettingsError
+from services.notifications.domain import formatting
+from services.notifications.domain.mail import (
+    DOCUMENT_DEPOSITED,
+    INVOICE_ISSUED,
+    LOW_BALANCE,
+    ORDER_PLACED,
+    PAYMENT_RECEIVED,
+    TOKEN,
+    Preferences,
+    RetryPolicy,
+    language_or_default,
+    validate_preferences,
+)
+from services.notifications.mailer import SmtpConfig
+
+
+def test_a_parent_who_never_chose_gets_every_mail_but_no_balance_alert():
+    p = Preferences()
+    assert all(p.wants(k) for k in (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED))
+    assert not p.wants(LOW_BALANCE)
+
+
+def test_token_mails_go_whatever_the_parent_turned_off():
+    p = Preferences(documents=False, invoices=False, payments=False, orders=False)
+    assert p.wants(TOKEN)
+    assert not any(p.wants(k) for k in (DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED))
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "alert"),
+    [(800, 400, True), (500, 499, True), (800, 500, False), (400, 100, False), (300, 900, False), (499, 0, False)],
+)
+def test_low_balance_alert_only_when_a_debit_crosses_the_threshold(before, after, alert):
+    assert Preferences(low_balance_threshold_cents=500).balance_fell_below_threshold(before, after) is alert
+    assert not Preferences().balance_fell_below_threshold(before, after)
+
+
+def test_retries_wait_twice_as_long_each_time_up_to_the_cap_then_give_up():
+    policy = RetryPolicy(max_attempts=5, base=timedelta(seconds=60), cap=timedelta(minutes=5))
+    assert [policy.delay_after(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [60, 120, 240, 300, 300]
+    assert not policy.gives_up_after(4) and policy.gives_up_after(5)
+
+
+def test_language_falls_back_to_french_and_accepts_regional_codes():
+    assert language_or_default(None, "") == "fr"
+    assert language_or_default("de", "nl-BE") == "nl"
+    assert language_or_default("EN") == "en"
+
+
+def test_preferences_outside_the_rules_name_their_fields():
+    assert validate_preferences(Preferences(language="nl", low_balance_threshold_cents=1000)) == {}
+    assert set(validate_preferences(Preferences(language="de", low_balance_threshold_cents=-1))) == {
+        "language", "low_balance_threshold_cents"
+    }
+
+
+def test_amounts_dates_and_communications_read_as_belgian_parents_expect():
+    assert formatting.money(2350, "fr") == "23,50\u00a0€"
+    assert formatting.money(123456, "fr") == "1\u202f234,56\u00a0€"
+    assert formatting.money(2350, "nl") == "€ 23,50"
+    assert formatting.money(123456, "nl") == "€ 1.234,56"
+    assert formatting.money(-500, "en") == "-€5.00"
+    assert formatting.long_date(date(2026, 8, 1), "fr") == "1 août 2026"
+    assert formatting.iso_date("2026-12-15", "nl") == "15 december 2026"
+    assert formatting.iso_date("", "fr") == ""
+    # 13:30 UTC in December is 14:30 in Brussels
+    assert formatting.local_instant(datetime(2026, 12, 12, 13, 30, tzinfo=UTC), "en") == "12 December 2026 at 14:30"
+    assert formatting.structured_communication("010806817183") == "+++010/8068/17183+++"
+    assert formatting.structured_communication("+++010/8068/17183+++") == "+++010/8068/17183+++"
+
+
+def test_smtp_url_gives_host_port_credentials_and_tls():
+    c = SmtpConfig.from_url("smtp://user%40school:p%3Ass@relay.example.org:587?starttls=1&timeout=5")
+    assert (c.host, c.port, c.username, c.password, c.starttls, c.implicit_tls, c.timeout) == (
+        "relay.example.org", 587, "user@school", "p:ss", True, False, 5.0
+    )
+    s = SmtpConfig.from_url("smtps://relay.example.org")
+    assert (s.port, s.implicit_tls, s.starttls, s.username) == (465, True, False, "")
+    assert SmtpConfig.from_url("smtp://127.0.0.1:1025").port == 1025
+    for bad in ("http://relay", "smtp://", "smtp://relay:notaport"):
+        with pytest.raises(SettingsError):
+            SmtpConfig.from_url(bad)

@@ -1,0 +1,73 @@
+"""Every kind of mail renders in French, Dutch and English, with the HTML part escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from services.notifications.domain.mail import KINDS, LANGUAGES
+from services.notifications.mailer import build_message
+from services.notifications.rendering import MailRenderer
+
+SAMPLES = {
+    "token": dict(username="mdupont", token="TOKEN-123", reason="created", valid_until="1 janvier 2027 à 10:00",
+                  link="https://x/jeton"),
+    "document_deposited": dict(title="Bulletin", link="https://x/"),
+    "invoice_issued": dict(number="2026-1", title="Classe verte", total_cents=12000, credit_cents=0,
+                           due_on="2026-12-31", communication="+++010/8068/17183+++", link="https://x/"),
+    "payment_received": dict(amount_cents=1000, method="online", purpose="invoice", wallet_name="",
+                             invoice_number="2026-1", balance_after_cents=None, link="https://x/"),
+    "order_placed": dict(period_title="Manuels", items=[], credit_cents=0, total_cents=0, link="https://x/"),
+    "low_balance": dict(wallet_name="Repas", balance_cents=200, threshold_cents=500, link="https://x/"),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_in_every_language(kind, lang):
+    mail = MailRenderer().render(kind, lang, name="Marie", student="Emma", **SAMPLES[kind])
+    assert mail.subject and "\n" not in mail.subject
+    assert "Marie" in mail.text and "Marie" in mail.html
+    assert f'<html lang="{lang}">' in mail.html
+    assert "{{" not in mail.text + mail.html and "{%" not in mail.text + mail.html
+    assert "\n\n\n" not in mail.text
+
+
+def test_the_three_languages_really_differ():
+    subjects = {lang: MailRenderer().render("invoice_issued", lang, **SAMPLES["invoice_issued"]).subject
+                for lang in LANGUAGES}
+    assert subjects == {
+        "fr": "Nouvelle facture 2026-1 : Classe verte",
+        "nl": "Nieuwe factuur 2026-1: Classe verte",
+        "en": "New invoice 2026-1: Classe verte",
+    }
+
+
+def test_optional_mails_say_where_to_choose_them_and_token_mails_do_not():
+    r = MailRenderer()
+    assert "Courriels" in r.render("document_deposited", "fr", **SAMPLES["document_deposited"]).text
+    assert "Courriels" not in r.render("token", "fr", **SAMPLES["token"]).text
+
+
+def test_mime_message_has_text_and_html_in_utf8_with_date_message_id_and_language():
+    rendered = MailRenderer().render("invoice_issued", "fr", name="Éloïse Dubœuf", **SAMPLES["invoice_issued"])
+    mail = {
+        "recipient": "eloise@example.be", "recipient_name": "Éloïse Dubœuf", "subject": rendered.subject,
+        "text_body": rendered.text, "html_body": rendered.html, "message_id": "<abc@cartable.example>",
+        "language": "fr",
+    }
+    msg = build_message(mail, "Cartable <no-reply@cartable.example>", datetime(2026, 11, 28, 14, 0, tzinfo=UTC))
+    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert parsed["Subject"] == "Nouvelle facture 2026-1 : Classe verte"
+    assert parsed["To"] == "Éloïse Dubœuf <eloise@example.be>"
+    assert parsed["Date"] == "Sat, 28 Nov 2026 14:00:00 +0000"
+    assert parsed["Message-ID"] == "<abc@cartable.example>"
+    assert parsed["Content-Language"] == "fr" and parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in parsed.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    for part in parsed.iter_parts():
+        assert part.get_content_charset() == "utf-8"
+    assert "Éloïse Dubœuf" in parsed.get_body(("plain",)).get_content()
