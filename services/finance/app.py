@@ -5,7 +5,7 @@ from pathlib import Path
 from cartable.finance.v1 import finance_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.finance import db
+from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.service import FinanceService
 
@@ -28,4 +28,6 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
+        bindings=handlers.bindings,
+        commands={"seed-demo": demo.seed_demo},
     )

@@ -1,14 +1,66 @@
-"""Tables of the finance service: wallet types, wallets and the double-entry ledger."""
+"""Tables of the finance service.
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table
+- ``students``: what finance knows of the school's students (fed by auth.student.created.v1 and
+  OpenStudentWallets): level and names for invoices.
+- ``wallet_types`` / ``wallets``: one wallet per student and type. ``balance_cents`` is a cache of the
+  wallet's postings, written in the same transaction as them and never negative (CHECK); tests prove
+  it always equals the postings' sum.
+- ``structured_communications``: every OGM finance issued, for a wallet or an invoice; one unique
+  index over both, so a bank transfer's communication names exactly one thing. A wallet's current
+  one has ``valid_until`` NULL; after a move from primary to secondary the old one keeps crediting
+  the same wallet until ``valid_until``.
+- ``ledger_transactions`` / ``ledger_postings``: the double-entry ledger, append-only (database
+  triggers refuse UPDATE and DELETE, see the migration); every transaction's postings sum to zero.
+- ``invoices`` / ``invoice_lines`` / ``credit_notes``; ``payments`` (wallet and cash now; online and
+  transfer payments land here too); ``sales`` / ``sale_lines`` (the sales journal).
+- ``school_settings`` and ``counters`` (invoice and credit-note numbers per school and year).
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
+from services.finance.domain.ledger import Transaction
+from services.finance.domain.ogm import new_ogm
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)
 idempotency_keys = idempotency_table(metadata)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False, index=True),
+    Column("level", String(20), nullable=False),
+    Column("first_name", String(100), nullable=False, default=""),
+    Column("last_name", String(100), nullable=False, default=""),
+    Column("class_name", String(50), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
 wallet_types = Table(
     "wallet_types",
@@ -16,7 +68,11 @@ wallet_types = Table(
     Column("id", String(36), primary_key=True),
     Column("school_id", String(36), nullable=False),
     Column("name", String(100), nullable=False),
+    # Lower-cased name: "Repas" and "repas" are one type.
+    Column("name_key", String(100), nullable=False),
+    Column("position", Integer, nullable=False),  # the order the school created them in
     Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("school_id", "name_key", name="uq_wallet_types_school_name"),
 )
 
 wallets = Table(
@@ -24,15 +80,79 @@ wallets = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("school_id", String(36), nullable=False),
-    Column("student_id", String(36), nullable=False, index=True),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False, index=True),
     Column("wallet_type_id", String(36), ForeignKey("wallet_types.id"), nullable=False),
-    Column("structured_communication", String(12), nullable=False, unique=True),
-    # Kept in step with the postings inside the same transaction, for locking and fast reads;
-    # the invariant balance == sum(postings) is checked by tests.
     Column("balance_cents", BigInteger, nullable=False, default=0),
-    Column("version", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("uq_wallets_student_type", "student_id", "wallet_type_id", unique=True),
+    UniqueConstraint("student_id", "wallet_type_id", name="uq_wallets_student_type"),
+    CheckConstraint("balance_cents >= 0", name="balance_not_negative"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("student_id", String(36), ForeignKey("students.id"), nullable=False, index=True),
+    Column("number", String(20), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("credit_cents", BigInteger, nullable=False, default=0),
+    # Kept in step with the invoice's postings in the same transaction (tests check both).
+    Column("paid_cents", BigInteger, nullable=False, default=0),
+    Column("credited_cents", BigInteger, nullable=False, default=0),
+    Column("status", String(20), nullable=False),
+    Column("source", String(20), nullable=False),  # staff | order
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("school_id", "number", name="uq_invoices_school_number"),
+    CheckConstraint("total_cents >= 0 AND paid_cents >= 0 AND paid_cents <= total_cents", name="amounts"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("invoice_id", String(36), ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("label", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price_cents", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+)
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("invoice_id", String(36), ForeignKey("invoices.id"), nullable=False, unique=True),
+    Column("number", String(20), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("credited_cents", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+structured_communications = Table(
+    "structured_communications",
+    metadata,
+    Column("digits", String(12), primary_key=True),  # the 12 bare digits
+    Column("school_id", String(36), nullable=False),
+    Column("wallet_id", String(36), ForeignKey("wallets.id"), nullable=True, index=True),
+    Column("invoice_id", String(36), ForeignKey("invoices.id"), nullable=True, unique=True),
+    Column("level", String(20), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    CheckConstraint("(wallet_id IS NULL) <> (invoice_id IS NULL)", name="one_target"),
+    # One current communication per wallet.
+    Index(
+        "uq_structured_communications_current",
+        "wallet_id",
+        unique=True,
+        sqlite_where=text("valid_until IS NULL AND wallet_id IS NOT NULL"),
+        postgresql_where=text("valid_until IS NULL AND wallet_id IS NOT NULL"),
+    ),
 )
 
 ledger_transactions = Table(
@@ -41,7 +161,9 @@ ledger_transactions = Table(
     Column("id", String(36), primary_key=True),
     Column("school_id", String(36), nullable=False),
     Column("kind", String(40), nullable=False),
+    Column("method", String(20), nullable=True),  # online | transfer | cash | wallet
     Column("label", String(300), nullable=False, default=""),
+    Column("student_id", String(36), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
@@ -50,6 +172,171 @@ ledger_postings = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("transaction_id", String(36), ForeignKey("ledger_transactions.id"), nullable=False, index=True),
-    Column("account", String(80), nullable=False, index=True),
+    Column("account", String(120), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Index("ix_ledger_postings_account_tx", "account", "transaction_id"),
+    CheckConstraint("amount_cents <> 0", name="not_zero"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("student_id", String(36), nullable=False, index=True),
+    Column("purpose", String(20), nullable=False),  # top_up | invoice | order
+    Column("method", String(20), nullable=False),  # online | transfer | wallet | cash
+    Column("status", String(20), nullable=False),  # open | paid | failed | canceled | expired
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("wallet_id", String(36), ForeignKey("wallets.id"), nullable=True),
+    Column("invoice_id", String(36), ForeignKey("invoices.id"), nullable=True, index=True),
+    Column("transaction_id", String(36), ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("provider_id", String(100), nullable=True, unique=True),
+    Column("checkout_url", String(500), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("amount_cents > 0", name="positive"),
+)
+
+sales = Table(
+    "sales",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("student_id", String(36), nullable=False),
+    Column("wallet_id", String(36), ForeignKey("wallets.id"), nullable=False),
+    Column("transaction_id", String(36), ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("recorded_by", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sales_student_created", "student_id", "created_at"),
+    Index("ix_sales_school_created", "school_id", "created_at"),
+)
+
+sale_lines = Table(
+    "sale_lines",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sale_id", String(36), ForeignKey("sales.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("label", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price_cents", BigInteger, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
 )
+
+school_settings = Table(
+    "school_settings",
+    metadata,
+    Column("school_id", String(36), primary_key=True),
+    Column("iban", String(34), nullable=False, default=""),
+    Column("bic", String(11), nullable=False, default=""),
+    Column("beneficiary", String(70), nullable=False, default=""),
+    Column("school_name", String(200), nullable=False, default=""),
+    Column("top_up_methods", String(100), nullable=False, default=""),  # comma-separated
+    Column("internal_wallet_payments", Boolean, nullable=False, default=False),
+    Column("online_payment_for_orders", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("school_id", String(36), primary_key=True),
+    Column("name", String(40), primary_key=True),  # e.g. invoice:2026
+    Column("value", Integer, nullable=False),
+)
+
+LEDGER_TABLES = ("ledger_transactions", "ledger_postings")
+
+
+# --- repositories: the few queries several use cases share ---------------------------------------
+
+WALLET_PREFIX = "wallet:"
+
+
+def insert_ignoring_duplicate(s: Session, table: Table, **values) -> None:
+    """INSERT that does nothing when the primary key exists (a concurrent insert waits, then skips)."""
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    s.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def school_lock(s: Session, school_id: str, name: str) -> None:
+    """Serialize one kind of change per school until the transaction ends (a row lock on PostgreSQL;
+    SQLite transactions are already exclusive). Used where two writers could each miss the other's
+    rows, e.g. a new wallet type and a new student."""
+    insert_ignoring_duplicate(s, counters, school_id=school_id, name=f"lock:{name}", value=0)
+    s.execute(
+        select(counters.c.value)
+        .where(counters.c.school_id == school_id, counters.c.name == f"lock:{name}")
+        .with_for_update()
+    )
+
+
+def next_number(s: Session, school_id: str, name: str) -> int:
+    """The next value of a per-school counter (invoice numbers); the row stays locked until commit,
+    so numbers are consecutive and never reused."""
+    insert_ignoring_duplicate(s, counters, school_id=school_id, name=name, value=0)
+    return s.execute(
+        update(counters)
+        .where(counters.c.school_id == school_id, counters.c.name == name)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).scalar_one()
+
+
+def issue_communication(
+    s: Session, school_id: str, now: datetime, *, wallet_id: str | None = None, invoice_id: str | None = None,
+    level: str = "",
+) -> str:
+    """A new structured communication (12 digits) for a wallet or an invoice, unique across both."""
+    for _attempt in range(8):
+        digits = new_ogm()
+        try:
+            with s.begin_nested():
+                s.execute(
+                    structured_communications.insert().values(
+                        digits=digits, school_id=school_id, wallet_id=wallet_id, invoice_id=invoice_id,
+                        level=level, created_at=now, valid_until=None,
+                    )
+                )
+            return digits
+        except IntegrityError:
+            continue  # one chance in ten billion: draw again
+    raise RuntimeError("could not draw an unused structured communication")
+
+
+def lock_wallet(s: Session, school_id: str, wallet_id: str):
+    """The wallet row, locked until commit (SELECT ... FOR UPDATE; SQLite: the immediate transaction
+    already excludes other writers). None when it is not a wallet of this school."""
+    return s.execute(
+        select(wallets).where(wallets.c.id == wallet_id, wallets.c.school_id == school_id).with_for_update()
+    ).first()
+
+
+def book(s: Session, school_id: str, tx: Transaction, *, at: datetime, label: str = "",
+         student_id: str | None = None) -> str:
+    """Write one balanced transaction (never updated afterwards) and move the cached balance of every
+    wallet it touches, in the caller's transaction. Debits must have been checked under the wallet's
+    lock; the CHECK on wallets refuses a negative balance anyway."""
+    tx_id = str(uuid.uuid4())
+    s.execute(
+        ledger_transactions.insert().values(
+            id=tx_id, school_id=school_id, kind=tx.kind, method=tx.method, label=(label or tx.memo)[:300],
+            student_id=student_id, created_at=at,
+        )
+    )
+    s.execute(
+        ledger_postings.insert(),
+        [{"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents} for p in tx.postings],
+    )
+    for p in tx.postings:
+        if p.account.startswith(WALLET_PREFIX):
+            moved = s.execute(
+                update(wallets)
+                .where(wallets.c.id == p.account[len(WALLET_PREFIX):])
+                .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
+            ).rowcount
+            if moved != 1:
+                raise LookupError(f"no wallet behind the account {p.account}")
+    return tx_id

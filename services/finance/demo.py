@@ -1,0 +1,88 @@
+"""``python -m services.finance seed-demo``: the demo school's money for the local run.
+
+Reads ``{"school_id": ..., "students": [{"id", "level", "class_name", ...}]}`` on stdin (what
+``devtools/seed.py`` passes on) and creates, once: the wallet types "Repas" and "Activités", payment
+settings with a demo IBAN/BIC and wallet payments on, the students' wallets, cash top-ups, a purchase,
+an invoice paid from a wallet and one still to pay. Every step is idempotent (idempotency keys,
+names), so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from cartable.finance.v1 import finance_pb2 as pb
+from kit.identity import Identity
+from kit.service import Runtime
+from services.finance.service import FinanceService
+
+DEMO_SETTINGS = pb.Settings(
+    iban="BE68 5390 0754 7034",
+    bic="BBRUBEBB",
+    beneficiary="École Cartable de démonstration",
+    school_name="École Cartable de démonstration",
+    top_up_methods=["online", "transfer"],
+    internal_wallet_payments=True,
+    online_payment_for_orders=False,
+)
+
+
+def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
+    data = json.load(stdin or sys.stdin)
+    school_id = data["school_id"]
+    who = Identity(account_id="seed-demo", role="system", school_id=school_id)
+    svc = FinanceService(rt)
+    if not svc.get_settings(who).settings.iban:
+        svc.update_settings(who, pb.UpdateSettingsRequest(settings=DEMO_SETTINGS))
+    for name in ("Repas", "Activités"):
+        svc.create_wallet_type(who, pb.CreateWalletTypeRequest(name=name))
+    summary = []
+    for i, st in enumerate(data.get("students", [])):
+        sid = st["id"]
+        wallets = svc.open_student_wallets(
+            who,
+            pb.OpenStudentWalletsRequest(
+                student_id=sid, level=st.get("level") or "primary", first_name=st.get("first_name", ""),
+                last_name=st.get("last_name", ""), class_name=st.get("class_name", ""),
+            ),
+        ).wallets
+        by_name = {w.name: w for w in wallets}
+        meals, activities = by_name["Repas"], by_name["Activités"]
+        for wallet, cents in ((meals, 4500), (activities, 2000)):
+            svc.record_top_up(
+                who, pb.RecordTopUpRequest(wallet_id=wallet.id, amount_cents=cents, method="cash",
+                                           idempotency_key=f"seed:top-up:{wallet.id}")
+            )
+        svc.record_sale(
+            who,
+            pb.RecordSaleRequest(
+                student_id=sid, wallet_id=meals.id, idempotency_key=f"seed:sale:{sid}",
+                lines=[pb.SaleLineInput(label="Repas chaud", quantity=2, unit_price_cents=395)],
+            ),
+        )
+        photos = svc.create_invoice(
+            who,
+            pb.CreateInvoiceRequest(
+                student_id=sid, title="Photos de classe", idempotency_key=f"seed:invoice-photos:{sid}",
+                lines=[pb.InvoiceLineInput(label="Photo de classe 13×18", quantity=1, unit_price_cents=850)],
+            ),
+        ).invoice
+        svc.pay_invoice(
+            who, pb.PayInvoiceRequest(invoice_id=photos.id, method="wallet", wallet_id=activities.id,
+                                      idempotency_key=f"seed:pay-photos:{sid}")
+        )
+        bruges = svc.create_invoice(
+            who,
+            pb.CreateInvoiceRequest(
+                student_id=sid, title="Visite à Bruges", idempotency_key=f"seed:invoice-bruges:{sid}",
+                lines=[
+                    pb.InvoiceLineInput(label="Car", quantity=1, unit_price_cents=1200),
+                    pb.InvoiceLineInput(label="Entrée au musée Groeninge", quantity=1, unit_price_cents=600 + 50 * i),
+                ],
+            ),
+        ).invoice
+        summary.append({"student_id": sid, "wallets": [w.id for w in wallets], "invoices": [photos.id, bruges.id]})
+    json.dump({"school_id": school_id, "students": summary}, sys.stdout)
+    sys.stdout.write("\n")
+    return 0

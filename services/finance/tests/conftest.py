@@ -1,0 +1,189 @@
+"""A finance service on a throwaway database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
+used through its use cases or served over gRPC on a free port."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from sqlalchemy import select
+
+from cartable.finance.v1 import finance_pb2 as pb
+from cartable.finance.v1 import finance_pb2_grpc
+from kit import migrations
+from kit.identity import Identity
+from kit.service import bootstrap, start_grpc
+from kit.testing import test_settings
+from services.finance.app import spec
+from services.finance.db import invoices, ledger_postings, wallets
+from services.finance.service import FinanceService, ledger_sums
+
+SCHOOL = "sch-1"
+IBAN = "BE68 5390 0754 7034"
+
+
+class Clock:
+    """A clock the tests move by hand (UTC)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def set(self, now: datetime) -> None:
+        with self._lock:
+            self.now = now
+
+    def advance(self, **kw) -> None:
+        self.set(self.now + timedelta(**kw))
+
+
+@pytest.fixture
+def finance_rt(databases, keys):
+    url = databases.url("finance")
+    sp = spec()
+    migrations.upgrade(sp.migrations_dir, url)
+    rt = bootstrap(sp, test_settings("finance", url, keys, None))
+    rt.clock = Clock()
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture
+def svc(finance_rt) -> FinanceService:
+    return FinanceService(finance_rt)
+
+
+STAFF = Identity(account_id="manager", role="staff", school_id=SCHOOL)
+MUM = Identity(account_id="mum", role="parent", school_id=SCHOOL, students={"emma": "1A", "leo": "3B"})
+STRANGER = Identity(account_id="stranger", role="parent", school_id=SCHOOL, students={"noah": "2B"})
+OTHER_SCHOOL_STAFF = Identity(account_id="elsewhere", role="staff", school_id="sch-2")
+
+
+def settings(**over) -> pb.UpdateSettingsRequest:
+    base = dict(
+        iban=IBAN, bic="BBRUBEBB", beneficiary="École Saint-Joseph", top_up_methods=["online", "transfer"],
+        internal_wallet_payments=True, online_payment_for_orders=False,
+    )
+    base.update(over)
+    return pb.UpdateSettingsRequest(settings=pb.Settings(**base))
+
+
+class World:
+    """A school with payment settings, the wallet types Repas and Activités, and students."""
+
+    def __init__(self, svc: FinanceService) -> None:
+        self.svc = svc
+        svc.update_settings(STAFF, settings())
+        self.types = {
+            name: svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name=name)).wallet_type
+            for name in ("Repas", "Activités")
+        }
+        self.wallets: dict[str, dict[str, pb.Wallet]] = {}
+        for student, level in (("emma", "primary"), ("leo", "secondary"), ("noah", "primary")):
+            self.add_student(student, level)
+
+    def add_student(self, student: str, level: str = "primary") -> dict[str, pb.Wallet]:
+        opened = self.svc.open_student_wallets(
+            STAFF, pb.OpenStudentWalletsRequest(student_id=student, level=level, first_name=student.title(),
+                                                last_name="Dupont", class_name="1A")
+        )
+        self.wallets[student] = {w.name: w for w in opened.wallets}
+        return self.wallets[student]
+
+    def wallet(self, student: str, name: str = "Repas") -> pb.Wallet:
+        return self.wallets[student][name]
+
+    def top_up(self, student: str, cents: int, name: str = "Repas", key: str = "") -> pb.RecordTopUpResponse:
+        return self.svc.record_top_up(
+            STAFF, pb.RecordTopUpRequest(wallet_id=self.wallet(student, name).id, amount_cents=cents, method="cash",
+                                         idempotency_key=key)
+        )
+
+    def invoice(self, student: str, cents: int, title: str = "Visite à Bruges", key: str = "", **kw) -> pb.Invoice:
+        return self.svc.create_invoice(
+            STAFF,
+            pb.CreateInvoiceRequest(
+                student_id=student, title=title, idempotency_key=key,
+                lines=[pb.InvoiceLineInput(label=title, quantity=1, unit_price_cents=cents)], **kw,
+            ),
+        ).invoice
+
+    def pay(self, who: Identity, invoice_id: str, wallet_id: str, key: str = "") -> pb.PayInvoiceResponse:
+        return self.svc.pay_invoice(
+            who, pb.PayInvoiceRequest(invoice_id=invoice_id, method="wallet", wallet_id=wallet_id, idempotency_key=key)
+        )
+
+    def sale(self, student: str, lines: list[tuple[str, int, int]], name: str = "Repas", key: str = ""):
+        return self.svc.record_sale(
+            STAFF,
+            pb.RecordSaleRequest(
+                student_id=student, wallet_id=self.wallet(student, name).id, idempotency_key=key,
+                lines=[pb.SaleLineInput(label=lb, quantity=q, unit_price_cents=u) for lb, q, u in lines],
+            ),
+        )
+
+    def balance(self, student: str, name: str = "Repas") -> int:
+        listed = self.svc.list_wallets(STAFF, student).wallets
+        return next(w.balance_cents for w in listed if w.name == name)
+
+
+@pytest.fixture
+def world(svc) -> World:
+    return World(svc)
+
+
+def assert_ledger_invariants(rt, school_id: str | None = None) -> None:
+    """The ledger sums to zero, every wallet's cached balance equals its postings and is never
+    negative, and every invoice's paid amount equals the payments posted on it."""
+    with rt.db.unit_of_work() as s:
+        sums = ledger_sums(s, school_id)
+        assert sum(sums.values()) == 0
+        q = select(wallets.c.id, wallets.c.balance_cents)
+        if school_id:
+            q = q.where(wallets.c.school_id == school_id)
+        for wallet_id, balance in s.execute(q):
+            assert balance == sums.get(f"wallet:{wallet_id}", 0)
+            assert balance >= 0
+        from services.finance.db import ledger_transactions as t
+
+        iq = select(invoices)
+        if school_id:
+            iq = iq.where(invoices.c.school_id == school_id)
+        for inv in s.execute(iq):
+            paid = s.execute(
+                select(ledger_postings.c.amount_cents)
+                .join(t, t.c.id == ledger_postings.c.transaction_id)
+                .where(ledger_postings.c.account == f"invoice:{inv.id}:receivable", t.c.kind == "invoice_payment")
+            ).scalars().all()
+            assert inv.paid_cents == sum(paid)
+            # What is owed on the invoice: -(total) + paid + credited, never below zero owed.
+            assert sums.get(f"invoice:{inv.id}:receivable", 0) == -inv.total_cents + inv.paid_cents + inv.credited_cents
+            assert 0 <= inv.paid_cents <= inv.total_cents
+
+
+@pytest.fixture
+def finance_server(finance_rt):
+    server = start_grpc(finance_rt, "127.0.0.1:0")
+    yield server
+    server.server.stop(0)
+
+
+@pytest.fixture
+def stub(finance_server):
+    channel = grpc.insecure_channel(f"127.0.0.1:{finance_server.port}")
+    yield finance_pb2_grpc.FinanceServiceStub(channel)
+    channel.close()
+
+
+def md(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+def error_code(exc: grpc.RpcError) -> str:
+    return dict(exc.trailing_metadata() or ()).get("x-error-code", "")
