@@ -217,9 +217,12 @@ class Mailer:
             mail = db.claim_due_mail(s, now, now + self.config.lease)
         if mail is None:
             return None
+        if mail["attempts"] > self.config.retry.max_attempts:
+            # Claimed again and again without an outcome: something kills the mailer on this mail.
+            return self._give_up(mail, "gave up: the mailer stopped during each attempt")
         try:
             self.transport.send(build_message(mail, self.config.mail_from, self.clock()))
-        except (smtplib.SMTPException, OSError) as exc:
+        except Exception as exc:  # SMTP, network, or a message smtplib cannot encode: counted the same
             return self._failed_attempt(mail, exc)
         with self.rt.db.unit_of_work() as s:
             db.mark_sent(s, mail["id"], self.clock(), scrub=mail["sensitive"])
@@ -239,6 +242,11 @@ class Mailer:
             MAILS.labels("retry").inc()
             log.warning("mail not sent, will retry", extra=extra)
             return Outcome(mail["id"], "retry", transport_error)
+        return self._give_up(mail, error, transport_error)
+
+    def _give_up(self, mail: dict, error: str, transport_error: bool = False) -> Outcome:
+        now = self.clock()
+        attempts = mail["attempts"]
         with self.rt.db.unit_of_work() as s:
             db.mark_failed(s, mail["id"], now, error, scrub=mail["sensitive"])
             self.rt.record(
@@ -255,7 +263,10 @@ class Mailer:
                 mail["school_id"],
             )
         MAILS.labels("failed").inc()
-        log.error("mail failed, kept for the manager", extra=extra)
+        log.error(
+            "mail failed, kept for the manager",
+            extra={"mail_id": mail["id"], "kind": mail["kind"], "attempt": attempts, "error": error},
+        )
         return Outcome(mail["id"], "failed", transport_error)
 
     def run(self, stop: threading.Event) -> None:

@@ -231,3 +231,15 @@ def test_two_mailers_never_send_the_same_mail(consumer, smtp_catcher, notificati
     ids = [msg["Message-ID"] for _r, msg in smtp_catcher.messages]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert {m["status"] for m in _mails(notifications_rt)} == {"sent"}
+
+
+def test_mail_whose_every_attempt_kills_the_mailer_is_given_up(consumer, mailer, smtp_catcher, clock, notifications_rt):
+    add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
+    consumer.handle(_document())
+    for _ in range(3):  # MAIL_MAX_ATTEMPTS claims, each by a mailer that died before any outcome
+        with notifications_rt.db.unit_of_work() as s:
+            assert db.claim_due_mail(s, clock.now, clock.now + mailer.config.lease) is not None
+        clock.advance(mailer.config.lease.total_seconds())
+    assert [o.status for o in drain(mailer)] == ["failed"]
+    assert smtp_catcher.messages == []
+    assert "stopped during each attempt" in _mails(notifications_rt)[0]["last_error"]
