@@ -1,0 +1,383 @@
+"""The payment provider's stand-in: Mollie's API rules through the test client, then the whole
+checkout, webhook and redirect served for real over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from devtools.mollie_standin import create_app
+from services.finance.providers.mollie import MollieClient
+
+ROOT = Path(__file__).resolve().parents[2]
+AUTH = {"Authorization": "Bearer test_standin_key_123"}
+
+
+def body(**over) -> dict:
+    b = {
+        "amount": {"currency": "EUR", "value": "10.00"},
+        "description": "Repas de novembre — Léa",
+        "redirectUrl": "http://127.0.0.1:8000/paiements/retour",
+        "webhookUrl": "http://127.0.0.1:8000/webhooks/mollie",
+        "method": "bancontact",
+        "metadata": {"payment_id": "p-1"},
+    }
+    b.update(over)
+    return b
+
+
+@pytest.fixture
+def client():
+    app = create_app(public_url="http://standin.test", webhook_retry_delays=())
+    return app.test_client()
+
+
+def create(client, headers=None, **over):
+    return client.post("/v2/payments", json=body(**over), headers={**AUTH, **(headers or {})})
+
+
+# -- API rules ------------------------------------------------------------------------------------
+
+
+def test_create_answers_an_open_payment_with_a_checkout_link(client):
+    r = create(client)
+    assert r.status_code == 201
+    p = r.get_json()
+    assert p["resource"] == "payment" and p["mode"] == "test" and p["status"] == "open"
+    assert p["id"].startswith("tr_") and p["id"][3:].isalnum()
+    assert p["amount"] == {"currency": "EUR", "value": "10.00"}
+    assert p["description"] == "Repas de novembre — Léa"
+    assert p["method"] == "bancontact"
+    assert p["metadata"] == {"payment_id": "p-1"}
+    assert p["redirectUrl"] == "http://127.0.0.1:8000/paiements/retour"
+    assert p["webhookUrl"] == "http://127.0.0.1:8000/webhooks/mollie"
+    assert p["createdAt"] < p["expiresAt"]
+    assert p["_links"]["self"]["href"] == f"http://standin.test/v2/payments/{p['id']}"
+    assert p["_links"]["checkout"]["href"] == f"http://standin.test/checkout/{p['id']}"
+
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH)
+    assert got.status_code == 200
+    assert got.get_json()["status"] == "open"
+
+
+def test_links_use_the_request_host_without_a_public_url(monkeypatch):
+    monkeypatch.delenv("MOLLIE_STANDIN_PUBLIC_URL", raising=False)
+    c = create_app().test_client()
+    p = c.post("/v2/payments", json=body(), headers=AUTH, base_url="http://localhost:9999").get_json()
+    assert p["_links"]["checkout"]["href"] == f"http://localhost:9999/checkout/{p['id']}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({}, "no header"),
+        ({"Authorization": "Bearer live_abcdef"}, "live key"),
+        ({"Authorization": "Bearer test_"}, "empty key"),
+        ({"Authorization": "Basic test_abc"}, "not bearer"),
+        ({"Authorization": "Bearer nope"}, "no prefix"),
+    ],
+)
+def test_auth_is_required_mollie_style(client, headers, why):
+    r = client.post("/v2/payments", json=body(), headers=headers)
+    assert r.status_code == 401, why
+    e = r.get_json()
+    assert e["status"] == 401 and e["title"] == "Unauthorized Request" and e["detail"]
+    pid = create(client).get_json()["id"]
+    assert client.get(f"/v2/payments/{pid}", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"amount": {"currency": "USD", "value": "10.00"}}, "amount.currency"),
+        ({"amount": {"currency": "EUR", "value": "10"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": "10.0"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": "10.000"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": 10.00}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": "-1.00"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": "0.00"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": "1,50"}}, "amount.value"),
+        ({"amount": {"currency": "EUR", "value": " 1.50"}}, "amount.value"),
+        ({"amount": {"currency": "EUR"}}, "amount"),
+        ({"amount": "10.00"}, "amount"),
+        ({"description": ""}, "description"),
+        ({"description": "x" * 256}, "description"),
+        ({"redirectUrl": None}, "redirectUrl"),
+        ({"redirectUrl": "/relative"}, "redirectUrl"),
+        ({"redirectUrl": "javascript:alert(1)"}, "redirectUrl"),
+        ({"webhookUrl": "ftp://x/y"}, "webhookUrl"),
+        ({"method": "creditcard"}, "method"),
+        ({"metadata": {"x": "y" * 1100}}, "metadata"),
+    ],
+)
+def test_invalid_creates_are_refused_with_the_field(client, over, field):
+    r = create(client, **over)
+    assert r.status_code == 422, r.get_json()
+    e = r.get_json()
+    assert e["status"] == 422 and e["title"] == "Unprocessable Entity" and e["field"] == field
+
+
+def test_smallest_amount_and_malformed_json(client):
+    assert create(client, amount={"currency": "EUR", "value": "0.01"}).status_code == 201
+    r = client.post("/v2/payments", data="{nope", headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.get_json()["status"] == 400
+
+
+def test_unknown_payment_is_a_mollie_404(client):
+    r = client.get("/v2/payments/tr_doesnotexist", headers=AUTH)
+    assert r.status_code == 404
+    assert r.get_json()["title"] == "Not Found"
+    assert "tr_doesnotexist" in r.get_json()["detail"]
+    assert client.get("/checkout/tr_doesnotexist").status_code == 404
+
+
+def test_idempotency_key_replays_the_same_payment_and_refuses_another_body(client):
+    first = create(client, headers={"Idempotency-Key": "k-1"})
+    again = create(client, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    other = create(client, headers={"Idempotency-Key": "k-1"}, description="Autre chose")
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.get_json()["detail"]
+    fresh = create(client, headers={"Idempotency-Key": "k-2"})
+    without = create(client)
+    ids = {first.get_json()["id"], fresh.get_json()["id"], without.get_json()["id"]}
+    assert len(ids) == 3
+    listed = client.get("/_standin/payments").get_json()
+    assert listed["count"] == 3
+
+
+def test_checkout_page_is_french_accessible_and_escaped(client):
+    p = create(
+        client,
+        description="<script>alert(1)</script> Classe de neige",
+        amount={"currency": "EUR", "value": "1234.50"},
+    ).get_json()
+    r = client.get(f"/checkout/{p['id']}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert '<html lang="fr">' in html
+    assert 'name="viewport"' in html
+    assert "<h1>Bancontact</h1>" in html
+    assert "1\u202f234,50\u00a0€" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    for action in ("paid", "failed", "canceled", "expired"):
+        assert f'name="action" value="{action}"' in html
+    assert f'method="post" action="/checkout/{p["id"]}"' in html
+
+
+@pytest.mark.parametrize("action", ["paid", "failed", "canceled", "expired"])
+def test_settling_sets_the_status_once_then_409(client, action):
+    p = create(client, webhookUrl=None).get_json()
+    r = client.post(f"/checkout/{p['id']}", data={"action": action})
+    assert r.status_code == 303
+    assert r.headers["Location"] == p["redirectUrl"]
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["status"] == action
+    assert got[f"{action}At"]
+    assert "checkout" not in got["_links"]
+    again = client.post(f"/checkout/{p['id']}", data={"action": "paid"})
+    assert again.status_code == 409
+    assert "ne peut plus changer" in again.get_data(as_text=True)
+    assert client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()["status"] == action
+
+
+def test_unknown_action_is_refused(client):
+    p = create(client, webhookUrl=None).get_json()
+    assert client.post(f"/checkout/{p['id']}", data={"action": "refund"}).status_code == 400
+    assert client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()["status"] == "open"
+
+
+def test_state_file_survives_a_new_app(tmp_path):
+    state = tmp_path / "state.json"
+    c1 = create_app(state_file=state, public_url="http://s.test", webhook_retry_delays=()).test_client()
+    p = c1.post(
+        "/v2/payments", json=body(webhookUrl=None), headers={**AUTH, "Idempotency-Key": "k"}
+    ).get_json()
+    c1.post(f"/checkout/{p['id']}", data={"action": "paid"})
+    assert not [f for f in tmp_path.iterdir() if f.name != "state.json"], "temporary state file left"
+
+    c2 = create_app(state_file=state, public_url="http://s.test", webhook_retry_delays=()).test_client()
+    assert c2.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()["status"] == "paid"
+    replay = c2.post("/v2/payments", json=body(webhookUrl=None), headers={**AUTH, "Idempotency-Key": "k"})
+    assert replay.get_json()["id"] == p["id"]
+
+
+def test_an_unreadable_state_file_is_moved_aside(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("{half a file")
+    c = create_app(state_file=state, webhook_retry_delays=()).test_client()
+    assert c.get("/_standin/payments").get_json()["count"] == 0
+    assert [f.name for f in tmp_path.iterdir() if f.name.startswith("state.json.unreadable-")]
+
+
+# -- served for real ------------------------------------------------------------------------------
+
+
+class WebhookReceiver:
+    """A real HTTP webhook endpoint; like Cartable's, it fetches the status from the provider."""
+
+    def __init__(self, api_url: str, fail_first: int = 0) -> None:
+        self.api_url = api_url
+        self.fail_first = fail_first
+        self.calls: list[dict] = []
+        self.called = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                call = {"path": self.path, "body": raw, "content_type": self.headers.get("Content-Type")}
+                if raw.startswith("id="):
+                    fetched = requests.get(
+                        f"{receiver.api_url}/v2/payments/{raw[3:]}", headers=AUTH, timeout=5
+                    )
+                    call["fetched_status"] = fetched.json().get("status")
+                receiver.calls.append(call)
+                failing = len(receiver.calls) <= receiver.fail_first
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if not failing:
+                    receiver.called.set()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/mollie"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def served():
+    app = create_app(webhook_retry_delays=(0.05, 0.1, 0.2))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    app.extensions["mollie_standin"]["stopping"].set()
+    server.shutdown()
+
+
+def test_paid_on_the_checkout_calls_the_webhook_with_only_the_id_then_redirects(served):
+    base, _app = served
+    receiver = WebhookReceiver(base)
+    try:
+        client = MollieClient(base, "test_standin_key_123")
+        created = client.create_payment(
+            amount_cents=1250,
+            description="Voyage scolaire",
+            redirect_url="http://127.0.0.1:1/retour?p=1",
+            webhook_url=receiver.url,
+            metadata={"payment_id": "p-9"},
+            idempotency_key="idem-9",
+        )
+        assert created.status == "open" and created.amount_cents == 1250
+        assert created.checkout_url == f"{base}/checkout/{created.id}"
+
+        page = requests.get(created.checkout_url, timeout=5)
+        assert page.status_code == 200 and "Bancontact" in page.text and "12,50" in page.text
+
+        r = requests.post(created.checkout_url, data={"action": "paid"}, allow_redirects=False, timeout=15)
+        assert r.status_code == 303
+        assert r.headers["Location"] == "http://127.0.0.1:1/retour?p=1"
+
+        assert receiver.called.is_set(), "the webhook is called before the redirect"
+        [call] = receiver.calls
+        assert call["path"] == "/webhooks/mollie"
+        assert call["body"] == f"id={created.id}"
+        assert call["content_type"] == "application/x-www-form-urlencoded"
+        assert call["fetched_status"] == "paid"
+        assert client.get_payment(created.id).status == "paid"
+
+        replay = requests.post(f"{base}/_standin/payments/{created.id}/webhook", timeout=15)
+        assert replay.status_code == 200 and replay.json()["delivered"] is True
+        assert len(receiver.calls) == 2 and receiver.calls[1]["body"] == f"id={created.id}"
+    finally:
+        receiver.close()
+
+
+def test_a_failing_webhook_is_retried_in_the_background(served):
+    base, _app = served
+    receiver = WebhookReceiver(base, fail_first=2)
+    try:
+        p = requests.post(
+            f"{base}/v2/payments", json=body(webhookUrl=receiver.url), headers=AUTH, timeout=5
+        ).json()
+        r = requests.post(
+            f"{base}/checkout/{p['id']}", data={"action": "failed"}, allow_redirects=False, timeout=15
+        )
+        assert r.status_code == 303  # the redirect does not wait for the webhook to succeed
+        assert receiver.called.wait(5), receiver.calls
+        assert [c["body"] for c in receiver.calls] == [f"id={p['id']}"] * 3
+        assert receiver.calls[-1]["fetched_status"] == "failed"
+    finally:
+        receiver.close()
+
+
+def test_the_process_keeps_payments_across_a_restart(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        MOLLIE_STANDIN_ADDR=f"127.0.0.1:{port}",
+        MOLLIE_STANDIN_PUBLIC_URL=base,
+        MOLLIE_STANDIN_STATE=str(tmp_path / "standin.json"),
+    )
+
+    def start():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devtools.mollie_standin"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{base}/_standin/payments", timeout=1)
+                return proc
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "the stand-in did not start"
+                time.sleep(0.1)
+
+    def stop(proc):
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err.decode()
+        return [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+
+    proc = start()
+    try:
+        p = requests.post(f"{base}/v2/payments", json=body(webhookUrl=None), headers=AUTH, timeout=5).json()
+        assert p["_links"]["checkout"]["href"] == f"{base}/checkout/{p['id']}"
+    finally:
+        logs = stop(proc)
+    assert {"listening", "payment created", "stopped"} <= {rec["msg"] for rec in logs}
+
+    proc = start()
+    try:
+        got = requests.get(f"{base}/v2/payments/{p['id']}", headers=AUTH, timeout=5)
+        assert got.status_code == 200 and got.json()["status"] == "open"
+    finally:
+        stop(proc)
