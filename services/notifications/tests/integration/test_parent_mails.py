@@ -142,21 +142,23 @@ def test_parent_receives_only_the_kinds_of_mail_they_chose(family, consumer, mai
     ]
 
 
-def _sale(n: int, amount: int, after: int) -> bytes:
-    ev = finance_events.SaleRecorded(
-        sale_id=f"sale-{n}", student_id="stu-emma", wallet_id="w-emma", wallet_name="Repas",
-        amount_cents=amount, balance_after_cents=after, label="Repas chaud",
+def _paid_from_wallet(n: int, amount: int, after: int) -> bytes:
+    ev = finance_events.PaymentReceived(
+        payment_id=f"pay-{n}", student_id="stu-emma", amount_cents=amount, method="wallet", purpose="invoice",
+        wallet_id="w-emma", wallet_name="Repas", invoice_id=f"inv-{n}", invoice_number=f"2026-{n:04d}",
+        balance_after_cents=after,
     )
-    return event_body("finance.sale.recorded.v1", ev)
+    return event_body("finance.payment.received.v1", ev)
 
 
 def test_low_balance_alert_when_the_wallet_falls_below_the_parents_threshold(
     family, consumer, mailer, smtp_catcher, notifications_rt
 ):
-    choose(notifications_rt, "acc-marie", low_balance_threshold_cents=500)  # John chose no threshold
-    consumer.handle(_sale(1, 300, 800))  # 11,00 → 8,00: still above
-    consumer.handle(_sale(2, 400, 400))  # 8,00 → 4,00: crosses 5,00 → one alert
-    consumer.handle(_sale(3, 300, 100))  # 4,00 → 1,00: already below, no second alert
+    choose(notifications_rt, "acc-marie", low_balance_threshold_cents=500, payments=False)
+    choose(notifications_rt, "acc-john", payments=False)  # John chose no threshold
+    consumer.handle(_paid_from_wallet(1, 300, 800))  # 11,00 → 8,00: still above
+    consumer.handle(_paid_from_wallet(2, 400, 400))  # 8,00 → 4,00: crosses 5,00 → one alert
+    consumer.handle(_paid_from_wallet(3, 300, 100))  # 4,00 → 1,00: already below, no second alert
     drain(mailer)
     assert [(r[0], m["Subject"]) for r, m in smtp_catcher.messages] == [
         ("marie@example.be", "Solde bas : Repas (Emma)")
@@ -164,19 +166,17 @@ def test_low_balance_alert_when_the_wallet_falls_below_the_parents_threshold(
     text = _text(smtp_catcher.messages[0][1])
     assert "4,00\u00a0€" in text and "5,00\u00a0€" in text
 
-    # topped up, then an invoice paid from the wallet takes it below again: a new alert
+    # topped up (a credit never alerts), then paid from the wallet below the threshold again: a new alert,
+    # beside the payment mails of a parent who wants them
+    choose(notifications_rt, "acc-marie", low_balance_threshold_cents=500)
+    choose(notifications_rt, "acc-john")
     top_up = finance_events.PaymentReceived(
-        payment_id="pay-1", student_id="stu-emma", amount_cents=2000, method="online", purpose="top_up",
+        payment_id="pay-9", student_id="stu-emma", amount_cents=2000, method="online", purpose="top_up",
         wallet_id="w-emma", wallet_name="Repas", balance_after_cents=2100,
-    )
-    paid_from_wallet = finance_events.PaymentReceived(
-        payment_id="pay-2", student_id="stu-emma", amount_cents=1800, method="wallet", purpose="invoice",
-        wallet_id="w-emma", wallet_name="Repas", invoice_id="inv-1", invoice_number="2026-0042",
-        balance_after_cents=300,
     )
     smtp_catcher.messages.clear()
     consumer.handle(event_body("finance.payment.received.v1", top_up))
-    consumer.handle(event_body("finance.payment.received.v1", paid_from_wallet))
+    consumer.handle(_paid_from_wallet(4, 1800, 300))
     drain(mailer)
     marie = sorted(m["Subject"] for r, m in smtp_catcher.messages if r == ["marie@example.be"])
     assert marie == ["Paiement reçu : 18,00\u00a0€", "Paiement reçu : 20,00\u00a0€", "Solde bas : Repas (Emma)"]
