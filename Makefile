@@ -38,7 +38,7 @@ services-up:  ## start the local RabbitMQ (and PostgreSQL when tests use it) if 
 	@$(BIN)/python -m devtools.ensure_services
 
 migrate: install  ## apply every service's migrations
-	@for s in auth documents finance orders notifications; do $(BIN)/python -m services.$$s migrate || exit 1; done
+	@for s in auth documents finance orders notifications meetings; do $(BIN)/python -m services.$$s migrate || exit 1; done
 
 run: install services-up migrate  ## run the whole suite locally (Ctrl-C stops everything)
 	@$(BIN)/python -m devtools.seed

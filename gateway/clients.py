@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from cartable.auth.v1 import auth_pb2_grpc
 from cartable.documents.v1 import documents_pb2_grpc
 from cartable.finance.v1 import finance_pb2_grpc
+from cartable.meetings.v1 import meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2_grpc
 from kit.errors import from_rpc_error
@@ -24,6 +25,7 @@ STUBS = {
     "finance": finance_pb2_grpc.FinanceServiceStub,
     "orders": orders_pb2_grpc.OrdersServiceStub,
     "notifications": notifications_pb2_grpc.NotificationsServiceStub,
+    "meetings": meetings_pb2_grpc.MeetingsServiceStub,
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a

@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SERVICES = ("auth", "documents", "finance", "orders", "notifications")
+SERVICES = ("auth", "documents", "finance", "orders", "notifications", "meetings")
 
 DEFAULT_GRPC_PORTS = {
     "auth": 50051,
@@ -22,6 +22,7 @@ DEFAULT_GRPC_PORTS = {
     "finance": 50053,
     "orders": 50054,
     "notifications": 50055,
+    "meetings": 50056,
 }
 
 

@@ -25,6 +25,7 @@ PROCESSES = {
     "finance": ("serve", "relay", "consume"),
     "orders": ("serve", "relay"),
     "notifications": ("serve", "relay", "consume", "mailer"),
+    "meetings": ("serve", "relay"),
 }
 
 

@@ -4,3 +4,4 @@ CREATE DATABASE documents;
 CREATE DATABASE finance;
 CREATE DATABASE orders;
 CREATE DATABASE notifications;
+CREATE DATABASE meetings;

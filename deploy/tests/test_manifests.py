@@ -14,7 +14,9 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parent.parent
 BASE = DEPLOY / "k8s" / "base"
-SERVICES = {"auth": 50051, "documents": 50052, "finance": 50053, "orders": 50054, "notifications": 50055}
+SERVICES = {
+    "auth": 50051, "documents": 50052, "finance": 50053, "orders": 50054, "notifications": 50055, "meetings": 50056,
+}
 
 
 def manifests(*paths: Path) -> list[dict]:
@@ -125,3 +127,17 @@ def test_broker_definitions_cover_every_queue_and_binding_the_consumers_declare(
         for key in spec.bindings(rt):
             assert (queue, key) in bindings, (queue, key)
         rt.db.dispose()
+
+
+def test_meeting_reminders_run_periodically_everywhere():
+    cron = by_kind("CronJob")["meetings-reminder"]
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][-2:] == ["remind", "--once"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["meetings-reminder"]["command"][-1] == "remind"
+    procfile = (DEPLOY.parent / "Procfile").read_text()
+    assert "meetings-reminder: .venv/bin/python -m services.meetings remind" in procfile
+    from kit.settings import DEFAULT_GRPC_PORTS
+
+    assert {svc: DEFAULT_GRPC_PORTS[svc] for svc in SERVICES} == SERVICES

@@ -11,7 +11,7 @@ from gateway.openapi import obj, ok
 
 bp = Blueprint("api_core", __name__)
 
-SERVICES = ("auth", "documents", "finance", "orders", "notifications")
+SERVICES = ("auth", "documents", "finance", "orders", "notifications", "meetings")
 
 
 @bp.get("/healthz")

@@ -1,0 +1,71 @@
+"""The meetings service's composition: tables, servicer, the reminder command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from cartable.meetings.v1 import meetings_pb2_grpc as pb_grpc
+from kit.grpcserver import Registration
+from kit.service import Runtime, ServiceSpec
+from services.meetings import db
+from services.meetings.grpc_api import Servicer
+from services.meetings.service import MeetingsService
+
+log = logging.getLogger("meetings.reminder")
+
+
+def registrations(rt: Runtime) -> list[Registration]:
+    return [
+        Registration(
+            pb_grpc.add_MeetingsServiceServicer_to_server,
+            Servicer(MeetingsService(rt)),
+            "cartable.meetings.v1.MeetingsService",
+        )
+    ]
+
+
+def remind(rt: Runtime, args: list[str]) -> int:
+    """``python -m services.meetings remind [--once] [--interval S] [--now RFC3339]``: publish the
+    day-before reminders. Without ``--once`` it checks every ``--interval`` seconds until SIGTERM
+    (the Procfile's long-running process); ``--once`` suits a CronJob; ``--now`` replays a moment."""
+    parser = argparse.ArgumentParser(prog="python -m services.meetings remind")
+    parser.add_argument("--once", action="store_true")
+    parser.add_argument("--interval", type=float, default=float(rt.settings.extra.get("MEETINGS_REMIND_INTERVAL", "300")))
+    parser.add_argument("--now", type=datetime.fromisoformat, default=None)
+    ns = parser.parse_args(args)
+    if ns.now is not None and ns.now.tzinfo is None:
+        parser.error("--now needs an offset, e.g. 2026-10-14T09:00:00+02:00")
+    svc = MeetingsService(rt)
+    if ns.once:
+        sent = svc.send_due_reminders(ns.now)
+        log.info("reminder round done", extra={"reminders": sent})
+        rt.db.dispose()
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            svc.send_due_reminders(ns.now)
+        except Exception:  # the database may be restarting: the next round retries
+            log.exception("reminder round failed")
+        stop.wait(ns.interval)
+    rt.db.dispose()
+    return 0
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="meetings",
+        metadata=db.metadata,
+        outbox=db.outbox,
+        inbox=db.inbox,
+        migrations_dir=Path(__file__).parent / "migrations",
+        registrations=registrations,
+        commands={"remind": remind},
+    )
