@@ -1,0 +1,135 @@
+"""Tables of the auth service: schools, accounts, students, guardianships, connection tokens, sessions
+and failed sign-ins, plus the outbox/inbox of the event bus.
+
+Secrets are never stored as such: passwords as argon2id hashes, connection tokens and session ids as
+SHA-256 hashes (both are uniformly random, see ``domain/tokens.py``). Every row that belongs to a
+school carries its ``school_id``; usernames are unique across the deployment, since a parent signs in
+with a username alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from kit.bus import bus_tables
+from kit.migrations import new_metadata
+
+metadata = new_metadata()
+outbox, inbox = bus_tables(metadata)
+
+schools = Table(
+    "schools",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_schools_name", "name"),
+)
+
+# Parents and staff. The password hash stays null until the account's first connection.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), ForeignKey("schools.id"), nullable=False),
+    Column("role", String(10), nullable=False),  # parent | staff
+    Column("username", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),  # stored lower-case, trimmed
+    Column("first_name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("language", String(2), nullable=False, default="fr"),  # fr | nl | en
+    Column("password_hash", String(255), nullable=True),
+    Column("password_changed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_accounts_email", "email"),
+    Index("ix_accounts_school_role", "school_id", "role"),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), ForeignKey("schools.id"), nullable=False),
+    Column("first_name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("class_name", String(50), nullable=False),
+    Column("level", String(10), nullable=False),  # primary | secondary
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_students_school_class", "school_id", "class_name"),
+)
+
+# parent <-> student, many-to-many: a parent may have several children, a child several parents.
+guardianships = Table(
+    "guardianships",
+    metadata,
+    Column("parent_id", String(36), ForeignKey("accounts.id"), primary_key=True),
+    Column("student_id", String(36), ForeignKey("students.id"), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_guardianships_student", "student_id"),
+)
+
+connection_tokens = Table(
+    "connection_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("reason", String(20), nullable=False),  # created | reissued | password_reset
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_connection_tokens_account_issued", "account_id", "issued_at"),
+)
+
+# ``id`` is the SHA-256 of the opaque session token the browser holds: a leaked table opens no session.
+# ``expires_at`` slides with use (idle limit) but never past the absolute limit from ``created_at``.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("active_child_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index("ix_sessions_account", "account_id"),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
+# Failed sign-ins (and password-reset requests) per throttling key, see domain/throttle.py. Not scoped
+# by school: the username typed may exist nowhere, and an address is the same for every school.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_kind", String(16), nullable=False),  # account | address | reset_address
+    Column("key_value", String(320), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_sign_in_failures_key", "key_kind", "key_value", "at"),
+    Index("ix_sign_in_failures_at", "at"),
+)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite gives instants back without their offset; they were stored in UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

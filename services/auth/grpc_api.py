@@ -1,0 +1,141 @@
+"""AuthService servicer: proto in, use case, proto out."""
+
+from cartable.auth.v1 import auth_pb2 as pb
+from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
+from kit.identity import current
+from services.auth.service import AuthService, SessionView, StudentView
+
+
+def _session(v: SessionView) -> pb.Session:
+    a = v.account
+    return pb.Session(
+        session_token=v.session_token,
+        csrf_token=v.csrf_token,
+        account=pb.Account(
+            id=a.id,
+            display_name=a.display_name,
+            role=a.role,
+            school_id=a.school_id,
+            language=a.language,
+            email=a.email,
+            username=a.username,
+            school_name=a.school_name,
+        ),
+        children=[
+            pb.Child(
+                id=c.id,
+                first_name=c.first_name,
+                last_name=c.last_name,
+                class_name=c.class_name,
+                school_name=c.school_name,
+                level=c.level,
+            )
+            for c in v.children
+        ],
+        active_child_id=v.active_child_id,
+        identity_token=v.identity_token,
+        identity_expires_at=v.identity_expires_at,
+        expires_at=int(v.expires_at.timestamp()),
+    )
+
+
+def _student(s: StudentView) -> pb.Student:
+    return pb.Student(
+        id=s.id,
+        school_id=s.school_id,
+        first_name=s.first_name,
+        last_name=s.last_name,
+        class_name=s.class_name,
+        level=s.level,
+    )
+
+
+class Servicer(pb_grpc.AuthServiceServicer):
+    def __init__(self, svc: AuthService) -> None:
+        self.svc = svc
+
+    # public: the request carries its own credential
+    def SignIn(self, request, context):
+        view = self.svc.sign_in(
+            request.username, request.password, request.client_address, request.previous_session_token
+        )
+        return pb.SignInResponse(session=_session(view))
+
+    def CheckConnectionToken(self, request, context):
+        found = self.svc.check_connection_token(request.token)
+        return pb.CheckConnectionTokenResponse(username=found.username, display_name=found.display_name)
+
+    def Activate(self, request, context):
+        view = self.svc.activate(
+            request.token,
+            request.password,
+            request.password_confirm,
+            request.client_address,
+            request.previous_session_token,
+        )
+        return pb.ActivateResponse(session=_session(view))
+
+    def RequestPasswordReset(self, request, context):
+        self.svc.request_password_reset(request.email, request.client_address)
+        return pb.RequestPasswordResetResponse()
+
+    def ResolveSession(self, request, context):
+        return pb.ResolveSessionResponse(session=_session(self.svc.resolve_session(request.session_token)))
+
+    def SignOut(self, request, context):
+        self.svc.sign_out(request.session_token)
+        return pb.SignOutResponse()
+
+    def ChangePassword(self, request, context):
+        self.svc.change_password(
+            request.session_token,
+            request.current_password,
+            request.new_password,
+            request.new_password_confirm,
+        )
+        return pb.ChangePasswordResponse()
+
+    def SelectChild(self, request, context):
+        view = self.svc.select_child(request.session_token, request.child_id)
+        return pb.SelectChildResponse(session=_session(view))
+
+    # with an identity token
+    def CreateStudent(self, request, context):
+        student = self.svc.create_student(
+            current(), request.first_name, request.last_name, request.class_name, request.level
+        )
+        return pb.CreateStudentResponse(student=_student(student))
+
+    def ListStudents(self, request, context):
+        found = self.svc.list_students(current(), list(request.student_ids), list(request.class_names))
+        return pb.ListStudentsResponse(students=[_student(s) for s in found])
+
+    def CreateParent(self, request, context):
+        created = self.svc.create_parent(
+            current(),
+            request.first_name,
+            request.last_name,
+            request.email,
+            list(request.student_ids),
+            request.language,
+        )
+        return pb.CreateParentResponse(id=created.id, username=created.username)
+
+    def IssueConnectionToken(self, request, context):
+        self.svc.issue_connection_token(current(), request.parent_id)
+        return pb.IssueConnectionTokenResponse()
+
+    def ListParents(self, request, context):
+        parents = self.svc.list_parents(current(), list(request.student_ids))
+        return pb.ListParentsResponse(
+            parents=[
+                pb.ParentContact(
+                    id=p.id,
+                    display_name=p.display_name,
+                    email=p.email,
+                    language=p.language,
+                    student_ids=list(p.student_ids),
+                )
+                for p in parents
+            ]
+        )

@@ -1,0 +1,1176 @@
+"""Use cases of the auth service.
+
+Every change a use case makes happens in one unit of work, with its events in the outbox of that same
+transaction. The slow steps (argon2 hashing and verification, the throttling delay) run outside any
+transaction so that they never hold a database lock: a use case that needs them reads in a short
+first transaction, hashes or waits, then re-checks what it read and writes everything in one unit of
+work.
+
+Secrets: connection tokens leave this service only in the ``auth.token.issued.v1`` event (and from
+there in the mail); they are never logged. Session tokens are returned to the caller once per
+sign-in and stored only as their SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cartable.auth.v1 import events_pb2
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited, Unauthenticated
+from kit.identity import Identity, TokenSigner
+from kit.service import Runtime
+from services.auth.db import (
+    accounts,
+    aware,
+    connection_tokens,
+    guardianships,
+    schools,
+    sessions,
+    sign_in_failures,
+    students,
+)
+from services.auth.domain.passwords import PasswordHasher, WeakPassword, check_password_policy
+from services.auth.domain.throttle import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    Decision,
+    ThrottlePolicy,
+    address_key,
+    combine,
+    decide,
+    prune_before,
+)
+from services.auth.domain.tokens import (
+    hash_token,
+    new_connection_token,
+    new_session_id,
+    token_expires_at,
+    token_state,
+)
+from services.auth.domain.usernames import make_username, normalize_username
+
+log = logging.getLogger("auth.service")
+
+T = TypeVar("T")
+
+# A session ends after 12 hours without use, and 7 days after sign-in whatever happens.
+IDLE_TIMEOUT = timedelta(hours=12)
+ABSOLUTE_TIMEOUT = timedelta(days=7)
+# Resolving a session refreshes its idle limit at most once a minute (one write, not one per request).
+TOUCH_EVERY = timedelta(minutes=1)
+
+# Password-reset requests per client address: 10 within 15 minutes, then refused (429) for 15 minutes,
+# whether or not the addresses asked for are known. No delay: nothing is being guessed.
+RESET_ADDRESS_POLICY = ThrottlePolicy(
+    window=timedelta(minutes=15),
+    free_failures=10,
+    first_delay=0.0,
+    max_delay=0.0,
+    lock_after=10,
+    lock_for=timedelta(minutes=15),
+)
+# At most this many reset tokens per account per hour; more requests answer the same but mail nothing,
+# so nobody can flood a parent's mailbox.
+RESETS_PER_ACCOUNT_PER_HOUR = 3
+
+ROLES = ("parent", "staff")
+LANGUAGES = ("fr", "nl", "en")
+LEVELS = ("primary", "secondary")
+TOKEN_REASONS = ("created", "reissued", "password_reset")
+
+DEMO_SCHOOL_NAME = "École Cartable Démo"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_MAX_TOKEN_INPUT = 200  # a typed token longer than this is not a token
+
+TOKEN_ISSUED = "auth.token.issued.v1"
+STUDENT_CREATED = "auth.student.created.v1"
+PARENT_CREATED = "auth.parent.created.v1"
+
+
+# -- views returned by the use cases ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: str
+    display_name: str
+    role: str
+    school_id: str
+    school_name: str
+    language: str
+    email: str
+    username: str
+
+
+@dataclass(frozen=True)
+class ChildView:
+    id: str
+    first_name: str
+    last_name: str
+    class_name: str
+    level: str
+    school_name: str
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session_token: str
+    csrf_token: str
+    account: AccountView
+    children: tuple[ChildView, ...]
+    active_child_id: str  # empty until chosen when several children
+    identity_token: str
+    identity_expires_at: int  # unix seconds
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StudentView:
+    id: str
+    school_id: str
+    first_name: str
+    last_name: str
+    class_name: str
+    level: str
+
+
+@dataclass(frozen=True)
+class ParentContactView:
+    id: str
+    display_name: str
+    email: str
+    language: str
+    student_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreatedParent:
+    id: str
+    username: str
+
+
+@dataclass(frozen=True)
+class CreatedStaff:
+    account_id: str
+    school_id: str
+    username: str
+    connection_token: str | None = None  # when no password was given: to hand over, mailed too
+    token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    username: str
+    display_name: str
+
+
+@dataclass
+class DemoSeed:
+    school_id: str
+    created: bool
+    staff: dict[str, Any] = field(default_factory=dict)
+    parent: dict[str, Any] = field(default_factory=dict)
+    students: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "school_id": self.school_id,
+            "created": self.created,
+            "staff": self.staff,
+            "parent": self.parent,
+            "students": self.students,
+        }
+
+
+# -- small pure helpers -------------------------------------------------------------------------
+
+
+def session_hash(session_token: str) -> str:
+    """What the sessions table stores for an opaque session token."""
+    return hashlib.sha256(session_token.encode("utf-8")).hexdigest()
+
+
+def normalize_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def display_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()
+
+
+def _text(value: str, name: str, errors: dict[str, str], *, max_len: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        errors[name] = "required"
+    elif len(value) > max_len:
+        errors[name] = f"at most {max_len} characters"
+    return value
+
+
+def _email(value: str, errors: dict[str, str], name: str = "email") -> str:
+    email = normalize_email(value)
+    if not email:
+        errors[name] = "required"
+    elif len(email) > 320 or not _EMAIL.match(email):
+        errors[name] = "not an e-mail address"
+    return email
+
+
+def _language(value: str, errors: dict[str, str]) -> str:
+    language = (value or "fr").strip().lower()
+    if language not in LANGUAGES:
+        errors["language"] = "one of fr, nl, en"
+    return language
+
+
+def _weak_password_error(err: WeakPassword, password_field: str, confirm_field: str) -> InvalidRequest:
+    """A refused password as a 400: the field carries the machine code (``too_short``, ``common``,
+    ``mismatch``...) that pages translate; the message is for a person and ends with the same code."""
+    name = confirm_field if err.code == "mismatch" else password_field
+    return InvalidRequest(f"{err.message} [{err.code}]", fields={name: err.code})
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+class AuthService:
+    """The auth use cases. ``rt.extras`` may carry ``password_hasher`` (tests use cheaper, still
+    OWASP-level, argon2 parameters), ``sleep`` (tests record the throttling delays instead of waiting)
+    and caches the identity-token signer once built."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # -- collaborators ----------------------------------------------------------------------------
+
+    @property
+    def hasher(self) -> PasswordHasher:
+        hasher = self.rt.extras.get("password_hasher")
+        if hasher is None:
+            hasher = self.rt.extras.setdefault("password_hasher", PasswordHasher())
+        return hasher
+
+    @property
+    def signer(self) -> TokenSigner:
+        """Auth's identity-token signer, read from the private key file on first use."""
+        signer = self.rt.extras.get("identity_signer")
+        if signer is None:
+            built = TokenSigner.from_file(
+                self.rt.settings.identity_private_key_file, self.rt.settings.identity_ttl_seconds
+            )
+            signer = self.rt.extras.setdefault("identity_signer", built)
+        return signer
+
+    def _sleep(self, seconds: float) -> None:
+        self.rt.extras.get("sleep", time.sleep)(seconds)
+
+    def _now(self) -> datetime:
+        return self.rt.clock()
+
+    def _retrying(self, fn: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run ``fn`` in a unit of work, again when a unique constraint refuses it (two staff creating
+        the same username at once)."""
+        for attempt in range(attempts):
+            try:
+                with self.rt.db.unit_of_work() as s:
+                    return fn(s)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- parents and staff: signing in ------------------------------------------------------------
+
+    def sign_in(
+        self, username: str, password: str, client_address: str = "", previous_session_token: str = ""
+    ) -> SessionView:
+        """Open a session for a username and password (parent or staff).
+
+        Failed attempts are slowed, then refused for a while (RateLimited with retry_after), per
+        username typed and per client address (domain/throttle.py). Whether the username exists never
+        shows: an unknown one is checked against a dummy hash, answers the same ``invalid_credentials``
+        and is throttled the same. An attempt counts as a failure from the moment it is allowed until
+        the password proves right, so parallel guesses count too. A new session id every time; the
+        browser's previous session, when given, ends."""
+        name = normalize_username(username or "")[:320]
+        address = address_key(client_address) if client_address else ""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            decision = self._throttle(s, now, name, address)
+            pending = self._record_failures(s, now, [("account", name), ("address", address)])
+            account = s.execute(select(accounts).where(accounts.c.username == name)).first()
+            stored = account.password_hash if account is not None else None
+        if decision.delay_seconds:
+            self._sleep(decision.delay_seconds)
+        if stored is None:
+            self.hasher.dummy_verify(password or "")
+            ok = False
+        else:
+            ok = self.hasher.verify(stored, password or "")
+        if not ok:
+            log.info(
+                "sign-in failed",
+                extra={"account_id": account.id if account is not None else None, "client": address},
+            )
+            raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        new_hash = self.hasher.hash(password) if self.hasher.needs_rehash(stored) else None
+        with self.rt.db.unit_of_work() as s:
+            s.execute(delete(sign_in_failures).where(sign_in_failures.c.id.in_(pending)))
+            self._clear_failures(s, "account", name)
+            acc = self._account_for_update(s, account.id)
+            if acc is None or acc.password_hash != stored:  # the password changed in between
+                raise Unauthenticated("wrong username or password", code="invalid_credentials")
+            if new_hash:
+                s.execute(update(accounts).where(accounts.c.id == acc.id).values(password_hash=new_hash))
+            view = self._open_session(s, acc, now, previous_session_token)
+        log.info("signed in", extra={"account_id": acc.id, "role": acc.role})
+        return view
+
+    def _throttle(self, s: Session, now: datetime, name: str, address: str) -> Decision:
+        decisions = [
+            decide(self._failure_times(s, "account", name, now, ACCOUNT_POLICY), now, ACCOUNT_POLICY)
+        ]
+        if address:
+            decisions.append(
+                decide(self._failure_times(s, "address", address, now, ADDRESS_POLICY), now, ADDRESS_POLICY)
+            )
+        decision = combine(*decisions)
+        if not decision.allowed:
+            log.info("sign-in refused while locked", extra={"client": address})
+            raise RateLimited(
+                "too many failed attempts; try again later",
+                code="rate_limited",
+                retry_after=decision.retry_after_seconds,
+            )
+        return decision
+
+    @staticmethod
+    def _failure_times(
+        s: Session, kind: str, value: str, now: datetime, policy: ThrottlePolicy
+    ) -> list[datetime]:
+        f = sign_in_failures
+        rows = s.execute(
+            select(f.c.at).where(f.c.key_kind == kind, f.c.key_value == value, f.c.at > now - policy.window)
+        ).scalars()
+        return [aware(at) for at in rows]
+
+    @staticmethod
+    def _record_failures(s: Session, now: datetime, keys: list[tuple[str, str]]) -> list[int]:
+        f = sign_in_failures
+        s.execute(
+            delete(f).where(f.c.at < prune_before(now, ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY))
+        )
+        ids = []
+        for kind, value in keys:
+            if value:
+                inserted = s.execute(f.insert().values(key_kind=kind, key_value=value, at=now))
+                ids.append(inserted.inserted_primary_key[0])
+        return ids
+
+    @staticmethod
+    def _clear_failures(s: Session, kind: str, value: str) -> None:
+        f = sign_in_failures
+        s.execute(delete(f).where(f.c.key_kind == kind, f.c.key_value == value))
+
+    @staticmethod
+    def _account_for_update(s: Session, account_id: str):
+        q = select(accounts).where(accounts.c.id == account_id)
+        if s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()
+        return s.execute(q).first()
+
+    # -- first connection and forgotten password ---------------------------------------------------
+
+    def check_connection_token(self, token: str) -> TokenCheck:
+        """Tell whether a typed connection token may be used (first step of the first connection),
+        without using it: the page then asks for the password. Errors as ``activate``."""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            row = self._token_row(s, token)
+            self._check_token(row, now)
+        return TokenCheck(row.username, display_name(row.first_name, row.last_name))
+
+    def activate(
+        self,
+        token: str,
+        password: str,
+        password_confirm: str,
+        client_address: str = "",
+        previous_session_token: str = "",
+    ) -> SessionView:
+        """First connection (and the end of a forgotten password): the connection token, typed with
+        any spaces around it, and a new password typed twice. Sets the password, uses the token up,
+        ends the account's other sessions and opens a new one at once.
+
+        Unknown or replaced token: InvalidRequest ``invalid_token``; used: Conflict ``token_used``;
+        14 days old or more: Conflict ``token_expired``; weak or different passwords: InvalidRequest
+        with the reason's code in ``fields.password`` / ``fields.password_confirm``."""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            row = self._token_row(s, token)
+            self._check_token(row, now)
+        try:
+            check_password_policy(
+                password or "", password_confirm or "", username=row.username, email=row.email
+            )
+        except WeakPassword as err:
+            raise _weak_password_error(err, "password", "password_confirm") from None
+        new_hash = self.hasher.hash(password)
+        with self.rt.db.unit_of_work() as s:
+            row = self._token_row(s, token, lock=True)
+            self._check_token(row, now)  # again: the same token may have been used meanwhile
+            s.execute(
+                update(connection_tokens).where(connection_tokens.c.id == row.token_id).values(used_at=now)
+            )
+            s.execute(
+                update(accounts)
+                .where(accounts.c.id == row.account_id)
+                .values(password_hash=new_hash, password_changed_at=now)
+            )
+            s.execute(
+                update(sessions)
+                .where(sessions.c.account_id == row.account_id, sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            self._clear_failures(s, "account", row.username)
+            acc = s.execute(select(accounts).where(accounts.c.id == row.account_id)).first()
+            view = self._open_session(s, acc, now, previous_session_token)
+        log.info("password set with a connection token", extra={"account_id": row.account_id})
+        return view
+
+    @staticmethod
+    def _token_row(s: Session, token: str, lock: bool = False):
+        token = (token or "").strip()
+        if not token or len(token) > _MAX_TOKEN_INPUT:
+            return None
+        t, a = connection_tokens, accounts
+        q = (
+            select(
+                t.c.id.label("token_id"),
+                t.c.issued_at,
+                t.c.used_at,
+                t.c.revoked_at,
+                a.c.id.label("account_id"),
+                a.c.username,
+                a.c.email,
+                a.c.first_name,
+                a.c.last_name,
+            )
+            .join(a, a.c.id == t.c.account_id)
+            .where(t.c.token_hash == hash_token(token))
+        )
+        if lock and s.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(of=t)
+        return s.execute(q).first()
+
+    @staticmethod
+    def _check_token(row, now: datetime) -> None:
+        if row is None:
+            raise InvalidRequest(
+                "this connection token is not valid: check it, or ask for a new one",
+                code="invalid_token",
+                fields={"token": "invalid"},
+            )
+        state = token_state(aware(row.issued_at), aware(row.used_at), aware(row.revoked_at), now)
+        if state == "revoked":  # replaced by a newer token: to the parent, just not valid
+            raise InvalidRequest(
+                "this connection token is no longer valid: use the latest one you received",
+                code="invalid_token",
+                fields={"token": "invalid"},
+            )
+        if state == "used":
+            raise Conflict(
+                "this connection token has already been used; sign in, or ask for a new one",
+                code="token_used",
+            )
+        if state == "expired":
+            raise Conflict(
+                "this connection token has expired (it was valid 14 days); ask for a new one",
+                code="token_expired",
+            )
+
+    def request_password_reset(self, email: str, client_address: str = "") -> None:
+        """Forgotten password: the answer is the same whether or not the address is known. When it is,
+        each account with that address gets a new connection token (mailed with the username by
+        notifications), which replaces the previous one. Requests are limited per client address
+        (RateLimited, whatever the address asked for) and per account (beyond a few an hour, quietly
+        nothing more is mailed)."""
+        wanted = normalize_email(email)
+        address = address_key(client_address) if client_address else ""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            if address:
+                times = self._failure_times(s, "reset_address", address, now, RESET_ADDRESS_POLICY)
+                decision = decide(times, now, RESET_ADDRESS_POLICY)
+                if not decision.allowed:
+                    raise RateLimited(
+                        "too many requests; try again later",
+                        code="rate_limited",
+                        retry_after=decision.retry_after_seconds,
+                    )
+                self._record_failures(s, now, [("reset_address", address)])
+            if not wanted or len(wanted) > 320:
+                return
+            for acc in s.execute(
+                select(accounts).where(accounts.c.email == wanted).order_by(accounts.c.id)
+            ).all():
+                t = connection_tokens
+                recent = s.execute(
+                    select(func.count())
+                    .select_from(t)
+                    .where(
+                        t.c.account_id == acc.id,
+                        t.c.reason == "password_reset",
+                        t.c.issued_at > now - timedelta(hours=1),
+                    )
+                ).scalar_one()
+                if recent >= RESETS_PER_ACCOUNT_PER_HOUR:
+                    log.info("password reset not mailed again so soon", extra={"account_id": acc.id})
+                    continue
+                self._issue_token(s, acc, "password_reset", now)
+
+    def _issue_token(self, s: Session, acc, reason: str, now: datetime) -> tuple[str, datetime]:
+        """A new connection token for ``acc``; older ones stop working. The token is only in the event."""
+        t = connection_tokens
+        s.execute(
+            update(t)
+            .where(t.c.account_id == acc.id, t.c.used_at.is_(None), t.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        token = new_connection_token()
+        expires_at = token_expires_at(now)
+        s.execute(
+            t.insert().values(
+                id=str(uuid.uuid4()),
+                school_id=acc.school_id,
+                account_id=acc.id,
+                token_hash=hash_token(token),
+                reason=reason,
+                issued_at=now,
+                expires_at=expires_at,
+            )
+        )
+        self.rt.record(
+            s,
+            TOKEN_ISSUED,
+            events_pb2.TokenIssued(
+                account_id=acc.id,
+                username=acc.username,
+                email=acc.email,
+                display_name=display_name(acc.first_name, acc.last_name),
+                language=acc.language,
+                token=token,
+                reason=reason,
+                expires_at=int(expires_at.timestamp()),
+            ),
+            acc.school_id,
+        )
+        log.info("connection token issued", extra={"account_id": acc.id, "reason": reason})
+        return token, expires_at
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def resolve_session(self, session_token: str) -> SessionView:
+        """The session behind an opaque session token, with a fresh identity token for the other
+        services. Unauthenticated when unknown, ended or expired (12 h idle, 7 days in all)."""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            row, acc = self._live_session(s, session_token, now)
+            return self._session_view(s, session_token, row, acc)
+
+    def sign_out(self, session_token: str) -> None:
+        """End the session (nothing to do when it already ended or never existed)."""
+        if not session_token:
+            return
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            s.execute(
+                update(sessions)
+                .where(sessions.c.id == session_hash(session_token), sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+
+    def select_child(self, session_token: str, child_id: str) -> SessionView:
+        """A parent with several children chooses the one to act for ("Se connecter avec ce compte").
+        A child that is not theirs is NotFound, as if it did not exist."""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            row, acc = self._live_session(s, session_token, now)
+            children = self._children(s, acc) if acc.role == "parent" else []
+            if not child_id or child_id not in {c.id for c in children}:
+                raise NotFound("no such child")
+            s.execute(update(sessions).where(sessions.c.id == row.id).values(active_child_id=child_id))
+            row = s.execute(select(sessions).where(sessions.c.id == row.id)).first()
+            return self._session_view(s, session_token, row, acc, children)
+
+    def change_password(
+        self, session_token: str, current_password: str, new_password: str, new_password_confirm: str
+    ) -> None:
+        """A signed-in account changes its password: the current one must be right (wrong guesses are
+        throttled like sign-ins), the new one typed twice and strong. Every other session of the
+        account ends; this one goes on."""
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            row, acc = self._live_session(s, session_token, now)
+            try:
+                check_password_policy(
+                    new_password or "", new_password_confirm or "", username=acc.username, email=acc.email
+                )
+            except WeakPassword as err:
+                raise _weak_password_error(err, "new_password", "new_password_confirm") from None
+            decision = self._throttle(s, now, acc.username, "")
+            pending = self._record_failures(s, now, [("account", acc.username)])
+            stored = acc.password_hash
+        if decision.delay_seconds:
+            self._sleep(decision.delay_seconds)
+        if not stored or not self.hasher.verify(stored, current_password or ""):
+            raise InvalidRequest(
+                "the current password is not right", fields={"current_password": "incorrect"}
+            )
+        new_hash = self.hasher.hash(new_password)
+        with self.rt.db.unit_of_work() as s:
+            s.execute(delete(sign_in_failures).where(sign_in_failures.c.id.in_(pending)))
+            self._clear_failures(s, "account", acc.username)
+            current = self._account_for_update(s, acc.id)
+            if current.password_hash != stored:
+                raise Conflict("the password was changed meanwhile; try again", code="password_changed")
+            s.execute(
+                update(accounts)
+                .where(accounts.c.id == acc.id)
+                .values(password_hash=new_hash, password_changed_at=now)
+            )
+            s.execute(
+                update(sessions)
+                .where(
+                    sessions.c.account_id == acc.id, sessions.c.id != row.id, sessions.c.ended_at.is_(None)
+                )
+                .values(ended_at=now)
+            )
+        log.info("password changed, other sessions ended", extra={"account_id": acc.id})
+
+    def _live_session(self, s: Session, session_token: str, now: datetime):
+        """The session row and its account, refreshed; Unauthenticated when it is not usable."""
+        if not session_token or len(session_token) > 200:
+            raise Unauthenticated("sign in first")
+        row = s.execute(select(sessions).where(sessions.c.id == session_hash(session_token))).first()
+        if row is None or row.ended_at is not None or aware(row.expires_at) <= now:
+            raise Unauthenticated("the session has ended; sign in again")
+        acc = s.execute(select(accounts).where(accounts.c.id == row.account_id)).first()
+        if now - aware(row.last_seen_at) >= TOUCH_EVERY:
+            expires = min(now + IDLE_TIMEOUT, aware(row.created_at) + ABSOLUTE_TIMEOUT)
+            s.execute(
+                update(sessions).where(sessions.c.id == row.id).values(last_seen_at=now, expires_at=expires)
+            )
+            row = s.execute(select(sessions).where(sessions.c.id == row.id)).first()
+        return row, acc
+
+    def _open_session(self, s: Session, acc, now: datetime, previous_session_token: str = "") -> SessionView:
+        if previous_session_token:
+            s.execute(
+                update(sessions)
+                .where(sessions.c.id == session_hash(previous_session_token), sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+        # what ended or expired long ago is of no use to anybody
+        s.execute(
+            delete(sessions).where(
+                sessions.c.account_id == acc.id, sessions.c.expires_at < now - timedelta(days=30)
+            )
+        )
+        children = self._children(s, acc) if acc.role == "parent" else []
+        token = new_session_id()
+        s.execute(
+            sessions.insert().values(
+                id=session_hash(token),
+                school_id=acc.school_id,
+                account_id=acc.id,
+                csrf_token=secrets.token_urlsafe(32),
+                active_child_id=children[0].id if len(children) == 1 else None,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + IDLE_TIMEOUT,
+            )
+        )
+        row = s.execute(select(sessions).where(sessions.c.id == session_hash(token))).first()
+        return self._session_view(s, token, row, acc, children)
+
+    def _children(self, s: Session, acc) -> list[ChildView]:
+        school_name = self._school_name(s, acc.school_id)
+        st, g = students, guardianships
+        rows = s.execute(
+            select(st)
+            .join(g, and_(g.c.student_id == st.c.id, g.c.parent_id == acc.id))
+            .where(st.c.active.is_(True), st.c.school_id == acc.school_id)
+            .order_by(st.c.first_name, st.c.last_name, st.c.id)
+        ).all()
+        return [ChildView(r.id, r.first_name, r.last_name, r.class_name, r.level, school_name) for r in rows]
+
+    @staticmethod
+    def _school_name(s: Session, school_id: str) -> str:
+        return s.execute(select(schools.c.name).where(schools.c.id == school_id)).scalar_one_or_none() or ""
+
+    def _session_view(
+        self, s: Session, token: str, row, acc, children: list[ChildView] | None = None
+    ) -> SessionView:
+        if children is None:
+            children = self._children(s, acc) if acc.role == "parent" else []
+        ids = [c.id for c in children]
+        active = row.active_child_id if row.active_child_id in ids else None
+        if active is None and len(ids) == 1:
+            active = ids[0]
+        if active != row.active_child_id:  # a child was added or left the school since
+            s.execute(update(sessions).where(sessions.c.id == row.id).values(active_child_id=active))
+        identity = Identity(
+            account_id=acc.id,
+            role=acc.role,
+            school_id=acc.school_id,
+            # staff name no student: Identity.may_act_for lets them act for any of their school's
+            students={c.id: c.class_name for c in children},
+        )
+        # Signed with the real time, not the service clock: every verifier checks it against theirs.
+        identity_token, identity_exp = self.signer.sign(identity)
+        account = AccountView(
+            id=acc.id,
+            display_name=display_name(acc.first_name, acc.last_name),
+            role=acc.role,
+            school_id=acc.school_id,
+            school_name=self._school_name(s, acc.school_id),
+            language=acc.language,
+            email=acc.email,
+            username=acc.username,
+        )
+        return SessionView(
+            session_token=token,
+            csrf_token=row.csrf_token,
+            account=account,
+            children=tuple(children),
+            active_child_id=active or "",
+            identity_token=identity_token,
+            identity_expires_at=identity_exp,
+            expires_at=aware(row.expires_at),
+        )
+
+    # -- staff: students and parents --------------------------------------------------------------
+
+    def create_student(
+        self, who: Identity, first_name: str, last_name: str, class_name: str, level: str
+    ) -> StudentView:
+        """The school registers a student (auth.student.created.v1: finance opens the wallets)."""
+        who.require_staff()
+        errors: dict[str, str] = {}
+        first = _text(first_name, "first_name", errors, max_len=100)
+        last = _text(last_name, "last_name", errors, max_len=100)
+        klass = _text(class_name, "class_name", errors, max_len=50)
+        level = (level or "").strip().lower()
+        if level not in LEVELS:
+            errors["level"] = "primary or secondary"
+        if errors:
+            raise InvalidRequest("the student is not valid", fields=errors)
+        with self.rt.db.unit_of_work() as s:
+            self._require_school(s, who.school_id)
+            view = self._insert_student(s, who.school_id, first, last, klass, level, self._now())
+        log.info("student created", extra={"student_id": view.id})
+        return view
+
+    def _insert_student(
+        self, s: Session, school_id: str, first: str, last: str, klass: str, level: str, now: datetime
+    ) -> StudentView:
+        student_id = str(uuid.uuid4())
+        s.execute(
+            students.insert().values(
+                id=student_id,
+                school_id=school_id,
+                first_name=first,
+                last_name=last,
+                class_name=klass,
+                level=level,
+                active=True,
+                created_at=now,
+            )
+        )
+        self.rt.record(
+            s,
+            STUDENT_CREATED,
+            events_pb2.StudentCreated(student_id=student_id, class_name=klass, level=level),
+            school_id,
+        )
+        return StudentView(student_id, school_id, first, last, klass, level)
+
+    def list_students(
+        self, who: Identity, student_ids: Iterable[str] = (), class_names: Iterable[str] = ()
+    ) -> list[StudentView]:
+        """Staff: their school's active students, all or those named by id and/or class. A parent:
+        only their own children (other ids are left out, as if they did not exist)."""
+        ids, classes = _unique(student_ids), _unique(class_names)
+        st = students
+        q = select(st).where(st.c.school_id == who.school_id, st.c.active.is_(True))
+        if who.role == "parent":
+            q = q.join(
+                guardianships,
+                and_(guardianships.c.student_id == st.c.id, guardianships.c.parent_id == who.account_id),
+            )
+        elif not who.is_staff:
+            raise Forbidden("not for this account")
+        if ids:
+            q = q.where(st.c.id.in_(ids))
+        if classes:
+            q = q.where(st.c.class_name.in_(classes))
+        with self.rt.db.unit_of_work() as s:
+            rows = s.execute(q.order_by(st.c.class_name, st.c.last_name, st.c.first_name, st.c.id)).all()
+        return [
+            StudentView(r.id, r.school_id, r.first_name, r.last_name, r.class_name, r.level) for r in rows
+        ]
+
+    def create_parent(
+        self,
+        who: Identity,
+        first_name: str,
+        last_name: str,
+        email: str,
+        student_ids: Iterable[str],
+        language: str = "fr",
+    ) -> CreatedParent:
+        """The school creates a parent account for one or more of its students. The username comes
+        from the names; a connection token valid 14 days is mailed (auth.parent.created.v1, then
+        auth.token.issued.v1 with reason ``created``)."""
+        who.require_staff()
+        errors: dict[str, str] = {}
+        first = _text(first_name, "first_name", errors, max_len=100)
+        last = _text(last_name, "last_name", errors, max_len=100)
+        address = _email(email, errors)
+        lang = _language(language, errors)
+        ids = _unique(student_ids)
+        if not ids:
+            errors["student_ids"] = "at least one student"
+        if errors:
+            raise InvalidRequest("the parent is not valid", fields=errors)
+        now = self._now()
+
+        def create(s: Session) -> CreatedParent:
+            self._require_school(s, who.school_id)
+            acc = self._insert_parent(s, who.school_id, first, last, address, lang, ids, now)
+            self._issue_token(s, acc, "created", now)
+            return CreatedParent(acc.id, acc.username)
+
+        created = self._retrying(create)
+        log.info("parent created", extra={"account_id": created.id})
+        return created
+
+    def _insert_account(
+        self,
+        s: Session,
+        *,
+        school_id: str,
+        role: str,
+        first: str,
+        last: str,
+        email: str,
+        language: str,
+        now: datetime,
+        username: str | None = None,
+        password_hash: str | None = None,
+    ):
+        if username is None:
+            username = make_username(
+                first,
+                last,
+                lambda candidate: (
+                    s.execute(select(accounts.c.id).where(accounts.c.username == candidate)).first()
+                    is not None
+                ),
+            )
+        account_id = str(uuid.uuid4())
+        s.execute(
+            accounts.insert().values(
+                id=account_id,
+                school_id=school_id,
+                role=role,
+                username=username,
+                email=email,
+                first_name=first,
+                last_name=last,
+                language=language,
+                password_hash=password_hash,
+                password_changed_at=now if password_hash else None,
+                created_at=now,
+            )
+        )
+        return s.execute(select(accounts).where(accounts.c.id == account_id)).first()
+
+    def _insert_parent(
+        self,
+        s: Session,
+        school_id: str,
+        first: str,
+        last: str,
+        email: str,
+        language: str,
+        student_ids: list[str],
+        now: datetime,
+        password_hash: str | None = None,
+    ):
+        found = s.execute(
+            select(students.c.id, students.c.first_name).where(
+                students.c.school_id == school_id, students.c.id.in_(student_ids), students.c.active.is_(True)
+            )
+        ).all()
+        names = {r.id: r.first_name for r in found}
+        unknown = [sid for sid in student_ids if sid not in names]
+        if unknown:
+            raise InvalidRequest(
+                "unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])}
+            )
+        acc = self._insert_account(
+            s,
+            school_id=school_id,
+            role="parent",
+            first=first,
+            last=last,
+            email=email,
+            language=language,
+            now=now,
+            password_hash=password_hash,
+        )
+        s.execute(
+            guardianships.insert(),
+            [
+                {"parent_id": acc.id, "student_id": sid, "school_id": school_id, "created_at": now}
+                for sid in student_ids
+            ],
+        )
+        self.rt.record(
+            s,
+            PARENT_CREATED,
+            events_pb2.ParentCreated(
+                account_id=acc.id,
+                email=email,
+                display_name=display_name(first, last),
+                language=language,
+                student_ids=student_ids,
+                student_names=names,
+            ),
+            school_id,
+        )
+        return acc
+
+    def issue_connection_token(self, who: Identity, parent_id: str) -> None:
+        """The school sends a parent a new connection token (auth.token.issued.v1, reason
+        ``reissued``); the previous one stops working. NotFound for a parent of another school."""
+        who.require_staff()
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            acc = s.execute(
+                select(accounts).where(
+                    accounts.c.id == (parent_id or ""),
+                    accounts.c.school_id == who.school_id,
+                    accounts.c.role == "parent",
+                )
+            ).first()
+            if acc is None:
+                raise NotFound("no such parent")
+            self._issue_token(s, acc, "reissued", now)
+
+    def list_parents(self, who: Identity, student_ids: Iterable[str] = ()) -> list[ParentContactView]:
+        """Staff: their school's parents, all or those of the given students, with their children."""
+        who.require_staff()
+        ids = _unique(student_ids)
+        a, g = accounts, guardianships
+        with self.rt.db.unit_of_work() as s:
+            q = select(a).where(a.c.school_id == who.school_id, a.c.role == "parent")
+            if ids:
+                q = q.where(a.c.id.in_(select(g.c.parent_id).where(g.c.student_id.in_(ids))))
+            parents = s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
+            links: dict[str, list[str]] = {}
+            if parents:
+                for parent_id, student_id in s.execute(
+                    select(g.c.parent_id, g.c.student_id)
+                    .where(g.c.parent_id.in_([p.id for p in parents]))
+                    .order_by(g.c.created_at, g.c.student_id)
+                ).all():
+                    links.setdefault(parent_id, []).append(student_id)
+        return [
+            ParentContactView(
+                p.id, display_name(p.first_name, p.last_name), p.email, p.language, tuple(links.get(p.id, ()))
+            )
+            for p in parents
+        ]
+
+    @staticmethod
+    def _require_school(s: Session, school_id: str) -> None:
+        if not school_id or s.execute(select(schools.c.id).where(schools.c.id == school_id)).first() is None:
+            raise NotFound("unknown school")
+
+    # -- setting up a school (commands) -----------------------------------------------------------
+
+    def create_school(self, name: str) -> str:
+        """A new school; returns its id."""
+        errors: dict[str, str] = {}
+        name = _text(name, "name", errors, max_len=200)
+        if errors:
+            raise InvalidRequest("the school is not valid", fields=errors)
+        school_id = str(uuid.uuid4())
+        with self.rt.db.unit_of_work() as s:
+            s.execute(schools.insert().values(id=school_id, name=name, created_at=self._now()))
+        log.info("school created", extra={"school_id": school_id})
+        return school_id
+
+    def create_staff(
+        self,
+        school_id: str,
+        first_name: str,
+        last_name: str,
+        email: str,
+        username: str = "",
+        password: str | None = None,
+        language: str = "fr",
+    ) -> CreatedStaff:
+        """A school's manager. With a password (checked like a parent's), ready to sign in; without,
+        a connection token is issued (mailed, and returned for the one who runs the command)."""
+        errors: dict[str, str] = {}
+        first = _text(first_name, "first_name", errors, max_len=100)
+        last = _text(last_name, "last_name", errors, max_len=100)
+        address = _email(email, errors)
+        lang = _language(language, errors)
+        wanted = normalize_username(username or "") or None
+        if wanted is not None and not _USERNAME.match(wanted):
+            errors["username"] = "2 to 64 of a-z, 0-9, dot, dash, underscore"
+        if errors:
+            raise InvalidRequest("the staff account is not valid", fields=errors)
+        password_hash = None
+        if password is not None:
+            try:
+                check_password_policy(password, password, username=wanted or "", email=address)
+            except WeakPassword as err:
+                raise _weak_password_error(err, "password", "password") from None
+            password_hash = self.hasher.hash(password)
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            self._require_school(s, school_id)
+            if wanted and s.execute(select(accounts.c.id).where(accounts.c.username == wanted)).first():
+                raise Conflict("this username is taken", code="username_taken")
+            acc = self._insert_account(
+                s,
+                school_id=school_id,
+                role="staff",
+                first=first,
+                last=last,
+                email=address,
+                language=lang,
+                now=now,
+                username=wanted,
+                password_hash=password_hash,
+            )
+            token = expires = None
+            if password_hash is None:
+                token, expires = self._issue_token(s, acc, "created", now)
+        log.info("staff account created", extra={"account_id": acc.id, "school_id": school_id})
+        return CreatedStaff(acc.id, school_id, acc.username, token, expires)
+
+    def seed_demo(self) -> DemoSeed:
+        """The local run's demo: "École Cartable Démo" with a manager and a parent of two children in
+        different classes, passwords strong, random and set directly (no mail). When the demo school
+        exists already, nothing changes and what exists is described (passwords ``None``: only their
+        hashes are known)."""
+        staff_password = secrets.token_urlsafe(18)
+        parent_password = secrets.token_urlsafe(18)
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            school_id = (
+                s.execute(
+                    select(schools.c.id)
+                    .where(schools.c.name == DEMO_SCHOOL_NAME)
+                    .order_by(schools.c.created_at)
+                )
+                .scalars()
+                .first()
+            )
+            if school_id is not None:
+                return self._describe_demo(s, school_id)
+        hashes = self.hasher.hash(staff_password), self.hasher.hash(parent_password)
+        with self.rt.db.unit_of_work() as s:
+            school_id = str(uuid.uuid4())
+            s.execute(schools.insert().values(id=school_id, name=DEMO_SCHOOL_NAME, created_at=now))
+            staff = self._insert_account(
+                s,
+                school_id=school_id,
+                role="staff",
+                first="Claire",
+                last="Martin",
+                email="direction@demo.cartable.local",
+                language="fr",
+                now=now,
+                password_hash=hashes[0],
+            )
+            kids = [
+                self._insert_student(s, school_id, "Lucas", "Dupont", "3A", "primary", now),
+                self._insert_student(s, school_id, "Emma", "Dupont", "1S2", "secondary", now),
+            ]
+            parent = self._insert_parent(
+                s,
+                school_id,
+                "Marie",
+                "Dupont",
+                "marie.dupont@demo.cartable.local",
+                "fr",
+                [k.id for k in kids],
+                now,
+                password_hash=hashes[1],
+            )
+        log.info("demo school created", extra={"school_id": school_id})
+        return DemoSeed(
+            school_id=school_id,
+            created=True,
+            staff={"username": staff.username, "password": staff_password, "account_id": staff.id},
+            parent={"username": parent.username, "password": parent_password, "account_id": parent.id},
+            students=[
+                _demo_student(k) for k in sorted(kids, key=lambda k: (k.first_name, k.last_name, k.id))
+            ],
+        )
+
+    def _describe_demo(self, s: Session, school_id: str) -> DemoSeed:
+        a = accounts
+        staff = s.execute(
+            select(a).where(a.c.school_id == school_id, a.c.role == "staff").order_by(a.c.created_at, a.c.id)
+        ).first()
+        parent = s.execute(
+            select(a).where(a.c.school_id == school_id, a.c.role == "parent").order_by(a.c.created_at, a.c.id)
+        ).first()
+        kids = []
+        if parent is not None:
+            kids = [
+                _demo_student(StudentView(c.id, school_id, c.first_name, c.last_name, c.class_name, c.level))
+                for c in self._children(s, parent)
+            ]
+        return DemoSeed(
+            school_id=school_id,
+            created=False,
+            staff={"username": staff.username, "password": None, "account_id": staff.id} if staff else {},
+            parent={"username": parent.username, "password": None, "account_id": parent.id} if parent else {},
+            students=kids,
+        )
+
+
+def _demo_student(k: StudentView) -> dict[str, str]:
+    return {
+        "id": k.id,
+        "first_name": k.first_name,
+        "last_name": k.last_name,
+        "class_name": k.class_name,
+        "level": k.level,
+    }

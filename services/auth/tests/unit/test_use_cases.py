@@ -1,0 +1,461 @@
+"""The auth use cases on a real SQLite database, with a clock the test moves."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited, Unauthenticated
+from kit.identity import Identity
+from services.auth.commands import create_school_command, create_staff_command, seed_demo_command
+from services.auth.db import accounts, connection_tokens, sessions, students
+from services.auth.domain.tokens import normalize_token
+from services.auth.service import DEMO_SCHOOL_NAME, AuthService
+from services.auth.tests.conftest import (
+    PARENT_PASSWORD,
+    STAFF_PASSWORD,
+    events,
+    last_token,
+    make_school,
+)
+
+
+@pytest.fixture
+def svc(sqlite_rt) -> AuthService:
+    return AuthService(sqlite_rt)
+
+
+@pytest.fixture
+def school(sqlite_rt):
+    return make_school(sqlite_rt)
+
+
+def family(svc, school, n_children=2, first="Marie", last="Dupont", email="marie@example.be"):
+    kids = [
+        svc.create_student(school.staff, name, last, klass, level)
+        for name, klass, level in [
+            ("Lucas", "3A", "primary"),
+            ("Emma", "1S2", "secondary"),
+            ("Noé", "5B", "primary"),
+        ][:n_children]
+    ]
+    parent = svc.create_parent(school.staff, first, last, email, [k.id for k in kids], "fr")
+    return parent, kids
+
+
+def activated(svc, rt, school, **kw):
+    parent, kids = family(svc, school, **kw)
+    token = last_token(rt, parent.id).token
+    svc.activate(token, PARENT_PASSWORD, PARENT_PASSWORD)
+    return parent, kids
+
+
+# -- accounts the school creates ------------------------------------------------------------------
+
+
+def test_creating_a_parent_announces_the_parent_and_mails_a_14_day_token(svc, sqlite_rt, school, clock):
+    parent, kids = family(svc, school)
+    assert parent.username == "marie.dupont"
+
+    ((_, created),) = events(sqlite_rt, "auth.parent.created.v1")
+    assert created.account_id == parent.id
+    assert created.email == "marie@example.be"
+    assert list(created.student_ids) == [k.id for k in kids]
+    assert dict(created.student_names) == {kids[0].id: "Lucas", kids[1].id: "Emma"}
+
+    ((env, issued),) = events(sqlite_rt, "auth.token.issued.v1")
+    assert env.school_id == school.id
+    assert (issued.username, issued.reason, issued.language) == ("marie.dupont", "created", "fr")
+    assert issued.display_name == "Marie Dupont"
+    assert issued.expires_at == int((clock.now + timedelta(days=14)).timestamp())
+    assert len(events(sqlite_rt, "auth.student.created.v1")) == 2
+
+
+def test_a_connection_token_is_stored_only_as_its_hash(svc, sqlite_rt, school):
+    parent, _ = family(svc, school)
+    token = last_token(sqlite_rt, parent.id).token
+    with sqlite_rt.db.unit_of_work() as s:
+        rows = s.execute(select(connection_tokens)).mappings().all()
+    assert len(rows) == 1
+    assert rows[0]["token_hash"] == hashlib.sha256(normalize_token(token).encode()).hexdigest()
+    assert not any(token in str(v) or token.replace("-", "") in str(v) for v in rows[0].values())
+
+
+def test_the_token_and_passwords_are_never_logged(svc, sqlite_rt, school, caplog):
+    caplog.set_level(logging.DEBUG)
+    parent, _ = family(svc, school)
+    token = last_token(sqlite_rt, parent.id).token
+    svc.activate(f"  {token} ", PARENT_PASSWORD, PARENT_PASSWORD)
+    svc.request_password_reset("marie@example.be", "192.0.2.1")
+    reset = last_token(sqlite_rt, parent.id).token
+    with pytest.raises(Unauthenticated):
+        svc.sign_in("marie.dupont", "wrong " + PARENT_PASSWORD, "192.0.2.1")
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage() + json.dumps(record.__dict__, default=str)
+        for secret in (token, reset, token.replace("-", ""), PARENT_PASSWORD):
+            assert secret not in text
+
+
+def test_a_parent_needs_students_of_the_staff_s_own_school(svc, sqlite_rt, school):
+    other = make_school(sqlite_rt, "École des Tilleuls", staff_first="Paul")
+    theirs = svc.create_student(other.staff, "Zoé", "Martin", "2A", "primary")
+    with pytest.raises(InvalidRequest) as caught:
+        svc.create_parent(school.staff, "Jean", "Martin", "jean@example.be", [theirs.id])
+    assert caught.value.fields == {"student_ids": f"unknown: {theirs.id}"}
+    with pytest.raises(InvalidRequest) as caught:
+        svc.create_parent(school.staff, "", "Martin", "not-an-address", [], "de")
+    assert set(caught.value.fields) == {"first_name", "email", "student_ids", "language"}
+
+
+def test_homonymous_parents_get_distinct_usernames(svc, school):
+    a, _ = family(svc, school, n_children=1)
+    b, _ = family(svc, school, n_children=1, email="other@example.be")
+    assert (a.username, b.username) == ("marie.dupont", "marie.dupont2")
+
+
+def test_students_are_validated(svc, school):
+    with pytest.raises(InvalidRequest) as caught:
+        svc.create_student(school.staff, "Lucas", "Dupont", "", "kindergarten")
+    assert set(caught.value.fields) == {"class_name", "level"}
+
+
+def test_staff_use_cases_are_refused_to_parents(svc, school):
+    parent = Identity(account_id="p", role="parent", school_id=school.id)
+    for call in (
+        lambda: svc.create_student(parent, "A", "B", "1A", "primary"),
+        lambda: svc.create_parent(parent, "A", "B", "a@example.be", ["x"]),
+        lambda: svc.issue_connection_token(parent, "x"),
+        lambda: svc.list_parents(parent),
+    ):
+        with pytest.raises(Forbidden):
+            call()
+
+
+def test_a_parent_of_another_school_gets_no_token_from_this_school(svc, sqlite_rt, school):
+    other = make_school(sqlite_rt, "École des Tilleuls", staff_first="Paul")
+    parent, _ = family(svc, other)
+    with pytest.raises(NotFound):
+        svc.issue_connection_token(school.staff, parent.id)
+
+
+def test_list_students_staff_by_class_a_parent_only_their_children(svc, school):
+    parent, kids = activated(svc, svc.rt, school)
+    stranger = svc.create_student(school.staff, "Zoé", "Martin", "3A", "primary")
+    staff_view = svc.list_students(school.staff, class_names=["3A"])
+    assert [s.id for s in staff_view] == sorted(
+        [kids[0].id, stranger.id], key=lambda i: "Dupont" if i == kids[0].id else "Martin"
+    )
+    me = Identity(account_id=parent.id, role="parent", school_id=school.id)
+    assert {s.id for s in svc.list_students(me)} == {k.id for k in kids}
+    assert svc.list_students(me, student_ids=[stranger.id]) == []
+
+
+def test_list_parents_gives_each_parent_s_children(svc, school):
+    parent, kids = family(svc, school)
+    other, (zoe,) = family(svc, school, n_children=1, first="Paul", last="Martin", email="paul@example.be")
+    everyone = svc.list_parents(school.staff)
+    assert {p.id: set(p.student_ids) for p in everyone} == {
+        parent.id: {k.id for k in kids},
+        other.id: {zoe.id},
+    }
+    (found,) = svc.list_parents(school.staff, [kids[1].id])
+    assert (found.id, found.email, found.language) == (parent.id, "marie@example.be", "fr")
+
+
+# -- first connection -----------------------------------------------------------------------------
+
+
+def test_activation_ignores_spaces_around_the_token_and_signs_in_at_once(svc, sqlite_rt, school):
+    parent, kids = family(svc, school)
+    token = last_token(sqlite_rt, parent.id).token
+    assert svc.check_connection_token(f"\t {token}  \n").username == "marie.dupont"
+    session = svc.activate(f"  {token}  ", PARENT_PASSWORD, PARENT_PASSWORD)
+    assert session.account.id == parent.id
+    assert session.account.role == "parent"
+    assert {c.id for c in session.children} == {k.id for k in kids}
+    assert session.active_child_id == ""  # two children: the parent chooses
+    assert svc.resolve_session(session.session_token).account.username == "marie.dupont"
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "fields"),
+    [
+        ("Tortue rapide au matin", "Tortue rapide au matiN", {"password_confirm": "mismatch"}),
+        ("Xk#9v!q", "Xk#9v!q", {"password": "too_short"}),
+        ("azertyuiop", "azertyuiop", {"password": "common"}),
+        ("marie.dupont 1980", "marie.dupont 1980", {"password": "contains_username"}),
+    ],
+)
+def test_weak_or_different_passwords_are_refused_and_the_token_stays_usable(
+    svc, sqlite_rt, school, password, confirm, fields
+):
+    parent, _ = family(svc, school)
+    token = last_token(sqlite_rt, parent.id).token
+    with pytest.raises(InvalidRequest) as caught:
+        svc.activate(token, password, confirm)
+    assert caught.value.fields == fields
+    assert caught.value.code == "invalid_request"
+    assert f"[{next(iter(fields.values()))}]" in caught.value.message
+    assert svc.activate(token, PARENT_PASSWORD, PARENT_PASSWORD).account.id == parent.id
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "ABCD-EFGH", "x" * 5000])
+def test_an_unknown_token_is_invalid(svc, school, typed):
+    with pytest.raises(InvalidRequest) as caught:
+        svc.activate(typed, PARENT_PASSWORD, PARENT_PASSWORD)
+    assert caught.value.code == "invalid_token"
+    assert caught.value.fields == {"token": "invalid"}
+
+
+def test_activation_ends_the_account_s_older_sessions(svc, sqlite_rt, school):
+    parent, _ = activated(svc, sqlite_rt, school)
+    before = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    svc.request_password_reset("MARIE@example.be ")
+    svc.activate(last_token(sqlite_rt, parent.id).token, "Un tout autre mot 2026", "Un tout autre mot 2026")
+    with pytest.raises(Unauthenticated):
+        svc.resolve_session(before.session_token)
+
+
+# -- sign-in and throttling -----------------------------------------------------------------------
+
+
+def test_sign_in_gives_a_new_session_each_time_and_ends_the_one_the_browser_held(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    first = svc.sign_in(" Marie.Dupont ", PARENT_PASSWORD, "192.0.2.1")
+    second = svc.sign_in(
+        "marie.dupont", PARENT_PASSWORD, "192.0.2.1", previous_session_token=first.session_token
+    )
+    assert second.session_token != first.session_token
+    assert second.csrf_token != first.csrf_token
+    with pytest.raises(Unauthenticated):
+        svc.resolve_session(first.session_token)
+    assert svc.resolve_session(second.session_token).csrf_token == second.csrf_token
+
+
+def test_session_tokens_are_stored_only_as_hashes(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    with sqlite_rt.db.unit_of_work() as s:
+        ids = s.execute(select(sessions.c.id)).scalars().all()
+    assert session.session_token not in ids
+    assert hashlib.sha256(session.session_token.encode()).hexdigest() in ids
+
+
+def test_failed_sign_ins_wait_longer_and_longer(svc, sqlite_rt, school, sleeps):
+    activated(svc, sqlite_rt, school)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated) as caught:
+            svc.sign_in("marie.dupont", "not the password", "192.0.2.1")
+        assert caught.value.code == "invalid_credentials"
+    assert sleeps == [0.5, 1.0, 2.0]  # the first two tries are free, then 0.5 s, 1 s, 2 s
+    with pytest.raises(RateLimited) as caught:
+        svc.sign_in("marie.dupont", PARENT_PASSWORD, "192.0.2.1")
+    assert 290 <= caught.value.retry_after <= 300
+
+
+def test_an_unknown_username_is_checked_against_a_dummy_hash_and_throttled_the_same(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    hasher = sqlite_rt.extras["password_hasher"]
+    with pytest.raises(Unauthenticated) as unknown:
+        svc.sign_in("nobody.here", PARENT_PASSWORD, "192.0.2.1")
+    with pytest.raises(Unauthenticated) as known:
+        svc.sign_in("marie.dupont", "not the password", "192.0.2.1")
+    assert hasher.dummy_verified == 1
+    assert (unknown.value.code, unknown.value.message) == (known.value.code, known.value.message)
+    for _ in range(4):
+        with pytest.raises(Unauthenticated):
+            svc.sign_in("nobody.here", "guess", "192.0.2.2")
+    with pytest.raises(RateLimited):
+        svc.sign_in("nobody.here", "guess", "192.0.2.3")
+
+
+def test_an_account_not_yet_activated_cannot_sign_in(svc, sqlite_rt, school):
+    family(svc, school)
+    with pytest.raises(Unauthenticated):
+        svc.sign_in("marie.dupont", "")
+
+
+def test_one_address_is_locked_after_thirty_failures_whatever_the_usernames(svc, school):
+    for i in range(30):
+        with pytest.raises(Unauthenticated):
+            svc.sign_in(f"someone{i}", "guess", "198.51.100.7")
+    with pytest.raises(RateLimited) as caught:
+        svc.sign_in(school.staff_username, STAFF_PASSWORD, "198.51.100.7")
+    assert caught.value.retry_after > 800
+    assert svc.sign_in(school.staff_username, STAFF_PASSWORD, "198.51.100.8").account.role == "staff"
+
+
+def test_a_success_clears_the_account_s_failures(svc, sqlite_rt, school, sleeps):
+    activated(svc, sqlite_rt, school)
+    for _ in range(4):
+        with pytest.raises(Unauthenticated):
+            svc.sign_in("marie.dupont", "not the password")
+    svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    sleeps.clear()
+    with pytest.raises(Unauthenticated):
+        svc.sign_in("marie.dupont", "not the password")
+    assert sleeps == []
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def test_a_session_ends_after_12_hours_idle(svc, sqlite_rt, school, clock):
+    activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    clock.advance(hours=11, minutes=59)
+    svc.resolve_session(session.session_token)
+    clock.advance(hours=11, minutes=59)  # used 11 h 59 ago: still alive
+    svc.resolve_session(session.session_token)
+    clock.advance(hours=12)
+    with pytest.raises(Unauthenticated):
+        svc.resolve_session(session.session_token)
+
+
+def test_a_session_ends_7_days_after_sign_in_however_used(svc, sqlite_rt, school, clock):
+    activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    for _ in range(15):
+        clock.advance(hours=11)
+        svc.resolve_session(session.session_token)
+    clock.advance(hours=7 * 24 - 165)
+    with pytest.raises(Unauthenticated):
+        svc.resolve_session(session.session_token)
+
+
+def test_sign_out_ends_the_session(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    svc.sign_out(session.session_token)
+    svc.sign_out(session.session_token)  # again: nothing to do
+    svc.sign_out("never-existed")
+    with pytest.raises(Unauthenticated):
+        svc.resolve_session(session.session_token)
+
+
+def test_with_one_child_the_child_is_active_at_sign_in(svc, sqlite_rt, school):
+    parent, (only,) = activated(svc, sqlite_rt, school, n_children=1)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    assert session.active_child_id == only.id
+    assert session.children[0].school_name == "École Sainte-Marie"
+
+
+def test_choosing_a_child_makes_it_active(svc, sqlite_rt, school):
+    _, kids = activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    chosen = svc.select_child(session.session_token, kids[1].id)
+    assert chosen.active_child_id == kids[1].id
+    assert svc.resolve_session(session.session_token).active_child_id == kids[1].id
+    with pytest.raises(NotFound):
+        svc.select_child(session.session_token, "")
+
+
+def test_changing_the_password_needs_the_current_one(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    with pytest.raises(InvalidRequest) as caught:
+        svc.change_password(
+            session.session_token, "wrong", "Un tout autre mot 2026", "Un tout autre mot 2026"
+        )
+    assert caught.value.fields == {"current_password": "incorrect"}
+    with pytest.raises(InvalidRequest) as caught:
+        svc.change_password(session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un autre")
+    assert caught.value.fields == {"new_password_confirm": "mismatch"}
+    svc.change_password(
+        session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un tout autre mot 2026"
+    )
+    assert svc.sign_in("marie.dupont", "Un tout autre mot 2026").account.username == "marie.dupont"
+
+
+# -- forgotten password ---------------------------------------------------------------------------
+
+
+def test_reset_requests_are_limited_per_address_whatever_the_address_asked(svc, sqlite_rt, school):
+    activated(svc, sqlite_rt, school)
+    for i in range(10):
+        svc.request_password_reset(f"unknown{i}@example.be", "203.0.113.9")
+    with pytest.raises(RateLimited):
+        svc.request_password_reset("marie@example.be", "203.0.113.9")
+    svc.request_password_reset("marie@example.be", "203.0.113.10")
+
+
+def test_a_parent_gets_at_most_three_reset_mails_an_hour(svc, sqlite_rt, school, clock):
+    parent, _ = activated(svc, sqlite_rt, school)
+    for _ in range(5):
+        svc.request_password_reset("marie@example.be")
+    resets = [p for _, p in events(sqlite_rt, "auth.token.issued.v1") if p.reason == "password_reset"]
+    assert len(resets) == 3
+    clock.advance(hours=1, seconds=1)
+    svc.request_password_reset("marie@example.be")
+    assert last_token(sqlite_rt, parent.id).reason == "password_reset"
+    assert len([p for _, p in events(sqlite_rt, "auth.token.issued.v1") if p.reason == "password_reset"]) == 4
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def test_create_school_and_staff_commands_print_json(sqlite_rt, capsys, monkeypatch):
+    assert create_school_command(sqlite_rt, ["--name", "École du Parc"]) == 0
+    school = json.loads(capsys.readouterr().out)
+    assert school["name"] == "École du Parc"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(STAFF_PASSWORD + "\n"))
+    args = ["--school-id", school["school_id"], "--first-name", "Anne", "--last-name", "Lambert"]
+    assert create_staff_command(sqlite_rt, [*args, "--email", "anne@parc.example", "--password-stdin"]) == 0
+    staff = json.loads(capsys.readouterr().out)
+    assert staff["username"] == "anne.lambert"
+    assert "connection_token" not in staff
+    assert AuthService(sqlite_rt).sign_in("anne.lambert", STAFF_PASSWORD).account.role == "staff"
+
+    assert (
+        create_staff_command(sqlite_rt, [*args, "--email", "a2@parc.example", "--username", "Direction"]) == 0
+    )
+    second = json.loads(capsys.readouterr().out)
+    assert second["username"] == "direction"
+    assert second["connection_token"] == last_token(sqlite_rt, second["account_id"]).token
+
+    assert (
+        create_staff_command(sqlite_rt, [*args, "--email", "a3@parc.example", "--username", "direction"]) == 2
+    )
+    assert json.loads(capsys.readouterr().err)["error"]["code"] == "username_taken"
+
+
+def test_seed_demo_creates_the_demo_once(sqlite_rt, capsys):
+    assert seed_demo_command(sqlite_rt, []) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert demo["created"] is True
+    assert {s["class_name"] for s in demo["students"]} == {"3A", "1S2"}
+    assert {s["level"] for s in demo["students"]} == {"primary", "secondary"}
+    svc = AuthService(sqlite_rt)
+    parent = svc.sign_in(demo["parent"]["username"], demo["parent"]["password"])
+    assert parent.account.school_name == DEMO_SCHOOL_NAME
+    assert {c.id for c in parent.children} == {s["id"] for s in demo["students"]}
+    staff = svc.sign_in(demo["staff"]["username"], demo["staff"]["password"])
+    assert staff.account.role == "staff"
+    assert len(demo["staff"]["password"]) >= 20
+
+    assert seed_demo_command(sqlite_rt, []) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["created"] is False
+    assert again["school_id"] == demo["school_id"]
+    assert again["parent"] == {**demo["parent"], "password": None}
+    assert again["students"] == demo["students"]
+    with sqlite_rt.db.unit_of_work() as s:
+        assert len(s.execute(select(accounts.c.id)).all()) == 2
+        assert len(s.execute(select(students.c.id)).all()) == 2
+
+
+def test_staff_passwords_follow_the_same_policy(svc, school):
+    with pytest.raises(InvalidRequest):
+        svc.create_staff(school.id, "Paul", "Leroy", "paul@ecole.example", password="password1")
+    with pytest.raises(NotFound):
+        svc.create_staff("no-such-school", "Paul", "Leroy", "paul@ecole.example", password=STAFF_PASSWORD)
+    with pytest.raises(Conflict):
+        svc.create_staff(school.id, "Paul", "Leroy", "paul@ecole.example", username=school.staff_username)
