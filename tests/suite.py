@@ -4,6 +4,7 @@ RabbitMQ, the SMTP catcher, the payment provider's stand-in, and the gateway on 
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -16,7 +17,8 @@ import requests
 from werkzeug.serving import make_server
 
 from kit import migrations
-from kit.settings import ROOT, SERVICES
+from kit.service import bootstrap, make_consumer
+from kit.settings import ROOT, SERVICES, load_settings
 from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases
 
 PROCESSES = {
@@ -98,12 +100,11 @@ class Suite:
             self.broker.queue(f"{svc}.events")
         for svc in SERVICES:
             if _has_command(svc, "consume"):
-                subprocess.run(
-                    [sys.executable, "-c", f"from kit.service import bootstrap, make_consumer;"
-                     f"from services.{svc}.app import spec;"
-                     f"c = make_consumer(bootstrap(spec())); c.declare_on(c.amqp_url)"],
-                    env=self.env(svc), cwd=ROOT, check=True,
-                )
+                spec = importlib.import_module(f"services.{svc}.app").spec()
+                rt = bootstrap(spec, load_settings(svc, self.env(svc)))
+                consumer = make_consumer(rt)
+                consumer.declare_on(consumer.amqp_url)
+                rt.db.dispose()
 
     def start_service(self, svc: str) -> None:
         procs = []

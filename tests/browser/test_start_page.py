@@ -9,7 +9,7 @@ def test_start_page_greets_in_french_and_switches_language(suite, page):
     page.goto(suite.base_url + "/")
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", level=1).inner_text() == "Bienvenue sur Cartable"
-    assert page.get_by_role("link", name="Connexion").is_visible()
+    assert page.get_by_role("link", name="Connexion", exact=True).is_visible()
     page.get_by_role("link", name="Nederlands").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "nl"
