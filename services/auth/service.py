@@ -86,10 +86,8 @@ RESET_ADDRESS_POLICY = ThrottlePolicy(
 # so nobody can flood a parent's mailbox.
 RESETS_PER_ACCOUNT_PER_HOUR = 3
 
-ROLES = ("parent", "staff")
 LANGUAGES = ("fr", "nl", "en")
 LEVELS = ("primary", "secondary")
-TOKEN_REASONS = ("created", "reissued", "password_reset")
 
 DEMO_SCHOOL_NAME = "École Cartable Démo"
 
