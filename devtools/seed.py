@@ -26,6 +26,10 @@ def main() -> int:
     settings = load_settings("gateway")
     target = Path(settings.var_dir) / "demo-credentials.json"
     demo = json.loads(_run("auth", "seed-demo"))
+    if demo.get("created") is False:
+        # Only password hashes exist now: keep the credentials file written the first time.
+        print(f"Demo school already there; accounts in {target}")
+        return 0
     students = demo.get("students", [])
     payload = json.dumps({"school_id": demo["school_id"], "students": students})
     for service in ("finance", "documents", "orders", "notifications"):

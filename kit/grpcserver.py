@@ -58,7 +58,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 raw = md.get(METADATA_KEY, "")
                 token = raw[7:] if raw.lower().startswith("bearer ") else ""
                 if token:
-                    current_identity.set(self.verifier.verify(token))
+                    try:
+                        current_identity.set(self.verifier.verify(token))
+                    except Unauthenticated:
+                        # A public method carries its own credential: a stale identity token
+                        # alongside it must not lock the caller out (e.g. signing in again).
+                        if not is_public:
+                            raise
                 elif not is_public:
                     raise Unauthenticated("a valid identity token is required")
                 return inner(request, context)

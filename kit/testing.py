@@ -221,6 +221,9 @@ def test_settings(service: str, database_url: str, keys: Keys, broker: BrokerNam
     return load_settings(service, base)
 
 
+test_settings.__test__ = False  # a helper, not a test, even when a test module imports it
+
+
 # pytest fixtures -------------------------------------------------------------------------------
 
 

@@ -141,3 +141,8 @@ def test_meeting_reminders_run_periodically_everywhere():
     from kit.settings import DEFAULT_GRPC_PORTS
 
     assert {svc: DEFAULT_GRPC_PORTS[svc] for svc in SERVICES} == SERVICES
+
+
+def test_the_broker_definitions_config_map_carries_the_definitions_file():
+    cm = by_kind("ConfigMap")["rabbitmq-definitions"]
+    assert json.loads(cm["data"]["definitions.json"]) == json.loads((DEPLOY / "rabbitmq" / "definitions.json").read_text())

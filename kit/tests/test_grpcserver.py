@@ -126,3 +126,23 @@ def test_health_turns_not_serving_during_shutdown(server):
         assert _wait_status(health, NOT_SERVING, timeout=1.5)
     finally:
         t.join()
+
+
+def test_public_method_accepts_a_call_with_a_stale_identity_token(keys):
+    class Public(pb_grpc.NotificationsServiceServicer):
+        def ListEvents(self, request, context):
+            return pb.ListEventsResponse()
+
+    gs = build_server(
+        "test", "127.0.0.1:0",
+        [Registration(pb_grpc.add_NotificationsServiceServicer_to_server, Public(), "x.Echo")],
+        keys.verifier, public_methods={"/cartable.notifications.v1.NotificationsService/ListEvents"},
+    )
+    try:
+        _, stub, _ = _stub(gs.port)
+        stub.ListEvents(pb.ListEventsRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5)
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.CreateEvent(pb.CreateEventRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5)
+        assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        gs.server.stop(0)

@@ -231,13 +231,16 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
             },
         )
 
-    # finance.sale.recorded.v1 (a purchase paid from a wallet) should also call low_balance(); its
-    # binding waits until deploy/'s broker definitions bind it to notifications.events.
+    def sale_recorded(s: Session, env, ev: finance_events.SaleRecorded) -> None:
+        # A purchase debits the wallet: the only mail it can cause is the low-balance alert.
+        low_balance(s, env, ev.student_id, ev.wallet_name, ev.balance_after_cents + ev.amount_cents, ev.balance_after_cents)
+
     return {
         "auth.parent.created.v1": Binding(auth_events.ParentCreated, parent_created),
         "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
         "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
         "finance.invoice.issued.v1": Binding(finance_events.InvoiceIssued, invoice_issued),
         "finance.payment.received.v1": Binding(finance_events.PaymentReceived, payment_received),
+        "finance.sale.recorded.v1": Binding(finance_events.SaleRecorded, sale_recorded),
         "orders.order.placed.v1": Binding(orders_events.OrderPlaced, order_placed),
     }
