@@ -132,8 +132,8 @@ def wallet_json(w) -> dict[str, Any]:
 def set_session_cookie(resp: Response, sess) -> Response:
     """The ``cartable_session`` cookie for ``sess``: HttpOnly, SameSite=Lax, Secure outside local runs.
 
-    It expires with the session when auth tells when (a future ``Session.expires_at``, unix seconds);
-    until then it is a browser-session cookie, and auth stays the judge of the session's lifetime."""
+    It expires with the session (``Session.expires_at``, unix seconds; auth prolongs it while in use,
+    and every answer carrying the session renews the cookie); auth stays the judge of the session."""
     expires_at = int(getattr(sess, "expires_at", 0) or 0)
     resp.set_cookie(
         SESSION_COOKIE,
@@ -163,15 +163,34 @@ def adopt(sess) -> None:
     g.session, g.session_token = sess, sess.session_token
 
 
+def _previous_session_token() -> str:
+    """The session this client held before signing in again: auth ends it when the new one opens."""
+    token, _how = session_token_from_request()
+    return token
+
+
 def sign_in(username: str, password: str):
     sess = rpc(
         "auth",
         "SignIn",
-        auth_pb2.SignInRequest(username=username, password=password, client_address=client_address()),
+        auth_pb2.SignInRequest(
+            username=username,
+            password=password,
+            client_address=client_address(),
+            previous_session_token=_previous_session_token(),
+        ),
         identity=False,
     ).session
     adopt(sess)
     return sess
+
+
+def check_connection_token(token: str):
+    """Whether a connection token is usable, without using it up: ``{username, display_name}``;
+    raises like Activate for an unknown (400 invalid_token), used or expired (409) token."""
+    return rpc(
+        "auth", "CheckConnectionToken", auth_pb2.CheckConnectionTokenRequest(token=token), identity=False
+    )
 
 
 def activate(token: str, password: str, password_confirm: str):
@@ -179,7 +198,11 @@ def activate(token: str, password: str, password_confirm: str):
         "auth",
         "Activate",
         auth_pb2.ActivateRequest(
-            token=token, password=password, password_confirm=password_confirm, client_address=client_address()
+            token=token,
+            password=password,
+            password_confirm=password_confirm,
+            client_address=client_address(),
+            previous_session_token=_previous_session_token(),
         ),
         identity=False,
     ).session

@@ -33,6 +33,7 @@ from flask_babel import ngettext
 from gateway.api.account import (
     activate,
     change_password,
+    check_connection_token,
     clear_session_cookie,
     request_password_reset,
     select_child,
@@ -40,7 +41,7 @@ from gateway.api.account import (
     sign_in,
     sign_out,
 )
-from gateway.web import load_session, session_token_from_request
+from gateway.web import SESSION_COOKIE, load_session, session_token_from_request
 from kit.errors import (
     AppError,
     Conflict,
@@ -59,9 +60,10 @@ bp = Blueprint("account", __name__)
 # (the cookie is only signed) and good for this long.
 ACTIVATION_KEY = "activation_token"
 ACTIVATION_TTL = 30 * 60
+ACTIVATION_WHO_KEY = "activation_account"  # username and name, shown at the second step
 RESET_SENT_KEY = "password_reset_sent"
 TOKEN_ERROR_CODES = {"invalid_token", "token_invalid", "unknown_token", "token_unknown", "token_revoked"}
-STAFF_HOMES = ("staff.index", "staff.home", "staff.dashboard")
+STAFF_HOMES = ("staff.index", "staff.home", "staff.dashboard", "documents.staff_deposit")
 
 
 # -- what other page modules use ----------------------------------------------------------------
@@ -112,6 +114,9 @@ def parent_page(view):
         if sess is None:
             return _sign_in_redirect()
         if sess.account.role != "parent":
+            home = landing_url(sess)
+            if home != url_for("home.index"):  # staff: to their own pages
+                return redirect(home)
             raise Forbidden(_("Cette page est réservée aux parents."))
         g.pop("active_child", None)
         if current_child() is None:
@@ -143,7 +148,24 @@ def _safe_next(target: str | None) -> str | None:
 def _signed_in_redirect(sess, target: str | None = None):
     resp = redirect(target or landing_url(sess), code=303)
     session.pop(ACTIVATION_KEY, None)
+    session.pop(ACTIVATION_WHO_KEY, None)
     return set_session_cookie(resp, sess)
+
+
+@bp.after_app_request
+def _renew_session_cookie(resp):
+    """Auth prolongs a session while it is used: the browser's cookie follows its new end."""
+    sess = g.get("session")
+    if (
+        sess is not None
+        and g.get("auth_via") == "cookie"
+        and getattr(sess, "expires_at", 0)
+        and sess.session_token
+        and sess.session_token == g.get("session_token")
+        and not any(h.startswith(SESSION_COOKIE + "=") for h in resp.headers.getlist("Set-Cookie"))
+    ):
+        set_session_cookie(resp, sess)
+    return resp
 
 
 # -- messages ------------------------------------------------------------------------------------
@@ -295,21 +317,20 @@ def token():
             400,
             errors={"token": _("Indiquez le jeton de connexion reçu par courriel.")},
         )
-    # Auth has no "check this token" call: ask it to activate with an empty password, which can never
-    # succeed. When auth looks at the token first, an expired, used or unknown token is told now;
-    # otherwise the refusal is about the password and the token is judged at the next step.
     try:
-        activate(value, "", "")
+        found = check_connection_token(value)
     except RateLimited as err:
         return _render("account/token.html", 429, err.retry_after, errors={"token": lockout_message(err)})
     except Unavailable:
         return _render("account/token.html", 503, errors={"token": unavailable_message()})
     except AppError as err:
         message = token_message(err)
-        if message:
-            return _render(
-                "account/token.html", 409 if isinstance(err, Conflict) else 400, errors={"token": message}
-            )
+        if not message:
+            raise
+        return _render(
+            "account/token.html", 409 if isinstance(err, Conflict) else 400, errors={"token": message}
+        )
+    session[ACTIVATION_WHO_KEY] = {"username": found.username, "display_name": found.display_name}
     _keep_token(value)
     return redirect(url_for("account.token_password"), code=303)
 
@@ -320,8 +341,9 @@ def token_password():
     if kept is None:
         flash(_("Introduisez d'abord le jeton de connexion reçu par courriel."), "error")
         return redirect(url_for("account.token"), code=303)
+    who = session.get(ACTIVATION_WHO_KEY) or {}
     if request.method == "GET":
-        return render_template("account/set_password.html", errors={})
+        return render_template("account/set_password.html", errors={}, who=who)
     password = request.form.get("password", "")
     confirm = request.form.get("password_confirm", "")
     errors: dict[str, str] = {}
@@ -330,25 +352,26 @@ def token_password():
     elif password != confirm:
         errors["password_confirm"] = _("Les deux mots de passe sont différents.")
     if errors:
-        return _render("account/set_password.html", 400, errors=errors)
+        return _render("account/set_password.html", 400, errors=errors, who=who)
     try:
         sess = activate(kept, password, confirm)
     except RateLimited as err:
         return _render(
-            "account/set_password.html", 429, err.retry_after, errors={"form": lockout_message(err)}
+            "account/set_password.html", 429, err.retry_after, errors={"form": lockout_message(err)}, who=who
         )
     except Unavailable:
-        return _render("account/set_password.html", 503, errors={"form": unavailable_message()})
+        return _render("account/set_password.html", 503, errors={"form": unavailable_message()}, who=who)
     except AppError as err:
         message = token_message(err)
         if message:
             session.pop(ACTIVATION_KEY, None)
+            session.pop(ACTIVATION_WHO_KEY, None)
             flash(message, "error")
             return redirect(url_for("account.token"), code=303)
         if not isinstance(err, InvalidRequest):
             raise
         field, text = password_message(err)
-        return _render("account/set_password.html", 400, errors={field: text})
+        return _render("account/set_password.html", 400, errors={field: text}, who=who)
     return _signed_in_redirect(sess)
 
 
