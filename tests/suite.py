@@ -44,7 +44,9 @@ def _has_command(service: str, command: str) -> bool:
 
 
 class Suite:
-    def __init__(self, tmp: Path, databases: ThrowawayDatabases, broker: BrokerNamespace) -> None:
+    def __init__(
+        self, tmp: Path, databases: ThrowawayDatabases, broker: BrokerNamespace, gunicorn_workers: int = 0
+    ) -> None:
         self.tmp = tmp
         self.databases = databases
         self.broker = broker
@@ -64,6 +66,8 @@ class Suite:
         self._catcher = None
         self._http = None
         self._mollie: subprocess.Popen | None = None
+        self._gunicorn: subprocess.Popen | None = None
+        self.gunicorn_workers = gunicorn_workers
 
     def env(self, service: str | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -121,10 +125,15 @@ class Suite:
         self.procs[svc] = procs
 
     def stop_service(self, svc: str) -> None:
-        for p in self.procs.pop(svc, []):
+        procs = self.procs.pop(svc, [])
+        for p in procs:
             p.terminate()
-        for p in self.procs.get(svc, []):
-            p.wait(10)
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
 
     def start(self) -> None:
         from devtools.mailcatcher import start_catcher
@@ -142,9 +151,18 @@ class Suite:
         )
         for svc in SERVICES:
             self.start_service(svc)
-        self.app = self.make_app()
-        self._http = make_server("127.0.0.1", self.http_port, self.app, threaded=True)
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        if self.gunicorn_workers:
+            # As in production: gunicorn workers, each opening its own gRPC channels after the fork.
+            env = self.env()
+            env.update(GATEWAY_BIND=f"127.0.0.1:{self.http_port}", GATEWAY_WORKERS=str(self.gunicorn_workers))
+            self._gunicorn = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gateway/gunicorn_conf.py", "gateway:create_app()"],
+                env=env, cwd=ROOT, stdout=open(self.logs / "gateway.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            )
+        else:
+            self.app = self.make_app()
+            self._http = make_server("127.0.0.1", self.http_port, self.app, threaded=True)
+            threading.Thread(target=self._http.serve_forever, daemon=True).start()
         self.wait_ready()
 
     def make_app(self, **config):
@@ -175,6 +193,9 @@ class Suite:
     def stop(self) -> None:
         if self._http is not None:
             self._http.shutdown()
+        if self._gunicorn is not None:
+            self._gunicorn.terminate()
+            self._gunicorn.wait(15)
         for svc in list(self.procs):
             self.stop_service(svc)
         if self._mollie is not None:

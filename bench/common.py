@@ -1,0 +1,65 @@
+"""Shared by the benchmarks: the whole suite on PostgreSQL with gunicorn, families made through the
+API, and latency statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+from kit.testing import BrokerNamespace, ThrowawayDatabases  # noqa: E402
+from tests.factories import expect, new_family, new_school  # noqa: E402
+from tests.suite import Suite  # noqa: E402
+
+
+def start_suite(workers: int = 4) -> Suite:
+    tmp = Path(tempfile.mkdtemp(prefix="cartable-bench-"))
+    suite = Suite(tmp, ThrowawayDatabases("postgresql", tmp), BrokerNamespace(), gunicorn_workers=workers)
+    suite.start()
+    return suite
+
+
+def stop_suite(suite: Suite) -> None:
+    suite.stop()
+    suite.broker.cleanup()
+    suite.databases.cleanup()
+
+
+def make_families(suite: Suite, staff, n: int, class_name: str = "1A", threads: int = 8) -> list:
+    """``n`` parents with one child each, activated through the API (token read from the mail)."""
+
+    def one(i: int):
+        return new_family(suite, staff, [{"first_name": f"Enfant{i}", "class_name": class_name}], first_name=f"P{i}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        families = list(pool.map(one, range(n)))
+    print(f"  set-up: {n} families in {time.perf_counter() - started:.1f} s", flush=True)
+    return families
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    qs = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": qs[49] * 1000, "p95": qs[94] * 1000, "p99": qs[98] * 1000}
+
+
+def line(label: str, count: int, seconds: float, lat: list[float], errors: int) -> str:
+    p = percentiles(lat)
+    return (
+        f"{label:<34} {count / seconds:8.1f} req/s   p50 {p['p50']:7.1f} ms   p95 {p['p95']:7.1f} ms   "
+        f"p99 {p['p99']:7.1f} ms   errors {errors}"
+    )
+
+
+__all__ = ["expect", "make_families", "new_school", "start_suite", "stop_suite", "percentiles", "line"]
