@@ -1,0 +1,359 @@
+"""JSON API: parent meetings ("Réunions de parents"). Parents see the open evenings with the
+teachers of their active child, book one slot per teacher and cancel until the close; staff open
+evenings and read each teacher's schedule."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from cartable.meetings.v1 import meetings_pb2
+from gateway.clients import rpc
+from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.web import (
+    field_int,
+    field_str,
+    idempotency_key,
+    page_params,
+    paginate,
+    require_parent_child,
+    require_staff,
+)
+from gateway.web import json_body as read_json
+from kit.errors import InvalidRequest
+
+bp = Blueprint("api_meetings", __name__)
+
+
+# -- service calls, shared with the pages ---------------------------------------------------------
+
+
+def child_name(sess, child_id: str) -> str:
+    child = next((c for c in sess.children if c.id == child_id), None)
+    return f"{child.first_name} {child.last_name}".strip() if child else ""
+
+
+def open_evenings(child_id: str):
+    return rpc("meetings", "ListOpenEvenings", meetings_pb2.ListOpenEveningsRequest(student_id=child_id)).evenings
+
+
+def my_bookings(child_id: str):
+    return rpc("meetings", "ListMyBookings", meetings_pb2.ListMyBookingsRequest(student_id=child_id)).bookings
+
+
+def book(sess, child_id: str, slot_id: str, key: str):
+    return rpc(
+        "meetings", "BookSlot",
+        meetings_pb2.BookSlotRequest(
+            slot_id=slot_id, student_id=child_id, child_name=child_name(sess, child_id),
+            parent_name=sess.account.display_name, idempotency_key=key,
+        ),
+    ).booking
+
+
+def cancel(booking_id: str):
+    return rpc("meetings", "CancelBooking", meetings_pb2.CancelBookingRequest(booking_id=booking_id)).booking
+
+
+def list_evenings():
+    return rpc("meetings", "ListEvenings", meetings_pb2.ListEveningsRequest()).evenings
+
+
+def schedule(evening_id: str, teacher_id: str = ""):
+    return rpc("meetings", "GetSchedule", meetings_pb2.GetScheduleRequest(evening_id=evening_id, teacher_id=teacher_id))
+
+
+def create_evening(req: meetings_pb2.CreateEveningRequest):
+    return rpc("meetings", "CreateEvening", req, timeout=10)
+
+
+# -- JSON shapes ------------------------------------------------------------------------------------
+
+
+def evening_json(e) -> dict:
+    return {
+        "id": e.id, "title": e.title, "date": e.date, "starts_at": e.starts_at, "ends_at": e.ends_at,
+        "slot_minutes": e.slot_minutes, "opens_at": e.opens_at, "closes_at": e.closes_at, "timezone": e.timezone,
+    }
+
+
+def slot_json(s) -> dict:
+    return {"id": s.id, "starts_at": s.starts_at, "ends_at": s.ends_at}
+
+
+def teacher_json(t) -> dict:
+    return {"id": t.id, "name": t.name, "room": t.room, "class_names": list(t.class_names)}
+
+
+def booking_json(b) -> dict:
+    return {
+        "id": b.id, "evening_id": b.evening_id, "evening_title": b.evening_title,
+        "teacher_id": b.teacher_id, "teacher_name": b.teacher_name, "room": b.room,
+        "slot_id": b.slot.id, "starts_at": b.slot.starts_at, "ends_at": b.slot.ends_at,
+        "child_id": b.student_id, "child_name": b.child_name, "cancellable": b.cancellable,
+        "closes_at": b.closes_at, "booked_at": b.booked_at,
+    }
+
+
+def open_evening_json(oe) -> dict:
+    return {
+        **evening_json(oe.evening),
+        "teachers": [
+            {
+                "id": t.teacher.id, "name": t.teacher.name, "room": t.teacher.room,
+                "free_slots": [slot_json(s) for s in t.free_slots],
+                "booking": booking_json(t.my_booking) if t.HasField("my_booking") else None,
+            }
+            for t in oe.teachers
+        ],
+    }
+
+
+def schedule_json(resp) -> dict:
+    def booked(s):
+        if not s.HasField("booking"):
+            return None
+        b = s.booking
+        return {"id": b.id, "child_id": b.student_id, "child_name": b.child_name, "class_name": b.class_name,
+                "parent_account_id": b.parent_account_id, "parent_name": b.parent_name, "booked_at": b.booked_at}
+
+    return {
+        "evening": evening_json(resp.evening),
+        "teachers": [
+            {**teacher_json(t.teacher), "slots": [{**slot_json(s.slot), "booking": booked(s)} for s in t.slots]}
+            for t in resp.teachers
+        ],
+    }
+
+
+def evening_request(data: dict) -> meetings_pb2.CreateEveningRequest:
+    """The staff's JSON (or the staff page's parsed form) as the service's request; the service
+    checks the plan itself and answers every problem in ``fields``."""
+    teachers = data.get("teachers")
+    if not isinstance(teachers, list) or not teachers:
+        raise InvalidRequest("list the teachers taking part", fields={"teachers": "a non-empty list of teachers"})
+    if len(teachers) > 100:
+        raise InvalidRequest("too many teachers", fields={"teachers": "at most 100"})
+    out = []
+    for i, t in enumerate(teachers):
+        classes = t.get("class_names") if isinstance(t, dict) else None
+        if not isinstance(t, dict) or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise InvalidRequest(
+                "each teacher is {name, room, class_names}", fields={f"teachers[{i}]": "{name, room, class_names: [..]}"}
+            )
+        out.append(
+            meetings_pb2.TeacherInput(
+                name=field_str(t, "name", required=False, max_len=120),
+                room=field_str(t, "room", required=False, max_len=60),
+                class_names=[c.strip()[:40] for c in classes[:50]],
+                account_id=field_str(t, "account_id", required=False, max_len=36),
+            )
+        )
+    return meetings_pb2.CreateEveningRequest(
+        title=field_str(data, "title", max_len=200),
+        date=field_str(data, "date", max_len=10),
+        start_time=field_str(data, "start_time", max_len=5),
+        end_time=field_str(data, "end_time", max_len=5),
+        slot_minutes=field_int(data, "slot_minutes", minimum=1, maximum=240),
+        opens_at=field_str(data, "opens_at", max_len=40),
+        closes_at=field_str(data, "closes_at", max_len=40),
+        teachers=out,
+    )
+
+
+# -- parents ----------------------------------------------------------------------------------------
+
+
+@bp.get("/api/v1/meetings")
+def meetings():
+    _sess, child = require_parent_child()
+    return jsonify(items=[open_evening_json(e) for e in open_evenings(child)], next_cursor=None)
+
+
+@bp.post("/api/v1/meetings/slots/<slot_id>/booking")
+def book_slot(slot_id: str):
+    sess, child = require_parent_child()
+    return jsonify(booking_json(book(sess, child, slot_id, idempotency_key()))), 201
+
+
+@bp.delete("/api/v1/meetings/bookings/<booking_id>")
+def cancel_booking(booking_id: str):
+    require_parent_child()
+    cancel(booking_id)
+    return "", 204
+
+
+@bp.get("/api/v1/meetings/bookings")
+def bookings():
+    _sess, child = require_parent_child()
+    limit, offset = page_params()
+    return jsonify(paginate([booking_json(b) for b in my_bookings(child)], limit, offset))
+
+
+# -- staff ------------------------------------------------------------------------------------------
+
+
+@bp.post("/api/v1/admin/meetings")
+def admin_create():
+    require_staff()
+    resp = create_evening(evening_request(read_json()))
+    return jsonify(
+        **evening_json(resp.evening), teachers=[teacher_json(t) for t in resp.teachers], slot_count=resp.slot_count
+    ), 201
+
+
+@bp.get("/api/v1/admin/meetings")
+def admin_list():
+    require_staff()
+    limit, offset = page_params()
+    items = [
+        {**evening_json(e.evening), "teacher_count": e.teacher_count, "slot_count": e.slot_count,
+         "booked_count": e.booked_count}
+        for e in list_evenings()
+    ]
+    return jsonify(paginate(items, limit, offset))
+
+
+@bp.get("/api/v1/admin/meetings/<evening_id>/schedule")
+def admin_schedule(evening_id: str):
+    require_staff()
+    teacher_id = request.args.get("teacher_id", "").strip()[:36]
+    return jsonify(schedule_json(schedule(evening_id, teacher_id)))
+
+
+# -- OpenAPI ----------------------------------------------------------------------------------------
+
+S = {"type": "string"}
+DT = {"type": "string", "format": "date-time"}
+I = {"type": "integer"}  # noqa: E741
+SLOT = obj({"id": S, "starts_at": DT, "ends_at": DT}, ["id", "starts_at", "ends_at"])
+EVENING_PROPS = {
+    "id": S, "title": S, "date": {"type": "string", "format": "date"}, "starts_at": DT, "ends_at": DT,
+    "slot_minutes": I, "opens_at": DT, "closes_at": DT, "timezone": S,
+}
+EVENING_REQUIRED = list(EVENING_PROPS)
+BOOKING = obj(
+    {
+        "id": S, "evening_id": S, "evening_title": S, "teacher_id": S, "teacher_name": S, "room": S,
+        "slot_id": S, "starts_at": DT, "ends_at": DT, "child_id": S, "child_name": S,
+        "cancellable": {"type": "boolean"}, "closes_at": DT, "booked_at": DT,
+    },
+    ["id", "evening_id", "teacher_id", "teacher_name", "slot_id", "starts_at", "ends_at", "child_id", "cancellable"],
+)
+TEACHER = obj({"id": S, "name": S, "room": S, "class_names": {"type": "array", "items": S}}, ["id", "name"])
+OPEN_EVENING = obj(
+    {
+        **EVENING_PROPS,
+        "teachers": {
+            "type": "array",
+            "items": obj(
+                {"id": S, "name": S, "room": S, "free_slots": {"type": "array", "items": SLOT},
+                 "booking": {"oneOf": [BOOKING, {"type": "null"}]}},
+                ["id", "name", "free_slots", "booking"],
+            ),
+        },
+    },
+    [*EVENING_REQUIRED, "teachers"],
+)
+SCHEDULE = obj(
+    {
+        "evening": obj(EVENING_PROPS, EVENING_REQUIRED),
+        "teachers": {
+            "type": "array",
+            "items": obj(
+                {
+                    **TEACHER["properties"],
+                    "slots": {
+                        "type": "array",
+                        "items": obj(
+                            {**SLOT["properties"],
+                             "booking": {"oneOf": [
+                                 obj({"id": S, "child_id": S, "child_name": S, "class_name": S,
+                                      "parent_account_id": S, "parent_name": S, "booked_at": DT}),
+                                 {"type": "null"},
+                             ]}},
+                            ["id", "starts_at", "ends_at", "booking"],
+                        ),
+                    },
+                },
+                ["id", "name", "slots"],
+            ),
+        },
+    },
+    ["evening", "teachers"],
+)
+PATH_ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "cursor", "in": "query", "schema": S},
+]
+
+OPENAPI = {
+    "/api/v1/meetings": {
+        "get": {
+            "summary": "Meeting evenings open for booking, with the active child's teachers and their free slots",
+            "responses": {**ok(list_of(OPEN_EVENING)), **error_responses(401, 403, 409, 503)},
+        }
+    },
+    "/api/v1/meetings/slots/{id}/booking": {
+        "post": {
+            "summary": "Book this slot for the active child: one slot per teacher per child and per parent. "
+                       "409 slot_taken, booking_closed, already_booked, overlapping_booking",
+            "parameters": [*PATH_ID, IDEMPOTENCY],
+            "responses": {**ok(BOOKING, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/meetings/bookings/{id}": {
+        "delete": {
+            "summary": "Cancel my booking (until the evening's close instant; 409 booking_closed after)",
+            "parameters": PATH_ID,
+            "responses": {"204": {"description": "cancelled"}, **error_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/meetings/bookings": {
+        "get": {
+            "summary": "My bookings for the active child, for meetings not yet over, soonest first",
+            "parameters": PAGING,
+            "responses": {**ok(list_of(BOOKING)), **error_responses(400, 401, 403, 409, 503)},
+        }
+    },
+    "/api/v1/admin/meetings": {
+        "post": {
+            "summary": "Open a meeting evening: teachers with their classes; slots are generated per teacher",
+            "requestBody": json_body(obj(
+                {
+                    "title": S, "date": {"type": "string", "format": "date"},
+                    "start_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                    "end_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                    "slot_minutes": {"type": "integer", "minimum": 5, "maximum": 60},
+                    "opens_at": DT, "closes_at": DT,
+                    "teachers": {"type": "array", "items": obj(
+                        {"name": S, "room": S, "class_names": {"type": "array", "items": S}, "account_id": S},
+                        ["name", "class_names"],
+                    )},
+                },
+                ["title", "date", "start_time", "end_time", "slot_minutes", "opens_at", "closes_at", "teachers"],
+            )),
+            "responses": {
+                **ok(obj({**EVENING_PROPS, "teachers": {"type": "array", "items": TEACHER}, "slot_count": I},
+                         [*EVENING_REQUIRED, "teachers", "slot_count"]), status=201),
+                **error_responses(400, 401, 403, 503),
+            },
+        },
+        "get": {
+            "summary": "The school's meeting evenings, latest first, with how full they are",
+            "parameters": PAGING,
+            "responses": {
+                **ok(list_of(obj({**EVENING_PROPS, "teacher_count": I, "slot_count": I, "booked_count": I}))),
+                **error_responses(401, 403, 503),
+            },
+        },
+    },
+    "/api/v1/admin/meetings/{id}/schedule": {
+        "get": {
+            "summary": "Each teacher's schedule: slots, free or with the child, class and parent",
+            "parameters": [*PATH_ID, {"name": "teacher_id", "in": "query", "schema": S}],
+            "responses": {**ok(SCHEDULE), **error_responses(401, 403, 404, 503)},
+        }
+    },
+}
