@@ -154,6 +154,10 @@ def plan_evening(
             fields[f"teachers[{i}].room"] = "at most 60 characters"
         if not cls:
             fields[f"teachers[{i}].class_names"] = "at least one class"
+        elif len(cls) > 50 or any(len(c) > 40 for c in cls):
+            fields[f"teachers[{i}].class_names"] = "at most 50 classes of at most 40 characters"
+        if len((account_id or "").strip()) > 36:
+            fields[f"teachers[{i}].account_id"] = "an account id"
         seen.add(name.casefold())
         people.append(TeacherPlan(name, room, cls, (account_id or "").strip()))
     if not people:

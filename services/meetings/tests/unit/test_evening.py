@@ -51,6 +51,12 @@ def test_every_problem_of_a_plan_is_reported_at_once():
     assert {"title", "date", "slot_minutes", "opens_at", "teachers[0].name", "teachers[0].class_names"} <= set(f)
 
 
+def test_overlong_class_names_and_account_ids_are_refused():
+    with pytest.raises(PlanError) as exc:
+        plan(teachers=[("Mme Dubois", "", ["x" * 41], "a" * 37)])
+    assert {"teachers[0].class_names", "teachers[0].account_id"} <= set(exc.value.fields)
+
+
 def test_booking_must_close_before_the_evening_starts():
     with pytest.raises(PlanError) as exc:
         plan(closes_at="2026-10-15T18:30:00+02:00")
