@@ -14,6 +14,7 @@ import logging
 import re
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import (
@@ -63,6 +64,7 @@ ACTIVATION_TTL = 30 * 60
 ACTIVATION_WHO_KEY = "activation_account"  # username and name, shown at the second step
 RESET_SENT_KEY = "password_reset_sent"
 TOKEN_ERROR_CODES = {"invalid_token", "token_invalid", "unknown_token", "token_unknown", "token_revoked"}
+NOT_AFTER_SIGN_IN = {"/connexion", "/jeton", "/jeton/mot-de-passe", "/deconnexion", "/mot-de-passe-oublie"}
 STAFF_HOMES = ("staff.index", "staff.home", "staff.dashboard", "documents.staff_deposit")
 
 
@@ -141,6 +143,14 @@ def landing_url(sess) -> str:
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site (never ``//host`` or ``https://``), to avoid open redirects."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    # browsers drop tabs and newlines from a URL ("/\t/evil.example" becomes "//evil.example")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    if target.split("?")[0].rstrip("/") in NOT_AFTER_SIGN_IN:
         return None
     return target
 

@@ -132,3 +132,35 @@ def test_pages_in_dutch(suite, staff, page):
     expect(page.get_by_role("button", name="AANMELDEN")).to_be_visible()
     page.get_by_role("link", name="VERBINDINGSCODE").click()
     expect(page.get_by_label("Verbindingscode")).to_be_visible()
+
+
+def test_password_change_from_the_account_menu(suite, staff, page):
+    family = new_family(suite, staff, children=[{"first_name": "Lina"}, {"first_name": "Hugo"}])
+    chosen = family.children[1]
+    family.browser_login(page, child_id=chosen["id"])
+    expect(page).to_have_url(re.compile(r"/tableau-de-bord$"))
+    page.locator("details.menu summary").click()
+    page.get_by_role("link", name="Changer le mot de passe").click()
+    expect(page).to_have_url(re.compile(r"/mot-de-passe$"))
+    page.get_by_label("Mot de passe actuel").fill("not my password")
+    page.get_by_label("Nouveau mot de passe").fill("Cerf-volant rouge au vent 9")
+    page.get_by_label("Confirmez le mot de passe").fill("Cerf-volant rouge au vent 9")
+    page.get_by_role("button", name="MODIFIER").click()
+    expect(page.get_by_role("alert")).to_contain_text("Le mot de passe actuel est incorrect.")
+    assert page.get_by_label("Mot de passe actuel").get_attribute("aria-invalid") == "true"
+
+    page.get_by_label("Mot de passe actuel").fill(family.password)
+    page.get_by_label("Nouveau mot de passe").fill("password")
+    page.get_by_label("Confirmez le mot de passe").fill("password")
+    page.get_by_role("button", name="MODIFIER").click()
+    expect(page.get_by_role("alert")).to_contain_text("trop courant")
+
+    page.get_by_label("Mot de passe actuel").fill(family.password)
+    page.get_by_label("Nouveau mot de passe").fill("Cerf-volant rouge au vent 9")
+    page.get_by_label("Confirmez le mot de passe").fill("Cerf-volant rouge au vent 9")
+    page.get_by_role("button", name="MODIFIER").click()
+    expect(page).to_have_url(re.compile(r"/tableau-de-bord$"))
+    expect(page.get_by_text("Votre mot de passe a été modifié.")).to_be_visible()
+    expect(page.locator("details.menu summary")).to_contain_text(
+        chosen["first_name"]
+    )  # still the chosen child
