@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify
 
 from cartable.documents.v1 import documents_pb2
 from cartable.finance.v1 import finance_pb2
+from cartable.meetings.v1 import meetings_pb2
 from cartable.notifications.v1 import notifications_pb2
 from cartable.orders.v1 import orders_pb2
 from gateway.clients import rpc, rpc_future
@@ -59,6 +60,17 @@ def period_json(p) -> dict[str, Any]:
     return {"id": p.id, "title": p.title, "opens_at": p.opens_at, "closes_at": p.closes_at, "notes": p.notes}
 
 
+def booking_json(b) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "evening_title": b.evening_title,
+        "teacher_name": b.teacher_name,
+        "room": b.room,
+        "starts_at": b.slot.starts_at,
+        "ends_at": b.slot.ends_at,
+    }
+
+
 def _invoice_panel(resp) -> dict[str, int]:
     unpaid = [i for i in resp.invoices if i.status in ("unpaid", "partially_paid")]
     return {
@@ -96,14 +108,20 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
             lambda r: [period_json(p) for p in r.periods],
         ),
     ]
-    if hasattr(finance_pb2, "ListInvoicesRequest"):
-        out.append(
-            (
-                "invoices", "finance", "ListInvoices",
-                finance_pb2.ListInvoicesRequest(student_id=child_id),
-                _invoice_panel,
-            )
+    out.append(
+        (
+            "invoices", "finance", "ListInvoices",
+            finance_pb2.ListInvoicesRequest(student_id=child_id),
+            _invoice_panel,
         )
+    )
+    out.append(
+        (
+            "meetings", "meetings", "ListMyBookings",
+            meetings_pb2.ListMyBookingsRequest(student_id=child_id),
+            lambda r: [booking_json(b) for b in r.bookings],
+        )
+    )
     return out
 
 
@@ -113,6 +131,7 @@ EMPTY = {
     "wallets": [],
     "invoices": {"unpaid_count": 0, "unpaid_total_cents": 0},
     "order_periods": [],
+    "meetings": [],
 }
 
 
@@ -169,9 +188,10 @@ def admin_events():
         "notifications",
         "CreateEvent",
         notifications_pb2.CreateEventRequest(
-            title=field_str(data, "title", max_len=200),
+            # The service checks every field at once and names each one that is wrong.
+            title=field_str(data, "title", required=False, max_len=200),
             description=field_str(data, "description", required=False, max_len=5000),
-            starts_at=field_str(data, "starts_at"),
+            starts_at=field_str(data, "starts_at", required=False),
             ends_at=field_str(data, "ends_at", required=False),
             class_names=classes,
         ),
@@ -219,9 +239,15 @@ OPENAPI = {
                                 {"unpaid_count": {"type": "integer"}, "unpaid_total_cents": {"type": "integer"}}
                             ),
                             "order_periods": {"type": "array", "items": PERIOD},
+                            "meetings": {"type": "array", "items": obj({"id": {"type": "string"},
+                                         "evening_title": {"type": "string"}, "teacher_name": {"type": "string"},
+                                         "room": {"type": "string"}, "starts_at": {"type": "string"},
+                                         "ends_at": {"type": "string"}})},
                             "unavailable": {
                                 "type": "array",
-                                "items": {"enum": ["events", "documents", "wallets", "invoices", "order_periods"]},
+                                "items": {
+                                    "enum": ["events", "documents", "wallets", "invoices", "order_periods", "meetings"]
+                                },
                             },
                         },
                         ["child", "events", "documents", "wallets", "invoices", "order_periods", "unavailable"],
