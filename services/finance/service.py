@@ -492,7 +492,7 @@ class FinanceService:
             )
 
         return self._idempotent(
-            f"create-invoice:{who.school_id}:{who.account_id}", req.idempotency_key, req,
+            f"create-invoice:{who.account_id}", req.idempotency_key, req,
             pb.CreateInvoiceResponse, work,
         )
 
@@ -594,7 +594,7 @@ class FinanceService:
             )
 
         return self._idempotent(
-            f"pay-invoice:{who.school_id}:{who.account_id}", req.idempotency_key, req, pb.PayInvoiceResponse, work
+            f"pay-invoice:{who.account_id}", req.idempotency_key, req, pb.PayInvoiceResponse, work
         )
 
     @staticmethod
@@ -670,7 +670,7 @@ class FinanceService:
             )
 
         return self._idempotent(
-            f"credit-note:{who.school_id}:{who.account_id}", req.idempotency_key, req,
+            f"credit-note:{who.account_id}", req.idempotency_key, req,
             pb.IssueCreditNoteResponse, work,
         )
 
@@ -713,7 +713,7 @@ class FinanceService:
             return pb.RecordTopUpResponse(payment_id=payment_id, balance_cents=balance)
 
         return self._idempotent(
-            f"top-up:{who.school_id}:{who.account_id}", req.idempotency_key, req, pb.RecordTopUpResponse, work
+            f"top-up:{who.account_id}", req.idempotency_key, req, pb.RecordTopUpResponse, work
         )
 
     def record_sale(self, who: Identity, req: pb.RecordSaleRequest) -> pb.RecordSaleResponse:
@@ -769,7 +769,7 @@ class FinanceService:
             return pb.RecordSaleResponse(id=sale_id, balance_cents=balance_after, amount_cents=amount)
 
         return self._idempotent(
-            f"sale:{who.school_id}:{who.account_id}", req.idempotency_key, req, pb.RecordSaleResponse, work
+            f"sale:{who.account_id}", req.idempotency_key, req, pb.RecordSaleResponse, work
         )
 
     # -- reports --------------------------------------------------------------------------------

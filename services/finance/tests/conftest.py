@@ -20,7 +20,10 @@ from services.finance.app import spec
 from services.finance.db import invoices, ledger_postings, wallets
 from services.finance.service import FinanceService, ledger_sums
 
-SCHOOL = "sch-1"
+# Ids as long as auth's (UUIDs), so PostgreSQL's column lengths are exercised.
+SCHOOL = "5c0e1a7e-0000-4000-8000-000000000001"
+ACCOUNTS = {name: f"{i:08d}-acc0-4000-8000-{name[:12].ljust(12, '0')}" for i, name in enumerate(
+    ("manager", "mum", "stranger", "elsewhere", "canteen"))}
 IBAN = "BE68 5390 0754 7034"
 
 
@@ -59,10 +62,10 @@ def svc(finance_rt) -> FinanceService:
     return FinanceService(finance_rt)
 
 
-STAFF = Identity(account_id="manager", role="staff", school_id=SCHOOL)
-MUM = Identity(account_id="mum", role="parent", school_id=SCHOOL, students={"emma": "1A", "leo": "3B"})
-STRANGER = Identity(account_id="stranger", role="parent", school_id=SCHOOL, students={"noah": "2B"})
-OTHER_SCHOOL_STAFF = Identity(account_id="elsewhere", role="staff", school_id="sch-2")
+STAFF = Identity(account_id=ACCOUNTS["manager"], role="staff", school_id=SCHOOL)
+MUM = Identity(account_id=ACCOUNTS["mum"], role="parent", school_id=SCHOOL, students={"emma": "1A", "leo": "3B"})
+STRANGER = Identity(account_id=ACCOUNTS["stranger"], role="parent", school_id=SCHOOL, students={"noah": "2B"})
+OTHER_SCHOOL_STAFF = Identity(account_id=ACCOUNTS["elsewhere"], role="staff", school_id="5c0e1a7e-0000-4000-8000-000000000002")
 
 
 def settings(**over) -> pb.UpdateSettingsRequest:

@@ -9,7 +9,7 @@ from collections import Counter
 import grpc
 
 from cartable.finance.v1 import finance_pb2 as pb
-from services.finance.tests.conftest import SCHOOL, STAFF, assert_ledger_invariants, error_code, md
+from services.finance.tests.conftest import ACCOUNTS, SCHOOL, STAFF, assert_ledger_invariants, error_code, md
 
 RACERS = 50
 
@@ -39,7 +39,7 @@ def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_p
     amount = 1250
     world.top_up("emma", amount)
     invoices = [world.invoice("emma", amount, title=f"Sortie {i}") for i in range(RACERS)]
-    token = keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id="mum")
+    token = keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id=ACCOUNTS["mum"])
     wallet_id = world.wallet("emma").id
 
     outcomes = race(
@@ -58,7 +58,7 @@ def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_p
 
 def test_fifty_racing_sales_the_balance_covers_once_record_exactly_one(world, stub, keys, finance_rt):
     world.top_up("leo", 395)
-    token = keys.token(role="staff", school_id=SCHOOL, account_id="canteen")
+    token = keys.token(role="staff", school_id=SCHOOL, account_id=ACCOUNTS["canteen"])
     wallet_id = world.wallet("leo").id
     outcomes = race(
         lambda i: stub.RecordSale(
@@ -75,7 +75,7 @@ def test_fifty_racing_sales_the_balance_covers_once_record_exactly_one(world, st
 def test_one_key_sent_many_times_at_once_pays_once_and_answers_the_same(world, stub, keys, finance_rt):
     world.top_up("emma", 5000)
     inv = world.invoice("emma", 1000)
-    token = keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id="mum")
+    token = keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id=ACCOUNTS["mum"])
     answers: dict[int, pb.PayInvoiceResponse] = {}
 
     def call(i: int) -> None:

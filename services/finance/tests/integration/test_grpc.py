@@ -6,15 +6,15 @@ import grpc
 import pytest
 
 from cartable.finance.v1 import finance_pb2 as pb
-from services.finance.tests.conftest import SCHOOL, error_code, md
+from services.finance.tests.conftest import ACCOUNTS, SCHOOL, error_code, md
 
 
 @pytest.fixture
 def tokens(keys):
     return {
-        "staff": keys.token(role="staff", school_id=SCHOOL, account_id="manager"),
-        "mum": keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id="mum"),
-        "stranger": keys.token(role="parent", school_id=SCHOOL, students={"noah": "2B"}, account_id="stranger"),
+        "staff": keys.token(role="staff", school_id=SCHOOL, account_id=ACCOUNTS["manager"]),
+        "mum": keys.token(role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id=ACCOUNTS["mum"]),
+        "stranger": keys.token(role="parent", school_id=SCHOOL, students={"noah": "2B"}, account_id=ACCOUNTS["stranger"]),
     }
 
 

@@ -12,7 +12,7 @@ from kit import bus
 from kit.errors import Forbidden, InvalidRequest
 from kit.service import make_consumer
 from services.finance.db import structured_communications
-from services.finance.tests.conftest import MUM, STAFF, STRANGER
+from services.finance.tests.conftest import MUM, SCHOOL, STAFF, STRANGER
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -72,7 +72,7 @@ def test_student_created_event_opens_the_same_wallets_once_and_a_late_event_chan
     def deliver(student_id: str, level: str) -> str:
         env = bus.make_envelope(
             "auth.student.created.v1",
-            auth_events.StudentCreated(student_id=student_id, class_name="2A", level=level), "sch-1",
+            auth_events.StudentCreated(student_id=student_id, class_name="2A", level=level), SCHOOL,
         )
         return consumer.handle(env.SerializeToString())
 
