@@ -1,5 +1,5 @@
 """The web pages for parents and staff, one module per area."""
 
-from gateway.pages import account, documents, finance, home, meetings, orders, portal, staff
+from gateway.pages import account, documents, finance, home, meetings, notifications, orders, portal, staff
 
-ALL = [home, account, portal, documents, finance, orders, meetings, staff]
+ALL = [home, account, portal, documents, finance, orders, meetings, notifications, staff]

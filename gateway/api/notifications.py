@@ -1,0 +1,128 @@
+"""JSON API: a parent's mail preferences; the mails that failed, for the school's manager."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from cartable.notifications.v1 import notifications_pb2 as pb
+from gateway.clients import rpc
+from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.web import json_body as read_json
+from gateway.web import require_session, require_staff
+from kit.errors import Forbidden, InvalidRequest
+
+bp = Blueprint("api_notifications", __name__)
+
+LANGUAGES = ("fr", "nl", "en")
+
+
+def switches() -> list[str]:
+    """The on/off mail kinds the notifications service knows (every bool field of MailPreferences)."""
+    return [f.name for f in pb.MailPreferences.DESCRIPTOR.fields if f.type == f.TYPE_BOOL]
+
+
+def prefs_json(p) -> dict:
+    out = {"language": p.language, "email": p.email, "low_balance_threshold_cents": p.low_balance_threshold_cents}
+    out.update({name: getattr(p, name) for name in switches()})
+    return out
+
+
+def require_parent():
+    sess = require_session()
+    if sess.account.role != "parent":
+        raise Forbidden("mail preferences are a parent's")
+    return sess
+
+
+def get_preferences():
+    return rpc("notifications", "GetMailPreferences", pb.GetMailPreferencesRequest()).preferences
+
+
+def update_preferences(values: dict):
+    fields = {}
+    language = values.get("language")
+    if language not in LANGUAGES:
+        fields["language"] = "fr | nl | en"
+    threshold = values.get("low_balance_threshold_cents", 0)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100_000_00:
+        fields["low_balance_threshold_cents"] = "an integer from 0 (no alert) to 10000000"
+    flags = {}
+    for name in switches():
+        value = values.get(name, True)
+        if not isinstance(value, bool):
+            fields[name] = "true or false"
+        flags[name] = value
+    if fields:
+        raise InvalidRequest("the preferences are not valid", fields=fields)
+    prefs = pb.MailPreferences(language=language, low_balance_threshold_cents=threshold, **flags)
+    return rpc("notifications", "UpdateMailPreferences", pb.UpdateMailPreferencesRequest(preferences=prefs)).preferences
+
+
+@bp.get("/api/v1/mail-preferences")
+def mail_preferences():
+    require_parent()
+    return jsonify(prefs_json(get_preferences()))
+
+
+@bp.put("/api/v1/mail-preferences")
+def put_mail_preferences():
+    require_parent()
+    return jsonify(prefs_json(update_preferences(read_json())))
+
+
+@bp.get("/api/v1/admin/failed-mails")
+def failed_mails():
+    require_staff()
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+        raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
+    resp = rpc(
+        "notifications", "ListFailedMails",
+        pb.ListFailedMailsRequest(limit=int(limit), cursor=request.args.get("cursor", "")),
+    )
+    items = [
+        {"id": m.id, "kind": m.kind, "recipient": m.recipient, "subject": m.subject, "attempts": m.attempts,
+         "last_error": m.last_error, "created_at": m.created_at, "failed_at": m.failed_at}
+        for m in resp.mails
+    ]
+    return jsonify(items=items, next_cursor=resp.next_cursor or None)
+
+
+@bp.post("/api/v1/admin/failed-mails/<mail_id>/retry")
+def retry_failed_mail(mail_id: str):
+    require_staff()
+    rpc("notifications", "RetryFailedMail", pb.RetryFailedMailRequest(mail_id=mail_id))
+    return "", 202
+
+
+PREFS = obj(
+    {
+        "language": {"enum": list(LANGUAGES)},
+        "email": {"type": "string", "readOnly": True},
+        "low_balance_threshold_cents": {"type": "integer", "minimum": 0},
+        "documents": {"type": "boolean"}, "invoices": {"type": "boolean"},
+        "payments": {"type": "boolean"}, "orders": {"type": "boolean"},
+    },
+    ["language", "low_balance_threshold_cents"],
+)
+
+OPENAPI = {
+    "/api/v1/mail-preferences": {
+        "get": {"summary": "Which mails this parent receives, and in which language",
+                "responses": {**ok(PREFS), **error_responses(401, 403, 503)}},
+        "put": {"summary": "Replace the mail preferences", "requestBody": json_body(PREFS),
+                "responses": {**ok(PREFS), **error_responses(400, 401, 403, 503)}},
+    },
+    "/api/v1/admin/failed-mails": {
+        "get": {"summary": "Mails that could not be sent after their retries",
+                "responses": {**ok(list_of(obj({"id": {"type": "string"}, "kind": {"type": "string"},
+                                                "recipient": {"type": "string"}, "attempts": {"type": "integer"},
+                                                "last_error": {"type": "string"}}))),
+                              **error_responses(401, 403)}},
+    },
+    "/api/v1/admin/failed-mails/{id}/retry": {
+        "post": {"summary": "Send a failed mail again",
+                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                 "responses": {"202": {"description": "queued again"}, **error_responses(401, 403, 404, 409)}},
+    },
+}
