@@ -22,6 +22,7 @@ from flask import (
     current_app,
     flash,
     g,
+    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -319,7 +320,9 @@ def sign_in_page():
 @bp.route("/jeton", methods=["GET", "POST"])
 def token():
     if request.method == "GET":
-        return render_template("account/token.html", errors={})
+        # a token refused at the second step comes back here: shown on the field, as an alert
+        refused = get_flashed_messages(category_filter=["error"])
+        return render_template("account/token.html", errors={"token": refused[0]} if refused else {})
     value = request.form.get("token", "").strip()
     if not value:
         return _render(
