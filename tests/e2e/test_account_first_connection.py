@@ -4,6 +4,10 @@ child, signs out and comes back with username and password."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from email.utils import parsedate_to_datetime
+
 import pytest
 
 from tests.factories import (
@@ -67,6 +71,11 @@ def test_whole_first_connection_of_a_parent_of_two_children(suite, staff):
     cookie = resp.headers["Set-Cookie"]
     assert cookie.startswith(f"cartable_session={session['session_token']}")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # SECURE_COOKIES is off in the suite only
+    expires = re.search(r"Expires=([^;]+)", cookie)
+    assert expires, cookie  # it ends with the session
+    ends = parsedate_to_datetime(expires.group(1))
+    assert dt.timedelta(minutes=5) < ends - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7, minutes=1)
 
     bearer = {"Authorization": f"Bearer {session['session_token']}"}
     children = client.get("/children", headers=bearer)
