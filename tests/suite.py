@@ -124,6 +124,18 @@ class Suite:
             )
         self.procs[svc] = procs
 
+    def start_instance(self, svc: str, port: int, metrics_port: int, name: str) -> subprocess.Popen:
+        """Another server of ``svc`` on ``port`` over the same database (a second pod, say)."""
+        env = self.env(svc)
+        env[f"{svc.upper()}_GRPC_LISTEN"] = f"127.0.0.1:{port}"
+        env[f"{svc.upper()}_METRICS_PORT"] = str(metrics_port)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{svc}", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.procs.setdefault(name, []).append(proc)
+        return proc
+
     def stop_service(self, svc: str) -> None:
         procs = self.procs.pop(svc, [])
         for p in procs:
