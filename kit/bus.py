@@ -105,6 +105,25 @@ def record_event(
     return env
 
 
+def record_events(
+    session: Session, outbox: Table, events: list[tuple[str, Message, str]]
+) -> list[envelope_pb2.Envelope]:
+    """``record_event`` for many ``(name, payload, school_id)`` at once (one multi-row insert, in
+    order): for use cases that raise thousands of events in one transaction (a bank statement)."""
+    if not events:
+        return []
+    now = datetime.now(UTC)
+    envs = [make_envelope(name, payload, school_id) for name, payload, school_id in events]
+    session.execute(
+        outbox.insert(),
+        [
+            {"event_id": e.event_id, "event_name": e.event_name, "body": e.SerializeToString(), "created_at": now}
+            for e in envs
+        ],
+    )
+    return envs
+
+
 def _connect(url: str, heartbeat: int = 30) -> pika.BlockingConnection:
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat

@@ -7,7 +7,12 @@ from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
+from services.finance.payments import PaymentsService
 from services.finance.service import FinanceService
+
+SERVICE = "cartable.finance.v1.FinanceService"
+# The provider's webhook carries no identity: the payment's status is fetched from the provider.
+PUBLIC_METHODS = frozenset({f"/{SERVICE}/HandlePaymentWebhook"})
 
 
 def registrations(rt: Runtime) -> list[Registration]:
@@ -15,9 +20,19 @@ def registrations(rt: Runtime) -> list[Registration]:
         Registration(
             pb_grpc.add_FinanceServiceServicer_to_server,
             Servicer(FinanceService(rt)),
-            "cartable.finance.v1.FinanceService",
+            SERVICE,
         )
     ]
+
+
+def sync_payments(rt: Runtime, args: list[str]) -> int:
+    """``python -m services.finance sync-payments [seconds]``: fetch the status of online payments
+    still open after ``seconds`` (default 120) from the provider and book them as the webhook would
+    (for a webhook lost on the way; run it from a cron job)."""
+    older = int(args[0]) if args else 120
+    n = PaymentsService(rt).sync_open_payments(older_than_seconds=older)
+    print(f"{n} open payments checked")  # noqa: T201 - a command's answer
+    return 0
 
 
 def spec() -> ServiceSpec:
@@ -29,5 +44,6 @@ def spec() -> ServiceSpec:
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
         bindings=handlers.bindings,
-        commands={"seed-demo": demo.seed_demo},
+        public_methods=PUBLIC_METHODS,
+        commands={"seed-demo": demo.seed_demo, "sync-payments": sync_payments},
     )

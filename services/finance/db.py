@@ -11,8 +11,10 @@
   the same wallet until ``valid_until``.
 - ``ledger_transactions`` / ``ledger_postings``: the double-entry ledger, append-only (database
   triggers refuse UPDATE and DELETE, see the migration); every transaction's postings sum to zero.
-- ``invoices`` / ``invoice_lines`` / ``credit_notes``; ``payments`` (wallet and cash now; online and
-  transfer payments land here too); ``sales`` / ``sale_lines`` (the sales journal).
+- ``invoices`` / ``invoice_lines`` / ``credit_notes``; ``payments`` (every payment: wallet, cash,
+  online through the provider, bank transfer); ``sales`` / ``sale_lines`` (the sales journal).
+- ``statement_imports`` / ``bank_movements`` / ``unmatched_transfers``: bank statement files imported,
+  every movement read from them (unique per school and dedup key), and the credits that named nothing.
 - ``school_settings`` and ``counters`` (invoice and credit-note numbers per school and year).
 """
 
@@ -31,7 +33,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
+    bindparam,
     select,
     text,
     update,
@@ -195,6 +199,92 @@ payments = Table(
     Column("checkout_url", String(500), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("paid_at", DateTime(timezone=True), nullable=True),
+    # Online payments: the provider's last fetched status, who started it, when it last changed.
+    Column("provider_status", String(20), nullable=True),
+    Column("created_by", String(36), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("amount_cents > 0", name="positive"),
+    Index("ix_payments_status_created", "status", "created_at"),
+)
+
+# --- bank statements ---------------------------------------------------------------------------------
+
+statement_imports = Table(
+    "statement_imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("format", String(10), nullable=False),  # coda | camt053
+    Column("filename", String(255), nullable=False, default=""),
+    Column("sha256", String(64), nullable=False),
+    Column("accounts", String(500), nullable=False, default=""),  # comma-separated
+    Column("statements", Integer, nullable=False),
+    Column("movements", Integer, nullable=False),
+    Column("credited", Integer, nullable=False),
+    Column("unmatched", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("debits", Integer, nullable=False),
+    Column("credited_cents", BigInteger, nullable=False),
+    Column("unmatched_cents", BigInteger, nullable=False),
+    Column("imported_by", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_statement_imports_school_created", "school_id", "created_at"),
+)
+
+# Every movement ever imported, credits and debits: the unique (school, dedup_key) is what makes a
+# file or a movement imported twice book nothing twice, even when two imports race.
+bank_movements = Table(
+    "bank_movements",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("import_id", String(36), ForeignKey("statement_imports.id"), nullable=False, index=True),
+    Column("dedup_key", String(300), nullable=False),
+    Column("direction", String(10), nullable=False),  # credit | debit
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("booked_on", Date, nullable=False),
+    Column("account", String(64), nullable=False, default=""),
+    Column("bank_reference", String(64), nullable=False, default=""),
+    Column("structured_communication", String(12), nullable=False, default=""),
+    Column("free_communication", Text, nullable=False, default=""),
+    Column("counterparty_name", String(140), nullable=False, default=""),
+    Column("counterparty_iban", String(64), nullable=False, default=""),
+    Column("reversal", Boolean, nullable=False, default=False),
+    # wallet | invoice | unmatched | debit (the invoice's excess also leaves an unmatched transfer)
+    Column("outcome", String(20), nullable=False),
+    Column("wallet_id", String(36), nullable=True),
+    Column("invoice_id", String(36), nullable=True),
+    Column("payment_id", String(36), nullable=True),
+    UniqueConstraint("school_id", "dedup_key", name="uq_bank_movements_school_dedup"),
+    CheckConstraint("amount_cents > 0", name="positive"),
+)
+
+# Money received that named no wallet or invoice (or more than an invoice's open amount): booked on
+# the school's unallocated account, waiting for the manager to assign it.
+unmatched_transfers = Table(
+    "unmatched_transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("source", String(20), nullable=False),  # statement | online
+    Column("method", String(20), nullable=False),  # transfer | online
+    Column("movement_id", String(36), ForeignKey("bank_movements.id"), nullable=True, index=True),
+    Column("online_payment_id", String(36), ForeignKey("payments.id"), nullable=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("communication", Text, nullable=False, default=""),
+    Column("counterparty_name", String(140), nullable=False, default=""),
+    Column("counterparty_iban", String(64), nullable=False, default=""),
+    Column("booked_on", Date, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("status", String(20), nullable=False),  # open | assigned
+    Column("transaction_id", String(36), ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("assigned_wallet_id", String(36), nullable=True),
+    Column("assigned_invoice_id", String(36), nullable=True),
+    Column("assigned_by", String(36), nullable=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=True),
+    Column("payment_id", String(36), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_unmatched_transfers_school_status", "school_id", "status", "created_at"),
     CheckConstraint("amount_cents > 0", name="positive"),
 )
 
@@ -340,3 +430,43 @@ def book(s: Session, school_id: str, tx: Transaction, *, at: datetime, label: st
             if moved != 1:
                 raise LookupError(f"no wallet behind the account {p.account}")
     return tx_id
+
+
+def book_many(
+    s: Session, school_id: str, entries: list[tuple[str, Transaction, datetime, str, str | None]]
+) -> None:
+    """Write many balanced transactions at once: ``(id, transaction, at, label, student_id)`` each,
+    with multi-row inserts, and move every touched wallet's cached balance by its net amount (one
+    UPDATE per wallet). Same rules as :func:`book`: the caller locked the wallets it debits."""
+    if not entries:
+        return
+    s.execute(
+        ledger_transactions.insert(),
+        [
+            {"id": tx_id, "school_id": school_id, "kind": tx.kind, "method": tx.method,
+             "label": (label or tx.memo)[:300], "student_id": student_id, "created_at": at}
+            for tx_id, tx, at, label, student_id in entries
+        ],
+    )
+    s.execute(
+        ledger_postings.insert(),
+        [
+            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
+            for tx_id, tx, _at, _label, _student in entries
+            for p in tx.postings
+        ],
+    )
+    moves: dict[str, int] = {}
+    for _id, tx, _at, _label, _student in entries:
+        for p in tx.postings:
+            if p.account.startswith(WALLET_PREFIX):
+                wallet_id = p.account[len(WALLET_PREFIX):]
+                moves[wallet_id] = moves.get(wallet_id, 0) + p.amount_cents
+    moves = {w: m for w, m in moves.items() if m}
+    if moves:
+        stmt = (
+            update(wallets)
+            .where(wallets.c.id == bindparam("wallet_id"))
+            .values(balance_cents=wallets.c.balance_cents + bindparam("delta"))
+        )
+        s.connection().execute(stmt, [{"wallet_id": w, "delta": d} for w, d in sorted(moves.items())])

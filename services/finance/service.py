@@ -534,9 +534,9 @@ class FinanceService:
         """Settle an invoice ("Payer"). With ``method=wallet`` ("avec portefeuille interne"): only when
         the school allows it, from a wallet of the invoice's student whose balance covers the open
         amount; invoice and wallet are locked, so racing payments never overdraw. Once per key."""
-        if req.method == "online":
+        if req.method == "online":  # an online payment goes through the provider: StartInvoicePayment
             raise InvalidRequest(
-                "online payments are not available yet", fields={"method": "online payments are not available yet"}
+                "online payments are started with StartInvoicePayment", fields={"method": "use StartInvoicePayment"}
             )
         if req.method != "wallet":
             raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})

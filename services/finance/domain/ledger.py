@@ -11,6 +11,8 @@ and every transaction's postings sum to zero. It follows that
 * ``school:<id>:bank`` / ``:psp`` / ``:cash``: money received on the bank account, through the online
   payment provider, in cash; negative = money the school has there (an asset is a debit);
 * ``school:<id>:credit_notes``: negative = total credited back to parents by credit notes.
+* ``school:<id>:unallocated``: positive = money received (transfer or online) that names no wallet or
+  invoice yet; the manager assigns it, which moves it on to a wallet or an invoice.
 
 Nothing here reads or writes a database: the service layer stores the transactions and computes
 balances as sums of postings.
@@ -27,9 +29,12 @@ __all__ = [
     "KIND_REFUND",
     "KIND_SALE",
     "KIND_TOP_UP",
+    "KIND_UNALLOCATED",
     "KINDS",
     "METHODS",
     "WALLET",
+    "allocate_invoice_payment",
+    "allocate_top_up",
     "InsufficientBalance",
     "InvalidTransaction",
     "Posting",
@@ -45,10 +50,12 @@ __all__ = [
     "pay_invoice_external",
     "pay_invoice_from_wallet",
     "psp_clearing_account",
+    "receive_unallocated",
     "refund",
     "sale",
     "school_revenue_account",
     "top_up",
+    "unallocated_account",
     "wallet_account",
 ]
 
@@ -58,8 +65,10 @@ KIND_INVOICE_ISSUED = "invoice_issued"
 KIND_INVOICE_PAYMENT = "invoice_payment"
 KIND_CREDIT_NOTE = "credit_note"
 KIND_REFUND = "refund"
+KIND_UNALLOCATED = "unallocated_receipt"
 KINDS = frozenset(
-    {KIND_TOP_UP, KIND_SALE, KIND_INVOICE_ISSUED, KIND_INVOICE_PAYMENT, KIND_CREDIT_NOTE, KIND_REFUND}
+    {KIND_TOP_UP, KIND_SALE, KIND_INVOICE_ISSUED, KIND_INVOICE_PAYMENT, KIND_CREDIT_NOTE, KIND_REFUND,
+     KIND_UNALLOCATED}
 )
 
 # How money from outside enters (or leaves): the provider's checkout, a bank transfer, cash at school.
@@ -190,6 +199,11 @@ def credit_note_account(school_id: object) -> str:
     return f"school:{_ident(school_id, 'school id')}:credit_notes"
 
 
+def unallocated_account(school_id: object) -> str:
+    """Money received that waits for the manager to say whose it is (unmatched transfers)."""
+    return f"school:{_ident(school_id, 'school id')}:unallocated"
+
+
 def clearing_account(school_id: object, method: str) -> str:
     """Where outside money arrives for ``method``: online → provider, transfer → bank, cash → cash."""
     if method == "online":
@@ -312,6 +326,48 @@ def refund(
         KIND_REFUND,
         clearing_account(school_id, method),
         wallet_account(wallet_id),
+        amount,
+        method=method,
+        memo=memo,
+    )
+
+
+def receive_unallocated(school_id: object, amount_cents: int, method: str, *, memo: str = "") -> Transaction:
+    """Outside money (a transfer, or the excess of an online payment) that names no wallet or invoice:
+    it arrives in the clearing account of ``method`` and waits on the school's unallocated account."""
+    amount = _require_positive(amount_cents, "an unallocated receipt")
+    return _move(
+        KIND_UNALLOCATED,
+        unallocated_account(school_id),
+        clearing_account(school_id, method),
+        amount,
+        method=method,
+        memo=memo,
+    )
+
+
+def allocate_top_up(
+    wallet_id: object, school_id: object, amount_cents: int, method: str, *, memo: str = ""
+) -> Transaction:
+    """The manager assigns unallocated money to a wallet: a top-up paid by ``method``, taken from the
+    unallocated account (the money already arrived with :func:`receive_unallocated`)."""
+    amount = _require_positive(amount_cents, "a top-up")
+    clearing_account(school_id, method)  # the method must be one outside money comes by
+    return _move(
+        KIND_TOP_UP, wallet_account(wallet_id), unallocated_account(school_id), amount, method=method, memo=memo
+    )
+
+
+def allocate_invoice_payment(
+    invoice_id: object, school_id: object, amount_cents: int, method: str, *, memo: str = ""
+) -> Transaction:
+    """The manager assigns unallocated money to an invoice (part or all of its open amount)."""
+    amount = _require_positive(amount_cents, "an invoice payment")
+    clearing_account(school_id, method)
+    return _move(
+        KIND_INVOICE_PAYMENT,
+        invoice_receivable_account(invoice_id),
+        unallocated_account(school_id),
         amount,
         method=method,
         memo=memo,
