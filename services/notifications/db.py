@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -80,6 +81,8 @@ mail_preferences = Table(
     Column("invoices", Boolean, nullable=False, default=True),
     Column("payments", Boolean, nullable=False, default=True),
     Column("orders", Boolean, nullable=False, default=True),
+    # Added after the others: the server default turns it on for parents who had already chosen.
+    Column("meetings", Boolean, nullable=False, default=True, server_default=true()),
     Column("low_balance_threshold_cents", BigInteger, nullable=False, default=0),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -168,6 +171,7 @@ def _preferences(row) -> Preferences:
         invoices=row.p_invoices,
         payments=row.p_payments,
         orders=row.p_orders,
+        meetings=row.p_meetings,
         low_balance_threshold_cents=row.p_threshold,
     )
 
@@ -179,6 +183,7 @@ _PREF_COLUMNS = (
     mail_preferences.c.invoices.label("p_invoices"),
     mail_preferences.c.payments.label("p_payments"),
     mail_preferences.c.orders.label("p_orders"),
+    mail_preferences.c.meetings.label("p_meetings"),
     mail_preferences.c.low_balance_threshold_cents.label("p_threshold"),
 )
 
@@ -231,6 +236,7 @@ def save_preferences(s: Session, account_id: str, school_id: str, p: Preferences
         invoices=p.invoices,
         payments=p.payments,
         orders=p.orders,
+        meetings=p.meetings,
         low_balance_threshold_cents=p.low_balance_threshold_cents,
         updated_at=now,
     )

@@ -26,6 +26,7 @@ def _preferences(view: MailPreferencesView) -> pb.MailPreferences:
         invoices=p.invoices,
         payments=p.payments,
         orders=p.orders,
+        meetings=p.meetings,
         low_balance_threshold_cents=p.low_balance_threshold_cents,
         email=view.email,
     )
@@ -73,9 +74,12 @@ class Servicer(pb_grpc.NotificationsServiceServicer):
             invoices=p.invoices,
             payments=p.payments,
             orders=p.orders,
+            meetings=p.meetings,
             low_balance_threshold_cents=p.low_balance_threshold_cents,
         )
-        view = self.svc.update_mail_preferences(current(), prefs)
+        # A client that predates the field does not turn meeting mails off by leaving it out.
+        keep = () if p.HasField("meetings") else ("meetings",)
+        view = self.svc.update_mail_preferences(current(), prefs, keep=keep)
         return pb.UpdateMailPreferencesResponse(preferences=_preferences(view))
 
     def ListFailedMails(self, request, context):

@@ -20,6 +20,7 @@ from cartable.auth.v1 import events_pb2 as auth_events
 from cartable.documents.v1 import events_pb2 as documents_events
 from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as finance_events
+from cartable.meetings.v1 import events_pb2 as meetings_events
 from cartable.orders.v1 import events_pb2 as orders_events
 from kit.bus import Binding
 from kit.service import Runtime
@@ -29,6 +30,9 @@ from services.notifications.domain.mail import (
     DOCUMENT_DEPOSITED,
     INVOICE_ISSUED,
     LOW_BALANCE,
+    MEETING_BOOKED,
+    MEETING_CANCELLED,
+    MEETING_REMINDER,
     ORDER_PLACED,
     PAYMENT_RECEIVED,
     SENSITIVE_KINDS,
@@ -40,6 +44,15 @@ from services.notifications.rendering import MailRenderer
 log = logging.getLogger("notifications.handlers")
 
 TOKEN_REASONS = ("created", "reissued", "password_reset")
+
+
+def _still_before(rfc3339: str, now: datetime) -> bool:
+    """Whether ``now`` is before the instant (a booking still cancellable); False when unreadable."""
+    try:
+        limit = datetime.fromisoformat(rfc3339)
+    except (TypeError, ValueError):
+        return False
+    return limit.tzinfo is not None and now < limit
 
 
 def message_id_domain(mail_from: str) -> str:
@@ -130,6 +143,34 @@ class MailQueue:
             )
             sent += 1
         return sent
+
+    def to_account(
+        self,
+        s: Session,
+        env: envelope_pb2.Envelope,
+        kind: str,
+        account_id: str,
+        values: dict,
+        *,
+        student_id: str = "",
+    ) -> bool:
+        """One mail to the parent ``account_id`` of the contact book, if they want this kind. An
+        account the book does not know (or of another school) gets nothing: there is no address."""
+        contact, prefs, _chosen = db.contact_of(s, account_id) if account_id else (None, None, False)
+        if contact is None or contact["school_id"] != env.school_id:
+            log.warning(
+                "account not in the contact book, nothing queued", extra={"kind": kind, "account_id": account_id}
+            )
+            return False
+        if not prefs.wants(kind):
+            return False
+        lang = language_or_default(prefs.language, contact["language"])
+        self.to_address(
+            s, env, kind,
+            email=contact["email"], name=contact["display_name"], lang=lang,
+            account_id=account_id, student_id=student_id, values=values,
+        )
+        return True
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
@@ -231,6 +272,35 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
             },
         )
 
+    def to_booking_parent(s: Session, env, kind: str, b: meetings_events.BookingDetails, **extra) -> None:
+        # The mail goes to the parent who booked (two parents living apart book separately). Times stay
+        # RFC 3339 here; the templates show them in the school's zone and the parent's language.
+        values = {
+            "student": b.child_name,
+            "class_name": b.class_name,
+            "teacher": b.teacher_name,
+            "room": b.room,
+            "evening_title": b.evening_title,
+            "starts_at": b.starts_at,
+            "ends_at": b.ends_at,
+            "timezone": b.timezone,
+            "closes_at": b.closes_at,
+            "can_cancel": _still_before(b.closes_at, rt.clock()),
+            "link": rt.settings.public_base_url + "/reunions",
+            **extra,
+        }
+        mails.to_account(s, env, kind, b.parent_account_id, values, student_id=b.student_id)
+
+    def booking_confirmed(s: Session, env, ev: meetings_events.BookingConfirmed) -> None:
+        to_booking_parent(s, env, MEETING_BOOKED, ev.booking)
+
+    def booking_cancelled(s: Session, env, ev: meetings_events.BookingCancelled) -> None:
+        by_recipient = ev.cancelled_by_account_id in ("", ev.booking.parent_account_id)
+        to_booking_parent(s, env, MEETING_CANCELLED, ev.booking, by_recipient=by_recipient)
+
+    def booking_reminder_due(s: Session, env, ev: meetings_events.BookingReminderDue) -> None:
+        to_booking_parent(s, env, MEETING_REMINDER, ev.booking)
+
     def sale_recorded(s: Session, env, ev: finance_events.SaleRecorded) -> None:
         # A purchase debits the wallet: the only mail it can cause is the low-balance alert.
         low_balance(s, env, ev.student_id, ev.wallet_name, ev.balance_after_cents + ev.amount_cents, ev.balance_after_cents)
@@ -243,4 +313,7 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         "finance.payment.received.v1": Binding(finance_events.PaymentReceived, payment_received),
         "finance.sale.recorded.v1": Binding(finance_events.SaleRecorded, sale_recorded),
         "orders.order.placed.v1": Binding(orders_events.OrderPlaced, order_placed),
+        "meetings.booking.confirmed.v1": Binding(meetings_events.BookingConfirmed, booking_confirmed),
+        "meetings.booking.cancelled.v1": Binding(meetings_events.BookingCancelled, booking_cancelled),
+        "meetings.booking.reminder_due.v1": Binding(meetings_events.BookingReminderDue, booking_reminder_due),
     }

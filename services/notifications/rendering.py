@@ -36,6 +36,16 @@ def _day(ctx, value) -> str:
     return formatting.iso_date(value, ctx["lang"])
 
 
+@pass_context
+def _instant(ctx, value, tz: str = "") -> str:
+    return formatting.rfc3339_instant(value or "", ctx["lang"], tz)
+
+
+@pass_context
+def _span(ctx, starts_at, ends_at, tz: str = "") -> str:
+    return formatting.time_span(starts_at or "", ends_at or "", ctx["lang"], tz)
+
+
 def _environment(directory: Path, *, html: bool) -> Environment:
     # The text environment renders text/plain, where HTML escaping would be wrong.
     env = Environment(
@@ -48,6 +58,8 @@ def _environment(directory: Path, *, html: bool) -> Environment:
     )
     env.filters["money"] = _money
     env.filters["day"] = _day
+    env.filters["instant"] = _instant
+    env.filters["span"] = _span
     return env
 
 

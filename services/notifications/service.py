@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -171,14 +172,20 @@ class NotificationsService:
         prefs = replace(prefs, language=language_or_default(prefs.language, known_language))
         return MailPreferencesView(prefs, contact["email"] if contact else "")
 
-    def update_mail_preferences(self, who: Identity, prefs: Preferences) -> MailPreferencesView:
+    def update_mail_preferences(
+        self, who: Identity, prefs: Preferences, keep: Collection[str] = ()
+    ) -> MailPreferencesView:
         """The calling parent chooses which mails they receive, their language and the balance under
-        which they are alerted (0: never). Connection-token mails are not optional."""
+        which they are alerted (0: never). Connection-token mails are not optional. The fields named
+        in ``keep`` stay as they were (a client that does not know them yet)."""
         _require_parent(who)
         errors = validate_preferences(prefs)
         if errors:
             raise InvalidRequest("the preferences are not valid", fields=errors)
         with self.rt.db.unit_of_work() as s:
+            if keep:
+                _contact, current, _chosen = db.contact_of(s, who.account_id)
+                prefs = replace(prefs, **{f: getattr(current, f) for f in keep})
             db.save_preferences(s, who.account_id, who.school_id, prefs, self.rt.clock())
         return self.get_mail_preferences(who)
 

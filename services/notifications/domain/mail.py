@@ -14,7 +14,11 @@ INVOICE_ISSUED = "invoice_issued"
 PAYMENT_RECEIVED = "payment_received"
 ORDER_PLACED = "order_placed"
 LOW_BALANCE = "low_balance"
-KINDS = (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED, LOW_BALANCE)
+MEETING_BOOKED = "meeting_booked"
+MEETING_CANCELLED = "meeting_cancelled"
+MEETING_REMINDER = "meeting_reminder"
+MEETING_KINDS = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
+KINDS = (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED, LOW_BALANCE, *MEETING_KINDS)
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
 # from the failed list (the manager issues a new token instead).
@@ -39,6 +43,7 @@ class Preferences:
     invoices: bool = True
     payments: bool = True
     orders: bool = True
+    meetings: bool = True  # parent–teacher meetings: booked, cancelled, reminder the day before
     low_balance_threshold_cents: int = 0  # 0: no alert
 
     def wants(self, kind: str) -> bool:
@@ -46,6 +51,8 @@ class Preferences:
             return True  # the way into the account: never optional
         if kind == LOW_BALANCE:
             return self.low_balance_threshold_cents > 0
+        if kind in MEETING_KINDS:
+            return self.meetings
         return {
             DOCUMENT_DEPOSITED: self.documents,
             INVOICE_ISSUED: self.invoices,

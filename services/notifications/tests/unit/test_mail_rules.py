@@ -12,6 +12,9 @@ from services.notifications.domain.mail import (
     DOCUMENT_DEPOSITED,
     INVOICE_ISSUED,
     LOW_BALANCE,
+    MEETING_BOOKED,
+    MEETING_CANCELLED,
+    MEETING_REMINDER,
     ORDER_PLACED,
     PAYMENT_RECEIVED,
     TOKEN,
@@ -27,6 +30,15 @@ def test_a_parent_who_never_chose_gets_every_mail_but_no_balance_alert():
     p = Preferences()
     assert all(p.wants(k) for k in (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED))
     assert not p.wants(LOW_BALANCE)
+
+
+def test_meeting_mails_are_on_until_the_parent_turns_the_meetings_switch_off():
+    meetings = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
+    assert all(Preferences().wants(k) for k in meetings)
+    off = Preferences(meetings=False)
+    assert not any(off.wants(k) for k in meetings)
+    assert all(off.wants(k) for k in (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED))
+    assert all(Preferences(documents=False, invoices=False, payments=False, orders=False).wants(k) for k in meetings)
 
 
 def test_token_mails_go_whatever_the_parent_turned_off():
@@ -74,6 +86,18 @@ def test_amounts_dates_and_communications_read_as_belgian_parents_expect():
     assert formatting.iso_date("", "fr") == ""
     # 13:30 UTC in December is 14:30 in Brussels
     assert formatting.local_instant(datetime(2026, 12, 12, 13, 30, tzinfo=UTC), "en") == "12 December 2026 at 14:30"
+    # meeting slots: the weekday, in Brussels time whatever offset the event wrote (summer and winter)
+    assert formatting.time_span("2026-10-15T16:10:00Z", "2026-10-15T16:20:00+00:00", "fr") == (
+        "jeudi 15 octobre 2026, de 18:10 à 18:20"
+    )
+    assert formatting.time_span("2026-12-03T19:00:00+01:00", "2026-12-03T19:10:00+01:00", "nl", "Europe/Brussels") == (
+        "donderdag 3 december 2026, van 19:00 tot 19:10"
+    )
+    assert formatting.time_span("2026-12-03T18:00:00Z", "", "en") == "Thursday 3 December 2026 at 19:00"
+    assert formatting.rfc3339_instant("2026-10-14T21:59:00Z", "fr", "Europe/Brussels") == "14 octobre 2026 à 23:59"
+    assert formatting.rfc3339_instant("2026-10-14T21:59:00Z", "en", "Not/AZone") == "14 October 2026 at 23:59"
+    assert formatting.rfc3339_instant("soon", "fr") == "soon"
+    assert formatting.time_span("2026-10-15T18:10:00", "", "fr") == "2026-10-15T18:10:00"  # no offset: not guessed
     assert formatting.structured_communication("010806817183") == "+++010/8068/17183+++"
     assert formatting.structured_communication("+++010/8068/17183+++") == "+++010/8068/17183+++"
 

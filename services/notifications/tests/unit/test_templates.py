@@ -22,6 +22,15 @@ SAMPLES = {
     "order_placed": dict(period_title="Manuels", items=[], credit_cents=0, total_cents=0, link="https://x/"),
     "low_balance": dict(wallet_name="Repas", balance_cents=200, threshold_cents=500, link="https://x/"),
 }
+MEETING = dict(class_name="3A", teacher="Mme Martin", room="B12", evening_title="Réunion de parents",
+               starts_at="2026-10-15T18:10:00+02:00", ends_at="2026-10-15T18:20:00+02:00",
+               timezone="Europe/Brussels", closes_at="2026-10-14T23:59:00+02:00", can_cancel=True,
+               link="https://x/reunions")
+SAMPLES |= {
+    "meeting_booked": MEETING,
+    "meeting_cancelled": dict(MEETING, by_recipient=True),
+    "meeting_reminder": MEETING,
+}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -71,3 +80,48 @@ def test_mime_message_has_text_and_html_in_utf8_with_date_message_id_and_languag
     for part in parsed.iter_parts():
         assert part.get_content_charset() == "utf-8"
     assert "Éloïse Dubœuf" in parsed.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("kind", ["meeting_booked", "meeting_reminder", "meeting_cancelled"])
+def test_meeting_mails_read_the_slot_in_brussels_time_with_the_weekday(kind):
+    r = MailRenderer()
+    expected = {
+        "fr": ("jeudi 15 octobre 2026, de 18:10 à 18:20", "Mme Martin", "Local : B12", "Emma"),
+        "nl": ("donderdag 15 oktober 2026, van 18:10 tot 18:20", "Mme Martin", "Lokaal: B12", "Emma"),
+        "en": ("Thursday 15 October 2026, from 18:10 to 18:20", "Mme Martin", "Room: B12", "Emma"),
+    }
+    # the same instant written in UTC reads the same: 16:10 UTC is 18:10 in Brussels in October
+    utc = dict(SAMPLES[kind], starts_at="2026-10-15T16:10:00Z", ends_at="2026-10-15T16:20:00Z")
+    for lang, wanted in expected.items():
+        mail = r.render(kind, lang, name="Marie", student="Emma", **utc)
+        slot, teacher, room_line, child = wanted
+        for value in (slot, teacher, room_line, child, "Réunion de parents", "https://x/reunions"):
+            assert value in mail.text, (lang, value)
+        for value in (slot, teacher, "B12", child, "Réunion de parents", 'href="https://x/reunions"'):
+            assert value in mail.html, (lang, value)
+
+
+def test_a_meeting_without_a_room_has_no_empty_room_line():
+    text = MailRenderer().render("meeting_booked", "fr", **dict(MEETING, room="")).text
+    assert "Local" not in text
+
+
+def test_booking_mails_say_until_when_the_parent_may_cancel_or_that_it_is_too_late():
+    r = MailRenderer()
+    open_ = r.render("meeting_reminder", "fr", **MEETING).text
+    assert "Annulez ce rendez-vous avant le 14 octobre 2026 à 23:59" in open_
+    closed = r.render("meeting_reminder", "fr", **dict(MEETING, can_cancel=False)).text
+    assert "Les annulations en ligne sont closes depuis le 14 octobre 2026 à 23:59" in closed
+    assert "prévenez l’école" in closed
+    assert "until 14 October 2026 at 23:59" in r.render("meeting_booked", "en", **MEETING).text
+    assert "tot 14 oktober 2026 om 23:59 annuleren" in r.render("meeting_booked", "nl", **MEETING).text
+
+
+def test_the_cancellation_mail_says_who_cancelled():
+    r = MailRenderer()
+    mine = r.render("meeting_cancelled", "en", student="Emma", **dict(MEETING, by_recipient=True))
+    assert mine.subject == "Appointment cancelled with Mme Martin: 15 October 2026 at 18:10"
+    assert "You have cancelled your appointment with Mme Martin about Emma." in mine.text
+    other = r.render("meeting_cancelled", "fr", student="Emma", **dict(MEETING, by_recipient=False))
+    assert "Votre rendez-vous avec Mme Martin pour Emma a été annulé." in other.text
+    assert "Le créneau est à nouveau libre" in other.text
