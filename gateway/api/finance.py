@@ -184,9 +184,11 @@ def pay_invoice(invoice_id: str):
     method = field_str(data, "method", max_len=20)
     if method not in ("wallet", "online"):
         raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
-    wallet_id = field_str(data, "wallet_id", required=method == "wallet", max_len=36)
-    # online: the finance service answers that it is not available yet (the payments capability
-    # replaces this answer with a checkout).
+    if method == "online":  # payments capability: 201 {payment_id, checkout_url} (gateway/api/payments.py)
+        from gateway.api.payments import pay_invoice_online
+
+        return pay_invoice_online(invoice_id, child)
+    wallet_id = field_str(data, "wallet_id", required=True, max_len=36)
     resp = rpc(
         "finance",
         "PayInvoice",

@@ -1,7 +1,444 @@
-"""JSON API area: payments (see ../shared/API.md). Filled in by the capability that owns it."""
+"""JSON API: paying for real (API.md). Parents: transfer details of a wallet or an invoice, online
+top-ups and online invoice payments (answering the provider's checkout URL), a payment's status.
+Staff: bank statement imports, unmatched transfers and their assignment. And the provider's webhook,
+``POST /webhooks/mollie``: it carries only the payment id; the finance service fetches the status from
+the provider, so the webhook needs no credential and proves nothing by itself.
 
-from flask import Blueprint
+Only shapes are checked here; the finance service owns every rule."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext as _
+
+from cartable.finance.v1 import finance_pb2 as pb
+from gateway.clients import rpc
+from gateway.openapi import error_responses, list_of, obj, ok, ref
+from gateway.openapi import json_body as body_schema
+from gateway.web import (
+    field_int,
+    field_str,
+    idempotency_key,
+    json_body,
+    page_params,
+    paginate,
+    require_parent_child,
+    require_session,
+    require_staff,
+)
+from kit.errors import AppError, InvalidRequest, Unavailable
+
+log = logging.getLogger("gateway.payments")
 
 bp = Blueprint("api_payments", __name__)
 
-OPENAPI: dict = {}
+# Calls that reach the payment provider or book a whole statement take longer than a page's 3 s.
+PROVIDER_TIMEOUT = 20
+IMPORT_TIMEOUT = 180
+WEBHOOK_TIMEOUT = 20
+MAX_TOP_UP_CENTS = 500_000
+
+
+# -- shapes -----------------------------------------------------------------------------------------
+
+
+def payment_json(p: pb.Payment) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "status": p.status,
+        "amount_cents": p.amount_cents,
+        "purpose": p.purpose,
+        "method": p.method,
+        "wallet_id": p.wallet_id or None,
+        "invoice_id": p.invoice_id or None,
+        "created_at": p.created_at,
+        "paid_at": p.paid_at or None,
+    }
+
+
+def transfer_json(t: pb.TransferDetails, *, with_amount: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "iban": t.iban,
+        "bic": t.bic,
+        "beneficiary": t.beneficiary,
+        "structured_communication": t.structured_communication,
+        "epc_qr_svg": t.epc_qr_svg or None,
+    }
+    if with_amount:
+        out["amount_cents"] = t.amount_cents
+        out["open_amount_cents"] = t.amount_cents
+    return out
+
+
+def statement_json(r: pb.StatementImport) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "format": r.format,
+        "filename": r.filename,
+        "statements": r.statements,
+        "accounts": list(r.accounts),
+        "movements": r.movements,
+        "credited": r.credited,
+        "unmatched": r.unmatched,
+        "duplicates": r.duplicates,
+        "debits": r.debits,
+        "credited_cents": r.credited_cents,
+        "unmatched_cents": r.unmatched_cents,
+        "created_at": r.created_at,
+    }
+
+
+def unmatched_json(t: pb.UnmatchedTransfer) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "amount_cents": t.amount_cents,
+        "communication": t.communication,
+        "counterparty_name": t.counterparty_name,
+        "counterparty_iban": t.counterparty_iban,
+        "booked_on": t.booked_on,
+        "reason": t.reason,
+        "status": t.status,
+        "source": t.source,
+        "assigned_wallet_id": t.assigned_wallet_id or None,
+        "assigned_invoice_id": t.assigned_invoice_id or None,
+        "assigned_at": t.assigned_at or None,
+        "payment_id": t.payment_id or None,
+    }
+
+
+def qr_title() -> str:
+    return _("Code QR du virement (EPC / SEPA)")
+
+
+# -- use cases shared with the pages ------------------------------------------------------------------
+
+
+def start_top_up(wallet_id: str, child_id: str, amount_cents: int, key: str) -> pb.StartPaymentResponse:
+    return rpc(
+        "finance", "StartTopUp",
+        pb.StartTopUpRequest(wallet_id=wallet_id, amount_cents=amount_cents, method="online", idempotency_key=key,
+                             student_id=child_id),
+        timeout=PROVIDER_TIMEOUT,
+    )
+
+
+def start_invoice(invoice_id: str, child_id: str, key: str) -> pb.StartPaymentResponse:
+    return rpc(
+        "finance", "StartInvoicePayment",
+        pb.StartInvoicePaymentRequest(invoice_id=invoice_id, method="online", idempotency_key=key,
+                                      student_id=child_id),
+        timeout=PROVIDER_TIMEOUT,
+    )
+
+
+def wallet_transfer(wallet_id: str, child_id: str) -> pb.GetTransferResponse:
+    return rpc("finance", "GetWalletTransfer",
+               pb.GetWalletTransferRequest(wallet_id=wallet_id, student_id=child_id, qr_title=qr_title()))
+
+
+def invoice_transfer(invoice_id: str, child_id: str) -> pb.GetTransferResponse:
+    return rpc("finance", "GetInvoiceTransfer",
+               pb.GetInvoiceTransferRequest(invoice_id=invoice_id, student_id=child_id, qr_title=qr_title()))
+
+
+def get_payment(payment_id: str) -> pb.Payment:
+    return rpc("finance", "GetPayment", pb.GetPaymentRequest(payment_id=payment_id[:36])).payment
+
+
+def import_statement(content: bytes, filename: str, key: str = "") -> pb.StatementImport:
+    return rpc(
+        "finance", "ImportStatement",
+        pb.ImportStatementRequest(content=content, filename=filename, idempotency_key=key),
+        timeout=IMPORT_TIMEOUT,
+    ).result
+
+
+def list_unmatched(status: str = "open") -> list[pb.UnmatchedTransfer]:
+    return list(rpc("finance", "ListUnmatchedTransfers", pb.ListUnmatchedTransfersRequest(status=status)).transfers)
+
+
+def assign(transfer_id: str, *, wallet_id: str = "", invoice_id: str = "", key: str = "") -> pb.AssignUnmatchedTransferResponse:
+    return rpc(
+        "finance", "AssignUnmatchedTransfer",
+        pb.AssignUnmatchedTransferRequest(transfer_id=transfer_id, wallet_id=wallet_id, invoice_id=invoice_id,
+                                          idempotency_key=key),
+    )
+
+
+def started_json(resp: pb.StartPaymentResponse):
+    return jsonify(
+        payment_id=resp.payment.id, checkout_url=resp.checkout_url or None, status=resp.payment.status,
+        amount_cents=resp.payment.amount_cents, purpose=resp.payment.purpose,
+    ), 201
+
+
+def pay_invoice_online(invoice_id: str, child_id: str):
+    """``POST /api/v1/invoices/{id}/payments`` with ``method: "online"`` (the view lives with the
+    finance API, which hands online payments over to this function)."""
+    return started_json(start_invoice(invoice_id, child_id, idempotency_key()))
+
+
+# -- parents ----------------------------------------------------------------------------------------
+
+
+@bp.get("/api/v1/wallets/<wallet_id>/transfer")
+def wallet_transfer_details(wallet_id: str):
+    _sess, child = require_parent_child()
+    got = wallet_transfer(wallet_id[:36], child)
+    return jsonify({**transfer_json(got.transfer, with_amount=False), "wallet_name": got.wallet_name})
+
+
+@bp.post("/api/v1/wallets/<wallet_id>/top-ups")
+def top_up(wallet_id: str):
+    _sess, child = require_parent_child()
+    data = json_body()
+    method = field_str(data, "method", required=False, max_len=20) or "online"
+    if method != "online":
+        raise InvalidRequest(
+            "only online top-ups are started here; see GET /api/v1/wallets/{id}/transfer for a transfer",
+            fields={"method": "online"},
+        )
+    amount = field_int(data, "amount_cents", minimum=1, maximum=MAX_TOP_UP_CENTS)
+    return started_json(start_top_up(wallet_id[:36], child, amount, idempotency_key()))
+
+
+@bp.get("/api/v1/invoices/<invoice_id>/transfer")
+def invoice_transfer_details(invoice_id: str):
+    _sess, child = require_parent_child()
+    got = invoice_transfer(invoice_id[:36], child)
+    return jsonify({**transfer_json(got.transfer, with_amount=True), "invoice_status": got.invoice_status})
+
+
+@bp.get("/api/v1/payments/<payment_id>")
+def payment(payment_id: str):
+    require_session()
+    return jsonify(payment_json(get_payment(payment_id)))
+
+
+# -- the provider's webhook -------------------------------------------------------------------------
+
+
+@bp.post("/webhooks/mollie")
+def mollie_webhook():
+    """Form-encoded ``id=tr_...``. 200 for anything we could handle, including ids we do not know
+    (nothing leaks to whoever calls); 503 when we could not (finance or the provider unreachable), so
+    the provider retries later."""
+    provider_id = (request.form.get("id") or "").strip()[:100]
+    try:
+        got = rpc("finance", "HandlePaymentWebhook",
+                  pb.HandlePaymentWebhookRequest(provider_payment_id=provider_id), identity=False,
+                  timeout=WEBHOOK_TIMEOUT)
+    except Unavailable:
+        log.warning("webhook not handled now, the provider will retry", extra={"provider_id": provider_id})
+        return Response("unavailable", status=503, mimetype="text/plain")
+    except AppError as err:
+        if err.http_status >= 500:
+            log.error("webhook failed", extra={"provider_id": provider_id, "code": err.code})
+            return Response("unavailable", status=503, mimetype="text/plain")
+        log.warning("webhook refused by finance", extra={"provider_id": provider_id, "code": err.code})
+        return Response("", status=200, mimetype="text/plain")
+    if not got.known:
+        log.warning("webhook for an unknown payment", extra={"provider_id": provider_id})
+    return Response("", status=200, mimetype="text/plain")
+
+
+# -- staff ------------------------------------------------------------------------------------------
+
+
+def invalid_statement_response(err: InvalidRequest):
+    line = err.fields.get("line", "")
+    body = err.to_json()
+    body["error"]["line"] = int(line) if line.isdigit() else None
+    body["error"]["reason"] = err.fields.get("reason", err.message)
+    return jsonify(body), 400
+
+
+@bp.post("/api/v1/admin/bank-statements")
+def upload_statement():
+    require_staff()
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidRequest("a statement file is required (multipart field file)", fields={"file": "required"})
+    content = upload.read()
+    try:
+        result = import_statement(content, upload.filename or "", idempotency_key())
+    except InvalidRequest as err:
+        if err.code == "invalid_statement":
+            return invalid_statement_response(err)
+        raise
+    return jsonify(statement_json(result)), 201
+
+
+@bp.get("/api/v1/admin/bank-statements")
+def statement_imports():
+    require_staff()
+    limit, offset = page_params()
+    got = rpc("finance", "ListStatementImports", pb.ListStatementImportsRequest(limit=200)).imports
+    return jsonify(paginate([statement_json(r) for r in got], limit, offset))
+
+
+@bp.get("/api/v1/admin/unmatched-transfers")
+def unmatched_transfers():
+    require_staff()
+    status = request.args.get("status", "open")
+    if status not in ("open", "assigned", "all"):
+        raise InvalidRequest("unknown status", fields={"status": "open | assigned | all"})
+    limit, offset = page_params()
+    return jsonify(paginate([unmatched_json(t) for t in list_unmatched(status)], limit, offset))
+
+
+@bp.post("/api/v1/admin/unmatched-transfers/<transfer_id>/assign")
+def assign_transfer(transfer_id: str):
+    require_staff()
+    data = json_body()
+    wallet_id = field_str(data, "wallet_id", required=False, max_len=36)
+    invoice_id = field_str(data, "invoice_id", required=False, max_len=36)
+    if bool(wallet_id) == bool(invoice_id):
+        raise InvalidRequest("give wallet_id or invoice_id", fields={"wallet_id": "wallet_id or invoice_id, not both"})
+    done = assign(transfer_id[:36], wallet_id=wallet_id, invoice_id=invoice_id, key=idempotency_key())
+    out = {**unmatched_json(done.transfer), "unmatched_rest_cents": done.unmatched_rest_cents}
+    if invoice_id:
+        from gateway.api.finance import invoice_json
+
+        out["invoice"] = invoice_json(done.invoice)
+    else:
+        out["wallet_balance_cents"] = done.wallet_balance_cents
+    return jsonify(out)
+
+
+# -- OpenAPI ----------------------------------------------------------------------------------------
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+NS = {"type": ["string", "null"]}
+ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": S,
+               "description": "The same key with the same body answers the first answer again."}
+TRANSFER = obj(
+    {"iban": S, "bic": S, "beneficiary": S, "structured_communication": S,
+     "epc_qr_svg": {"type": ["string", "null"], "description": "inline SVG of the EPC (SEPA) QR code"},
+     "wallet_name": S},
+    ["iban", "bic", "beneficiary", "structured_communication", "epc_qr_svg"],
+)
+INVOICE_TRANSFER = obj(
+    {**TRANSFER["properties"], "amount_cents": I, "open_amount_cents": I,
+     "invoice_status": {"enum": ["unpaid", "partially_paid", "paid", "cancelled"]}},
+    ["iban", "bic", "beneficiary", "structured_communication", "epc_qr_svg", "amount_cents"],
+)
+STARTED = obj({"payment_id": S, "checkout_url": NS, "status": S, "amount_cents": I, "purpose": S},
+              ["payment_id", "checkout_url"])
+PAYMENT = obj(
+    {"id": S, "status": {"enum": ["open", "paid", "failed", "canceled", "expired"]}, "amount_cents": I,
+     "purpose": {"enum": ["top_up", "invoice", "order"]}, "method": {"enum": ["online", "transfer", "wallet", "cash"]},
+     "wallet_id": NS, "invoice_id": NS, "created_at": S, "paid_at": NS},
+    ["id", "status", "amount_cents", "purpose"],
+)
+STATEMENT = obj(
+    {"id": S, "format": {"enum": ["coda", "camt053"]}, "filename": S, "statements": I,
+     "accounts": {"type": "array", "items": S},
+     "movements": {**I, "description": "movements in the file"},
+     "credited": {**I, "description": "credits booked on a wallet or an invoice"},
+     "unmatched": {**I, "description": "unmatched transfers left for the manager (credits that named nothing, "
+                                        "and what an invoice could not take)"},
+     "duplicates": {**I, "description": "movements imported before: booked nothing"},
+     "debits": {**I, "description": "debits: reported, never booked"},
+     "credited_cents": I, "unmatched_cents": I, "created_at": S},
+    ["format", "movements", "credited", "unmatched", "duplicates"],
+)
+UNMATCHED = obj(
+    {"id": S, "amount_cents": I, "communication": S, "counterparty_name": S, "counterparty_iban": S,
+     "booked_on": {"type": "string", "format": "date"},
+     "reason": {"enum": ["no_communication", "unknown_communication", "expired_communication", "invoice_settled",
+                         "invoice_cancelled", "overpayment", "reversal"]},
+     "status": {"enum": ["open", "assigned"]}, "source": {"enum": ["statement", "online"]},
+     "assigned_wallet_id": NS, "assigned_invoice_id": NS, "assigned_at": NS, "payment_id": NS},
+    ["id", "amount_cents", "communication", "counterparty_name", "counterparty_iban", "booked_on"],
+)
+
+SCHEMAS = {"Payment": PAYMENT, "TransferDetails": TRANSFER, "StatementImport": STATEMENT,
+           "UnmatchedTransfer": UNMATCHED}
+
+OPENAPI: dict = {
+    "/api/v1/wallets/{id}/transfer": {"get": {
+        "summary": "What to write on a bank transfer to this wallet, with the EPC QR code (no amount)",
+        "description": "409 method_disabled when the school does not take top-ups by transfer. A transfer is "
+                       "credited once the school imports its bank statements.",
+        "parameters": ID,
+        "responses": {**ok(ref("TransferDetails")), **error_responses(401, 403, 404, 409, 503)},
+    }},
+    "/api/v1/wallets/{id}/top-ups": {"post": {
+        "summary": "Top the wallet up online: answers the provider's checkout URL to send the parent to",
+        "description": "Nothing is booked until the provider confirms the payment (webhook). 409 method_disabled.",
+        "parameters": [*ID, IDEMPOTENCY],
+        "requestBody": body_schema(obj({"amount_cents": {"type": "integer", "minimum": 100,
+                                                         "maximum": MAX_TOP_UP_CENTS},
+                                        "method": {"enum": ["online"]}}, ["amount_cents"])),
+        "responses": {**ok(STARTED, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
+    }},
+    "/api/v1/invoices/{id}/transfer": {"get": {
+        "summary": "The invoice's transfer details: its own structured communication and open amount",
+        "parameters": ID,
+        "responses": {**ok(INVOICE_TRANSFER), **error_responses(401, 403, 404, 409, 503)},
+    }},
+    "/api/v1/invoices/{id}/payments": {"post": {
+        "summary": "Pay the invoice: online (a checkout URL) or from one of the child's wallets",
+        "description": "`{method: \"online\"}`: 201 `{payment_id, checkout_url}`, booked when the provider "
+                       "confirms. `{method: \"wallet\", wallet_id}`: 200 `{invoice}`. 409 insufficient_balance, "
+                       "already_paid, invoice_cancelled, method_disabled.",
+        "parameters": [*ID, IDEMPOTENCY],
+        "requestBody": body_schema(obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])),
+        "responses": {
+            **ok(obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])),
+            **ok(STARTED, status=201),
+            **error_responses(400, 401, 403, 404, 409, 503),
+        },
+    }},
+    "/api/v1/payments/{id}": {"get": {
+        "summary": "A payment of the caller's family (404 otherwise): open until the provider confirms",
+        "parameters": ID,
+        "responses": {**ok(ref("Payment")), **error_responses(401, 404, 503)},
+    }},
+    "/api/v1/admin/bank-statements": {
+        "post": {
+            "summary": "Import a bank statement file (CODA or camt.053, recognised by content)",
+            "description": "All or nothing: a malformed file answers 400 invalid_statement with `error.line` and "
+                           "`error.reason` (also in `error.fields`) and books nothing. A movement already "
+                           "imported is counted in `duplicates` and books nothing.",
+            "parameters": [IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": obj(
+                {"file": {"type": "string", "format": "binary"}}, ["file"])}}},
+            "responses": {**ok(ref("StatementImport"), status=201), **error_responses(400, 401, 403, 413, 503)},
+        },
+        "get": {
+            "summary": "The school's statement imports, newest first",
+            "responses": {**ok(list_of(ref("StatementImport"))), **error_responses(401, 403, 503)},
+        },
+    },
+    "/api/v1/admin/unmatched-transfers": {"get": {
+        "summary": "Money received that named no wallet or invoice, waiting to be assigned",
+        "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "assigned", "all"]}},
+                       {"name": "limit", "in": "query", "schema": I}, {"name": "cursor", "in": "query", "schema": S}],
+        "responses": {**ok(list_of(ref("UnmatchedTransfer"))), **error_responses(400, 401, 403, 503)},
+    }},
+    "/api/v1/admin/unmatched-transfers/{id}/assign": {"post": {
+        "summary": "Assign an unmatched transfer to a wallet (all of it) or an invoice (its open amount; the "
+                   "rest stays unmatched)",
+        "description": "409 already_assigned the second time; already_paid / invoice_cancelled for an invoice.",
+        "parameters": [*ID, IDEMPOTENCY],
+        "requestBody": body_schema(obj({"wallet_id": S, "invoice_id": S})),
+        "responses": {**ok({"allOf": [ref("UnmatchedTransfer"), obj({
+            "unmatched_rest_cents": I, "wallet_balance_cents": I, "invoice": ref("Invoice")})]}),
+            **error_responses(400, 401, 403, 404, 409, 503)},
+    }},
+    "/webhooks/mollie": {"post": {
+        "summary": "The payment provider's webhook (form field id): the status is fetched from the provider",
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": obj(
+            {"id": S}, ["id"])}}},
+        "responses": {"200": {"description": "handled (also for unknown ids)"},
+                      "503": {"description": "not handled now: the provider retries"}},
+    }},
+}
