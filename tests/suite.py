@@ -85,6 +85,8 @@ class Suite:
                 "MOLLIE_API_KEY": "test_suite_key",
                 "PUBLIC_BASE_URL": self.base_url,
                 "SHUTDOWN_DRAIN_SECONDS": "0",
+                # argon2id at the OWASP minimum: the suite signs in hundreds of families
+                "AUTH_PASSWORD_PROFILE": "owasp-minimum",
                 "LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }

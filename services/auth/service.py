@@ -42,7 +42,13 @@ from services.auth.db import (
     sign_in_failures,
     students,
 )
-from services.auth.domain.passwords import PasswordHasher, WeakPassword, check_password_policy
+from services.auth.domain.passwords import (
+    DEFAULT_PARAMETERS,
+    OWASP_MINIMUM,
+    PasswordHasher,
+    WeakPassword,
+    check_password_policy,
+)
 from services.auth.domain.throttle import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
@@ -261,7 +267,12 @@ class AuthService:
     def hasher(self) -> PasswordHasher:
         hasher = self.rt.extras.get("password_hasher")
         if hasher is None:
-            hasher = self.rt.extras.setdefault("password_hasher", PasswordHasher())
+            # AUTH_PASSWORD_PROFILE: "rfc9106-low-memory" (default, 64 MiB, t=3) or "owasp-minimum"
+            # (19 MiB, t=2: for small servers, and the test suite). Both are argon2id; existing
+            # hashes keep verifying whatever the profile, and are rehashed at the next sign-in.
+            profile = self.rt.settings.extra.get("AUTH_PASSWORD_PROFILE", "rfc9106-low-memory")
+            params = OWASP_MINIMUM if profile == "owasp-minimum" else DEFAULT_PARAMETERS
+            hasher = self.rt.extras.setdefault("password_hasher", PasswordHasher(params))
         return hasher
 
     @property
