@@ -397,10 +397,14 @@ def issue_communication(
 
 
 def lock_wallet(s: Session, school_id: str, wallet_id: str):
-    """The wallet row, locked until commit (SELECT ... FOR UPDATE; SQLite: the immediate transaction
-    already excludes other writers). None when it is not a wallet of this school."""
+    """The wallet row with its type's ``name``, locked until commit (SELECT ... FOR UPDATE OF wallets;
+    SQLite: the immediate transaction already excludes other writers). None when it is not a wallet
+    of this school."""
     return s.execute(
-        select(wallets).where(wallets.c.id == wallet_id, wallets.c.school_id == school_id).with_for_update()
+        select(wallets, wallet_types.c.name)
+        .join(wallet_types, wallet_types.c.id == wallets.c.wallet_type_id)
+        .where(wallets.c.id == wallet_id, wallets.c.school_id == school_id)
+        .with_for_update(of=wallets)
     ).first()
 
 

@@ -585,7 +585,7 @@ class FinanceService:
                 ev.PaymentReceived(
                     payment_id=payment_id, student_id=inv.student_id, amount_cents=amount, method="wallet",
                     purpose=purpose, wallet_id=wallet.id, invoice_id=inv.id, balance_after_cents=balance_after,
-                    wallet_name=self._wallet_name(s, wallet.wallet_type_id), invoice_number=inv.number,
+                    wallet_name=wallet.name, invoice_number=inv.number,
                 ),
                 who.school_id,
             )
@@ -706,7 +706,7 @@ class FinanceService:
                 ev.PaymentReceived(
                     payment_id=payment_id, student_id=wallet.student_id, amount_cents=req.amount_cents,
                     method=method, purpose="top_up", wallet_id=wallet.id, balance_after_cents=balance,
-                    wallet_name=self._wallet_name(s, wallet.wallet_type_id),
+                    wallet_name=wallet.name,
                 ),
                 who.school_id,
             )
@@ -761,7 +761,7 @@ class FinanceService:
                 s, "finance.sale.recorded.v1",
                 ev.SaleRecorded(
                     sale_id=sale_id, student_id=wallet.student_id, wallet_id=wallet.id,
-                    wallet_name=self._wallet_name(s, wallet.wallet_type_id), amount_cents=amount,
+                    wallet_name=wallet.name, amount_cents=amount,
                     balance_after_cents=balance_after, label=label,
                 ),
                 who.school_id,

@@ -1,0 +1,176 @@
+"""Ledger movements per second on PostgreSQL with 8 concurrent writers, beside pgbench's TPC-B-like
+transactions per second measured on the same server in the same run.
+
+A movement is one finance use case as the service runs it, in one transaction: the idempotency key
+checked and stored, the wallet row locked (SELECT ... FOR UPDATE), the balanced ledger transaction
+and its postings written, the cached balance moved, the payment or sale row and its outbox event
+written. Writers alternate cash top-ups and sales on wallets drawn at random among many (little
+contention), then all hit one wallet (every movement waits for the previous one's lock). Each phase
+ends by checking that the ledger sums to zero and every balance equals its postings.
+
+    TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/bench_ledger.py
+
+Settings: BENCH_SECONDS (per phase, default 15), BENCH_WRITERS (8), BENCH_WALLETS (64),
+BENCH_PGBENCH_SCALE (8). Scratch databases are created and dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+from sqlalchemy import select  # noqa: E402
+
+from cartable.finance.v1 import finance_pb2 as pb  # noqa: E402
+from kit import migrations  # noqa: E402
+from kit.errors import Conflict  # noqa: E402
+from kit.identity import Identity  # noqa: E402
+from kit.service import bootstrap  # noqa: E402
+from kit.testing import Keys, create_pg_database, drop_pg_database, test_settings  # noqa: E402
+from services.finance.app import spec  # noqa: E402
+from services.finance.db import wallets  # noqa: E402
+from services.finance.service import FinanceService, ledger_sums  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
+WALLETS = int(os.environ.get("BENCH_WALLETS", "64"))
+PGBENCH_SCALE = int(os.environ.get("BENCH_PGBENCH_SCALE", "8"))
+SCHOOL = str(uuid.uuid4())
+STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
+
+
+def set_up(svc: FinanceService) -> list[str]:
+    svc.update_settings(STAFF, pb.UpdateSettingsRequest(settings=pb.Settings(
+        iban="BE68539007547034", beneficiary="École du banc d'essai", internal_wallet_payments=True)))
+    svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas"))
+    ids = []
+    for _ in range(WALLETS):
+        opened = svc.open_student_wallets(
+            STAFF, pb.OpenStudentWalletsRequest(student_id=str(uuid.uuid4()), level="primary"))
+        ids.append(opened.wallets[0].id)
+        # enough that sales are booked, not refused for the balance
+        svc.record_top_up(STAFF, pb.RecordTopUpRequest(wallet_id=ids[-1], amount_cents=1_000_000, method="cash"))
+    return ids
+
+
+def writers(svc: FinanceService, wallet_ids: list[str], students: dict[str, str], seconds: float):
+    """WRITERS threads moving money for ``seconds``: (movements, refused, latencies, elapsed)."""
+    latencies: list[float] = []
+    counts = {"done": 0, "refused": 0}
+    lock = threading.Lock()
+    barrier = threading.Barrier(WRITERS + 1)
+
+    def run(seed: int) -> None:
+        rnd = random.Random(seed)
+        mine: list[float] = []
+        done = refused = 0
+        barrier.wait()
+        stop = time.perf_counter() + seconds
+        while time.perf_counter() < stop:
+            wallet_id = rnd.choice(wallet_ids)
+            t0 = time.perf_counter()
+            try:
+                if rnd.random() < 0.5:
+                    svc.record_top_up(STAFF, pb.RecordTopUpRequest(
+                        wallet_id=wallet_id, amount_cents=500, method="cash", idempotency_key=uuid.uuid4().hex))
+                else:
+                    svc.record_sale(STAFF, pb.RecordSaleRequest(
+                        student_id=students[wallet_id], wallet_id=wallet_id, idempotency_key=uuid.uuid4().hex,
+                        lines=[pb.SaleLineInput(label="Repas chaud", quantity=1, unit_price_cents=395)]))
+                done += 1
+            except Conflict:  # insufficient_balance: a refused sale moves nothing
+                refused += 1
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(mine)
+            counts["done"] += done
+            counts["refused"] += refused
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return counts["done"], counts["refused"], latencies, time.perf_counter() - started
+
+
+def check_invariants(rt) -> None:
+    with rt.db.unit_of_work() as s:
+        sums = ledger_sums(s, SCHOOL)
+        assert sum(sums.values()) == 0, "the ledger does not sum to zero"
+        for wallet_id, balance in s.execute(select(wallets.c.id, wallets.c.balance_cents)):
+            assert balance == sums.get(f"wallet:{wallet_id}", 0) and balance >= 0, wallet_id
+
+
+def pgbench(admin_url: str, seconds: float) -> float:
+    """pgbench's default TPC-B-like script, WRITERS clients, on a scratch database of the same server."""
+    name = f"cartable_bench_pgbench_{uuid.uuid4().hex[:8]}"
+    url = create_pg_database(name).replace("postgresql+psycopg://", "postgresql://")
+    try:
+        subprocess.run(["pgbench", "-i", "-q", "-s", str(PGBENCH_SCALE), url], check=True, capture_output=True)
+        out = subprocess.run(
+            ["pgbench", "-c", str(WRITERS), "-j", str(WRITERS), "-T", str(int(seconds)), url],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    finally:
+        drop_pg_database(name)
+    found = re.search(r"tps = ([0-9.]+)", out)
+    if not found:
+        raise RuntimeError(f"no tps in pgbench's output:\n{out}")
+    return float(found.group(1))
+
+
+def report(label: str, done: int, refused: int, lat: list[float], elapsed: float) -> float:
+    rate = done / elapsed  # booked movements only
+    qs = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [0.0] * 99
+    print(f"  {label:<38} {rate:8.1f} movements/s   p50 {qs[49] * 1000:6.1f} ms   p95 {qs[94] * 1000:6.1f} ms"
+          f"   ({done} booked, {refused} refused for balance)", flush=True)
+    return rate
+
+
+def main() -> int:
+    admin = os.environ["TEST_DATABASE_URL"]
+    name = f"cartable_bench_ledger_{uuid.uuid4().hex[:8]}"
+    url = create_pg_database(name)
+    tmp = Path(tempfile.mkdtemp(prefix="cartable-bench-ledger-"))
+    rt = None
+    try:
+        migrations.upgrade(spec().migrations_dir, url)
+        rt = bootstrap(spec(), test_settings("finance", url, Keys(tmp), None))
+        svc = FinanceService(rt)
+        wallet_ids = set_up(svc)
+        with rt.db.unit_of_work() as s:
+            students = dict(s.execute(select(wallets.c.id, wallets.c.student_id)).all())
+        print(f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writers, {SECONDS:.0f} s per phase")
+        spread = report(f"ledger, {WALLETS} wallets", *writers(svc, wallet_ids, students, SECONDS))
+        check_invariants(rt)
+        hot = report("ledger, one hot wallet", *writers(svc, wallet_ids[:1], students, SECONDS))
+        check_invariants(rt)
+        tps = pgbench(admin, SECONDS)
+        print(f"  {'pgbench TPC-B-like, scale ' + str(PGBENCH_SCALE):<38} {tps:8.1f} tps", flush=True)
+        print(f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets), {hot / tps:.2f} (one hot wallet)")
+        print("  invariants after each phase: ledger sums to zero, every balance equals its postings, none negative")
+    finally:
+        if rt is not None:
+            rt.db.dispose()
+        drop_pg_database(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
