@@ -15,6 +15,8 @@ from cartable.finance.v1 import finance_pb2
 from cartable.meetings.v1 import meetings_pb2
 from cartable.notifications.v1 import notifications_pb2
 from cartable.orders.v1 import orders_pb2
+from gateway.api.account import child_json, wallet_json
+from gateway.api.orders import period_json
 from gateway.clients import rpc, rpc_future
 from gateway.openapi import error_responses, json_body, list_of, obj, ok, ref
 from gateway.web import field_str, require_parent_child, require_staff
@@ -26,16 +28,6 @@ log = logging.getLogger("gateway.dashboard")
 bp = Blueprint("api_dashboard", __name__)
 
 
-def child_json(c) -> dict[str, str]:
-    return {
-        "id": c.id,
-        "first_name": c.first_name,
-        "last_name": c.last_name,
-        "class_name": c.class_name,
-        "school_name": c.school_name,
-    }
-
-
 def event_json(e) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -45,19 +37,6 @@ def event_json(e) -> dict[str, Any]:
         "ends_at": e.ends_at,
         "class_names": list(e.class_names),
     }
-
-
-def wallet_json(w) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "name": w.name,
-        "balance_cents": w.balance_cents,
-        "structured_communication": w.structured_communication,
-    }
-
-
-def period_json(p) -> dict[str, Any]:
-    return {"id": p.id, "title": p.title, "opens_at": p.opens_at, "closes_at": p.closes_at, "notes": p.notes}
 
 
 def booking_json(b) -> dict[str, Any]:

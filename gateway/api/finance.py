@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.dashboard import wallet_json
+from gateway.api.account import wallet_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
