@@ -1,5 +1,16 @@
 """The web pages for parents and staff, one module per area."""
 
-from gateway.pages import account, documents, finance, home, meetings, notifications, orders, portal, staff
+from gateway.pages import (
+    account,
+    documents,
+    finance,
+    home,
+    meetings,
+    notifications,
+    orders,
+    payments,
+    portal,
+    staff,
+)
 
-ALL = [home, account, portal, documents, finance, orders, meetings, notifications, staff]
+ALL = [home, account, portal, documents, finance, payments, orders, meetings, notifications, staff]
