@@ -4,6 +4,7 @@ repeated failures (429 with Retry-After), and the client address passed to auth 
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 import requests
@@ -170,3 +171,53 @@ def test_client_address_honours_x_forwarded_for_only_from_trusted_proxies(
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": remote}):
         assert client_address() == expected
+
+
+# -- the pages share the cookie ----------------------------------------------------------------------
+
+
+def page_sign_in(suite, username: str, password: str) -> tuple[requests.Session, requests.Response]:
+    http = requests.Session()
+    form = http.get(suite.base_url + "/connexion", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    resp = http.post(
+        suite.base_url + "/connexion",
+        data={"csrf_token": csrf, "username": username, "password": password},
+        timeout=30,
+        allow_redirects=False,
+    )
+    return http, resp
+
+
+def test_staff_signing_in_on_the_page_land_on_their_home(suite, staff):
+    http, resp = page_sign_in(suite, staff.username, staff.password)
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith("/gestion")
+    cookie = resp.headers["Set-Cookie"]
+    assert cookie.startswith("cartable_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # a parent's page sends staff to their own
+    parent_page = http.get(suite.base_url + "/tableau-de-bord", timeout=30, allow_redirects=False)
+    assert parent_page.status_code == 302
+    assert parent_page.headers["Location"].endswith("/gestion")
+
+
+def test_the_page_cookie_works_for_the_api_with_its_csrf_header(suite, family):
+    http, resp = page_sign_in(suite, family.username, family.password)
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith("/enfants")  # two children: the choice
+    assert http.get(suite.base_url + "/api/v1/children", timeout=30).status_code == 200
+    put = http.put(
+        suite.base_url + "/api/v1/session/child", json={"child_id": family.children[0]["id"]}, timeout=30
+    )
+    assert put.status_code == 403  # the cookie alone cannot change anything through the API
+
+
+def test_a_form_without_its_csrf_token_is_refused(suite, family):
+    resp = requests.post(
+        suite.base_url + "/connexion",
+        data={"username": family.username, "password": family.password},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 400
+    assert "cartable_session" not in resp.headers.get("Set-Cookie", "")
