@@ -66,6 +66,7 @@ def transfer_json(t: pb.TransferDetails, *, with_amount: bool) -> dict[str, Any]
         "beneficiary": t.beneficiary,
         "structured_communication": t.structured_communication,
         "epc_qr_svg": t.epc_qr_svg or None,
+        "epc_payload": t.epc_payload or None,
     }
     if with_amount:
         out["amount_cents"] = t.amount_cents
@@ -320,6 +321,7 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "sc
 TRANSFER = obj(
     {"iban": S, "bic": S, "beneficiary": S, "structured_communication": S,
      "epc_qr_svg": {"type": ["string", "null"], "description": "inline SVG of the EPC (SEPA) QR code"},
+     "epc_payload": {"type": ["string", "null"], "description": "the text the QR code encodes (EPC069-12)"},
      "wallet_name": S},
     ["iban", "bic", "beneficiary", "structured_communication", "epc_qr_svg"],
 )
