@@ -156,13 +156,14 @@ def main() -> int:
         wallet_ids = set_up(svc)
         with rt.db.unit_of_work() as s:
             students = dict(s.execute(select(wallets.c.id, wallets.c.student_id)).all())
-        print(f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writers, {SECONDS:.0f} s per phase")
+        print(f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writer threads, {SECONDS:.0f} s per "
+              f"phase, {os.cpu_count()} CPUs shared with the database")
         spread = report(f"ledger, {WALLETS} wallets", *writers(svc, wallet_ids, students, SECONDS))
         check_invariants(rt)
         hot = report("ledger, one hot wallet", *writers(svc, wallet_ids[:1], students, SECONDS))
         check_invariants(rt)
         tps = pgbench(admin, SECONDS)
-        print(f"  {'pgbench TPC-B-like, scale ' + str(PGBENCH_SCALE):<38} {tps:8.1f} tps", flush=True)
+        print(f"  {f'pgbench TPC-B-like, scale {PGBENCH_SCALE}, {WRITERS} clients':<38} {tps:8.1f} tps", flush=True)
         print(f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets), {hot / tps:.2f} (one hot wallet)")
         print("  invariants after each phase: ledger sums to zero, every balance equals its postings, none negative")
     finally:
