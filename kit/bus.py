@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from cartable.events.v1 import envelope_pb2
-from kit.db import Database
+from kit.db import Database, bulk_insert
 from kit.logs import event_id_var, request_id_var
 
 log = logging.getLogger("kit.bus")
@@ -114,8 +114,9 @@ def record_events(
         return []
     now = datetime.now(UTC)
     envs = [make_envelope(name, payload, school_id) for name, payload, school_id in events]
-    session.execute(
-        outbox.insert(),
+    bulk_insert(
+        session,
+        outbox,
         [
             {"event_id": e.event_id, "event_name": e.event_name, "body": e.SerializeToString(), "created_at": now}
             for e in envs

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -87,3 +88,27 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert many rows in the session's transaction: PostgreSQL ``COPY`` (an order of magnitude faster
+    than row-by-row INSERTs for thousands of rows), a plain executemany elsewhere. Every row gives the
+    same columns; the others take their database defaults (Python-side defaults are not applied)."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except conn.dialect.dbapi.IntegrityError as exc:
+        # as SQLAlchemy would raise it, so callers catch one exception whatever the path
+        raise IntegrityError(sql, None, exc) from exc
+    finally:
+        cursor.close()

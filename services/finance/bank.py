@@ -31,12 +31,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
 from kit import bus
+from kit.db import bulk_insert
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
 from kit.service import Runtime
@@ -191,22 +192,14 @@ class BankStatements:
                 b.pay_invoice(row, m, inv_state[target[1]], comm)
 
         db.book_many(s, school, b.entries)
-        if b.payments:
-            s.execute(payments.insert(), b.payments)
-        for chunk in _chunks(b.movements, 5000):
-            s.execute(bank_movements.insert(), chunk)
-        if b.unmatched_rows:
-            s.execute(unmatched_transfers.insert(), b.unmatched_rows)
-        changed = [
-            {"iid": i, "paid": st["paid"], "status": invoice_status(st["total"], st["paid"], st["status"] == "cancelled")}
-            for i, st in inv_state.items() if st["paid"] != st["paid_before"]
-        ]
-        if changed:
-            s.connection().execute(
-                update(invoices).where(invoices.c.id == bindparam("iid"))
-                .values(paid_cents=bindparam("paid"), status=bindparam("status")),
-                changed,
-            )
+        bulk_insert(s, payments, b.payments)
+        bulk_insert(s, bank_movements, b.movements)
+        bulk_insert(s, unmatched_transfers, b.unmatched_rows)
+        changed = {i: st for i, st in inv_state.items() if st["paid"] != st["paid_before"]}
+        db.update_by_id(s, invoices, "paid_cents", {i: st["paid"] for i, st in changed.items()})
+        db.update_by_id(s, invoices, "status", {
+            i: invoice_status(st["total"], st["paid"], st["status"] == "cancelled") for i, st in changed.items()
+        })
         bus.record_events(s, self.rt.spec.outbox, b.events)
         counts = dict(
             credited=b.credited, unmatched=len(b.unmatched_rows), duplicates=duplicates, debits=b.debits,
