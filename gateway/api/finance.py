@@ -31,6 +31,8 @@ PERIODS = ("today", "yesterday", "last_7_days", "last_30_days", "this_month", "l
 OPERATION_TYPES = ("top_up", "purchase", "invoice_payment", "refund", "adjustment")
 PAYMENT_METHODS = ("online", "transfer", "wallet", "cash")
 INVOICE_STATUSES = ("unpaid", "partially_paid", "paid", "cancelled")
+# Payments on one wallet queue on its row lock: a burst of them may wait longer than a page's read.
+MONEY_TIMEOUT = 10.0
 
 
 # -- shapes -----------------------------------------------------------------------------------------
@@ -196,6 +198,7 @@ def pay_invoice(invoice_id: str):
             invoice_id=invoice_id, method=method, wallet_id=wallet_id, idempotency_key=idempotency_key(),
             student_id=child,
         ),
+        timeout=MONEY_TIMEOUT,
     )
     return jsonify(
         invoice=invoice_json(resp.invoice), payment_id=resp.payment_id, wallet_balance_cents=resp.wallet_balance_cents
@@ -347,6 +350,7 @@ def record_sale():
             lines=_lines(data, pb.SaleLineInput),
             idempotency_key=idempotency_key(),
         ),
+        timeout=MONEY_TIMEOUT,
     )
     return jsonify(id=resp.id, balance_cents=resp.balance_cents, amount_cents=resp.amount_cents), 201
 
@@ -380,6 +384,7 @@ def cash_top_up(wallet_id: str):
             method=method, label=field_str(data, "label", required=False, max_len=300),
             idempotency_key=idempotency_key(),
         ),
+        timeout=MONEY_TIMEOUT,
     )
     return jsonify(payment_id=resp.payment_id, balance_cents=resp.balance_cents), 201
 

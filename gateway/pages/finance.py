@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cartable.finance.v1 import finance_pb2 as pb
+from gateway.api.finance import MONEY_TIMEOUT
 from gateway.clients import rpc
 from gateway.pages.account import current_child, parent_page
 from kit.errors import Conflict, InvalidRequest, NotFound
@@ -143,6 +144,7 @@ def pay(invoice_id: str):
                     "finance", "PayInvoice",
                     pb.PayInvoiceRequest(invoice_id=invoice_id, method="wallet", wallet_id=wallet_id,
                                          idempotency_key=key, student_id=child.id),
+                    timeout=MONEY_TIMEOUT,
                 )
             except Conflict as err:
                 error, status = str(PAY_ERRORS.get(err.code, err.message)), 409

@@ -554,6 +554,9 @@ class FinanceService:
             settings = self._settings_row(s, who.school_id)
             if settings is None or not settings.internal_wallet_payments:
                 raise Conflict("the school does not take invoice payments from wallets", code="method_disabled")
+            # Read what the answer shows before locking the wallet: the wallet lock is what racing
+            # payments queue on, so it is held for as few statements as possible.
+            invoice = self._invoice_pb(s, inv.id)
             wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
             if wallet is None or wallet.student_id != inv.student_id:
                 raise NotFound("no such wallet")
@@ -570,10 +573,11 @@ class FinanceService:
                 s, who.school_id, ledger.pay_invoice_from_wallet(inv.id, wallet.id, amount),
                 at=now, label=f"Facture {inv.number} – {inv.title}", student_id=inv.student_id,
             )
-            paid = inv.paid_cents + amount
+            invoice.paid_cents = inv.paid_cents + amount
+            invoice.status = invoice_status(inv.total_cents, invoice.paid_cents, False)
             s.execute(
                 update(invoices).where(invoices.c.id == inv.id)
-                .values(paid_cents=paid, status=invoice_status(inv.total_cents, paid, False))
+                .values(paid_cents=invoice.paid_cents, status=invoice.status)
             )
             purpose = "order" if inv.source == "order" else "invoice"
             payment_id = self._record_payment(
@@ -589,9 +593,7 @@ class FinanceService:
                 ),
                 who.school_id,
             )
-            return pb.PayInvoiceResponse(
-                invoice=self._invoice_pb(s, inv.id), payment_id=payment_id, wallet_balance_cents=balance_after
-            )
+            return pb.PayInvoiceResponse(invoice=invoice, payment_id=payment_id, wallet_balance_cents=balance_after)
 
         return self._idempotent(
             f"pay-invoice:{who.account_id}", req.idempotency_key, req, pb.PayInvoiceResponse, work
