@@ -1,0 +1,217 @@
+"""Importing a 50,000-movement CODA file on PostgreSQL, beside a plain bulk insert of the same rows.
+
+A scratch finance database is created and migrated, a school is seeded with 35,000 students' wallets
+and 5,000 invoices whose structured communications the file uses (bulk_specs: 60 % structured, 20 %
+typed in free text, 10 % free text only, 10 % debits), and the file (build_coda: several statements,
+13 MB) goes through the real use case ``BankStatements.import_statement``: parse, de-duplicate, match,
+lock, book (ledger, payments, movements, unmatched list, outbox events) in one transaction. The same
+file is then imported again (everything is a duplicate). In the same run and database, the same
+50,000 movement rows are inserted into a plain table with a multi-row INSERT (and with COPY). Prints
+seconds, movements per second and the ratios; the scratch database is dropped at the end.
+
+    .venv/bin/python bench/bench_statements.py          # BENCH_MOVEMENTS=50000 by default
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+from sqlalchemy import text  # noqa: E402
+
+from cartable.finance.v1 import finance_pb2 as pb  # noqa: E402
+from kit import migrations  # noqa: E402
+from kit.identity import Identity  # noqa: E402
+from kit.service import bootstrap  # noqa: E402
+from kit.testing import Keys, create_pg_database, drop_pg_database, test_settings  # noqa: E402
+from services.finance import db  # noqa: E402
+from services.finance.app import spec  # noqa: E402
+from services.finance.bank import BankStatements  # noqa: E402
+from services.finance.domain import ledger  # noqa: E402
+from services.finance.domain.statements import parse_statement  # noqa: E402
+from services.finance.service import FinanceService  # noqa: E402
+from services.finance.tests.statement_builders import build_coda, bulk_specs, make_ogm  # noqa: E402
+
+MOVEMENTS = int(os.environ.get("BENCH_MOVEMENTS", "50000"))
+SCHOOL = str(uuid.uuid4())
+STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
+
+
+def seed(rt, n: int) -> tuple[int, int]:
+    """Wallets and invoices named by the communications bulk_specs writes (movement i uses
+    make_ogm(1_000_000 + i)): every tenth referencing movement pays an invoice, the others a wallet."""
+    svc = FinanceService(rt)
+    svc.update_settings(STAFF, pb.UpdateSettingsRequest(settings=pb.Settings(
+        iban="BE68539007547034", bic="GKCCBEBB", beneficiary="École du banc d'essai", top_up_methods=["transfer"])))
+    type_id = svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas")).wallet_type.id
+    now = datetime.now(UTC)
+    rand = random.Random(7)
+    students, wallets, comms, invoices, lines, entries = [], [], [], [], [], []
+    for i in range(n):
+        if i % 10 >= 8:  # free text only, or a debit: names nothing
+            continue
+        student_id = str(uuid.uuid4())
+        students.append({"id": student_id, "school_id": SCHOOL, "level": "primary", "first_name": f"E{i}",
+                         "last_name": "Banc", "class_name": f"{1 + i % 6}A", "created_at": now})
+        digits = make_ogm(1_000_000 + i)
+        if i % 10 == 0:
+            invoice_id, total = str(uuid.uuid4()), rand.randrange(1_000, 30_000)
+            invoices.append({"id": invoice_id, "school_id": SCHOOL, "student_id": student_id, "number": f"B-{i:06d}",
+                             "title": "Classe verte", "issued_on": now.date(), "due_on": now.date(),
+                             "total_cents": total, "credit_cents": 0, "paid_cents": 0, "credited_cents": 0,
+                             "status": "unpaid", "source": "staff", "created_at": now})
+            lines.append({"invoice_id": invoice_id, "position": 0, "label": "Séjour", "quantity": 1,
+                          "unit_price_cents": total, "amount_cents": total})
+            comms.append({"digits": digits, "school_id": SCHOOL, "wallet_id": None, "invoice_id": invoice_id,
+                          "level": "", "created_at": now, "valid_until": None})
+            entries.append((str(uuid.uuid4()), ledger.issue_invoice(invoice_id, SCHOOL, total), now, "Facture",
+                            student_id))
+        else:
+            wallet_id = str(uuid.uuid4())
+            wallets.append({"id": wallet_id, "school_id": SCHOOL, "student_id": student_id, "wallet_type_id": type_id,
+                            "balance_cents": 0, "created_at": now})
+            comms.append({"digits": digits, "school_id": SCHOOL, "wallet_id": wallet_id, "invoice_id": None,
+                          "level": "primary", "created_at": now, "valid_until": None})
+    with rt.db.unit_of_work() as s:
+        for table, rows in ((db.students, students), (db.wallets, wallets), (db.invoices, invoices),
+                            (db.invoice_lines, lines), (db.structured_communications, comms)):
+            for k in range(0, len(rows), 5000):
+                s.execute(table.insert(), rows[k : k + 5000])
+        db.book_many(s, SCHOOL, entries)
+    return len(wallets), len(invoices)
+
+
+def movement_rows(parsed) -> list[dict]:
+    import_id = "plain"
+    return [
+        {"id": str(uuid.uuid4()), "school_id": SCHOOL, "import_id": import_id, "dedup_key": m.dedup_key,
+         "direction": m.direction, "amount_cents": m.amount_cents, "booked_on": m.booked_on,
+         "account": m.account_iban, "bank_reference": m.bank_reference,
+         "structured_communication": m.structured_communication, "free_communication": m.free_communication,
+         "counterparty_name": m.counterparty_name, "counterparty_iban": m.counterparty_iban, "reversal": m.reversal,
+         "outcome": "debit", "wallet_id": None, "invoice_id": None, "payment_id": None}
+        for m in parsed.movements
+    ]
+
+
+PLAIN_DDL = """CREATE TABLE {name} (
+  id varchar(36) PRIMARY KEY, school_id varchar(36) NOT NULL, import_id varchar(36) NOT NULL,
+  dedup_key varchar(300) NOT NULL, direction varchar(10) NOT NULL, amount_cents bigint NOT NULL,
+  booked_on date NOT NULL, account varchar(64) NOT NULL, bank_reference varchar(64) NOT NULL,
+  structured_communication varchar(12) NOT NULL, free_communication text NOT NULL,
+  counterparty_name varchar(140) NOT NULL, counterparty_iban varchar(64) NOT NULL, reversal boolean NOT NULL,
+  outcome varchar(20) NOT NULL, wallet_id varchar(36), invoice_id varchar(36), payment_id varchar(36))"""
+COLUMNS = ("id", "school_id", "import_id", "dedup_key", "direction", "amount_cents", "booked_on", "account",
+           "bank_reference", "structured_communication", "free_communication", "counterparty_name",
+           "counterparty_iban", "reversal", "outcome", "wallet_id", "invoice_id", "payment_id")
+
+
+def plain_insert(rt, rows: list[dict]) -> float:
+    """The same rows, one transaction, multi-row INSERT through the same driver into an unindexed table."""
+    with rt.db.engine.begin() as conn:
+        conn.execute(text(PLAIN_DDL.format(name="plain_movements")))
+    from sqlalchemy import Column, MetaData, Table
+
+    table = Table("plain_movements", MetaData(), *(Column(c) for c in COLUMNS))
+    started = time.perf_counter()
+    with rt.db.engine.begin() as conn:
+        for k in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[k : k + 5000])
+    return time.perf_counter() - started
+
+
+def plain_copy(rt, rows: list[dict]) -> float:
+    """The same rows with PostgreSQL's COPY (the fastest way in)."""
+    with rt.db.engine.begin() as conn:
+        conn.execute(text(PLAIN_DDL.format(name="plain_movements_copy")))
+    raw = rt.db.engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        with raw.cursor() as cur, cur.copy(f"COPY plain_movements_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r[c] for c in COLUMNS))
+        raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+
+
+def check(rt) -> dict[str, int]:
+    with rt.db.unit_of_work() as s:
+        total = s.execute(text("SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_postings")).scalar_one()
+        drift = s.execute(text(
+            "SELECT COUNT(*) FROM wallets w LEFT JOIN (SELECT account, SUM(amount_cents) AS s FROM ledger_postings "
+            "WHERE account LIKE 'wallet:%' GROUP BY account) p ON p.account = 'wallet:' || w.id "
+            "WHERE w.balance_cents <> COALESCE(p.s, 0)")).scalar_one()
+        counts = {t: s.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()  # noqa: S608 - fixed names
+                  for t in ("bank_movements", "ledger_transactions", "payments", "unmatched_transfers", "outbox")}
+    assert total == 0, f"the ledger does not sum to zero: {total}"
+    assert drift == 0, f"{drift} wallets' balances differ from their postings"
+    return counts
+
+
+def main() -> int:
+    name = f"cartable_bench_statements_{uuid.uuid4().hex[:8]}"
+    url = create_pg_database(name)
+    try:
+        migrations.upgrade(ROOT / "services" / "finance" / "migrations", url)
+        keys = Keys(Path(tempfile.mkdtemp(prefix="cartable-bench-keys-")))
+        rt = bootstrap(spec(), test_settings("finance", url, keys, None))
+        t0 = time.perf_counter()
+        n_wallets, n_invoices = seed(rt, MOVEMENTS)
+        specs = bulk_specs(MOVEMENTS)
+        content = build_coda(specs)
+        print(f"bench_statements: {MOVEMENTS} movements, CODA file of {len(content) / 1e6:.1f} MB, PostgreSQL "
+              f"(set-up: {n_wallets} wallets and {n_invoices} invoices in {time.perf_counter() - t0:.1f} s)", flush=True)
+
+        started = time.perf_counter()
+        parsed = parse_statement(content)
+        parse_s = time.perf_counter() - started
+        bank = BankStatements(rt)
+        req = pb.ImportStatementRequest(content=content, filename="bench.cod")
+        started = time.perf_counter()
+        result = bank.import_statement(STAFF, req).result
+        import_s = time.perf_counter() - started
+        counts = check(rt)
+        started = time.perf_counter()
+        again = bank.import_statement(STAFF, req).result
+        again_s = time.perf_counter() - started
+        assert again.duplicates == MOVEMENTS and again.credited == 0, again
+        assert check(rt) == counts  # nothing more written
+
+        rows = movement_rows(parsed)
+        insert_s = plain_insert(rt, rows)
+        copy_s = plain_copy(rt, rows)
+
+        written = sum(counts.values()) + 2 * counts["ledger_transactions"]  # + the postings, two per transaction
+        print(f"  file: {result.statements} statements; credited {result.credited}, unmatched {result.unmatched}, "
+              f"debits {result.debits}, duplicates {result.duplicates}")
+        print(f"  the import wrote {written} rows ({written / MOVEMENTS:.1f} per movement: {counts}, postings) "
+              f"in one transaction; the plain insert writes 1 per movement")
+        print(f"  {'import (parse, match, lock, book, events)':<46} {import_s:7.2f} s  {MOVEMENTS / import_s:9.0f} movements/s"
+              f"   (of which parsing {parse_s:.2f} s)")
+        print(f"  {'same file again (all duplicates)':<46} {again_s:7.2f} s  {MOVEMENTS / again_s:9.0f} movements/s")
+        print(f"  {'plain bulk insert of the same rows (INSERT)':<46} {insert_s:7.2f} s  {MOVEMENTS / insert_s:9.0f} rows/s")
+        print(f"  {'plain bulk insert of the same rows (COPY)':<46} {copy_s:7.2f} s  {MOVEMENTS / copy_s:9.0f} rows/s")
+        print(f"  ratio import / plain INSERT: {import_s / insert_s:.1f}x   import / COPY: {import_s / copy_s:.1f}x")
+        digest = hashlib.sha256(content).hexdigest()[:12]
+        print(f"  (file sha256 {digest}…; scratch database {name} dropped)")
+        rt.db.dispose()
+    finally:
+        drop_pg_database(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
