@@ -91,6 +91,12 @@ def test_concurrent_wallet_payments_over_two_finance_servers_never_overdraw(suit
     # every invoice paid twice at once (two parents clicking "Payer"), 80 calls over both servers
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(pay, invoices + invoices))
+    if any(status >= 500 for status, _ in results):
+        errors = [
+            line for log in suite.logs.glob("finance*.log") for line in log.read_text(errors="replace").splitlines()
+            if '"level": "error"' in line
+        ]
+        raise AssertionError(f"server errors {results}: {errors[-5:]}")
     paid = [r for r in results if r[0] == 200]
     refused = [r for r in results if r[0] == 409]
     assert len(paid) + len(refused) == 80, results
