@@ -14,10 +14,12 @@ The API here is shared by every area's tests: add to it, do not change what exis
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
-import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -25,8 +27,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import requests
-
-from kit.settings import ROOT
 
 API_PREFIX = "/api/v1"
 TIMEOUT = 30
@@ -234,23 +234,42 @@ class ParentClient(ApiClient):
 # -- the auth command line -------------------------------------------------------------------------
 
 
+_AUTH_LOCK = threading.Lock()
+
+
+def _auth_runtime(suite):
+    """Auth's runtime on the suite's database, built once per suite (the commands run in-process:
+    starting a Python process per school cost seconds in every test)."""
+    rt = getattr(suite, "_auth_command_runtime", None)
+    if rt is None:
+        from kit.service import bootstrap
+        from kit.settings import load_settings
+        from services.auth.app import spec
+
+        rt = bootstrap(spec(), load_settings("auth", suite.env("auth")))
+        suite._auth_command_runtime = rt
+    return rt
+
+
 def auth_command(suite, *args: str, stdin: str | None = None) -> dict:
-    """``python -m services.auth <args>`` against the suite's auth database; its JSON output."""
-    out = subprocess.run(
-        [sys.executable, "-m", "services.auth", *args],
-        env=suite.env("auth"),
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if out.returncode != 0:
-        raise AssertionError(
-            f"services.auth {' '.join(args)} failed ({out.returncode}):\n{out.stderr[-3000:]}"
-        )
-    text = out.stdout.strip()
+    """``python -m services.auth <args>`` against the suite's auth database; its JSON output.
+
+    The command's own function runs in this process (same code path as the command line, minus the
+    interpreter start)."""
+    rt = _auth_runtime(suite)
+    command, rest = args[0], list(args[1:])
+    out, err = io.StringIO(), io.StringIO()
+    with _AUTH_LOCK:
+        old_stdin = sys.stdin
+        sys.stdin = io.StringIO(stdin or "")
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = rt.spec.commands[command](rt, rest)
+        finally:
+            sys.stdin = old_stdin
+    if code != 0:
+        raise AssertionError(f"services.auth {' '.join(args)} failed ({code}):\n{err.getvalue()[-3000:]}")
+    text = out.getvalue().strip()
     try:
         return json.loads(text)
     except json.JSONDecodeError:  # a log line before the JSON: take the last JSON object printed

@@ -87,6 +87,7 @@ class Suite:
                 "SHUTDOWN_DRAIN_SECONDS": "0",
                 # argon2id at the OWASP minimum: the suite signs in hundreds of families
                 "AUTH_PASSWORD_PROFILE": "owasp-minimum",
+                "MAIL_POLL_SECONDS": "0.2",  # mails reach the catcher quickly; tests read tokens there
                 "LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }
