@@ -17,7 +17,7 @@ from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
 from services.finance.app import spec
-from services.finance.db import invoices, ledger_postings, wallets
+from services.finance.db import invoices, ledger_postings, ledger_transactions, wallets
 from services.finance.service import FinanceService, ledger_sums
 
 # Ids as long as auth's (UUIDs), so PostgreSQL's column lengths are exercised.
@@ -153,8 +153,7 @@ def assert_ledger_invariants(rt, school_id: str | None = None) -> None:
         for wallet_id, balance in s.execute(q):
             assert balance == sums.get(f"wallet:{wallet_id}", 0)
             assert balance >= 0
-        from services.finance.db import ledger_transactions as t
-
+        t = ledger_transactions
         iq = select(invoices)
         if school_id:
             iq = iq.where(invoices.c.school_id == school_id)
@@ -165,7 +164,7 @@ def assert_ledger_invariants(rt, school_id: str | None = None) -> None:
                 .where(ledger_postings.c.account == f"invoice:{inv.id}:receivable", t.c.kind == "invoice_payment")
             ).scalars().all()
             assert inv.paid_cents == sum(paid)
-            # What is owed on the invoice: -(total) + paid + credited, never below zero owed.
+            # What is still owed on the invoice (negative): the total less what was paid and credited.
             assert sums.get(f"invoice:{inv.id}:receivable", 0) == -inv.total_cents + inv.paid_cents + inv.credited_cents
             assert 0 <= inv.paid_cents <= inv.total_cents
 
