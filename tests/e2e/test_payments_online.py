@@ -275,3 +275,26 @@ def test_the_recharger_menu_of_the_balances_page_pays_online_and_shows_the_trans
     assert "importer les extraits de compte" in transfer
     english = expect(family.page(f"/soldes/portefeuilles/{w['id']}/virement?lang=en"), 200).text
     assert "By bank transfer" in english and "Transfer QR code" in english
+
+
+def test_an_order_paid_online_when_the_school_takes_orders_online(suite):
+    from datetime import UTC, datetime, timedelta
+
+    staff = open_school(suite, methods=(), orders_online=True)
+    family = new_family(suite, staff, [{"first_name": "Léo", "class_name": "1A"}])
+    now = datetime.now(UTC)
+    period = expect(staff.post("/admin/order-periods", json={
+        "title": "Manuels", "notes": "", "opens_at": (now - timedelta(hours=1)).isoformat(),
+        "closes_at": (now + timedelta(days=1)).isoformat(), "class_names": ["1A"]}), 201).json()["id"]
+    item = expect(staff.post(f"/admin/order-periods/{period}/items", json={
+        "subject": "Math", "title": "Atlas", "comment": "", "type": "purchase", "price_cents": 2150}), 201).json()["id"]
+    placed = expect(family.post(f"/order-periods/{period}/orders", json={"item_ids": [item], "confirm": True},
+                                headers={"Idempotency-Key": str(uuid.uuid4())}), 201).json()
+    assert placed["checkout_url"] and placed["grand_total_cents"] == 2150
+    back = checkout(placed["checkout_url"], "paid")
+    payment_id = back.headers["Location"].rsplit("/", 2)[-2]
+    got = payment(family, payment_id)
+    assert (got["status"], got["purpose"], got["amount_cents"], got["invoice_id"]) == (
+        "paid", "order", 2150, placed["invoice_id"])
+    (inv,) = expect(family.get("/invoices"), 200).json()["items"]
+    assert (inv["id"], inv["status"]) == (placed["invoice_id"], "paid")
