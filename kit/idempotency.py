@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kit.db import Database
-from kit.errors import Conflict
+from kit.errors import AppError, Conflict, InvalidRequest
 
 M = TypeVar("M", bound=Message)
 
@@ -63,14 +63,16 @@ def run_idempotent(
         with db.unit_of_work() as s:
             return work(s)
     if len(key) > 200:
-        from kit.errors import InvalidRequest
-
         raise InvalidRequest("Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"})
+
+    def stored(s: Session):
+        q = select(table.c.request_hash, table.c.response).where(table.c.scope == scope, table.c.key == key)
+        return s.execute(q).first()
+
     for _attempt in range(3):
         try:
             with db.unit_of_work() as s:
-                q = select(table.c.request_hash, table.c.response).where(table.c.scope == scope, table.c.key == key)
-                row = s.execute(q).first()
+                row = stored(s)
                 if row is not None:
                     if row.request_hash != req_hash:
                         raise Conflict(
@@ -90,4 +92,15 @@ def run_idempotent(
                 return response
         except IntegrityError:
             continue  # a concurrent call with the same key committed first: replay its answer
+        except AppError as err:
+            if err.code == "idempotency_key_reused":
+                raise
+            # Two calls with one key at once: this one waited on the first one's row lock and then
+            # saw its effect (e.g. already_paid). The key promises the first answer: give it when it
+            # is there by now (read after this transaction ended: SQLite has one writer at a time).
+            with db.unit_of_work() as s:
+                first = stored(s)
+            if first is not None and first.request_hash == req_hash:
+                return response_type.FromString(first.response)
+            raise
     raise Conflict("the request is being processed, retry", code="idempotency_key_in_use")

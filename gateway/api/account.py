@@ -344,19 +344,22 @@ def session_child():
 # -- school staff ----------------------------------------------------------------------------------
 
 
-def open_wallets(student_id: str, level: str) -> list[dict[str, Any]]:
+def open_wallets(student, level: str) -> list[dict[str, Any]]:
     """Finance opens the new student's wallets. When finance does not answer, the student exists all
     the same and finance opens them on ``auth.student.created.v1``: the answer then lists none."""
     try:
         resp = rpc(
             "finance",
             "OpenStudentWallets",
-            finance_pb2.OpenStudentWalletsRequest(student_id=student_id, level=level),
+            finance_pb2.OpenStudentWalletsRequest(
+                student_id=student.id, level=level, first_name=student.first_name,
+                last_name=student.last_name, class_name=student.class_name,
+            ),
         )
     except Unavailable:
         log.warning(
             "finance unavailable: the student's wallets will be opened from auth.student.created.v1",
-            extra={"student_id": student_id},
+            extra={"student_id": student.id},
         )
         return []
     return [wallet_json(w) for w in resp.wallets]
@@ -379,7 +382,7 @@ def admin_students():
             first_name=first_name, last_name=last_name, class_name=class_name, level=level
         ),
     ).student
-    return jsonify(id=student.id, wallets=open_wallets(student.id, student.level or level)), 201
+    return jsonify(id=student.id, wallets=open_wallets(student, student.level or level)), 201
 
 
 @bp.post("/api/v1/admin/parents")

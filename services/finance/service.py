@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
-from kit.errors import AppError, Conflict, InvalidRequest, NotFound
+from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.idempotency import request_hash, run_idempotent
 from kit.identity import Identity
 from kit.service import Runtime
@@ -146,23 +146,7 @@ class FinanceService:
 
     def _idempotent(self, scope: str, key: str, request, response_type, work, exclude: tuple[str, ...] = ()):
         req_hash = request_hash(request, exclude=("idempotency_key", *exclude))
-        try:
-            return run_idempotent(self.rt.db, idempotency_keys, scope, key, req_hash, response_type, work)
-        except AppError:
-            # Two calls with one key at once (PostgreSQL): the second waited on the first one's row
-            # lock and then saw its effect (e.g. already_paid). What the key promises is the first
-            # answer, so give that when it is there by now.
-            if not key:
-                raise
-            with self.rt.db.unit_of_work() as s:
-                row = s.execute(
-                    select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
-                        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                    )
-                ).first()
-            if row is None or row.request_hash != req_hash:
-                raise
-            return response_type.FromString(row.response)
+        return run_idempotent(self.rt.db, idempotency_keys, scope, key, req_hash, response_type, work)
 
     def _period(self, f: pb.PeriodFilter) -> tuple[datetime, datetime]:
         first, last = _date(f.from_date, "from"), _date(f.to_date, "to")
