@@ -50,6 +50,9 @@ class MollieClient:
         self.http = session or requests.Session()
 
     def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
+        if not self.api_key:
+            log.error("MOLLIE_API_KEY is not set: online payments cannot start")
+            raise Unavailable("online payments are not configured")
         h = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
         if idempotency_key:
             h["Idempotency-Key"] = idempotency_key
