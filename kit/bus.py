@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from cartable.events.v1 import envelope_pb2
 from kit.db import Database, bulk_insert
 from kit.logs import event_id_var, request_id_var
+from kit.metrics import EVENTS_HANDLED, QUEUE_LAG
 
 log = logging.getLogger("kit.bus")
 
@@ -278,6 +279,8 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="handler")
+        # "<prefix>finance.events" -> "finance": the label of this consumer's metrics
+        self.service = queue.removesuffix(".events").rsplit(".", 1)[-1]
 
     def declare(self, channel) -> None:
         declare_exchange(channel, self.exchange)
@@ -319,6 +322,7 @@ class EventConsumer:
                 ).first()
                 if seen:
                     log.info("event already handled", extra={"event_name": env.event_name})
+                    EVENTS_HANDLED.labels(self.service, env.event_name, "duplicate").inc()
                     return "duplicate"
                 s.execute(
                     self.inbox.insert().values(
@@ -327,6 +331,10 @@ class EventConsumer:
                 )
                 binding.handler(s, env, payload)
             log.info("event handled", extra={"event_name": env.event_name})
+            EVENTS_HANDLED.labels(self.service, env.event_name, "handled").inc()
+            if env.HasField("occurred_at"):
+                lag = (datetime.now(UTC) - env.occurred_at.ToDatetime(tzinfo=UTC)).total_seconds()
+                QUEUE_LAG.labels(self.service).set(max(0.0, lag))
             return "handled"
         finally:
             request_id_var.reset(rtok)
@@ -350,6 +358,7 @@ class EventConsumer:
                 extra={"attempt": attempts, "error": repr(exc), "routing_key": method.routing_key},
                 exc_info=not permanent,
             )
+            EVENTS_HANDLED.labels(self.service, props.type or method.routing_key, "failed").inc()
             if permanent or attempts >= self.max_attempts:
                 channel.basic_nack(method.delivery_tag, requeue=False)  # to the dead-letter queue
                 return

@@ -227,3 +227,22 @@ def test_relay_publishes_in_commit_order_with_persistent_messages(databases, bro
 
     assert broker.channel_call(drain) == ids
     world.db.dispose()
+
+
+def test_handled_events_are_counted_with_their_lag(databases, broker):
+    from prometheus_client import REGISTRY
+
+    world = World(databases.url("bus"))
+    consumer = _consumer(world, broker, broker.url)
+    world.write_note("counted")
+    with world.db.unit_of_work() as s:
+        body = s.execute(select(world.outbox.c.body)).scalar_one()
+    labels = {"service": "svc", "event_name": "notifications.mail.failed.v1"}
+    before = REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "handled"}) or 0
+    dup_before = REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"}) or 0
+    assert consumer.handle(body) == "handled" and consumer.handle(body) == "duplicate"
+    assert REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "handled"}) == before + 1
+    assert REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"}) == dup_before + 1
+    lag = REGISTRY.get_sample_value("cartable_event_lag_seconds", {"service": "svc"})
+    assert lag is not None and 0 <= lag < 60
+    world.db.dispose()
