@@ -4,7 +4,9 @@ exchange and queues on the real RabbitMQ, identity keys, and a TCP proxy that ca
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -47,6 +49,10 @@ def drop_pg_database(name: str) -> None:
     engine.dispose()
 
 
+_TEMPLATES: dict[tuple[str, str], str] = {}  # (backend, service) -> migrated template (file or db name)
+_TEMPLATE_LOCK = threading.Lock()
+
+
 class ThrowawayDatabases:
     """Creates databases for one test and removes them afterwards."""
 
@@ -56,15 +62,60 @@ class ThrowawayDatabases:
         self.created: list[str] = []
 
     def url(self, service: str) -> str:
+        """An empty database."""
         if self.backend == "sqlite":
             return f"sqlite:///{self.tmp / (service + '.db')}"
         name = f"cartable_test_{service}_{uuid.uuid4().hex[:10]}"
         self.created.append(name)
         return create_pg_database(name)
 
+    def migrated(self, service: str) -> str:
+        """A database at the head of ``services/<service>/migrations``: a copy of one migrated once
+        per test session (running every migration for every test was most of the suite's time)."""
+        template = _migrated_template(self.backend, service)
+        if self.backend == "sqlite":
+            target = self.tmp / (service + ".db")
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}"
+        name = f"cartable_test_{service}_{uuid.uuid4().hex[:10]}"
+        self.created.append(name)
+        engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        engine.dispose()
+        return f"{pg_admin_url().rsplit('/', 1)[0]}/{name}"
+
     def cleanup(self) -> None:
         for name in self.created:
             drop_pg_database(name)
+
+
+def _migrated_template(backend: str, service: str) -> str:
+    from kit import migrations
+    from kit.settings import ROOT
+
+    with _TEMPLATE_LOCK:
+        if (backend, service) not in _TEMPLATES:
+            migrations_dir = ROOT / "services" / service / "migrations"
+            if backend == "sqlite":
+                path = Path(tempfile.mkdtemp(prefix="cartable-templates-")) / f"{service}.db"
+                migrations.upgrade(migrations_dir, f"sqlite:///{path}")
+                _TEMPLATES[(backend, service)] = str(path)
+            else:
+                name = f"cartable_tmpl_{service}_{uuid.uuid4().hex[:10]}"
+                migrations.upgrade(migrations_dir, create_pg_database(name))
+                _TEMPLATES[(backend, service)] = name
+        return _TEMPLATES[(backend, service)]
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Drop the session's template databases."""
+    for (backend, _service), template in list(_TEMPLATES.items()):
+        if backend == "postgresql":
+            drop_pg_database(template)
+        else:
+            shutil.rmtree(Path(template).parent, ignore_errors=True)
+    _TEMPLATES.clear()
 
 
 def backends() -> list:

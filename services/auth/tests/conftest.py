@@ -94,7 +94,7 @@ def sqlite_rt(tmp_path, keys, clock, sleeps) -> Iterator[Runtime]:
 @pytest.fixture
 def auth_rt(databases, keys, clock, sleeps) -> Iterator[Runtime]:
     """SQLite and PostgreSQL (when TEST_DATABASE_URL is set)."""
-    rt = make_runtime(databases.url("auth"), keys, clock, sleeps)
+    rt = make_runtime(databases.migrated("auth"), keys, clock, sleeps)
     yield rt
     rt.db.dispose()
 

@@ -14,7 +14,7 @@ from services.documents.app import spec
 
 @pytest.fixture
 def documents_rt(databases, keys, tmp_path):
-    url = databases.url("documents")
+    url = databases.migrated("documents")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     settings = test_settings(

@@ -48,7 +48,7 @@ class Clock:
 
 @pytest.fixture
 def finance_rt(databases, keys):
-    url = databases.url("finance")
+    url = databases.migrated("finance")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("finance", url, keys, None))

@@ -70,7 +70,7 @@ class World:
 
 @pytest.fixture
 def meetings_rt(databases, keys):
-    url = databases.url("meetings")
+    url = databases.migrated("meetings")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("meetings", url, keys, None))

@@ -83,7 +83,7 @@ def clock() -> Clock:
 
 
 def make_rt(databases, keys, smtp_port: int, clock: Clock, broker=None, **env):
-    url = databases.url("notifications")
+    url = databases.migrated("notifications")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     values = {

@@ -44,7 +44,7 @@ class Clock:
 
 @pytest.fixture
 def orders_world(databases, keys):
-    url = databases.url("orders")
+    url = databases.migrated("orders")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("orders", url, keys, None))
