@@ -35,6 +35,11 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30000),
     ("grpc.keepalive_timeout_ms", 5000),
     ("grpc.enable_retries", 1),
+    # A service that was down when a worker first called it must be found again within seconds,
+    # not after gRPC's default backoff (up to two minutes) of failing every call at once.
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 ]
@@ -108,7 +113,12 @@ def rpc(service: str, method: str, request, *, identity: str | None | bool = Tru
         identity = sess.identity_token if sess is not None else None
     fn = getattr(clients().stub(service), method)
     try:
-        return fn(request, metadata=metadata(identity or None), timeout=timeout or clients().default_timeout)
+        # wait_for_ready: a call made while the channel reconnects waits (within its deadline)
+        # instead of failing at once.
+        return fn(
+            request, metadata=metadata(identity or None), timeout=timeout or clients().default_timeout,
+            wait_for_ready=True,
+        )
     except grpc.RpcError as exc:
         raise from_rpc_error(exc) from None
 
@@ -117,4 +127,6 @@ def rpc_future(service: str, method: str, request, *, timeout: float):
     """Start a call without waiting (for the dashboard's parallel fan-out)."""
     sess = g.get("session")
     fn = getattr(clients().stub(service), method)
-    return fn.future(request, metadata=metadata(sess.identity_token if sess else None), timeout=timeout)
+    return fn.future(
+        request, metadata=metadata(sess.identity_token if sess else None), timeout=timeout, wait_for_ready=True
+    )
