@@ -53,6 +53,8 @@ def main() -> int:
         staff = new_school(suite)
         families = make_families(suite, staff, FAMILIES)
         tokens = [f.session_token for f in families]
+        for f in families:
+            f.http.close()
         dash = lambda rnd: suite.base_url + "/api/v1/dashboard"  # noqa: E731
         health = lambda rnd: suite.base_url + "/healthz"  # noqa: E731
         auth = lambda rnd: {"Authorization": "Bearer " + rnd.choice(tokens)}  # noqa: E731

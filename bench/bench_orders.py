@@ -55,6 +55,8 @@ def main() -> int:
                 with lock:
                     errors.append(repr(exc)[:300])
 
+        for f in families:  # a parent arrives with a fresh connection, not one the server closed meanwhile
+            f.http.close()
         threads = [threading.Thread(target=parent_orders, args=(p, k)) for k, p in enumerate(families)]
         for t in threads:
             t.start()
@@ -66,7 +68,10 @@ def main() -> int:
             s = requests.Session()
             while not stop.is_set():
                 t0 = time.perf_counter()
-                s.get(suite.base_url + "/healthz", timeout=10)
+                try:
+                    s.get(suite.base_url + "/healthz", timeout=60)
+                except requests.RequestException as exc:
+                    errors.append("healthz: " + repr(exc)[:200])
                 health_lat.append(time.perf_counter() - t0)
 
         prober = threading.Thread(target=probe)
