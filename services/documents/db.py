@@ -1,6 +1,18 @@
-"""Tables of the documents service: documents, who they are for, read state per parent."""
+"""Tables of the documents service: documents, who they are for, read state per parent; photo albums,
+their classes, their photos and the ordering periods they were offered in."""
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from kit.bus import bus_tables
 from kit.migrations import new_metadata
@@ -31,4 +43,66 @@ document_reads = Table(
     Column("document_id", String(36), ForeignKey("documents.id"), primary_key=True),
     Column("account_id", String(36), primary_key=True),
     Column("read_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- photos ----------------------------------------------------------------------------------------
+
+photo_albums = Table(
+    "photo_albums",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("event", String(200), nullable=False),  # "" when none
+    Column("taken_on", Date, nullable=True),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),  # null: a draft, staff only
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # set: gone for everyone
+    Column("withdrawn_by", String(36), nullable=True),
+    Column("next_number", Integer, nullable=False),  # the number the next uploaded photo gets
+    Index("ix_photo_albums_school_published", "school_id", "published_at"),
+)
+
+# No row: the album is for the whole school.
+photo_album_classes = Table(
+    "photo_album_classes",
+    metadata,
+    Column("album_id", String(36), ForeignKey("photo_albums.id"), primary_key=True),
+    Column("class_name", String(50), primary_key=True),
+)
+
+photos = Table(
+    "photos",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("album_id", String(36), ForeignKey("photo_albums.id"), nullable=False),
+    Column("school_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("width", Integer, nullable=False),  # display size
+    Column("height", Integer, nullable=False),
+    Column("thumb_width", Integer, nullable=False),
+    Column("thumb_height", Integer, nullable=False),
+    Column("display_key", String(200), nullable=False),
+    Column("thumb_key", String(200), nullable=False),
+    Column("display_bytes", BigInteger, nullable=False),
+    Column("thumb_bytes", BigInteger, nullable=False),
+    Column("uploaded_by", String(36), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # set: files deleted, never served
+    Column("withdrawn_by", String(36), nullable=True),
+    UniqueConstraint("album_id", "number"),
+)
+
+photo_album_offers = Table(
+    "photo_album_offers",
+    metadata,
+    Column("album_id", String(36), ForeignKey("photo_albums.id"), primary_key=True),
+    Column("period_id", String(36), primary_key=True),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("offered_by", String(36), nullable=False),
+    Column("offered_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,137 @@
+"""Photos as the school uploads them, made fit to show to parents.
+
+Each upload must be a JPEG or PNG by its content (the name and the declared type are not trusted),
+readable to its last byte, and at most ``MAX_PIXELS`` large. It becomes two JPEG renditions:
+
+- a thumbnail whose long side is ``THUMB_SIZE`` px (the album grid on a phone), and
+- a display size whose long side is ``DISPLAY_SIZE`` px (the full-size view and the download).
+
+Both are re-encoded from the pixels alone: the camera's orientation is applied to the pixels first,
+then nothing of the original's metadata is written (no EXIF, so no GPS position, no XMP, no comments,
+no PNG text chunks). Only an sRGB-style ICC profile of an RGB original is kept, for its colours.
+The original file itself is not kept (see ``services/documents/PHOTOS.md``).
+
+Pure functions of bytes: no I/O, no framework.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from services.documents.domain.files import JPEG, PNG, sniff
+
+THUMB_SIZE = 320
+DISPLAY_SIZE = 1600
+MAX_PIXELS = 80_000_000  # a 48-megapixel phone photo passes; a decompression bomb does not
+THUMB_QUALITY = 80
+DISPLAY_QUALITY = 86
+CONTENT_TYPE = "image/jpeg"
+
+
+class RejectedPhoto(ValueError):
+    """The file cannot become a photo; ``code`` is ``empty``, ``unsupported_type``, ``too_large``
+    (pixels) or ``unreadable``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    thumbnail: Rendition
+    display: Rendition
+
+
+def _fit(size: tuple[int, int], box: int) -> tuple[int, int]:
+    """``size`` scaled down (never up) so its long side is at most ``box``."""
+    w, h = size
+    scale = min(1.0, box / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """RGB or L pixels; transparency laid on white (JPEG has no alpha)."""
+    if im.mode in ("RGB", "L"):
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale PNG
+        return im.point(lambda v: v / 256).convert("L")
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return im.convert("RGB")
+
+
+def _encode(im: Image.Image, quality: int, icc: bytes | None, progressive: bool) -> Rendition:
+    im.info = {}  # nothing of the original's metadata is carried over (Pillow copies "comment")
+    out = BytesIO()
+    params = {"quality": quality, "optimize": True, "progressive": progressive}
+    if icc:
+        params["icc_profile"] = icc
+    im.save(out, "JPEG", **params)
+    return Rendition(out.getvalue(), im.width, im.height)
+
+
+def process_photo(data: bytes) -> ProcessedPhoto:
+    """The thumbnail and display size of an uploaded photo, or ``RejectedPhoto``."""
+    if not data:
+        raise RejectedPhoto("empty", "the file is empty")
+    kind = sniff(data[:16])
+    if kind not in (JPEG, PNG):
+        raise RejectedPhoto("unsupported_type", "not a JPEG or PNG image")
+    fmt = "JPEG" if kind is JPEG else "PNG"
+    try:
+        with Image.open(BytesIO(data), formats=[fmt]) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                raise RejectedPhoto("too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels")
+            probe.verify()  # PNG: every chunk's checksum
+        im = Image.open(BytesIO(data), formats=[fmt])
+        icc = im.info.get("icc_profile") if im.mode == "RGB" else None
+        if fmt == "JPEG":
+            # Decode at a reduced scale when the display size allows it (much faster for big photos).
+            im.draft("RGB", _fit(im.size, DISPLAY_SIZE))
+        im.load()  # a truncated or corrupt file fails here
+        im = ImageOps.exif_transpose(im)  # the camera's orientation, applied to the pixels
+        im = _flatten(im)
+        display = im.copy()
+        display.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        thumb = display.copy()
+        thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    except RejectedPhoto:
+        raise
+    except Image.DecompressionBombError:
+        raise RejectedPhoto("too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise RejectedPhoto("unreadable", "the image is damaged or cannot be read") from exc
+    return ProcessedPhoto(
+        thumbnail=_encode(thumb, THUMB_QUALITY, icc, progressive=False),
+        display=_encode(display, DISPLAY_QUALITY, icc, progressive=True),
+    )
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+
+def photo_filename(name: str, fallback: str) -> str:
+    """The download name: the uploaded name's stem (no directories, no odd characters) with ``.jpg``."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    stem = _UNSAFE.sub("_", stem).strip(" ._")[:120] or fallback
+    return f"{stem}.jpg"
