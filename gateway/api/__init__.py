@@ -10,6 +10,7 @@ from gateway.api import (
     notifications,
     orders,
     payments,
+    photos,
 )
 
-ALL = [core, account, dashboard, documents, finance, payments, orders, meetings, notifications]
+ALL = [core, account, dashboard, documents, finance, payments, orders, meetings, notifications, photos]

@@ -9,8 +9,9 @@ from gateway.pages import (
     notifications,
     orders,
     payments,
+    photos,
     portal,
     staff,
 )
 
-ALL = [home, account, portal, documents, finance, payments, orders, meetings, notifications, staff]
+ALL = [home, account, portal, documents, finance, payments, orders, meetings, notifications, photos, staff]

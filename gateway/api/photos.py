@@ -1,0 +1,480 @@
+"""JSON API: photo albums. Parents see the albums of their active child's class and of the whole
+school, page through the photos and fetch each one's thumbnail, display size or download; staff see
+every album of their school, create albums, upload photos in bulk, publish, withdraw, and offer an
+album for sale in an ordering period (see services/documents/PHOTOS.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from flask import Blueprint, Response, jsonify, request
+
+from cartable.documents.v1 import documents_pb2
+from cartable.orders.v1 import orders_pb2
+from gateway.clients import rpc
+from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.web import field_int, field_str, require_parent_child, require_session, require_staff
+from gateway.web import json_body as read_json
+from kit.errors import Conflict, InvalidRequest, NotFound
+
+bp = Blueprint("api_photos", __name__)
+
+UPLOAD_TIMEOUT = 60  # seconds: decoding and resizing 20 MiB of photos
+PHOTO_PAGE = 60
+MAX_OFFERED_PHOTOS = 1000
+IMAGE_CACHE = "private, max-age=3600"  # immutable once uploaded; gone for others once withdrawn
+
+
+# -- service calls, shared with the pages ---------------------------------------------------------
+
+
+def viewer_child() -> str:
+    """The student whose classes count: the active child for parents, none for staff."""
+    sess = require_session()
+    if sess.account.role == "staff":
+        return ""
+    _sess, child = require_parent_child()
+    return child
+
+
+def check_limit(default: int) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
+    return int(raw)
+
+
+def list_albums(child_id: str, limit: int = 50, cursor: str = ""):
+    return rpc(
+        "documents", "ListAlbums", documents_pb2.ListAlbumsRequest(student_id=child_id, limit=limit, cursor=cursor)
+    )
+
+
+def get_album(album_id: str, child_id: str, limit: int = PHOTO_PAGE, cursor: str = ""):
+    return rpc(
+        "documents", "GetAlbum",
+        documents_pb2.GetAlbumRequest(album_id=album_id, student_id=child_id, limit=limit, cursor=cursor),
+    )
+
+
+def get_photo(photo_id: str, child_id: str):
+    return rpc("documents", "GetPhoto", documents_pb2.GetPhotoRequest(photo_id=photo_id, student_id=child_id))
+
+
+def photo_file(photo_id: str, variant: str) -> Response:
+    """``thumbnail`` or ``display`` inline (cached by the browser for an hour), or ``download``: the
+    display size as an attachment under the photo's file name."""
+    resp = rpc(
+        "documents", "OpenPhoto",
+        documents_pb2.OpenPhotoRequest(photo_id=photo_id, variant="display" if variant == "download" else variant),
+        timeout=10,
+    )
+    out = Response(resp.content, mimetype=resp.content_type or "image/jpeg")
+    if variant == "download":
+        name = resp.photo.filename or f"photo-{resp.photo.number}.jpg"
+        ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+        out.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        out.headers["Cache-Control"] = "private, no-store"
+    else:
+        out.headers["Content-Disposition"] = "inline"
+        out.headers["Cache-Control"] = IMAGE_CACHE
+    out.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return out
+
+
+def create_album(title: str, event: str, taken_on: str, class_names: list[str], publish: bool):
+    return rpc(
+        "documents", "CreateAlbum",
+        documents_pb2.CreateAlbumRequest(
+            title=title, event=event, taken_on=taken_on, class_names=class_names, publish=publish
+        ),
+    ).album
+
+
+def publish_album(album_id: str):
+    return rpc("documents", "PublishAlbum", documents_pb2.PublishAlbumRequest(album_id=album_id)).album
+
+
+def add_photos(album_id: str, uploads, titles: list[str]):
+    """The multipart ``files`` (several) with their optional ``titles`` (same order), all or nothing."""
+    files = [f for f in uploads if f is not None and f.filename]
+    if not files:
+        raise InvalidRequest("choose at least one photo", fields={"files": "at least one JPEG or PNG file"})
+    parts = [
+        documents_pb2.PhotoUpload(filename=f.filename, content=f.read(), title=titles[i] if i < len(titles) else "")
+        for i, f in enumerate(files)
+    ]
+    return rpc(
+        "documents", "AddPhotos", documents_pb2.AddPhotosRequest(album_id=album_id, files=parts),
+        timeout=UPLOAD_TIMEOUT,
+    ).photos
+
+
+def withdraw_photo(photo_id: str) -> None:
+    rpc("documents", "WithdrawPhoto", documents_pb2.WithdrawPhotoRequest(photo_id=photo_id))
+
+
+def withdraw_album(album_id: str) -> int:
+    return rpc("documents", "WithdrawAlbum", documents_pb2.WithdrawAlbumRequest(album_id=album_id)).photo_count
+
+
+def offerable_periods() -> list:
+    """The school's ordering periods that have not closed yet (open now or to come)."""
+    now = datetime.now(UTC)
+    periods = rpc("orders", "ListPeriods", orders_pb2.ListPeriodsRequest()).periods
+    return [p for p in periods if _instant(p.closes_at) > now]
+
+
+def _instant(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def item_title(photo) -> str:
+    label = f"Photo {photo.number}"
+    return f"{label} – {photo.title}"[:300] if photo.title else label
+
+
+def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = "") -> list[tuple[str, str]]:
+    """One catalog item per photo in the period (orders.AddItem), then the offer recorded here.
+    [(photo_id, item_id)]; 409 ``already_offered``, ``period_closed``, ``album_empty``."""
+    first = get_album(album_id, "", limit=200)
+    if period_id in first.album.offered_period_ids:
+        raise Conflict("this album is already offered in this period", code="already_offered")
+    periods = rpc("orders", "ListPeriods", orders_pb2.ListPeriodsRequest()).periods
+    period = next((p for p in periods if p.id == period_id), None)
+    if period is None:
+        raise NotFound("no such ordering period")
+    if _instant(period.closes_at) <= datetime.now(UTC):
+        raise Conflict("this ordering period has closed", code="period_closed")
+    photos, page = list(first.photos), first
+    while page.next_cursor and len(photos) < MAX_OFFERED_PHOTOS:
+        page = get_album(album_id, "", limit=200, cursor=page.next_cursor)
+        photos += page.photos
+    if not photos:
+        raise Conflict("the album has no photo to offer", code="album_empty")
+    if len(photos) > MAX_OFFERED_PHOTOS:
+        raise InvalidRequest("too many photos to offer", fields={"album": f"at most {MAX_OFFERED_PHOTOS} photos"})
+    subject = f"Photos – {first.album.title}"[:120]
+    made = []
+    for p in photos:
+        item = rpc(
+            "orders", "AddItem",
+            orders_pb2.AddItemRequest(
+                period_id=period_id, subject=subject, title=item_title(p), comment=comment, type="purchase",
+                price_cents=price_cents,
+            ),
+        )
+        made.append((p.id, item.id))
+    rpc(
+        "documents", "RecordAlbumOffer",
+        documents_pb2.RecordAlbumOfferRequest(
+            album_id=album_id, period_id=period_id, price_cents=price_cents, item_count=len(made)
+        ),
+    )
+    return made
+
+
+# -- JSON shapes --------------------------------------------------------------------------------------
+
+
+def photo_json(p) -> dict:
+    base = f"/api/v1/photos/{p.id}"
+    return {
+        "id": p.id,
+        "album_id": p.album_id,
+        "number": p.number,
+        "title": p.title or None,
+        "filename": p.filename,
+        "width": p.width,
+        "height": p.height,
+        "size_bytes": p.size_bytes,
+        "uploaded_at": p.uploaded_at,
+        "thumbnail": {"url": f"{base}/thumbnail", "width": p.thumb_width, "height": p.thumb_height},
+        "display_url": f"{base}/display",
+        "download_url": f"{base}/download",
+    }
+
+
+def album_json(a, staff: bool = False) -> dict:
+    out = {
+        "id": a.id,
+        "title": a.title,
+        "event": a.event or None,
+        "taken_on": a.taken_on or None,
+        "class_names": list(a.class_names),
+        "published_at": a.published_at or None,
+        "photo_count": a.photo_count,
+        "cover": photo_json(a.cover) if a.HasField("cover") else None,
+    }
+    if staff:
+        out["offered_period_ids"] = list(a.offered_period_ids)
+    return out
+
+
+def _is_staff() -> bool:
+    return require_session().account.role == "staff"
+
+
+# -- parents (and staff) ------------------------------------------------------------------------------
+
+
+@bp.get("/api/v1/photos/albums")
+def albums():
+    child = viewer_child()
+    limit = check_limit(50)
+    resp = list_albums(child, limit, request.args.get("cursor", "")[:20])
+    staff = _is_staff()
+    return jsonify(items=[album_json(a, staff) for a in resp.albums], next_cursor=resp.next_cursor or None)
+
+
+@bp.get("/api/v1/photos/albums/<album_id>")
+def album(album_id: str):
+    child = viewer_child()
+    limit = check_limit(PHOTO_PAGE)
+    resp = get_album(album_id, child, limit, request.args.get("cursor", "")[:20])
+    return jsonify(
+        album=album_json(resp.album, _is_staff()),
+        items=[photo_json(p) for p in resp.photos],
+        next_cursor=resp.next_cursor or None,
+    )
+
+
+@bp.get("/api/v1/photos/<photo_id>")
+def photo(photo_id: str):
+    child = viewer_child()
+    resp = get_photo(photo_id, child)
+    return jsonify(
+        **photo_json(resp.photo),
+        album=album_json(resp.album, _is_staff()),
+        previous_photo_id=resp.previous_photo_id or None,
+        next_photo_id=resp.next_photo_id or None,
+    )
+
+
+@bp.get("/api/v1/photos/<photo_id>/<any(thumbnail, display, download):variant>")
+def photo_bytes(photo_id: str, variant: str):
+    require_session()
+    return photo_file(photo_id, variant)
+
+
+# -- staff ----------------------------------------------------------------------------------------
+
+
+def _class_names(data: dict) -> list[str]:
+    classes = data.get("class_names") or []
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise InvalidRequest("class_names must be a list", fields={"class_names": "list of strings"})
+    return classes
+
+
+@bp.post("/api/v1/admin/photos/albums")
+def admin_create_album():
+    require_staff()
+    data = read_json()
+    published = data.get("published", True)
+    if not isinstance(published, bool):
+        raise InvalidRequest("published must be true or false", fields={"published": "boolean"})
+    made = create_album(
+        field_str(data, "title", max_len=200),
+        field_str(data, "event", required=False, max_len=200),
+        field_str(data, "taken_on", required=False, max_len=10),
+        _class_names(data),
+        published,
+    )
+    return jsonify(album_json(made, staff=True)), 201
+
+
+@bp.post("/api/v1/admin/photos/albums/<album_id>/publish")
+def admin_publish_album(album_id: str):
+    require_staff()
+    return jsonify(album_json(publish_album(album_id), staff=True))
+
+
+@bp.post("/api/v1/admin/photos/albums/<album_id>/photos")
+def admin_add_photos(album_id: str):
+    require_staff()
+    made = add_photos(album_id, request.files.getlist("files"), request.form.getlist("titles"))
+    return jsonify(items=[photo_json(p) for p in made], next_cursor=None), 201
+
+
+@bp.delete("/api/v1/admin/photos/<photo_id>")
+def admin_withdraw_photo(photo_id: str):
+    require_staff()
+    withdraw_photo(photo_id)
+    return "", 204
+
+
+@bp.delete("/api/v1/admin/photos/albums/<album_id>")
+def admin_withdraw_album(album_id: str):
+    require_staff()
+    withdraw_album(album_id)
+    return "", 204
+
+
+@bp.post("/api/v1/admin/photos/albums/<album_id>/offer")
+def admin_offer_album(album_id: str):
+    require_staff()
+    data = read_json()
+    made = offer_album(
+        album_id,
+        field_str(data, "period_id", max_len=64),
+        field_int(data, "price_cents", minimum=0, maximum=10_000_000),
+        field_str(data, "comment", required=False, max_len=2000),
+    )
+    return jsonify(
+        period_id=data["period_id"].strip(), items=[{"photo_id": p, "item_id": i} for p, i in made], next_cursor=None
+    ), 201
+
+
+# -- OpenAPI ------------------------------------------------------------------------------------------
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+NS = {"type": ["string", "null"]}
+ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
+PAGE = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {"name": "cursor", "in": "query", "schema": S},
+]
+PHOTO = obj(
+    {
+        "id": S, "album_id": S, "number": {**I, "description": "1, 2, … in upload order within the album"},
+        "title": NS, "filename": S, "width": I, "height": I,
+        "size_bytes": {**I, "description": "of the display size, what a download gives"},
+        "uploaded_at": {"type": "string", "format": "date-time"},
+        "thumbnail": obj({"url": S, "width": I, "height": I}, ["url", "width", "height"]),
+        "display_url": S, "download_url": S,
+    },
+    ["id", "album_id", "number", "width", "height", "thumbnail", "display_url", "download_url"],
+)
+ALBUM = obj(
+    {
+        "id": S, "title": S, "event": NS, "taken_on": {"type": ["string", "null"], "format": "date"},
+        "class_names": {"type": "array", "items": S, "description": "empty: the whole school"},
+        "published_at": {"type": ["string", "null"], "format": "date-time", "description": "null: a draft (staff)"},
+        "photo_count": I,
+        "cover": {"oneOf": [PHOTO, {"type": "null"}]},
+        "offered_period_ids": {"type": "array", "items": S, "description": "staff only"},
+    },
+    ["id", "title", "class_names", "photo_count", "cover"],
+)
+IMAGE = {"description": "the JPEG", "content": {"image/jpeg": {}}}
+SCHEMAS = {"PhotoAlbum": ALBUM, "Photo": PHOTO}
+
+OPENAPI = {
+    "/api/v1/photos/albums": {
+        "get": {
+            "summary": "Albums of the active child's class and of the whole school (staff: every album, drafts "
+            "included), newest first",
+            "parameters": PAGE,
+            "responses": {**ok(list_of(ALBUM)), **error_responses(400, 401, 409, 503)},
+        }
+    },
+    "/api/v1/photos/albums/{id}": {
+        "get": {
+            "summary": "An album and a page of its photos in upload order (default 60 a page)",
+            "parameters": ID + PAGE,
+            "responses": {
+                **ok(obj({"album": ALBUM, "items": {"type": "array", "items": PHOTO}, "next_cursor": NS},
+                         ["album", "items", "next_cursor"])),
+                **error_responses(400, 401, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/photos/{id}": {
+        "get": {
+            "summary": "One photo with its album and the photos before and after it",
+            "parameters": ID,
+            "responses": {
+                **ok({"allOf": [PHOTO, obj({"album": ALBUM, "previous_photo_id": NS, "next_photo_id": NS})]}),
+                **error_responses(401, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/photos/{id}/thumbnail": {
+        "get": {
+            "summary": "The thumbnail (JPEG, long side 320 px), without any EXIF/GPS data",
+            "parameters": ID,
+            "responses": {"200": IMAGE, **error_responses(401, 404, 503)},
+        }
+    },
+    "/api/v1/photos/{id}/display": {
+        "get": {
+            "summary": "The display size (JPEG, long side 1600 px), without any EXIF/GPS data",
+            "parameters": ID,
+            "responses": {"200": IMAGE, **error_responses(401, 404, 503)},
+        }
+    },
+    "/api/v1/photos/{id}/download": {
+        "get": {
+            "summary": "The display size as an attachment (Content-Disposition) under the photo's file name",
+            "parameters": ID,
+            "responses": {"200": IMAGE, **error_responses(401, 404, 503)},
+        }
+    },
+    "/api/v1/admin/photos/albums": {
+        "post": {
+            "summary": "Create an album for the whole school (no class_names) or some classes; published at once "
+            "unless published is false (a draft: fill it, then publish)",
+            "requestBody": json_body(obj({
+                "title": S, "event": S, "taken_on": {"type": "string", "format": "date"},
+                "class_names": {"type": "array", "items": S}, "published": {"type": "boolean", "default": True},
+            }, ["title"])),
+            "responses": {**ok(ALBUM, status=201), **error_responses(400, 401, 403, 503)},
+        }
+    },
+    "/api/v1/admin/photos/albums/{id}/publish": {
+        "post": {
+            "summary": "Publish a draft album (publishing twice changes nothing)",
+            "parameters": ID,
+            "responses": {**ok(ALBUM), **error_responses(401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/admin/photos/albums/{id}/photos": {
+        "post": {
+            "summary": "Upload several photos at once (JPEG or PNG by content; 20 MiB a request). All or nothing: "
+            "a refused file answers 400 with fields files[<index>] = '<file name>: <reason>' and adds none",
+            "parameters": ID,
+            "requestBody": {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": obj({
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "titles": {"type": "array", "items": S, "description": "optional, in the order of files"},
+                }, ["files"])}},
+            },
+            "responses": {**ok(list_of(PHOTO), status=201), **error_responses(400, 401, 403, 404, 413, 503)},
+        }
+    },
+    "/api/v1/admin/photos/{id}": {
+        "delete": {
+            "summary": "Withdraw a photo: gone for everyone, its files deleted",
+            "parameters": ID,
+            "responses": {"204": {"description": "withdrawn"}, **error_responses(401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/admin/photos/albums/{id}": {
+        "delete": {
+            "summary": "Withdraw an album and all its photos: gone for everyone, files deleted",
+            "parameters": ID,
+            "responses": {"204": {"description": "withdrawn"}, **error_responses(401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/admin/photos/albums/{id}/offer": {
+        "post": {
+            "summary": "Offer the album for sale in an ordering period that has not closed: one catalog item per "
+            "photo (subject 'Photos – <album>', title 'Photo <n>', type purchase, the price); once per period",
+            "parameters": ID,
+            "requestBody": json_body(obj({"period_id": S, "price_cents": I, "comment": S}, ["period_id", "price_cents"])),
+            "responses": {
+                **ok(obj({"period_id": S, "items": {"type": "array", "items": obj({"photo_id": S, "item_id": S})},
+                          "next_cursor": NS}), status=201),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+}
