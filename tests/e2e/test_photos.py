@@ -264,6 +264,11 @@ def test_photo_pages_for_parents_and_staff(suite):
     assert "Classe verte 1A" in staff_page and "Nouvel album" in staff_page
     manage = expect(staff.page(f"/gestion/photos/albums/{album['id']}")).text
     assert 'enctype="multipart/form-data"' in manage and "multiple" in manage
+    # over the gateway's 20 MiB a request: the album page says so (413), nothing added
+    heavy = staff.page(f"/gestion/photos/albums/{album['id']}/photos", method="POST",
+                       files=[("files", ("big.jpg", jpeg() + b"\x00" * (21 * 1024 * 1024), "image/jpeg"))])
+    assert heavy.status_code == 413 and "20 Mo" in heavy.text and "Classe verte 1A" in heavy.text
+    assert expect(staff.get(f"/photos/albums/{album['id']}")).json()["album"]["photo_count"] == 2
 
 
 def test_the_openapi_spec_lists_the_photo_endpoints(suite):
