@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -30,8 +31,18 @@ def message_files(directory: Path | str) -> list[Path]:
 
 def read_message(path: Path | str) -> EmailMessage:
     """One ``.eml`` file, parsed. The file keeps the message as it came over SMTP (CRLF line ends); the
-    reader parses it with LF line ends, so bodies compare and match like ordinary Python text."""
+    reader parses it with LF line ends, so bodies compare and match like ordinary Python text.
+
+    The catcher writes a file whole and never changes it, so a parsed message is kept by path, size and
+    modification time: polling a mailbox of thousands of messages parses each one once, not each time."""
     path = Path(path)
+    st = path.stat()
+    return _parsed(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _parsed(name: str, _size: int, _mtime_ns: int) -> EmailMessage:
+    path = Path(name)
     data = path.read_bytes().replace(b"\r\n", b"\n")
     msg = email.message_from_bytes(data, policy=email.policy.default)
     msg.path = path  # type: ignore[attr-defined]
