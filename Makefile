@@ -54,7 +54,7 @@ test-fast: install  ## unit tests only
 
 lint: install  ## ruff
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 
 bench: install services-up  ## benchmarks under bench/ (PostgreSQL)
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

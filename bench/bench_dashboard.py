@@ -29,7 +29,10 @@ def closed_loop(url_for, headers_for, seconds: float, clients: int):
             try:
                 r = s.get(url_for(rnd), headers=headers_for(rnd), timeout=10)
                 ok = r.status_code == 200
-                partial = ok and bool(r.headers.get("Content-Type", "").startswith("application/json") and r.json().get("unavailable"))
+                partial = ok and bool(
+                    r.headers.get("Content-Type", "").startswith("application/json")
+                    and r.json().get("unavailable")
+                )
             except requests.RequestException:
                 ok, partial = False, False
             dt = time.perf_counter() - t0
@@ -58,7 +61,9 @@ def main() -> int:
         dash = lambda rnd: suite.base_url + "/api/v1/dashboard"  # noqa: E731
         health = lambda rnd: suite.base_url + "/healthz"  # noqa: E731
         auth = lambda rnd: {"Authorization": "Bearer " + rnd.choice(tokens)}  # noqa: E731
-        print(f"bench_dashboard: {FAMILIES} families, {CLIENTS} closed-loop clients, {SECONDS:.0f} s each, PostgreSQL")
+        print(
+            f"bench_dashboard: {FAMILIES} families, {CLIENTS} closed-loop clients, {SECONDS:.0f} s each, PostgreSQL"
+        )
         lat, secs, err, _ = closed_loop(health, lambda r: {}, SECONDS / 2, CLIENTS)
         print(line("GET /healthz", len(lat), secs, lat, err))
         base = len(lat) / secs

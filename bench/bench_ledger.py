@@ -53,16 +53,25 @@ STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
 
 
 def set_up(svc: FinanceService) -> list[str]:
-    svc.update_settings(STAFF, pb.UpdateSettingsRequest(settings=pb.Settings(
-        iban="BE68539007547034", beneficiary="École du banc d'essai", internal_wallet_payments=True)))
+    svc.update_settings(
+        STAFF,
+        pb.UpdateSettingsRequest(
+            settings=pb.Settings(
+                iban="BE68539007547034", beneficiary="École du banc d'essai", internal_wallet_payments=True
+            )
+        ),
+    )
     svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas"))
     ids = []
     for _ in range(WALLETS):
         opened = svc.open_student_wallets(
-            STAFF, pb.OpenStudentWalletsRequest(student_id=str(uuid.uuid4()), level="primary"))
+            STAFF, pb.OpenStudentWalletsRequest(student_id=str(uuid.uuid4()), level="primary")
+        )
         ids.append(opened.wallets[0].id)
         # enough that sales are booked, not refused for the balance
-        svc.record_top_up(STAFF, pb.RecordTopUpRequest(wallet_id=ids[-1], amount_cents=1_000_000, method="cash"))
+        svc.record_top_up(
+            STAFF, pb.RecordTopUpRequest(wallet_id=ids[-1], amount_cents=1_000_000, method="cash")
+        )
     return ids
 
 
@@ -84,12 +93,25 @@ def writers(svc: FinanceService, wallet_ids: list[str], students: dict[str, str]
             t0 = time.perf_counter()
             try:
                 if rnd.random() < 0.5:
-                    svc.record_top_up(STAFF, pb.RecordTopUpRequest(
-                        wallet_id=wallet_id, amount_cents=500, method="cash", idempotency_key=uuid.uuid4().hex))
+                    svc.record_top_up(
+                        STAFF,
+                        pb.RecordTopUpRequest(
+                            wallet_id=wallet_id,
+                            amount_cents=500,
+                            method="cash",
+                            idempotency_key=uuid.uuid4().hex,
+                        ),
+                    )
                 else:
-                    svc.record_sale(STAFF, pb.RecordSaleRequest(
-                        student_id=students[wallet_id], wallet_id=wallet_id, idempotency_key=uuid.uuid4().hex,
-                        lines=[pb.SaleLineInput(label="Repas chaud", quantity=1, unit_price_cents=395)]))
+                    svc.record_sale(
+                        STAFF,
+                        pb.RecordSaleRequest(
+                            student_id=students[wallet_id],
+                            wallet_id=wallet_id,
+                            idempotency_key=uuid.uuid4().hex,
+                            lines=[pb.SaleLineInput(label="Repas chaud", quantity=1, unit_price_cents=395)],
+                        ),
+                    )
                 done += 1
             except Conflict:  # insufficient_balance: a refused sale moves nothing
                 refused += 1
@@ -122,10 +144,14 @@ def pgbench(admin_url: str, seconds: float) -> float:
     name = f"cartable_bench_pgbench_{uuid.uuid4().hex[:8]}"
     url = create_pg_database(name).replace("postgresql+psycopg://", "postgresql://")
     try:
-        subprocess.run(["pgbench", "-i", "-q", "-s", str(PGBENCH_SCALE), url], check=True, capture_output=True)
+        subprocess.run(
+            ["pgbench", "-i", "-q", "-s", str(PGBENCH_SCALE), url], check=True, capture_output=True
+        )
         out = subprocess.run(
             ["pgbench", "-c", str(WRITERS), "-j", str(WRITERS), "-T", str(int(seconds)), url],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     finally:
         drop_pg_database(name)
@@ -138,8 +164,11 @@ def pgbench(admin_url: str, seconds: float) -> float:
 def report(label: str, done: int, refused: int, lat: list[float], elapsed: float) -> float:
     rate = done / elapsed  # booked movements only
     qs = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else [0.0] * 99
-    print(f"  {label:<38} {rate:8.1f} movements/s   p50 {qs[49] * 1000:6.1f} ms   p95 {qs[94] * 1000:6.1f} ms"
-          f"   ({done} booked, {refused} refused for balance)", flush=True)
+    print(
+        f"  {label:<38} {rate:8.1f} movements/s   p50 {qs[49] * 1000:6.1f} ms   p95 {qs[94] * 1000:6.1f} ms"
+        f"   ({done} booked, {refused} refused for balance)",
+        flush=True,
+    )
     return rate
 
 
@@ -156,16 +185,25 @@ def main() -> int:
         wallet_ids = set_up(svc)
         with rt.db.unit_of_work() as s:
             students = dict(s.execute(select(wallets.c.id, wallets.c.student_id)).all())
-        print(f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writer threads, {SECONDS:.0f} s per "
-              f"phase, {os.cpu_count()} CPUs shared with the database")
+        print(
+            f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writer threads, {SECONDS:.0f} s per "
+            f"phase, {os.cpu_count()} CPUs shared with the database"
+        )
         spread = report(f"ledger, {WALLETS} wallets", *writers(svc, wallet_ids, students, SECONDS))
         check_invariants(rt)
         hot = report("ledger, one hot wallet", *writers(svc, wallet_ids[:1], students, SECONDS))
         check_invariants(rt)
         tps = pgbench(admin, SECONDS)
-        print(f"  {f'pgbench TPC-B-like, scale {PGBENCH_SCALE}, {WRITERS} clients':<38} {tps:8.1f} tps", flush=True)
-        print(f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets), {hot / tps:.2f} (one hot wallet)")
-        print("  invariants after each phase: ledger sums to zero, every balance equals its postings, none negative")
+        print(
+            f"  {f'pgbench TPC-B-like, scale {PGBENCH_SCALE}, {WRITERS} clients':<38} {tps:8.1f} tps",
+            flush=True,
+        )
+        print(
+            f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets), {hot / tps:.2f} (one hot wallet)"
+        )
+        print(
+            "  invariants after each phase: ledger sums to zero, every balance equals its postings, none negative"
+        )
     finally:
         if rt is not None:
             rt.db.dispose()

@@ -23,13 +23,33 @@ def main() -> int:
     try:
         staff = new_school(suite)
         now = datetime.now(UTC)
-        period = expect(staff.post("/admin/order-periods", json={
-            "title": "Manuels 2027", "notes": "", "opens_at": (now - timedelta(hours=1)).isoformat(),
-            "closes_at": (now + timedelta(days=1)).isoformat(), "class_names": ["1A"]}), 201).json()["id"]
+        period = expect(
+            staff.post(
+                "/admin/order-periods",
+                json={
+                    "title": "Manuels 2027",
+                    "notes": "",
+                    "opens_at": (now - timedelta(hours=1)).isoformat(),
+                    "closes_at": (now + timedelta(days=1)).isoformat(),
+                    "class_names": ["1A"],
+                },
+            ),
+            201,
+        ).json()["id"]
         items = [
-            expect(staff.post(f"/admin/order-periods/{period}/items", json={
-                "subject": f"Matière {i % 6}", "title": f"Livre {i}", "comment": "", "type": "loan" if i % 2 else "purchase",
-                "price_cents": 500 + 37 * i}), 201).json()["id"]
+            expect(
+                staff.post(
+                    f"/admin/order-periods/{period}/items",
+                    json={
+                        "subject": f"Matière {i % 6}",
+                        "title": f"Livre {i}",
+                        "comment": "",
+                        "type": "loan" if i % 2 else "purchase",
+                        "price_cents": 500 + 37 * i,
+                    },
+                ),
+                201,
+            ).json()["id"]
             for i in range(24)
         ]
         families = make_families(suite, staff, PARENTS)
@@ -45,8 +65,14 @@ def main() -> int:
                 expect(parent.get(f"/order-periods/{period}/catalog"), 200)
                 expect(parent.post(f"/order-periods/{period}/summary", json={"item_ids": chosen}), 200)
                 t1 = time.perf_counter()
-                expect(parent.post(f"/order-periods/{period}/orders", json={"item_ids": chosen, "confirm": True},
-                                   headers={"Idempotency-Key": str(uuid.uuid4())}), 201)
+                expect(
+                    parent.post(
+                        f"/order-periods/{period}/orders",
+                        json={"item_ids": chosen, "confirm": True},
+                        headers={"Idempotency-Key": str(uuid.uuid4())},
+                    ),
+                    201,
+                )
                 t2 = time.perf_counter()
                 with lock:
                     whole.append(t2 - t0)

@@ -52,8 +52,17 @@ def seed(rt, n: int) -> tuple[int, int]:
     """Wallets and invoices named by the communications bulk_specs writes (movement i uses
     make_ogm(1_000_000 + i)): every tenth referencing movement pays an invoice, the others a wallet."""
     svc = FinanceService(rt)
-    svc.update_settings(STAFF, pb.UpdateSettingsRequest(settings=pb.Settings(
-        iban="BE68539007547034", bic="GKCCBEBB", beneficiary="École du banc d'essai", top_up_methods=["transfer"])))
+    svc.update_settings(
+        STAFF,
+        pb.UpdateSettingsRequest(
+            settings=pb.Settings(
+                iban="BE68539007547034",
+                bic="GKCCBEBB",
+                beneficiary="École du banc d'essai",
+                top_up_methods=["transfer"],
+            )
+        ),
+    )
     type_id = svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas")).wallet_type.id
     now = datetime.now(UTC)
     rand = random.Random(7)
@@ -62,30 +71,99 @@ def seed(rt, n: int) -> tuple[int, int]:
         if i % 10 >= 8:  # free text only, or a debit: names nothing
             continue
         student_id = str(uuid.uuid4())
-        students.append({"id": student_id, "school_id": SCHOOL, "level": "primary", "first_name": f"E{i}",
-                         "last_name": "Banc", "class_name": f"{1 + i % 6}A", "created_at": now})
+        students.append(
+            {
+                "id": student_id,
+                "school_id": SCHOOL,
+                "level": "primary",
+                "first_name": f"E{i}",
+                "last_name": "Banc",
+                "class_name": f"{1 + i % 6}A",
+                "created_at": now,
+            }
+        )
         digits = make_ogm(1_000_000 + i)
         if i % 10 == 0:
             invoice_id, total = str(uuid.uuid4()), rand.randrange(1_000, 30_000)
-            invoices.append({"id": invoice_id, "school_id": SCHOOL, "student_id": student_id, "number": f"B-{i:06d}",
-                             "title": "Classe verte", "issued_on": now.date(), "due_on": now.date(),
-                             "total_cents": total, "credit_cents": 0, "paid_cents": 0, "credited_cents": 0,
-                             "status": "unpaid", "source": "staff", "created_at": now})
-            lines.append({"invoice_id": invoice_id, "position": 0, "label": "Séjour", "quantity": 1,
-                          "unit_price_cents": total, "amount_cents": total})
-            comms.append({"digits": digits, "school_id": SCHOOL, "wallet_id": None, "invoice_id": invoice_id,
-                          "level": "", "created_at": now, "valid_until": None})
-            entries.append((str(uuid.uuid4()), ledger.issue_invoice(invoice_id, SCHOOL, total), now, "Facture",
-                            student_id))
+            invoices.append(
+                {
+                    "id": invoice_id,
+                    "school_id": SCHOOL,
+                    "student_id": student_id,
+                    "number": f"B-{i:06d}",
+                    "title": "Classe verte",
+                    "issued_on": now.date(),
+                    "due_on": now.date(),
+                    "total_cents": total,
+                    "credit_cents": 0,
+                    "paid_cents": 0,
+                    "credited_cents": 0,
+                    "status": "unpaid",
+                    "source": "staff",
+                    "created_at": now,
+                }
+            )
+            lines.append(
+                {
+                    "invoice_id": invoice_id,
+                    "position": 0,
+                    "label": "Séjour",
+                    "quantity": 1,
+                    "unit_price_cents": total,
+                    "amount_cents": total,
+                }
+            )
+            comms.append(
+                {
+                    "digits": digits,
+                    "school_id": SCHOOL,
+                    "wallet_id": None,
+                    "invoice_id": invoice_id,
+                    "level": "",
+                    "created_at": now,
+                    "valid_until": None,
+                }
+            )
+            entries.append(
+                (
+                    str(uuid.uuid4()),
+                    ledger.issue_invoice(invoice_id, SCHOOL, total),
+                    now,
+                    "Facture",
+                    student_id,
+                )
+            )
         else:
             wallet_id = str(uuid.uuid4())
-            wallets.append({"id": wallet_id, "school_id": SCHOOL, "student_id": student_id, "wallet_type_id": type_id,
-                            "balance_cents": 0, "created_at": now})
-            comms.append({"digits": digits, "school_id": SCHOOL, "wallet_id": wallet_id, "invoice_id": None,
-                          "level": "primary", "created_at": now, "valid_until": None})
+            wallets.append(
+                {
+                    "id": wallet_id,
+                    "school_id": SCHOOL,
+                    "student_id": student_id,
+                    "wallet_type_id": type_id,
+                    "balance_cents": 0,
+                    "created_at": now,
+                }
+            )
+            comms.append(
+                {
+                    "digits": digits,
+                    "school_id": SCHOOL,
+                    "wallet_id": wallet_id,
+                    "invoice_id": None,
+                    "level": "primary",
+                    "created_at": now,
+                    "valid_until": None,
+                }
+            )
     with rt.db.unit_of_work() as s:
-        for table, rows in ((db.students, students), (db.wallets, wallets), (db.invoices, invoices),
-                            (db.invoice_lines, lines), (db.structured_communications, comms)):
+        for table, rows in (
+            (db.students, students),
+            (db.wallets, wallets),
+            (db.invoices, invoices),
+            (db.invoice_lines, lines),
+            (db.structured_communications, comms),
+        ):
             for k in range(0, len(rows), 5000):
                 s.execute(table.insert(), rows[k : k + 5000])
         db.book_many(s, SCHOOL, entries)
@@ -95,12 +173,26 @@ def seed(rt, n: int) -> tuple[int, int]:
 def movement_rows(parsed) -> list[dict]:
     import_id = "plain"
     return [
-        {"id": str(uuid.uuid4()), "school_id": SCHOOL, "import_id": import_id, "dedup_key": m.dedup_key,
-         "direction": m.direction, "amount_cents": m.amount_cents, "booked_on": m.booked_on,
-         "account": m.account_iban, "bank_reference": m.bank_reference,
-         "structured_communication": m.structured_communication, "free_communication": m.free_communication,
-         "counterparty_name": m.counterparty_name, "counterparty_iban": m.counterparty_iban, "reversal": m.reversal,
-         "outcome": "debit", "wallet_id": None, "invoice_id": None, "payment_id": None}
+        {
+            "id": str(uuid.uuid4()),
+            "school_id": SCHOOL,
+            "import_id": import_id,
+            "dedup_key": m.dedup_key,
+            "direction": m.direction,
+            "amount_cents": m.amount_cents,
+            "booked_on": m.booked_on,
+            "account": m.account_iban,
+            "bank_reference": m.bank_reference,
+            "structured_communication": m.structured_communication,
+            "free_communication": m.free_communication,
+            "counterparty_name": m.counterparty_name,
+            "counterparty_iban": m.counterparty_iban,
+            "reversal": m.reversal,
+            "outcome": "debit",
+            "wallet_id": None,
+            "invoice_id": None,
+            "payment_id": None,
+        }
         for m in parsed.movements
     ]
 
@@ -112,9 +204,26 @@ PLAIN_DDL = """CREATE TABLE {name} (
   structured_communication varchar(12) NOT NULL, free_communication text NOT NULL,
   counterparty_name varchar(140) NOT NULL, counterparty_iban varchar(64) NOT NULL, reversal boolean NOT NULL,
   outcome varchar(20) NOT NULL, wallet_id varchar(36), invoice_id varchar(36), payment_id varchar(36))"""
-COLUMNS = ("id", "school_id", "import_id", "dedup_key", "direction", "amount_cents", "booked_on", "account",
-           "bank_reference", "structured_communication", "free_communication", "counterparty_name",
-           "counterparty_iban", "reversal", "outcome", "wallet_id", "invoice_id", "payment_id")
+COLUMNS = (
+    "id",
+    "school_id",
+    "import_id",
+    "dedup_key",
+    "direction",
+    "amount_cents",
+    "booked_on",
+    "account",
+    "bank_reference",
+    "structured_communication",
+    "free_communication",
+    "counterparty_name",
+    "counterparty_iban",
+    "reversal",
+    "outcome",
+    "wallet_id",
+    "invoice_id",
+    "payment_id",
+)
 
 
 def plain_insert(rt, rows: list[dict]) -> float:
@@ -138,7 +247,10 @@ def plain_copy(rt, rows: list[dict]) -> float:
     raw = rt.db.engine.raw_connection()
     try:
         started = time.perf_counter()
-        with raw.cursor() as cur, cur.copy(f"COPY plain_movements_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY plain_movements_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
             for r in rows:
                 copy.write_row(tuple(r[c] for c in COLUMNS))
         raw.commit()
@@ -150,12 +262,17 @@ def plain_copy(rt, rows: list[dict]) -> float:
 def check(rt) -> dict[str, int]:
     with rt.db.unit_of_work() as s:
         total = s.execute(text("SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_postings")).scalar_one()
-        drift = s.execute(text(
-            "SELECT COUNT(*) FROM wallets w LEFT JOIN (SELECT account, SUM(amount_cents) AS s FROM ledger_postings "
-            "WHERE account LIKE 'wallet:%' GROUP BY account) p ON p.account = 'wallet:' || w.id "
-            "WHERE w.balance_cents <> COALESCE(p.s, 0)")).scalar_one()
-        counts = {t: s.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()  # noqa: S608 - fixed names
-                  for t in ("bank_movements", "ledger_transactions", "payments", "unmatched_transfers", "outbox")}
+        drift = s.execute(
+            text(
+                "SELECT COUNT(*) FROM wallets w LEFT JOIN (SELECT account, SUM(amount_cents) AS s FROM ledger_postings "
+                "WHERE account LIKE 'wallet:%' GROUP BY account) p ON p.account = 'wallet:' || w.id "
+                "WHERE w.balance_cents <> COALESCE(p.s, 0)"
+            )
+        ).scalar_one()
+        counts = {
+            t: s.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()  # noqa: S608 - fixed names
+            for t in ("bank_movements", "ledger_transactions", "payments", "unmatched_transfers", "outbox")
+        }
     assert total == 0, f"the ledger does not sum to zero: {total}"
     assert drift == 0, f"{drift} wallets' balances differ from their postings"
     return counts
@@ -172,8 +289,11 @@ def main() -> int:
         n_wallets, n_invoices = seed(rt, MOVEMENTS)
         specs = bulk_specs(MOVEMENTS)
         content = build_coda(specs)
-        print(f"bench_statements: {MOVEMENTS} movements, CODA file of {len(content) / 1e6:.1f} MB, PostgreSQL "
-              f"(set-up: {n_wallets} wallets and {n_invoices} invoices in {time.perf_counter() - t0:.1f} s)", flush=True)
+        print(
+            f"bench_statements: {MOVEMENTS} movements, CODA file of {len(content) / 1e6:.1f} MB, PostgreSQL "
+            f"(set-up: {n_wallets} wallets and {n_invoices} invoices in {time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
 
         started = time.perf_counter()
         parsed = parse_statement(content)
@@ -194,17 +314,33 @@ def main() -> int:
         insert_s = plain_insert(rt, rows)
         copy_s = plain_copy(rt, rows)
 
-        written = sum(counts.values()) + 2 * counts["ledger_transactions"]  # + the postings, two per transaction
-        print(f"  file: {result.statements} statements; credited {result.credited}, unmatched {result.unmatched}, "
-              f"debits {result.debits}, duplicates {result.duplicates}")
-        print(f"  the import wrote {written} rows ({written / MOVEMENTS:.1f} per movement: {counts}, postings) "
-              f"in one transaction; the plain insert writes 1 per movement")
-        print(f"  {'import (parse, match, lock, book, events)':<46} {import_s:7.2f} s  {MOVEMENTS / import_s:9.0f} movements/s"
-              f"   (of which parsing {parse_s:.2f} s)")
-        print(f"  {'same file again (all duplicates)':<46} {again_s:7.2f} s  {MOVEMENTS / again_s:9.0f} movements/s")
-        print(f"  {'plain bulk insert of the same rows (INSERT)':<46} {insert_s:7.2f} s  {MOVEMENTS / insert_s:9.0f} rows/s")
-        print(f"  {'plain bulk insert of the same rows (COPY)':<46} {copy_s:7.2f} s  {MOVEMENTS / copy_s:9.0f} rows/s")
-        print(f"  ratio import / plain INSERT: {import_s / insert_s:.1f}x   import / COPY: {import_s / copy_s:.1f}x")
+        written = (
+            sum(counts.values()) + 2 * counts["ledger_transactions"]
+        )  # + the postings, two per transaction
+        print(
+            f"  file: {result.statements} statements; credited {result.credited}, unmatched {result.unmatched}, "
+            f"debits {result.debits}, duplicates {result.duplicates}"
+        )
+        print(
+            f"  the import wrote {written} rows ({written / MOVEMENTS:.1f} per movement: {counts}, postings) "
+            f"in one transaction; the plain insert writes 1 per movement"
+        )
+        print(
+            f"  {'import (parse, match, lock, book, events)':<46} {import_s:7.2f} s  {MOVEMENTS / import_s:9.0f} movements/s"
+            f"   (of which parsing {parse_s:.2f} s)"
+        )
+        print(
+            f"  {'same file again (all duplicates)':<46} {again_s:7.2f} s  {MOVEMENTS / again_s:9.0f} movements/s"
+        )
+        print(
+            f"  {'plain bulk insert of the same rows (INSERT)':<46} {insert_s:7.2f} s  {MOVEMENTS / insert_s:9.0f} rows/s"
+        )
+        print(
+            f"  {'plain bulk insert of the same rows (COPY)':<46} {copy_s:7.2f} s  {MOVEMENTS / copy_s:9.0f} rows/s"
+        )
+        print(
+            f"  ratio import / plain INSERT: {import_s / insert_s:.1f}x   import / COPY: {import_s / copy_s:.1f}x"
+        )
         digest = hashlib.sha256(content).hexdigest()[:12]
         print(f"  (file sha256 {digest}…; scratch database {name} dropped)")
         rt.db.dispose()

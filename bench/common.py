@@ -38,13 +38,17 @@ def make_families(suite: Suite, staff, n: int, class_name: str = "1A", threads: 
     """``n`` parents with one child each, activated through the API (token read from the mail)."""
 
     def one(i: int):
-        return new_family(suite, staff, [{"first_name": f"Enfant{i}", "class_name": class_name}], first_name=f"P{i}")
+        return new_family(
+            suite, staff, [{"first_name": f"Enfant{i}", "class_name": class_name}], first_name=f"P{i}"
+        )
 
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
     # set-up only: the staff session is shared by the threads; retry a request on a dropped connection
-    staff.http.mount("http://", HTTPAdapter(pool_maxsize=threads, max_retries=Retry(total=3, allowed_methods=None)))
+    staff.http.mount(
+        "http://", HTTPAdapter(pool_maxsize=threads, max_retries=Retry(total=3, allowed_methods=None))
+    )
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         families = list(pool.map(one, range(n)))

@@ -36,9 +36,14 @@ def ensure_rabbitmq(url: str) -> bool:
     if _answers(host, port):
         return True
     if host not in ("127.0.0.1", "localhost"):
-        print(f"RabbitMQ at {host}:{port} does not answer; start it, or point AMQP_URL elsewhere.", file=sys.stderr)
+        print(
+            f"RabbitMQ at {host}:{port} does not answer; start it, or point AMQP_URL elsewhere.",
+            file=sys.stderr,
+        )
         return False
-    server = shutil.which("rabbitmq-server") or ("/usr/sbin/rabbitmq-server" if Path("/usr/sbin/rabbitmq-server").exists() else None)
+    server = shutil.which("rabbitmq-server") or (
+        "/usr/sbin/rabbitmq-server" if Path("/usr/sbin/rabbitmq-server").exists() else None
+    )
     if not server:
         print(
             "RabbitMQ is not installed. Install it (Debian/Ubuntu: `sudo apt-get install rabbitmq-server`,"
@@ -65,10 +70,14 @@ def ensure_postgres(url: str) -> bool:
     if host in ("127.0.0.1", "localhost") and shutil.which("pg_ctlcluster") and clusters.exists():
         for version in sorted(p.name for p in clusters.iterdir()):
             print(f"Starting PostgreSQL {version} ...", file=sys.stderr)
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False
+            )
         if _wait(host, port, 60):
             return True
-    print(f"PostgreSQL at {host}:{port} does not answer; start it or unset TEST_DATABASE_URL.", file=sys.stderr)
+    print(
+        f"PostgreSQL at {host}:{port} does not answer; start it or unset TEST_DATABASE_URL.", file=sys.stderr
+    )
     return False
 
 

@@ -15,7 +15,10 @@ from kit.settings import load_settings
 def _run(service: str, command: str, stdin: str | None = None) -> str:
     out = subprocess.run(
         [sys.executable, "-m", f"services.{service}", command],
-        input=stdin, capture_output=True, text=True, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"services.{service} {command} failed:\n{out.stderr[-3000:]}")
@@ -34,7 +37,10 @@ def main() -> int:
     payload = json.dumps({"school_id": demo["school_id"], "students": students})
     for service in ("finance", "documents", "orders", "notifications"):
         help_text = subprocess.run(
-            [sys.executable, "-m", f"services.{service}", "--help"], capture_output=True, text=True, check=False
+            [sys.executable, "-m", f"services.{service}", "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout
         if "seed-demo" in help_text:
             _run(service, "seed-demo", payload)

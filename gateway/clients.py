@@ -65,7 +65,9 @@ class Clients:
         with self._lock:
             self._check_pid()
             if service not in self._channels:
-                self._channels[service] = grpc.insecure_channel(self.targets[service], options=CHANNEL_OPTIONS)
+                self._channels[service] = grpc.insecure_channel(
+                    self.targets[service], options=CHANNEL_OPTIONS
+                )
             return self._channels[service]
 
     def stub(self, service: str):
@@ -102,7 +104,9 @@ def metadata(identity_token: str | None) -> list[tuple[str, str]]:
     return md
 
 
-def rpc(service: str, method: str, request, *, identity: str | None | bool = True, timeout: float | None = None):
+def rpc(
+    service: str, method: str, request, *, identity: str | None | bool = True, timeout: float | None = None
+):
     """Call ``service.method`` with the current caller's identity token and a deadline.
 
     ``identity=True`` uses the signed-in caller's token; a string uses that token; False/None sends none.
@@ -116,7 +120,9 @@ def rpc(service: str, method: str, request, *, identity: str | None | bool = Tru
         # wait_for_ready: a call made while the channel reconnects waits (within its deadline)
         # instead of failing at once.
         return fn(
-            request, metadata=metadata(identity or None), timeout=timeout or clients().default_timeout,
+            request,
+            metadata=metadata(identity or None),
+            timeout=timeout or clients().default_timeout,
             wait_for_ready=True,
         )
     except grpc.RpcError as exc:
@@ -128,5 +134,8 @@ def rpc_future(service: str, method: str, request, *, timeout: float):
     sess = g.get("session")
     fn = getattr(clients().stub(service), method)
     return fn.future(
-        request, metadata=metadata(sess.identity_token if sess else None), timeout=timeout, wait_for_ready=True
+        request,
+        metadata=metadata(sess.identity_token if sess else None),
+        timeout=timeout,
+        wait_for_ready=True,
     )

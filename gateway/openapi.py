@@ -21,7 +21,10 @@ def error_responses(*codes: int) -> dict[str, Any]:
         503: "unavailable",
     }
     return {
-        str(c): {"description": names.get(c, "error"), "content": {"application/json": {"schema": ref("Error")}}}
+        str(c): {
+            "description": names.get(c, "error"),
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
         for c in codes
     }
 

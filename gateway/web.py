@@ -45,9 +45,7 @@ def error_response(err: AppError) -> Response:
     if is_api():
         resp = jsonify(err.to_json())
     else:
-        resp = Response(
-            render_template("error.html", error=err), mimetype="text/html"
-        )
+        resp = Response(render_template("error.html", error=err), mimetype="text/html")
     resp.status_code = err.http_status
     if err.retry_after is not None:
         resp.headers["Retry-After"] = str(err.retry_after)
@@ -142,7 +140,9 @@ def field_int(data: dict, name: str, *, minimum: int | None = None, maximum: int
 def idempotency_key() -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
-        raise InvalidRequest("Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"})
+        raise InvalidRequest(
+            "Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"}
+        )
     return key
 
 
@@ -224,4 +224,3 @@ def install(app: Flask) -> None:
         log.exception("unhandled error", extra={"path": request.path})
         err = AppError("internal error", code="internal")
         return error_response(err)
-

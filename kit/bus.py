@@ -119,7 +119,12 @@ def record_events(
         session,
         outbox,
         [
-            {"event_id": e.event_id, "event_name": e.event_name, "body": e.SerializeToString(), "created_at": now}
+            {
+                "event_id": e.event_id,
+                "event_name": e.event_name,
+                "body": e.SerializeToString(),
+                "created_at": now,
+            }
             for e in envs
         ],
     )
@@ -392,7 +397,9 @@ class EventConsumer:
                 channel.basic_qos(prefetch_count=1)
                 pending: list = []
                 channel.basic_consume(
-                    self.queue, lambda ch, m, p, b: pending.append((m, p, b)), auto_ack=False  # noqa: B023
+                    self.queue,
+                    lambda ch, m, p, b: pending.append((m, p, b)),  # noqa: B023
+                    auto_ack=False,
                 )
                 backoff = 0.5
                 while not stop.is_set():

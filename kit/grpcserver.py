@@ -123,7 +123,9 @@ class GrpcServer:
                 ok = all(check() for check in self.checks)
                 if not self._stop.is_set():
                     self.set_status(
-                        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+                        health_pb2.HealthCheckResponse.SERVING
+                        if ok
+                        else health_pb2.HealthCheckResponse.NOT_SERVING
                     )
                 self._stop.wait(interval if ok else min(interval, 0.5))
 

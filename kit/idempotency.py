@@ -63,7 +63,9 @@ def run_idempotent(
         with db.unit_of_work() as s:
             return work(s)
     if len(key) > 200:
-        raise InvalidRequest("Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"})
+        raise InvalidRequest(
+            "Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"}
+        )
 
     def stored(s: Session):
         q = select(table.c.request_hash, table.c.response).where(table.c.scope == scope, table.c.key == key)

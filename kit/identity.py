@@ -85,7 +85,9 @@ def generate_keypair(private_file: Path, public_file: Path) -> None:
         fh.write(pem)
     os.replace(tmp, private_file)
     public_file.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
 
 

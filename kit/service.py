@@ -72,7 +72,9 @@ def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras) -> 
     verifier = TokenVerifier.from_files(
         public_key_files(settings.identity_public_key_file, dict(settings.extra))
     )
-    return Runtime(spec=spec, settings=settings, db=Database(settings.database_url), verifier=verifier, extras=extras)
+    return Runtime(
+        spec=spec, settings=settings, db=Database(settings.database_url), verifier=verifier, extras=extras
+    )
 
 
 def start_grpc(rt: Runtime, listen: str | None = None) -> GrpcServer:

@@ -81,7 +81,9 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         db_default = None
     else:
         db_default = f"sqlite:///{var_dir / (service + '.db')}"
-    database_url = _get(env, f"{up}_DATABASE_URL", db_default, production=False) if service in SERVICES else ""
+    database_url = (
+        _get(env, f"{up}_DATABASE_URL", db_default, production=False) if service in SERVICES else ""
+    )
     targets = {
         svc: env.get(f"{svc.upper()}_GRPC_TARGET", f"127.0.0.1:{port}")
         for svc, port in DEFAULT_GRPC_PORTS.items()

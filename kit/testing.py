@@ -257,7 +257,9 @@ class Keys:
         return self.signer.sign(ident)[0]
 
 
-def test_settings(service: str, database_url: str, keys: Keys, broker: BrokerNamespace | None, **env) -> Settings:
+def test_settings(
+    service: str, database_url: str, keys: Keys, broker: BrokerNamespace | None, **env
+) -> Settings:
     base = {
         "CARTABLE_ENV": "test",
         f"{service.upper()}_DATABASE_URL": database_url,

@@ -122,7 +122,10 @@ class Suite:
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", f"services.{svc}", command],
-                    env=self.env(svc), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                    env=self.env(svc),
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
         self.procs[svc] = procs
@@ -134,7 +137,11 @@ class Suite:
         env[f"{svc.upper()}_METRICS_PORT"] = str(metrics_port)
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{svc}", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", f"services.{svc}", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.procs.setdefault(name, []).append(proc)
         return proc
@@ -161,8 +168,10 @@ class Suite:
         mollie_env["MOLLIE_STANDIN_STATE"] = str(self.var / "mollie-standin.json")
         self._mollie = subprocess.Popen(
             [sys.executable, "-m", "devtools.mollie_standin"],
-            env=mollie_env, cwd=ROOT,
-            stdout=open(self.logs / "mollie.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            env=mollie_env,
+            cwd=ROOT,
+            stdout=open(self.logs / "mollie.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
         )
         for svc in SERVICES:
             self.start_service(svc)
@@ -171,8 +180,16 @@ class Suite:
             env = self.env()
             env.update(GATEWAY_BIND=f"127.0.0.1:{self.http_port}", GATEWAY_WORKERS=str(self.gunicorn_workers))
             self._gunicorn = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gateway/gunicorn_conf.py", "gateway:create_app()"],
-                env=env, cwd=ROOT, stdout=open(self.logs / "gateway.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "-c",
+                    "gateway/gunicorn_conf.py",
+                    "gateway:create_app()",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=open(self.logs / "gateway.log", "ab"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
             )
         else:
             self.app = self.make_app()
@@ -223,6 +240,10 @@ class Suite:
         """Run ``python -m services.<svc> <args>`` against the suite's database; returns stdout."""
         out = subprocess.run(
             [sys.executable, "-m", f"services.{svc}", *args],
-            env=self.env(svc), cwd=ROOT, check=True, capture_output=True, text=True,
+            env=self.env(svc),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout

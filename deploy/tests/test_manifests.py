@@ -15,7 +15,12 @@ import yaml
 DEPLOY = Path(__file__).resolve().parent.parent
 BASE = DEPLOY / "k8s" / "base"
 SERVICES = {
-    "auth": 50051, "documents": 50052, "finance": 50053, "orders": 50054, "notifications": 50055, "meetings": 50056,
+    "auth": 50051,
+    "documents": 50052,
+    "finance": 50053,
+    "orders": 50054,
+    "notifications": 50055,
+    "meetings": 50056,
 }
 
 
@@ -35,7 +40,9 @@ def by_kind(kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in base_docs() if d["kind"] == kind}
 
 
-@pytest.mark.parametrize("path", sorted(BASE.glob("*.yaml")) + [DEPLOY / "k8s" / "secrets.example.yaml"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(BASE.glob("*.yaml")) + [DEPLOY / "k8s" / "secrets.example.yaml"], ids=lambda p: p.name
+)
 def test_every_manifest_validates_against_the_kubernetes_schema(path):
     if path.name == "kustomization.yaml":
         pytest.skip("kustomize's own file, not a Kubernetes object")
@@ -84,23 +91,37 @@ def test_pods_run_as_a_non_root_user_and_secrets_come_from_secret_objects():
             if any(w in env["name"] for w in ("DATABASE_URL", "AMQP_URL", "SECRET_KEY")):
                 assert "secretKeyRef" in env.get("valueFrom", {}), (name, env["name"])
     assert "USER 10001" in (DEPLOY / "Dockerfile").read_text()
-    only_auth = [n for n, d in by_kind("Deployment").items()
-                 if any(v.get("secret", {}).get("secretName") == "cartable-identity-private"
-                        for v in d["spec"]["template"]["spec"].get("volumes", []))]
+    only_auth = [
+        n
+        for n, d in by_kind("Deployment").items()
+        if any(
+            v.get("secret", {}).get("secretName") == "cartable-identity-private"
+            for v in d["spec"]["template"]["spec"].get("volumes", [])
+        )
+    ]
     assert only_auth == ["auth"], "only auth may read the signing key"
 
 
 def test_compose_file_validates_against_the_compose_spec():
     out = subprocess.run(
-        [Path(sys.executable).parent / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
-        capture_output=True, text=True,
+        [
+            Path(sys.executable).parent / "check-jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     for svc in SERVICES:
         assert compose["services"][svc]["command"][-1] == "serve"
         assert compose["services"][f"migrate-{svc}"]["command"][-1] == "migrate"
-        assert compose["services"][svc]["depends_on"][f"migrate-{svc}"]["condition"] == "service_completed_successfully"
+        assert (
+            compose["services"][svc]["depends_on"][f"migrate-{svc}"]["condition"]
+            == "service_completed_successfully"
+        )
     sql = (DEPLOY / "postgres" / "init-databases.sql").read_text()
     for svc in SERVICES:
         assert f"CREATE DATABASE {svc};" in sql
@@ -112,14 +133,18 @@ def test_broker_definitions_cover_every_queue_and_binding_the_consumers_declare(
 
     defs = json.loads((DEPLOY / "rabbitmq" / "definitions.json").read_text())
     queues = {q["name"]: q for q in defs["queues"]}
-    bindings = {(b["destination"], b["routing_key"]) for b in defs["bindings"] if b["source"] == "cartable.events"}
+    bindings = {
+        (b["destination"], b["routing_key"]) for b in defs["bindings"] if b["source"] == "cartable.events"
+    }
     keys = Keys(tmp_path)
     for svc in SERVICES:
         module = __import__(f"services.{svc}.app", fromlist=["spec"])
         spec = module.spec()
         if spec.bindings is None:
             continue
-        settings = test_settings(svc, f"sqlite:///{tmp_path / svc}.db", keys, None, BLOB_STORE_URL=f"file://{tmp_path}/b")
+        settings = test_settings(
+            svc, f"sqlite:///{tmp_path / svc}.db", keys, None, BLOB_STORE_URL=f"file://{tmp_path}/b"
+        )
         rt = bootstrap(spec, settings)
         queue = f"{svc}.events"
         assert queues[queue]["arguments"]["x-dead-letter-exchange"] == "cartable.dlx"
@@ -145,4 +170,6 @@ def test_meeting_reminders_run_periodically_everywhere():
 
 def test_the_broker_definitions_config_map_carries_the_definitions_file():
     cm = by_kind("ConfigMap")["rabbitmq-definitions"]
-    assert json.loads(cm["data"]["definitions.json"]) == json.loads((DEPLOY / "rabbitmq" / "definitions.json").read_text())
+    assert json.loads(cm["data"]["definitions.json"]) == json.loads(
+        (DEPLOY / "rabbitmq" / "definitions.json").read_text()
+    )

@@ -352,8 +352,11 @@ def open_wallets(student, level: str) -> list[dict[str, Any]]:
             "finance",
             "OpenStudentWallets",
             finance_pb2.OpenStudentWalletsRequest(
-                student_id=student.id, level=level, first_name=student.first_name,
-                last_name=student.last_name, class_name=student.class_name,
+                student_id=student.id,
+                level=level,
+                first_name=student.first_name,
+                last_name=student.last_name,
+                class_name=student.class_name,
             ),
         )
     except Unavailable:

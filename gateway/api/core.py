@@ -27,7 +27,10 @@ def readyz():
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
         results = dict(zip(SERVICES, pool.map(c.health, SERVICES), strict=True))
     ready = all(results.values())
-    body = {"status": "ready" if ready else "unavailable", "services": {k: ("serving" if v else "unavailable") for k, v in results.items()}}
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "services": {k: ("serving" if v else "unavailable") for k, v in results.items()},
+    }
     return jsonify(body), (200 if ready else 503)
 
 

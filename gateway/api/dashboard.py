@@ -62,12 +62,16 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
     """(panel, service, method, request, shape): what the dashboard asks, in parallel."""
     out: list[tuple[str, str, str, Any, Callable[[Any], Any]]] = [
         (
-            "events", "notifications", "ListEvents",
+            "events",
+            "notifications",
+            "ListEvents",
             notifications_pb2.ListEventsRequest(student_id=child_id, limit=5),
             lambda r: [event_json(e) for e in r.events],
         ),
         (
-            "documents", "documents", "ListDocuments",
+            "documents",
+            "documents",
+            "ListDocuments",
             documents_pb2.ListDocumentsRequest(student_id=child_id, state="unread", limit=5),
             lambda r: {
                 "unread_count": r.unread_count,
@@ -77,26 +81,34 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
             },
         ),
         (
-            "wallets", "finance", "ListWallets",
+            "wallets",
+            "finance",
+            "ListWallets",
             finance_pb2.ListWalletsRequest(student_id=child_id),
             lambda r: [wallet_json(w) for w in r.wallets],
         ),
         (
-            "order_periods", "orders", "ListOpenPeriods",
+            "order_periods",
+            "orders",
+            "ListOpenPeriods",
             orders_pb2.ListOpenPeriodsRequest(student_id=child_id),
             lambda r: [period_json(p) for p in r.periods],
         ),
     ]
     out.append(
         (
-            "invoices", "finance", "ListInvoices",
+            "invoices",
+            "finance",
+            "ListInvoices",
             finance_pb2.ListInvoicesRequest(student_id=child_id),
             _invoice_panel,
         )
     )
     out.append(
         (
-            "meetings", "meetings", "ListMyBookings",
+            "meetings",
+            "meetings",
+            "ListMyBookings",
             meetings_pb2.ListMyBookingsRequest(student_id=child_id),
             lambda r: [booking_json(b) for b in r.bookings],
         )
@@ -152,7 +164,9 @@ def dashboard():
 @bp.get("/api/v1/events")
 def events():
     _sess, child_id = require_parent_child()
-    resp = rpc("notifications", "ListEvents", notifications_pb2.ListEventsRequest(student_id=child_id, limit=50))
+    resp = rpc(
+        "notifications", "ListEvents", notifications_pb2.ListEventsRequest(student_id=child_id, limit=50)
+    )
     return jsonify(items=[event_json(e) for e in resp.events], next_cursor=None)
 
 
@@ -162,7 +176,9 @@ def admin_events():
     data = read_json()
     classes = data.get("class_names") or []
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise InvalidRequest("class_names must be a list of class names", fields={"class_names": "list of strings"})
+        raise InvalidRequest(
+            "class_names must be a list of class names", fields={"class_names": "list of strings"}
+        )
     resp = rpc(
         "notifications",
         "CreateEvent",
@@ -211,25 +227,55 @@ OPENAPI = {
                             "child": ref("Child"),
                             "events": {"type": "array", "items": EVENT},
                             "documents": obj(
-                                {"unread_count": {"type": "integer"}, "latest": {"type": "array", "items": obj({})}}
+                                {
+                                    "unread_count": {"type": "integer"},
+                                    "latest": {"type": "array", "items": obj({})},
+                                }
                             ),
                             "wallets": {"type": "array", "items": ref("Wallet")},
                             "invoices": obj(
-                                {"unpaid_count": {"type": "integer"}, "unpaid_total_cents": {"type": "integer"}}
+                                {
+                                    "unpaid_count": {"type": "integer"},
+                                    "unpaid_total_cents": {"type": "integer"},
+                                }
                             ),
                             "order_periods": {"type": "array", "items": PERIOD},
-                            "meetings": {"type": "array", "items": obj({"id": {"type": "string"},
-                                         "evening_title": {"type": "string"}, "teacher_name": {"type": "string"},
-                                         "room": {"type": "string"}, "starts_at": {"type": "string"},
-                                         "ends_at": {"type": "string"}})},
+                            "meetings": {
+                                "type": "array",
+                                "items": obj(
+                                    {
+                                        "id": {"type": "string"},
+                                        "evening_title": {"type": "string"},
+                                        "teacher_name": {"type": "string"},
+                                        "room": {"type": "string"},
+                                        "starts_at": {"type": "string"},
+                                        "ends_at": {"type": "string"},
+                                    }
+                                ),
+                            },
                             "unavailable": {
                                 "type": "array",
                                 "items": {
-                                    "enum": ["events", "documents", "wallets", "invoices", "order_periods", "meetings"]
+                                    "enum": [
+                                        "events",
+                                        "documents",
+                                        "wallets",
+                                        "invoices",
+                                        "order_periods",
+                                        "meetings",
+                                    ]
                                 },
                             },
                         },
-                        ["child", "events", "documents", "wallets", "invoices", "order_periods", "unavailable"],
+                        [
+                            "child",
+                            "events",
+                            "documents",
+                            "wallets",
+                            "invoices",
+                            "order_periods",
+                            "unavailable",
+                        ],
                     )
                 ),
                 **error_responses(401, 403, 409),
@@ -257,7 +303,10 @@ OPENAPI = {
                     ["title", "starts_at"],
                 )
             ),
-            "responses": {**ok(obj({"id": {"type": "string"}}), status=201), **error_responses(400, 401, 403, 503)},
+            "responses": {
+                **ok(obj({"id": {"type": "string"}}), status=201),
+                **error_responses(400, 401, 403, 503),
+            },
         }
     },
 }

@@ -91,12 +91,16 @@ def resolve_students(student_ids: list[str], class_name: str) -> list[str]:
         known = {s.id for s in found}
         unknown = [sid for sid in student_ids if sid not in known]
         if unknown:
-            raise InvalidRequest("unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])})
+            raise InvalidRequest(
+                "unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])}
+            )
         ids += student_ids
     if class_name:
         found = rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest(class_names=[class_name])).students
         if not found:
-            raise InvalidRequest("no student in this class", fields={"class_name": "no student in this class"})
+            raise InvalidRequest(
+                "no student in this class", fields={"class_name": "no student in this class"}
+            )
         ids += [s.id for s in found]
     return list(dict.fromkeys(ids))
 
@@ -113,7 +117,10 @@ def deposit(title: str, upload, student_ids: list[str], class_name: str):
         "documents",
         "DepositDocument",
         documents_pb2.DepositDocumentRequest(
-            title=title, filename=upload.filename, content=upload.read(), student_ids=ids,
+            title=title,
+            filename=upload.filename,
+            content=upload.read(),
+            student_ids=ids,
             declared_content_type=upload.mimetype or "",
         ),
         timeout=30,
@@ -125,7 +132,10 @@ def admin_documents():
     require_staff()
     ids = [s.strip() for s in request.form.get("student_ids", "").split(",") if s.strip()]
     made = deposit(
-        request.form.get("title", "").strip(), request.files.get("file"), ids, request.form.get("class_name", "").strip()
+        request.form.get("title", "").strip(),
+        request.files.get("file"),
+        ids,
+        request.form.get("class_name", "").strip(),
     )
     return jsonify(items=[{"id": d.id, "student_id": d.student_id} for d in made.documents]), 201
 
@@ -177,7 +187,10 @@ OPENAPI = {
                                 "file": {"type": "string", "format": "binary"},
                                 "title": {"type": "string"},
                                 "student_ids": {"type": "string", "description": "comma-separated"},
-                                "class_name": {"type": "string", "description": "every student of this class"},
+                                "class_name": {
+                                    "type": "string",
+                                    "description": "every student of this class",
+                                },
                             },
                             ["file", "title"],
                         )

@@ -54,8 +54,12 @@ def invoice_json(i, *, with_lines: bool = False) -> dict[str, Any]:
         out["student_id"] = i.student_id
         out["credit_cents"] = i.credit_cents
         out["lines"] = [
-            {"label": ln.label, "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents,
-             "amount_cents": ln.amount_cents}
+            {
+                "label": ln.label,
+                "quantity": ln.quantity,
+                "unit_price_cents": ln.unit_price_cents,
+                "amount_cents": ln.amount_cents,
+            }
             for ln in i.lines
         ]
     return out
@@ -129,7 +133,9 @@ def _bool(data: dict, name: str) -> bool:
 def _lines(data: dict, message_type) -> list:
     raw = data.get("lines")
     if not isinstance(raw, list) or not raw:
-        raise InvalidRequest("lines are required", fields={"lines": "a list of {label, quantity, unit_price_cents}"})
+        raise InvalidRequest(
+            "lines are required", fields={"lines": "a list of {label, quantity, unit_price_cents}"}
+        )
     out = []
     for i, line in enumerate(raw):
         if not isinstance(line, dict):
@@ -138,12 +144,16 @@ def _lines(data: dict, message_type) -> list:
             out.append(
                 message_type(
                     label=field_str(line, "label", max_len=300),
-                    quantity=field_int(line, "quantity", minimum=1, maximum=10_000) if "quantity" in line else 1,
+                    quantity=field_int(line, "quantity", minimum=1, maximum=10_000)
+                    if "quantity" in line
+                    else 1,
                     unit_price_cents=field_int(line, "unit_price_cents", minimum=0, maximum=10_000_000),
                 )
             )
         except InvalidRequest as e:
-            raise InvalidRequest(e.message, fields={f"lines[{i}].{k}": v for k, v in e.fields.items()}) from None
+            raise InvalidRequest(
+                e.message, fields={f"lines[{i}].{k}": v for k, v in e.fields.items()}
+            ) from None
     return out
 
 
@@ -195,13 +205,18 @@ def pay_invoice(invoice_id: str):
         "finance",
         "PayInvoice",
         pb.PayInvoiceRequest(
-            invoice_id=invoice_id, method=method, wallet_id=wallet_id, idempotency_key=idempotency_key(),
+            invoice_id=invoice_id,
+            method=method,
+            wallet_id=wallet_id,
+            idempotency_key=idempotency_key(),
             student_id=child,
         ),
         timeout=MONEY_TIMEOUT,
     )
     return jsonify(
-        invoice=invoice_json(resp.invoice), payment_id=resp.payment_id, wallet_balance_cents=resp.wallet_balance_cents
+        invoice=invoice_json(resp.invoice),
+        payment_id=resp.payment_id,
+        wallet_balance_cents=resp.wallet_balance_cents,
     )
 
 
@@ -230,7 +245,9 @@ def sales():
         "finance",
         "ListSales",
         pb.ListSalesRequest(
-            student_id=child, period=period_filter(request.args), wallet_id=request.args.get("wallet_id", "")[:36]
+            student_id=child,
+            period=period_filter(request.args),
+            wallet_id=request.args.get("wallet_id", "")[:36],
         ),
     )
     return _list([sale_line_json(ln) for ln in resp.lines])
@@ -251,7 +268,9 @@ def put_settings():
     data = json_body()
     methods = data.get("top_up_methods", [])
     if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
-        raise InvalidRequest("top_up_methods must be a list", fields={"top_up_methods": '["online", "transfer"]'})
+        raise InvalidRequest(
+            "top_up_methods must be a list", fields={"top_up_methods": '["online", "transfer"]'}
+        )
     new = pb.Settings(
         iban=field_str(data, "iban", max_len=50),
         bic=field_str(data, "bic", required=False, max_len=20),
@@ -278,7 +297,9 @@ def create_wallet_type():
     data = json_body()
     # Opening the type's wallet for every student of a large school takes a moment.
     resp = rpc(
-        "finance", "CreateWalletType", pb.CreateWalletTypeRequest(name=field_str(data, "name", max_len=100)),
+        "finance",
+        "CreateWalletType",
+        pb.CreateWalletTypeRequest(name=field_str(data, "name", max_len=100)),
         timeout=30,
     )
     return jsonify(id=resp.wallet_type.id, name=resp.wallet_type.name), 201
@@ -327,13 +348,20 @@ def credit_note(invoice_id: str):
         "finance",
         "IssueCreditNote",
         pb.IssueCreditNoteRequest(
-            invoice_id=invoice_id, reason=field_str(data, "reason", max_len=500), idempotency_key=idempotency_key()
+            invoice_id=invoice_id,
+            reason=field_str(data, "reason", max_len=500),
+            idempotency_key=idempotency_key(),
         ),
     )
     note = resp.credit_note
     return jsonify(
-        id=note.id, number=note.number, invoice_id=note.invoice_id, reason=note.reason,
-        credited_cents=note.credited_cents, created_at=note.created_at, invoice=invoice_json(resp.invoice),
+        id=note.id,
+        number=note.number,
+        invoice_id=note.invoice_id,
+        reason=note.reason,
+        credited_cents=note.credited_cents,
+        created_at=note.created_at,
+        invoice=invoice_json(resp.invoice),
     ), 201
 
 
@@ -362,7 +390,8 @@ def school_sales():
         "finance",
         "ListSales",
         pb.ListSalesRequest(
-            student_id=request.args.get("student_id", "")[:36], period=period_filter(request.args),
+            student_id=request.args.get("student_id", "")[:36],
+            period=period_filter(request.args),
             wallet_id=request.args.get("wallet_id", "")[:36],
         ),
     )
@@ -380,8 +409,10 @@ def cash_top_up(wallet_id: str):
         "finance",
         "RecordTopUp",
         pb.RecordTopUpRequest(
-            wallet_id=wallet_id, amount_cents=field_int(data, "amount_cents", minimum=1, maximum=10_000_000),
-            method=method, label=field_str(data, "label", required=False, max_len=300),
+            wallet_id=wallet_id,
+            amount_cents=field_int(data, "amount_cents", minimum=1, maximum=10_000_000),
+            method=method,
+            label=field_str(data, "label", required=False, max_len=300),
             idempotency_key=idempotency_key(),
         ),
         timeout=MONEY_TIMEOUT,
@@ -395,88 +426,153 @@ S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
 B = {"type": "boolean"}
 IDEMPOTENCY = {
-    "name": "Idempotency-Key", "in": "header", "required": False, "schema": S,
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": S,
     "description": "The same key with the same body answers the first answer again; with another body, "
-                   "409 idempotency_key_reused.",
+    "409 idempotency_key_reused.",
 }
 PERIOD_PARAMS = [
-    {"name": "period", "in": "query", "schema": {"enum": list(PERIODS)},
-     "description": "Europe/Brussels days; default last_30_days; custom needs from and to"},
+    {
+        "name": "period",
+        "in": "query",
+        "schema": {"enum": list(PERIODS)},
+        "description": "Europe/Brussels days; default last_30_days; custom needs from and to",
+    },
     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
     {"name": "wallet_id", "in": "query", "schema": S},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     {"name": "cursor", "in": "query", "schema": S},
 ]
-LINE = obj({"label": S, "quantity": {"type": "integer", "minimum": 1}, "unit_price_cents": I},
-           ["label", "unit_price_cents"])
+LINE = obj(
+    {"label": S, "quantity": {"type": "integer", "minimum": 1}, "unit_price_cents": I},
+    ["label", "unit_price_cents"],
+)
 INVOICE_WITH_LINES = {
-    "allOf": [ref("Invoice"), obj({"student_id": S, "credit_cents": I, "lines": {
-        "type": "array", "items": obj({"label": S, "quantity": I, "unit_price_cents": I, "amount_cents": I})}})]
+    "allOf": [
+        ref("Invoice"),
+        obj(
+            {
+                "student_id": S,
+                "credit_cents": I,
+                "lines": {
+                    "type": "array",
+                    "items": obj({"label": S, "quantity": I, "unit_price_cents": I, "amount_cents": I}),
+                },
+            }
+        ),
+    ]
 }
 OPERATION = obj(
-    {"id": S, "at": {"type": "string", "format": "date-time"}, "type": {"enum": list(OPERATION_TYPES)}, "label": S,
-     "amount_cents": I, "payment_method": {"enum": [*PAYMENT_METHODS, None]}, "wallet_id": S, "wallet_name": S},
+    {
+        "id": S,
+        "at": {"type": "string", "format": "date-time"},
+        "type": {"enum": list(OPERATION_TYPES)},
+        "label": S,
+        "amount_cents": I,
+        "payment_method": {"enum": [*PAYMENT_METHODS, None]},
+        "wallet_id": S,
+        "wallet_name": S,
+    },
     ["id", "at", "type", "label", "amount_cents", "payment_method", "wallet_id"],
 )
 SALE_LINE = obj(
-    {"id": S, "at": {"type": "string", "format": "date-time"}, "label": S, "quantity": I, "unit_price_cents": I,
-     "amount_cents": I, "wallet_id": S, "wallet_name": S, "sale_id": S, "student_id": S},
+    {
+        "id": S,
+        "at": {"type": "string", "format": "date-time"},
+        "label": S,
+        "quantity": I,
+        "unit_price_cents": I,
+        "amount_cents": I,
+        "wallet_id": S,
+        "wallet_name": S,
+        "sale_id": S,
+        "student_id": S,
+    },
     ["id", "at", "label", "quantity", "unit_price_cents", "amount_cents", "wallet_id"],
 )
 SETTINGS = obj(
-    {"iban": S, "bic": S, "beneficiary": S, "top_up_methods": {"type": "array", "items": {"enum": ["online", "transfer"]}},
-     "internal_wallet_payments": B, "online_payment_for_orders": B, "school_name": S},
+    {
+        "iban": S,
+        "bic": S,
+        "beneficiary": S,
+        "top_up_methods": {"type": "array", "items": {"enum": ["online", "transfer"]}},
+        "internal_wallet_payments": B,
+        "online_payment_for_orders": B,
+        "school_name": S,
+    },
     ["iban", "beneficiary"],
 )
 
 SCHEMAS = {"Operation": OPERATION, "SaleLine": SALE_LINE, "PaymentSettings": SETTINGS}
 
 OPENAPI: dict = {
-    "/api/v1/wallets": {"get": {
-        "summary": "The active child's wallets with their balances and structured communications",
-        "parameters": PERIOD_PARAMS[4:],
-        "responses": {**ok(list_of(ref("Wallet"))), **error_responses(401, 403, 409, 503)},
-    }},
-    "/api/v1/invoices": {"get": {
-        "summary": "The active child's invoices, newest first",
-        "parameters": [{"name": "status", "in": "query", "schema": {"enum": list(INVOICE_STATUSES)}},
-                       *PERIOD_PARAMS[4:]],
-        "responses": {**ok(list_of(ref("Invoice"))), **error_responses(400, 401, 403, 409, 503)},
-    }},
-    "/api/v1/invoices/{id}": {"get": {
-        "summary": "One of the active child's invoices, with its lines",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
-        "responses": {**ok(INVOICE_WITH_LINES), **error_responses(401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/invoices/{id}/payments": {"post": {
-        "summary": "Pay the invoice from one of the child's wallets (when the school allows it)",
-        "description": "`{method: \"wallet\", wallet_id}` settles the open amount; 409 insufficient_balance, "
-                       "already_paid, invoice_cancelled, method_disabled. `online` is not available yet (400).",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])),
-        "responses": {
-            **ok(obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])),
-            **error_responses(400, 401, 403, 404, 409, 503),
-        },
-    }},
-    "/api/v1/operations": {"get": {
-        "summary": "Every movement of the active child's wallets in the period (signed: + in, − out)",
-        "parameters": [
-            *PERIOD_PARAMS,
-            {"name": "type", "in": "query", "schema": {"enum": list(OPERATION_TYPES)}},
-            {"name": "payment_method", "in": "query", "schema": {"enum": list(PAYMENT_METHODS)}},
-        ],
-        "responses": {**ok(list_of(ref("Operation"))), **error_responses(400, 401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/sales": {"get": {
-        "summary": "The sales journal: the active child's purchases at school, line by line",
-        "parameters": PERIOD_PARAMS,
-        "responses": {**ok(list_of(ref("SaleLine"))), **error_responses(400, 401, 403, 409, 503)},
-    }},
+    "/api/v1/wallets": {
+        "get": {
+            "summary": "The active child's wallets with their balances and structured communications",
+            "parameters": PERIOD_PARAMS[4:],
+            "responses": {**ok(list_of(ref("Wallet"))), **error_responses(401, 403, 409, 503)},
+        }
+    },
+    "/api/v1/invoices": {
+        "get": {
+            "summary": "The active child's invoices, newest first",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": list(INVOICE_STATUSES)}},
+                *PERIOD_PARAMS[4:],
+            ],
+            "responses": {**ok(list_of(ref("Invoice"))), **error_responses(400, 401, 403, 409, 503)},
+        }
+    },
+    "/api/v1/invoices/{id}": {
+        "get": {
+            "summary": "One of the active child's invoices, with its lines",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
+            "responses": {**ok(INVOICE_WITH_LINES), **error_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/invoices/{id}/payments": {
+        "post": {
+            "summary": "Pay the invoice from one of the child's wallets (when the school allows it)",
+            "description": '`{method: "wallet", wallet_id}` settles the open amount; 409 insufficient_balance, '
+            "already_paid, invoice_cancelled, method_disabled. `online` is not available yet (400).",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
+            "requestBody": body_schema(
+                obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])
+            ),
+            "responses": {
+                **ok(
+                    obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])
+                ),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/operations": {
+        "get": {
+            "summary": "Every movement of the active child's wallets in the period (signed: + in, − out)",
+            "parameters": [
+                *PERIOD_PARAMS,
+                {"name": "type", "in": "query", "schema": {"enum": list(OPERATION_TYPES)}},
+                {"name": "payment_method", "in": "query", "schema": {"enum": list(PAYMENT_METHODS)}},
+            ],
+            "responses": {**ok(list_of(ref("Operation"))), **error_responses(400, 401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/sales": {
+        "get": {
+            "summary": "The sales journal: the active child's purchases at school, line by line",
+            "parameters": PERIOD_PARAMS,
+            "responses": {**ok(list_of(ref("SaleLine"))), **error_responses(400, 401, 403, 409, 503)},
+        }
+    },
     "/api/v1/admin/settings": {
-        "get": {"summary": "The school's payment settings",
-                "responses": {**ok(ref("PaymentSettings")), **error_responses(401, 403, 503)}},
+        "get": {
+            "summary": "The school's payment settings",
+            "responses": {**ok(ref("PaymentSettings")), **error_responses(401, 403, 503)},
+        },
         "put": {
             "summary": "Replace the school's payment settings (the IBAN is checked)",
             "requestBody": body_schema(SETTINGS),
@@ -484,56 +580,98 @@ OPENAPI: dict = {
         },
     },
     "/api/v1/admin/wallet-types": {
-        "get": {"summary": "The school's wallet types",
-                "responses": {**ok(list_of(obj({"id": S, "name": S}))), **error_responses(401, 403, 503)}},
+        "get": {
+            "summary": "The school's wallet types",
+            "responses": {**ok(list_of(obj({"id": S, "name": S}))), **error_responses(401, 403, 503)},
+        },
         "post": {
             "summary": "A wallet type; every student gets one wallet of it (an existing name answers that type)",
             "requestBody": body_schema(obj({"name": S}, ["name"])),
-            "responses": {**ok(obj({"id": S, "name": S}, ["id", "name"]), status=201),
-                          **error_responses(400, 401, 403, 503)},
+            "responses": {
+                **ok(obj({"id": S, "name": S}, ["id", "name"]), status=201),
+                **error_responses(400, 401, 403, 503),
+            },
         },
     },
-    "/api/v1/admin/students/{id}/wallets": {"get": {
-        "summary": "A student's wallets",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
-        "responses": {**ok(list_of(ref("Wallet"))), **error_responses(401, 403, 503)},
-    }},
-    "/api/v1/admin/students/{id}/invoices": {"get": {
-        "summary": "A student's invoices",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S},
-                       {"name": "status", "in": "query", "schema": {"enum": list(INVOICE_STATUSES)}}],
-        "responses": {**ok(list_of(ref("Invoice"))), **error_responses(400, 401, 403, 503)},
-    }},
-    "/api/v1/admin/invoices": {"post": {
-        "summary": "Invoice a student: lines, due date (default in 30 days), its own structured communication",
-        "parameters": [IDEMPOTENCY],
-        "requestBody": body_schema(obj(
-            {"student_id": S, "title": S, "due_on": {"type": "string", "format": "date"},
-             "lines": {"type": "array", "items": LINE}, "credit_cents": I},
-            ["student_id", "title", "lines"],
-        )),
-        "responses": {**ok(INVOICE_WITH_LINES, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/admin/invoices/{id}/credit-note": {"post": {
-        "summary": "A credit note: the invoice becomes cancelled and what was still due is reversed",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"reason": S}, ["reason"])),
-        "responses": {
-            **ok(obj({"id": S, "number": S, "invoice_id": S, "reason": S, "credited_cents": I,
-                      "created_at": {"type": "string", "format": "date-time"}, "invoice": ref("Invoice")}),
-                 status=201),
-            **error_responses(400, 401, 403, 404, 409, 503),
-        },
-    }},
+    "/api/v1/admin/students/{id}/wallets": {
+        "get": {
+            "summary": "A student's wallets",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
+            "responses": {**ok(list_of(ref("Wallet"))), **error_responses(401, 403, 503)},
+        }
+    },
+    "/api/v1/admin/students/{id}/invoices": {
+        "get": {
+            "summary": "A student's invoices",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": S},
+                {"name": "status", "in": "query", "schema": {"enum": list(INVOICE_STATUSES)}},
+            ],
+            "responses": {**ok(list_of(ref("Invoice"))), **error_responses(400, 401, 403, 503)},
+        }
+    },
+    "/api/v1/admin/invoices": {
+        "post": {
+            "summary": "Invoice a student: lines, due date (default in 30 days), its own structured communication",
+            "parameters": [IDEMPOTENCY],
+            "requestBody": body_schema(
+                obj(
+                    {
+                        "student_id": S,
+                        "title": S,
+                        "due_on": {"type": "string", "format": "date"},
+                        "lines": {"type": "array", "items": LINE},
+                        "credit_cents": I,
+                    },
+                    ["student_id", "title", "lines"],
+                )
+            ),
+            "responses": {
+                **ok(INVOICE_WITH_LINES, status=201),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/admin/invoices/{id}/credit-note": {
+        "post": {
+            "summary": "A credit note: the invoice becomes cancelled and what was still due is reversed",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
+            "requestBody": body_schema(obj({"reason": S}, ["reason"])),
+            "responses": {
+                **ok(
+                    obj(
+                        {
+                            "id": S,
+                            "number": S,
+                            "invoice_id": S,
+                            "reason": S,
+                            "credited_cents": I,
+                            "created_at": {"type": "string", "format": "date-time"},
+                            "invoice": ref("Invoice"),
+                        }
+                    ),
+                    status=201,
+                ),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
     "/api/v1/admin/sales": {
         "post": {
             "summary": "Record a purchase at school paid from a student's wallet",
             "parameters": [IDEMPOTENCY],
-            "requestBody": body_schema(obj({"student_id": S, "wallet_id": S, "lines": {"type": "array", "items": LINE}},
-                                           ["student_id", "wallet_id", "lines"])),
-            "responses": {**ok(obj({"id": S, "balance_cents": I, "amount_cents": I}, ["id", "balance_cents"]),
-                               status=201),
-                          **error_responses(400, 401, 403, 404, 409, 503)},
+            "requestBody": body_schema(
+                obj(
+                    {"student_id": S, "wallet_id": S, "lines": {"type": "array", "items": LINE}},
+                    ["student_id", "wallet_id", "lines"],
+                )
+            ),
+            "responses": {
+                **ok(
+                    obj({"id": S, "balance_cents": I, "amount_cents": I}, ["id", "balance_cents"]), status=201
+                ),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
         },
         "get": {
             "summary": "The school's sales journal (optionally one student's)",
@@ -541,12 +679,24 @@ OPENAPI: dict = {
             "responses": {**ok(list_of(ref("SaleLine"))), **error_responses(400, 401, 403, 503)},
         },
     },
-    "/api/v1/admin/wallets/{id}/top-ups": {"post": {
-        "summary": "Cash handed over at the school's office credits the wallet",
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"amount_cents": {"type": "integer", "minimum": 1},
-                                        "method": {"enum": ["cash"]}, "label": S}, ["amount_cents"])),
-        "responses": {**ok(obj({"payment_id": S, "balance_cents": I}), status=201),
-                      **error_responses(400, 401, 403, 404, 409, 503)},
-    }},
+    "/api/v1/admin/wallets/{id}/top-ups": {
+        "post": {
+            "summary": "Cash handed over at the school's office credits the wallet",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
+            "requestBody": body_schema(
+                obj(
+                    {
+                        "amount_cents": {"type": "integer", "minimum": 1},
+                        "method": {"enum": ["cash"]},
+                        "label": S,
+                    },
+                    ["amount_cents"],
+                )
+            ),
+            "responses": {
+                **ok(obj({"payment_id": S, "balance_cents": I}), status=201),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
 }

@@ -33,7 +33,9 @@ def child_name(sess, child_id: str) -> str:
 
 
 def open_evenings(child_id: str):
-    return rpc("meetings", "ListOpenEvenings", meetings_pb2.ListOpenEveningsRequest(student_id=child_id)).evenings
+    return rpc(
+        "meetings", "ListOpenEvenings", meetings_pb2.ListOpenEveningsRequest(student_id=child_id)
+    ).evenings
 
 
 def my_bookings(child_id: str):
@@ -42,10 +44,14 @@ def my_bookings(child_id: str):
 
 def book(sess, child_id: str, slot_id: str, key: str):
     return rpc(
-        "meetings", "BookSlot",
+        "meetings",
+        "BookSlot",
         meetings_pb2.BookSlotRequest(
-            slot_id=slot_id, student_id=child_id, child_name=child_name(sess, child_id),
-            parent_name=sess.account.display_name, idempotency_key=key,
+            slot_id=slot_id,
+            student_id=child_id,
+            child_name=child_name(sess, child_id),
+            parent_name=sess.account.display_name,
+            idempotency_key=key,
         ),
     ).booking
 
@@ -59,7 +65,11 @@ def list_evenings():
 
 
 def schedule(evening_id: str, teacher_id: str = ""):
-    return rpc("meetings", "GetSchedule", meetings_pb2.GetScheduleRequest(evening_id=evening_id, teacher_id=teacher_id))
+    return rpc(
+        "meetings",
+        "GetSchedule",
+        meetings_pb2.GetScheduleRequest(evening_id=evening_id, teacher_id=teacher_id),
+    )
 
 
 def create_evening(req: meetings_pb2.CreateEveningRequest):
@@ -71,8 +81,15 @@ def create_evening(req: meetings_pb2.CreateEveningRequest):
 
 def evening_json(e) -> dict:
     return {
-        "id": e.id, "title": e.title, "date": e.date, "starts_at": e.starts_at, "ends_at": e.ends_at,
-        "slot_minutes": e.slot_minutes, "opens_at": e.opens_at, "closes_at": e.closes_at, "timezone": e.timezone,
+        "id": e.id,
+        "title": e.title,
+        "date": e.date,
+        "starts_at": e.starts_at,
+        "ends_at": e.ends_at,
+        "slot_minutes": e.slot_minutes,
+        "opens_at": e.opens_at,
+        "closes_at": e.closes_at,
+        "timezone": e.timezone,
     }
 
 
@@ -86,11 +103,20 @@ def teacher_json(t) -> dict:
 
 def booking_json(b) -> dict:
     return {
-        "id": b.id, "evening_id": b.evening_id, "evening_title": b.evening_title,
-        "teacher_id": b.teacher_id, "teacher_name": b.teacher_name, "room": b.room,
-        "slot_id": b.slot.id, "starts_at": b.slot.starts_at, "ends_at": b.slot.ends_at,
-        "child_id": b.student_id, "child_name": b.child_name, "cancellable": b.cancellable,
-        "closes_at": b.closes_at, "booked_at": b.booked_at,
+        "id": b.id,
+        "evening_id": b.evening_id,
+        "evening_title": b.evening_title,
+        "teacher_id": b.teacher_id,
+        "teacher_name": b.teacher_name,
+        "room": b.room,
+        "slot_id": b.slot.id,
+        "starts_at": b.slot.starts_at,
+        "ends_at": b.slot.ends_at,
+        "child_id": b.student_id,
+        "child_name": b.child_name,
+        "cancellable": b.cancellable,
+        "closes_at": b.closes_at,
+        "booked_at": b.booked_at,
     }
 
 
@@ -99,7 +125,9 @@ def open_evening_json(oe) -> dict:
         **evening_json(oe.evening),
         "teachers": [
             {
-                "id": t.teacher.id, "name": t.teacher.name, "room": t.teacher.room,
+                "id": t.teacher.id,
+                "name": t.teacher.name,
+                "room": t.teacher.room,
                 "free_slots": [slot_json(s) for s in t.free_slots],
                 "booking": booking_json(t.my_booking) if t.HasField("my_booking") else None,
             }
@@ -113,13 +141,23 @@ def schedule_json(resp) -> dict:
         if not s.HasField("booking"):
             return None
         b = s.booking
-        return {"id": b.id, "child_id": b.student_id, "child_name": b.child_name, "class_name": b.class_name,
-                "parent_account_id": b.parent_account_id, "parent_name": b.parent_name, "booked_at": b.booked_at}
+        return {
+            "id": b.id,
+            "child_id": b.student_id,
+            "child_name": b.child_name,
+            "class_name": b.class_name,
+            "parent_account_id": b.parent_account_id,
+            "parent_name": b.parent_name,
+            "booked_at": b.booked_at,
+        }
 
     return {
         "evening": evening_json(resp.evening),
         "teachers": [
-            {**teacher_json(t.teacher), "slots": [{**slot_json(s.slot), "booking": booked(s)} for s in t.slots]}
+            {
+                **teacher_json(t.teacher),
+                "slots": [{**slot_json(s.slot), "booking": booked(s)} for s in t.slots],
+            }
             for t in resp.teachers
         ],
     }
@@ -130,15 +168,22 @@ def evening_request(data: dict) -> meetings_pb2.CreateEveningRequest:
     checks the plan itself and answers every problem in ``fields``."""
     teachers = data.get("teachers")
     if not isinstance(teachers, list) or not teachers:
-        raise InvalidRequest("list the teachers taking part", fields={"teachers": "a non-empty list of teachers"})
+        raise InvalidRequest(
+            "list the teachers taking part", fields={"teachers": "a non-empty list of teachers"}
+        )
     if len(teachers) > 100:
         raise InvalidRequest("too many teachers", fields={"teachers": "at most 100"})
     out = []
     for i, t in enumerate(teachers):
         classes = t.get("class_names") if isinstance(t, dict) else None
-        if not isinstance(t, dict) or not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        if (
+            not isinstance(t, dict)
+            or not isinstance(classes, list)
+            or not all(isinstance(c, str) for c in classes)
+        ):
             raise InvalidRequest(
-                "each teacher is {name, room, class_names}", fields={f"teachers[{i}]": "{name, room, class_names: [..]}"}
+                "each teacher is {name, room, class_names}",
+                fields={f"teachers[{i}]": "{name, room, class_names: [..]}"},
             )
         out.append(
             meetings_pb2.TeacherInput(
@@ -197,7 +242,9 @@ def admin_create():
     require_staff()
     resp = create_evening(evening_request(read_json()))
     return jsonify(
-        **evening_json(resp.evening), teachers=[teacher_json(t) for t in resp.teachers], slot_count=resp.slot_count
+        **evening_json(resp.evening),
+        teachers=[teacher_json(t) for t in resp.teachers],
+        slot_count=resp.slot_count,
     ), 201
 
 
@@ -206,8 +253,12 @@ def admin_list():
     require_staff()
     limit, offset = page_params()
     items = [
-        {**evening_json(e.evening), "teacher_count": e.teacher_count, "slot_count": e.slot_count,
-         "booked_count": e.booked_count}
+        {
+            **evening_json(e.evening),
+            "teacher_count": e.teacher_count,
+            "slot_count": e.slot_count,
+            "booked_count": e.booked_count,
+        }
         for e in list_evenings()
     ]
     return jsonify(paginate(items, limit, offset))
@@ -227,17 +278,45 @@ DT = {"type": "string", "format": "date-time"}
 I = {"type": "integer"}  # noqa: E741
 SLOT = obj({"id": S, "starts_at": DT, "ends_at": DT}, ["id", "starts_at", "ends_at"])
 EVENING_PROPS = {
-    "id": S, "title": S, "date": {"type": "string", "format": "date"}, "starts_at": DT, "ends_at": DT,
-    "slot_minutes": I, "opens_at": DT, "closes_at": DT, "timezone": S,
+    "id": S,
+    "title": S,
+    "date": {"type": "string", "format": "date"},
+    "starts_at": DT,
+    "ends_at": DT,
+    "slot_minutes": I,
+    "opens_at": DT,
+    "closes_at": DT,
+    "timezone": S,
 }
 EVENING_REQUIRED = list(EVENING_PROPS)
 BOOKING = obj(
     {
-        "id": S, "evening_id": S, "evening_title": S, "teacher_id": S, "teacher_name": S, "room": S,
-        "slot_id": S, "starts_at": DT, "ends_at": DT, "child_id": S, "child_name": S,
-        "cancellable": {"type": "boolean"}, "closes_at": DT, "booked_at": DT,
+        "id": S,
+        "evening_id": S,
+        "evening_title": S,
+        "teacher_id": S,
+        "teacher_name": S,
+        "room": S,
+        "slot_id": S,
+        "starts_at": DT,
+        "ends_at": DT,
+        "child_id": S,
+        "child_name": S,
+        "cancellable": {"type": "boolean"},
+        "closes_at": DT,
+        "booked_at": DT,
     },
-    ["id", "evening_id", "teacher_id", "teacher_name", "slot_id", "starts_at", "ends_at", "child_id", "cancellable"],
+    [
+        "id",
+        "evening_id",
+        "teacher_id",
+        "teacher_name",
+        "slot_id",
+        "starts_at",
+        "ends_at",
+        "child_id",
+        "cancellable",
+    ],
 )
 TEACHER = obj({"id": S, "name": S, "room": S, "class_names": {"type": "array", "items": S}}, ["id", "name"])
 OPEN_EVENING = obj(
@@ -246,8 +325,13 @@ OPEN_EVENING = obj(
         "teachers": {
             "type": "array",
             "items": obj(
-                {"id": S, "name": S, "room": S, "free_slots": {"type": "array", "items": SLOT},
-                 "booking": {"oneOf": [BOOKING, {"type": "null"}]}},
+                {
+                    "id": S,
+                    "name": S,
+                    "room": S,
+                    "free_slots": {"type": "array", "items": SLOT},
+                    "booking": {"oneOf": [BOOKING, {"type": "null"}]},
+                },
                 ["id", "name", "free_slots", "booking"],
             ),
         },
@@ -265,12 +349,25 @@ SCHEDULE = obj(
                     "slots": {
                         "type": "array",
                         "items": obj(
-                            {**SLOT["properties"],
-                             "booking": {"oneOf": [
-                                 obj({"id": S, "child_id": S, "child_name": S, "class_name": S,
-                                      "parent_account_id": S, "parent_name": S, "booked_at": DT}),
-                                 {"type": "null"},
-                             ]}},
+                            {
+                                **SLOT["properties"],
+                                "booking": {
+                                    "oneOf": [
+                                        obj(
+                                            {
+                                                "id": S,
+                                                "child_id": S,
+                                                "child_name": S,
+                                                "class_name": S,
+                                                "parent_account_id": S,
+                                                "parent_name": S,
+                                                "booked_at": DT,
+                                            }
+                                        ),
+                                        {"type": "null"},
+                                    ]
+                                },
+                            },
                             ["id", "starts_at", "ends_at", "booking"],
                         ),
                     },
@@ -284,7 +381,11 @@ SCHEDULE = obj(
 PATH_ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
 PAGING = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    },
     {"name": "cursor", "in": "query", "schema": S},
 ]
 
@@ -298,7 +399,7 @@ OPENAPI = {
     "/api/v1/meetings/slots/{id}/booking": {
         "post": {
             "summary": "Book this slot for the active child: one slot per teacher per child and per parent. "
-                       "409 slot_taken, booking_closed, already_booked, overlapping_booking",
+            "409 slot_taken, booking_closed, already_booked, overlapping_booking",
             "parameters": [*PATH_ID, IDEMPOTENCY],
             "responses": {**ok(BOOKING, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
         }
@@ -320,23 +421,49 @@ OPENAPI = {
     "/api/v1/admin/meetings": {
         "post": {
             "summary": "Open a meeting evening: teachers with their classes; slots are generated per teacher",
-            "requestBody": json_body(obj(
-                {
-                    "title": S, "date": {"type": "string", "format": "date"},
-                    "start_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-                    "end_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-                    "slot_minutes": {"type": "integer", "minimum": 5, "maximum": 60},
-                    "opens_at": DT, "closes_at": DT,
-                    "teachers": {"type": "array", "items": obj(
-                        {"name": S, "room": S, "class_names": {"type": "array", "items": S}, "account_id": S},
-                        ["name", "class_names"],
-                    )},
-                },
-                ["title", "date", "start_time", "end_time", "slot_minutes", "opens_at", "closes_at", "teachers"],
-            )),
+            "requestBody": json_body(
+                obj(
+                    {
+                        "title": S,
+                        "date": {"type": "string", "format": "date"},
+                        "start_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                        "end_time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                        "slot_minutes": {"type": "integer", "minimum": 5, "maximum": 60},
+                        "opens_at": DT,
+                        "closes_at": DT,
+                        "teachers": {
+                            "type": "array",
+                            "items": obj(
+                                {
+                                    "name": S,
+                                    "room": S,
+                                    "class_names": {"type": "array", "items": S},
+                                    "account_id": S,
+                                },
+                                ["name", "class_names"],
+                            ),
+                        },
+                    },
+                    [
+                        "title",
+                        "date",
+                        "start_time",
+                        "end_time",
+                        "slot_minutes",
+                        "opens_at",
+                        "closes_at",
+                        "teachers",
+                    ],
+                )
+            ),
             "responses": {
-                **ok(obj({**EVENING_PROPS, "teachers": {"type": "array", "items": TEACHER}, "slot_count": I},
-                         [*EVENING_REQUIRED, "teachers", "slot_count"]), status=201),
+                **ok(
+                    obj(
+                        {**EVENING_PROPS, "teachers": {"type": "array", "items": TEACHER}, "slot_count": I},
+                        [*EVENING_REQUIRED, "teachers", "slot_count"],
+                    ),
+                    status=201,
+                ),
                 **error_responses(400, 401, 403, 503),
             },
         },

@@ -22,7 +22,11 @@ def switches() -> list[str]:
 
 
 def prefs_json(p) -> dict:
-    out = {"language": p.language, "email": p.email, "low_balance_threshold_cents": p.low_balance_threshold_cents}
+    out = {
+        "language": p.language,
+        "email": p.email,
+        "low_balance_threshold_cents": p.low_balance_threshold_cents,
+    }
     out.update({name: getattr(p, name) for name in switches()})
     return out
 
@@ -55,7 +59,9 @@ def update_preferences(values: dict):
     if fields:
         raise InvalidRequest("the preferences are not valid", fields=fields)
     prefs = pb.MailPreferences(language=language, low_balance_threshold_cents=threshold, **flags)
-    return rpc("notifications", "UpdateMailPreferences", pb.UpdateMailPreferencesRequest(preferences=prefs)).preferences
+    return rpc(
+        "notifications", "UpdateMailPreferences", pb.UpdateMailPreferencesRequest(preferences=prefs)
+    ).preferences
 
 
 @bp.get("/api/v1/mail-preferences")
@@ -77,12 +83,21 @@ def failed_mails():
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
     resp = rpc(
-        "notifications", "ListFailedMails",
+        "notifications",
+        "ListFailedMails",
         pb.ListFailedMailsRequest(limit=int(limit), cursor=request.args.get("cursor", "")),
     )
     items = [
-        {"id": m.id, "kind": m.kind, "recipient": m.recipient, "subject": m.subject, "attempts": m.attempts,
-         "last_error": m.last_error, "created_at": m.created_at, "failed_at": m.failed_at}
+        {
+            "id": m.id,
+            "kind": m.kind,
+            "recipient": m.recipient,
+            "subject": m.subject,
+            "attempts": m.attempts,
+            "last_error": m.last_error,
+            "created_at": m.created_at,
+            "failed_at": m.failed_at,
+        }
         for m in resp.mails
     ]
     return jsonify(items=items, next_cursor=resp.next_cursor or None)
@@ -100,29 +115,52 @@ PREFS = obj(
         "language": {"enum": list(LANGUAGES)},
         "email": {"type": "string", "readOnly": True},
         "low_balance_threshold_cents": {"type": "integer", "minimum": 0},
-        "documents": {"type": "boolean"}, "invoices": {"type": "boolean"},
-        "payments": {"type": "boolean"}, "orders": {"type": "boolean"},
+        "documents": {"type": "boolean"},
+        "invoices": {"type": "boolean"},
+        "payments": {"type": "boolean"},
+        "orders": {"type": "boolean"},
     },
     ["language", "low_balance_threshold_cents"],
 )
 
 OPENAPI = {
     "/api/v1/mail-preferences": {
-        "get": {"summary": "Which mails this parent receives, and in which language",
-                "responses": {**ok(PREFS), **error_responses(401, 403, 503)}},
-        "put": {"summary": "Replace the mail preferences", "requestBody": json_body(PREFS),
-                "responses": {**ok(PREFS), **error_responses(400, 401, 403, 503)}},
+        "get": {
+            "summary": "Which mails this parent receives, and in which language",
+            "responses": {**ok(PREFS), **error_responses(401, 403, 503)},
+        },
+        "put": {
+            "summary": "Replace the mail preferences",
+            "requestBody": json_body(PREFS),
+            "responses": {**ok(PREFS), **error_responses(400, 401, 403, 503)},
+        },
     },
     "/api/v1/admin/failed-mails": {
-        "get": {"summary": "Mails that could not be sent after their retries",
-                "responses": {**ok(list_of(obj({"id": {"type": "string"}, "kind": {"type": "string"},
-                                                "recipient": {"type": "string"}, "attempts": {"type": "integer"},
-                                                "last_error": {"type": "string"}}))),
-                              **error_responses(401, 403)}},
+        "get": {
+            "summary": "Mails that could not be sent after their retries",
+            "responses": {
+                **ok(
+                    list_of(
+                        obj(
+                            {
+                                "id": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "recipient": {"type": "string"},
+                                "attempts": {"type": "integer"},
+                                "last_error": {"type": "string"},
+                            }
+                        )
+                    )
+                ),
+                **error_responses(401, 403),
+            },
+        },
     },
     "/api/v1/admin/failed-mails/{id}/retry": {
-        "post": {"summary": "Send a failed mail again",
-                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                 "responses": {"202": {"description": "queued again"}, **error_responses(401, 403, 404, 409)}},
+        "post": {
+            "summary": "Send a failed mail again",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"202": {"description": "queued again"}, **error_responses(401, 403, 404, 409)},
+        },
     },
 }

@@ -25,7 +25,13 @@ def period_json(p) -> dict:
 def summary_json(s) -> dict:
     return {
         "lines": [
-            {"item_id": ln.item_id, "subject": ln.subject, "title": ln.title, "type": ln.type, "price_cents": ln.price_cents}
+            {
+                "item_id": ln.item_id,
+                "subject": ln.subject,
+                "title": ln.title,
+                "type": ln.type,
+                "price_cents": ln.price_cents,
+            }
             for ln in s.lines
         ],
         "subtotal_cents": s.subtotal_cents,
@@ -54,19 +60,31 @@ def catalog_json(resp) -> dict:
         {
             "subject": subject,
             "items": [
-                {"id": i.id, "title": i.title, "comment": i.comment, "type": i.type, "price_cents": i.price_cents}
+                {
+                    "id": i.id,
+                    "title": i.title,
+                    "comment": i.comment,
+                    "type": i.type,
+                    "price_cents": i.price_cents,
+                }
                 for i in group
             ],
         }
         for subject, group in groupby(resp.items, key=lambda i: i.subject)
     ]
-    return {"id": resp.period.id, "title": resp.period.title, "notes": resp.period.notes,
-            "closes_at": resp.period.closes_at, "subjects": subjects}
+    return {
+        "id": resp.period.id,
+        "title": resp.period.title,
+        "notes": resp.period.notes,
+        "closes_at": resp.period.closes_at,
+        "subjects": subjects,
+    }
 
 
 def summarize(period_id: str, child_id: str, ids: list[str]):
     return rpc(
-        "orders", "SummarizeOrder",
+        "orders",
+        "SummarizeOrder",
         orders_pb2.SummarizeOrderRequest(period_id=period_id, student_id=child_id, item_ids=ids),
     )
 
@@ -74,7 +92,8 @@ def summarize(period_id: str, child_id: str, ids: list[str]):
 def place(period_id: str, child_id: str, ids: list[str], key: str):
     return_url = f"{current_app.config['PUBLIC_BASE_URL']}/paiements/retour"
     return rpc(
-        "orders", "PlaceOrder",
+        "orders",
+        "PlaceOrder",
         orders_pb2.PlaceOrderRequest(
             period_id=period_id, student_id=child_id, item_ids=ids, idempotency_key=key, return_url=return_url
         ),
@@ -125,7 +144,8 @@ def admin_periods():
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise InvalidRequest("class_names must be a list", fields={"class_names": "list of strings"})
     resp = rpc(
-        "orders", "CreatePeriod",
+        "orders",
+        "CreatePeriod",
         orders_pb2.CreatePeriodRequest(
             title=field_str(data, "title", max_len=200),
             notes=field_str(data, "notes", required=False, max_len=5000),
@@ -145,7 +165,8 @@ def admin_items(period_id: str):
     if kind not in ("purchase", "loan"):
         raise InvalidRequest("type must be purchase or loan", fields={"type": "purchase | loan"})
     resp = rpc(
-        "orders", "AddItem",
+        "orders",
+        "AddItem",
         orders_pb2.AddItemRequest(
             period_id=period_id,
             subject=field_str(data, "subject", max_len=120),
@@ -167,7 +188,8 @@ def admin_book_returns():
     if not known:
         raise InvalidRequest("unknown student", fields={"student_id": "unknown"})
     resp = rpc(
-        "orders", "RecordBookReturn",
+        "orders",
+        "RecordBookReturn",
         orders_pb2.RecordBookReturnRequest(
             student_id=student_id,
             credit_cents=field_int(data, "credit_cents", minimum=1, maximum=10_000_000),
@@ -178,21 +200,41 @@ def admin_book_returns():
 
 
 PERIOD = obj(
-    {"id": {"type": "string"}, "title": {"type": "string"}, "opens_at": {"type": "string", "format": "date-time"},
-     "closes_at": {"type": "string", "format": "date-time"}, "notes": {"type": "string"}},
+    {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "opens_at": {"type": "string", "format": "date-time"},
+        "closes_at": {"type": "string", "format": "date-time"},
+        "notes": {"type": "string"},
+    },
     ["id", "title", "opens_at", "closes_at", "notes"],
 )
 ITEM = obj(
-    {"id": {"type": "string"}, "title": {"type": "string"}, "comment": {"type": "string"},
-     "type": {"enum": ["purchase", "loan"]}, "price_cents": {"type": "integer"}},
+    {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "comment": {"type": "string"},
+        "type": {"enum": ["purchase", "loan"]},
+        "price_cents": {"type": "integer"},
+    },
     ["id", "title", "comment", "type", "price_cents"],
 )
 SUMMARY = obj(
     {
-        "lines": {"type": "array", "items": obj({"item_id": {"type": "string"}, "title": {"type": "string"},
-                                                  "subject": {"type": "string"}, "type": {"type": "string"},
-                                                  "price_cents": {"type": "integer"}})},
-        "subtotal_cents": {"type": "integer"}, "credit_cents": {"type": "integer"},
+        "lines": {
+            "type": "array",
+            "items": obj(
+                {
+                    "item_id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "subject": {"type": "string"},
+                    "type": {"type": "string"},
+                    "price_cents": {"type": "integer"},
+                }
+            ),
+        },
+        "subtotal_cents": {"type": "integer"},
+        "credit_cents": {"type": "integer"},
         "grand_total_cents": {"type": "integer"},
     },
     ["lines", "subtotal_cents", "credit_cents", "grand_total_cents"],
@@ -203,55 +245,135 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "st
 
 OPENAPI = {
     "/api/v1/order-periods": {
-        "get": {"summary": "Ordering periods open now for the active child",
-                "responses": {**ok(list_of(PERIOD)), **error_responses(401, 409, 503)}}
+        "get": {
+            "summary": "Ordering periods open now for the active child",
+            "responses": {**ok(list_of(PERIOD)), **error_responses(401, 409, 503)},
+        }
     },
     "/api/v1/order-periods/{id}/catalog": {
-        "get": {"summary": "The order form: items by subject", "parameters": PATH_ID,
-                "responses": {**ok(obj({"title": {"type": "string"}, "notes": {"type": "string"},
-                                        "subjects": {"type": "array", "items": obj({"subject": {"type": "string"},
-                                                     "items": {"type": "array", "items": ITEM}})}},
-                                       ["title", "notes", "subjects"])),
-                              **error_responses(401, 404, 409, 503)}}
+        "get": {
+            "summary": "The order form: items by subject",
+            "parameters": PATH_ID,
+            "responses": {
+                **ok(
+                    obj(
+                        {
+                            "title": {"type": "string"},
+                            "notes": {"type": "string"},
+                            "subjects": {
+                                "type": "array",
+                                "items": obj(
+                                    {"subject": {"type": "string"}, "items": {"type": "array", "items": ITEM}}
+                                ),
+                            },
+                        },
+                        ["title", "notes", "subjects"],
+                    )
+                ),
+                **error_responses(401, 404, 409, 503),
+            },
+        }
     },
     "/api/v1/order-periods/{id}/summary": {
-        "post": {"summary": "Récapitulatif: amount, credit, grand total", "parameters": PATH_ID,
-                 "requestBody": json_body(ITEM_IDS),
-                 "responses": {**ok(SUMMARY), **error_responses(400, 401, 404, 409, 503)}}
+        "post": {
+            "summary": "Récapitulatif: amount, credit, grand total",
+            "parameters": PATH_ID,
+            "requestBody": json_body(ITEM_IDS),
+            "responses": {**ok(SUMMARY), **error_responses(400, 401, 404, 409, 503)},
+        }
     },
     "/api/v1/order-periods/{id}/orders": {
-        "post": {"summary": "Place the order (confirm must be true); creates its invoice",
-                 "parameters": [*PATH_ID, IDEMPOTENCY],
-                 "requestBody": json_body(obj({"item_ids": {"type": "array", "items": {"type": "string"}},
-                                               "confirm": {"type": "boolean"}}, ["item_ids", "confirm"])),
-                 "responses": {**ok(obj({"order_id": {"type": "string"}, "invoice_id": {"type": "string"},
-                                         "grand_total_cents": {"type": "integer"},
-                                         "checkout_url": {"type": ["string", "null"]}},
-                                        ["order_id", "invoice_id", "grand_total_cents", "checkout_url"]), status=201),
-                               **error_responses(400, 401, 404, 409, 503)}}
+        "post": {
+            "summary": "Place the order (confirm must be true); creates its invoice",
+            "parameters": [*PATH_ID, IDEMPOTENCY],
+            "requestBody": json_body(
+                obj(
+                    {
+                        "item_ids": {"type": "array", "items": {"type": "string"}},
+                        "confirm": {"type": "boolean"},
+                    },
+                    ["item_ids", "confirm"],
+                )
+            ),
+            "responses": {
+                **ok(
+                    obj(
+                        {
+                            "order_id": {"type": "string"},
+                            "invoice_id": {"type": "string"},
+                            "grand_total_cents": {"type": "integer"},
+                            "checkout_url": {"type": ["string", "null"]},
+                        },
+                        ["order_id", "invoice_id", "grand_total_cents", "checkout_url"],
+                    ),
+                    status=201,
+                ),
+                **error_responses(400, 401, 404, 409, 503),
+            },
+        }
     },
     "/api/v1/admin/order-periods": {
-        "post": {"summary": "Create an ordering period for some classes (none: every class)",
-                 "requestBody": json_body(obj({"title": {"type": "string"}, "notes": {"type": "string"},
-                                               "opens_at": {"type": "string", "format": "date-time"},
-                                               "closes_at": {"type": "string", "format": "date-time"},
-                                               "class_names": {"type": "array", "items": {"type": "string"}}},
-                                              ["title", "opens_at", "closes_at"])),
-                 "responses": {**ok(obj({"id": {"type": "string"}}), status=201), **error_responses(400, 401, 403)}}
+        "post": {
+            "summary": "Create an ordering period for some classes (none: every class)",
+            "requestBody": json_body(
+                obj(
+                    {
+                        "title": {"type": "string"},
+                        "notes": {"type": "string"},
+                        "opens_at": {"type": "string", "format": "date-time"},
+                        "closes_at": {"type": "string", "format": "date-time"},
+                        "class_names": {"type": "array", "items": {"type": "string"}},
+                    },
+                    ["title", "opens_at", "closes_at"],
+                )
+            ),
+            "responses": {
+                **ok(obj({"id": {"type": "string"}}), status=201),
+                **error_responses(400, 401, 403),
+            },
+        }
     },
     "/api/v1/admin/order-periods/{id}/items": {
-        "post": {"summary": "Add an item to a period's catalog", "parameters": PATH_ID,
-                 "requestBody": json_body(obj({"subject": {"type": "string"}, "title": {"type": "string"},
-                                               "comment": {"type": "string"}, "type": {"enum": ["purchase", "loan"]},
-                                               "price_cents": {"type": "integer", "minimum": 0}},
-                                              ["subject", "title", "type", "price_cents"])),
-                 "responses": {**ok(obj({"id": {"type": "string"}}), status=201), **error_responses(400, 401, 403, 404)}}
+        "post": {
+            "summary": "Add an item to a period's catalog",
+            "parameters": PATH_ID,
+            "requestBody": json_body(
+                obj(
+                    {
+                        "subject": {"type": "string"},
+                        "title": {"type": "string"},
+                        "comment": {"type": "string"},
+                        "type": {"enum": ["purchase", "loan"]},
+                        "price_cents": {"type": "integer", "minimum": 0},
+                    },
+                    ["subject", "title", "type", "price_cents"],
+                )
+            ),
+            "responses": {
+                **ok(obj({"id": {"type": "string"}}), status=201),
+                **error_responses(400, 401, 403, 404),
+            },
+        }
     },
     "/api/v1/admin/book-returns": {
-        "post": {"summary": "Books returned: credit taken off the student's next order",
-                 "requestBody": json_body(obj({"student_id": {"type": "string"}, "credit_cents": {"type": "integer", "minimum": 1},
-                                               "note": {"type": "string"}}, ["student_id", "credit_cents"])),
-                 "responses": {**ok(obj({"id": {"type": "string"}, "credit_balance_cents": {"type": "integer"}}), status=201),
-                               **error_responses(400, 401, 403)}}
+        "post": {
+            "summary": "Books returned: credit taken off the student's next order",
+            "requestBody": json_body(
+                obj(
+                    {
+                        "student_id": {"type": "string"},
+                        "credit_cents": {"type": "integer", "minimum": 1},
+                        "note": {"type": "string"},
+                    },
+                    ["student_id", "credit_cents"],
+                )
+            ),
+            "responses": {
+                **ok(
+                    obj({"id": {"type": "string"}, "credit_balance_cents": {"type": "integer"}}), status=201
+                ),
+                **error_responses(400, 401, 403),
+            },
+        }
     },
 }

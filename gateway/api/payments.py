@@ -119,30 +119,44 @@ def qr_title() -> str:
 
 def start_top_up(wallet_id: str, child_id: str, amount_cents: int, key: str) -> pb.StartPaymentResponse:
     return rpc(
-        "finance", "StartTopUp",
-        pb.StartTopUpRequest(wallet_id=wallet_id, amount_cents=amount_cents, method="online", idempotency_key=key,
-                             student_id=child_id),
+        "finance",
+        "StartTopUp",
+        pb.StartTopUpRequest(
+            wallet_id=wallet_id,
+            amount_cents=amount_cents,
+            method="online",
+            idempotency_key=key,
+            student_id=child_id,
+        ),
         timeout=PROVIDER_TIMEOUT,
     )
 
 
 def start_invoice(invoice_id: str, child_id: str, key: str) -> pb.StartPaymentResponse:
     return rpc(
-        "finance", "StartInvoicePayment",
-        pb.StartInvoicePaymentRequest(invoice_id=invoice_id, method="online", idempotency_key=key,
-                                      student_id=child_id),
+        "finance",
+        "StartInvoicePayment",
+        pb.StartInvoicePaymentRequest(
+            invoice_id=invoice_id, method="online", idempotency_key=key, student_id=child_id
+        ),
         timeout=PROVIDER_TIMEOUT,
     )
 
 
 def wallet_transfer(wallet_id: str, child_id: str) -> pb.GetTransferResponse:
-    return rpc("finance", "GetWalletTransfer",
-               pb.GetWalletTransferRequest(wallet_id=wallet_id, student_id=child_id, qr_title=qr_title()))
+    return rpc(
+        "finance",
+        "GetWalletTransfer",
+        pb.GetWalletTransferRequest(wallet_id=wallet_id, student_id=child_id, qr_title=qr_title()),
+    )
 
 
 def invoice_transfer(invoice_id: str, child_id: str) -> pb.GetTransferResponse:
-    return rpc("finance", "GetInvoiceTransfer",
-               pb.GetInvoiceTransferRequest(invoice_id=invoice_id, student_id=child_id, qr_title=qr_title()))
+    return rpc(
+        "finance",
+        "GetInvoiceTransfer",
+        pb.GetInvoiceTransferRequest(invoice_id=invoice_id, student_id=child_id, qr_title=qr_title()),
+    )
 
 
 def get_payment(payment_id: str) -> pb.Payment:
@@ -151,28 +165,38 @@ def get_payment(payment_id: str) -> pb.Payment:
 
 def import_statement(content: bytes, filename: str, key: str = "") -> pb.StatementImport:
     return rpc(
-        "finance", "ImportStatement",
+        "finance",
+        "ImportStatement",
         pb.ImportStatementRequest(content=content, filename=filename, idempotency_key=key),
         timeout=IMPORT_TIMEOUT,
     ).result
 
 
 def list_unmatched(status: str = "open") -> list[pb.UnmatchedTransfer]:
-    return list(rpc("finance", "ListUnmatchedTransfers", pb.ListUnmatchedTransfersRequest(status=status)).transfers)
+    return list(
+        rpc("finance", "ListUnmatchedTransfers", pb.ListUnmatchedTransfersRequest(status=status)).transfers
+    )
 
 
-def assign(transfer_id: str, *, wallet_id: str = "", invoice_id: str = "", key: str = "") -> pb.AssignUnmatchedTransferResponse:
+def assign(
+    transfer_id: str, *, wallet_id: str = "", invoice_id: str = "", key: str = ""
+) -> pb.AssignUnmatchedTransferResponse:
     return rpc(
-        "finance", "AssignUnmatchedTransfer",
-        pb.AssignUnmatchedTransferRequest(transfer_id=transfer_id, wallet_id=wallet_id, invoice_id=invoice_id,
-                                          idempotency_key=key),
+        "finance",
+        "AssignUnmatchedTransfer",
+        pb.AssignUnmatchedTransferRequest(
+            transfer_id=transfer_id, wallet_id=wallet_id, invoice_id=invoice_id, idempotency_key=key
+        ),
     )
 
 
 def started_json(resp: pb.StartPaymentResponse):
     return jsonify(
-        payment_id=resp.payment.id, checkout_url=resp.checkout_url or None, status=resp.payment.status,
-        amount_cents=resp.payment.amount_cents, purpose=resp.payment.purpose,
+        payment_id=resp.payment.id,
+        checkout_url=resp.checkout_url or None,
+        status=resp.payment.status,
+        amount_cents=resp.payment.amount_cents,
+        purpose=resp.payment.purpose,
     ), 201
 
 
@@ -229,9 +253,13 @@ def mollie_webhook():
     the provider retries later."""
     provider_id = (request.form.get("id") or "").strip()[:100]
     try:
-        got = rpc("finance", "HandlePaymentWebhook",
-                  pb.HandlePaymentWebhookRequest(provider_payment_id=provider_id), identity=False,
-                  timeout=WEBHOOK_TIMEOUT)
+        got = rpc(
+            "finance",
+            "HandlePaymentWebhook",
+            pb.HandlePaymentWebhookRequest(provider_payment_id=provider_id),
+            identity=False,
+            timeout=WEBHOOK_TIMEOUT,
+        )
     except Unavailable:
         log.warning("webhook not handled now, the provider will retry", extra={"provider_id": provider_id})
         return Response("unavailable", status=503, mimetype="text/plain")
@@ -262,7 +290,9 @@ def upload_statement():
     require_staff()
     upload = request.files.get("file")
     if upload is None:
-        raise InvalidRequest("a statement file is required (multipart field file)", fields={"file": "required"})
+        raise InvalidRequest(
+            "a statement file is required (multipart field file)", fields={"file": "required"}
+        )
     content = upload.read()
     try:
         result = import_statement(content, upload.filename or "", idempotency_key())
@@ -298,7 +328,9 @@ def assign_transfer(transfer_id: str):
     wallet_id = field_str(data, "wallet_id", required=False, max_len=36)
     invoice_id = field_str(data, "invoice_id", required=False, max_len=36)
     if bool(wallet_id) == bool(invoice_id):
-        raise InvalidRequest("give wallet_id or invoice_id", fields={"wallet_id": "wallet_id or invoice_id, not both"})
+        raise InvalidRequest(
+            "give wallet_id or invoice_id", fields={"wallet_id": "wallet_id or invoice_id, not both"}
+        )
     done = assign(transfer_id[:36], wallet_id=wallet_id, invoice_id=invoice_id, key=idempotency_key())
     out = {**unmatched_json(done.transfer), "unmatched_rest_cents": done.unmatched_rest_cents}
     if invoice_id:
@@ -316,131 +348,247 @@ S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
 NS = {"type": ["string", "null"]}
 ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": S,
-               "description": "The same key with the same body answers the first answer again."}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": S,
+    "description": "The same key with the same body answers the first answer again.",
+}
 TRANSFER = obj(
-    {"iban": S, "bic": S, "beneficiary": S, "structured_communication": S,
-     "epc_qr_svg": {"type": ["string", "null"], "description": "inline SVG of the EPC (SEPA) QR code"},
-     "epc_payload": {"type": ["string", "null"], "description": "the text the QR code encodes (EPC069-12)"},
-     "wallet_name": S},
+    {
+        "iban": S,
+        "bic": S,
+        "beneficiary": S,
+        "structured_communication": S,
+        "epc_qr_svg": {"type": ["string", "null"], "description": "inline SVG of the EPC (SEPA) QR code"},
+        "epc_payload": {
+            "type": ["string", "null"],
+            "description": "the text the QR code encodes (EPC069-12)",
+        },
+        "wallet_name": S,
+    },
     ["iban", "bic", "beneficiary", "structured_communication", "epc_qr_svg"],
 )
 INVOICE_TRANSFER = obj(
-    {**TRANSFER["properties"], "amount_cents": I, "open_amount_cents": I,
-     "invoice_status": {"enum": ["unpaid", "partially_paid", "paid", "cancelled"]}},
+    {
+        **TRANSFER["properties"],
+        "amount_cents": I,
+        "open_amount_cents": I,
+        "invoice_status": {"enum": ["unpaid", "partially_paid", "paid", "cancelled"]},
+    },
     ["iban", "bic", "beneficiary", "structured_communication", "epc_qr_svg", "amount_cents"],
 )
-STARTED = obj({"payment_id": S, "checkout_url": NS, "status": S, "amount_cents": I, "purpose": S},
-              ["payment_id", "checkout_url"])
+STARTED = obj(
+    {"payment_id": S, "checkout_url": NS, "status": S, "amount_cents": I, "purpose": S},
+    ["payment_id", "checkout_url"],
+)
 PAYMENT = obj(
-    {"id": S, "status": {"enum": ["open", "paid", "failed", "canceled", "expired"]}, "amount_cents": I,
-     "purpose": {"enum": ["top_up", "invoice", "order"]}, "method": {"enum": ["online", "transfer", "wallet", "cash"]},
-     "wallet_id": NS, "invoice_id": NS, "created_at": S, "paid_at": NS},
+    {
+        "id": S,
+        "status": {"enum": ["open", "paid", "failed", "canceled", "expired"]},
+        "amount_cents": I,
+        "purpose": {"enum": ["top_up", "invoice", "order"]},
+        "method": {"enum": ["online", "transfer", "wallet", "cash"]},
+        "wallet_id": NS,
+        "invoice_id": NS,
+        "created_at": S,
+        "paid_at": NS,
+    },
     ["id", "status", "amount_cents", "purpose"],
 )
 STATEMENT = obj(
-    {"id": S, "format": {"enum": ["coda", "camt053"]}, "filename": S, "statements": I,
-     "accounts": {"type": "array", "items": S},
-     "movements": {**I, "description": "movements in the file"},
-     "credited": {**I, "description": "credits booked on a wallet or an invoice"},
-     "unmatched": {**I, "description": "unmatched transfers left for the manager (credits that named nothing, "
-                                        "and what an invoice could not take)"},
-     "duplicates": {**I, "description": "movements imported before: booked nothing"},
-     "debits": {**I, "description": "debits: reported, never booked"},
-     "credited_cents": I, "unmatched_cents": I, "created_at": S},
+    {
+        "id": S,
+        "format": {"enum": ["coda", "camt053"]},
+        "filename": S,
+        "statements": I,
+        "accounts": {"type": "array", "items": S},
+        "movements": {**I, "description": "movements in the file"},
+        "credited": {**I, "description": "credits booked on a wallet or an invoice"},
+        "unmatched": {
+            **I,
+            "description": "unmatched transfers left for the manager (credits that named nothing, "
+            "and what an invoice could not take)",
+        },
+        "duplicates": {**I, "description": "movements imported before: booked nothing"},
+        "debits": {**I, "description": "debits: reported, never booked"},
+        "credited_cents": I,
+        "unmatched_cents": I,
+        "created_at": S,
+    },
     ["format", "movements", "credited", "unmatched", "duplicates"],
 )
 UNMATCHED = obj(
-    {"id": S, "amount_cents": I, "communication": S, "counterparty_name": S, "counterparty_iban": S,
-     "booked_on": {"type": "string", "format": "date"},
-     "reason": {"enum": ["no_communication", "unknown_communication", "expired_communication", "invoice_settled",
-                         "invoice_cancelled", "overpayment", "reversal"]},
-     "status": {"enum": ["open", "assigned"]}, "source": {"enum": ["statement", "online"]},
-     "assigned_wallet_id": NS, "assigned_invoice_id": NS, "assigned_at": NS, "payment_id": NS},
+    {
+        "id": S,
+        "amount_cents": I,
+        "communication": S,
+        "counterparty_name": S,
+        "counterparty_iban": S,
+        "booked_on": {"type": "string", "format": "date"},
+        "reason": {
+            "enum": [
+                "no_communication",
+                "unknown_communication",
+                "expired_communication",
+                "invoice_settled",
+                "invoice_cancelled",
+                "overpayment",
+                "reversal",
+            ]
+        },
+        "status": {"enum": ["open", "assigned"]},
+        "source": {"enum": ["statement", "online"]},
+        "assigned_wallet_id": NS,
+        "assigned_invoice_id": NS,
+        "assigned_at": NS,
+        "payment_id": NS,
+    },
     ["id", "amount_cents", "communication", "counterparty_name", "counterparty_iban", "booked_on"],
 )
 
-SCHEMAS = {"Payment": PAYMENT, "TransferDetails": TRANSFER, "StatementImport": STATEMENT,
-           "UnmatchedTransfer": UNMATCHED}
+SCHEMAS = {
+    "Payment": PAYMENT,
+    "TransferDetails": TRANSFER,
+    "StatementImport": STATEMENT,
+    "UnmatchedTransfer": UNMATCHED,
+}
 
 OPENAPI: dict = {
-    "/api/v1/wallets/{id}/transfer": {"get": {
-        "summary": "What to write on a bank transfer to this wallet, with the EPC QR code (no amount)",
-        "description": "409 method_disabled when the school does not take top-ups by transfer. A transfer is "
-                       "credited once the school imports its bank statements.",
-        "parameters": ID,
-        "responses": {**ok(ref("TransferDetails")), **error_responses(401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/wallets/{id}/top-ups": {"post": {
-        "summary": "Top the wallet up online: answers the provider's checkout URL to send the parent to",
-        "description": "Nothing is booked until the provider confirms the payment (webhook). 409 method_disabled.",
-        "parameters": [*ID, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"amount_cents": {"type": "integer", "minimum": 100,
-                                                         "maximum": MAX_TOP_UP_CENTS},
-                                        "method": {"enum": ["online"]}}, ["amount_cents"])),
-        "responses": {**ok(STARTED, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/invoices/{id}/transfer": {"get": {
-        "summary": "The invoice's transfer details: its own structured communication and open amount",
-        "parameters": ID,
-        "responses": {**ok(INVOICE_TRANSFER), **error_responses(401, 403, 404, 409, 503)},
-    }},
-    "/api/v1/invoices/{id}/payments": {"post": {
-        "summary": "Pay the invoice: online (a checkout URL) or from one of the child's wallets",
-        "description": "`{method: \"online\"}`: 201 `{payment_id, checkout_url}`, booked when the provider "
-                       "confirms. `{method: \"wallet\", wallet_id}`: 200 `{invoice}`. 409 insufficient_balance, "
-                       "already_paid, invoice_cancelled, method_disabled.",
-        "parameters": [*ID, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])),
-        "responses": {
-            **ok(obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])),
-            **ok(STARTED, status=201),
-            **error_responses(400, 401, 403, 404, 409, 503),
-        },
-    }},
-    "/api/v1/payments/{id}": {"get": {
-        "summary": "A payment of the caller's family (404 otherwise): open until the provider confirms",
-        "parameters": ID,
-        "responses": {**ok(ref("Payment")), **error_responses(401, 404, 503)},
-    }},
+    "/api/v1/wallets/{id}/transfer": {
+        "get": {
+            "summary": "What to write on a bank transfer to this wallet, with the EPC QR code (no amount)",
+            "description": "409 method_disabled when the school does not take top-ups by transfer. A transfer is "
+            "credited once the school imports its bank statements.",
+            "parameters": ID,
+            "responses": {**ok(ref("TransferDetails")), **error_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/wallets/{id}/top-ups": {
+        "post": {
+            "summary": "Top the wallet up online: answers the provider's checkout URL to send the parent to",
+            "description": "Nothing is booked until the provider confirms the payment (webhook). 409 method_disabled.",
+            "parameters": [*ID, IDEMPOTENCY],
+            "requestBody": body_schema(
+                obj(
+                    {
+                        "amount_cents": {"type": "integer", "minimum": 100, "maximum": MAX_TOP_UP_CENTS},
+                        "method": {"enum": ["online"]},
+                    },
+                    ["amount_cents"],
+                )
+            ),
+            "responses": {**ok(STARTED, status=201), **error_responses(400, 401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/invoices/{id}/transfer": {
+        "get": {
+            "summary": "The invoice's transfer details: its own structured communication and open amount",
+            "parameters": ID,
+            "responses": {**ok(INVOICE_TRANSFER), **error_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/api/v1/invoices/{id}/payments": {
+        "post": {
+            "summary": "Pay the invoice: online (a checkout URL) or from one of the child's wallets",
+            "description": '`{method: "online"}`: 201 `{payment_id, checkout_url}`, booked when the provider '
+            'confirms. `{method: "wallet", wallet_id}`: 200 `{invoice}`. 409 insufficient_balance, '
+            "already_paid, invoice_cancelled, method_disabled.",
+            "parameters": [*ID, IDEMPOTENCY],
+            "requestBody": body_schema(
+                obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])
+            ),
+            "responses": {
+                **ok(
+                    obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])
+                ),
+                **ok(STARTED, status=201),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/payments/{id}": {
+        "get": {
+            "summary": "A payment of the caller's family (404 otherwise): open until the provider confirms",
+            "parameters": ID,
+            "responses": {**ok(ref("Payment")), **error_responses(401, 404, 503)},
+        }
+    },
     "/api/v1/admin/bank-statements": {
         "post": {
             "summary": "Import a bank statement file (CODA or camt.053, recognised by content)",
             "description": "All or nothing: a malformed file answers 400 invalid_statement with `error.line` and "
-                           "`error.reason` (also in `error.fields`) and books nothing. A movement already "
-                           "imported is counted in `duplicates` and books nothing.",
+            "`error.reason` (also in `error.fields`) and books nothing. A movement already "
+            "imported is counted in `duplicates` and books nothing.",
             "parameters": [IDEMPOTENCY],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": obj(
-                {"file": {"type": "string", "format": "binary"}}, ["file"])}}},
-            "responses": {**ok(ref("StatementImport"), status=201), **error_responses(400, 401, 403, 413, 503)},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": obj({"file": {"type": "string", "format": "binary"}}, ["file"])
+                    }
+                },
+            },
+            "responses": {
+                **ok(ref("StatementImport"), status=201),
+                **error_responses(400, 401, 403, 413, 503),
+            },
         },
         "get": {
             "summary": "The school's statement imports, newest first",
             "responses": {**ok(list_of(ref("StatementImport"))), **error_responses(401, 403, 503)},
         },
     },
-    "/api/v1/admin/unmatched-transfers": {"get": {
-        "summary": "Money received that named no wallet or invoice, waiting to be assigned",
-        "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "assigned", "all"]}},
-                       {"name": "limit", "in": "query", "schema": I}, {"name": "cursor", "in": "query", "schema": S}],
-        "responses": {**ok(list_of(ref("UnmatchedTransfer"))), **error_responses(400, 401, 403, 503)},
-    }},
-    "/api/v1/admin/unmatched-transfers/{id}/assign": {"post": {
-        "summary": "Assign an unmatched transfer to a wallet (all of it) or an invoice (its open amount; the "
-                   "rest stays unmatched)",
-        "description": "409 already_assigned the second time; already_paid / invoice_cancelled for an invoice.",
-        "parameters": [*ID, IDEMPOTENCY],
-        "requestBody": body_schema(obj({"wallet_id": S, "invoice_id": S})),
-        "responses": {**ok({"allOf": [ref("UnmatchedTransfer"), obj({
-            "unmatched_rest_cents": I, "wallet_balance_cents": I, "invoice": ref("Invoice")})]}),
-            **error_responses(400, 401, 403, 404, 409, 503)},
-    }},
-    "/webhooks/mollie": {"post": {
-        "summary": "The payment provider's webhook (form field id): the status is fetched from the provider",
-        "security": [],
-        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": obj(
-            {"id": S}, ["id"])}}},
-        "responses": {"200": {"description": "handled (also for unknown ids)"},
-                      "503": {"description": "not handled now: the provider retries"}},
-    }},
+    "/api/v1/admin/unmatched-transfers": {
+        "get": {
+            "summary": "Money received that named no wallet or invoice, waiting to be assigned",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": ["open", "assigned", "all"]}},
+                {"name": "limit", "in": "query", "schema": I},
+                {"name": "cursor", "in": "query", "schema": S},
+            ],
+            "responses": {**ok(list_of(ref("UnmatchedTransfer"))), **error_responses(400, 401, 403, 503)},
+        }
+    },
+    "/api/v1/admin/unmatched-transfers/{id}/assign": {
+        "post": {
+            "summary": "Assign an unmatched transfer to a wallet (all of it) or an invoice (its open amount; the "
+            "rest stays unmatched)",
+            "description": "409 already_assigned the second time; already_paid / invoice_cancelled for an invoice.",
+            "parameters": [*ID, IDEMPOTENCY],
+            "requestBody": body_schema(obj({"wallet_id": S, "invoice_id": S})),
+            "responses": {
+                **ok(
+                    {
+                        "allOf": [
+                            ref("UnmatchedTransfer"),
+                            obj(
+                                {
+                                    "unmatched_rest_cents": I,
+                                    "wallet_balance_cents": I,
+                                    "invoice": ref("Invoice"),
+                                }
+                            ),
+                        ]
+                    }
+                ),
+                **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/webhooks/mollie": {
+        "post": {
+            "summary": "The payment provider's webhook (form field id): the status is fetched from the provider",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": obj({"id": S}, ["id"])}},
+            },
+            "responses": {
+                "200": {"description": "handled (also for unknown ids)"},
+                "503": {"description": "not handled now: the provider retries"},
+            },
+        }
+    },
 }

@@ -47,13 +47,16 @@ def check_limit(default: int) -> int:
 
 def list_albums(child_id: str, limit: int = 50, cursor: str = ""):
     return rpc(
-        "documents", "ListAlbums", documents_pb2.ListAlbumsRequest(student_id=child_id, limit=limit, cursor=cursor)
+        "documents",
+        "ListAlbums",
+        documents_pb2.ListAlbumsRequest(student_id=child_id, limit=limit, cursor=cursor),
     )
 
 
 def get_album(album_id: str, child_id: str, limit: int = PHOTO_PAGE, cursor: str = ""):
     return rpc(
-        "documents", "GetAlbum",
+        "documents",
+        "GetAlbum",
         documents_pb2.GetAlbumRequest(album_id=album_id, student_id=child_id, limit=limit, cursor=cursor),
     )
 
@@ -66,15 +69,20 @@ def photo_file(photo_id: str, variant: str) -> Response:
     """``thumbnail`` or ``display`` inline (cached by the browser for an hour), or ``download``: the
     display size as an attachment under the photo's file name."""
     resp = rpc(
-        "documents", "OpenPhoto",
-        documents_pb2.OpenPhotoRequest(photo_id=photo_id, variant="display" if variant == "download" else variant),
+        "documents",
+        "OpenPhoto",
+        documents_pb2.OpenPhotoRequest(
+            photo_id=photo_id, variant="display" if variant == "download" else variant
+        ),
         timeout=10,
     )
     out = Response(resp.content, mimetype=resp.content_type or "image/jpeg")
     if variant == "download":
         name = resp.photo.filename or f"photo-{resp.photo.number}.jpg"
         ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-        out.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        out.headers["Content-Disposition"] = (
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        )
         out.headers["Cache-Control"] = "private, no-store"
     else:
         out.headers["Content-Disposition"] = "inline"
@@ -85,7 +93,8 @@ def photo_file(photo_id: str, variant: str) -> Response:
 
 def create_album(title: str, event: str, taken_on: str, class_names: list[str], publish: bool):
     return rpc(
-        "documents", "CreateAlbum",
+        "documents",
+        "CreateAlbum",
         documents_pb2.CreateAlbumRequest(
             title=title, event=event, taken_on=taken_on, class_names=class_names, publish=publish
         ),
@@ -102,11 +111,15 @@ def add_photos(album_id: str, uploads, titles: list[str]):
     if not files:
         raise InvalidRequest("choose at least one photo", fields={"files": "at least one JPEG or PNG file"})
     parts = [
-        documents_pb2.PhotoUpload(filename=f.filename, content=f.read(), title=titles[i] if i < len(titles) else "")
+        documents_pb2.PhotoUpload(
+            filename=f.filename, content=f.read(), title=titles[i] if i < len(titles) else ""
+        )
         for i, f in enumerate(files)
     ]
     return rpc(
-        "documents", "AddPhotos", documents_pb2.AddPhotosRequest(album_id=album_id, files=parts),
+        "documents",
+        "AddPhotos",
+        documents_pb2.AddPhotosRequest(album_id=album_id, files=parts),
         timeout=UPLOAD_TIMEOUT,
     ).photos
 
@@ -116,7 +129,9 @@ def withdraw_photo(photo_id: str) -> None:
 
 
 def withdraw_album(album_id: str) -> int:
-    return rpc("documents", "WithdrawAlbum", documents_pb2.WithdrawAlbumRequest(album_id=album_id)).photo_count
+    return rpc(
+        "documents", "WithdrawAlbum", documents_pb2.WithdrawAlbumRequest(album_id=album_id)
+    ).photo_count
 
 
 def offerable_periods() -> list:
@@ -158,20 +173,28 @@ def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = 
     if not photos:
         raise Conflict("the album has no photo to offer", code="album_empty")
     if len(photos) > MAX_OFFERED_PHOTOS:
-        raise InvalidRequest("too many photos to offer", fields={"album": f"at most {MAX_OFFERED_PHOTOS} photos"})
+        raise InvalidRequest(
+            "too many photos to offer", fields={"album": f"at most {MAX_OFFERED_PHOTOS} photos"}
+        )
     subject = f"Photos – {first.album.title}"[:120]
     made = []
     for p in photos:
         item = rpc(
-            "orders", "AddItem",
+            "orders",
+            "AddItem",
             orders_pb2.AddItemRequest(
-                period_id=period_id, subject=subject, title=item_title(p), comment=comment, type="purchase",
+                period_id=period_id,
+                subject=subject,
+                title=item_title(p),
+                comment=comment,
+                type="purchase",
                 price_cents=price_cents,
             ),
         )
         made.append((p.id, item.id))
     rpc(
-        "documents", "RecordAlbumOffer",
+        "documents",
+        "RecordAlbumOffer",
         documents_pb2.RecordAlbumOfferRequest(
             album_id=album_id, period_id=period_id, price_cents=price_cents, item_count=len(made)
         ),
@@ -327,7 +350,9 @@ def admin_offer_album(album_id: str):
         field_str(data, "comment", required=False, max_len=2000),
     )
     return jsonify(
-        period_id=data["period_id"].strip(), items=[{"photo_id": p, "item_id": i} for p, i in made], next_cursor=None
+        period_id=data["period_id"].strip(),
+        items=[{"photo_id": p, "item_id": i} for p, i in made],
+        next_cursor=None,
     ), 201
 
 
@@ -343,20 +368,33 @@ PAGE = [
 ]
 PHOTO = obj(
     {
-        "id": S, "album_id": S, "number": {**I, "description": "1, 2, … in upload order within the album"},
-        "title": NS, "filename": S, "width": I, "height": I,
+        "id": S,
+        "album_id": S,
+        "number": {**I, "description": "1, 2, … in upload order within the album"},
+        "title": NS,
+        "filename": S,
+        "width": I,
+        "height": I,
         "size_bytes": {**I, "description": "of the display size, what a download gives"},
         "uploaded_at": {"type": "string", "format": "date-time"},
         "thumbnail": obj({"url": S, "width": I, "height": I}, ["url", "width", "height"]),
-        "display_url": S, "download_url": S,
+        "display_url": S,
+        "download_url": S,
     },
     ["id", "album_id", "number", "width", "height", "thumbnail", "display_url", "download_url"],
 )
 ALBUM = obj(
     {
-        "id": S, "title": S, "event": NS, "taken_on": {"type": ["string", "null"], "format": "date"},
+        "id": S,
+        "title": S,
+        "event": NS,
+        "taken_on": {"type": ["string", "null"], "format": "date"},
         "class_names": {"type": "array", "items": S, "description": "empty: the whole school"},
-        "published_at": {"type": ["string", "null"], "format": "date-time", "description": "null: a draft (staff)"},
+        "published_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "null: a draft (staff)",
+        },
         "photo_count": I,
         "cover": {"oneOf": [PHOTO, {"type": "null"}]},
         "offered_period_ids": {"type": "array", "items": S, "description": "staff only"},
@@ -380,8 +418,12 @@ OPENAPI = {
             "summary": "An album and a page of its photos in upload order (default 60 a page)",
             "parameters": ID + PAGE,
             "responses": {
-                **ok(obj({"album": ALBUM, "items": {"type": "array", "items": PHOTO}, "next_cursor": NS},
-                         ["album", "items", "next_cursor"])),
+                **ok(
+                    obj(
+                        {"album": ALBUM, "items": {"type": "array", "items": PHOTO}, "next_cursor": NS},
+                        ["album", "items", "next_cursor"],
+                    )
+                ),
                 **error_responses(400, 401, 404, 409, 503),
             },
         }
@@ -421,10 +463,18 @@ OPENAPI = {
         "post": {
             "summary": "Create an album for the whole school (no class_names) or some classes; published at once "
             "unless published is false (a draft: fill it, then publish)",
-            "requestBody": json_body(obj({
-                "title": S, "event": S, "taken_on": {"type": "string", "format": "date"},
-                "class_names": {"type": "array", "items": S}, "published": {"type": "boolean", "default": True},
-            }, ["title"])),
+            "requestBody": json_body(
+                obj(
+                    {
+                        "title": S,
+                        "event": S,
+                        "taken_on": {"type": "string", "format": "date"},
+                        "class_names": {"type": "array", "items": S},
+                        "published": {"type": "boolean", "default": True},
+                    },
+                    ["title"],
+                )
+            ),
             "responses": {**ok(ALBUM, status=201), **error_responses(400, 401, 403, 503)},
         }
     },
@@ -442,10 +492,21 @@ OPENAPI = {
             "parameters": ID,
             "requestBody": {
                 "required": True,
-                "content": {"multipart/form-data": {"schema": obj({
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                    "titles": {"type": "array", "items": S, "description": "optional, in the order of files"},
-                }, ["files"])}},
+                "content": {
+                    "multipart/form-data": {
+                        "schema": obj(
+                            {
+                                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                "titles": {
+                                    "type": "array",
+                                    "items": S,
+                                    "description": "optional, in the order of files",
+                                },
+                            },
+                            ["files"],
+                        )
+                    }
+                },
             },
             "responses": {**ok(list_of(PHOTO), status=201), **error_responses(400, 401, 403, 404, 413, 503)},
         }
@@ -469,10 +530,20 @@ OPENAPI = {
             "summary": "Offer the album for sale in an ordering period that has not closed: one catalog item per "
             "photo (subject 'Photos – <album>', title 'Photo <n>', type purchase, the price); once per period",
             "parameters": ID,
-            "requestBody": json_body(obj({"period_id": S, "price_cents": I, "comment": S}, ["period_id", "price_cents"])),
+            "requestBody": json_body(
+                obj({"period_id": S, "price_cents": I, "comment": S}, ["period_id", "price_cents"])
+            ),
             "responses": {
-                **ok(obj({"period_id": S, "items": {"type": "array", "items": obj({"photo_id": S, "item_id": S})},
-                          "next_cursor": NS}), status=201),
+                **ok(
+                    obj(
+                        {
+                            "period_id": S,
+                            "items": {"type": "array", "items": obj({"photo_id": S, "item_id": S})},
+                            "next_cursor": NS,
+                        }
+                    ),
+                    status=201,
+                ),
                 **error_responses(400, 401, 403, 404, 409, 503),
             },
         }

@@ -23,7 +23,10 @@ def index():
     api_state = "read" if state == "deja-lu" else "unread"
     resp = list_documents(child.id, api_state, limit=200)
     return render_template(
-        "documents/index.html", documents=resp.documents, tab=api_state, unread_count=resp.unread_count,
+        "documents/index.html",
+        documents=resp.documents,
+        tab=api_state,
+        unread_count=resp.unread_count,
         nav_active="documents",
     )
 
@@ -43,7 +46,9 @@ def staff_deposit():
         ids = request.form.getlist("student_ids")
         try:
             made = deposit(
-                request.form.get("title", "").strip(), request.files.get("file"), ids,
+                request.form.get("title", "").strip(),
+                request.files.get("file"),
+                ids,
                 request.form.get("class_name", "").strip(),
             )
         except TooLarge:

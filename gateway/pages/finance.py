@@ -50,7 +50,9 @@ STATUS_LABELS = {
     "cancelled": lazy_gettext("Annulée par une note de crédit"),
 }
 PAY_ERRORS = {
-    "insufficient_balance": lazy_gettext("Le solde de ce portefeuille ne couvre pas le montant de la facture."),
+    "insufficient_balance": lazy_gettext(
+        "Le solde de ce portefeuille ne couvre pas le montant de la facture."
+    ),
     "already_paid": lazy_gettext("Cette facture est déjà payée."),
     "invoice_cancelled": lazy_gettext("Cette facture a été annulée par une note de crédit."),
     "method_disabled": lazy_gettext("L'école n'a pas activé le paiement avec le portefeuille interne."),
@@ -72,8 +74,12 @@ def shown_range(resp) -> tuple[str, str]:
 
 def _page_context() -> dict:
     return {
-        "period_labels": PERIOD_LABELS, "type_labels": TYPE_LABELS, "method_labels": METHOD_LABELS,
-        "status_labels": STATUS_LABELS, "local_time": local_time, "shown_range": shown_range,
+        "period_labels": PERIOD_LABELS,
+        "type_labels": TYPE_LABELS,
+        "method_labels": METHOD_LABELS,
+        "status_labels": STATUS_LABELS,
+        "local_time": local_time,
+        "shown_range": shown_range,
     }
 
 
@@ -90,7 +96,11 @@ def _period_from_args(args) -> tuple[dict, pb.PeriodFilter, str | None]:
     try:
         start, end = date.fromisoformat(first), date.fromisoformat(last)
     except ValueError:
-        return form, pb.PeriodFilter(), _("Choisissez une date de début et une date de fin, puis cliquez sur Appliquer.")
+        return (
+            form,
+            pb.PeriodFilter(),
+            _("Choisissez une date de début et une date de fin, puis cliquez sur Appliquer."),
+        )
     if start > end:
         return form, pb.PeriodFilter(), _("La date de début doit précéder la date de fin.")
     if (end - start).days >= 366:
@@ -115,8 +125,13 @@ def balances():
     # One key per "Payer" form: submitting the same form twice pays once.
     pay_keys = {i.id: str(uuid.uuid4()) for i in invoices if i.status in ("unpaid", "partially_paid")}
     return render_template(
-        "finance/balances.html", wallets=wallets, invoices=invoices, settings=settings, pay_keys=pay_keys,
-        nav_active="balances", **_page_context(),
+        "finance/balances.html",
+        wallets=wallets,
+        invoices=invoices,
+        settings=settings,
+        pay_keys=pay_keys,
+        nav_active="balances",
+        **_page_context(),
     )
 
 
@@ -141,9 +156,15 @@ def pay(invoice_id: str):
         else:
             try:
                 rpc(
-                    "finance", "PayInvoice",
-                    pb.PayInvoiceRequest(invoice_id=invoice_id, method="wallet", wallet_id=wallet_id,
-                                         idempotency_key=key, student_id=child.id),
+                    "finance",
+                    "PayInvoice",
+                    pb.PayInvoiceRequest(
+                        invoice_id=invoice_id,
+                        method="wallet",
+                        wallet_id=wallet_id,
+                        idempotency_key=key,
+                        student_id=child.id,
+                    ),
                     timeout=MONEY_TIMEOUT,
                 )
             except Conflict as err:
@@ -157,9 +178,15 @@ def pay(invoice_id: str):
         key = str(uuid.uuid4())  # a fresh form: the next try is a new request
     settings = rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
     return render_template(
-        "finance/pay.html", invoice=inv, wallets=_wallets(child.id), settings=settings, key=key, error=error,
+        "finance/pay.html",
+        invoice=inv,
+        wallets=_wallets(child.id),
+        settings=settings,
+        key=key,
+        error=error,
         open_cents=inv.total_cents - inv.paid_cents if inv.status in ("unpaid", "partially_paid") else 0,
-        nav_active="balances", **_page_context(),
+        nav_active="balances",
+        **_page_context(),
     ), status
 
 
@@ -172,21 +199,36 @@ def operations():
     child = current_child()
     form, period, error = _period_from_args(request.args)
     kind, method = request.args.get("type", ""), request.args.get("payment_method", "")
-    form.update(type=kind if kind in TYPE_LABELS else "", payment_method=method if method in METHOD_LABELS else "",
-                wallet_id=request.args.get("wallet_id", "")[:36])
+    form.update(
+        type=kind if kind in TYPE_LABELS else "",
+        payment_method=method if method in METHOD_LABELS else "",
+        wallet_id=request.args.get("wallet_id", "")[:36],
+    )
     wallets = _wallets(child.id)
     if form["wallet_id"] not in {w.id for w in wallets}:
         form["wallet_id"] = ""
     resp = pb.ListOperationsResponse()
     if error is None:
         resp = rpc(
-            "finance", "ListOperations",
-            pb.ListOperationsRequest(student_id=child.id, period=period, type=form["type"],
-                                     payment_method=form["payment_method"], wallet_id=form["wallet_id"]),
+            "finance",
+            "ListOperations",
+            pb.ListOperationsRequest(
+                student_id=child.id,
+                period=period,
+                type=form["type"],
+                payment_method=form["payment_method"],
+                wallet_id=form["wallet_id"],
+            ),
         )
     return render_template(
-        "finance/operations.html", operations=resp.operations, resp=resp, form=form, wallets=wallets, error=error,
-        nav_active="operations", **_page_context(),
+        "finance/operations.html",
+        operations=resp.operations,
+        resp=resp,
+        form=form,
+        wallets=wallets,
+        error=error,
+        nav_active="operations",
+        **_page_context(),
     ), (400 if error else 200)
 
 
@@ -200,9 +242,19 @@ def sales():
     form["wallet_id"] = wallet_id if wallet_id in {w.id for w in wallets} else ""
     resp = pb.ListSalesResponse()
     if error is None:
-        resp = rpc("finance", "ListSales",
-                   pb.ListSalesRequest(student_id=child.id, period=period, wallet_id=form["wallet_id"]))
+        resp = rpc(
+            "finance",
+            "ListSales",
+            pb.ListSalesRequest(student_id=child.id, period=period, wallet_id=form["wallet_id"]),
+        )
     return render_template(
-        "finance/sales.html", lines=resp.lines, resp=resp, form=form, wallets=wallets, error=error,
-        total_cents=sum(ln.amount_cents for ln in resp.lines), nav_active="sales", **_page_context(),
+        "finance/sales.html",
+        lines=resp.lines,
+        resp=resp,
+        form=form,
+        wallets=wallets,
+        error=error,
+        total_cents=sum(ln.amount_cents for ln in resp.lines),
+        nav_active="sales",
+        **_page_context(),
     ), (400 if error else 200)

@@ -33,7 +33,7 @@ bp = Blueprint("meetings", __name__)
 
 
 def _hm(instant: str) -> str:
-    """"18:10" from an RFC 3339 instant already in the school's offset."""
+    """ "18:10" from an RFC 3339 instant already in the school's offset."""
     return instant[11:16]
 
 
@@ -42,15 +42,21 @@ def _day(iso_date: str) -> str:
 
 
 def _when(instant: str) -> str:
-    """"mercredi 14 octobre 2026 à 12:00"."""
+    """ "mercredi 14 octobre 2026 à 12:00"."""
     return _("%(day)s à %(time)s", day=_day(instant), time=_hm(instant))
 
 
 def _booking_view(b) -> dict:
     return {
-        "id": b.id, "teacher": b.teacher_name, "room": b.room, "evening": b.evening_title,
-        "day": _day(b.slot.starts_at), "start": _hm(b.slot.starts_at), "end": _hm(b.slot.ends_at),
-        "cancellable": b.cancellable, "closes": _when(b.closes_at),
+        "id": b.id,
+        "teacher": b.teacher_name,
+        "room": b.room,
+        "evening": b.evening_title,
+        "day": _day(b.slot.starts_at),
+        "start": _hm(b.slot.starts_at),
+        "end": _hm(b.slot.ends_at),
+        "cancellable": b.cancellable,
+        "closes": _when(b.closes_at),
     }
 
 
@@ -60,7 +66,9 @@ def _booking_error(err: AppError) -> str:
     if err.code == "booking_closed":
         return _("Les réservations pour cette réunion sont closes.")
     if err.code == "already_booked":
-        return _("Vous avez déjà un rendez-vous avec cet enseignant pour cet enfant. Annulez-le d'abord pour en choisir un autre.")
+        return _(
+            "Vous avez déjà un rendez-vous avec cet enseignant pour cet enfant. Annulez-le d'abord pour en choisir un autre."
+        )
     if err.code == "overlapping_booking":
         return _("Vous avez déjà un rendez-vous à cette heure-là. Choisissez un autre créneau.")
     if isinstance(err, NotFound):
@@ -80,19 +88,30 @@ def index():
     evenings = []
     for oe in open_evenings(child.id):
         e = oe.evening
-        evenings.append({
-            "id": e.id, "title": e.title, "day": _day(e.date), "start": _hm(e.starts_at), "end": _hm(e.ends_at),
-            "closes": _when(e.closes_at),
-            "teachers": [
-                {
-                    "id": t.teacher.id, "name": t.teacher.name, "room": t.teacher.room,
-                    "slots": [{"id": s.id, "start": _hm(s.starts_at), "end": _hm(s.ends_at)} for s in t.free_slots],
-                    "booking": _booking_view(t.my_booking) if t.HasField("my_booking") else None,
-                    "key": uuid.uuid4().hex,
-                }
-                for t in oe.teachers
-            ],
-        })
+        evenings.append(
+            {
+                "id": e.id,
+                "title": e.title,
+                "day": _day(e.date),
+                "start": _hm(e.starts_at),
+                "end": _hm(e.ends_at),
+                "closes": _when(e.closes_at),
+                "teachers": [
+                    {
+                        "id": t.teacher.id,
+                        "name": t.teacher.name,
+                        "room": t.teacher.room,
+                        "slots": [
+                            {"id": s.id, "start": _hm(s.starts_at), "end": _hm(s.ends_at)}
+                            for s in t.free_slots
+                        ],
+                        "booking": _booking_view(t.my_booking) if t.HasField("my_booking") else None,
+                        "key": uuid.uuid4().hex,
+                    }
+                    for t in oe.teachers
+                ],
+            }
+        )
     mine = [_booking_view(b) for b in my_bookings(child.id)]
     return render_template(
         "meetings/index.html", evenings=evenings, bookings=mine, child=child, nav_active="meetings"
@@ -120,8 +139,12 @@ def reserve():
         flash(_booking_error(err), "error")
     else:
         flash(
-            _("Rendez-vous réservé avec %(teacher)s le %(day)s à %(time)s.",
-              teacher=b.teacher_name, day=_day(b.slot.starts_at), time=_hm(b.slot.starts_at)),
+            _(
+                "Rendez-vous réservé avec %(teacher)s le %(day)s à %(time)s.",
+                teacher=b.teacher_name,
+                day=_day(b.slot.starts_at),
+                time=_hm(b.slot.starts_at),
+            ),
             "success",
         )
         anchor = "mes-rendez-vous"
@@ -135,15 +158,24 @@ def cancel_booking(booking_id: str):
         b = cancel(booking_id)
     except Conflict as err:
         if err.code == "booking_closed":
-            flash(_("Ce rendez-vous ne peut plus être annulé : les réservations sont closes. Contactez l'école."), "error")
+            flash(
+                _(
+                    "Ce rendez-vous ne peut plus être annulé : les réservations sont closes. Contactez l'école."
+                ),
+                "error",
+            )
         else:
             flash(_("Le rendez-vous n'a pas pu être annulé."), "error")
     except NotFound:
         flash(_("Ce rendez-vous n'existe pas ou plus."), "error")
     else:
         flash(
-            _("Rendez-vous avec %(teacher)s du %(day)s à %(time)s annulé.",
-              teacher=b.teacher_name, day=_day(b.slot.starts_at), time=_hm(b.slot.starts_at)),
+            _(
+                "Rendez-vous avec %(teacher)s du %(day)s à %(time)s annulé.",
+                teacher=b.teacher_name,
+                day=_day(b.slot.starts_at),
+                time=_hm(b.slot.starts_at),
+            ),
             "success",
         )
     return redirect(url_for("meetings.index", _anchor="mes-rendez-vous"), code=303)
@@ -173,7 +205,9 @@ def _teacher_lines(text: str) -> list[dict]:
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split(";")]
-        classes = [c.strip() for c in (parts[1] if len(parts) > 1 else "").replace(" ", ",").split(",") if c.strip()]
+        classes = [
+            c.strip() for c in (parts[1] if len(parts) > 1 else "").replace(" ", ",").split(",") if c.strip()
+        ]
         out.append({"name": parts[0], "class_names": classes, "room": parts[2] if len(parts) > 2 else ""})
     return out
 
@@ -189,14 +223,16 @@ def _form_errors(fields: dict[str, str]) -> dict[str, str]:
         "end_time": _("L'heure de fin doit suivre l'heure de début (12 heures au plus)."),
         "slot_minutes": _("La durée d'un rendez-vous va de 5 à 60 minutes et doit tenir dans la soirée."),
         "opens_at": _("Indiquez quand les réservations s'ouvrent."),
-        "closes_at": _("Les réservations doivent se clore après leur ouverture et au plus tard au début de la réunion."),
+        "closes_at": _(
+            "Les réservations doivent se clore après leur ouverture et au plus tard au début de la réunion."
+        ),
     }
     out: dict[str, str] = {}
     for key in fields:
         if key in messages:
             out[key] = messages[key]
         elif key.startswith("teachers["):
-            n = int(key[len("teachers["):].split("]")[0]) + 1
+            n = int(key[len("teachers[") :].split("]")[0]) + 1
             out.setdefault("teachers", "")
             out["teachers"] += (" " if out["teachers"] else "") + _(
                 "Ligne %(n)d : indiquez le nom (une seule fois) et au moins une classe.", n=n
@@ -220,9 +256,13 @@ def staff_index():
         except ValueError:
             minutes = 0
         data = {
-            "title": f.get("title", ""), "date": f.get("date", ""), "start_time": f.get("start_time", ""),
-            "end_time": f.get("end_time", ""), "slot_minutes": minutes,
-            "opens_at": _local_instant(f.get("opens_at", "")), "closes_at": _local_instant(f.get("closes_at", "")),
+            "title": f.get("title", ""),
+            "date": f.get("date", ""),
+            "start_time": f.get("start_time", ""),
+            "end_time": f.get("end_time", ""),
+            "slot_minutes": minutes,
+            "opens_at": _local_instant(f.get("opens_at", "")),
+            "closes_at": _local_instant(f.get("closes_at", "")),
             "teachers": _teacher_lines(f.get("teachers", "")),
         }
         try:
@@ -231,14 +271,26 @@ def staff_index():
             errors = _form_errors(err.fields) or {"form": err.message}
         else:
             flash(
-                _("Réunion « %(title)s » ouverte : %(n)d créneaux pour %(t)d enseignant(s).",
-                  title=made.evening.title, n=made.slot_count, t=len(made.teachers)),
+                _(
+                    "Réunion « %(title)s » ouverte : %(n)d créneaux pour %(t)d enseignant(s).",
+                    title=made.evening.title,
+                    n=made.slot_count,
+                    t=len(made.teachers),
+                ),
                 "success",
             )
             return redirect(url_for("meetings.staff_schedule", evening_id=made.evening.id), code=303)
     evenings = [
-        {"id": s.evening.id, "title": s.evening.title, "day": _day(s.evening.date), "start": _hm(s.evening.starts_at),
-         "end": _hm(s.evening.ends_at), "teachers": s.teacher_count, "slots": s.slot_count, "booked": s.booked_count}
+        {
+            "id": s.evening.id,
+            "title": s.evening.title,
+            "day": _day(s.evening.date),
+            "start": _hm(s.evening.starts_at),
+            "end": _hm(s.evening.ends_at),
+            "teachers": s.teacher_count,
+            "slots": s.slot_count,
+            "booked": s.booked_count,
+        }
         for s in list_evenings()
     ]
     return render_template(
@@ -256,11 +308,14 @@ def staff_schedule(evening_id: str):
     e = resp.evening
     teachers = [
         {
-            "id": t.teacher.id, "name": t.teacher.name, "room": t.teacher.room,
+            "id": t.teacher.id,
+            "name": t.teacher.name,
+            "room": t.teacher.room,
             "classes": ", ".join(t.teacher.class_names),
             "slots": [
                 {
-                    "start": _hm(s.slot.starts_at), "end": _hm(s.slot.ends_at),
+                    "start": _hm(s.slot.starts_at),
+                    "end": _hm(s.slot.ends_at),
                     "child": s.booking.child_name if s.HasField("booking") else "",
                     "class_name": s.booking.class_name if s.HasField("booking") else "",
                     "parent": s.booking.parent_name if s.HasField("booking") else "",
@@ -271,7 +326,9 @@ def staff_schedule(evening_id: str):
         for t in resp.teachers
     ]
     return render_template(
-        "meetings/schedule.html", evening={"id": e.id, "title": e.title, "day": _day(e.date)},
-        teachers=teachers, everyone=[{"id": t.teacher.id, "name": t.teacher.name} for t in everyone],
+        "meetings/schedule.html",
+        evening={"id": e.id, "title": e.title, "day": _day(e.date)},
+        teachers=teachers,
+        everyone=[{"id": t.teacher.id, "name": t.teacher.name} for t in everyone],
         teacher_id=teacher_id,
     )

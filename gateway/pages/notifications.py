@@ -20,10 +20,14 @@ def euros_to_cents(text: str) -> int:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise InvalidRequest(_("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")}) from None
+        raise InvalidRequest(
+            _("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")}
+        ) from None
     cents = value * 100
     if value < 0 or cents != cents.to_integral_value():
-        raise InvalidRequest(_("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")})
+        raise InvalidRequest(
+            _("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")}
+        )
     return int(cents)
 
 

@@ -46,7 +46,13 @@ def summary(period_id: str):
             "orders/form.html", c=data, chosen=set(ids), error=err.message, nav_active="orders"
         ), 400
     return render_template(
-        "orders/summary.html", c=data, s=s, item_ids=ids, key=str(uuid.uuid4()), error=None, nav_active="orders"
+        "orders/summary.html",
+        c=data,
+        s=s,
+        item_ids=ids,
+        key=str(uuid.uuid4()),
+        error=None,
+        nav_active="orders",
     )
 
 
@@ -60,8 +66,13 @@ def order(period_id: str):
         data = catalog_json(catalog(period_id, child.id))
         s = summarize(period_id, child.id, ids)
         return render_template(
-            "orders/summary.html", c=data, s=s, item_ids=ids, key=key or str(uuid.uuid4()),
-            error=_("Cochez « Je confirme » pour passer la commande."), nav_active="orders",
+            "orders/summary.html",
+            c=data,
+            s=s,
+            item_ids=ids,
+            key=key or str(uuid.uuid4()),
+            error=_("Cochez « Je confirme » pour passer la commande."),
+            nav_active="orders",
         ), 400
     try:
         placed = place(period_id, child.id, ids, key)

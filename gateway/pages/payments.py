@@ -69,7 +69,15 @@ def _helpers() -> dict:
 
 def euros_to_cents(text: str) -> int:
     """What a parent types ("10", "10,50", "1 234,5", "12 €") in cents; InvalidRequest otherwise."""
-    s = (text or "").strip().replace("\u00a0", " ").replace("\u202f", " ").replace("€", "").replace("EUR", "").strip()
+    s = (
+        (text or "")
+        .strip()
+        .replace("\u00a0", " ")
+        .replace("\u202f", " ")
+        .replace("€", "")
+        .replace("EUR", "")
+        .strip()
+    )
     m = _AMOUNT.fullmatch(s)
     if m is None:
         raise InvalidRequest(_("Indiquez un montant en euros, par exemple 10 ou 12,50."))
@@ -95,7 +103,7 @@ def _wallet(child_id: str, wallet_id: str):
 @bp.route("/soldes/portefeuilles/<wallet_id>/recharger", methods=["GET", "POST"])
 @parent_page
 def top_up(wallet_id: str):
-    """"En ligne": the amount, then off to the provider's checkout."""
+    """ "En ligne": the amount, then off to the provider's checkout."""
     child = current_child()
     wallet = _wallet(child.id, wallet_id[:36])
     settings = _settings()
@@ -113,7 +121,10 @@ def top_up(wallet_id: str):
         except Conflict as err:
             error, status = str(START_ERRORS.get(err.code, err.message)), 409
         except Unavailable:
-            error, status = _("Le paiement en ligne est momentanément indisponible. Réessayez dans un instant."), 503
+            error, status = (
+                _("Le paiement en ligne est momentanément indisponible. Réessayez dans un instant."),
+                503,
+            )
         else:
             if started.checkout_url:
                 return redirect(started.checkout_url, code=303)
@@ -122,7 +133,12 @@ def top_up(wallet_id: str):
     elif request.method == "POST":
         error, status = str(START_ERRORS["method_disabled"]), 409
     return render_template(
-        "payments/top_up.html", wallet=wallet, enabled=enabled, error=error, amount=amount_text, key=key,
+        "payments/top_up.html",
+        wallet=wallet,
+        enabled=enabled,
+        error=error,
+        amount=amount_text,
+        key=key,
         nav_active="balances",
     ), status
 
@@ -130,16 +146,18 @@ def top_up(wallet_id: str):
 @bp.get("/soldes/portefeuilles/<wallet_id>/virement")
 @parent_page
 def wallet_transfer_page(wallet_id: str):
-    """"Par virement bancaire": what to write on the transfer, and the QR code for banking apps."""
+    """ "Par virement bancaire": what to write on the transfer, and the QR code for banking apps."""
     child = current_child()
     wallet = _wallet(child.id, wallet_id[:36])
     try:
         got = wallet_transfer(wallet.id, child.id)
     except Conflict:
-        return render_template("payments/transfer.html", wallet=wallet, invoice=None, transfer=None,
-                               nav_active="balances"), 409
-    return render_template("payments/transfer.html", wallet=wallet, invoice=None, transfer=got.transfer,
-                           nav_active="balances")
+        return render_template(
+            "payments/transfer.html", wallet=wallet, invoice=None, transfer=None, nav_active="balances"
+        ), 409
+    return render_template(
+        "payments/transfer.html", wallet=wallet, invoice=None, transfer=got.transfer, nav_active="balances"
+    )
 
 
 # -- "Payer" an invoice --------------------------------------------------------------------------------
@@ -160,16 +178,18 @@ def invoice_transfer_page(invoice_id: str):
     try:
         got = invoice_transfer(inv.id, child.id)
     except Conflict:
-        return render_template("payments/transfer.html", wallet=None, invoice=inv, transfer=None,
-                               nav_active="balances"), 409
-    return render_template("payments/transfer.html", wallet=None, invoice=inv, transfer=got.transfer,
-                           nav_active="balances")
+        return render_template(
+            "payments/transfer.html", wallet=None, invoice=inv, transfer=None, nav_active="balances"
+        ), 409
+    return render_template(
+        "payments/transfer.html", wallet=None, invoice=inv, transfer=got.transfer, nav_active="balances"
+    )
 
 
 @bp.post("/soldes/factures/<invoice_id>/payer-en-ligne")
 @parent_page
 def pay_invoice_online(invoice_id: str):
-    """"Payer" > "En ligne": off to the provider's checkout for the invoice's open amount."""
+    """ "Payer" > "En ligne": off to the provider's checkout for the invoice's open amount."""
     child = current_child()
     key = request.form.get("idempotency_key", "")[:200] or str(uuid.uuid4())
     try:
@@ -200,12 +220,18 @@ def back(payment_id: str):
         tries = 0
     refresh = payment.status == "open" and tries < MAX_REFRESHES
     resp = render_template(
-        "payments/return.html", payment=payment, refresh=refresh, refresh_seconds=REFRESH_SECONDS,
-        next_url=url_for("payments.back", payment_id=payment.id, n=tries + 1), nav_active="balances",
+        "payments/return.html",
+        payment=payment,
+        refresh=refresh,
+        refresh_seconds=REFRESH_SECONDS,
+        next_url=url_for("payments.back", payment_id=payment.id, n=tries + 1),
+        nav_active="balances",
     )
     headers = {"Cache-Control": "no-store"}
     if refresh:
-        headers["Refresh"] = f"{REFRESH_SECONDS}; url={url_for('payments.back', payment_id=payment.id, n=tries + 1)}"
+        headers["Refresh"] = (
+            f"{REFRESH_SECONDS}; url={url_for('payments.back', payment_id=payment.id, n=tries + 1)}"
+        )
     return resp, 200, headers
 
 
@@ -230,9 +256,15 @@ def statements():
                 if err.code == "invalid_statement":
                     line = err.fields.get("line", "")
                     reason = err.fields.get("reason", err.message)
-                    error = (_("Fichier refusé, ligne %(line)s : %(reason)s. Rien n'a été comptabilisé.",
-                               line=line, reason=reason) if line else
-                             _("Fichier refusé : %(reason)s. Rien n'a été comptabilisé.", reason=reason))
+                    error = (
+                        _(
+                            "Fichier refusé, ligne %(line)s : %(reason)s. Rien n'a été comptabilisé.",
+                            line=line,
+                            reason=reason,
+                        )
+                        if line
+                        else _("Fichier refusé : %(reason)s. Rien n'a été comptabilisé.", reason=reason)
+                    )
                 else:
                     error = err.message
                 status = 400
@@ -240,8 +272,13 @@ def statements():
                 error, status = _("Le fichier est trop volumineux."), 413
     imports = rpc("finance", "ListStatementImports", pb.ListStatementImportsRequest(limit=10)).imports
     return render_template(
-        "payments/staff_statements.html", result=result, error=error, imports=imports,
-        unmatched=list_unmatched("open"), reasons=REASONS, key=str(uuid.uuid4()),
+        "payments/staff_statements.html",
+        result=result,
+        error=error,
+        imports=imports,
+        unmatched=list_unmatched("open"),
+        reasons=REASONS,
+        key=str(uuid.uuid4()),
     ), status
 
 
@@ -261,9 +298,12 @@ def assign_transfer(transfer_id: str):
         try:
             if kind not in ("wallet", "invoice") or not target_id:
                 raise InvalidRequest(_("Choisissez un portefeuille ou une facture."))
-            done = assign(transfer.id, wallet_id=target_id if kind == "wallet" else "",
-                          invoice_id=target_id if kind == "invoice" else "",
-                          key=request.form.get("idempotency_key", "")[:200])
+            done = assign(
+                transfer.id,
+                wallet_id=target_id if kind == "wallet" else "",
+                invoice_id=target_id if kind == "invoice" else "",
+                key=request.form.get("idempotency_key", "")[:200],
+            )
         except InvalidRequest as err:
             error, status = err.message, 400
         except Conflict as err:
@@ -276,7 +316,10 @@ def assign_transfer(transfer_id: str):
         else:
             flash(_("Virement attribué."), "success")
             if done.unmatched_rest_cents:
-                flash(_("Le solde non utilisé par la facture reste dans la liste des virements à attribuer."), "info")
+                flash(
+                    _("Le solde non utilisé par la facture reste dans la liste des virements à attribuer."),
+                    "info",
+                )
             return redirect(url_for("payments.statements") + "#non-attribues", code=303)
     students = sorted(
         rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest()).students,
@@ -285,14 +328,26 @@ def assign_transfer(transfer_id: str):
     wallets, invoices = [], []
     if student_id:
         try:
-            wallets = list(rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=student_id)).wallets)
+            wallets = list(
+                rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=student_id)).wallets
+            )
             invoices = [
-                i for i in rpc("finance", "ListInvoices", pb.ListInvoicesRequest(student_id=student_id)).invoices
+                i
+                for i in rpc(
+                    "finance", "ListInvoices", pb.ListInvoicesRequest(student_id=student_id)
+                ).invoices
                 if i.status in ("unpaid", "partially_paid")
             ]
         except AppError:
             wallets, invoices = [], []
     return render_template(
-        "payments/staff_assign.html", transfer=transfer, students=students, student_id=student_id,
-        wallets=wallets, invoices=invoices, error=error, reasons=REASONS, key=str(uuid.uuid4()),
+        "payments/staff_assign.html",
+        transfer=transfer,
+        students=students,
+        student_id=student_id,
+        wallets=wallets,
+        invoices=invoices,
+        error=error,
+        reasons=REASONS,
+        key=str(uuid.uuid4()),
     ), status

@@ -39,6 +39,7 @@ from kit.errors import AppError, Conflict, InvalidRequest, NotFound, TooLarge
 
 bp = Blueprint("photos", __name__)
 
+
 def _day(iso: str) -> str:
     try:
         return format_date(date.fromisoformat(iso[:10]), format="long")
@@ -55,16 +56,27 @@ def alt_text(photo, album_title: str) -> str:
 
 def _photo_view(p, album_title: str) -> dict:
     return {
-        "id": p.id, "number": p.number, "title": p.title, "alt": alt_text(p, album_title),
-        "width": p.width, "height": p.height, "thumb_width": p.thumb_width, "thumb_height": p.thumb_height,
+        "id": p.id,
+        "number": p.number,
+        "title": p.title,
+        "alt": alt_text(p, album_title),
+        "width": p.width,
+        "height": p.height,
+        "thumb_width": p.thumb_width,
+        "thumb_height": p.thumb_height,
         "size_kb": max(1, round(p.size_bytes / 1024)),
     }
 
 
 def _album_view(a) -> dict:
     return {
-        "id": a.id, "title": a.title, "event": a.event, "day": _day(a.taken_on) if a.taken_on else "",
-        "classes": ", ".join(a.class_names), "photo_count": a.photo_count, "draft": not a.published_at,
+        "id": a.id,
+        "title": a.title,
+        "event": a.event,
+        "day": _day(a.taken_on) if a.taken_on else "",
+        "classes": ", ".join(a.class_names),
+        "photo_count": a.photo_count,
+        "draft": not a.published_at,
         "cover": _photo_view(a.cover, a.title) if a.HasField("cover") else None,
         "offered_period_ids": list(a.offered_period_ids),
     }
@@ -84,8 +96,12 @@ def index():
     child = current_child()
     resp = list_albums(child.id, limit=50, cursor=_cursor())
     return render_template(
-        "photos/index.html", albums=[_album_view(a) for a in resp.albums], child=child,
-        next_cursor=resp.next_cursor, first_page=not _cursor(), nav_active="photos",
+        "photos/index.html",
+        albums=[_album_view(a) for a in resp.albums],
+        child=child,
+        next_cursor=resp.next_cursor,
+        first_page=not _cursor(),
+        nav_active="photos",
     )
 
 
@@ -96,8 +112,12 @@ def album(album_id: str):
     resp = get_album(album_id, child.id, PHOTO_PAGE, _cursor())
     a = _album_view(resp.album)
     return render_template(
-        "photos/album.html", album=a, photos=[_photo_view(p, a["title"]) for p in resp.photos],
-        next_cursor=resp.next_cursor, first_page=not _cursor(), nav_active="photos",
+        "photos/album.html",
+        album=a,
+        photos=[_photo_view(p, a["title"]) for p in resp.photos],
+        next_cursor=resp.next_cursor,
+        first_page=not _cursor(),
+        nav_active="photos",
     )
 
 
@@ -108,8 +128,12 @@ def photo(photo_id: str):
     resp = get_photo(photo_id, child.id)
     a = _album_view(resp.album)
     return render_template(
-        "photos/photo.html", album=a, photo=_photo_view(resp.photo, a["title"]),
-        previous_id=resp.previous_photo_id, next_id=resp.next_photo_id, nav_active="photos",
+        "photos/photo.html",
+        album=a,
+        photo=_photo_view(resp.photo, a["title"]),
+        previous_id=resp.previous_photo_id,
+        next_id=resp.next_photo_id,
+        nav_active="photos",
     )
 
 
@@ -146,7 +170,9 @@ def _album_errors(fields: dict[str, str]) -> dict[str, str]:
         "taken_on": _("Indiquez une date valable."),
         "class_names": _("Choisissez des classes existantes."),
     }
-    return {k: messages.get(k, _("Vérifiez le formulaire.")) for k in fields} or {"form": _("Vérifiez le formulaire.")}
+    return {k: messages.get(k, _("Vérifiez le formulaire.")) for k in fields} or {
+        "form": _("Vérifiez le formulaire.")
+    }
 
 
 @bp.route("/gestion/photos", methods=["GET", "POST"])
@@ -158,13 +184,19 @@ def staff_index():
         f = request.form
         try:
             made = create_album(
-                f.get("title", ""), f.get("event", ""), f.get("taken_on", ""), f.getlist("class_names"),
+                f.get("title", ""),
+                f.get("event", ""),
+                f.get("taken_on", ""),
+                f.getlist("class_names"),
                 publish=False,
             )
         except InvalidRequest as err:
             errors = _album_errors(err.fields)
         else:
-            flash(_("Album « %(title)s » créé. Ajoutez-y des photos, puis publiez-le.", title=made.title), "success")
+            flash(
+                _("Album « %(title)s » créé. Ajoutez-y des photos, puis publiez-le.", title=made.title),
+                "success",
+            )
             return redirect(url_for("photos.staff_album", album_id=made.id), code=303)
     albums = [_album_view(a) for a in list_albums("", limit=200).albums]
     return render_template(
@@ -180,8 +212,13 @@ def _staff_album_page(album_id: str, errors: dict[str, str] | None = None, statu
     except AppError:
         periods = []  # orders unavailable: the offer form waits
     return render_template(
-        "photos/staff_album.html", album=a, photos=[_photo_view(p, a["title"]) for p in resp.photos],
-        next_cursor=resp.next_cursor, periods=periods, errors=errors or {}, form=form or {},
+        "photos/staff_album.html",
+        album=a,
+        photos=[_photo_view(p, a["title"]) for p in resp.photos],
+        next_cursor=resp.next_cursor,
+        periods=periods,
+        errors=errors or {},
+        form=form or {},
     ), status
 
 
@@ -203,9 +240,12 @@ def staff_upload(album_id: str):
     except InvalidRequest as err:
         refused = [v for k, v in sorted(err.fields.items()) if k.startswith("files[")]
         message = (
-            _("Aucune photo n'a été ajoutée. Fichiers refusés (JPEG ou PNG lisibles uniquement) : %(names)s.",
-              names=", ".join(v.split(": ", 1)[0] for v in refused))
-            if refused else _("Choisissez au moins une photo (JPEG ou PNG).")
+            _(
+                "Aucune photo n'a été ajoutée. Fichiers refusés (JPEG ou PNG lisibles uniquement) : %(names)s.",
+                names=", ".join(v.split(": ", 1)[0] for v in refused),
+            )
+            if refused
+            else _("Choisissez au moins une photo (JPEG ou PNG).")
         )
         return _staff_album_page(album_id, {"files": message}, 400)
     flash(ngettext("%(num)d photo ajoutée.", "%(num)d photos ajoutées.", len(made)), "success")
@@ -224,7 +264,9 @@ def _upload_too_large(_exc):
     if request.endpoint == "photos.staff_upload" and load_session() is not None:
         try:
             require_staff()
-            return _staff_album_page((request.view_args or {}).get("album_id", ""), {"files": err.message}, 413)
+            return _staff_album_page(
+                (request.view_args or {}).get("album_id", ""), {"files": err.message}, 413
+            )
         except AppError:
             pass
     return error_response(err)
@@ -276,7 +318,9 @@ def staff_offer(album_id: str):
         cents = -1
     if not period_id or not 0 <= cents <= 10_000_000:
         return _staff_album_page(
-            album_id, {"offer": _("Choisissez une période de commande et un prix (par exemple 3,50).")}, 400,
+            album_id,
+            {"offer": _("Choisissez une période de commande et un prix (par exemple 3,50).")},
+            400,
             request.form,
         )
     try:
@@ -289,6 +333,8 @@ def staff_offer(album_id: str):
         }.get(err.code, err.message)
         return _staff_album_page(album_id, {"offer": message}, 409, request.form)
     except NotFound:
-        return _staff_album_page(album_id, {"offer": _("Cette période de commande n'existe pas.")}, 404, request.form)
+        return _staff_album_page(
+            album_id, {"offer": _("Cette période de commande n'existe pas.")}, 404, request.form
+        )
     flash(ngettext("%(num)d photo mise en vente.", "%(num)d photos mises en vente.", len(made)), "success")
     return redirect(url_for("photos.staff_album", album_id=album_id), code=303)

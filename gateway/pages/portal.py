@@ -28,7 +28,12 @@ def _order_tabs():
         if child is not None and sess.account.role == "parent":
             try:
                 periods = list(
-                    rpc("orders", "ListOpenPeriods", orders_pb2.ListOpenPeriodsRequest(student_id=child.id), timeout=0.5).periods
+                    rpc(
+                        "orders",
+                        "ListOpenPeriods",
+                        orders_pb2.ListOpenPeriodsRequest(student_id=child.id),
+                        timeout=0.5,
+                    ).periods
                 )
             except (AppError, grpc.RpcError):
                 log.info("order tabs unavailable")
@@ -41,5 +46,7 @@ def _order_tabs():
 def dashboard():
     child = current_child()
     data = assemble(child.id)
-    g.nav_order_periods = [p for p in data["order_periods"]] if "order_periods" not in data["unavailable"] else []
+    g.nav_order_periods = (
+        [p for p in data["order_periods"]] if "order_periods" not in data["unavailable"] else []
+    )
     return render_template("portal/dashboard.html", d=data, nav_active="dashboard")

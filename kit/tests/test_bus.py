@@ -23,7 +23,9 @@ class World:
     def __init__(self, url: str) -> None:
         self.metadata = new_metadata()
         self.outbox, self.inbox = bus_tables(self.metadata)
-        self.notes = Table("notes", self.metadata, Column("id", Integer, primary_key=True), Column("text", String(50)))
+        self.notes = Table(
+            "notes", self.metadata, Column("id", Integer, primary_key=True), Column("text", String(50))
+        )
         self.handled = Table(
             "handled", self.metadata, Column("id", Integer, primary_key=True), Column("event_id", String(36))
         )
@@ -34,7 +36,11 @@ class World:
         with self.db.unit_of_work() as s:
             s.execute(self.notes.insert().values(text=text))
             env = record_event(
-                s, self.outbox, "notifications.mail.failed.v1", events_pb2.MailFailed(mail_id=text), "school-1"
+                s,
+                self.outbox,
+                "notifications.mail.failed.v1",
+                events_pb2.MailFailed(mail_id=text),
+                "school-1",
             )
             if fail:
                 raise RuntimeError("use case failed after writing")
@@ -81,7 +87,9 @@ def test_event_committed_while_broker_is_down_is_delivered_exactly_once_after_it
     try:
         consumer = _consumer(world, broker, broker.url)
         consumer.declare_on(broker.url)
-        relay = OutboxRelay(world.db, world.outbox, _amqp_url(proxy.port), broker.exchange, poll_interval=0.05)
+        relay = OutboxRelay(
+            world.db, world.outbox, _amqp_url(proxy.port), broker.exchange, poll_interval=0.05
+        )
         threading.Thread(target=relay.run, args=(stop,), daemon=True).start()
         threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
         assert _wait(lambda: relay.backlog() == 0)
@@ -239,10 +247,18 @@ def test_handled_events_are_counted_with_their_lag(databases, broker):
         body = s.execute(select(world.outbox.c.body)).scalar_one()
     labels = {"service": "svc", "event_name": "notifications.mail.failed.v1"}
     before = REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "handled"}) or 0
-    dup_before = REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"}) or 0
+    dup_before = (
+        REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"}) or 0
+    )
     assert consumer.handle(body) == "handled" and consumer.handle(body) == "duplicate"
-    assert REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "handled"}) == before + 1
-    assert REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"}) == dup_before + 1
+    assert (
+        REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "handled"})
+        == before + 1
+    )
+    assert (
+        REGISTRY.get_sample_value("cartable_events_handled_total", {**labels, "outcome": "duplicate"})
+        == dup_before + 1
+    )
     lag = REGISTRY.get_sample_value("cartable_event_lag_seconds", {"service": "svc"})
     assert lag is not None and 0 <= lag < 60
     world.db.dispose()

@@ -64,7 +64,9 @@ def test_token_signed_by_another_key_is_refused(server, tmp_path):
     _, stub, _ = _stub(server.port)
     token = other.token(students={"s1": "1A"})
     with pytest.raises(grpc.RpcError) as exc:
-        stub.ListEvents(pb.ListEventsRequest(student_id="s1"), metadata=[("authorization", f"Bearer {token}")])
+        stub.ListEvents(
+            pb.ListEventsRequest(student_id="s1"), metadata=[("authorization", f"Bearer {token}")]
+        )
     assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -83,7 +85,9 @@ def test_call_for_a_student_the_token_does_not_name_is_refused(server, keys):
     _, stub, _ = _stub(server.port)
     token = keys.token(students={"s1": "1A"})
     with pytest.raises(grpc.RpcError) as exc:
-        stub.ListEvents(pb.ListEventsRequest(student_id="s2"), metadata=[("authorization", f"Bearer {token}")])
+        stub.ListEvents(
+            pb.ListEventsRequest(student_id="s2"), metadata=[("authorization", f"Bearer {token}")]
+        )
     assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -134,15 +138,21 @@ def test_public_method_accepts_a_call_with_a_stale_identity_token(keys):
             return pb.ListEventsResponse()
 
     gs = build_server(
-        "test", "127.0.0.1:0",
+        "test",
+        "127.0.0.1:0",
         [Registration(pb_grpc.add_NotificationsServiceServicer_to_server, Public(), "x.Echo")],
-        keys.verifier, public_methods={"/cartable.notifications.v1.NotificationsService/ListEvents"},
+        keys.verifier,
+        public_methods={"/cartable.notifications.v1.NotificationsService/ListEvents"},
     )
     try:
         _, stub, _ = _stub(gs.port)
-        stub.ListEvents(pb.ListEventsRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5)
+        stub.ListEvents(
+            pb.ListEventsRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5
+        )
         with pytest.raises(grpc.RpcError) as exc:
-            stub.CreateEvent(pb.CreateEventRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5)
+            stub.CreateEvent(
+                pb.CreateEventRequest(), metadata=[("authorization", "Bearer not-a-valid-token")], timeout=5
+            )
         assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         gs.server.stop(0)

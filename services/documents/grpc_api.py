@@ -23,17 +23,30 @@ def document_pb(d) -> pb.Document:
 
 def photo_pb(p) -> pb.Photo:
     return pb.Photo(
-        id=p.id, album_id=p.album_id, number=p.number, title=p.title, filename=p.filename, width=p.width,
-        height=p.height, thumb_width=p.thumb_width, thumb_height=p.thumb_height, size_bytes=p.size_bytes,
+        id=p.id,
+        album_id=p.album_id,
+        number=p.number,
+        title=p.title,
+        filename=p.filename,
+        width=p.width,
+        height=p.height,
+        thumb_width=p.thumb_width,
+        thumb_height=p.thumb_height,
+        size_bytes=p.size_bytes,
         uploaded_at=p.uploaded_at.isoformat(),
     )
 
 
 def album_pb(a) -> pb.Album:
     out = pb.Album(
-        id=a.id, title=a.title, event=a.event, taken_on=a.taken_on.isoformat() if a.taken_on else "",
-        class_names=list(a.class_names), created_at=a.created_at.isoformat(),
-        published_at=a.published_at.isoformat() if a.published_at else "", photo_count=a.photo_count,
+        id=a.id,
+        title=a.title,
+        event=a.event,
+        taken_on=a.taken_on.isoformat() if a.taken_on else "",
+        class_names=list(a.class_names),
+        created_at=a.created_at.isoformat(),
+        published_at=a.published_at.isoformat() if a.published_at else "",
+        photo_count=a.photo_count,
         offered_period_ids=list(a.offered_period_ids),
     )
     if a.cover is not None:
@@ -57,16 +70,22 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
     def ListDocuments(self, request, context):
         limit = request.limit if 0 < request.limit <= 200 else 50
         offset = _offset(request.cursor)
-        items, total, unread = self.svc.list_documents(current(), request.student_id, request.state, limit, offset)
+        items, total, unread = self.svc.list_documents(
+            current(), request.student_id, request.state, limit, offset
+        )
         nxt = str(offset + limit) if offset + limit < total else ""
-        return pb.ListDocumentsResponse(documents=[document_pb(d) for d in items], next_cursor=nxt, unread_count=unread)
+        return pb.ListDocumentsResponse(
+            documents=[document_pb(d) for d in items], next_cursor=nxt, unread_count=unread
+        )
 
     def OpenDocument(self, request, context):
         doc, content = self.svc.open_document(current(), request.document_id)
         return pb.OpenDocumentResponse(document=document_pb(doc), content=content)
 
     def DepositDocument(self, request, context):
-        made = self.svc.deposit(current(), request.title, request.filename, request.content, list(request.student_ids))
+        made = self.svc.deposit(
+            current(), request.title, request.filename, request.content, list(request.student_ids)
+        )
         return pb.DepositDocumentResponse(
             documents=[pb.DepositedDocument(id=doc_id, student_id=sid) for doc_id, sid in made]
         )
@@ -74,17 +93,23 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
     # -- photos --------------------------------------------------------------------------------------
 
     def ListAlbums(self, request, context):
-        albums, nxt = self.photos.list_albums(current(), request.student_id, _limit(request.limit, 50), request.cursor)
+        albums, nxt = self.photos.list_albums(
+            current(), request.student_id, _limit(request.limit, 50), request.cursor
+        )
         return pb.ListAlbumsResponse(albums=[album_pb(a) for a in albums], next_cursor=nxt)
 
     def GetAlbum(self, request, context):
         album, items, nxt = self.photos.get_album(
             current(), request.album_id, request.student_id, _limit(request.limit, 60), request.cursor
         )
-        return pb.GetAlbumResponse(album=album_pb(album), photos=[photo_pb(p) for p in items], next_cursor=nxt)
+        return pb.GetAlbumResponse(
+            album=album_pb(album), photos=[photo_pb(p) for p in items], next_cursor=nxt
+        )
 
     def GetPhoto(self, request, context):
-        photo, album, prev_id, next_id = self.photos.get_photo(current(), request.photo_id, request.student_id)
+        photo, album, prev_id, next_id = self.photos.get_photo(
+            current(), request.photo_id, request.student_id
+        )
         return pb.GetPhotoResponse(
             photo=photo_pb(photo), album=album_pb(album), previous_photo_id=prev_id, next_photo_id=next_id
         )
@@ -95,7 +120,12 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
 
     def CreateAlbum(self, request, context):
         album = self.photos.create_album(
-            current(), request.title, request.event, request.taken_on, list(request.class_names), request.publish
+            current(),
+            request.title,
+            request.event,
+            request.taken_on,
+            list(request.class_names),
+            request.publish,
         )
         return pb.CreateAlbumResponse(album=album_pb(album))
 

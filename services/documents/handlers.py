@@ -14,14 +14,25 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     def invoice_issued(session, env, ev: finance_events.InvoiceIssued) -> None:
         svc.store_rendered(
-            session, env.school_id, ev.student_id, f"Facture – {ev.title}", f"facture-{ev.number}.pdf",
-            pdf.render_invoice(ev), "invoice", f"invoice:{ev.invoice_id}",
+            session,
+            env.school_id,
+            ev.student_id,
+            f"Facture – {ev.title}",
+            f"facture-{ev.number}.pdf",
+            pdf.render_invoice(ev),
+            "invoice",
+            f"invoice:{ev.invoice_id}",
         )
 
     def invoice_cancelled(session, env, ev: finance_events.InvoiceCancelled) -> None:
         svc.store_rendered(
-            session, env.school_id, ev.student_id, f"Note de crédit – {ev.title}",
-            f"note-de-credit-{ev.number}.pdf", pdf.render_credit_note(ev), "credit_note",
+            session,
+            env.school_id,
+            ev.student_id,
+            f"Note de crédit – {ev.title}",
+            f"note-de-credit-{ev.number}.pdf",
+            pdf.render_credit_note(ev),
+            "credit_note",
             f"credit_note:{ev.invoice_id}",
         )
 

@@ -77,7 +77,13 @@ class _Pdf(FPDF):
 
     def text_safe(self, s: str) -> str:
         if self.family_name == "Helvetica":
-            return s.replace("€", "EUR").replace("–", "-").replace("\u202f", " ").encode("latin-1", "replace").decode("latin-1")
+            return (
+                s.replace("€", "EUR")
+                .replace("–", "-")
+                .replace("\u202f", " ")
+                .encode("latin-1", "replace")
+                .decode("latin-1")
+            )
         return s
 
 
@@ -96,8 +102,13 @@ def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
     pdf = _Pdf()
     pdf.set_title(f"Facture {ev.number}")
     _header(pdf, f"Facture n° {ev.number} – {ev.title}", ev.school_name, ev.student_name, ev.class_name)
-    pdf.cell(0, 7, pdf.text_safe(f"Date : {fr_date(ev.issued_on)}    Échéance : {fr_date(ev.due_on)}"),
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        7,
+        pdf.text_safe(f"Date : {fr_date(ev.issued_on)}    Échéance : {fr_date(ev.due_on)}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(3)
     pdf.set_font(pdf.family_name, "B", 11)
     widths = (95, 20, 35, 35)
@@ -131,7 +142,13 @@ def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
     qr = epc_qr_png(ev.beneficiary, ev.iban, ev.bic, ev.total_cents, ev.structured_communication)
     if qr:
         pdf.ln(2)
-        pdf.cell(0, 6, pdf.text_safe("Scannez ce code avec votre application bancaire :"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            6,
+            pdf.text_safe("Scannez ce code avec votre application bancaire :"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.image(io.BytesIO(qr), w=40, alt_text="Code QR de virement SEPA")
     return bytes(pdf.output())
 
@@ -145,5 +162,7 @@ def render_credit_note(ev: events_pb2.InvoiceCancelled) -> bytes:
     if ev.reason:
         pdf.multi_cell(0, 7, pdf.text_safe(f"Motif : {ev.reason}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.family_name, "B", 12)
-    pdf.cell(0, 9, pdf.text_safe(f"Montant crédité : {eur(ev.credited_cents)}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 9, pdf.text_safe(f"Montant crédité : {eur(ev.credited_cents)}"), new_x="LMARGIN", new_y="NEXT"
+    )
     return bytes(pdf.output())

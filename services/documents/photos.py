@@ -83,8 +83,17 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 def _photo_view(row) -> PhotoView:
     return PhotoView(
-        row.id, row.album_id, row.number, row.title, row.filename, row.width, row.height, row.thumb_width,
-        row.thumb_height, row.display_bytes, _aware(row.uploaded_at),
+        row.id,
+        row.album_id,
+        row.number,
+        row.title,
+        row.filename,
+        row.width,
+        row.height,
+        row.thumb_width,
+        row.thumb_height,
+        row.display_bytes,
+        _aware(row.uploaded_at),
     )
 
 
@@ -137,9 +146,9 @@ class PhotosService:
             return []
         classes: dict[str, list[str]] = {}
         for r in s.execute(
-            select(photo_album_classes).where(photo_album_classes.c.album_id.in_(ids)).order_by(
-                photo_album_classes.c.class_name
-            )
+            select(photo_album_classes)
+            .where(photo_album_classes.c.album_id.in_(ids))
+            .order_by(photo_album_classes.c.class_name)
         ):
             classes.setdefault(r.album_id, []).append(r.class_name)
         first = (
@@ -151,7 +160,9 @@ class PhotosService:
         covers = {
             r.album_id: _photo_view(r)
             for r in s.execute(
-                select(photos).join(first, and_(first.c.album_id == photos.c.album_id, first.c.n == photos.c.number))
+                select(photos).join(
+                    first, and_(first.c.album_id == photos.c.album_id, first.c.n == photos.c.number)
+                )
             )
         }
         offers: dict[str, list[str]] = {}
@@ -163,8 +174,16 @@ class PhotosService:
             offers.setdefault(r.album_id, []).append(r.period_id)
         return [
             AlbumView(
-                r.id, r.title, r.event, r.taken_on, tuple(classes.get(r.id, ())), _aware(r.created_at),
-                _aware(r.published_at), counts.get(r.id, 0), covers.get(r.id), tuple(offers.get(r.id, ())),
+                r.id,
+                r.title,
+                r.event,
+                r.taken_on,
+                tuple(classes.get(r.id, ())),
+                _aware(r.created_at),
+                _aware(r.published_at),
+                counts.get(r.id, 0),
+                covers.get(r.id),
+                tuple(offers.get(r.id, ())),
             )
             for r in rows
         ]
@@ -198,12 +217,18 @@ class PhotosService:
             .subquery()
         )
         n = func.coalesce(counts.c.n, 0)
-        q = select(a, n.label("photo_count")).outerjoin(counts, counts.c.album_id == a.c.id).where(
-            self._visible(who, audience)
+        q = (
+            select(a, n.label("photo_count"))
+            .outerjoin(counts, counts.c.album_id == a.c.id)
+            .where(self._visible(who, audience))
         )
         if audience is not None:
             q = q.where(n > 0)
-        q = q.order_by(func.coalesce(a.c.published_at, a.c.created_at).desc(), a.c.id).limit(limit + 1).offset(offset)
+        q = (
+            q.order_by(func.coalesce(a.c.published_at, a.c.created_at).desc(), a.c.id)
+            .limit(limit + 1)
+            .offset(offset)
+        )
         with self.rt.db.unit_of_work() as s:
             rows = s.execute(q).all()
             more = len(rows) > limit
@@ -222,7 +247,9 @@ class PhotosService:
             [album] = self._albums(s, [row], {row.id: self._count(s, album_id)})
             rows = s.execute(
                 select(photos)
-                .where(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None), photos.c.number > after)
+                .where(
+                    photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None), photos.c.number > after
+                )
                 .order_by(photos.c.number)
                 .limit(limit + 1)
             ).all()
@@ -230,7 +257,9 @@ class PhotosService:
         page = [_photo_view(r) for r in rows[:limit]]
         return album, page, (str(page[-1].number) if more else "")
 
-    def get_photo(self, who: Identity, photo_id: str, student_id: str = "") -> tuple[PhotoView, AlbumView, str, str]:
+    def get_photo(
+        self, who: Identity, photo_id: str, student_id: str = ""
+    ) -> tuple[PhotoView, AlbumView, str, str]:
         """One photo, its album and the ids of the photos before and after it (or "")."""
         audience = self._audience(who, student_id)
         with self.rt.db.unit_of_work() as s:
@@ -238,10 +267,16 @@ class PhotosService:
             [album] = self._albums(s, [album_row], {album_row.id: self._count(s, album_row.id)})
             live = and_(photos.c.album_id == photo.album_id, photos.c.withdrawn_at.is_(None))
             prev_id = s.execute(
-                select(photos.c.id).where(live, photos.c.number < photo.number).order_by(photos.c.number.desc()).limit(1)
+                select(photos.c.id)
+                .where(live, photos.c.number < photo.number)
+                .order_by(photos.c.number.desc())
+                .limit(1)
             ).scalar_one_or_none()
             next_id = s.execute(
-                select(photos.c.id).where(live, photos.c.number > photo.number).order_by(photos.c.number).limit(1)
+                select(photos.c.id)
+                .where(live, photos.c.number > photo.number)
+                .order_by(photos.c.number)
+                .limit(1)
             ).scalar_one_or_none()
         return _photo_view(photo), album, prev_id or "", next_id or ""
 
@@ -259,7 +294,9 @@ class PhotosService:
     def open_photo(self, who: Identity, photo_id: str, variant: str) -> tuple[PhotoView, bytes]:
         """The thumbnail or display-size JPEG of a photo the caller may see (any of a parent's children)."""
         if variant not in VARIANTS:
-            raise InvalidRequest("variant must be thumbnail or display", fields={"variant": "thumbnail | display"})
+            raise InvalidRequest(
+                "variant must be thumbnail or display", fields={"variant": "thumbnail | display"}
+            )
         with self.rt.db.unit_of_work() as s:
             photo, _album = self._load_photo(s, who, photo_id, self._audience(who, ""))
         key = photo.thumb_key if variant == "thumbnail" else photo.display_key
@@ -273,7 +310,12 @@ class PhotosService:
     # -- staff --------------------------------------------------------------------------------------
 
     def create_album(
-        self, who: Identity, title: str, event: str = "", taken_on: str = "", class_names: list[str] | None = None,
+        self,
+        who: Identity,
+        title: str,
+        event: str = "",
+        taken_on: str = "",
+        class_names: list[str] | None = None,
         publish: bool = True,
     ) -> AlbumView:
         """A new album for the whole school (no class) or some classes; a draft unless ``publish``."""
@@ -300,13 +342,23 @@ class PhotosService:
         with self.rt.db.unit_of_work() as s:
             s.execute(
                 photo_albums.insert().values(
-                    id=album_id, school_id=who.school_id, title=title, event=event, taken_on=day,
-                    created_by=who.account_id, created_at=now, published_at=now if publish else None,
-                    withdrawn_at=None, withdrawn_by=None, next_number=1,
+                    id=album_id,
+                    school_id=who.school_id,
+                    title=title,
+                    event=event,
+                    taken_on=day,
+                    created_by=who.account_id,
+                    created_at=now,
+                    published_at=now if publish else None,
+                    withdrawn_at=None,
+                    withdrawn_by=None,
+                    next_number=1,
                 )
             )
             if classes:
-                s.execute(photo_album_classes.insert(), [{"album_id": album_id, "class_name": c} for c in classes])
+                s.execute(
+                    photo_album_classes.insert(), [{"album_id": album_id, "class_name": c} for c in classes]
+                )
             if publish:
                 self._published(s, who, album_id, title, classes)
             row = self._load_album(s, who, album_id, None)
@@ -315,7 +367,8 @@ class PhotosService:
 
     def _published(self, s: Session, who: Identity, album_id: str, title: str, classes) -> None:
         self.rt.record(
-            s, "documents.album.published.v1",
+            s,
+            "documents.album.published.v1",
             events_pb2.AlbumPublished(album_id=album_id, title=title, class_names=list(classes)),
             who.school_id,
         )
@@ -331,9 +384,15 @@ class PhotosService:
                     .where(photo_albums.c.id == album_id, photo_albums.c.published_at.is_(None))
                     .values(published_at=self.rt.clock())
                 )
-                classes = s.execute(
-                    select(photo_album_classes.c.class_name).where(photo_album_classes.c.album_id == album_id)
-                ).scalars().all()
+                classes = (
+                    s.execute(
+                        select(photo_album_classes.c.class_name).where(
+                            photo_album_classes.c.album_id == album_id
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 self._published(s, who, album_id, row.title, classes)
                 row = self._load_album(s, who, album_id, None)
             [album] = self._albums(s, [row], {album_id: self._count(s, album_id)})
@@ -342,6 +401,7 @@ class PhotosService:
     def _process_all(self, uploads: list[Upload]) -> list[ProcessedPhoto]:
         """Every file processed (a few at a time: Pillow works outside the GIL), or a 400 naming each
         refused file by its name."""
+
         def one(u: Upload) -> ProcessedPhoto | RejectedPhoto:
             try:
                 return process_photo(u.content)
@@ -357,7 +417,8 @@ class PhotosService:
         if fields:
             refused = ", ".join(v.split(": ", 1)[0] for v in fields.values())
             raise InvalidRequest(
-                f"{len(fields)} of {len(uploads)} files refused ({refused}); no photo was added", fields=fields
+                f"{len(fields)} of {len(uploads)} files refused ({refused}); no photo was added",
+                fields=fields,
             )
         return [r for r in results if isinstance(r, ProcessedPhoto)]
 
@@ -393,25 +454,43 @@ class PhotosService:
             now = self.rt.clock()
             with self.rt.db.unit_of_work() as s:
                 album = s.execute(
-                    select(photo_albums).where(photo_albums.c.id == album_id, self._visible(who, None)).with_for_update()
+                    select(photo_albums)
+                    .where(photo_albums.c.id == album_id, self._visible(who, None))
+                    .with_for_update()
                 ).first()
                 if album is None:  # withdrawn meanwhile
                     raise NotFound("no such album")
                 rows = []
-                for i, (u, p, (thumb_key, display_key)) in enumerate(zip(uploads, processed, keys, strict=True)):
+                for i, (u, p, (thumb_key, display_key)) in enumerate(
+                    zip(uploads, processed, keys, strict=True)
+                ):
                     number = album.next_number + i
-                    rows.append({
-                        "id": str(uuid.uuid4()), "album_id": album_id, "school_id": who.school_id, "number": number,
-                        "title": (u.title or "").strip(), "filename": photo_filename(u.filename, f"photo-{number}"),
-                        "width": p.display.width, "height": p.display.height,
-                        "thumb_width": p.thumbnail.width, "thumb_height": p.thumbnail.height,
-                        "display_key": display_key, "thumb_key": thumb_key,
-                        "display_bytes": len(p.display.data), "thumb_bytes": len(p.thumbnail.data),
-                        "uploaded_by": who.account_id, "uploaded_at": now, "withdrawn_at": None, "withdrawn_by": None,
-                    })
+                    rows.append(
+                        {
+                            "id": str(uuid.uuid4()),
+                            "album_id": album_id,
+                            "school_id": who.school_id,
+                            "number": number,
+                            "title": (u.title or "").strip(),
+                            "filename": photo_filename(u.filename, f"photo-{number}"),
+                            "width": p.display.width,
+                            "height": p.display.height,
+                            "thumb_width": p.thumbnail.width,
+                            "thumb_height": p.thumbnail.height,
+                            "display_key": display_key,
+                            "thumb_key": thumb_key,
+                            "display_bytes": len(p.display.data),
+                            "thumb_bytes": len(p.thumbnail.data),
+                            "uploaded_by": who.account_id,
+                            "uploaded_at": now,
+                            "withdrawn_at": None,
+                            "withdrawn_by": None,
+                        }
+                    )
                 s.execute(photos.insert(), rows)
                 s.execute(
-                    update(photo_albums).where(photo_albums.c.id == album_id)
+                    update(photo_albums)
+                    .where(photo_albums.c.id == album_id)
                     .values(next_number=album.next_number + len(rows))
                 )
         except BaseException:
@@ -419,8 +498,17 @@ class PhotosService:
             raise
         return [
             PhotoView(
-                r["id"], album_id, r["number"], r["title"], r["filename"], r["width"], r["height"],
-                r["thumb_width"], r["thumb_height"], r["display_bytes"], _aware(now),
+                r["id"],
+                album_id,
+                r["number"],
+                r["title"],
+                r["filename"],
+                r["width"],
+                r["height"],
+                r["thumb_width"],
+                r["thumb_height"],
+                r["display_bytes"],
+                _aware(now),
             )
             for r in rows
         ]
@@ -443,7 +531,8 @@ class PhotosService:
         with self.rt.db.unit_of_work() as s:
             photo, _album = self._load_photo(s, who, photo_id, None)
             s.execute(
-                update(photos).where(photos.c.id == photo_id, photos.c.withdrawn_at.is_(None))
+                update(photos)
+                .where(photos.c.id == photo_id, photos.c.withdrawn_at.is_(None))
                 .values(withdrawn_at=self.rt.clock(), withdrawn_by=who.account_id)
             )
         self._delete_blobs([photo.thumb_key, photo.display_key])
@@ -459,13 +548,16 @@ class PhotosService:
             keys = s.execute(select(photos.c.thumb_key, photos.c.display_key).where(live)).all()
             s.execute(update(photos).where(live).values(withdrawn_at=now, withdrawn_by=who.account_id))
             s.execute(
-                update(photo_albums).where(photo_albums.c.id == album_id)
+                update(photo_albums)
+                .where(photo_albums.c.id == album_id)
                 .values(withdrawn_at=now, withdrawn_by=who.account_id)
             )
         self._delete_blobs([k for pair in keys for k in pair])
         return len(keys)
 
-    def record_offer(self, who: Identity, album_id: str, period_id: str, price_cents: int, item_count: int) -> None:
+    def record_offer(
+        self, who: Identity, album_id: str, period_id: str, price_cents: int, item_count: int
+    ) -> None:
         """Remember that the album's photos were put in an ordering period's catalog (once per period)."""
         who.require_staff()
         if not period_id:
@@ -475,8 +567,12 @@ class PhotosService:
                 self._load_album(s, who, album_id, None)
                 s.execute(
                     photo_album_offers.insert().values(
-                        album_id=album_id, period_id=period_id, price_cents=price_cents, item_count=item_count,
-                        offered_by=who.account_id, offered_at=self.rt.clock(),
+                        album_id=album_id,
+                        period_id=period_id,
+                        price_cents=price_cents,
+                        item_count=item_count,
+                        offered_by=who.account_id,
+                        offered_at=self.rt.clock(),
                     )
                 )
         except IntegrityError:

@@ -40,8 +40,15 @@ def _aware(dt: datetime | None) -> datetime | None:
 
 def _view(row, read_at=None) -> DocumentView:
     return DocumentView(
-        row.id, row.student_id, row.title, _aware(row.deposited_at), _aware(read_at), row.content_type,
-        row.size_bytes, row.filename, row.source,
+        row.id,
+        row.student_id,
+        row.title,
+        _aware(row.deposited_at),
+        _aware(read_at),
+        row.content_type,
+        row.size_bytes,
+        row.filename,
+        row.source,
     )
 
 
@@ -95,7 +102,11 @@ class DocumentsService:
             ).scalar_one_or_none()
             if read_at is None and who.role == "parent":
                 read_at = self.rt.clock()
-                s.execute(document_reads.insert().values(document_id=document_id, account_id=who.account_id, read_at=read_at))
+                s.execute(
+                    document_reads.insert().values(
+                        document_id=document_id, account_id=who.account_id, read_at=read_at
+                    )
+                )
         try:
             content = self.blobs.get(row.blob_key)
         except FileNotFoundError:
@@ -137,14 +148,22 @@ class DocumentsService:
                     doc_id = str(uuid.uuid4())
                     s.execute(
                         documents.insert().values(
-                            id=doc_id, school_id=who.school_id, student_id=sid, title=title,
-                            filename=clean_filename(filename, kind), content_type=kind.content_type,
-                            size_bytes=len(content), blob_key=key, source="deposit", source_ref=None,
+                            id=doc_id,
+                            school_id=who.school_id,
+                            student_id=sid,
+                            title=title,
+                            filename=clean_filename(filename, kind),
+                            content_type=kind.content_type,
+                            size_bytes=len(content),
+                            blob_key=key,
+                            source="deposit",
+                            source_ref=None,
                             deposited_at=now,
                         )
                     )
                     self.rt.record(
-                        s, "documents.document.deposited.v1",
+                        s,
+                        "documents.document.deposited.v1",
                         events_pb2.DocumentDeposited(document_id=doc_id, student_id=sid, title=title),
                         who.school_id,
                     )
@@ -155,7 +174,15 @@ class DocumentsService:
         return out
 
     def store_rendered(
-        self, s: Session, school_id: str, student_id: str, title: str, filename: str, pdf: bytes, source: str, ref: str
+        self,
+        s: Session,
+        school_id: str,
+        student_id: str,
+        title: str,
+        filename: str,
+        pdf: bytes,
+        source: str,
+        ref: str,
     ) -> str | None:
         """A platform-made PDF (invoice, credit note), once per ``ref`` even if the event comes twice."""
         existing = s.execute(select(documents.c.id).where(documents.c.source_ref == ref)).scalar_one_or_none()
@@ -166,13 +193,22 @@ class DocumentsService:
         doc_id = str(uuid.uuid4())
         s.execute(
             documents.insert().values(
-                id=doc_id, school_id=school_id, student_id=student_id, title=title, filename=filename,
-                content_type=PDF.content_type, size_bytes=len(pdf), blob_key=key, source=source,
-                source_ref=ref, deposited_at=self.rt.clock(),
+                id=doc_id,
+                school_id=school_id,
+                student_id=student_id,
+                title=title,
+                filename=filename,
+                content_type=PDF.content_type,
+                size_bytes=len(pdf),
+                blob_key=key,
+                source=source,
+                source_ref=ref,
+                deposited_at=self.rt.clock(),
             )
         )
         self.rt.record(
-            s, "documents.document.deposited.v1",
+            s,
+            "documents.document.deposited.v1",
             events_pb2.DocumentDeposited(document_id=doc_id, student_id=student_id, title=title),
             school_id,
         )

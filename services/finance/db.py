@@ -378,7 +378,12 @@ def next_number(s: Session, school_id: str, name: str) -> int:
 
 
 def issue_communication(
-    s: Session, school_id: str, now: datetime, *, wallet_id: str | None = None, invoice_id: str | None = None,
+    s: Session,
+    school_id: str,
+    now: datetime,
+    *,
+    wallet_id: str | None = None,
+    invoice_id: str | None = None,
     level: str = "",
 ) -> str:
     """A new structured communication (12 digits) for a wallet or an invoice, unique across both."""
@@ -388,8 +393,13 @@ def issue_communication(
             with s.begin_nested():
                 s.execute(
                     structured_communications.insert().values(
-                        digits=digits, school_id=school_id, wallet_id=wallet_id, invoice_id=invoice_id,
-                        level=level, created_at=now, valid_until=None,
+                        digits=digits,
+                        school_id=school_id,
+                        wallet_id=wallet_id,
+                        invoice_id=invoice_id,
+                        level=level,
+                        created_at=now,
+                        valid_until=None,
                     )
                 )
             return digits
@@ -410,27 +420,42 @@ def lock_wallet(s: Session, school_id: str, wallet_id: str):
     ).first()
 
 
-def book(s: Session, school_id: str, tx: Transaction, *, at: datetime, label: str = "",
-         student_id: str | None = None) -> str:
+def book(
+    s: Session,
+    school_id: str,
+    tx: Transaction,
+    *,
+    at: datetime,
+    label: str = "",
+    student_id: str | None = None,
+) -> str:
     """Write one balanced transaction (never updated afterwards) and move the cached balance of every
     wallet it touches, in the caller's transaction. Debits must have been checked under the wallet's
     lock; the CHECK on wallets refuses a negative balance anyway."""
     tx_id = str(uuid.uuid4())
     s.execute(
         ledger_transactions.insert().values(
-            id=tx_id, school_id=school_id, kind=tx.kind, method=tx.method, label=(label or tx.memo)[:300],
-            student_id=student_id, created_at=at,
+            id=tx_id,
+            school_id=school_id,
+            kind=tx.kind,
+            method=tx.method,
+            label=(label or tx.memo)[:300],
+            student_id=student_id,
+            created_at=at,
         )
     )
     s.execute(
         ledger_postings.insert(),
-        [{"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents} for p in tx.postings],
+        [
+            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
+            for p in tx.postings
+        ],
     )
     for p in tx.postings:
         if p.account.startswith(WALLET_PREFIX):
             moved = s.execute(
                 update(wallets)
-                .where(wallets.c.id == p.account[len(WALLET_PREFIX):])
+                .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
                 .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
             ).rowcount
             if moved != 1:
@@ -448,15 +473,24 @@ def book_many(
     if not entries:
         return
     bulk_insert(
-        s, ledger_transactions,
+        s,
+        ledger_transactions,
         [
-            {"id": tx_id, "school_id": school_id, "kind": tx.kind, "method": tx.method,
-             "label": (label or tx.memo)[:300], "student_id": student_id, "created_at": at}
+            {
+                "id": tx_id,
+                "school_id": school_id,
+                "kind": tx.kind,
+                "method": tx.method,
+                "label": (label or tx.memo)[:300],
+                "student_id": student_id,
+                "created_at": at,
+            }
             for tx_id, tx, at, label, student_id in entries
         ],
     )
     bulk_insert(
-        s, ledger_postings,
+        s,
+        ledger_postings,
         [
             {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
             for tx_id, tx, _at, _label, _student in entries
@@ -467,7 +501,7 @@ def book_many(
     for _id, tx, _at, _label, _student in entries:
         for p in tx.postings:
             if p.account.startswith(WALLET_PREFIX):
-                wallet_id = p.account[len(WALLET_PREFIX):]
+                wallet_id = p.account[len(WALLET_PREFIX) :]
                 moves[wallet_id] = moves.get(wallet_id, 0) + p.amount_cents
     update_by_id(s, wallets, "balance_cents", {w: m for w, m in moves.items() if m}, add=True)
 
@@ -479,16 +513,25 @@ def update_by_id(s: Session, table: Table, column: str, values: dict, *, add: bo
         return
     target = table.c[column]
     if s.get_bind().dialect.name != "postgresql":
-        stmt = update(table).where(table.c.id == bindparam("row_id")).values(
-            {column: (target + bindparam("value")) if add else bindparam("value")}
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: (target + bindparam("value")) if add else bindparam("value")})
         )
         s.connection().execute(stmt, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
         return
     sql_type = "bigint" if isinstance(next(iter(values.values())), int) else "text"
     tmp = f"tmp_update_{table.name}_{column}"
-    s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (row_id varchar(36), value {sql_type}) ON COMMIT DROP"))
+    s.execute(
+        text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (row_id varchar(36), value {sql_type}) ON COMMIT DROP")
+    )
     s.execute(text(f"DELETE FROM {tmp}"))  # noqa: S608 - names from our own tables
-    tmp_table = Table(tmp, MetaData(), Column("row_id", String(36)), Column("value", BigInteger if sql_type == "bigint" else Text))
+    tmp_table = Table(
+        tmp,
+        MetaData(),
+        Column("row_id", String(36)),
+        Column("value", BigInteger if sql_type == "bigint" else Text),
+    )
     bulk_insert(s, tmp_table, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
     new_value = f"{table.name}.{column} + t.value" if add else "t.value"
     sql = f"UPDATE {table.name} SET {column} = {new_value} FROM {tmp} t WHERE {table.name}.id = t.row_id"  # noqa: S608

@@ -43,46 +43,69 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
         wallets = svc.open_student_wallets(
             who,
             pb.OpenStudentWalletsRequest(
-                student_id=sid, level=st.get("level") or "primary", first_name=st.get("first_name", ""),
-                last_name=st.get("last_name", ""), class_name=st.get("class_name", ""),
+                student_id=sid,
+                level=st.get("level") or "primary",
+                first_name=st.get("first_name", ""),
+                last_name=st.get("last_name", ""),
+                class_name=st.get("class_name", ""),
             ),
         ).wallets
         by_name = {w.name: w for w in wallets}
         meals, activities = by_name["Repas"], by_name["Activités"]
         for wallet, cents in ((meals, 4500), (activities, 2000)):
             svc.record_top_up(
-                who, pb.RecordTopUpRequest(wallet_id=wallet.id, amount_cents=cents, method="cash",
-                                           idempotency_key=f"seed:top-up:{wallet.id}")
+                who,
+                pb.RecordTopUpRequest(
+                    wallet_id=wallet.id,
+                    amount_cents=cents,
+                    method="cash",
+                    idempotency_key=f"seed:top-up:{wallet.id}",
+                ),
             )
         svc.record_sale(
             who,
             pb.RecordSaleRequest(
-                student_id=sid, wallet_id=meals.id, idempotency_key=f"seed:sale:{sid}",
+                student_id=sid,
+                wallet_id=meals.id,
+                idempotency_key=f"seed:sale:{sid}",
                 lines=[pb.SaleLineInput(label="Repas chaud", quantity=2, unit_price_cents=395)],
             ),
         )
         photos = svc.create_invoice(
             who,
             pb.CreateInvoiceRequest(
-                student_id=sid, title="Photos de classe", idempotency_key=f"seed:invoice-photos:{sid}",
+                student_id=sid,
+                title="Photos de classe",
+                idempotency_key=f"seed:invoice-photos:{sid}",
                 lines=[pb.InvoiceLineInput(label="Photo de classe 13×18", quantity=1, unit_price_cents=850)],
             ),
         ).invoice
         svc.pay_invoice(
-            who, pb.PayInvoiceRequest(invoice_id=photos.id, method="wallet", wallet_id=activities.id,
-                                      idempotency_key=f"seed:pay-photos:{sid}")
+            who,
+            pb.PayInvoiceRequest(
+                invoice_id=photos.id,
+                method="wallet",
+                wallet_id=activities.id,
+                idempotency_key=f"seed:pay-photos:{sid}",
+            ),
         )
         bruges = svc.create_invoice(
             who,
             pb.CreateInvoiceRequest(
-                student_id=sid, title="Visite à Bruges", idempotency_key=f"seed:invoice-bruges:{sid}",
+                student_id=sid,
+                title="Visite à Bruges",
+                idempotency_key=f"seed:invoice-bruges:{sid}",
                 lines=[
                     pb.InvoiceLineInput(label="Car", quantity=1, unit_price_cents=1200),
-                    pb.InvoiceLineInput(label="Entrée au musée Groeninge", quantity=1, unit_price_cents=600 + 50 * i),
+                    pb.InvoiceLineInput(
+                        label="Entrée au musée Groeninge", quantity=1, unit_price_cents=600 + 50 * i
+                    ),
                 ],
             ),
         ).invoice
-        summary.append({"student_id": sid, "wallets": [w.id for w in wallets], "invoices": [photos.id, bruges.id]})
+        summary.append(
+            {"student_id": sid, "wallets": [w.id for w in wallets], "invoices": [photos.id, bruges.id]}
+        )
     json.dump({"school_id": school_id, "students": summary}, sys.stdout)
     sys.stdout.write("\n")
     return 0

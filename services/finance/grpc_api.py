@@ -64,7 +64,6 @@ class Servicer(pb_grpc.FinanceServiceServicer):
     def ListSales(self, request, context):
         return self.svc.list_sales(current(), request)
 
-
     # -- payments: online, transfers, bank statements (payments.py, bank.py) ------------------------
 
     def StartTopUp(self, request, context):

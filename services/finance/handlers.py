@@ -17,7 +17,12 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         # changes what a later call set (the level, hence the communications).
         level = event.level if event.level in LEVELS else "primary"
         svc.open_wallets_in(
-            session, env.school_id, event.student_id, level, class_name=event.class_name, update_existing=False
+            session,
+            env.school_id,
+            event.student_id,
+            level,
+            class_name=event.class_name,
+            update_existing=False,
         )
 
     return {"auth.student.created.v1": Binding(auth_events.StudentCreated, student_created)}

@@ -64,8 +64,13 @@ MIN_ONLINE_CENTS = 100
 MAX_ONLINE_CENTS = 500_000
 DEFAULT_QR_TITLE = "Code QR du virement (EPC / SEPA)"
 UNMATCHED_REASONS = (
-    "no_communication", "unknown_communication", "expired_communication", "invoice_settled",
-    "invoice_cancelled", "overpayment", "reversal",
+    "no_communication",
+    "unknown_communication",
+    "expired_communication",
+    "invoice_settled",
+    "invoice_cancelled",
+    "overpayment",
+    "reversal",
 )
 
 
@@ -73,7 +78,13 @@ class PaymentProvider(Protocol):
     """What the use cases need of the provider (``providers.mollie.MollieClient``, or a fake)."""
 
     def create_payment(
-        self, *, amount_cents: int, description: str, redirect_url: str, webhook_url: str, metadata: dict,
+        self,
+        *,
+        amount_cents: int,
+        description: str,
+        redirect_url: str,
+        webhook_url: str,
+        metadata: dict,
         idempotency_key: str,
     ) -> ProviderPayment: ...
 
@@ -87,12 +98,28 @@ def our_status(provider_status: str) -> str | None:
 
 
 def payment_received(
-    payment_id: str, student_id: str, amount_cents: int, method: str, purpose: str, *, wallet_id: str = "",
-    invoice_id: str = "", balance_after: int | None = None, wallet_name: str = "", invoice_number: str = "",
+    payment_id: str,
+    student_id: str,
+    amount_cents: int,
+    method: str,
+    purpose: str,
+    *,
+    wallet_id: str = "",
+    invoice_id: str = "",
+    balance_after: int | None = None,
+    wallet_name: str = "",
+    invoice_number: str = "",
 ) -> ev.PaymentReceived:
     msg = ev.PaymentReceived(
-        payment_id=payment_id, student_id=student_id, amount_cents=amount_cents, method=method, purpose=purpose,
-        wallet_id=wallet_id, invoice_id=invoice_id, wallet_name=wallet_name, invoice_number=invoice_number,
+        payment_id=payment_id,
+        student_id=student_id,
+        amount_cents=amount_cents,
+        method=method,
+        purpose=purpose,
+        wallet_id=wallet_id,
+        invoice_id=invoice_id,
+        wallet_name=wallet_name,
+        invoice_number=invoice_number,
     )
     if balance_after is not None:
         msg.balance_after_cents = balance_after
@@ -125,9 +152,16 @@ class PaymentsService:
 
     def _payment_pb(self, s: Session, row) -> pb.Payment:
         out = pb.Payment(
-            id=row.id, status=row.status, amount_cents=row.amount_cents, purpose=row.purpose, method=row.method,
-            student_id=row.student_id, wallet_id=row.wallet_id or "", invoice_id=row.invoice_id or "",
-            created_at=rfc3339(row.created_at), paid_at=rfc3339(row.paid_at) if row.paid_at else "",
+            id=row.id,
+            status=row.status,
+            amount_cents=row.amount_cents,
+            purpose=row.purpose,
+            method=row.method,
+            student_id=row.student_id,
+            wallet_id=row.wallet_id or "",
+            invoice_id=row.invoice_id or "",
+            created_at=rfc3339(row.created_at),
+            paid_at=rfc3339(row.paid_at) if row.paid_at else "",
             checkout_url=(row.checkout_url or "") if row.status == "open" else "",
         )
         if row.wallet_id:
@@ -139,9 +173,12 @@ class PaymentsService:
             if w is not None:
                 out.wallet_name, out.wallet_balance_cents = w.name, w.balance_cents
         if row.invoice_id:
-            out.invoice_number = s.execute(
-                select(invoices.c.number).where(invoices.c.id == row.invoice_id)
-            ).scalar_one_or_none() or ""
+            out.invoice_number = (
+                s.execute(
+                    select(invoices.c.number).where(invoices.c.id == row.invoice_id)
+                ).scalar_one_or_none()
+                or ""
+            )
         return out
 
     @staticmethod
@@ -152,16 +189,32 @@ class PaymentsService:
         return "online" in methods or (order and settings.online_payment_for_orders)
 
     def _insert_payment(
-        self, s: Session, who: Identity, *, student_id: str, purpose: str, amount: int, wallet_id: str | None = None,
+        self,
+        s: Session,
+        who: Identity,
+        *,
+        student_id: str,
+        purpose: str,
+        amount: int,
+        wallet_id: str | None = None,
         invoice_id: str | None = None,
     ):
         now = self._now()
         payment_id = str(uuid.uuid4())
         s.execute(
             payments.insert().values(
-                id=payment_id, school_id=who.school_id, student_id=student_id, purpose=purpose, method="online",
-                status="open", amount_cents=amount, wallet_id=wallet_id, invoice_id=invoice_id, created_at=now,
-                created_by=who.account_id, updated_at=now,
+                id=payment_id,
+                school_id=who.school_id,
+                student_id=student_id,
+                purpose=purpose,
+                method="online",
+                status="open",
+                amount_cents=amount,
+                wallet_id=wallet_id,
+                invoice_id=invoice_id,
+                created_at=now,
+                created_by=who.account_id,
+                updated_at=now,
             )
         )
         return s.execute(select(payments).where(payments.c.id == payment_id)).one()
@@ -196,7 +249,12 @@ class PaymentsService:
             if not self._online_enabled(self.core._settings_row(s, who.school_id)):
                 raise Conflict("the school has not enabled online top-ups", code="method_disabled")
             row = self._insert_payment(
-                s, who, student_id=wallet.student_id, purpose="top_up", amount=req.amount_cents, wallet_id=wallet.id
+                s,
+                who,
+                student_id=wallet.student_id,
+                purpose="top_up",
+                amount=req.amount_cents,
+                wallet_id=wallet.id,
             )
             return pb.StartPaymentResponse(payment=self._payment_pb(s, row))
 
@@ -205,7 +263,9 @@ class PaymentsService:
         )
         return self._with_checkout(started)
 
-    def start_invoice_payment(self, who: Identity, req: pb.StartInvoicePaymentRequest) -> pb.StartPaymentResponse:
+    def start_invoice_payment(
+        self, who: Identity, req: pb.StartInvoicePaymentRequest
+    ) -> pb.StartPaymentResponse:
         """Parents ("Payer" > "En ligne"): pay an invoice's open amount online. 409 already_paid,
         invoice_cancelled, method_disabled. Nothing is booked until the provider says paid."""
         method = req.method or "online"
@@ -224,18 +284,27 @@ class PaymentsService:
             if not self._online_enabled(self.core._settings_row(s, who.school_id), order=order):
                 raise Conflict("the school has not enabled online payments", code="method_disabled")
             row = self._insert_payment(
-                s, who, student_id=inv.student_id, purpose="order" if order else "invoice",
-                amount=inv.total_cents - inv.paid_cents, invoice_id=inv.id,
+                s,
+                who,
+                student_id=inv.student_id,
+                purpose="order" if order else "invoice",
+                amount=inv.total_cents - inv.paid_cents,
+                invoice_id=inv.id,
             )
             return pb.StartPaymentResponse(payment=self._payment_pb(s, row))
 
         started = self.core._idempotent(
-            f"oinv:{who.school_id}:{who.account_id}", req.idempotency_key, req,
-            pb.StartPaymentResponse, work,
+            f"oinv:{who.school_id}:{who.account_id}",
+            req.idempotency_key,
+            req,
+            pb.StartPaymentResponse,
+            work,
         )
         return self._with_checkout(started)
 
-    def create_order_invoice(self, who: Identity, req: pb.CreateOrderInvoiceRequest) -> pb.CreateOrderInvoiceResponse:
+    def create_order_invoice(
+        self, who: Identity, req: pb.CreateOrderInvoiceRequest
+    ) -> pb.CreateOrderInvoiceResponse:
         """The orders service: the order's invoice (FinanceService.create_order_invoice) and, when the
         school takes orders online, the checkout to pay it now (one online payment per order, however
         often orders retries). The provider being down does not fail the order: the parent then pays
@@ -251,11 +320,16 @@ class PaymentsService:
             # The invoice row lock makes two concurrent retries agree on one payment.
             locked = s.execute(
                 select(invoices.c.id, invoices.c.status, invoices.c.total_cents, invoices.c.paid_cents)
-                .where(invoices.c.id == inv.id).with_for_update()
+                .where(invoices.c.id == inv.id)
+                .with_for_update()
             ).one()
             existing = s.execute(
                 select(payments)
-                .where(payments.c.invoice_id == inv.id, payments.c.purpose == "order", payments.c.method == "online")
+                .where(
+                    payments.c.invoice_id == inv.id,
+                    payments.c.purpose == "order",
+                    payments.c.method == "online",
+                )
                 .order_by(payments.c.created_at)
                 .limit(1)
             ).first()
@@ -263,14 +337,21 @@ class PaymentsService:
                 if locked.status not in ("unpaid", "partially_paid"):
                     return resp
                 existing = self._insert_payment(
-                    s, who, student_id=inv.student_id, purpose="order",
-                    amount=locked.total_cents - locked.paid_cents, invoice_id=inv.id,
+                    s,
+                    who,
+                    student_id=inv.student_id,
+                    purpose="order",
+                    amount=locked.total_cents - locked.paid_cents,
+                    invoice_id=inv.id,
                 )
             payment_id = existing.id
         try:
             checkout = self._ensure_checkout(payment_id)
         except Unavailable:
-            log.warning("provider unavailable: the order is invoiced without a checkout", extra={"payment_id": payment_id})
+            log.warning(
+                "provider unavailable: the order is invoiced without a checkout",
+                extra={"payment_id": payment_id},
+            )
             checkout = ""
         out = pb.CreateOrderInvoiceResponse()
         out.CopyFrom(resp)
@@ -290,7 +371,9 @@ class PaymentsService:
 
     def _description(self, s: Session, row) -> str:
         if row.invoice_id:
-            inv = s.execute(select(invoices.c.number, invoices.c.title).where(invoices.c.id == row.invoice_id)).one()
+            inv = s.execute(
+                select(invoices.c.number, invoices.c.title).where(invoices.c.id == row.invoice_id)
+            ).one()
             return f"Facture {inv.number} – {inv.title}"
         name = s.execute(
             select(wallet_types.c.name, students.c.first_name, students.c.last_name)
@@ -314,7 +397,9 @@ class PaymentsService:
             description = self._description(s, row)
         try:
             made = self.provider.create_payment(
-                amount_cents=row.amount_cents, description=description, redirect_url=self.redirect_url(row.id),
+                amount_cents=row.amount_cents,
+                description=description,
+                redirect_url=self.redirect_url(row.id),
                 webhook_url=self.webhook_url,
                 metadata={"payment_id": row.id, "school_id": row.school_id, "purpose": row.purpose},
                 idempotency_key=row.id,
@@ -324,7 +409,8 @@ class PaymentsService:
             log.error("provider refused the payment", extra={"payment_id": row.id, "error": err.message})
             with self.rt.db.unit_of_work() as s:
                 s.execute(
-                    update(payments).where(payments.c.id == row.id, payments.c.status == "open")
+                    update(payments)
+                    .where(payments.c.id == row.id, payments.c.status == "open")
                     .values(status="failed", provider_status="refused", updated_at=self._now())
                 )
             raise Unavailable("the payment provider refused the payment; try again later") from None
@@ -332,8 +418,12 @@ class PaymentsService:
             s.execute(
                 update(payments)
                 .where(payments.c.id == row.id, payments.c.provider_id.is_(None))
-                .values(provider_id=made.id, checkout_url=made.checkout_url[:500], provider_status=made.status,
-                        updated_at=self._now())
+                .values(
+                    provider_id=made.id,
+                    checkout_url=made.checkout_url[:500],
+                    provider_status=made.status,
+                    updated_at=self._now(),
+                )
             )
         log.info("provider payment created", extra={"payment_id": row.id, "provider_id": made.id})
         return made.checkout_url
@@ -349,7 +439,9 @@ class PaymentsService:
             log.warning("webhook with a malformed payment id", extra={"provider_id": pid[:100]})
             return pb.HandlePaymentWebhookResponse(known=False)
         with self.rt.db.unit_of_work() as s:
-            payment_id = s.execute(select(payments.c.id).where(payments.c.provider_id == pid)).scalar_one_or_none()
+            payment_id = s.execute(
+                select(payments.c.id).where(payments.c.provider_id == pid)
+            ).scalar_one_or_none()
         try:
             fetched = self.provider.get_payment(pid)
         except LookupError:
@@ -371,16 +463,26 @@ class PaymentsService:
         with self.rt.db.unit_of_work() as s:
             done = s.execute(
                 update(payments)
-                .where(payments.c.id == ours, payments.c.provider_id.is_(None), payments.c.method == "online",
-                       payments.c.amount_cents == fetched.amount_cents)
-                .values(provider_id=pid, checkout_url=fetched.checkout_url[:500] or None, updated_at=self._now())
+                .where(
+                    payments.c.id == ours,
+                    payments.c.provider_id.is_(None),
+                    payments.c.method == "online",
+                    payments.c.amount_cents == fetched.amount_cents,
+                )
+                .values(
+                    provider_id=pid, checkout_url=fetched.checkout_url[:500] or None, updated_at=self._now()
+                )
             ).rowcount
         if done:
-            log.info("provider payment adopted from its metadata", extra={"payment_id": ours, "provider_id": pid})
+            log.info(
+                "provider payment adopted from its metadata", extra={"payment_id": ours, "provider_id": pid}
+            )
             return ours
         return None
 
-    def apply_provider_status(self, payment_id: str, fetched: ProviderPayment) -> pb.HandlePaymentWebhookResponse:
+    def apply_provider_status(
+        self, payment_id: str, fetched: ProviderPayment
+    ) -> pb.HandlePaymentWebhookResponse:
         """Apply the provider's fetched status to our payment, under its row lock: open -> paid books
         the money once; open -> failed/canceled/expired books nothing; anything else changes nothing."""
         target = our_status(fetched.status)
@@ -389,26 +491,39 @@ class PaymentsService:
             row = s.execute(select(payments).where(payments.c.id == payment_id).with_for_update()).one()
             if row.status != "open":
                 if fetched.status != row.status:
-                    log.info("late or repeated webhook ignored",
-                             extra={"payment_id": row.id, "ours": row.status, "provider": fetched.status})
+                    log.info(
+                        "late or repeated webhook ignored",
+                        extra={"payment_id": row.id, "ours": row.status, "provider": fetched.status},
+                    )
                 return pb.HandlePaymentWebhookResponse(known=True, status=row.status)
             if target is None:
-                s.execute(update(payments).where(payments.c.id == row.id)
-                          .values(provider_status=fetched.status[:20], updated_at=now))
+                s.execute(
+                    update(payments)
+                    .where(payments.c.id == row.id)
+                    .values(provider_status=fetched.status[:20], updated_at=now)
+                )
                 return pb.HandlePaymentWebhookResponse(known=True, status="open")
             if target != "paid":
-                s.execute(update(payments).where(payments.c.id == row.id)
-                          .values(status=target, provider_status=fetched.status, updated_at=now))
+                s.execute(
+                    update(payments)
+                    .where(payments.c.id == row.id)
+                    .values(status=target, provider_status=fetched.status, updated_at=now)
+                )
                 log.info("online payment ended unpaid", extra={"payment_id": row.id, "status": target})
                 return pb.HandlePaymentWebhookResponse(known=True, status=target)
             if fetched.amount_cents != row.amount_cents:
-                log.error("provider says paid with another amount: nothing booked",
-                          extra={"payment_id": row.id, "ours": row.amount_cents, "provider": fetched.amount_cents})
+                log.error(
+                    "provider says paid with another amount: nothing booked",
+                    extra={"payment_id": row.id, "ours": row.amount_cents, "provider": fetched.amount_cents},
+                )
                 return pb.HandlePaymentWebhookResponse(known=True, status="open")
             tx_id = self._book_online(s, row, now)
             s.execute(
-                update(payments).where(payments.c.id == row.id)
-                .values(status="paid", provider_status="paid", transaction_id=tx_id, paid_at=now, updated_at=now)
+                update(payments)
+                .where(payments.c.id == row.id)
+                .values(
+                    status="paid", provider_status="paid", transaction_id=tx_id, paid_at=now, updated_at=now
+                )
             )
             log.info("online payment booked", extra={"payment_id": row.id, "amount_cents": row.amount_cents})
             return pb.HandlePaymentWebhookResponse(known=True, status="paid", booked=True)
@@ -418,13 +533,23 @@ class PaymentsService:
         if row.wallet_id:
             wallet = db.lock_wallet(s, school, row.wallet_id)
             tx_id = db.book(
-                s, school, ledger.top_up(wallet.id, school, row.amount_cents, "online"), at=now,
-                label="Rechargement en ligne (Bancontact)", student_id=wallet.student_id,
+                s,
+                school,
+                ledger.top_up(wallet.id, school, row.amount_cents, "online"),
+                at=now,
+                label="Rechargement en ligne (Bancontact)",
+                student_id=wallet.student_id,
             )
             self.rt.record(
-                s, "finance.payment.received.v1",
+                s,
+                "finance.payment.received.v1",
                 payment_received(
-                    row.id, wallet.student_id, row.amount_cents, "online", "top_up", wallet_id=wallet.id,
+                    row.id,
+                    wallet.student_id,
+                    row.amount_cents,
+                    "online",
+                    "top_up",
+                    wallet_id=wallet.id,
                     balance_after=wallet.balance_cents + row.amount_cents,
                     wallet_name=self.core._wallet_name(s, wallet.wallet_type_id),
                 ),
@@ -432,15 +557,31 @@ class PaymentsService:
             )
             return tx_id
         applied = apply_to_invoice(
-            self.rt, s, school, row.invoice_id, row.amount_cents, "online", now, payment_id=row.id,
+            self.rt,
+            s,
+            school,
+            row.invoice_id,
+            row.amount_cents,
+            "online",
+            now,
+            payment_id=row.id,
             counter_account=ledger.clearing_account(school, "online"),
         )
         tx_id = applied.transaction_id
         if applied.rest_cents:
             _transfer, rest_tx = record_unmatched(
-                s, school, source="online", method="online", amount=applied.rest_cents, now=now,
-                reason=applied.rest_reason, communication=applied.communication,
-                counterparty_name="", counterparty_iban="", booked_on=now.date(), online_payment_id=row.id,
+                s,
+                school,
+                source="online",
+                method="online",
+                amount=applied.rest_cents,
+                now=now,
+                reason=applied.rest_reason,
+                communication=applied.communication,
+                counterparty_name="",
+                counterparty_iban="",
+                booked_on=now.date(),
+                online_payment_id=row.id,
             )
             tx_id = tx_id or rest_tx
         return tx_id
@@ -452,13 +593,21 @@ class PaymentsService:
 
         cutoff = self._now() - timedelta(seconds=older_than_seconds)
         with self.rt.db.unit_of_work() as s:
-            ids = s.execute(
-                select(payments.c.provider_id)
-                .where(payments.c.status == "open", payments.c.method == "online",
-                       payments.c.provider_id.is_not(None), payments.c.created_at < cutoff)
-                .order_by(payments.c.created_at)
-                .limit(limit)
-            ).scalars().all()
+            ids = (
+                s.execute(
+                    select(payments.c.provider_id)
+                    .where(
+                        payments.c.status == "open",
+                        payments.c.method == "online",
+                        payments.c.provider_id.is_not(None),
+                        payments.c.created_at < cutoff,
+                    )
+                    .order_by(payments.c.created_at)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         for pid in ids:
             try:
                 self.handle_webhook(pid)
@@ -473,7 +622,9 @@ class PaymentsService:
         """One payment: the caller's family's (parents) or the school's (staff); NOT_FOUND otherwise."""
         with self.rt.db.unit_of_work() as s:
             row = s.execute(
-                select(payments).where(payments.c.id == payment_id[:36], payments.c.school_id == who.school_id)
+                select(payments).where(
+                    payments.c.id == payment_id[:36], payments.c.school_id == who.school_id
+                )
             ).first()
             if row is None:
                 raise NotFound("no such payment")
@@ -489,7 +640,7 @@ class PaymentsService:
         return settings
 
     def get_wallet_transfer(self, who: Identity, req: pb.GetWalletTransferRequest) -> pb.GetTransferResponse:
-        """"Par virement bancaire": the school's account and the wallet's own structured
+        """ "Par virement bancaire": the school's account and the wallet's own structured
         communication, with the EPC QR code (no amount: the parent chooses). 409 method_disabled when
         the school does not take top-ups by transfer."""
         sc = structured_communications
@@ -513,7 +664,9 @@ class PaymentsService:
             transfer=self._transfer(settings, wallet.digits, None, req.qr_title), wallet_name=wallet.name
         )
 
-    def get_invoice_transfer(self, who: Identity, req: pb.GetInvoiceTransferRequest) -> pb.GetTransferResponse:
+    def get_invoice_transfer(
+        self, who: Identity, req: pb.GetInvoiceTransferRequest
+    ) -> pb.GetTransferResponse:
         """An invoice's transfer details: its own communication and its open amount (no QR code once
         nothing is due)."""
         with self.rt.db.unit_of_work() as s:
@@ -521,7 +674,9 @@ class PaymentsService:
             if req.student_id and inv.student_id != req.student_id:
                 raise NotFound("no such invoice")
             digits = s.execute(
-                select(structured_communications.c.digits).where(structured_communications.c.invoice_id == inv.id)
+                select(structured_communications.c.digits).where(
+                    structured_communications.c.invoice_id == inv.id
+                )
             ).scalar_one()
             settings = self._bank_settings(self.core._settings_row(s, who.school_id))
         open_cents = 0 if inv.status == "cancelled" else max(inv.total_cents - inv.paid_cents, 0)
@@ -531,21 +686,33 @@ class PaymentsService:
         )
 
     @staticmethod
-    def _transfer(settings, digits: str, amount: int | None, qr_title: str, *, qr: bool = True) -> pb.TransferDetails:
+    def _transfer(
+        settings, digits: str, amount: int | None, qr_title: str, *, qr: bool = True
+    ) -> pb.TransferDetails:
         out = pb.TransferDetails(
-            iban=settings.iban, bic=settings.bic, beneficiary=settings.beneficiary,
-            structured_communication=format_ogm(digits), amount_cents=amount or 0,
+            iban=settings.iban,
+            bic=settings.bic,
+            beneficiary=settings.beneficiary,
+            structured_communication=format_ogm(digits),
+            amount_cents=amount or 0,
         )
         if qr:
-            args = dict(name=settings.beneficiary, iban=settings.iban, bic=settings.bic or None,
-                        amount_cents=amount or None, structured_communication=digits)
+            args = dict(
+                name=settings.beneficiary,
+                iban=settings.iban,
+                bic=settings.bic or None,
+                amount_cents=amount or None,
+                structured_communication=digits,
+            )
             out.epc_payload = epc_payload(**args)
             out.epc_qr_svg = epc_qr_svg(**args, title=(qr_title or DEFAULT_QR_TITLE)[:200])
         return out
 
     # -- unmatched transfers --------------------------------------------------------------------
 
-    def list_unmatched(self, who: Identity, req: pb.ListUnmatchedTransfersRequest) -> pb.ListUnmatchedTransfersResponse:
+    def list_unmatched(
+        self, who: Identity, req: pb.ListUnmatchedTransfersRequest
+    ) -> pb.ListUnmatchedTransfersResponse:
         """Staff: money that named nothing (oldest first), open ones unless ``status`` says otherwise."""
         who.require_staff()
         status = req.status or "open"
@@ -558,7 +725,9 @@ class PaymentsService:
         with self.rt.db.unit_of_work() as s:
             return pb.ListUnmatchedTransfersResponse(transfers=[unmatched_pb(r) for r in s.execute(q)])
 
-    def assign_unmatched(self, who: Identity, req: pb.AssignUnmatchedTransferRequest) -> pb.AssignUnmatchedTransferResponse:
+    def assign_unmatched(
+        self, who: Identity, req: pb.AssignUnmatchedTransferRequest
+    ) -> pb.AssignUnmatchedTransferResponse:
         """Staff: say whose an unmatched transfer is. To a wallet: the whole amount credits it. To an
         invoice: its open amount is paid and the rest stays unmatched. 409 already_assigned."""
         who.require_staff()
@@ -584,19 +753,38 @@ class PaymentsService:
                 if wallet is None:
                     raise NotFound("no such wallet")
                 tx_id = db.book(
-                    s, school, ledger.allocate_top_up(wallet.id, school, t.amount_cents, t.method), at=now,
-                    label=transfer_label(t.counterparty_name), student_id=wallet.student_id,
+                    s,
+                    school,
+                    ledger.allocate_top_up(wallet.id, school, t.amount_cents, t.method),
+                    at=now,
+                    label=transfer_label(t.counterparty_name),
+                    student_id=wallet.student_id,
                 )
                 payment_id = insert_paid_payment(
-                    s, school, wallet.student_id, "top_up", t.method, t.amount_cents, now, tx_id,
-                    wallet_id=wallet.id, created_by=who.account_id,
+                    s,
+                    school,
+                    wallet.student_id,
+                    "top_up",
+                    t.method,
+                    t.amount_cents,
+                    now,
+                    tx_id,
+                    wallet_id=wallet.id,
+                    created_by=who.account_id,
                 )
                 balance = wallet.balance_cents + t.amount_cents
                 self.rt.record(
-                    s, "finance.payment.received.v1",
+                    s,
+                    "finance.payment.received.v1",
                     payment_received(
-                        payment_id, wallet.student_id, t.amount_cents, t.method, "top_up", wallet_id=wallet.id,
-                        balance_after=balance, wallet_name=self.core._wallet_name(s, wallet.wallet_type_id),
+                        payment_id,
+                        wallet.student_id,
+                        t.amount_cents,
+                        t.method,
+                        "top_up",
+                        wallet_id=wallet.id,
+                        balance_after=balance,
+                        wallet_name=self.core._wallet_name(s, wallet.wallet_type_id),
                     ),
                     school,
                 )
@@ -604,7 +792,8 @@ class PaymentsService:
                 values = {"assigned_wallet_id": wallet.id}
             else:
                 inv = s.execute(
-                    select(invoices).where(invoices.c.id == req.invoice_id, invoices.c.school_id == school)
+                    select(invoices)
+                    .where(invoices.c.id == req.invoice_id, invoices.c.school_id == school)
                     .with_for_update()
                 ).first()
                 if inv is None:
@@ -614,32 +803,59 @@ class PaymentsService:
                 if inv.total_cents - inv.paid_cents <= 0:
                     raise Conflict("this invoice is already paid", code="already_paid")
                 applied = apply_to_invoice(
-                    self.rt, s, school, inv.id, t.amount_cents, t.method, now,
-                    counter_account=ledger.unallocated_account(school), created_by=who.account_id,
+                    self.rt,
+                    s,
+                    school,
+                    inv.id,
+                    t.amount_cents,
+                    t.method,
+                    now,
+                    counter_account=ledger.unallocated_account(school),
+                    created_by=who.account_id,
                     label=transfer_label(t.counterparty_name, inv.number),
                 )
                 payment_id = applied.payment_id
                 if applied.rest_cents:
                     record_unmatched(
-                        s, school, source=t.source, method=t.method, amount=applied.rest_cents, now=now,
-                        reason="overpayment", communication=t.communication, counterparty_name=t.counterparty_name,
-                        counterparty_iban=t.counterparty_iban, booked_on=t.booked_on, movement_id=t.movement_id,
-                        online_payment_id=t.online_payment_id, transaction_id=t.transaction_id,
+                        s,
+                        school,
+                        source=t.source,
+                        method=t.method,
+                        amount=applied.rest_cents,
+                        now=now,
+                        reason="overpayment",
+                        communication=t.communication,
+                        counterparty_name=t.counterparty_name,
+                        counterparty_iban=t.counterparty_iban,
+                        booked_on=t.booked_on,
+                        movement_id=t.movement_id,
+                        online_payment_id=t.online_payment_id,
+                        transaction_id=t.transaction_id,
                     )
                 out.unmatched_rest_cents = applied.rest_cents
                 out.invoice.CopyFrom(self.core._invoice_pb(s, inv.id))
                 values = {"assigned_invoice_id": inv.id, "amount_cents": applied.applied_cents}
             s.execute(
-                update(u).where(u.c.id == t.id)
-                .values(status="assigned", assigned_by=who.account_id, assigned_at=now, payment_id=payment_id, **values)
+                update(u)
+                .where(u.c.id == t.id)
+                .values(
+                    status="assigned",
+                    assigned_by=who.account_id,
+                    assigned_at=now,
+                    payment_id=payment_id,
+                    **values,
+                )
             )
             out.payment_id = payment_id
             out.transfer.CopyFrom(unmatched_pb(s.execute(select(u).where(u.c.id == t.id)).one()))
             return out
 
         return self.core._idempotent(
-            f"assign:{who.school_id}:{who.account_id}", req.idempotency_key, req,
-            pb.AssignUnmatchedTransferResponse, work,
+            f"assign:{who.school_id}:{who.account_id}",
+            req.idempotency_key,
+            req,
+            pb.AssignUnmatchedTransferResponse,
+            work,
         )
 
 
@@ -652,15 +868,36 @@ def transfer_label(counterparty: str, invoice_number: str = "") -> str:
 
 
 def insert_paid_payment(
-    s: Session, school_id: str, student_id: str, purpose: str, method: str, amount: int, now: datetime,
-    tx_id: str, *, wallet_id: str | None = None, invoice_id: str | None = None, created_by: str | None = None,
+    s: Session,
+    school_id: str,
+    student_id: str,
+    purpose: str,
+    method: str,
+    amount: int,
+    now: datetime,
+    tx_id: str,
+    *,
+    wallet_id: str | None = None,
+    invoice_id: str | None = None,
+    created_by: str | None = None,
 ) -> str:
     payment_id = str(uuid.uuid4())
     s.execute(
         payments.insert().values(
-            id=payment_id, school_id=school_id, student_id=student_id, purpose=purpose, method=method, status="paid",
-            amount_cents=amount, wallet_id=wallet_id, invoice_id=invoice_id, transaction_id=tx_id, created_at=now,
-            paid_at=now, created_by=created_by, updated_at=now,
+            id=payment_id,
+            school_id=school_id,
+            student_id=student_id,
+            purpose=purpose,
+            method=method,
+            status="paid",
+            amount_cents=amount,
+            wallet_id=wallet_id,
+            invoice_id=invoice_id,
+            transaction_id=tx_id,
+            created_at=now,
+            paid_at=now,
+            created_by=created_by,
+            updated_at=now,
         )
     )
     return payment_id
@@ -679,8 +916,18 @@ class Applied:
 
 
 def apply_to_invoice(
-    rt: Runtime, s: Session, school_id: str, invoice_id: str, amount: int, method: str, now: datetime, *,
-    counter_account: str, payment_id: str | None = None, created_by: str | None = None, label: str = "",
+    rt: Runtime,
+    s: Session,
+    school_id: str,
+    invoice_id: str,
+    amount: int,
+    method: str,
+    now: datetime,
+    *,
+    counter_account: str,
+    payment_id: str | None = None,
+    created_by: str | None = None,
+    label: str = "",
 ) -> Applied:
     """Pay an invoice with money that arrived (online, or assigned by the manager): the invoice row is
     locked, its open amount (at most ``amount``) is booked from ``counter_account`` and the payment
@@ -689,7 +936,9 @@ def apply_to_invoice(
     caller to list as an unmatched transfer (see :func:`record_unmatched`)."""
     out = Applied()
     inv = s.execute(
-        select(invoices).where(invoices.c.id == invoice_id, invoices.c.school_id == school_id).with_for_update()
+        select(invoices)
+        .where(invoices.c.id == invoice_id, invoices.c.school_id == school_id)
+        .with_for_update()
     ).one()
     out.communication = format_ogm(
         s.execute(
@@ -705,52 +954,104 @@ def apply_to_invoice(
         else:
             tx = ledger.pay_invoice_external(inv.id, school_id, applied, method)
         out.transaction_id = db.book(
-            s, school_id, tx, at=now, label=label or f"Facture {inv.number} – {inv.title}", student_id=inv.student_id
+            s,
+            school_id,
+            tx,
+            at=now,
+            label=label or f"Facture {inv.number} – {inv.title}",
+            student_id=inv.student_id,
         )
         paid = inv.paid_cents + applied
         s.execute(
-            update(invoices).where(invoices.c.id == inv.id)
+            update(invoices)
+            .where(invoices.c.id == inv.id)
             .values(paid_cents=paid, status=invoice_status(inv.total_cents, paid, False))
         )
         out.payment_id = payment_id or insert_paid_payment(
-            s, school_id, inv.student_id, purpose, method, applied, now, out.transaction_id, invoice_id=inv.id,
+            s,
+            school_id,
+            inv.student_id,
+            purpose,
+            method,
+            applied,
+            now,
+            out.transaction_id,
+            invoice_id=inv.id,
             created_by=created_by,
         )
         rt.record(
-            s, "finance.payment.received.v1",
-            payment_received(out.payment_id, inv.student_id, applied, method, purpose, invoice_id=inv.id,
-                             invoice_number=inv.number),
+            s,
+            "finance.payment.received.v1",
+            payment_received(
+                out.payment_id,
+                inv.student_id,
+                applied,
+                method,
+                purpose,
+                invoice_id=inv.id,
+                invoice_number=inv.number,
+            ),
             school_id,
         )
     out.applied_cents = applied
     out.rest_cents = amount - applied
     if out.rest_cents:
         out.rest_reason = (
-            "invoice_cancelled" if inv.status == "cancelled" else "overpayment" if applied else "invoice_settled"
+            "invoice_cancelled"
+            if inv.status == "cancelled"
+            else "overpayment"
+            if applied
+            else "invoice_settled"
         )
     return out
 
 
 def record_unmatched(
-    s: Session, school_id: str, *, source: str, method: str, amount: int, now: datetime, reason: str,
-    communication: str, counterparty_name: str, counterparty_iban: str, booked_on, movement_id: str | None = None,
-    online_payment_id: str | None = None, transaction_id: str | None = None,
+    s: Session,
+    school_id: str,
+    *,
+    source: str,
+    method: str,
+    amount: int,
+    now: datetime,
+    reason: str,
+    communication: str,
+    counterparty_name: str,
+    counterparty_iban: str,
+    booked_on,
+    movement_id: str | None = None,
+    online_payment_id: str | None = None,
+    transaction_id: str | None = None,
 ) -> tuple[str, str]:
     """List money for the manager: ``(transfer id, transaction id)``. Without ``transaction_id`` the
     money just arrived and is booked on the unallocated account here; with one, it is already there
     (what an invoice could not take of an assigned transfer)."""
     if transaction_id is None:
         transaction_id = db.book(
-            s, school_id, ledger.receive_unallocated(school_id, amount, method), at=now,
+            s,
+            school_id,
+            ledger.receive_unallocated(school_id, amount, method),
+            at=now,
             label=f"Non attribué – {counterparty_name or communication}"[:300],
         )
     transfer_id = str(uuid.uuid4())
     s.execute(
         unmatched_transfers.insert().values(
-            id=transfer_id, school_id=school_id, source=source, method=method, movement_id=movement_id,
-            online_payment_id=online_payment_id, amount_cents=amount, communication=communication,
-            counterparty_name=counterparty_name[:140], counterparty_iban=counterparty_iban[:64], booked_on=booked_on,
-            reason=reason, status="open", transaction_id=transaction_id, created_at=now,
+            id=transfer_id,
+            school_id=school_id,
+            source=source,
+            method=method,
+            movement_id=movement_id,
+            online_payment_id=online_payment_id,
+            amount_cents=amount,
+            communication=communication,
+            counterparty_name=counterparty_name[:140],
+            counterparty_iban=counterparty_iban[:64],
+            booked_on=booked_on,
+            reason=reason,
+            status="open",
+            transaction_id=transaction_id,
+            created_at=now,
         )
     )
     return transfer_id, transaction_id
@@ -758,9 +1059,17 @@ def record_unmatched(
 
 def unmatched_pb(r) -> pb.UnmatchedTransfer:
     return pb.UnmatchedTransfer(
-        id=r.id, amount_cents=r.amount_cents, communication=r.communication, counterparty_name=r.counterparty_name,
-        counterparty_iban=r.counterparty_iban, booked_on=r.booked_on.isoformat(), reason=r.reason, status=r.status,
-        source=r.source, assigned_wallet_id=r.assigned_wallet_id or "", assigned_invoice_id=r.assigned_invoice_id or "",
-        assigned_at=rfc3339(r.assigned_at) if r.assigned_at else "", payment_id=r.payment_id or "",
+        id=r.id,
+        amount_cents=r.amount_cents,
+        communication=r.communication,
+        counterparty_name=r.counterparty_name,
+        counterparty_iban=r.counterparty_iban,
+        booked_on=r.booked_on.isoformat(),
+        reason=r.reason,
+        status=r.status,
+        source=r.source,
+        assigned_wallet_id=r.assigned_wallet_id or "",
+        assigned_invoice_id=r.assigned_invoice_id or "",
+        assigned_at=rfc3339(r.assigned_at) if r.assigned_at else "",
+        payment_id=r.payment_id or "",
     )
-

@@ -188,30 +188,51 @@ class FinanceService:
         ).all()
         return [
             pb.Wallet(
-                id=r.id, student_id=r.student_id, name=r.name, balance_cents=r.balance_cents,
-                structured_communication=format_ogm(r.digits), wallet_type_id=r.wallet_type_id,
+                id=r.id,
+                student_id=r.student_id,
+                name=r.name,
+                balance_cents=r.balance_cents,
+                structured_communication=format_ogm(r.digits),
+                wallet_type_id=r.wallet_type_id,
             )
             for r in rows
         ]
 
-    def open_student_wallets(self, who: Identity, req: pb.OpenStudentWalletsRequest) -> pb.OpenStudentWalletsResponse:
+    def open_student_wallets(
+        self, who: Identity, req: pb.OpenStudentWalletsRequest
+    ) -> pb.OpenStudentWalletsResponse:
         """Make sure the student has one wallet per wallet type (idempotent). A new level gives every
         wallet a new structured communication; the old one keeps crediting it for a while."""
         who.require_staff()
         if not req.student_id or len(req.student_id) > 36:
             raise InvalidRequest("student_id is required", fields={"student_id": "required"})
         if req.level not in LEVELS:
-            raise InvalidRequest("level must be primary or secondary", fields={"level": "primary | secondary"})
+            raise InvalidRequest(
+                "level must be primary or secondary", fields={"level": "primary | secondary"}
+            )
         with self.rt.db.unit_of_work() as s:
             self.open_wallets_in(
-                s, who.school_id, req.student_id, req.level,
-                first_name=req.first_name, last_name=req.last_name, class_name=req.class_name,
+                s,
+                who.school_id,
+                req.student_id,
+                req.level,
+                first_name=req.first_name,
+                last_name=req.last_name,
+                class_name=req.class_name,
             )
             return pb.OpenStudentWalletsResponse(wallets=self._wallets(s, who.school_id, req.student_id))
 
     def open_wallets_in(
-        self, s: Session, school_id: str, student_id: str, level: str, *, first_name: str = "",
-        last_name: str = "", class_name: str = "", update_existing: bool = True,
+        self,
+        s: Session,
+        school_id: str,
+        student_id: str,
+        level: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        class_name: str = "",
+        update_existing: bool = True,
     ) -> int:
         """In the caller's transaction (the RPC, or the auth.student.created.v1 handler): record the
         student and open its missing wallets. Returns how many wallets were opened. With
@@ -219,24 +240,39 @@ class FinanceService:
         now = self._now()
         db.school_lock(s, school_id, "wallets")
         db.insert_ignoring_duplicate(
-            s, students, id=student_id, school_id=school_id, level=level, first_name=first_name[:100],
-            last_name=last_name[:100], class_name=class_name[:50], created_at=now,
+            s,
+            students,
+            id=student_id,
+            school_id=school_id,
+            level=level,
+            first_name=first_name[:100],
+            last_name=last_name[:100],
+            class_name=class_name[:50],
+            created_at=now,
         )
         student = s.execute(select(students).where(students.c.id == student_id)).one()
         if student.school_id != school_id:
             raise NotFound("not found")
-        changes = {} if not update_existing else {
-            k: v[:100]
-            for k, v in (("first_name", first_name), ("last_name", last_name), ("class_name", class_name))
-            if v and v != getattr(student, k)
-        }
+        changes = (
+            {}
+            if not update_existing
+            else {
+                k: v[:100]
+                for k, v in (("first_name", first_name), ("last_name", last_name), ("class_name", class_name))
+                if v and v != getattr(student, k)
+            }
+        )
         if update_existing and level != student.level:
             changes["level"] = level
             self._renew_communications(s, school_id, student_id, level, now)
         if changes:
             s.execute(update(students).where(students.c.id == student_id).values(**changes))
-        have = set(s.execute(select(wallets.c.wallet_type_id).where(wallets.c.student_id == student_id)).scalars())
-        types = s.execute(select(wallet_types.c.id).where(wallet_types.c.school_id == school_id)).scalars().all()
+        have = set(
+            s.execute(select(wallets.c.wallet_type_id).where(wallets.c.student_id == student_id)).scalars()
+        )
+        types = (
+            s.execute(select(wallet_types.c.id).where(wallet_types.c.school_id == school_id)).scalars().all()
+        )
         opened = 0
         for type_id in types:
             if type_id not in have:
@@ -245,12 +281,18 @@ class FinanceService:
         return opened
 
     @staticmethod
-    def _open_wallet(s: Session, school_id: str, student_id: str, type_id: str, level: str, now: datetime) -> None:
+    def _open_wallet(
+        s: Session, school_id: str, student_id: str, type_id: str, level: str, now: datetime
+    ) -> None:
         wallet_id = str(uuid.uuid4())
         s.execute(
             wallets.insert().values(
-                id=wallet_id, school_id=school_id, student_id=student_id, wallet_type_id=type_id,
-                balance_cents=0, created_at=now,
+                id=wallet_id,
+                school_id=school_id,
+                student_id=student_id,
+                wallet_type_id=type_id,
+                balance_cents=0,
+                created_at=now,
             )
         )
         db.issue_communication(s, school_id, now, wallet_id=wallet_id, level=level)
@@ -267,13 +309,17 @@ class FinanceService:
             )
             db.issue_communication(s, school_id, now, wallet_id=wallet_id, level=level)
 
-    def create_wallet_type(self, who: Identity, req: pb.CreateWalletTypeRequest) -> pb.CreateWalletTypeResponse:
+    def create_wallet_type(
+        self, who: Identity, req: pb.CreateWalletTypeRequest
+    ) -> pb.CreateWalletTypeResponse:
         """A wallet type for the school, opened at once for every student finance knows. An existing
         name (any case) answers the existing type."""
         who.require_staff()
         name = " ".join((req.name or "").split())
         if not name or len(name) > 100:
-            raise InvalidRequest("name is required (at most 100 characters)", fields={"name": "1 to 100 characters"})
+            raise InvalidRequest(
+                "name is required (at most 100 characters)", fields={"name": "1 to 100 characters"}
+            )
         now = self._now()
         with self.rt.db.unit_of_work() as s:
             db.school_lock(s, who.school_id, "wallets")
@@ -286,11 +332,17 @@ class FinanceService:
                 return pb.CreateWalletTypeResponse(wallet_type=pb.WalletType(id=found.id, name=found.name))
             type_id = str(uuid.uuid4())
             position = s.execute(
-                select(func.count()).select_from(wallet_types).where(wallet_types.c.school_id == who.school_id)
+                select(func.count())
+                .select_from(wallet_types)
+                .where(wallet_types.c.school_id == who.school_id)
             ).scalar_one()
             s.execute(
                 wallet_types.insert().values(
-                    id=type_id, school_id=who.school_id, name=name, name_key=name.casefold(), position=position,
+                    id=type_id,
+                    school_id=who.school_id,
+                    name=name,
+                    name_key=name.casefold(),
+                    position=position,
                     created_at=now,
                 )
             )
@@ -320,7 +372,10 @@ class FinanceService:
         if row is None:
             return pb.Settings()
         return pb.Settings(
-            iban=row.iban, bic=row.bic, beneficiary=row.beneficiary, school_name=row.school_name,
+            iban=row.iban,
+            bic=row.bic,
+            beneficiary=row.beneficiary,
+            school_name=row.school_name,
             top_up_methods=[m for m in row.top_up_methods.split(",") if m],
             internal_wallet_payments=row.internal_wallet_payments,
             online_payment_for_orders=row.online_payment_for_orders,
@@ -356,7 +411,10 @@ class FinanceService:
         if errors:
             raise InvalidRequest("the payment settings are not valid", fields=errors)
         values = {
-            "iban": iban, "bic": bic, "beneficiary": beneficiary, "school_name": school_name,
+            "iban": iban,
+            "bic": bic,
+            "beneficiary": beneficiary,
+            "school_name": school_name,
             "top_up_methods": ",".join(m for m in TOP_UP_METHODS if m in new.top_up_methods),
             "internal_wallet_payments": new.internal_wallet_payments,
             "online_payment_for_orders": new.online_payment_for_orders,
@@ -364,7 +422,9 @@ class FinanceService:
         }
         with self.rt.db.unit_of_work() as s:
             db.insert_ignoring_duplicate(s, school_settings, school_id=who.school_id, **values)
-            s.execute(update(school_settings).where(school_settings.c.school_id == who.school_id).values(**values))
+            s.execute(
+                update(school_settings).where(school_settings.c.school_id == who.school_id).values(**values)
+            )
             return pb.UpdateSettingsResponse(settings=self._settings_pb(self._settings_row(s, who.school_id)))
 
     # -- invoices -------------------------------------------------------------------------------
@@ -388,18 +448,33 @@ class FinanceService:
         lines: dict[str, list] = {}
         if with_lines:
             for ln in s.execute(
-                select(invoice_lines).where(invoice_lines.c.invoice_id.in_(ids)).order_by(invoice_lines.c.position)
+                select(invoice_lines)
+                .where(invoice_lines.c.invoice_id.in_(ids))
+                .order_by(invoice_lines.c.position)
             ):
                 lines.setdefault(ln.invoice_id, []).append(
-                    ev.InvoiceLine(label=ln.label, quantity=ln.quantity, unit_price_cents=ln.unit_price_cents,
-                                   amount_cents=ln.amount_cents)
+                    ev.InvoiceLine(
+                        label=ln.label,
+                        quantity=ln.quantity,
+                        unit_price_cents=ln.unit_price_cents,
+                        amount_cents=ln.amount_cents,
+                    )
                 )
         return [
             pb.Invoice(
-                id=r.id, student_id=r.student_id, number=r.number, title=r.title,
-                issued_on=r.issued_on.isoformat(), due_on=r.due_on.isoformat(), total_cents=r.total_cents,
-                paid_cents=r.paid_cents, status=r.status, structured_communication=format_ogm(comms[r.id]),
-                lines=lines.get(r.id, []), credit_cents=r.credit_cents, credited_cents=r.credited_cents,
+                id=r.id,
+                student_id=r.student_id,
+                number=r.number,
+                title=r.title,
+                issued_on=r.issued_on.isoformat(),
+                due_on=r.due_on.isoformat(),
+                total_cents=r.total_cents,
+                paid_cents=r.paid_cents,
+                status=r.status,
+                structured_communication=format_ogm(comms[r.id]),
+                lines=lines.get(r.id, []),
+                credit_cents=r.credit_cents,
+                credited_cents=r.credited_cents,
             )
             for r in rows
         ]
@@ -409,17 +484,28 @@ class FinanceService:
         return self._invoices_pb(s, [row], with_lines=True)[0]
 
     def _issue_invoice(
-        self, s: Session, who: Identity, student_id: str, title: str, due_text: str, lines: Sequence,
-        credit_cents: int, source: str,
+        self,
+        s: Session,
+        who: Identity,
+        student_id: str,
+        title: str,
+        due_text: str,
+        lines: Sequence,
+        credit_cents: int,
+        source: str,
     ) -> pb.Invoice:
         """Write the invoice, its lines, its communication, the receivable and the event, in ``s``."""
         title = " ".join((title or "").split())
         if not title or len(title) > 200:
-            raise InvalidRequest("title is required (at most 200 characters)", fields={"title": "1 to 200 characters"})
+            raise InvalidRequest(
+                "title is required (at most 200 characters)", fields={"title": "1 to 200 characters"}
+            )
         parsed = _lines(lines)
         subtotal = sum(a for *_, a in parsed)
         if not 0 <= credit_cents <= subtotal:
-            raise InvalidRequest("the credit is more than the lines' total", fields={"credit_cents": f"0 to {subtotal}"})
+            raise InvalidRequest(
+                "the credit is more than the lines' total", fields={"credit_cents": f"0 to {subtotal}"}
+            )
         issued_on = self._today()
         due_on = _due_on(due_text, issued_on)
         student = self._student(s, who, student_id)
@@ -429,36 +515,68 @@ class FinanceService:
         number = f"{issued_on.year}-{db.next_number(s, who.school_id, f'invoice:{issued_on.year}'):05d}"
         s.execute(
             invoices.insert().values(
-                id=invoice_id, school_id=who.school_id, student_id=student_id, number=number, title=title,
-                issued_on=issued_on, due_on=due_on, total_cents=total, credit_cents=credit_cents, paid_cents=0,
-                credited_cents=0, status=invoice_status(total, 0, False), source=source, created_at=now,
+                id=invoice_id,
+                school_id=who.school_id,
+                student_id=student_id,
+                number=number,
+                title=title,
+                issued_on=issued_on,
+                due_on=due_on,
+                total_cents=total,
+                credit_cents=credit_cents,
+                paid_cents=0,
+                credited_cents=0,
+                status=invoice_status(total, 0, False),
+                source=source,
+                created_at=now,
             )
         )
         s.execute(
             invoice_lines.insert(),
             [
-                {"invoice_id": invoice_id, "position": i, "label": label, "quantity": qty,
-                 "unit_price_cents": unit, "amount_cents": amount}
+                {
+                    "invoice_id": invoice_id,
+                    "position": i,
+                    "label": label,
+                    "quantity": qty,
+                    "unit_price_cents": unit,
+                    "amount_cents": amount,
+                }
                 for i, (label, qty, unit, amount) in enumerate(parsed)
             ],
         )
         digits = db.issue_communication(s, who.school_id, now, invoice_id=invoice_id)
         if total > 0:  # an invoice the credit covers whole owes nothing: nothing to book
             db.book(
-                s, who.school_id, ledger.issue_invoice(invoice_id, who.school_id, total),
-                at=now, label=f"Facture {number} – {title}", student_id=student_id,
+                s,
+                who.school_id,
+                ledger.issue_invoice(invoice_id, who.school_id, total),
+                at=now,
+                label=f"Facture {number} – {title}",
+                student_id=student_id,
             )
         settings = self._settings_pb(self._settings_row(s, who.school_id))
         invoice = self._invoice_pb(s, invoice_id)
         self.rt.record(
-            s, "finance.invoice.issued.v1",
+            s,
+            "finance.invoice.issued.v1",
             ev.InvoiceIssued(
-                invoice_id=invoice_id, student_id=student_id, number=number, title=title, total_cents=total,
-                due_on=due_on.isoformat(), structured_communication=digits, issued_on=issued_on.isoformat(),
-                lines=invoice.lines, school_name=settings.school_name or settings.beneficiary,
-                beneficiary=settings.beneficiary, iban=settings.iban, bic=settings.bic,
+                invoice_id=invoice_id,
+                student_id=student_id,
+                number=number,
+                title=title,
+                total_cents=total,
+                due_on=due_on.isoformat(),
+                structured_communication=digits,
+                issued_on=issued_on.isoformat(),
+                lines=invoice.lines,
+                school_name=settings.school_name or settings.beneficiary,
+                beneficiary=settings.beneficiary,
+                iban=settings.iban,
+                bic=settings.bic,
                 student_name=" ".join(p for p in (student.first_name, student.last_name) if p),
-                class_name=student.class_name, credit_cents=credit_cents,
+                class_name=student.class_name,
+                credit_cents=credit_cents,
             ),
             who.school_id,
         )
@@ -476,24 +594,35 @@ class FinanceService:
             )
 
         return self._idempotent(
-            f"create-invoice:{who.account_id}", req.idempotency_key, req,
-            pb.CreateInvoiceResponse, work,
+            f"create-invoice:{who.account_id}",
+            req.idempotency_key,
+            req,
+            pb.CreateInvoiceResponse,
+            work,
         )
 
-    def create_order_invoice(self, who: Identity, req: pb.CreateOrderInvoiceRequest) -> pb.CreateOrderInvoiceResponse:
+    def create_order_invoice(
+        self, who: Identity, req: pb.CreateOrderInvoiceRequest
+    ) -> pb.CreateOrderInvoiceResponse:
         """The orders service (with the ordering parent's identity): the order's invoice, the credit
         from returned books already taken off, due in 30 days; once per key (the order id), whoever
         retries it."""
         who.require_student(req.student_id)
 
         def work(s: Session) -> pb.CreateOrderInvoiceResponse:
-            invoice = self._issue_invoice(s, who, req.student_id, req.title, "", req.lines, req.credit_cents, "order")
+            invoice = self._issue_invoice(
+                s, who, req.student_id, req.title, "", req.lines, req.credit_cents, "order"
+            )
             # When the school takes orders online, the payments capability answers a checkout here;
             # until then the parent pays from the balances page.
             return pb.CreateOrderInvoiceResponse(invoice=invoice, checkout_url="")
 
         return self._idempotent(
-            f"order-invoice:{who.school_id}", req.idempotency_key, req, pb.CreateOrderInvoiceResponse, work,
+            f"order-invoice:{who.school_id}",
+            req.idempotency_key,
+            req,
+            pb.CreateOrderInvoiceResponse,
+            work,
             exclude=("return_url",),
         )
 
@@ -520,7 +649,8 @@ class FinanceService:
         amount; invoice and wallet are locked, so racing payments never overdraw. Once per key."""
         if req.method == "online":  # an online payment goes through the provider: StartInvoicePayment
             raise InvalidRequest(
-                "online payments are started with StartInvoicePayment", fields={"method": "use StartInvoicePayment"}
+                "online payments are started with StartInvoicePayment",
+                fields={"method": "use StartInvoicePayment"},
             )
         if req.method != "wallet":
             raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
@@ -537,7 +667,9 @@ class FinanceService:
                 raise Conflict("this invoice is already paid", code="already_paid")
             settings = self._settings_row(s, who.school_id)
             if settings is None or not settings.internal_wallet_payments:
-                raise Conflict("the school does not take invoice payments from wallets", code="method_disabled")
+                raise Conflict(
+                    "the school does not take invoice payments from wallets", code="method_disabled"
+                )
             # Read what the answer shows before locking the wallet: the wallet lock is what racing
             # payments queue on, so it is held for as few statements as possible.
             invoice = self._invoice_pb(s, inv.id)
@@ -554,30 +686,53 @@ class FinanceService:
                 ) from None
             now = self._now()
             tx_id = db.book(
-                s, who.school_id, ledger.pay_invoice_from_wallet(inv.id, wallet.id, amount),
-                at=now, label=f"Facture {inv.number} – {inv.title}", student_id=inv.student_id,
+                s,
+                who.school_id,
+                ledger.pay_invoice_from_wallet(inv.id, wallet.id, amount),
+                at=now,
+                label=f"Facture {inv.number} – {inv.title}",
+                student_id=inv.student_id,
             )
             invoice.paid_cents = inv.paid_cents + amount
             invoice.status = invoice_status(inv.total_cents, invoice.paid_cents, False)
             s.execute(
-                update(invoices).where(invoices.c.id == inv.id)
+                update(invoices)
+                .where(invoices.c.id == inv.id)
                 .values(paid_cents=invoice.paid_cents, status=invoice.status)
             )
             purpose = "order" if inv.source == "order" else "invoice"
             payment_id = self._record_payment(
-                s, who.school_id, inv.student_id, purpose, "wallet", amount, now, tx_id,
-                wallet_id=wallet.id, invoice_id=inv.id,
+                s,
+                who.school_id,
+                inv.student_id,
+                purpose,
+                "wallet",
+                amount,
+                now,
+                tx_id,
+                wallet_id=wallet.id,
+                invoice_id=inv.id,
             )
             self.rt.record(
-                s, "finance.payment.received.v1",
+                s,
+                "finance.payment.received.v1",
                 ev.PaymentReceived(
-                    payment_id=payment_id, student_id=inv.student_id, amount_cents=amount, method="wallet",
-                    purpose=purpose, wallet_id=wallet.id, invoice_id=inv.id, balance_after_cents=balance_after,
-                    wallet_name=wallet.name, invoice_number=inv.number,
+                    payment_id=payment_id,
+                    student_id=inv.student_id,
+                    amount_cents=amount,
+                    method="wallet",
+                    purpose=purpose,
+                    wallet_id=wallet.id,
+                    invoice_id=inv.id,
+                    balance_after_cents=balance_after,
+                    wallet_name=wallet.name,
+                    invoice_number=inv.number,
                 ),
                 who.school_id,
             )
-            return pb.PayInvoiceResponse(invoice=invoice, payment_id=payment_id, wallet_balance_cents=balance_after)
+            return pb.PayInvoiceResponse(
+                invoice=invoice, payment_id=payment_id, wallet_balance_cents=balance_after
+            )
 
         return self._idempotent(
             f"pay-invoice:{who.account_id}", req.idempotency_key, req, pb.PayInvoiceResponse, work
@@ -589,15 +744,33 @@ class FinanceService:
 
     @staticmethod
     def _record_payment(
-        s: Session, school_id: str, student_id: str, purpose: str, method: str, amount: int, now: datetime,
-        tx_id: str, *, wallet_id: str | None = None, invoice_id: str | None = None,
+        s: Session,
+        school_id: str,
+        student_id: str,
+        purpose: str,
+        method: str,
+        amount: int,
+        now: datetime,
+        tx_id: str,
+        *,
+        wallet_id: str | None = None,
+        invoice_id: str | None = None,
     ) -> str:
         payment_id = str(uuid.uuid4())
         s.execute(
             payments.insert().values(
-                id=payment_id, school_id=school_id, student_id=student_id, purpose=purpose, method=method,
-                status="paid", amount_cents=amount, wallet_id=wallet_id, invoice_id=invoice_id,
-                transaction_id=tx_id, created_at=now, paid_at=now,
+                id=payment_id,
+                school_id=school_id,
+                student_id=student_id,
+                purpose=purpose,
+                method=method,
+                status="paid",
+                amount_cents=amount,
+                wallet_id=wallet_id,
+                invoice_id=invoice_id,
+                transaction_id=tx_id,
+                created_at=now,
+                paid_at=now,
             )
         )
         return payment_id
@@ -608,7 +781,9 @@ class FinanceService:
         who.require_staff()
         reason = " ".join((req.reason or "").split())
         if not reason or len(reason) > 500:
-            raise InvalidRequest("a reason is required (at most 500 characters)", fields={"reason": "1 to 500 characters"})
+            raise InvalidRequest(
+                "a reason is required (at most 500 characters)", fields={"reason": "1 to 500 characters"}
+            )
 
         def work(s: Session) -> pb.IssueCreditNoteResponse:
             inv = self._load_invoice(s, who, req.invoice_id, lock=True)
@@ -621,26 +796,43 @@ class FinanceService:
             number = f"NC{year}-{db.next_number(s, who.school_id, f'credit_note:{year}'):05d}"
             open_cents = inv.total_cents - inv.paid_cents
             db.book(
-                s, who.school_id, ledger.credit_note(inv.id, who.school_id, open_cents),
-                at=now, label=f"Note de crédit {number} – facture {inv.number}", student_id=inv.student_id,
+                s,
+                who.school_id,
+                ledger.credit_note(inv.id, who.school_id, open_cents),
+                at=now,
+                label=f"Note de crédit {number} – facture {inv.number}",
+                student_id=inv.student_id,
             )
             note_id = str(uuid.uuid4())
             s.execute(
                 credit_notes.insert().values(
-                    id=note_id, school_id=who.school_id, invoice_id=inv.id, number=number, reason=reason,
-                    credited_cents=open_cents, created_at=now,
+                    id=note_id,
+                    school_id=who.school_id,
+                    invoice_id=inv.id,
+                    number=number,
+                    reason=reason,
+                    credited_cents=open_cents,
+                    created_at=now,
                 )
             )
             s.execute(
-                update(invoices).where(invoices.c.id == inv.id).values(status="cancelled", credited_cents=open_cents)
+                update(invoices)
+                .where(invoices.c.id == inv.id)
+                .values(status="cancelled", credited_cents=open_cents)
             )
             student = self._student(s, who, inv.student_id)
             settings = self._settings_pb(self._settings_row(s, who.school_id))
             self.rt.record(
-                s, "finance.invoice.cancelled.v1",
+                s,
+                "finance.invoice.cancelled.v1",
                 ev.InvoiceCancelled(
-                    invoice_id=inv.id, student_id=inv.student_id, credit_note_id=note_id, reason=reason,
-                    number=inv.number, title=inv.title, credited_cents=open_cents,
+                    invoice_id=inv.id,
+                    student_id=inv.student_id,
+                    credit_note_id=note_id,
+                    reason=reason,
+                    number=inv.number,
+                    title=inv.title,
+                    credited_cents=open_cents,
                     school_name=settings.school_name or settings.beneficiary,
                     student_name=" ".join(p for p in (student.first_name, student.last_name) if p),
                     credit_note_number=number,
@@ -649,15 +841,22 @@ class FinanceService:
             )
             return pb.IssueCreditNoteResponse(
                 credit_note=pb.CreditNote(
-                    id=note_id, number=number, invoice_id=inv.id, reason=reason, credited_cents=open_cents,
+                    id=note_id,
+                    number=number,
+                    invoice_id=inv.id,
+                    reason=reason,
+                    credited_cents=open_cents,
                     created_at=rfc3339(now),
                 ),
                 invoice=self._invoice_pb(s, inv.id),
             )
 
         return self._idempotent(
-            f"credit-note:{who.account_id}", req.idempotency_key, req,
-            pb.IssueCreditNoteResponse, work,
+            f"credit-note:{who.account_id}",
+            req.idempotency_key,
+            req,
+            pb.IssueCreditNoteResponse,
+            work,
         )
 
     # -- wallet money ---------------------------------------------------------------------------
@@ -670,7 +869,9 @@ class FinanceService:
         if method != "cash":
             raise InvalidRequest("staff record cash top-ups only", fields={"method": "cash"})
         if not 1 <= req.amount_cents <= MAX_UNIT_CENTS:
-            raise InvalidRequest("amount_cents must be positive", fields={"amount_cents": f"1 to {MAX_UNIT_CENTS}"})
+            raise InvalidRequest(
+                "amount_cents must be positive", fields={"amount_cents": f"1 to {MAX_UNIT_CENTS}"}
+            )
         label = " ".join((req.label or "").split())[:300] or "Rechargement en espèces"
 
         def work(s: Session) -> pb.RecordTopUpResponse:
@@ -679,19 +880,36 @@ class FinanceService:
                 raise NotFound("no such wallet")
             now = self._now()
             tx_id = db.book(
-                s, who.school_id, ledger.top_up(wallet.id, who.school_id, req.amount_cents, method),
-                at=now, label=label, student_id=wallet.student_id,
+                s,
+                who.school_id,
+                ledger.top_up(wallet.id, who.school_id, req.amount_cents, method),
+                at=now,
+                label=label,
+                student_id=wallet.student_id,
             )
             payment_id = self._record_payment(
-                s, who.school_id, wallet.student_id, "top_up", method, req.amount_cents, now, tx_id,
+                s,
+                who.school_id,
+                wallet.student_id,
+                "top_up",
+                method,
+                req.amount_cents,
+                now,
+                tx_id,
                 wallet_id=wallet.id,
             )
             balance = wallet.balance_cents + req.amount_cents
             self.rt.record(
-                s, "finance.payment.received.v1",
+                s,
+                "finance.payment.received.v1",
                 ev.PaymentReceived(
-                    payment_id=payment_id, student_id=wallet.student_id, amount_cents=req.amount_cents,
-                    method=method, purpose="top_up", wallet_id=wallet.id, balance_after_cents=balance,
+                    payment_id=payment_id,
+                    student_id=wallet.student_id,
+                    amount_cents=req.amount_cents,
+                    method=method,
+                    purpose="top_up",
+                    wallet_id=wallet.id,
+                    balance_after_cents=balance,
                     wallet_name=wallet.name,
                 ),
                 who.school_id,
@@ -725,30 +943,52 @@ class FinanceService:
                 ) from None
             now = self._now()
             tx_id = db.book(
-                s, who.school_id, ledger.sale(wallet.id, who.school_id, amount), at=now, label=label,
+                s,
+                who.school_id,
+                ledger.sale(wallet.id, who.school_id, amount),
+                at=now,
+                label=label,
                 student_id=wallet.student_id,
             )
             sale_id = str(uuid.uuid4())
             s.execute(
                 sales.insert().values(
-                    id=sale_id, school_id=who.school_id, student_id=wallet.student_id, wallet_id=wallet.id,
-                    transaction_id=tx_id, amount_cents=amount, recorded_by=who.account_id, created_at=now,
+                    id=sale_id,
+                    school_id=who.school_id,
+                    student_id=wallet.student_id,
+                    wallet_id=wallet.id,
+                    transaction_id=tx_id,
+                    amount_cents=amount,
+                    recorded_by=who.account_id,
+                    created_at=now,
                 )
             )
             s.execute(
                 sale_lines.insert(),
                 [
-                    {"id": str(uuid.uuid4()), "sale_id": sale_id, "position": i, "label": lb, "quantity": q,
-                     "unit_price_cents": u, "amount_cents": a}
+                    {
+                        "id": str(uuid.uuid4()),
+                        "sale_id": sale_id,
+                        "position": i,
+                        "label": lb,
+                        "quantity": q,
+                        "unit_price_cents": u,
+                        "amount_cents": a,
+                    }
                     for i, (lb, q, u, a) in enumerate(parsed)
                 ],
             )
             self.rt.record(
-                s, "finance.sale.recorded.v1",
+                s,
+                "finance.sale.recorded.v1",
                 ev.SaleRecorded(
-                    sale_id=sale_id, student_id=wallet.student_id, wallet_id=wallet.id,
-                    wallet_name=wallet.name, amount_cents=amount,
-                    balance_after_cents=balance_after, label=label,
+                    sale_id=sale_id,
+                    student_id=wallet.student_id,
+                    wallet_id=wallet.id,
+                    wallet_name=wallet.name,
+                    amount_cents=amount,
+                    balance_after_cents=balance_after,
+                    label=label,
                 ),
                 who.school_id,
             )
@@ -765,9 +1005,13 @@ class FinanceService:
         and one payment method; amounts signed (+ in, − out)."""
         who.require_student(req.student_id)
         if req.type and req.type not in (*OPERATION_TYPES, "adjustment"):
-            raise InvalidRequest("unknown operation type", fields={"type": " | ".join([*OPERATION_TYPES, "adjustment"])})
+            raise InvalidRequest(
+                "unknown operation type", fields={"type": " | ".join([*OPERATION_TYPES, "adjustment"])}
+            )
         if req.payment_method and req.payment_method not in PAYMENT_METHODS:
-            raise InvalidRequest("unknown payment method", fields={"payment_method": " | ".join(PAYMENT_METHODS)})
+            raise InvalidRequest(
+                "unknown payment method", fields={"payment_method": " | ".join(PAYMENT_METHODS)}
+            )
         start, end = self._period(req.period)
         t, p = ledger_transactions, ledger_postings
         with self.rt.db.unit_of_work() as s:
@@ -797,12 +1041,17 @@ class FinanceService:
             rows = s.execute(q).all() if accounts else []
         ops = []
         for r in rows:
-            wallet_id = r.account[len(db.WALLET_PREFIX):]
+            wallet_id = r.account[len(db.WALLET_PREFIX) :]
             ops.append(
                 pb.Operation(
-                    id=str(r.id), at=rfc3339(r.created_at), type=OPERATION_TYPE_OF_KIND.get(r.kind, "adjustment"),
-                    label=r.label, amount_cents=r.amount_cents, payment_method=r.method or "",
-                    wallet_id=wallet_id, wallet_name=names[wallet_id],
+                    id=str(r.id),
+                    at=rfc3339(r.created_at),
+                    type=OPERATION_TYPE_OF_KIND.get(r.kind, "adjustment"),
+                    label=r.label,
+                    amount_cents=r.amount_cents,
+                    payment_method=r.method or "",
+                    wallet_id=wallet_id,
+                    wallet_name=names[wallet_id],
                 )
             )
         return pb.ListOperationsResponse(operations=ops, starts_at=rfc3339(start), ends_at=rfc3339(end))
@@ -816,8 +1065,16 @@ class FinanceService:
         sl = sale_lines
         q = (
             select(
-                sl.c.id, sl.c.sale_id, sl.c.label, sl.c.quantity, sl.c.unit_price_cents, sl.c.amount_cents,
-                sales.c.created_at, sales.c.wallet_id, sales.c.student_id, wallet_types.c.name,
+                sl.c.id,
+                sl.c.sale_id,
+                sl.c.label,
+                sl.c.quantity,
+                sl.c.unit_price_cents,
+                sl.c.amount_cents,
+                sales.c.created_at,
+                sales.c.wallet_id,
+                sales.c.student_id,
+                wallet_types.c.name,
             )
             .join(sales, sales.c.id == sl.c.sale_id)
             .join(wallets, wallets.c.id == sales.c.wallet_id)
@@ -834,9 +1091,16 @@ class FinanceService:
         return pb.ListSalesResponse(
             lines=[
                 pb.SaleLine(
-                    id=r.id, sale_id=r.sale_id, at=rfc3339(r.created_at), label=r.label, quantity=r.quantity,
-                    unit_price_cents=r.unit_price_cents, amount_cents=r.amount_cents, wallet_id=r.wallet_id,
-                    wallet_name=r.name, student_id=r.student_id,
+                    id=r.id,
+                    sale_id=r.sale_id,
+                    at=rfc3339(r.created_at),
+                    label=r.label,
+                    quantity=r.quantity,
+                    unit_price_cents=r.unit_price_cents,
+                    amount_cents=r.amount_cents,
+                    wallet_id=r.wallet_id,
+                    wallet_name=r.name,
+                    student_id=r.student_id,
                 )
                 for r in rows
             ],
@@ -848,8 +1112,11 @@ class FinanceService:
 def ledger_sums(s: Session, school_id: str | None = None) -> dict[str, int]:
     """Every account's balance from the postings (for invariant checks and reconciliation)."""
     t, p = ledger_transactions, ledger_postings
-    q = select(p.c.account, func.sum(p.c.amount_cents)).join(t, t.c.id == p.c.transaction_id).group_by(p.c.account)
+    q = (
+        select(p.c.account, func.sum(p.c.amount_cents))
+        .join(t, t.c.id == p.c.transaction_id)
+        .group_by(p.c.account)
+    )
     if school_id:
         q = q.where(t.c.school_id == school_id)
     return {account: int(total) for account, total in s.execute(q).all()}
-

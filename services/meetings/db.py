@@ -95,8 +95,13 @@ bookings = Table(
     Column("reminded_at", DateTime(timezone=True), nullable=True),
     Index("uq_bookings_active_slot", "slot_id", unique=True, sqlite_where=_ACTIVE, postgresql_where=_ACTIVE),
     Index(
-        "uq_bookings_active_parent_teacher_child", "teacher_id", "account_id", "student_id",
-        unique=True, sqlite_where=_ACTIVE, postgresql_where=_ACTIVE,
+        "uq_bookings_active_parent_teacher_child",
+        "teacher_id",
+        "account_id",
+        "student_id",
+        unique=True,
+        sqlite_where=_ACTIVE,
+        postgresql_where=_ACTIVE,
     ),
     Index("ix_bookings_account_student", "account_id", "student_id"),
 )

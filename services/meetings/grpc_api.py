@@ -14,7 +14,11 @@ class Servicer(pb_grpc.MeetingsServiceServicer):
 
     def BookSlot(self, request, context):
         return self.svc.book_slot(
-            current(), request.slot_id, request.student_id, request.child_name, request.parent_name,
+            current(),
+            request.slot_id,
+            request.student_id,
+            request.child_name,
+            request.parent_name,
             request.idempotency_key,
         )
 

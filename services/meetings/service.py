@@ -96,9 +96,14 @@ class MeetingsService:
 
     def _evening_pb(self, e) -> pb.Evening:
         return pb.Evening(
-            id=e.id, title=e.title, date=e.date.isoformat(), starts_at=self._at(e.starts_at, e.timezone),
-            ends_at=self._at(e.ends_at, e.timezone), slot_minutes=e.slot_minutes,
-            opens_at=self._at(e.opens_at, e.timezone), closes_at=self._at(e.closes_at, e.timezone),
+            id=e.id,
+            title=e.title,
+            date=e.date.isoformat(),
+            starts_at=self._at(e.starts_at, e.timezone),
+            ends_at=self._at(e.ends_at, e.timezone),
+            slot_minutes=e.slot_minutes,
+            opens_at=self._at(e.opens_at, e.timezone),
+            closes_at=self._at(e.closes_at, e.timezone),
             timezone=e.timezone,
         )
 
@@ -107,16 +112,22 @@ class MeetingsService:
 
     @staticmethod
     def _teacher_pb(t, classes: list[str]) -> pb.Teacher:
-        return pb.Teacher(id=t.id, name=t.name, room=t.room, class_names=classes, account_id=t.account_id or "")
+        return pb.Teacher(
+            id=t.id, name=t.name, room=t.room, class_names=classes, account_id=t.account_id or ""
+        )
 
     def _booking_rows(self, s: Session, *where):
         q = (
             select(
                 bookings,
-                slots.c.starts_at, slots.c.ends_at,
-                evening_teachers.c.name.label("teacher_name"), evening_teachers.c.room,
-                evenings.c.title.label("evening_title"), evenings.c.date.label("evening_date"),
-                evenings.c.timezone, evenings.c.closes_at,
+                slots.c.starts_at,
+                slots.c.ends_at,
+                evening_teachers.c.name.label("teacher_name"),
+                evening_teachers.c.room,
+                evenings.c.title.label("evening_title"),
+                evenings.c.date.label("evening_date"),
+                evenings.c.timezone,
+                evenings.c.closes_at,
             )
             .join(slots, slots.c.id == bookings.c.slot_id)
             .join(evening_teachers, evening_teachers.c.id == bookings.c.teacher_id)
@@ -129,22 +140,39 @@ class MeetingsService:
     def _booking_pb(self, r, now: datetime) -> pb.Booking:
         tz = r.timezone
         return pb.Booking(
-            id=r.id, evening_id=r.evening_id, evening_title=r.evening_title, teacher_id=r.teacher_id,
-            teacher_name=r.teacher_name, room=r.room,
+            id=r.id,
+            evening_id=r.evening_id,
+            evening_title=r.evening_title,
+            teacher_id=r.teacher_id,
+            teacher_name=r.teacher_name,
+            room=r.room,
             slot=pb.Slot(id=r.slot_id, starts_at=self._at(r.starts_at, tz), ends_at=self._at(r.ends_at, tz)),
-            student_id=r.student_id, child_name=r.child_name,
+            student_id=r.student_id,
+            child_name=r.child_name,
             cancellable=r.cancelled_at is None and may_cancel(_aware(r.closes_at), now),
-            closes_at=self._at(r.closes_at, tz), booked_at=self._at(r.booked_at, tz),
+            closes_at=self._at(r.closes_at, tz),
+            booked_at=self._at(r.booked_at, tz),
         )
 
     def _details(self, r) -> events_pb2.BookingDetails:
         tz = r.timezone
         return events_pb2.BookingDetails(
-            booking_id=r.id, parent_account_id=r.account_id, parent_name=r.parent_name, student_id=r.student_id,
-            child_name=r.child_name, class_name=r.class_name, teacher_id=r.teacher_id, teacher_name=r.teacher_name,
-            room=r.room, evening_id=r.evening_id, evening_title=r.evening_title,
-            evening_date=r.evening_date.isoformat(), starts_at=self._at(r.starts_at, tz),
-            ends_at=self._at(r.ends_at, tz), timezone=tz, closes_at=self._at(r.closes_at, tz),
+            booking_id=r.id,
+            parent_account_id=r.account_id,
+            parent_name=r.parent_name,
+            student_id=r.student_id,
+            child_name=r.child_name,
+            class_name=r.class_name,
+            teacher_id=r.teacher_id,
+            teacher_name=r.teacher_name,
+            room=r.room,
+            evening_id=r.evening_id,
+            evening_title=r.evening_title,
+            evening_date=r.evening_date.isoformat(),
+            starts_at=self._at(r.starts_at, tz),
+            ends_at=self._at(r.ends_at, tz),
+            timezone=tz,
+            closes_at=self._at(r.closes_at, tz),
         )
 
     def _classes(self, s: Session, teacher_ids: list[str]) -> dict[str, list[str]]:
@@ -174,8 +202,13 @@ class MeetingsService:
         who.require_staff()
         try:
             plan = plan_evening(
-                title=req.title, day=req.date, start_time=req.start_time, end_time=req.end_time,
-                slot_minutes=req.slot_minutes, opens_at=req.opens_at, closes_at=req.closes_at,
+                title=req.title,
+                day=req.date,
+                start_time=req.start_time,
+                end_time=req.end_time,
+                slot_minutes=req.slot_minutes,
+                opens_at=req.opens_at,
+                closes_at=req.closes_at,
                 teachers=[(t.name, t.room, list(t.class_names), t.account_id) for t in req.teachers],
                 timezone=self.config.timezone,
             )
@@ -187,21 +220,40 @@ class MeetingsService:
         for t in plan.teachers:
             tid = str(uuid.uuid4())
             teacher_rows.append(
-                {"id": tid, "evening_id": evening_id, "name": t.name, "room": t.room, "account_id": t.account_id or None}
+                {
+                    "id": tid,
+                    "evening_id": evening_id,
+                    "name": t.name,
+                    "room": t.room,
+                    "account_id": t.account_id or None,
+                }
             )
             class_rows += [{"teacher_id": tid, "class_name": c} for c in t.class_names]
             slot_rows += [
-                {"id": str(uuid.uuid4()), "evening_id": evening_id, "teacher_id": tid,
-                 "starts_at": _utc(a), "ends_at": _utc(b)}
+                {
+                    "id": str(uuid.uuid4()),
+                    "evening_id": evening_id,
+                    "teacher_id": tid,
+                    "starts_at": _utc(a),
+                    "ends_at": _utc(b),
+                }
                 for a, b in times
             ]
         with self.rt.db.unit_of_work() as s:
             s.execute(
                 evenings.insert().values(
-                    id=evening_id, school_id=who.school_id, title=plan.title, date=plan.day,
-                    timezone=plan.timezone, starts_at=_utc(plan.starts_at), ends_at=_utc(plan.ends_at),
-                    slot_minutes=plan.slot_minutes, opens_at=_utc(plan.opens_at), closes_at=_utc(plan.closes_at),
-                    created_by=who.account_id, created_at=self.now(),
+                    id=evening_id,
+                    school_id=who.school_id,
+                    title=plan.title,
+                    date=plan.day,
+                    timezone=plan.timezone,
+                    starts_at=_utc(plan.starts_at),
+                    ends_at=_utc(plan.ends_at),
+                    slot_minutes=plan.slot_minutes,
+                    opens_at=_utc(plan.opens_at),
+                    closes_at=_utc(plan.closes_at),
+                    created_by=who.account_id,
+                    created_at=self.now(),
                 )
             )
             s.execute(evening_teachers.insert(), teacher_rows)
@@ -212,8 +264,16 @@ class MeetingsService:
         return pb.CreateEveningResponse(
             evening=self._evening_pb(evening),
             teachers=sorted(
-                (pb.Teacher(id=tid, name=t.name, room=t.room, class_names=list(t.class_names), account_id=t.account_id)
-                 for tid, t in by_id.items()),
+                (
+                    pb.Teacher(
+                        id=tid,
+                        name=t.name,
+                        room=t.room,
+                        class_names=list(t.class_names),
+                        account_id=t.account_id,
+                    )
+                    for tid, t in by_id.items()
+                ),
                 key=lambda t: t.name.casefold(),
             ),
             slot_count=len(slot_rows),
@@ -224,18 +284,23 @@ class MeetingsService:
         who.require_staff()
         with self.rt.db.unit_of_work() as s:
             rows = s.execute(
-                select(evenings).where(evenings.c.school_id == who.school_id).order_by(evenings.c.starts_at.desc())
+                select(evenings)
+                .where(evenings.c.school_id == who.school_id)
+                .order_by(evenings.c.starts_at.desc())
             ).all()
             ids = [r.id for r in rows]
             teachers = dict(
                 s.execute(
                     select(evening_teachers.c.evening_id, func.count())
-                    .where(evening_teachers.c.evening_id.in_(ids)).group_by(evening_teachers.c.evening_id)
+                    .where(evening_teachers.c.evening_id.in_(ids))
+                    .group_by(evening_teachers.c.evening_id)
                 ).all()
             )
             slot_counts = dict(
                 s.execute(
-                    select(slots.c.evening_id, func.count()).where(slots.c.evening_id.in_(ids)).group_by(slots.c.evening_id)
+                    select(slots.c.evening_id, func.count())
+                    .where(slots.c.evening_id.in_(ids))
+                    .group_by(slots.c.evening_id)
                 ).all()
             )
             booked = dict(
@@ -248,8 +313,10 @@ class MeetingsService:
         return pb.ListEveningsResponse(
             evenings=[
                 pb.EveningSummary(
-                    evening=self._evening_pb(r), teacher_count=teachers.get(r.id, 0),
-                    slot_count=slot_counts.get(r.id, 0), booked_count=booked.get(r.id, 0),
+                    evening=self._evening_pb(r),
+                    teacher_count=teachers.get(r.id, 0),
+                    slot_count=slot_counts.get(r.id, 0),
+                    booked_count=booked.get(r.id, 0),
                 )
                 for r in rows
             ]
@@ -285,15 +352,21 @@ class MeetingsService:
             if b is not None:
                 entry.booking.CopyFrom(
                     pb.ScheduledBooking(
-                        id=b.id, student_id=b.student_id, child_name=b.child_name, class_name=b.class_name,
-                        parent_account_id=b.account_id, parent_name=b.parent_name, booked_at=self._at(b.booked_at, tz),
+                        id=b.id,
+                        student_id=b.student_id,
+                        child_name=b.child_name,
+                        class_name=b.class_name,
+                        parent_account_id=b.account_id,
+                        parent_name=b.parent_name,
+                        booked_at=self._at(b.booked_at, tz),
                     )
                 )
             by_teacher[sl.teacher_id].append(entry)
         return pb.GetScheduleResponse(
             evening=self._evening_pb(evening),
             teachers=[
-                pb.TeacherSchedule(teacher=self._teacher_pb(t, classes[t.id]), slots=by_teacher[t.id]) for t in teachers
+                pb.TeacherSchedule(teacher=self._teacher_pb(t, classes[t.id]), slots=by_teacher[t.id])
+                for t in teachers
             ],
         )
 
@@ -311,7 +384,11 @@ class MeetingsService:
         with self.rt.db.unit_of_work() as s:
             evening_rows = s.execute(
                 select(evenings)
-                .where(evenings.c.school_id == who.school_id, evenings.c.opens_at <= now, evenings.c.closes_at > now)
+                .where(
+                    evenings.c.school_id == who.school_id,
+                    evenings.c.opens_at <= now,
+                    evenings.c.closes_at > now,
+                )
                 .order_by(evenings.c.starts_at)
             ).all()
             if not evening_rows:
@@ -328,13 +405,18 @@ class MeetingsService:
             classes = self._classes(s, tids)
             free = s.execute(
                 select(slots)
-                .outerjoin(bookings, and_(bookings.c.slot_id == slots.c.id, bookings.c.cancelled_at.is_(None)))
+                .outerjoin(
+                    bookings, and_(bookings.c.slot_id == slots.c.id, bookings.c.cancelled_at.is_(None))
+                )
                 .where(slots.c.teacher_id.in_(tids), bookings.c.id.is_(None))
                 .order_by(slots.c.starts_at)
             ).all()
             mine = self._booking_rows(
-                s, bookings.c.teacher_id.in_(tids), bookings.c.account_id == who.account_id,
-                bookings.c.student_id == student_id, bookings.c.cancelled_at.is_(None),
+                s,
+                bookings.c.teacher_id.in_(tids),
+                bookings.c.account_id == who.account_id,
+                bookings.c.student_id == student_id,
+                bookings.c.cancelled_at.is_(None),
             )
         free_by_teacher: dict[str, list] = {t: [] for t in tids}
         for sl in free:
@@ -383,29 +465,44 @@ class MeetingsService:
             active = bookings.c.cancelled_at.is_(None)
             if s.execute(
                 select(bookings.c.id).where(
-                    bookings.c.teacher_id == row.teacher_id, bookings.c.account_id == who.account_id,
-                    bookings.c.student_id == student_id, active,
+                    bookings.c.teacher_id == row.teacher_id,
+                    bookings.c.account_id == who.account_id,
+                    bookings.c.student_id == student_id,
+                    active,
                 )
             ).first():
-                raise Conflict("you already have a meeting with this teacher for this child", code="already_booked")
+                raise Conflict(
+                    "you already have a meeting with this teacher for this child", code="already_booked"
+                )
             if s.execute(select(bookings.c.id).where(bookings.c.slot_id == slot_id, active)).first():
                 raise Conflict("this slot has just been taken", code="slot_taken")
             for other in s.execute(
                 select(slots.c.starts_at, slots.c.ends_at)
                 .join(bookings, bookings.c.slot_id == slots.c.id)
-                .where(bookings.c.evening_id == row.evening_id, bookings.c.account_id == who.account_id, active)
+                .where(
+                    bookings.c.evening_id == row.evening_id, bookings.c.account_id == who.account_id, active
+                )
             ).all():
-                if overlaps(_aware(other.starts_at), _aware(other.ends_at), _aware(row.starts_at), _aware(row.ends_at)):
+                if overlaps(
+                    _aware(other.starts_at), _aware(other.ends_at), _aware(row.starts_at), _aware(row.ends_at)
+                ):
                     raise Conflict("you already have a meeting at that time", code="overlapping_booking")
             booking_id = str(uuid.uuid4())
             try:
                 with s.begin_nested():
                     s.execute(
                         bookings.insert().values(
-                            id=booking_id, school_id=who.school_id, evening_id=row.evening_id,
-                            teacher_id=row.teacher_id, slot_id=slot_id, account_id=who.account_id,
-                            student_id=student_id, child_name=child_name, class_name=class_name,
-                            parent_name=parent_name, booked_at=now,
+                            id=booking_id,
+                            school_id=who.school_id,
+                            evening_id=row.evening_id,
+                            teacher_id=row.teacher_id,
+                            slot_id=slot_id,
+                            account_id=who.account_id,
+                            student_id=student_id,
+                            child_name=child_name,
+                            class_name=class_name,
+                            parent_name=parent_name,
+                            booked_at=now,
                         )
                     )
             except IntegrityError:
@@ -417,12 +514,19 @@ class MeetingsService:
                     "you already have a meeting with this teacher for this child", code="already_booked"
                 ) from None
             view = self._booking_rows(s, bookings.c.id == booking_id)[0]
-            self.rt.record(s, CONFIRMED, events_pb2.BookingConfirmed(booking=self._details(view)), who.school_id)
+            self.rt.record(
+                s, CONFIRMED, events_pb2.BookingConfirmed(booking=self._details(view)), who.school_id
+            )
             return pb.BookSlotResponse(booking=self._booking_pb(view, now))
 
         return run_idempotent(
-            self.rt.db, idempotency_keys, f"meetings-booking:{who.account_id}", key, request_hash(req),
-            pb.BookSlotResponse, work,
+            self.rt.db,
+            idempotency_keys,
+            f"meetings-booking:{who.account_id}",
+            key,
+            request_hash(req),
+            pb.BookSlotResponse,
+            work,
         )
 
     def cancel_booking(self, who: Identity, booking_id: str) -> pb.CancelBookingResponse:
@@ -430,7 +534,9 @@ class MeetingsService:
         with self.rt.db.unit_of_work() as s:
             now = self.now()
             rows = self._booking_rows(
-                s, bookings.c.id == booking_id, bookings.c.school_id == who.school_id,
+                s,
+                bookings.c.id == booking_id,
+                bookings.c.school_id == who.school_id,
                 bookings.c.account_id == who.account_id,
             )
             if not rows:
@@ -439,7 +545,9 @@ class MeetingsService:
             who.require_owner(r.student_id)
             if r.cancelled_at is None:
                 if not may_cancel(_aware(r.closes_at), now):
-                    raise Conflict("bookings for this evening can no longer be cancelled", code="booking_closed")
+                    raise Conflict(
+                        "bookings for this evening can no longer be cancelled", code="booking_closed"
+                    )
                 changed = s.execute(
                     update(bookings)
                     .where(bookings.c.id == booking_id, bookings.c.cancelled_at.is_(None))
@@ -447,8 +555,11 @@ class MeetingsService:
                 ).rowcount
                 if changed:
                     self.rt.record(
-                        s, CANCELLED,
-                        events_pb2.BookingCancelled(booking=self._details(r), cancelled_by_account_id=who.account_id),
+                        s,
+                        CANCELLED,
+                        events_pb2.BookingCancelled(
+                            booking=self._details(r), cancelled_by_account_id=who.account_id
+                        ),
                         who.school_id,
                     )
                 r = self._booking_rows(s, bookings.c.id == booking_id)[0]
@@ -460,8 +571,12 @@ class MeetingsService:
         now = self.now()
         with self.rt.db.unit_of_work() as s:
             rows = self._booking_rows(
-                s, bookings.c.school_id == who.school_id, bookings.c.account_id == who.account_id,
-                bookings.c.student_id == student_id, bookings.c.cancelled_at.is_(None), slots.c.ends_at > now,
+                s,
+                bookings.c.school_id == who.school_id,
+                bookings.c.account_id == who.account_id,
+                bookings.c.student_id == student_id,
+                bookings.c.cancelled_at.is_(None),
+                slots.c.ends_at > now,
             )
         return pb.ListMyBookingsResponse(bookings=[self._booking_pb(r, now) for r in rows])
 
@@ -478,26 +593,37 @@ class MeetingsService:
                 .join(slots, slots.c.id == bookings.c.slot_id)
                 .join(evenings, evenings.c.id == bookings.c.evening_id)
                 .where(
-                    bookings.c.cancelled_at.is_(None), bookings.c.reminded_at.is_(None),
-                    slots.c.starts_at > now, slots.c.starts_at <= now + timedelta(days=3),
+                    bookings.c.cancelled_at.is_(None),
+                    bookings.c.reminded_at.is_(None),
+                    slots.c.starts_at > now,
+                    slots.c.starts_at <= now + timedelta(days=3),
                 )
             ).all()
         due = [
-            c.id for c in candidates
-            if reminder_due(_aware(c.starts_at), _aware(c.booked_at), c.timezone, self.config.reminder_hour, now)
+            c.id
+            for c in candidates
+            if reminder_due(
+                _aware(c.starts_at), _aware(c.booked_at), c.timezone, self.config.reminder_hour, now
+            )
         ]
         sent = 0
         for booking_id in due:
             with self.rt.db.unit_of_work() as s:
                 claimed = s.execute(
                     update(bookings)
-                    .where(bookings.c.id == booking_id, bookings.c.reminded_at.is_(None), bookings.c.cancelled_at.is_(None))
+                    .where(
+                        bookings.c.id == booking_id,
+                        bookings.c.reminded_at.is_(None),
+                        bookings.c.cancelled_at.is_(None),
+                    )
                     .values(reminded_at=now)
                 ).rowcount
                 if not claimed:
                     continue  # another runner took it, or it was cancelled meanwhile
                 r = self._booking_rows(s, bookings.c.id == booking_id)[0]
-                self.rt.record(s, REMINDER_DUE, events_pb2.BookingReminderDue(booking=self._details(r)), r.school_id)
+                self.rt.record(
+                    s, REMINDER_DUE, events_pb2.BookingReminderDue(booking=self._details(r)), r.school_id
+                )
                 sent += 1
         if sent:
             log.info("meeting reminders due", extra={"count": sent})

@@ -148,7 +148,9 @@ def upsert_contact(
     now: datetime,
 ) -> None:
     """Record (or refresh) a parent and the students they are responsible for."""
-    values = dict(school_id=school_id, email=email, display_name=display_name, language=language, updated_at=now)
+    values = dict(
+        school_id=school_id, email=email, display_name=display_name, language=language, updated_at=now
+    )
     s.execute(
         _insert(s, contacts)
         .values(account_id=account_id, **values)
@@ -158,7 +160,10 @@ def upsert_contact(
     if students:
         s.execute(
             contact_students.insert(),
-            [{"account_id": account_id, "student_id": sid, "student_name": name} for sid, name in students.items()],
+            [
+                {"account_id": account_id, "student_id": sid, "student_name": name}
+                for sid, name in students.items()
+            ],
         )
 
 
@@ -215,16 +220,15 @@ def parents_of_student(s: Session, school_id: str, student_id: str) -> list[Cont
         .order_by(contacts.c.account_id)
     ).all()
     return [
-        Contact(r.account_id, r.email, r.display_name, r.language, r.student_name, _preferences(r)) for r in rows
+        Contact(r.account_id, r.email, r.display_name, r.language, r.student_name, _preferences(r))
+        for r in rows
     ]
 
 
 def contact_of(s: Session, account_id: str) -> tuple[dict | None, Preferences, bool]:
     """A parent's contact row (or None), their preferences, and whether they ever chose them."""
     contact = s.execute(select(contacts).where(contacts.c.account_id == account_id)).mappings().first()
-    prefs_row = s.execute(
-        select(*_PREF_COLUMNS).where(mail_preferences.c.account_id == account_id)
-    ).first()
+    prefs_row = s.execute(select(*_PREF_COLUMNS).where(mail_preferences.c.account_id == account_id)).first()
     return (dict(contact) if contact else None), _preferences(prefs_row), prefs_row is not None
 
 

@@ -58,13 +58,19 @@ class Servicer(pb_grpc.NotificationsServiceServicer):
 
     def CreateEvent(self, request, context):
         event_id = self.svc.create_event(
-            current(), request.title, request.description, request.starts_at, request.ends_at,
+            current(),
+            request.title,
+            request.description,
+            request.starts_at,
+            request.ends_at,
             list(request.class_names),
         )
         return pb.CreateEventResponse(id=event_id)
 
     def GetMailPreferences(self, request, context):
-        return pb.GetMailPreferencesResponse(preferences=_preferences(self.svc.get_mail_preferences(current())))
+        return pb.GetMailPreferencesResponse(
+            preferences=_preferences(self.svc.get_mail_preferences(current()))
+        )
 
     def UpdateMailPreferences(self, request, context):
         p = request.preferences

@@ -87,7 +87,9 @@ class MailQueue:
     ) -> None:
         email = (email or "").strip()
         if not email:
-            log.warning("no address for a mail, nothing queued", extra={"kind": kind, "account_id": account_id})
+            log.warning(
+                "no address for a mail, nothing queued", extra={"kind": kind, "account_id": account_id}
+            )
             return
         rendered = self.renderer.render(kind, lang, name=name, **values)
         now = self.rt.clock()
@@ -136,9 +138,14 @@ class MailQueue:
                 continue
             lang = language_or_default(parent.preferences.language, parent.language)
             self.to_address(
-                s, env, kind,
-                email=parent.email, name=parent.display_name, lang=lang,
-                account_id=parent.account_id, student_id=student_id,
+                s,
+                env,
+                kind,
+                email=parent.email,
+                name=parent.display_name,
+                lang=lang,
+                account_id=parent.account_id,
+                student_id=student_id,
                 values={"student": parent.student_name or student_name, **values, **extra},
             )
             sent += 1
@@ -159,16 +166,23 @@ class MailQueue:
         contact, prefs, _chosen = db.contact_of(s, account_id) if account_id else (None, None, False)
         if contact is None or contact["school_id"] != env.school_id:
             log.warning(
-                "account not in the contact book, nothing queued", extra={"kind": kind, "account_id": account_id}
+                "account not in the contact book, nothing queued",
+                extra={"kind": kind, "account_id": account_id},
             )
             return False
         if not prefs.wants(kind):
             return False
         lang = language_or_default(prefs.language, contact["language"])
         self.to_address(
-            s, env, kind,
-            email=contact["email"], name=contact["display_name"], lang=lang,
-            account_id=account_id, student_id=student_id, values=values,
+            s,
+            env,
+            kind,
+            email=contact["email"],
+            name=contact["display_name"],
+            lang=lang,
+            account_id=account_id,
+            student_id=student_id,
+            values=values,
         )
         return True
 
@@ -198,8 +212,13 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         if ev.expires_at:
             valid_until = formatting.local_instant(datetime.fromtimestamp(ev.expires_at, UTC), lang)
         mails.to_address(
-            s, env, TOKEN,
-            email=ev.email, name=ev.display_name, lang=lang, account_id=ev.account_id,
+            s,
+            env,
+            TOKEN,
+            email=ev.email,
+            name=ev.display_name,
+            lang=lang,
+            account_id=ev.account_id,
             values={
                 "username": ev.username,
                 "token": ev.token,
@@ -214,7 +233,10 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     def invoice_issued(s: Session, env, ev: finance_events.InvoiceIssued) -> None:
         mails.to_parents(
-            s, env, INVOICE_ISSUED, ev.student_id,
+            s,
+            env,
+            INVOICE_ISSUED,
+            ev.student_id,
             {
                 "number": ev.number,
                 "title": ev.title,
@@ -234,7 +256,10 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
             return {"threshold_cents": parent.preferences.low_balance_threshold_cents}
 
         mails.to_parents(
-            s, env, LOW_BALANCE, student_id,
+            s,
+            env,
+            LOW_BALANCE,
+            student_id,
             {"wallet_name": wallet_name, "balance_cents": after, "link": mails.portal},
             also=crossed,
         )
@@ -242,7 +267,10 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
     def payment_received(s: Session, env, ev: finance_events.PaymentReceived) -> None:
         has_balance = ev.HasField("balance_after_cents")
         mails.to_parents(
-            s, env, PAYMENT_RECEIVED, ev.student_id,
+            s,
+            env,
+            PAYMENT_RECEIVED,
+            ev.student_id,
             {
                 "amount_cents": ev.amount_cents,
                 "method": ev.method,
@@ -259,7 +287,10 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     def order_placed(s: Session, env, ev: orders_events.OrderPlaced) -> None:
         mails.to_parents(
-            s, env, ORDER_PLACED, ev.student_id,
+            s,
+            env,
+            ORDER_PLACED,
+            ev.student_id,
             {
                 "period_title": ev.period_title,
                 "items": [
@@ -303,7 +334,14 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     def sale_recorded(s: Session, env, ev: finance_events.SaleRecorded) -> None:
         # A purchase debits the wallet: the only mail it can cause is the low-balance alert.
-        low_balance(s, env, ev.student_id, ev.wallet_name, ev.balance_after_cents + ev.amount_cents, ev.balance_after_cents)
+        low_balance(
+            s,
+            env,
+            ev.student_id,
+            ev.wallet_name,
+            ev.balance_after_cents + ev.amount_cents,
+            ev.balance_after_cents,
+        )
 
     return {
         "auth.parent.created.v1": Binding(auth_events.ParentCreated, parent_created),

@@ -152,7 +152,11 @@ def build_message(mail: dict, mail_from: str, now: datetime) -> EmailMessage:
     """The MIME message: text and HTML alternatives in UTF-8, with Date, Message-ID and language."""
     msg = EmailMessage()
     msg["From"] = mail_from
-    msg["To"] = formataddr((mail["recipient_name"], mail["recipient"])) if mail["recipient_name"] else mail["recipient"]
+    msg["To"] = (
+        formataddr((mail["recipient_name"], mail["recipient"]))
+        if mail["recipient_name"]
+        else mail["recipient"]
+    )
     msg["Subject"] = mail["subject"]
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = mail["message_id"]
@@ -198,7 +202,10 @@ class Outcome:
 
 class Mailer:
     def __init__(
-        self, rt: Runtime, config: MailerConfig, transport: SmtpTransport | None = None,
+        self,
+        rt: Runtime,
+        config: MailerConfig,
+        transport: SmtpTransport | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.rt = rt
@@ -227,7 +234,9 @@ class Mailer:
         with self.rt.db.unit_of_work() as s:
             db.mark_sent(s, mail["id"], self.clock(), scrub=mail["sensitive"])
         MAILS.labels("sent").inc()
-        log.info("mail sent", extra={"mail_id": mail["id"], "kind": mail["kind"], "attempt": mail["attempts"]})
+        log.info(
+            "mail sent", extra={"mail_id": mail["id"], "kind": mail["kind"], "attempt": mail["attempts"]}
+        )
         return Outcome(mail["id"], "sent")
 
     def _failed_attempt(self, mail: dict, exc: BaseException) -> Outcome:
@@ -296,7 +305,9 @@ def mailer_command(rt: Runtime, args: list[str]) -> int:
     stop = _stop_on_signals()
     start_metrics_server(rt.settings.metrics_port)
     mailer = Mailer.from_runtime(rt)
-    log.info("mailer started", extra={"smtp_host": mailer.config.smtp.host, "smtp_port": mailer.config.smtp.port})
+    log.info(
+        "mailer started", extra={"smtp_host": mailer.config.smtp.host, "smtp_port": mailer.config.smtp.port}
+    )
     mailer.run(stop)
     rt.db.dispose()
     log.info("mailer stopped")

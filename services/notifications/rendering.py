@@ -91,5 +91,8 @@ class MailRenderer:
         text_body = self._block(self._text, name, "text", values)
         text = self._text.get_template(f"{lang}/_layout.txt.j2").render(layout, body=text_body.strip())
         html_body = self._block(self._html, name, "html", values)
-        html = self._html.get_template(f"{lang}/_layout.html.j2").render(layout, body=Markup(html_body.strip()))  # noqa: S704 - escaped by the HTML environment
+        html = self._html.get_template(f"{lang}/_layout.html.j2").render(
+            layout,
+            body=Markup(html_body.strip()),  # noqa: S704 - escaped by the HTML environment
+        )
         return RenderedMail(subject=subject, text=_tidy_text(text), html=html.strip() + "\n")

@@ -123,7 +123,13 @@ class NotificationsService:
         return out[:limit]
 
     def create_event(
-        self, who: Identity, title: str, description: str, starts_at: str, ends_at: str, class_names: list[str]
+        self,
+        who: Identity,
+        title: str,
+        description: str,
+        starts_at: str,
+        ends_at: str,
+        class_names: list[str],
     ) -> str:
         """The school publishes an event for the whole school (no classes) or some classes."""
         who.require_staff()
@@ -191,7 +197,9 @@ class NotificationsService:
 
     # -- failed mails (staff) ---------------------------------------------------------------------
 
-    def list_failed_mails(self, who: Identity, limit: int = 50, cursor: str = "") -> tuple[list[FailedMail], str]:
+    def list_failed_mails(
+        self, who: Identity, limit: int = 50, cursor: str = ""
+    ) -> tuple[list[FailedMail], str]:
         """Mails of the caller's school that could not be sent, newest failure first, and the next cursor."""
         who.require_staff()
         limit = max(1, min(limit or 50, 200))
@@ -200,10 +208,17 @@ class NotificationsService:
             rows = db.failed_mails(s, who.school_id, limit + 1, after)
         page = [
             FailedMail(
-                id=r["id"], kind=r["kind"], recipient=r["recipient"], account_id=r["account_id"] or "",
-                student_id=r["student_id"] or "", subject=r["subject"], attempts=r["attempts"],
-                last_error=r["last_error"] or "", created_at=_aware(r["created_at"]),
-                failed_at=_aware(r["failed_at"]), retryable=not r["sensitive"],
+                id=r["id"],
+                kind=r["kind"],
+                recipient=r["recipient"],
+                account_id=r["account_id"] or "",
+                student_id=r["student_id"] or "",
+                subject=r["subject"],
+                attempts=r["attempts"],
+                last_error=r["last_error"] or "",
+                created_at=_aware(r["created_at"]),
+                failed_at=_aware(r["failed_at"]),
+                retryable=not r["sensitive"],
             )
             for r in rows[:limit]
         ]
@@ -217,7 +232,9 @@ class NotificationsService:
         m = outgoing_mails
         with self.rt.db.unit_of_work() as s:
             row = s.execute(
-                select(m.c.status, m.c.kind, m.c.sensitive).where(m.c.id == mail_id, m.c.school_id == who.school_id)
+                select(m.c.status, m.c.kind, m.c.sensitive).where(
+                    m.c.id == mail_id, m.c.school_id == who.school_id
+                )
             ).first()
             if row is None:
                 raise NotFound("no such mail")

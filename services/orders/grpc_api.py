@@ -30,38 +30,62 @@ class Servicer(pb_grpc.OrdersServiceServicer):
         return pb.GetCatalogResponse(
             period=period_pb(period),
             items=[
-                pb.CatalogItem(id=i.id, subject=i.subject, title=i.title, comment=comments.get(i.id, ""),
-                               type=i.type, price_cents=i.price_cents)
+                pb.CatalogItem(
+                    id=i.id,
+                    subject=i.subject,
+                    title=i.title,
+                    comment=comments.get(i.id, ""),
+                    type=i.type,
+                    price_cents=i.price_cents,
+                )
                 for i in items
             ],
         )
 
     def SummarizeOrder(self, request, context):
-        return summary_pb(self.svc.summarize(current(), request.period_id, request.student_id, list(request.item_ids)))
+        return summary_pb(
+            self.svc.summarize(current(), request.period_id, request.student_id, list(request.item_ids))
+        )
 
     def PlaceOrder(self, request, context):
         return self.svc.place_order(
-            current(), request.period_id, request.student_id, list(request.item_ids), request.idempotency_key,
+            current(),
+            request.period_id,
+            request.student_id,
+            list(request.item_ids),
+            request.idempotency_key,
             request.return_url,
         )
 
     def CreatePeriod(self, request, context):
         return pb.CreatePeriodResponse(
             id=self.svc.create_period(
-                current(), request.title, request.notes, request.opens_at, request.closes_at, list(request.class_names)
+                current(),
+                request.title,
+                request.notes,
+                request.opens_at,
+                request.closes_at,
+                list(request.class_names),
             )
         )
 
     def AddItem(self, request, context):
         return pb.AddItemResponse(
             id=self.svc.add_item(
-                current(), request.period_id, request.subject, request.title, request.comment, request.type,
+                current(),
+                request.period_id,
+                request.subject,
+                request.title,
+                request.comment,
+                request.type,
                 request.price_cents,
             )
         )
 
     def RecordBookReturn(self, request, context):
-        entry_id, balance = self.svc.record_book_return(current(), request.student_id, request.credit_cents, request.note)
+        entry_id, balance = self.svc.record_book_return(
+            current(), request.student_id, request.credit_cents, request.note
+        )
         return pb.RecordBookReturnResponse(id=entry_id, credit_balance_cents=balance)
 
     def ListPeriods(self, request, context):

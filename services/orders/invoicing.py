@@ -21,12 +21,20 @@ class FinanceInvoicer:
         from cartable.finance.v1 import finance_pb2_grpc
 
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.target, options=[("grpc.lb_policy_name", "round_robin")])
+            self._channel = grpc.insecure_channel(
+                self.target, options=[("grpc.lb_policy_name", "round_robin")]
+            )
         return finance_pb2_grpc.FinanceServiceStub(self._channel)
 
     def __call__(
-        self, who: Identity, student_id: str, title: str, lines: list[tuple[str, int, int]], credit_cents: int,
-        key: str, return_url: str,
+        self,
+        who: Identity,
+        student_id: str,
+        title: str,
+        lines: list[tuple[str, int, int]],
+        credit_cents: int,
+        key: str,
+        return_url: str,
     ) -> Invoiced:
         from cartable.finance.v1 import finance_pb2 as fpb
 
@@ -40,7 +48,10 @@ class FinanceInvoicer:
                 fpb.CreateOrderInvoiceRequest(
                     student_id=student_id,
                     title=title,
-                    lines=[fpb.InvoiceLineInput(label=label, quantity=qty, unit_price_cents=price) for label, qty, price in lines],
+                    lines=[
+                        fpb.InvoiceLineInput(label=label, quantity=qty, unit_price_cents=price)
+                        for label, qty, price in lines
+                    ],
                     credit_cents=credit_cents,
                     idempotency_key=key,
                     return_url=return_url,

@@ -63,7 +63,11 @@ def _aware(dt: datetime) -> datetime:
 
 def _period(row) -> Period:
     return Period(
-        row.id, row.title, row.notes, _aware(row.opens_at), _aware(row.closes_at),
+        row.id,
+        row.title,
+        row.notes,
+        _aware(row.opens_at),
+        _aware(row.closes_at),
         tuple(c for c in row.class_names.split("\n") if c),
     )
 
@@ -80,7 +84,12 @@ def _instant(value: str, field: str) -> datetime:
 
 def summary_pb(s: Summary) -> pb.SummarizeOrderResponse:
     return pb.SummarizeOrderResponse(
-        lines=[pb.SummaryLine(item_id=i.id, subject=i.subject, title=i.title, type=i.type, price_cents=i.price_cents) for i in s.lines],
+        lines=[
+            pb.SummaryLine(
+                item_id=i.id, subject=i.subject, title=i.title, type=i.type, price_cents=i.price_cents
+            )
+            for i in s.lines
+        ],
         subtotal_cents=s.subtotal_cents,
         credit_cents=s.credit_cents,
         grand_total_cents=s.grand_total_cents,
@@ -96,7 +105,9 @@ class OrdersService:
 
     def _load_period(self, s: Session, who: Identity, period_id: str) -> Period:
         row = s.execute(
-            select(order_periods).where(order_periods.c.id == period_id, order_periods.c.school_id == who.school_id)
+            select(order_periods).where(
+                order_periods.c.id == period_id, order_periods.c.school_id == who.school_id
+            )
         ).first()
         if row is None:
             raise NotFound("no such ordering period")
@@ -138,13 +149,13 @@ class OrdersService:
             ).all()
         return [p for p in map(_period, rows) if p.serves(class_name)]
 
-    def catalog(self, who: Identity, period_id: str, student_id: str) -> tuple[Period, list[Item], dict[str, str]]:
+    def catalog(
+        self, who: Identity, period_id: str, student_id: str
+    ) -> tuple[Period, list[Item], dict[str, str]]:
         """The order form: the period and its items sorted by subject, with each item's comment."""
         with self.rt.db.unit_of_work() as s:
             period = self._open_period_for(s, who, period_id, student_id)
-            rows = s.execute(
-                select(catalog_items).where(catalog_items.c.period_id == period_id)
-            ).all()
+            rows = s.execute(select(catalog_items).where(catalog_items.c.period_id == period_id)).all()
         items = sorted(
             (Item(r.id, r.subject, r.title, r.type, r.price_cents) for r in rows),
             key=lambda i: (i.subject.lower(), i.title.lower()),
@@ -152,23 +163,33 @@ class OrdersService:
         return period, items, {r.id: r.comment for r in rows}
 
     def summarize(self, who: Identity, period_id: str, student_id: str, item_ids: list[str]) -> Summary:
-        """"Récapitulatif": the order amount, the credit earned by returned books, the grand total."""
+        """ "Récapitulatif": the order amount, the credit earned by returned books, the grand total."""
         with self.rt.db.unit_of_work() as s:
             self._open_period_for(s, who, period_id, student_id)
             return self._summarize(s, period_id, student_id, item_ids, lock=False)
 
-    def _summarize(self, s: Session, period_id: str, student_id: str, item_ids: list[str], lock: bool) -> Summary:
+    def _summarize(
+        self, s: Session, period_id: str, student_id: str, item_ids: list[str], lock: bool
+    ) -> Summary:
         try:
             return summarize(self._items(s, period_id), item_ids, self._credit(s, student_id, lock=lock))
         except EmptyOrder:
-            raise InvalidRequest("choose at least one item", fields={"item_ids": "at least one item"}) from None
+            raise InvalidRequest(
+                "choose at least one item", fields={"item_ids": "at least one item"}
+            ) from None
         except UnknownItems as e:
             raise InvalidRequest("unknown items", fields={"item_ids": str(e)}) from None
 
     # -- ordering --------------------------------------------------------------------------------
 
     def place_order(
-        self, who: Identity, period_id: str, student_id: str, item_ids: list[str], key: str, return_url: str = ""
+        self,
+        who: Identity,
+        period_id: str,
+        student_id: str,
+        item_ids: list[str],
+        key: str,
+        return_url: str = "",
     ) -> pb.PlaceOrderResponse:
         """Record the order and take the credit (one transaction, once per key), then invoice it in
         finance with the order id as idempotency key. A retry of the same request resumes an order
@@ -184,16 +205,29 @@ class OrdersService:
             now = self.rt.clock()
             s.execute(
                 orders.insert().values(
-                    id=order_id, school_id=who.school_id, period_id=period_id, student_id=student_id,
-                    account_id=who.account_id, status="invoicing", subtotal_cents=summary.subtotal_cents,
-                    credit_cents=summary.credit_cents, grand_total_cents=summary.grand_total_cents, created_at=now,
+                    id=order_id,
+                    school_id=who.school_id,
+                    period_id=period_id,
+                    student_id=student_id,
+                    account_id=who.account_id,
+                    status="invoicing",
+                    subtotal_cents=summary.subtotal_cents,
+                    credit_cents=summary.credit_cents,
+                    grand_total_cents=summary.grand_total_cents,
+                    created_at=now,
                 )
             )
             s.execute(
                 order_lines.insert(),
                 [
-                    {"order_id": order_id, "item_id": i.id, "subject": i.subject, "title": i.title,
-                     "type": i.type, "price_cents": i.price_cents}
+                    {
+                        "order_id": order_id,
+                        "item_id": i.id,
+                        "subject": i.subject,
+                        "title": i.title,
+                        "type": i.type,
+                        "price_cents": i.price_cents,
+                    }
                     for i in summary.lines
                 ],
             )
@@ -205,8 +239,12 @@ class OrdersService:
                 )
                 s.execute(
                     credit_entries.insert().values(
-                        id=str(uuid.uuid4()), student_id=student_id, amount_cents=-summary.credit_cents,
-                        note="order", order_id=order_id, created_at=now,
+                        id=str(uuid.uuid4()),
+                        student_id=student_id,
+                        amount_cents=-summary.credit_cents,
+                        note="order",
+                        order_id=order_id,
+                        created_at=now,
                     )
                 )
             return pb.PlaceOrderResponse(
@@ -214,16 +252,25 @@ class OrdersService:
             )
 
         recorded = run_idempotent(
-            self.rt.db, idempotency_keys, f"order:{who.account_id}", key, request_hash(req),
-            pb.PlaceOrderResponse, record,
+            self.rt.db,
+            idempotency_keys,
+            f"order:{who.account_id}",
+            key,
+            request_hash(req),
+            pb.PlaceOrderResponse,
+            record,
         )
         return self._invoice(who, recorded, return_url)
 
-    def _invoice(self, who: Identity, recorded: pb.PlaceOrderResponse, return_url: str) -> pb.PlaceOrderResponse:
+    def _invoice(
+        self, who: Identity, recorded: pb.PlaceOrderResponse, return_url: str
+    ) -> pb.PlaceOrderResponse:
         with self.rt.db.unit_of_work() as s:
             order = s.execute(select(orders).where(orders.c.id == recorded.order_id)).one()
             period = self._load_period(s, who, order.period_id)
-            lines = s.execute(select(order_lines).where(order_lines.c.order_id == order.id).order_by(order_lines.c.id)).all()
+            lines = s.execute(
+                select(order_lines).where(order_lines.c.order_id == order.id).order_by(order_lines.c.id)
+            ).all()
         done = pb.PlaceOrderResponse()
         done.CopyFrom(recorded)
         if order.status == "placed":
@@ -232,25 +279,47 @@ class OrdersService:
         if self.invoicer is None:
             raise Unavailable("invoicing is not configured")
         invoiced = self.invoicer(
-            who, order.student_id, period.title,
-            [(f"{ln.subject} – {ln.title}" + (" (location)" if ln.type == "loan" else ""), 1, ln.price_cents) for ln in lines],
-            order.credit_cents, f"order:{order.id}", return_url,
+            who,
+            order.student_id,
+            period.title,
+            [
+                (
+                    f"{ln.subject} – {ln.title}" + (" (location)" if ln.type == "loan" else ""),
+                    1,
+                    ln.price_cents,
+                )
+                for ln in lines
+            ],
+            order.credit_cents,
+            f"order:{order.id}",
+            return_url,
         )
         with self.rt.db.unit_of_work() as s:
             changed = s.execute(
                 update(orders)
                 .where(orders.c.id == order.id, orders.c.status == "invoicing")
-                .values(status="placed", invoice_id=invoiced.invoice_id, checkout_url=invoiced.checkout_url or None)
+                .values(
+                    status="placed",
+                    invoice_id=invoiced.invoice_id,
+                    checkout_url=invoiced.checkout_url or None,
+                )
             ).rowcount
             if changed:
                 self.rt.record(
-                    s, "orders.order.placed.v1",
+                    s,
+                    "orders.order.placed.v1",
                     events_pb2.OrderPlaced(
-                        order_id=order.id, student_id=order.student_id, period_id=order.period_id,
-                        invoice_id=invoiced.invoice_id, grand_total_cents=order.grand_total_cents,
-                        period_title=period.title, credit_cents=order.credit_cents,
+                        order_id=order.id,
+                        student_id=order.student_id,
+                        period_id=order.period_id,
+                        invoice_id=invoiced.invoice_id,
+                        grand_total_cents=order.grand_total_cents,
+                        period_title=period.title,
+                        credit_cents=order.credit_cents,
                         items=[
-                            events_pb2.OrderedItem(subject=ln.subject, title=ln.title, type=ln.type, price_cents=ln.price_cents)
+                            events_pb2.OrderedItem(
+                                subject=ln.subject, title=ln.title, type=ln.type, price_cents=ln.price_cents
+                            )
                             for ln in lines
                         ],
                     ),
@@ -260,9 +329,13 @@ class OrdersService:
         return done
 
     def _ensure_credit_account(self, s: Session, school_id: str, student_id: str) -> None:
-        exists = s.execute(select(credit_accounts.c.student_id).where(credit_accounts.c.student_id == student_id)).first()
+        exists = s.execute(
+            select(credit_accounts.c.student_id).where(credit_accounts.c.student_id == student_id)
+        ).first()
         if not exists:
-            s.execute(credit_accounts.insert().values(student_id=student_id, school_id=school_id, balance_cents=0))
+            s.execute(
+                credit_accounts.insert().values(student_id=student_id, school_id=school_id, balance_cents=0)
+            )
 
     # -- staff -----------------------------------------------------------------------------------
 
@@ -294,8 +367,12 @@ class OrdersService:
         with self.rt.db.unit_of_work() as s:
             s.execute(
                 order_periods.insert().values(
-                    id=period_id, school_id=who.school_id, title=title, notes=(notes or "").strip(),
-                    opens_at=opens, closes_at=closes,
+                    id=period_id,
+                    school_id=who.school_id,
+                    title=title,
+                    notes=(notes or "").strip(),
+                    opens_at=opens,
+                    closes_at=closes,
                     class_names="\n".join(sorted({c.strip() for c in class_names if c.strip()})),
                     created_at=self.rt.clock(),
                 )
@@ -303,7 +380,14 @@ class OrdersService:
         return period_id
 
     def add_item(
-        self, who: Identity, period_id: str, subject: str, title: str, comment: str, type_: str, price_cents: int
+        self,
+        who: Identity,
+        period_id: str,
+        subject: str,
+        title: str,
+        comment: str,
+        type_: str,
+        price_cents: int,
     ) -> str:
         who.require_staff()
         fields = {}
@@ -322,13 +406,21 @@ class OrdersService:
             self._load_period(s, who, period_id)
             s.execute(
                 catalog_items.insert().values(
-                    id=item_id, period_id=period_id, subject=subject.strip(), title=title.strip(),
-                    comment=(comment or "").strip(), type=type_, price_cents=price_cents, created_at=self.rt.clock(),
+                    id=item_id,
+                    period_id=period_id,
+                    subject=subject.strip(),
+                    title=title.strip(),
+                    comment=(comment or "").strip(),
+                    type=type_,
+                    price_cents=price_cents,
+                    created_at=self.rt.clock(),
                 )
             )
         return item_id
 
-    def record_book_return(self, who: Identity, student_id: str, credit_cents: int, note: str) -> tuple[str, int]:
+    def record_book_return(
+        self, who: Identity, student_id: str, credit_cents: int, note: str
+    ) -> tuple[str, int]:
         """Books given back earn credit, taken off the student's next order."""
         who.require_staff()
         if credit_cents <= 0 or credit_cents > 100_000_00:
@@ -338,13 +430,19 @@ class OrdersService:
             self._ensure_credit_account(s, who.school_id, student_id)
             s.execute(
                 update(credit_accounts)
-                .where(credit_accounts.c.student_id == student_id, credit_accounts.c.school_id == who.school_id)
+                .where(
+                    credit_accounts.c.student_id == student_id, credit_accounts.c.school_id == who.school_id
+                )
                 .values(balance_cents=credit_accounts.c.balance_cents + credit_cents)
             )
             s.execute(
                 credit_entries.insert().values(
-                    id=entry_id, student_id=student_id, amount_cents=credit_cents, note=(note or "").strip(),
-                    order_id=None, created_at=self.rt.clock(),
+                    id=entry_id,
+                    student_id=student_id,
+                    amount_cents=credit_cents,
+                    note=(note or "").strip(),
+                    order_id=None,
+                    created_at=self.rt.clock(),
                 )
             )
             balance = self._credit(s, student_id)
@@ -354,6 +452,8 @@ class OrdersService:
         who.require_staff()
         with self.rt.db.unit_of_work() as s:
             rows = s.execute(
-                select(order_periods).where(order_periods.c.school_id == who.school_id).order_by(order_periods.c.opens_at.desc())
+                select(order_periods)
+                .where(order_periods.c.school_id == who.school_id)
+                .order_by(order_periods.c.opens_at.desc())
             ).all()
         return [_period(r) for r in rows]

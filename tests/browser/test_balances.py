@@ -31,11 +31,25 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     wallets = wallets_by_name(parent)
     top_up(staff, wallets["Repas"]["id"], 3710)
     top_up(staff, wallets["Activités"]["id"], 1000)
-    expect(staff.post("/admin/sales", json={"student_id": child, "wallet_id": wallets["Repas"]["id"], "lines": [
-        {"label": "Repas chaud", "quantity": 2, "unit_price_cents": 395}]}), 201)
+    expect(
+        staff.post(
+            "/admin/sales",
+            json={
+                "student_id": child,
+                "wallet_id": wallets["Repas"]["id"],
+                "lines": [{"label": "Repas chaud", "quantity": 2, "unit_price_cents": 395}],
+            },
+        ),
+        201,
+    )
     photos = invoice(staff, child, 850, title="Photos de classe")
-    expect(parent.post(f"/invoices/{photos['id']}/payments",
-                       json={"method": "wallet", "wallet_id": wallets["Activités"]["id"]}), 200)
+    expect(
+        parent.post(
+            f"/invoices/{photos['id']}/payments",
+            json={"method": "wallet", "wallet_id": wallets["Activités"]["id"]},
+        ),
+        200,
+    )
     bruges = invoice(staff, child, 1250, title="Visite à Bruges")
     pool = invoice(staff, child, 600, title="Piscine")
     expect(staff.post(f"/admin/invoices/{pool['id']}/credit-note", json={"reason": "Piscine fermée"}), 201)
@@ -49,8 +63,14 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     assert "1,50 €" in page.locator(".wallet", has_text="Activités").inner_text()
 
     # colour and words: green paid, red to pay, blue cancelled
-    assert "Payée" in _row(page, "Photos de classe").inner_text() and _marker_colour(_row(page, "Photos de classe")) == GREEN
-    assert "À payer" in _row(page, "Visite à Bruges").inner_text() and _marker_colour(_row(page, "Visite à Bruges")) == RED
+    assert (
+        "Payée" in _row(page, "Photos de classe").inner_text()
+        and _marker_colour(_row(page, "Photos de classe")) == GREEN
+    )
+    assert (
+        "À payer" in _row(page, "Visite à Bruges").inner_text()
+        and _marker_colour(_row(page, "Visite à Bruges")) == RED
+    )
     assert "Annulée par une note de crédit" in _row(page, "Piscine").inner_text()
     assert _marker_colour(_row(page, "Piscine")) == BLUE
     assert _row(page, "Piscine").get_by_text("Payer", exact=True).count() == 0
@@ -61,10 +81,14 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     row.get_by_label(re.compile("Repas")).check()
     row.get_by_role("button", name="Payer avec le portefeuille").click()
     page.wait_for_load_state()
-    assert page.get_by_role("status").filter(has_text=f"La facture {bruges['number']} est payée.").is_visible()
+    assert (
+        page.get_by_role("status").filter(has_text=f"La facture {bruges['number']} est payée.").is_visible()
+    )
     row = _row(page, "Visite à Bruges")
     # on a phone the table's header is hidden: each cell says what it is
-    assert "Payée" in row.inner_text() and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50 €"
+    assert (
+        "Payée" in row.inner_text() and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50 €"
+    )
     assert _marker_colour(row) == GREEN
     assert "16,70 €" in page.locator(".wallet", has_text="Repas").inner_text()
 
@@ -75,9 +99,20 @@ def test_operations_and_sales_journal_follow_the_period_picker_and_filters(suite
     child = parent.active_child_id
     wallets = wallets_by_name(parent)
     top_up(staff, wallets["Repas"]["id"], 2000)
-    expect(staff.post("/admin/sales", json={"student_id": child, "wallet_id": wallets["Repas"]["id"], "lines": [
-        {"label": "Goûter", "quantity": 3, "unit_price_cents": 120}, {"label": "Photocopies", "quantity": 10,
-                                                                     "unit_price_cents": 5}]}), 201)
+    expect(
+        staff.post(
+            "/admin/sales",
+            json={
+                "student_id": child,
+                "wallet_id": wallets["Repas"]["id"],
+                "lines": [
+                    {"label": "Goûter", "quantity": 3, "unit_price_cents": 120},
+                    {"label": "Photocopies", "quantity": 10, "unit_price_cents": 5},
+                ],
+            },
+        ),
+        201,
+    )
 
     parent.browser_login(page)
     page.goto(suite.base_url + "/operations")

@@ -14,8 +14,14 @@ def test_opening_a_document_moves_it_from_unread_to_read(suite, page):
     kid = staff.create_student("Emma", "Dupont", "1A")
     parent = new_family(suite, staff, [kid])
     for title in ("Facture – Visite à Bruges", "Ephémérides juin 2017"):
-        expect(staff.post("/admin/documents", data={"title": title, "student_ids": kid["id"]},
-                          files={"file": ("f.pdf", PDF, "application/pdf")}), 201)
+        expect(
+            staff.post(
+                "/admin/documents",
+                data={"title": title, "student_ids": kid["id"]},
+                files={"file": ("f.pdf", PDF, "application/pdf")},
+            ),
+            201,
+        )
     parent.browser_login(page)
     page.goto(suite.base_url + "/documents")
     tab = page.get_by_role("link", name="Pas lu")

@@ -20,8 +20,12 @@ def open_evening(staff) -> dict:
     now = datetime.now(BRUSSELS)
     day = (now + timedelta(days=4)).date()
     body = {
-        "title": "Réunion de parents de novembre", "date": day.isoformat(), "start_time": "17:00",
-        "end_time": "18:00", "slot_minutes": 15, "opens_at": (now - timedelta(hours=1)).isoformat(),
+        "title": "Réunion de parents de novembre",
+        "date": day.isoformat(),
+        "start_time": "17:00",
+        "end_time": "18:00",
+        "slot_minutes": 15,
+        "opens_at": (now - timedelta(hours=1)).isoformat(),
         "closes_at": datetime.combine(day - timedelta(days=1), time(12), BRUSSELS).isoformat(),
         "teachers": [
             {"name": "Mme Dubois", "room": "Local 12", "class_names": ["4B"]},
@@ -51,7 +55,9 @@ def test_a_parent_books_a_slot_and_cancels_it_on_a_phone(suite, page):
 
     status = page.get_by_role("status")
     assert "Rendez-vous réservé avec Mme Dubois" in status.inner_text() and "17:15" in status.inner_text()
-    card = page.locator("#enseignant-" + next(t["id"] for t in evening["teachers"] if t["name"] == "Mme Dubois"))
+    card = page.locator(
+        "#enseignant-" + next(t["id"] for t in evening["teachers"] if t["name"] == "Mme Dubois")
+    )
     assert "17:15 – 17:30" in card.inner_text()
     mine = page.locator("#mes-rendez-vous")
     assert "Mme Dubois" in mine.inner_text() and "17:15 – 17:30" in mine.inner_text()
@@ -64,8 +70,10 @@ def test_a_parent_books_a_slot_and_cancels_it_on_a_phone(suite, page):
 
     # Nothing chosen: the form says so instead of sending.
     page.get_by_role("button", name="Réserver : M. Janssens").click()
-    assert page.get_by_role("group", name=re.compile("M. Janssens")).get_by_role("radio").first.evaluate(
-        "el => !el.validity.valid"
+    assert (
+        page.get_by_role("group", name=re.compile("M. Janssens"))
+        .get_by_role("radio")
+        .first.evaluate("el => !el.validity.valid")
     )
 
     page.get_by_role("button", name=re.compile("^Annuler : le rendez-vous avec Mme Dubois")).click()
@@ -90,7 +98,9 @@ def test_the_page_speaks_dutch_and_english(suite, page):
 
 def test_staff_print_one_teacher_a_page(suite, page):
     staff = new_school(suite)
-    family = new_family(suite, staff, children=[{"first_name": "Lina", "last_name": "Martin", "class_name": "4B"}])
+    family = new_family(
+        suite, staff, children=[{"first_name": "Lina", "last_name": "Martin", "class_name": "4B"}]
+    )
     evening = open_evening(staff)
     [ev] = [e for e in expect(family.get("/meetings"), 200).json()["items"] if e["id"] == evening["id"]]
     evening_slot = next(t for t in ev["teachers"] if t["name"] == "M. Janssens")["free_slots"][2]
@@ -108,4 +118,6 @@ def test_staff_print_one_teacher_a_page(suite, page):
     page.emulate_media(media="print")
     assert not page.get_by_role("button", name="Imprimer").is_visible()
     assert not page.locator("header.top").is_visible()
-    assert page.locator(".meeting-schedule").nth(1).evaluate("el => getComputedStyle(el).breakBefore") == "page"
+    assert (
+        page.locator(".meeting-schedule").nth(1).evaluate("el => getComputedStyle(el).breakBefore") == "page"
+    )

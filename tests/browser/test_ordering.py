@@ -13,13 +13,43 @@ def test_parent_orders_books_from_form_to_confirmation(suite, page):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Emma", "class_name": "1A"}])
     now = datetime.now(UTC)
-    period = expect(staff.post("/admin/order-periods", json={
-        "title": "Manuels scolaires 2027", "notes": "Liste de la 1re commune", "opens_at": (now - timedelta(hours=1)).isoformat(),
-        "closes_at": (now + timedelta(days=3)).isoformat(), "class_names": ["1A"]}), 201).json()["id"]
-    for subject, title, kind, price in (("Mathématiques", "Actimath 1", "loan", 1250), ("Français", "Grammaire", "purchase", 2000)):
-        expect(staff.post(f"/admin/order-periods/{period}/items",
-                          json={"subject": subject, "title": title, "comment": "obligatoire", "type": kind, "price_cents": price}), 201)
-    expect(staff.post("/admin/book-returns", json={"student_id": parent.active_child_id, "credit_cents": 250, "note": ""}), 201)
+    period = expect(
+        staff.post(
+            "/admin/order-periods",
+            json={
+                "title": "Manuels scolaires 2027",
+                "notes": "Liste de la 1re commune",
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(days=3)).isoformat(),
+                "class_names": ["1A"],
+            },
+        ),
+        201,
+    ).json()["id"]
+    for subject, title, kind, price in (
+        ("Mathématiques", "Actimath 1", "loan", 1250),
+        ("Français", "Grammaire", "purchase", 2000),
+    ):
+        expect(
+            staff.post(
+                f"/admin/order-periods/{period}/items",
+                json={
+                    "subject": subject,
+                    "title": title,
+                    "comment": "obligatoire",
+                    "type": kind,
+                    "price_cents": price,
+                },
+            ),
+            201,
+        )
+    expect(
+        staff.post(
+            "/admin/book-returns",
+            json={"student_id": parent.active_child_id, "credit_cents": 250, "note": ""},
+        ),
+        201,
+    )
 
     parent.browser_login(page)
     page.goto(suite.base_url + "/tableau-de-bord")

@@ -65,7 +65,9 @@ def test_par_virement_bancaire_shows_what_to_write_and_the_qr_code(suite, page):
     with page.expect_navigation():
         wallet.get_by_role("link", name="Voir l'IBAN et la communication structurée").click()
     main = page.inner_text("main")
-    assert "BE68539007547034" in main and w["structured_communication"] in main and "École Saint-Joseph" in main
+    assert (
+        "BE68539007547034" in main and w["structured_communication"] in main and "École Saint-Joseph" in main
+    )
     assert page.get_by_role("img", name="Code QR du virement (EPC / SEPA)").is_visible()
     assert "importer les extraits de compte" in page.get_by_role("note").inner_text()
 
@@ -73,9 +75,17 @@ def test_par_virement_bancaire_shows_what_to_write_and_the_qr_code(suite, page):
 def test_payer_en_ligne_on_an_invoice(suite, page):
     staff = open_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Zoé"}])
-    expect(staff.post("/admin/invoices", json={
-        "student_id": parent.active_child_id, "title": "Visite à Bruges",
-        "lines": [{"label": "Car", "quantity": 1, "unit_price_cents": 1250}]}), 201)
+    expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": parent.active_child_id,
+                "title": "Visite à Bruges",
+                "lines": [{"label": "Car", "quantity": 1, "unit_price_cents": 1250}],
+            },
+        ),
+        201,
+    )
     parent.browser_login(page)
     page.goto(suite.base_url + "/soldes")
     row = page.locator("tr.invoice", has_text="Visite à Bruges")

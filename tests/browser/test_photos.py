@@ -24,9 +24,13 @@ def jpeg(size=(1600, 1200), color=(40, 120, 200)) -> bytes:
 
 
 def album_with_photos(staff, title, classes, n):
-    album = expect(staff.post("/admin/photos/albums", json={"title": title, "class_names": classes}), 201).json()
+    album = expect(
+        staff.post("/admin/photos/albums", json={"title": title, "class_names": classes}), 201
+    ).json()
     files = [("files", (f"photo-{i}.jpg", jpeg(color=(i * 20, 90, 160)), "image/jpeg")) for i in range(n)]
-    photos = expect(staff.post(f"/admin/photos/albums/{album['id']}/photos", files=files), 201).json()["items"]
+    photos = expect(staff.post(f"/admin/photos/albums/{album['id']}/photos", files=files), 201).json()[
+        "items"
+    ]
     return album, photos
 
 
@@ -102,10 +106,12 @@ def test_staff_create_an_album_upload_photos_publish_and_withdraw_one(suite, pag
     assert page.get_by_role("heading", level=1).inner_text() == "Journée sportive"
     assert "Brouillon" in page.locator("main").inner_text()
 
-    page.get_by_label(re.compile("^Photos \\(JPEG ou PNG")).set_input_files([
-        {"name": "course.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
-        {"name": "relais.jpg", "mimeType": "image/jpeg", "buffer": jpeg(color=(200, 0, 0))},
-    ])
+    page.get_by_label(re.compile("^Photos \\(JPEG ou PNG")).set_input_files(
+        [
+            {"name": "course.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
+            {"name": "relais.jpg", "mimeType": "image/jpeg", "buffer": jpeg(color=(200, 0, 0))},
+        ]
+    )
     page.get_by_role("button", name="Envoyer").click()
     page.wait_for_load_state()
     assert "2 photos ajoutées." in page.get_by_role("status").inner_text()
@@ -122,10 +128,12 @@ def test_staff_create_an_album_upload_photos_publish_and_withdraw_one(suite, pag
     assert (listed["title"], listed["photo_count"]) == ("Journée sportive", 1)
 
     # a file that is not a photo: nothing is added, the file is named
-    page.get_by_label(re.compile("^Photos \\(JPEG ou PNG")).set_input_files([
-        {"name": "bon.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
-        {"name": "liste.jpg", "mimeType": "image/jpeg", "buffer": b"pas une photo"},
-    ])
+    page.get_by_label(re.compile("^Photos \\(JPEG ou PNG")).set_input_files(
+        [
+            {"name": "bon.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
+            {"name": "liste.jpg", "mimeType": "image/jpeg", "buffer": b"pas une photo"},
+        ]
+    )
     page.get_by_role("button", name="Envoyer").click()
     page.wait_for_load_state()
     assert "liste.jpg" in page.get_by_role("alert").inner_text()

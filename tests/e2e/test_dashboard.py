@@ -16,20 +16,65 @@ def _family_with_content(suite):
     kid = staff.create_student("Emma", "Dupont", "1A")
     parent = new_family(suite, staff, [kid])
     now = datetime.now(UTC)
-    expect(staff.post("/admin/events", json={
-        "title": "Fancy-fair", "starts_at": (now + timedelta(days=3)).isoformat(),
-        "ends_at": (now + timedelta(days=3, hours=4)).isoformat(), "description": "Au préau", "class_names": []}), 201)
-    expect(staff.post("/admin/events", json={
-        "title": "Excursion des 6e", "starts_at": (now + timedelta(days=5)).isoformat(),
-        "ends_at": (now + timedelta(days=5, hours=8)).isoformat(), "description": "", "class_names": ["6A"]}), 201)
-    expect(staff.post("/admin/documents", data={"title": "Circulaire", "student_ids": kid["id"]},
-                      files={"file": ("c.pdf", PDF, "application/pdf")}), 201)
-    expect(staff.post("/admin/invoices", json={
-        "student_id": kid["id"], "title": "Piscine", "due_on": "2027-02-01",
-        "lines": [{"label": "Entrées", "quantity": 4, "unit_price_cents": 250}]}), 201)
-    expect(staff.post("/admin/order-periods", json={
-        "title": "Manuels", "notes": "", "opens_at": (now - timedelta(hours=1)).isoformat(),
-        "closes_at": (now + timedelta(days=2)).isoformat(), "class_names": ["1A"]}), 201)
+    expect(
+        staff.post(
+            "/admin/events",
+            json={
+                "title": "Fancy-fair",
+                "starts_at": (now + timedelta(days=3)).isoformat(),
+                "ends_at": (now + timedelta(days=3, hours=4)).isoformat(),
+                "description": "Au préau",
+                "class_names": [],
+            },
+        ),
+        201,
+    )
+    expect(
+        staff.post(
+            "/admin/events",
+            json={
+                "title": "Excursion des 6e",
+                "starts_at": (now + timedelta(days=5)).isoformat(),
+                "ends_at": (now + timedelta(days=5, hours=8)).isoformat(),
+                "description": "",
+                "class_names": ["6A"],
+            },
+        ),
+        201,
+    )
+    expect(
+        staff.post(
+            "/admin/documents",
+            data={"title": "Circulaire", "student_ids": kid["id"]},
+            files={"file": ("c.pdf", PDF, "application/pdf")},
+        ),
+        201,
+    )
+    expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": kid["id"],
+                "title": "Piscine",
+                "due_on": "2027-02-01",
+                "lines": [{"label": "Entrées", "quantity": 4, "unit_price_cents": 250}],
+            },
+        ),
+        201,
+    )
+    expect(
+        staff.post(
+            "/admin/order-periods",
+            json={
+                "title": "Manuels",
+                "notes": "",
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(days=2)).isoformat(),
+                "class_names": ["1A"],
+            },
+        ),
+        201,
+    )
     return staff, parent
 
 
@@ -79,4 +124,9 @@ def test_staff_publishing_an_event_is_checked(suite):
     r = staff.post("/admin/events", json={"title": "", "starts_at": "demain"})
     assert r.status_code == 400 and set(r.json()["error"]["fields"]) >= {"title", "starts_at"}
     parent = new_family(suite, staff, [{"first_name": "Tom"}])
-    assert parent.post("/admin/events", json={"title": "x", "starts_at": "2027-01-01T10:00:00+01:00"}).status_code == 403
+    assert (
+        parent.post(
+            "/admin/events", json={"title": "x", "starts_at": "2027-01-01T10:00:00+01:00"}
+        ).status_code
+        == 403
+    )

@@ -8,7 +8,9 @@ from tests.factories import expect, new_family, new_school
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def deposit(staff, students, *, content=PDF, name="Ephémérides juin 2017.pdf", title="Éphémérides juin 2017", **extra):
+def deposit(
+    staff, students, *, content=PDF, name="Ephémérides juin 2017.pdf", title="Éphémérides juin 2017", **extra
+):
     data = {"title": title, "student_ids": ",".join(students), **extra}
     return staff.post("/admin/documents", data=data, files={"file": (name, content, "application/pdf")})
 
@@ -31,8 +33,12 @@ def test_documents_are_unread_until_opened_by_each_parent(suite):
     assert "inline" in file.headers["Content-Disposition"]
 
     assert expect(mum.get("/documents", params={"state": "unread"})).json()["items"] == []
-    assert [d["id"] for d in expect(mum.get("/documents", params={"state": "read"})).json()["items"]] == [doc_id]
-    assert [d["id"] for d in expect(dad.get("/documents", params={"state": "unread"})).json()["items"]] == [doc_id]
+    assert [d["id"] for d in expect(mum.get("/documents", params={"state": "read"})).json()["items"]] == [
+        doc_id
+    ]
+    assert [d["id"] for d in expect(dad.get("/documents", params={"state": "unread"})).json()["items"]] == [
+        doc_id
+    ]
 
 
 def test_a_whole_class_gets_the_document(suite):
@@ -48,8 +54,14 @@ def test_bad_uploads_are_refused_and_nothing_is_kept(suite):
     staff = new_school(suite)
     kid = staff.create_student("Léo", "Simon", "2A")
     parent = new_family(suite, staff, [kid])
-    exe = deposit(staff, [kid["id"]], content=b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", name="bulletin.pdf")
-    assert exe.status_code == 400 and exe.json()["error"]["code"] == "invalid_request" and "file" in exe.json()["error"]["fields"]
+    exe = deposit(
+        staff, [kid["id"]], content=b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", name="bulletin.pdf"
+    )
+    assert (
+        exe.status_code == 400
+        and exe.json()["error"]["code"] == "invalid_request"
+        and "file" in exe.json()["error"]["fields"]
+    )
     big = deposit(staff, [kid["id"]], content=b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024))
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     unknown = deposit(staff, ["00000000-0000-0000-0000-000000000000"])
@@ -74,15 +86,26 @@ def test_issued_invoice_appears_as_a_pdf_document_once(suite):
     staff = new_school(suite)
     kid = staff.create_student("Mia", "Wouters", "3B")
     parent = new_family(suite, staff, [kid])
-    invoice = expect(staff.post("/admin/invoices", json={
-        "student_id": kid["id"], "title": "Visite à Bruges", "due_on": "2027-01-15",
-        "lines": [{"label": "Car", "quantity": 1, "unit_price_cents": 1500}]}), 201).json()
+    invoice = expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": kid["id"],
+                "title": "Visite à Bruges",
+                "due_on": "2027-01-15",
+                "lines": [{"label": "Car", "quantity": 1, "unit_price_cents": 1500}],
+            },
+        ),
+        201,
+    ).json()
     import time
 
     deadline = time.monotonic() + 20
     docs = []
     while time.monotonic() < deadline:
-        docs = [d for d in parent.get("/documents").json()["items"] if d["title"] == "Facture – Visite à Bruges"]
+        docs = [
+            d for d in parent.get("/documents").json()["items"] if d["title"] == "Facture – Visite à Bruges"
+        ]
         if docs:
             break
         time.sleep(0.2)

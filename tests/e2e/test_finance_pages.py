@@ -10,7 +10,7 @@ from tests.factories import anonymous, expect, new_family
 
 
 def _form_fields(html: str, action: str) -> dict[str, str]:
-    form = html[html.index(f'action="{action}"'):]
+    form = html[html.index(f'action="{action}"') :]
     form = form[: form.index("</form>")]
     return dict(re.findall(r'name="(csrf_token|idempotency_key)" value="([^"]+)"', form))
 
@@ -18,14 +18,19 @@ def _form_fields(html: str, action: str) -> dict[str, str]:
 def test_pages_are_for_signed_in_parents(suite):
     staff = finance_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Emma"}])
-    for path, heading in (("/soldes", "Soldes"), ("/operations", "Opérations financières"),
-                          ("/journal-des-ventes", "Journal des ventes")):
+    for path, heading in (
+        ("/soldes", "Soldes"),
+        ("/operations", "Opérations financières"),
+        ("/journal-des-ventes", "Journal des ventes"),
+    ):
         page = expect(parent.page(path))
         assert f"<h1>{heading}" in page.text
         assert 'aria-current="page"' in page.text
         assert anonymous(suite).page(path, allow_redirects=False).status_code in (302, 303)
         refused = staff.page(path, allow_redirects=False)  # staff are sent to their own pages
-        assert refused.status_code == 403 or (refused.status_code in (302, 303) and path not in refused.headers["Location"])
+        assert refused.status_code == 403 or (
+            refused.status_code in (302, 303) and path not in refused.headers["Location"]
+        )
     assert "<h1>Saldi" in expect(parent.page("/soldes?lang=nl")).text
     assert "<h1>Balances" in expect(parent.page("/soldes?lang=en")).text
 
@@ -35,18 +40,23 @@ def test_the_payer_form_pays_once_and_explains_a_refusal(suite):
     parent = new_family(suite, staff, [{"first_name": "Emma"}])
     wallets = wallets_by_name(parent)
     top_up(staff, wallets["Repas"]["id"], 1000)
-    cheap, dear = invoice(staff, parent.active_child_id, 400, "Piscine"), invoice(staff, parent.active_child_id, 5000)
+    cheap, dear = (
+        invoice(staff, parent.active_child_id, 400, "Piscine"),
+        invoice(staff, parent.active_child_id, 5000),
+    )
     action = f"/soldes/factures/{cheap['id']}/payer"
     html = expect(parent.page("/soldes")).text
     fields = _form_fields(html, action)
     assert set(fields) == {"csrf_token", "idempotency_key"}
     no_csrf = parent.page(action, method="POST", data={"wallet_id": wallets["Repas"]["id"]})
     assert no_csrf.status_code == 400
-    done = parent.page(action, method="POST", data={**fields, "wallet_id": wallets["Repas"]["id"]},
-                       allow_redirects=False)
+    done = parent.page(
+        action, method="POST", data={**fields, "wallet_id": wallets["Repas"]["id"]}, allow_redirects=False
+    )
     assert done.status_code == 303 and done.headers["Location"].endswith("/soldes#factures")
-    again = parent.page(action, method="POST", data={**fields, "wallet_id": wallets["Repas"]["id"]},
-                        allow_redirects=False)
+    again = parent.page(
+        action, method="POST", data={**fields, "wallet_id": wallets["Repas"]["id"]}, allow_redirects=False
+    )
     assert again.status_code == 303  # the same form sent twice: paid once
     assert wallets_by_name(parent)["Repas"]["balance_cents"] == 600
     html = expect(parent.page("/soldes")).text

@@ -20,7 +20,12 @@ from tests.suite import free_port
 
 def _served(metrics_port: int) -> float:
     body = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    return sum(float(v) for v in re.findall(r'^cartable_rpc_requests_total\{[^}]*service="finance"[^}]*\} ([0-9.e+]+)$', body, re.M))
+    return sum(
+        float(v)
+        for v in re.findall(
+            r'^cartable_rpc_requests_total\{[^}]*service="finance"[^}]*\} ([0-9.e+]+)$', body, re.M
+        )
+    )
 
 
 def _wait_serving(port: int, timeout: float = 30) -> None:
@@ -28,7 +33,10 @@ def _wait_serving(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+            if (
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                == health_pb2.HealthCheckResponse.SERVING
+            ):
                 return
         except grpc.RpcError:
             pass
@@ -63,18 +71,41 @@ def two_finances(suite):
 def test_concurrent_wallet_payments_over_two_finance_servers_never_overdraw(suite, two_finances):
     base, metrics = two_finances
     staff = new_school(suite)
-    expect(staff.put("/admin/settings", json={
-        "iban": "BE68539007547034", "bic": "GKCCBEBB", "beneficiary": "École", "top_up_methods": ["online", "transfer"],
-        "internal_wallet_payments": True, "online_payment_for_orders": False}), 200)
+    expect(
+        staff.put(
+            "/admin/settings",
+            json={
+                "iban": "BE68539007547034",
+                "bic": "GKCCBEBB",
+                "beneficiary": "École",
+                "top_up_methods": ["online", "transfer"],
+                "internal_wallet_payments": True,
+                "online_payment_for_orders": False,
+            },
+        ),
+        200,
+    )
     expect(staff.post("/admin/wallet-types", json={"name": "Repas"}), 201)
     kid = staff.create_student("Emma", "Dupont", "1A")
     parent = new_family(suite, staff, [kid])
     wallet = expect(parent.get("/wallets")).json()["items"][0]
-    expect(staff.post(f"/admin/wallets/{wallet['id']}/top-ups", json={"amount_cents": 10_000, "method": "cash"}), 201)
+    expect(
+        staff.post(f"/admin/wallets/{wallet['id']}/top-ups", json={"amount_cents": 10_000, "method": "cash"}),
+        201,
+    )
     invoices = [
-        expect(staff.post("/admin/invoices", json={
-            "student_id": kid["id"], "title": f"Activité {i}", "due_on": "2027-03-01",
-            "lines": [{"label": "Entrée", "quantity": 1, "unit_price_cents": 500}]}), 201).json()["id"]
+        expect(
+            staff.post(
+                "/admin/invoices",
+                json={
+                    "student_id": kid["id"],
+                    "title": f"Activité {i}",
+                    "due_on": "2027-03-01",
+                    "lines": [{"label": "Entrée", "quantity": 1, "unit_price_cents": 500}],
+                },
+            ),
+            201,
+        ).json()["id"]
         for i in range(40)
     ]
     before = [_served(m) for m in metrics]
@@ -93,7 +124,9 @@ def test_concurrent_wallet_payments_over_two_finance_servers_never_overdraw(suit
         results = list(pool.map(pay, invoices + invoices))
     if any(status >= 500 for status, _ in results):
         errors = [
-            line for log in suite.logs.glob("finance*.log") for line in log.read_text(errors="replace").splitlines()
+            line
+            for log in suite.logs.glob("finance*.log")
+            for line in log.read_text(errors="replace").splitlines()
             if '"level": "error"' in line
         ]
         raise AssertionError(f"server errors {results}: {errors[-5:]}")
@@ -102,19 +135,25 @@ def test_concurrent_wallet_payments_over_two_finance_servers_never_overdraw(suit
     assert len(paid) + len(refused) == 80, results
     assert {code for _, code in refused} <= {"insufficient_balance", "already_paid"}
     statuses = {i["id"]: i["status"] for i in expect(parent.get("/invoices")).json()["items"]}
-    assert sum(1 for i in invoices if statuses[i] == "paid") == 20  # 10 000 cents pay 20 invoices of 500, no more
+    assert (
+        sum(1 for i in invoices if statuses[i] == "paid") == 20
+    )  # 10 000 cents pay 20 invoices of 500, no more
     assert expect(parent.get("/wallets")).json()["items"][0]["balance_cents"] == 0
 
     after = [_served(m) for m in metrics]
-    assert all(a > b for a, b in zip(after, before, strict=True)), "both finance servers must have served calls"
+    assert all(a > b for a, b in zip(after, before, strict=True)), (
+        "both finance servers must have served calls"
+    )
 
     engine = create_engine(suite.urls["finance"].replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as c:
         assert c.execute(text("SELECT COALESCE(SUM(amount_cents), 0) FROM ledger_postings")).scalar_one() == 0
-        bad = c.execute(text(
-            "SELECT COUNT(*) FROM wallets w WHERE w.balance_cents <> COALESCE("
-            "(SELECT SUM(p.amount_cents) FROM ledger_postings p WHERE p.account = 'wallet:' || w.id), 0)"
-        )).scalar_one()
+        bad = c.execute(
+            text(
+                "SELECT COUNT(*) FROM wallets w WHERE w.balance_cents <> COALESCE("
+                "(SELECT SUM(p.amount_cents) FROM ledger_postings p WHERE p.account = 'wallet:' || w.id), 0)"
+            )
+        ).scalar_one()
         assert bad == 0
         assert c.execute(text("SELECT COUNT(*) FROM wallets WHERE balance_cents < 0")).scalar_one() == 0
     engine.dispose()

@@ -6,7 +6,9 @@ import requests
 def test_every_service_is_ready_behind_the_gateway(suite):
     r = requests.get(suite.base_url + "/readyz", timeout=5)
     assert r.status_code == 200
-    assert r.json()["services"] == {s: "serving" for s in ("auth", "documents", "finance", "meetings", "notifications", "orders")}
+    assert r.json()["services"] == {
+        s: "serving" for s in ("auth", "documents", "finance", "meetings", "notifications", "orders")
+    }
 
 
 def test_request_id_is_echoed_or_created(suite):

@@ -18,7 +18,9 @@ def test_parent_reads_and_replaces_mail_preferences(suite):
 def test_bad_preferences_are_refused_with_their_fields(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Max"}])
-    r = parent.put("/mail-preferences", json={"language": "de", "documents": "yes", "low_balance_threshold_cents": -1})
+    r = parent.put(
+        "/mail-preferences", json={"language": "de", "documents": "yes", "low_balance_threshold_cents": -1}
+    )
     assert r.status_code == 400
     assert set(r.json()["error"]["fields"]) == {"language", "documents", "low_balance_threshold_cents"}
     assert staff.get("/mail-preferences").status_code == 403

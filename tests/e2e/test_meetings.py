@@ -23,12 +23,20 @@ def evening_body(title: str, *, days_ahead: int = 3, open_now: bool = True) -> d
     now = datetime.now(BRUSSELS)
     day = (now + timedelta(days=days_ahead)).date()
     if open_now:
-        opens, closes = now - timedelta(hours=1), datetime.combine(day - timedelta(days=1), clock(12), BRUSSELS)
+        opens, closes = (
+            now - timedelta(hours=1),
+            datetime.combine(day - timedelta(days=1), clock(12), BRUSSELS),
+        )
     else:  # booking already over
         opens, closes = now - timedelta(hours=2), now - timedelta(hours=1)
     return {
-        "title": title, "date": day.isoformat(), "start_time": "18:00", "end_time": "19:00", "slot_minutes": 10,
-        "opens_at": opens.isoformat(), "closes_at": closes.isoformat(),
+        "title": title,
+        "date": day.isoformat(),
+        "start_time": "18:00",
+        "end_time": "19:00",
+        "slot_minutes": 10,
+        "opens_at": opens.isoformat(),
+        "closes_at": closes.isoformat(),
         "teachers": [
             {"name": "Mme Dubois", "room": "Local 12", "class_names": ["3A", "3B"]},
             {"name": "M. Janssens", "class_names": ["3A"]},
@@ -96,9 +104,14 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     tap = EventTap(suite)
 
     # Only staff open evenings; only parents book.
-    assert expect(mum.post("/admin/meetings", json=evening_body("Réunion")), 403).json()["error"]["code"] == "forbidden"
+    assert (
+        expect(mum.post("/admin/meetings", json=evening_body("Réunion")), 403).json()["error"]["code"]
+        == "forbidden"
+    )
     expect(staff.get("/meetings"), 403)
-    bad = expect(staff.post("/admin/meetings", json={**evening_body("Réunion"), "end_time": "17:00"}), 400).json()
+    bad = expect(
+        staff.post("/admin/meetings", json={**evening_body("Réunion"), "end_time": "17:00"}), 400
+    ).json()
     assert "end_time" in bad["error"]["fields"]
     made = expect(staff.post("/admin/meetings", json=evening_body("Réunion du 1er trimestre")), 201).json()
     assert made["slot_count"] == 18 and made["starts_at"].endswith(("+01:00", "+02:00"))
@@ -127,7 +140,9 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     assert taken["error"]["code"] == "slot_taken"
     twice = expect(mum.post(f"/meetings/slots/{dubois['free_slots'][1]['id']}/booking"), 409).json()
     assert twice["error"]["code"] == "already_booked"
-    leroy_slot = expect(staff.get(f"/admin/meetings/{evening_id}/schedule"), 200).json()["teachers"][2]["slots"][0]
+    leroy_slot = expect(staff.get(f"/admin/meetings/{evening_id}/schedule"), 200).json()["teachers"][2][
+        "slots"
+    ][0]
     expect(mum.post(f"/meetings/slots/{leroy_slot['id']}/booking"), 404)  # not a teacher of Emma
     dads = expect(dad.post(f"/meetings/slots/{dubois['free_slots'][3]['id']}/booking"), 201).json()
 
@@ -141,7 +156,9 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
         with lock:
             answers.append(r.status_code)
 
-    fresh = [new_family(suite, staff, children=[{"first_name": f"K{i}", "class_name": "3A"}]) for i in range(3)]
+    fresh = [
+        new_family(suite, staff, children=[{"first_name": f"K{i}", "class_name": "3A"}]) for i in range(3)
+    ]
     threads = [threading.Thread(target=click, args=(c,)) for c in fresh]
     for t in threads:
         t.start()
@@ -151,13 +168,22 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
 
     # My bookings: each parent sees their own; another family cannot cancel them.
     assert [b["id"] for b in expect(mum.get("/meetings/bookings"), 200).json()["items"]] == [booked["id"]]
-    assert [b["id"] for b in expect(dad.get("/meetings/bookings?limit=1"), 200).json()["items"]] == [dads["id"]]
-    assert expect(other.delete(f"/meetings/bookings/{booked['id']}"), 404).json()["error"]["code"] == "not_found"
+    assert [b["id"] for b in expect(dad.get("/meetings/bookings?limit=1"), 200).json()["items"]] == [
+        dads["id"]
+    ]
+    assert (
+        expect(other.delete(f"/meetings/bookings/{booked['id']}"), 404).json()["error"]["code"] == "not_found"
+    )
     expect(dad.delete(f"/meetings/bookings/{booked['id']}"), 404)
 
     # Staff see the schedule with the child, class and parent, and a printable page.
     sched = expect(staff.get(f"/admin/meetings/{evening_id}/schedule"), 200).json()
-    rows = {s["starts_at"]: s["booking"] for t in sched["teachers"] if t["name"] == "Mme Dubois" for s in t["slots"]}
+    rows = {
+        s["starts_at"]: s["booking"]
+        for t in sched["teachers"]
+        if t["name"] == "Mme Dubois"
+        for s in t["slots"]
+    }
     assert rows[first["starts_at"]]["child_name"] == "Emma Peeters"
     assert rows[first["starts_at"]]["class_name"] == "3A"
     assert rows[first["starts_at"]]["parent_name"].startswith("Sophie")
@@ -178,7 +204,10 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     assert len(confirmed) == 4
     mums = next(c.booking for c in confirmed if c.booking.booking_id == booked["id"])
     assert (mums.parent_account_id, mums.child_name, mums.teacher_name, mums.evening_title) == (
-        mum.session["account"]["id"], "Emma Peeters", "Mme Dubois", "Réunion du 1er trimestre",
+        mum.session["account"]["id"],
+        "Emma Peeters",
+        "Mme Dubois",
+        "Réunion du 1er trimestre",
     )
     assert mums.starts_at == first["starts_at"]
     [cancelled] = tap.wait_for("meetings.booking.cancelled.v1", 1, evening_id)
@@ -196,9 +225,12 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     assert len(standing) == 3
     assert sorted(r.booking.booking_id for r in reminders) == sorted(standing)
 
+
 def test_booking_outside_the_window_is_refused(suite, school):
     staff, mum, _dad, _other = school
-    closed = expect(staff.post("/admin/meetings", json=evening_body("Réunion close", open_now=False)), 201).json()
+    closed = expect(
+        staff.post("/admin/meetings", json=evening_body("Réunion close", open_now=False)), 201
+    ).json()
     assert closed["id"] not in [e["id"] for e in expect(mum.get("/meetings"), 200).json()["items"]]
     sched = expect(staff.get(f"/admin/meetings/{closed['id']}/schedule"), 200).json()
     slot = next(t for t in sched["teachers"] if t["name"] == "Mme Dubois")["slots"][0]
@@ -210,8 +242,14 @@ def test_meeting_endpoints_are_in_the_openapi_document(suite):
     import requests
 
     paths = requests.get(suite.base_url + "/api/v1/openapi.json", timeout=10).json()["paths"]
-    for p in ("/api/v1/meetings", "/api/v1/meetings/slots/{id}/booking", "/api/v1/meetings/bookings/{id}",
-              "/api/v1/meetings/bookings", "/api/v1/admin/meetings", "/api/v1/admin/meetings/{id}/schedule"):
+    for p in (
+        "/api/v1/meetings",
+        "/api/v1/meetings/slots/{id}/booking",
+        "/api/v1/meetings/bookings/{id}",
+        "/api/v1/meetings/bookings",
+        "/api/v1/admin/meetings",
+        "/api/v1/admin/meetings/{id}/schedule",
+    ):
         assert p in paths
 
 
@@ -223,13 +261,19 @@ def test_staff_open_an_evening_with_the_web_form(suite, school):
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form_page).group(1)
     day = (datetime.now(BRUSSELS) + timedelta(days=10)).date()
     fields = {
-        "csrf_token": csrf, "title": "Réunion de mars", "date": day.isoformat(), "start_time": "16:30",
-        "end_time": "18:30", "slot_minutes": "20",
+        "csrf_token": csrf,
+        "title": "Réunion de mars",
+        "date": day.isoformat(),
+        "start_time": "16:30",
+        "end_time": "18:30",
+        "slot_minutes": "20",
         "opens_at": (datetime.now(BRUSSELS) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "closes_at": f"{(day - timedelta(days=2)).isoformat()}T18:00",
         "teachers": "Mme Dubois ; 3A, 3B ; Local 12\nM. Janssens ; 3A\n",
     }
-    bad = expect(staff.page("/gestion/reunions", "POST", data={**fields, "teachers": "Mme Dubois\n"}), 400).text
+    bad = expect(
+        staff.page("/gestion/reunions", "POST", data={**fields, "teachers": "Mme Dubois\n"}), 400
+    ).text
     assert "Ligne 1" in bad
     made = staff.page("/gestion/reunions", "POST", data=fields, allow_redirects=False)
     assert made.status_code == 303 and "/horaire" in made.headers["Location"]
@@ -238,5 +282,6 @@ def test_staff_open_an_evening_with_the_web_form(suite, school):
     assert sched["evening"]["starts_at"] == f"{day.isoformat()}T16:30:00{sched['evening']['starts_at'][19:]}"
     assert sched["evening"]["closes_at"].startswith(f"{(day - timedelta(days=2)).isoformat()}T18:00:00")
     assert [(t["name"], t["room"], t["class_names"], len(t["slots"])) for t in sched["teachers"]] == [
-        ("M. Janssens", "", ["3A"], 6), ("Mme Dubois", "Local 12", ["3A", "3B"], 6),
+        ("M. Janssens", "", ["3A"], 6),
+        ("Mme Dubois", "Local 12", ["3A", "3B"], 6),
     ]

@@ -55,7 +55,12 @@ def test_order_path_from_catalog_to_invoice_with_credit_applied_once(suite):
     parent = new_family(suite, staff, [{"first_name": "Emma", "class_name": "1A"}])
     child = parent.active_child_id
     period, items = _open_period(staff)
-    expect(staff.post("/admin/book-returns", json={"student_id": child, "credit_cents": 1000, "note": "3 livres"}), 201)
+    expect(
+        staff.post(
+            "/admin/book-returns", json={"student_id": child, "credit_cents": 1000, "note": "3 livres"}
+        ),
+        201,
+    )
 
     periods = expect(parent.get("/order-periods")).json()["items"]
     assert [p["id"] for p in periods] == [period]
@@ -68,12 +73,19 @@ def test_order_path_from_catalog_to_invoice_with_credit_applied_once(suite):
 
     chosen = [items["maths"], items["cahier"]]
     summary = expect(parent.post(f"/order-periods/{period}/summary", json={"item_ids": chosen})).json()
-    assert (summary["subtotal_cents"], summary["credit_cents"], summary["grand_total_cents"]) == (2140, 1000, 1140)
+    assert (summary["subtotal_cents"], summary["credit_cents"], summary["grand_total_cents"]) == (
+        2140,
+        1000,
+        1140,
+    )
 
     expect(parent.post(f"/order-periods/{period}/orders", json={"item_ids": chosen}), 400)  # no confirm
     placed = expect(
-        parent.post(f"/order-periods/{period}/orders", json={"item_ids": chosen, "confirm": True},
-                    headers={"Idempotency-Key": "order-1"}),
+        parent.post(
+            f"/order-periods/{period}/orders",
+            json={"item_ids": chosen, "confirm": True},
+            headers={"Idempotency-Key": "order-1"},
+        ),
         201,
     ).json()
     assert placed["grand_total_cents"] == 1140 and placed["checkout_url"] is None
@@ -81,7 +93,9 @@ def test_order_path_from_catalog_to_invoice_with_credit_applied_once(suite):
     invoices = expect(parent.get("/invoices")).json()["items"]
     invoice = next(i for i in invoices if i["id"] == placed["invoice_id"])
     assert (invoice["total_cents"], invoice["status"]) == (1140, "unpaid")
-    assert _wait(lambda: any(d["title"] == "Facture – Manuels 2027" for d in parent.get("/documents").json()["items"]))
+    assert _wait(
+        lambda: any(d["title"] == "Facture – Manuels 2027" for d in parent.get("/documents").json()["items"])
+    )
 
     again = expect(parent.post(f"/order-periods/{period}/summary", json={"item_ids": chosen})).json()
     assert again["credit_cents"] == 0  # the credit went to the first order
@@ -103,8 +117,11 @@ def test_concurrent_double_submission_makes_one_order(suite):
     answers = []
 
     def submit():
-        r = parent.post(f"/order-periods/{period}/orders", json={"item_ids": [items["french"]], "confirm": True},
-                        headers={"Idempotency-Key": "double-click"})
+        r = parent.post(
+            f"/order-periods/{period}/orders",
+            json={"item_ids": [items["french"]], "confirm": True},
+            headers={"Idempotency-Key": "double-click"},
+        )
         answers.append((r.status_code, r.json()))
 
     threads = [threading.Thread(target=submit) for _ in range(5)]

@@ -21,10 +21,20 @@ IBAN = "BE68 5390 0754 7034"
 
 def open_school(suite, methods=("online", "transfer"), wallet_payments=True, orders_online=False):
     staff = new_school(suite)
-    expect(staff.put("/admin/settings", json={
-        "iban": IBAN, "bic": "BBRUBEBB", "beneficiary": "École Saint-Joseph", "top_up_methods": list(methods),
-        "internal_wallet_payments": wallet_payments, "online_payment_for_orders": orders_online,
-    }), 200)
+    expect(
+        staff.put(
+            "/admin/settings",
+            json={
+                "iban": IBAN,
+                "bic": "BBRUBEBB",
+                "beneficiary": "École Saint-Joseph",
+                "top_up_methods": list(methods),
+                "internal_wallet_payments": wallet_payments,
+                "online_payment_for_orders": orders_online,
+            },
+        ),
+        200,
+    )
     expect(staff.post("/admin/wallet-types", json={"name": "Repas"}), 201)
     return staff
 
@@ -43,8 +53,14 @@ def wallet(family) -> dict:
 
 def top_up(family, cents=1000, key=None, wallet_id=None) -> dict:
     headers = {"Idempotency-Key": key} if key else {}
-    resp = expect(family.post(f"/wallets/{wallet_id or wallet(family)['id']}/top-ups",
-                              json={"amount_cents": cents, "method": "online"}, headers=headers), 201)
+    resp = expect(
+        family.post(
+            f"/wallets/{wallet_id or wallet(family)['id']}/top-ups",
+            json={"amount_cents": cents, "method": "online"},
+            headers=headers,
+        ),
+        201,
+    )
     return resp.json()
 
 
@@ -94,8 +110,16 @@ def test_online_top_up_is_booked_once_by_the_webhook(suite, school):
     started = top_up(family, 1000, key=str(uuid.uuid4()))
     assert started["checkout_url"].startswith(f"http://127.0.0.1:{suite.mollie_port}/checkout/tr_")
     assert payment(family, started["payment_id"]) | {"created_at": None} == {
-        "id": started["payment_id"], "status": "open", "amount_cents": 1000, "purpose": "top_up", "method": "online",
-        "wallet_id": w["id"], "invoice_id": None, "created_at": None, "paid_at": None}
+        "id": started["payment_id"],
+        "status": "open",
+        "amount_cents": 1000,
+        "purpose": "top_up",
+        "method": "online",
+        "wallet_id": w["id"],
+        "invoice_id": None,
+        "created_at": None,
+        "paid_at": None,
+    }
     assert wallet(family)["balance_cents"] == 0
     back = checkout(started["checkout_url"], "paid")
     assert back.status_code == 303
@@ -104,7 +128,9 @@ def test_online_top_up_is_booked_once_by_the_webhook(suite, school):
     assert wallet(family)["balance_cents"] == 1000
     assert payment(family, started["payment_id"])["status"] == "paid"
     page = expect(family.page(back.headers["Location"]), 200)
-    assert "Votre paiement est confirmé" in page.text and "10,00" in page.text and 'href="/soldes"' in page.text
+    assert (
+        "Votre paiement est confirmé" in page.text and "10,00" in page.text and 'href="/soldes"' in page.text
+    )
     pid = provider_id(started["checkout_url"])
     for _ in range(3):  # the provider repeats itself: nothing more is booked
         assert resend_webhook(suite, pid)["delivered"] is True
@@ -112,15 +138,22 @@ def test_online_top_up_is_booked_once_by_the_webhook(suite, school):
     ops = expect(family.get("/operations"), 200).json()["items"]
     assert [(o["type"], o["payment_method"], o["amount_cents"]) for o in ops] == [("top_up", "online", 1000)]
     # finance.payment.received.v1 reached notifications, which mailed the parent once
-    wait_for(lambda: [m for m in mails_to(suite, family.email) if "Paiement reçu" in str(m["Subject"])],
-             what="the payment mail")
+    wait_for(
+        lambda: [m for m in mails_to(suite, family.email) if "Paiement reçu" in str(m["Subject"])],
+        what="the payment mail",
+    )
     time.sleep(1)
     assert len([m for m in mails_to(suite, family.email) if "Paiement reçu" in str(m["Subject"])]) == 1
 
 
-@pytest.mark.parametrize("action,words", [
-    ("failed", "a échoué"), ("canceled", "a été annulé"), ("expired", "a expiré"),
-])
+@pytest.mark.parametrize(
+    "action,words",
+    [
+        ("failed", "a échoué"),
+        ("canceled", "a été annulé"),
+        ("expired", "a expiré"),
+    ],
+)
 def test_a_failed_canceled_or_expired_payment_books_nothing_and_says_so(suite, school, action, words):
     _staff, family = school
     started = top_up(family, 2500)
@@ -165,11 +198,16 @@ def test_the_redirect_without_the_webhook_books_nothing_and_the_late_webhook_boo
         if not webhook_delivered(suite, pid):
             assert payment(family, started["payment_id"])["status"] == "open"
     else:  # a very slow restart: the retry came first; the rest of the test still holds
-        warnings.warn("finance restarted after the stand-in's retry: the no-webhook window was not checked",
-                      stacklevel=1)
+        warnings.warn(
+            "finance restarted after the stand-in's retry: the no-webhook window was not checked",
+            stacklevel=1,
+        )
     # the late webhook books it, once
-    wait_for(lambda: payment(family, started["payment_id"])["status"] == "paid", timeout=60,
-             what="the retried webhook")
+    wait_for(
+        lambda: payment(family, started["payment_id"])["status"] == "paid",
+        timeout=60,
+        what="the retried webhook",
+    )
     assert wallet(family)["balance_cents"] == 1500
     resend_webhook(suite, provider_id(started["checkout_url"]))
     assert wallet(family)["balance_cents"] == 1500
@@ -183,9 +221,18 @@ def test_webhooks_for_unknown_or_malformed_ids_are_answered_200(suite):
 
 def test_invoice_paid_online(suite, school):
     staff, family = school
-    inv = expect(staff.post("/admin/invoices", json={
-        "student_id": family.active_child_id, "title": "Classe verte", "due_on": "2030-06-30",
-        "lines": [{"label": "Séjour", "quantity": 1, "unit_price_cents": 12500}]}), 201).json()
+    inv = expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": family.active_child_id,
+                "title": "Classe verte",
+                "due_on": "2030-06-30",
+                "lines": [{"label": "Séjour", "quantity": 1, "unit_price_cents": 12500}],
+            },
+        ),
+        201,
+    ).json()
     started = expect(family.post(f"/invoices/{inv['id']}/payments", json={"method": "online"}), 201).json()
     assert set(started) >= {"payment_id", "checkout_url"}
     assert payment(family, started["payment_id"])["purpose"] == "invoice"
@@ -195,7 +242,10 @@ def test_invoice_paid_online(suite, school):
     again = family.post(f"/invoices/{inv['id']}/payments", json={"method": "online"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_paid"
     details = expect(family.get(f"/invoices/{inv['id']}/transfer"), 200).json()
-    assert details["amount_cents"] == 0 and details["structured_communication"] == inv["structured_communication"]
+    assert (
+        details["amount_cents"] == 0
+        and details["structured_communication"] == inv["structured_communication"]
+    )
 
 
 def test_disabled_methods_answer_409_and_are_not_offered(suite):
@@ -204,17 +254,28 @@ def test_disabled_methods_answer_409_and_are_not_offered(suite):
     w = wallet(family)
     refused = family.post(f"/wallets/{w['id']}/top-ups", json={"amount_cents": 1000, "method": "online"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "method_disabled"
-    inv = expect(staff.post("/admin/invoices", json={
-        "student_id": family.active_child_id, "title": "Photos", "lines": [{"label": "Photo", "unit_price_cents": 900}]}),
-        201).json()
+    inv = expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": family.active_child_id,
+                "title": "Photos",
+                "lines": [{"label": "Photo", "unit_price_cents": 900}],
+            },
+        ),
+        201,
+    ).json()
     refused = family.post(f"/invoices/{inv['id']}/payments", json={"method": "online"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "method_disabled"
     details = expect(family.get(f"/wallets/{w['id']}/transfer"), 200).json()
-    assert details["iban"] == "BE68539007547034" and details["structured_communication"] == w["structured_communication"]
+    assert (
+        details["iban"] == "BE68539007547034"
+        and details["structured_communication"] == w["structured_communication"]
+    )
     assert details["epc_qr_svg"].startswith("<svg")
     balances = expect(family.page("/soldes"), 200).text
     assert "Recharger" in balances and "Par virement bancaire" in balances
-    assert "recharger\"" not in balances and "Payer en ligne" not in balances  # no online option offered
+    assert 'recharger"' not in balances and "Payer en ligne" not in balances  # no online option offered
     online_only = open_school(suite, methods=("online",))
     other = new_family(suite, online_only, [{"first_name": "Lina"}])
     refused = other.get(f"/wallets/{wallet(other)['id']}/transfer")
@@ -226,12 +287,20 @@ def test_payments_of_another_family_are_not_found_and_bad_requests_are_400(suite
     started = top_up(family, 1000)
     stranger = new_family(suite, staff, [{"first_name": "Zoé"}])
     assert stranger.get(f"/payments/{started['payment_id']}").status_code == 404
-    assert stranger.post(f"/wallets/{wallet(family)['id']}/top-ups", json={"amount_cents": 1000}).status_code == 404
+    assert (
+        stranger.post(f"/wallets/{wallet(family)['id']}/top-ups", json={"amount_cents": 1000}).status_code
+        == 404
+    )
     assert stranger.get(f"/wallets/{wallet(family)['id']}/transfer").status_code == 404
     assert stranger.page(f"/paiements/{started['payment_id']}/retour").status_code == 404
     assert anonymous(suite).get(f"/payments/{started['payment_id']}").status_code == 401
     w = wallet(family)["id"]
-    for body in ({"amount_cents": "10"}, {"amount_cents": 0}, {"amount_cents": 50}, {"amount_cents": 1000, "method": "cash"}):
+    for body in (
+        {"amount_cents": "10"},
+        {"amount_cents": 0},
+        {"amount_cents": 50},
+        {"amount_cents": 1000, "method": "cash"},
+    ):
         resp = family.post(f"/wallets/{w}/top-ups", json=body)
         assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_request", body
 
@@ -241,8 +310,11 @@ def test_the_same_idempotency_key_answers_the_same_payment(suite, school):
     key = str(uuid.uuid4())
     first, again = top_up(family, 700, key=key), top_up(family, 700, key=key)
     assert again == first
-    reused = family.post(f"/wallets/{wallet(family)['id']}/top-ups", json={"amount_cents": 800},
-                         headers={"Idempotency-Key": key})
+    reused = family.post(
+        f"/wallets/{wallet(family)['id']}/top-ups",
+        json={"amount_cents": 800},
+        headers={"Idempotency-Key": key},
+    )
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_key_reused"
 
 
@@ -267,8 +339,11 @@ def test_the_recharger_menu_of_the_balances_page_pays_online_and_shows_the_trans
     page = expect(family.page(back.headers["Location"]), 200).text
     assert "Votre paiement est confirmé" in page and "12,50" in page
     assert wallet(family)["balance_cents"] == 1250
-    bad = family.page(action, method="POST", data={**_form_fields(expect(family.page("/soldes"), 200).text, action),
-                                                   "amount": "douze"})
+    bad = family.page(
+        action,
+        method="POST",
+        data={**_form_fields(expect(family.page("/soldes"), 200).text, action), "amount": "douze"},
+    )
     assert bad.status_code == 400 and "par exemple 10 ou 12,50" in bad.text
     transfer = expect(family.page(f"/soldes/portefeuilles/{w['id']}/virement"), 200).text
     assert "BE68539007547034" in transfer and w["structured_communication"] in transfer and "<svg" in transfer
@@ -283,18 +358,49 @@ def test_an_order_paid_online_when_the_school_takes_orders_online(suite):
     staff = open_school(suite, methods=(), orders_online=True)
     family = new_family(suite, staff, [{"first_name": "Léo", "class_name": "1A"}])
     now = datetime.now(UTC)
-    period = expect(staff.post("/admin/order-periods", json={
-        "title": "Manuels", "notes": "", "opens_at": (now - timedelta(hours=1)).isoformat(),
-        "closes_at": (now + timedelta(days=1)).isoformat(), "class_names": ["1A"]}), 201).json()["id"]
-    item = expect(staff.post(f"/admin/order-periods/{period}/items", json={
-        "subject": "Math", "title": "Atlas", "comment": "", "type": "purchase", "price_cents": 2150}), 201).json()["id"]
-    placed = expect(family.post(f"/order-periods/{period}/orders", json={"item_ids": [item], "confirm": True},
-                                headers={"Idempotency-Key": str(uuid.uuid4())}), 201).json()
+    period = expect(
+        staff.post(
+            "/admin/order-periods",
+            json={
+                "title": "Manuels",
+                "notes": "",
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(days=1)).isoformat(),
+                "class_names": ["1A"],
+            },
+        ),
+        201,
+    ).json()["id"]
+    item = expect(
+        staff.post(
+            f"/admin/order-periods/{period}/items",
+            json={
+                "subject": "Math",
+                "title": "Atlas",
+                "comment": "",
+                "type": "purchase",
+                "price_cents": 2150,
+            },
+        ),
+        201,
+    ).json()["id"]
+    placed = expect(
+        family.post(
+            f"/order-periods/{period}/orders",
+            json={"item_ids": [item], "confirm": True},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        ),
+        201,
+    ).json()
     assert placed["checkout_url"] and placed["grand_total_cents"] == 2150
     back = checkout(placed["checkout_url"], "paid")
     payment_id = back.headers["Location"].rsplit("/", 2)[-2]
     got = payment(family, payment_id)
     assert (got["status"], got["purpose"], got["amount_cents"], got["invoice_id"]) == (
-        "paid", "order", 2150, placed["invoice_id"])
+        "paid",
+        "order",
+        2150,
+        placed["invoice_id"],
+    )
     (inv,) = expect(family.get("/invoices"), 200).json()["items"]
     assert (inv["id"], inv["status"]) == (placed["invoice_id"], "paid")

@@ -31,7 +31,9 @@ def png(size=(500, 400)) -> bytes:
 
 
 def new_album(staff, title, classes=(), **extra) -> dict:
-    return expect(staff.post("/admin/photos/albums", json={"title": title, "class_names": list(classes), **extra}), 201).json()
+    return expect(
+        staff.post("/admin/photos/albums", json={"title": title, "class_names": list(classes), **extra}), 201
+    ).json()
 
 
 def upload(staff, album_id, *files):
@@ -67,14 +69,22 @@ def test_parents_see_the_whole_school_and_their_childs_class_albums_only(suite):
 
     album, made = albums["Classe verte 1A"]
     listed = next(a for a in expect(emmas.get("/photos/albums")).json()["items"] if a["id"] == album["id"])
-    assert listed["class_names"] == ["1A"] and listed["photo_count"] == 2 and listed["cover"]["id"] == made[0]["id"]
+    assert (
+        listed["class_names"] == ["1A"]
+        and listed["photo_count"] == 2
+        and listed["cover"]["id"] == made[0]["id"]
+    )
     assert "offered_period_ids" not in listed
     page = expect(emmas.get(f"/photos/albums/{album['id']}")).json()
     assert page["album"]["title"] == "Classe verte 1A" and page["next_cursor"] is None
     assert [p["id"] for p in page["items"]] == [m["id"] for m in made]
     first = page["items"][0]
     assert (first["number"], first["width"], first["height"]) == (1, 1200, 900)
-    assert first["thumbnail"] == {"url": f"/api/v1/photos/{first['id']}/thumbnail", "width": 320, "height": 240}
+    assert first["thumbnail"] == {
+        "url": f"/api/v1/photos/{first['id']}/thumbnail",
+        "width": 320,
+        "height": 240,
+    }
 
     thumb = expect(emmas.get(first["thumbnail"]["url"]))
     assert thumb.headers["Content-Type"] == "image/jpeg" and "private" in thumb.headers["Cache-Control"]
@@ -123,7 +133,9 @@ def test_a_bulk_upload_is_all_or_nothing_and_names_the_refused_files(suite):
     resp = upload(staff, album["id"], ("ok.jpg", jpeg()), ("notes.jpg", b"pas une image"), ("ok2.png", png()))
     assert resp.status_code == 400
     error = resp.json()["error"]
-    assert error["code"] == "invalid_request" and error["fields"] == {"files[1]": "notes.jpg: not a JPEG or PNG image"}
+    assert error["code"] == "invalid_request" and error["fields"] == {
+        "files[1]": "notes.jpg: not a JPEG or PNG image"
+    }
     assert expect(staff.get(f"/photos/albums/{album['id']}")).json()["items"] == []
 
     big = upload(staff, album["id"], ("big.jpg", jpeg() + b"\x00" * (21 * 1024 * 1024)))
@@ -174,13 +186,24 @@ def test_withdrawn_photos_and_albums_are_gone_with_their_files(suite):
 def test_a_draft_is_hidden_until_published(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Ana", "class_name": "5A"}])
-    draft = new_album(staff, "Remise des diplômes", ["5A"], published=False, event="Fête de fin d'année", taken_on="2027-06-25")
+    draft = new_album(
+        staff,
+        "Remise des diplômes",
+        ["5A"],
+        published=False,
+        event="Fête de fin d'année",
+        taken_on="2027-06-25",
+    )
     assert draft["published_at"] is None
     [photo] = expect(upload(staff, draft["id"], ("a.jpg", jpeg())), 201).json()["items"]
     assert titles(parent) == []
     assert parent.get(photo["thumbnail"]["url"]).status_code == 404
     published = expect(staff.post(f"/admin/photos/albums/{draft['id']}/publish")).json()
-    assert published["published_at"] and published["event"] == "Fête de fin d'année" and published["taken_on"] == "2027-06-25"
+    assert (
+        published["published_at"]
+        and published["event"] == "Fête de fin d'année"
+        and published["taken_on"] == "2027-06-25"
+    )
     assert titles(parent) == ["Remise des diplômes"]
     assert expect(parent.get(photo["thumbnail"]["url"])).content
 
@@ -189,7 +212,9 @@ def test_album_photos_come_page_by_page(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Léa", "class_name": "2A"}])
     album = new_album(staff, "Bal")
-    made = expect(upload(staff, album["id"], *[(f"{i}.jpg", jpeg((80, 60), (i * 50, 0, 0))) for i in range(5)]), 201)
+    made = expect(
+        upload(staff, album["id"], *[(f"{i}.jpg", jpeg((80, 60), (i * 50, 0, 0))) for i in range(5)]), 201
+    )
     ids, cursor = [], None
     for _ in range(5):
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -207,36 +232,62 @@ def test_an_album_is_offered_for_sale_in_an_open_ordering_period(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Mia", "class_name": "4B"}])
     album = new_album(staff, "Photos de classe 4B", ["4B"])
-    made = expect(upload(staff, album["id"], ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 0, 0)))), 201).json()["items"]
+    made = expect(
+        upload(staff, album["id"], ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 0, 0)))), 201
+    ).json()["items"]
     now = datetime.now(UTC)
 
     def period(opens, closes):
-        return expect(staff.post("/admin/order-periods", json={
-            "title": "Vente de photos", "notes": "", "opens_at": (now + timedelta(days=opens)).isoformat(),
-            "closes_at": (now + timedelta(days=closes)).isoformat(), "class_names": ["4B"],
-        }), 201).json()["id"]
+        return expect(
+            staff.post(
+                "/admin/order-periods",
+                json={
+                    "title": "Vente de photos",
+                    "notes": "",
+                    "opens_at": (now + timedelta(days=opens)).isoformat(),
+                    "closes_at": (now + timedelta(days=closes)).isoformat(),
+                    "class_names": ["4B"],
+                },
+            ),
+            201,
+        ).json()["id"]
 
     open_period = period(-1, 10)
-    offered = expect(staff.post(f"/admin/photos/albums/{album['id']}/offer",
-                                json={"period_id": open_period, "price_cents": 350, "comment": "Tirage 13 × 18"}), 201).json()
+    offered = expect(
+        staff.post(
+            f"/admin/photos/albums/{album['id']}/offer",
+            json={"period_id": open_period, "price_cents": 350, "comment": "Tirage 13 × 18"},
+        ),
+        201,
+    ).json()
     assert [i["photo_id"] for i in offered["items"]] == [p["id"] for p in made]
     catalog = expect(parent.get(f"/order-periods/{open_period}/catalog")).json()
     [subject] = [s for s in catalog["subjects"] if s["subject"] == "Photos – Photos de classe 4B"]
     assert sorted((i["title"], i["price_cents"], i["type"], i["comment"]) for i in subject["items"]) == [
-        ("Photo 1", 350, "purchase", "Tirage 13 × 18"), ("Photo 2", 350, "purchase", "Tirage 13 × 18"),
+        ("Photo 1", 350, "purchase", "Tirage 13 × 18"),
+        ("Photo 2", 350, "purchase", "Tirage 13 × 18"),
     ]
-    again = staff.post(f"/admin/photos/albums/{album['id']}/offer", json={"period_id": open_period, "price_cents": 350})
+    again = staff.post(
+        f"/admin/photos/albums/{album['id']}/offer", json={"period_id": open_period, "price_cents": 350}
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_offered"
     listed = next(a for a in expect(staff.get("/photos/albums")).json()["items"] if a["id"] == album["id"])
     assert listed["offered_period_ids"] == [open_period]
 
     closed = period(-5, -1)
-    late = staff.post(f"/admin/photos/albums/{album['id']}/offer", json={"period_id": closed, "price_cents": 350})
+    late = staff.post(
+        f"/admin/photos/albums/{album['id']}/offer", json={"period_id": closed, "price_cents": 350}
+    )
     assert late.status_code == 409 and late.json()["error"]["code"] == "period_closed"
-    unknown = staff.post(f"/admin/photos/albums/{album['id']}/offer",
-                         json={"period_id": "00000000-0000-0000-0000-000000000000", "price_cents": 350})
+    unknown = staff.post(
+        f"/admin/photos/albums/{album['id']}/offer",
+        json={"period_id": "00000000-0000-0000-0000-000000000000", "price_cents": 350},
+    )
     assert unknown.status_code == 404
-    assert staff.post(f"/admin/photos/albums/{album['id']}/offer", json={"period_id": open_period}).status_code == 400
+    assert (
+        staff.post(f"/admin/photos/albums/{album['id']}/offer", json={"period_id": open_period}).status_code
+        == 400
+    )
 
     # the parent's album page points to the period's order form
     page = expect(parent.page(f"/photos/albums/{album['id']}")).text
@@ -250,9 +301,9 @@ def test_photo_pages_for_parents_and_staff(suite):
     assert "Classe verte 1A" in index and "Fancy-fair" in index and "Piscine 2B" not in index
     grid = expect(emmas.page(f"/photos/albums/{album['id']}")).text
     assert grid.count('loading="lazy"') == 2 and 'width="320" height="240"' in grid
-    assert "alt=\"Photo 1 de l&#39;album « Classe verte 1A »\"" in grid
+    assert 'alt="Photo 1 de l&#39;album « Classe verte 1A »"' in grid
     view = expect(emmas.page(f"/photos/{made[0]['id']}")).text
-    assert f'/photos/{made[0]["id"]}/telecharger' in view and 'rel="next"' in view
+    assert f"/photos/{made[0]['id']}/telecharger" in view and 'rel="next"' in view
     assert expect(emmas.page(f"/photos/{made[0]['id']}/miniature")).headers["Content-Type"] == "image/jpeg"
     assert emmas.page(f"/photos/albums/{albums['Piscine 2B'][0]['id']}").status_code == 404
     english = expect(emmas.page(f"/photos/{made[0]['id']}?lang=en")).text
@@ -265,8 +316,11 @@ def test_photo_pages_for_parents_and_staff(suite):
     manage = expect(staff.page(f"/gestion/photos/albums/{album['id']}")).text
     assert 'enctype="multipart/form-data"' in manage and "multiple" in manage
     # over the gateway's 20 MiB a request: the album page says so (413), nothing added
-    heavy = staff.page(f"/gestion/photos/albums/{album['id']}/photos", method="POST",
-                       files=[("files", ("big.jpg", jpeg() + b"\x00" * (21 * 1024 * 1024), "image/jpeg"))])
+    heavy = staff.page(
+        f"/gestion/photos/albums/{album['id']}/photos",
+        method="POST",
+        files=[("files", ("big.jpg", jpeg() + b"\x00" * (21 * 1024 * 1024), "image/jpeg"))],
+    )
     assert heavy.status_code == 413 and "20 Mo" in heavy.text and "Classe verte 1A" in heavy.text
     assert expect(staff.get(f"/photos/albums/{album['id']}")).json()["album"]["photo_count"] == 2
 
@@ -274,9 +328,15 @@ def test_photo_pages_for_parents_and_staff(suite):
 def test_the_openapi_spec_lists_the_photo_endpoints(suite):
     paths = expect(anonymous(suite).get("/openapi.json")).json()["paths"]
     for path in (
-        "/api/v1/photos/albums", "/api/v1/photos/albums/{id}", "/api/v1/photos/{id}/thumbnail",
-        "/api/v1/photos/{id}/display", "/api/v1/photos/{id}/download", "/api/v1/admin/photos/albums",
-        "/api/v1/admin/photos/albums/{id}/photos", "/api/v1/admin/photos/{id}", "/api/v1/admin/photos/albums/{id}",
+        "/api/v1/photos/albums",
+        "/api/v1/photos/albums/{id}",
+        "/api/v1/photos/{id}/thumbnail",
+        "/api/v1/photos/{id}/display",
+        "/api/v1/photos/{id}/download",
+        "/api/v1/admin/photos/albums",
+        "/api/v1/admin/photos/albums/{id}/photos",
+        "/api/v1/admin/photos/{id}",
+        "/api/v1/admin/photos/albums/{id}",
         "/api/v1/admin/photos/albums/{id}/offer",
     ):
         assert path in paths, path

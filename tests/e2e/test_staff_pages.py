@@ -7,7 +7,12 @@ def test_staff_home_lists_the_back_office_and_is_closed_to_parents(suite):
     staff = new_school(suite)
     home = staff.page("/gestion")
     assert home.status_code == 200
-    for link in ("/gestion/documents", "/gestion/extraits", "/gestion/reunions", "/gestion/courriels-en-echec"):
+    for link in (
+        "/gestion/documents",
+        "/gestion/extraits",
+        "/gestion/reunions",
+        "/gestion/courriels-en-echec",
+    ):
         assert f'href="{link}"' in home.text
     failed = staff.page("/gestion/courriels-en-echec")
     assert failed.status_code == 200 and "Aucun courriel en échec." in failed.text

@@ -85,7 +85,8 @@ def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> FileKind:
     kind = sniff(data)
     if kind is None:
         raise RejectedFile(
-            "unsupported_type", "this type of file is not accepted (PDF, images, text, Word, Excel, OpenDocument)"
+            "unsupported_type",
+            "this type of file is not accepted (PDF, images, text, Word, Excel, OpenDocument)",
         )
     return kind
 

@@ -100,7 +100,9 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     try:
         with Image.open(BytesIO(data), formats=[fmt]) as probe:
             if probe.width * probe.height > MAX_PIXELS:
-                raise RejectedPhoto("too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels")
+                raise RejectedPhoto(
+                    "too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels"
+                )
             probe.verify()  # PNG: every chunk's checksum
         im = Image.open(BytesIO(data), formats=[fmt])
         icc = im.info.get("icc_profile") if im.mode == "RGB" else None
@@ -117,7 +119,9 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     except RejectedPhoto:
         raise
     except Image.DecompressionBombError:
-        raise RejectedPhoto("too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels") from None
+        raise RejectedPhoto(
+            "too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise RejectedPhoto("unreadable", "the image is damaged or cannot be read") from exc
     return ProcessedPhoto(

@@ -67,8 +67,15 @@ KIND_CREDIT_NOTE = "credit_note"
 KIND_REFUND = "refund"
 KIND_UNALLOCATED = "unallocated_receipt"
 KINDS = frozenset(
-    {KIND_TOP_UP, KIND_SALE, KIND_INVOICE_ISSUED, KIND_INVOICE_PAYMENT, KIND_CREDIT_NOTE, KIND_REFUND,
-     KIND_UNALLOCATED}
+    {
+        KIND_TOP_UP,
+        KIND_SALE,
+        KIND_INVOICE_ISSUED,
+        KIND_INVOICE_PAYMENT,
+        KIND_CREDIT_NOTE,
+        KIND_REFUND,
+        KIND_UNALLOCATED,
+    }
 )
 
 # How money from outside enters (or leaves): the provider's checkout, a bank transfer, cash at school.
@@ -354,7 +361,12 @@ def allocate_top_up(
     amount = _require_positive(amount_cents, "a top-up")
     clearing_account(school_id, method)  # the method must be one outside money comes by
     return _move(
-        KIND_TOP_UP, wallet_account(wallet_id), unallocated_account(school_id), amount, method=method, memo=memo
+        KIND_TOP_UP,
+        wallet_account(wallet_id),
+        unallocated_account(school_id),
+        amount,
+        method=method,
+        memo=memo,
     )
 
 

@@ -43,7 +43,9 @@ def value_to_cents(value: str) -> int:
 
 
 class MollieClient:
-    def __init__(self, base_url: str, api_key: str, timeout: float = 10.0, session: requests.Session | None = None):
+    def __init__(
+        self, base_url: str, api_key: str, timeout: float = 10.0, session: requests.Session | None = None
+    ):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
@@ -109,7 +111,9 @@ class MollieClient:
             "method": "bancontact",
             "metadata": metadata,
         }
-        return self._payment(self._call("POST", "/v2/payments", json=body, headers=self._headers(idempotency_key)))
+        return self._payment(
+            self._call("POST", "/v2/payments", json=body, headers=self._headers(idempotency_key))
+        )
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
         if not payment_id.startswith("tr_") or not payment_id[3:].isalnum():

@@ -22,8 +22,10 @@ from services.finance.service import FinanceService, ledger_sums
 
 # Ids as long as auth's (UUIDs), so PostgreSQL's column lengths are exercised.
 SCHOOL = "5c0e1a7e-0000-4000-8000-000000000001"
-ACCOUNTS = {name: f"{i:08d}-acc0-4000-8000-{name[:12].ljust(12, '0')}" for i, name in enumerate(
-    ("manager", "mum", "stranger", "elsewhere", "canteen"))}
+ACCOUNTS = {
+    name: f"{i:08d}-acc0-4000-8000-{name[:12].ljust(12, '0')}"
+    for i, name in enumerate(("manager", "mum", "stranger", "elsewhere", "canteen"))
+}
 IBAN = "BE68 5390 0754 7034"
 
 
@@ -63,15 +65,23 @@ def svc(finance_rt) -> FinanceService:
 
 
 STAFF = Identity(account_id=ACCOUNTS["manager"], role="staff", school_id=SCHOOL)
-MUM = Identity(account_id=ACCOUNTS["mum"], role="parent", school_id=SCHOOL, students={"emma": "1A", "leo": "3B"})
+MUM = Identity(
+    account_id=ACCOUNTS["mum"], role="parent", school_id=SCHOOL, students={"emma": "1A", "leo": "3B"}
+)
 STRANGER = Identity(account_id=ACCOUNTS["stranger"], role="parent", school_id=SCHOOL, students={"noah": "2B"})
-OTHER_SCHOOL_STAFF = Identity(account_id=ACCOUNTS["elsewhere"], role="staff", school_id="5c0e1a7e-0000-4000-8000-000000000002")
+OTHER_SCHOOL_STAFF = Identity(
+    account_id=ACCOUNTS["elsewhere"], role="staff", school_id="5c0e1a7e-0000-4000-8000-000000000002"
+)
 
 
 def settings(**over) -> pb.UpdateSettingsRequest:
     base = dict(
-        iban=IBAN, bic="BBRUBEBB", beneficiary="École Saint-Joseph", top_up_methods=["online", "transfer"],
-        internal_wallet_payments=True, online_payment_for_orders=False,
+        iban=IBAN,
+        bic="BBRUBEBB",
+        beneficiary="École Saint-Joseph",
+        top_up_methods=["online", "transfer"],
+        internal_wallet_payments=True,
+        online_payment_for_orders=False,
     )
     base.update(over)
     return pb.UpdateSettingsRequest(settings=pb.Settings(**base))
@@ -93,8 +103,14 @@ class World:
 
     def add_student(self, student: str, level: str = "primary") -> dict[str, pb.Wallet]:
         opened = self.svc.open_student_wallets(
-            STAFF, pb.OpenStudentWalletsRequest(student_id=student, level=level, first_name=student.title(),
-                                                last_name="Dupont", class_name="1A")
+            STAFF,
+            pb.OpenStudentWalletsRequest(
+                student_id=student,
+                level=level,
+                first_name=student.title(),
+                last_name="Dupont",
+                class_name="1A",
+            ),
         )
         self.wallets[student] = {w.name: w for w in opened.wallets}
         return self.wallets[student]
@@ -104,29 +120,44 @@ class World:
 
     def top_up(self, student: str, cents: int, name: str = "Repas", key: str = "") -> pb.RecordTopUpResponse:
         return self.svc.record_top_up(
-            STAFF, pb.RecordTopUpRequest(wallet_id=self.wallet(student, name).id, amount_cents=cents, method="cash",
-                                         idempotency_key=key)
+            STAFF,
+            pb.RecordTopUpRequest(
+                wallet_id=self.wallet(student, name).id,
+                amount_cents=cents,
+                method="cash",
+                idempotency_key=key,
+            ),
         )
 
-    def invoice(self, student: str, cents: int, title: str = "Visite à Bruges", key: str = "", **kw) -> pb.Invoice:
+    def invoice(
+        self, student: str, cents: int, title: str = "Visite à Bruges", key: str = "", **kw
+    ) -> pb.Invoice:
         return self.svc.create_invoice(
             STAFF,
             pb.CreateInvoiceRequest(
-                student_id=student, title=title, idempotency_key=key,
-                lines=[pb.InvoiceLineInput(label=title, quantity=1, unit_price_cents=cents)], **kw,
+                student_id=student,
+                title=title,
+                idempotency_key=key,
+                lines=[pb.InvoiceLineInput(label=title, quantity=1, unit_price_cents=cents)],
+                **kw,
             ),
         ).invoice
 
     def pay(self, who: Identity, invoice_id: str, wallet_id: str, key: str = "") -> pb.PayInvoiceResponse:
         return self.svc.pay_invoice(
-            who, pb.PayInvoiceRequest(invoice_id=invoice_id, method="wallet", wallet_id=wallet_id, idempotency_key=key)
+            who,
+            pb.PayInvoiceRequest(
+                invoice_id=invoice_id, method="wallet", wallet_id=wallet_id, idempotency_key=key
+            ),
         )
 
     def sale(self, student: str, lines: list[tuple[str, int, int]], name: str = "Repas", key: str = ""):
         return self.svc.record_sale(
             STAFF,
             pb.RecordSaleRequest(
-                student_id=student, wallet_id=self.wallet(student, name).id, idempotency_key=key,
+                student_id=student,
+                wallet_id=self.wallet(student, name).id,
+                idempotency_key=key,
                 lines=[pb.SaleLineInput(label=lb, quantity=q, unit_price_cents=u) for lb, q, u in lines],
             ),
         )
@@ -158,14 +189,24 @@ def assert_ledger_invariants(rt, school_id: str | None = None) -> None:
         if school_id:
             iq = iq.where(invoices.c.school_id == school_id)
         for inv in s.execute(iq):
-            paid = s.execute(
-                select(ledger_postings.c.amount_cents)
-                .join(t, t.c.id == ledger_postings.c.transaction_id)
-                .where(ledger_postings.c.account == f"invoice:{inv.id}:receivable", t.c.kind == "invoice_payment")
-            ).scalars().all()
+            paid = (
+                s.execute(
+                    select(ledger_postings.c.amount_cents)
+                    .join(t, t.c.id == ledger_postings.c.transaction_id)
+                    .where(
+                        ledger_postings.c.account == f"invoice:{inv.id}:receivable",
+                        t.c.kind == "invoice_payment",
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert inv.paid_cents == sum(paid)
             # What is still owed on the invoice (negative): the total less what was paid and credited.
-            assert sums.get(f"invoice:{inv.id}:receivable", 0) == -inv.total_cents + inv.paid_cents + inv.credited_cents
+            assert (
+                sums.get(f"invoice:{inv.id}:receivable", 0)
+                == -inv.total_cents + inv.paid_cents + inv.credited_cents
+            )
             assert 0 <= inv.paid_cents <= inv.total_cents
 
 

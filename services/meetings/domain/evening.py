@@ -117,8 +117,13 @@ def plan_evening(
             end = parsed
     if start and end and end <= start:
         fields["end_time"] = "must be after start_time"
-    elif start and end and (
-        datetime.combine(date.min, end) - datetime.combine(date.min, start) > timedelta(hours=MAX_EVENING_HOURS)
+    elif (
+        start
+        and end
+        and (
+            datetime.combine(date.min, end) - datetime.combine(date.min, start)
+            > timedelta(hours=MAX_EVENING_HOURS)
+        )
     ):
         fields["end_time"] = f"an evening lasts at most {MAX_EVENING_HOURS} hours"
     if not isinstance(slot_minutes, int) or not MIN_SLOT_MINUTES <= slot_minutes <= MAX_SLOT_MINUTES:
@@ -164,8 +169,15 @@ def plan_evening(
         fields["teachers"] = "at least one teacher"
     elif len(people) > MAX_TEACHERS:
         fields["teachers"] = f"at most {MAX_TEACHERS} teachers"
-    if not fields and the_day and start and end and slot_minutes and not slot_times(
-        datetime.combine(the_day, start, tz), datetime.combine(the_day, end, tz), slot_minutes
+    if (
+        not fields
+        and the_day
+        and start
+        and end
+        and slot_minutes
+        and not slot_times(
+            datetime.combine(the_day, start, tz), datetime.combine(the_day, end, tz), slot_minutes
+        )
     ):
         fields["slot_minutes"] = "no slot fits between start_time and end_time"
     if fields:

@@ -38,11 +38,14 @@ EVENING = dict(
 
 
 def evening_request(**over) -> pb.CreateEveningRequest:
-    teachers = over.pop("teachers", [
-        pb.TeacherInput(name="Mme Dubois", room="Local 12", class_names=["3A", "3B"]),
-        pb.TeacherInput(name="M. Janssens", room="Local 4", class_names=["3A"]),
-        pb.TeacherInput(name="Mme Leroy", room="", class_names=["5C"]),
-    ])
+    teachers = over.pop(
+        "teachers",
+        [
+            pb.TeacherInput(name="Mme Dubois", room="Local 12", class_names=["3A", "3B"]),
+            pb.TeacherInput(name="M. Janssens", room="Local 4", class_names=["3A"]),
+            pb.TeacherInput(name="Mme Leroy", room="", class_names=["5C"]),
+        ],
+    )
     return pb.CreateEveningRequest(**{**EVENING, **over}, teachers=teachers)
 
 
@@ -85,7 +88,10 @@ def world(meetings_rt) -> World:
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
     evening = svc.create_evening(staff, evening_request())
     return World(
-        rt=meetings_rt, svc=svc, clock=meetings_rt.clock, staff=staff,
+        rt=meetings_rt,
+        svc=svc,
+        clock=meetings_rt.clock,
+        staff=staff,
         mum=Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "3A"}),
         dad=Identity(account_id="dad", role="parent", school_id="sch-1", students={"emma": "3A"}),
         other=Identity(account_id="other", role="parent", school_id="sch-1", students={"noah": "3B"}),

@@ -18,7 +18,15 @@ MEETING_BOOKED = "meeting_booked"
 MEETING_CANCELLED = "meeting_cancelled"
 MEETING_REMINDER = "meeting_reminder"
 MEETING_KINDS = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
-KINDS = (TOKEN, DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED, LOW_BALANCE, *MEETING_KINDS)
+KINDS = (
+    TOKEN,
+    DOCUMENT_DEPOSITED,
+    INVOICE_ISSUED,
+    PAYMENT_RECEIVED,
+    ORDER_PLACED,
+    LOW_BALANCE,
+    *MEETING_KINDS,
+)
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
 # from the failed list (the manager issues a new token instead).

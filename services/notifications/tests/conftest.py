@@ -132,10 +132,16 @@ def event_body(name: str, payload, school_id: str = SCHOOL) -> bytes:
     return make_envelope(name, payload, school_id).SerializeToString()
 
 
-def add_parent(consumer, account_id: str, email_: str, language: str, students: dict[str, str], name: str = ""):
+def add_parent(
+    consumer, account_id: str, email_: str, language: str, students: dict[str, str], name: str = ""
+):
     ev = auth_events.ParentCreated(
-        account_id=account_id, email=email_, display_name=name or account_id.title(), language=language,
-        student_ids=list(students), student_names=students,
+        account_id=account_id,
+        email=email_,
+        display_name=name or account_id.title(),
+        language=language,
+        student_ids=list(students),
+        student_names=students,
     )
     assert consumer.handle(event_body("auth.parent.created.v1", ev)) == "handled"
 

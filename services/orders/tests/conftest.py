@@ -54,8 +54,12 @@ def orders_world(databases, keys):
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
     parent = Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "1A"})
     period = svc.create_period(
-        staff, "Manuels 2026-2027", "Cochez les livres nécessaires.",
-        (rt.clock.now - timedelta(days=1)).isoformat(), (rt.clock.now + timedelta(days=7)).isoformat(), ["1A", "1B"],
+        staff,
+        "Manuels 2026-2027",
+        "Cochez les livres nécessaires.",
+        (rt.clock.now - timedelta(days=1)).isoformat(),
+        (rt.clock.now + timedelta(days=7)).isoformat(),
+        ["1A", "1B"],
     )
     items = {
         "maths": svc.add_item(staff, period, "Mathématiques", "Actimath 1", "Obligatoire", "loan", 1250),

@@ -24,9 +24,13 @@ def people(keys):
     }
 
 
-def deposit(stub, token, students=("emma",), content=PDF_BYTES, filename="Éphémérides juin.pdf", title="Éphémérides"):
+def deposit(
+    stub, token, students=("emma",), content=PDF_BYTES, filename="Éphémérides juin.pdf", title="Éphémérides"
+):
     return stub.DepositDocument(
-        pb.DepositDocumentRequest(title=title, filename=filename, content=content, student_ids=list(students)),
+        pb.DepositDocumentRequest(
+            title=title, filename=filename, content=content, student_ids=list(students)
+        ),
         metadata=md(token),
     )
 
@@ -35,19 +39,29 @@ def test_deposited_document_is_unread_until_opened_and_read_only_for_that_parent
     made = deposit(documents_stub, people["staff"], students=("emma", "noah"))
     emma_doc = next(d.id for d in made.documents if d.student_id == "emma")
 
-    listing = documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["mum"]))
+    listing = documents_stub.ListDocuments(
+        pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["mum"])
+    )
     assert [d.id for d in listing.documents] == [emma_doc]
     assert listing.unread_count == 1
     assert listing.documents[0].filename == "Éphémérides juin.pdf"
     assert listing.documents[0].content_type == "application/pdf"
 
-    opened = documents_stub.OpenDocument(pb.OpenDocumentRequest(document_id=emma_doc), metadata=md(people["mum"]))
+    opened = documents_stub.OpenDocument(
+        pb.OpenDocumentRequest(document_id=emma_doc), metadata=md(people["mum"])
+    )
     assert opened.content == PDF_BYTES
     assert opened.document.read_at
 
-    mum_unread = documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["mum"]))
-    mum_read = documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma", state="read"), metadata=md(people["mum"]))
-    dad_unread = documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["dad"]))
+    mum_unread = documents_stub.ListDocuments(
+        pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["mum"])
+    )
+    mum_read = documents_stub.ListDocuments(
+        pb.ListDocumentsRequest(student_id="emma", state="read"), metadata=md(people["mum"])
+    )
+    dad_unread = documents_stub.ListDocuments(
+        pb.ListDocumentsRequest(student_id="emma", state="unread"), metadata=md(people["dad"])
+    )
     assert list(mum_unread.documents) == [] and mum_unread.unread_count == 0
     assert [d.id for d in mum_read.documents] == [emma_doc]
     assert [d.id for d in dad_unread.documents] == [emma_doc]  # the other parent still sees it unread
@@ -56,13 +70,20 @@ def test_deposited_document_is_unread_until_opened_and_read_only_for_that_parent
 def test_a_parent_can_never_fetch_another_familys_document(documents_stub, people):
     made = deposit(documents_stub, people["staff"], students=("emma",))
     with pytest.raises(grpc.RpcError) as exc:
-        documents_stub.OpenDocument(pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["stranger"]))
+        documents_stub.OpenDocument(
+            pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["stranger"])
+        )
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as exc:
-        documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma"), metadata=md(people["stranger"]))
+        documents_stub.ListDocuments(
+            pb.ListDocumentsRequest(student_id="emma"), metadata=md(people["stranger"])
+        )
     assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as exc:  # a guessed id answers like a missing one
-        documents_stub.OpenDocument(pb.OpenDocumentRequest(document_id="00000000-0000-0000-0000-000000000000"), metadata=md(people["mum"]))
+        documents_stub.OpenDocument(
+            pb.OpenDocumentRequest(document_id="00000000-0000-0000-0000-000000000000"),
+            metadata=md(people["mum"]),
+        )
     assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -80,11 +101,15 @@ def test_only_staff_deposit(documents_stub, people):
         (b"\x00\x01\x02binary\x00junk", "unsupported"),
     ],
 )
-def test_files_of_unaccepted_types_are_refused_by_content(documents_stub, documents_rt, people, content, reason):
+def test_files_of_unaccepted_types_are_refused_by_content(
+    documents_stub, documents_rt, people, content, reason
+):
     with pytest.raises(grpc.RpcError) as exc:
         deposit(documents_stub, people["staff"], content=content, filename="harmless.pdf")
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    listing = documents_stub.ListDocuments(pb.ListDocumentsRequest(student_id="emma"), metadata=md(people["mum"]))
+    listing = documents_stub.ListDocuments(
+        pb.ListDocumentsRequest(student_id="emma"), metadata=md(people["mum"])
+    )
     assert list(listing.documents) == []
 
 
@@ -98,7 +123,9 @@ def test_too_large_file_is_refused_and_nothing_is_written(documents_stub, docume
 
 def test_a_path_in_the_name_never_reaches_the_file_system(documents_stub, people, tmp_path):
     made = deposit(documents_stub, people["staff"], filename="../../etc/passwd.pdf")
-    doc = documents_stub.OpenDocument(pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["mum"])).document
+    doc = documents_stub.OpenDocument(
+        pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["mum"])
+    ).document
     assert doc.filename == "passwd.pdf"
     stored = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
     assert len(stored) == 1 and "passwd" not in str(stored[0])
@@ -107,6 +134,8 @@ def test_a_path_in_the_name_never_reaches_the_file_system(documents_stub, people
 
 def test_a_text_file_named_pdf_gets_its_real_type(documents_stub, people):
     made = deposit(documents_stub, people["staff"], content="Réunion à 18 h".encode(), filename="note.pdf")
-    doc = documents_stub.OpenDocument(pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["mum"])).document
+    doc = documents_stub.OpenDocument(
+        pb.OpenDocumentRequest(document_id=made.documents[0].id), metadata=md(people["mum"])
+    ).document
     assert doc.content_type.startswith("text/plain")
     assert doc.filename == "note.txt"

@@ -77,8 +77,15 @@ def test_invoice_pdf_is_rendered_once_per_issued_invoice(documents_rt, keys):
 def test_credit_note_pdf_is_rendered_for_a_cancelled_invoice(documents_rt):
     consumer = make_consumer(documents_rt)
     ev = fin.InvoiceCancelled(
-        invoice_id="inv-1", student_id="emma", credit_note_id="cn-1", reason="Visite annulée", number="2026-0042",
-        title="Visite à Bruges", credited_cents=2350, school_name="École Sainte-Marie", student_name="Emma Dupont",
+        invoice_id="inv-1",
+        student_id="emma",
+        credit_note_id="cn-1",
+        reason="Visite annulée",
+        number="2026-0042",
+        title="Visite à Bruges",
+        credited_cents=2350,
+        school_name="École Sainte-Marie",
+        student_name="Emma Dupont",
         credit_note_number="NC-2026-0003",
     )
     body = make_envelope("finance.invoice.cancelled.v1", ev, "sch-1").SerializeToString()

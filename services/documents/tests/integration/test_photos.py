@@ -54,17 +54,23 @@ def png(size=(640, 480)) -> bytes:
 
 def create(stub, token, title="Fancy-fair", classes=(), publish=True, **kw):
     return stub.CreateAlbum(
-        pb.CreateAlbumRequest(title=title, class_names=list(classes), publish=publish, **kw), metadata=md(token)
+        pb.CreateAlbumRequest(title=title, class_names=list(classes), publish=publish, **kw),
+        metadata=md(token),
     ).album
 
 
 def add(stub, token, album_id, *files):
     uploads = [pb.PhotoUpload(filename=f[0], content=f[1], title=f[2] if len(f) > 2 else "") for f in files]
-    return list(stub.AddPhotos(pb.AddPhotosRequest(album_id=album_id, files=uploads), metadata=md(token)).photos)
+    return list(
+        stub.AddPhotos(pb.AddPhotosRequest(album_id=album_id, files=uploads), metadata=md(token)).photos
+    )
 
 
 def albums(stub, token, student_id=""):
-    return [a.title for a in stub.ListAlbums(pb.ListAlbumsRequest(student_id=student_id), metadata=md(token)).albums]
+    return [
+        a.title
+        for a in stub.ListAlbums(pb.ListAlbumsRequest(student_id=student_id), metadata=md(token)).albums
+    ]
 
 
 def refused(call) -> grpc.RpcError:
@@ -91,8 +97,11 @@ def school_albums(documents_stub, people):
     """Whole school, 1A, 2B, a 1A draft, an empty 1A album, and an album of another school."""
     s, out = people["staff"], {}
     for title, classes, publish in [
-        ("Toute l'école", (), True), ("Classe 1A", ("1A",), True), ("Classe 2B", ("2B",), True),
-        ("Brouillon 1A", ("1A",), False), ("Vide 1A", ("1A",), True),
+        ("Toute l'école", (), True),
+        ("Classe 1A", ("1A",), True),
+        ("Classe 2B", ("2B",), True),
+        ("Brouillon 1A", ("1A",), False),
+        ("Vide 1A", ("1A",), True),
     ]:
         album = create(documents_stub, s, title, classes, publish)
         photos = [] if title.startswith("Vide") else add(documents_stub, s, album.id, ("a.jpg", jpeg()))
@@ -102,17 +111,30 @@ def school_albums(documents_stub, people):
     return out
 
 
-def test_parents_see_the_whole_schools_albums_and_their_childs_class_only(documents_stub, people, school_albums):
+def test_parents_see_the_whole_schools_albums_and_their_childs_class_only(
+    documents_stub, people, school_albums
+):
     assert sorted(albums(documents_stub, people["mum"], "emma")) == ["Classe 1A", "Toute l'école"]
     assert sorted(albums(documents_stub, people["noahs_dad"], "noah")) == ["Classe 2B", "Toute l'école"]
-    assert albums(documents_stub, people["other_school"], "zoe") == ["Autre école"]  # same class name, other school
+    assert albums(documents_stub, people["other_school"], "zoe") == [
+        "Autre école"
+    ]  # same class name, other school
     # staff: every album of their school, the draft and the empty one included
     assert sorted(albums(documents_stub, people["staff"])) == [
-        "Brouillon 1A", "Classe 1A", "Classe 2B", "Toute l'école", "Vide 1A",
+        "Brouillon 1A",
+        "Classe 1A",
+        "Classe 2B",
+        "Toute l'école",
+        "Vide 1A",
     ]
-    listed = documents_stub.ListAlbums(pb.ListAlbumsRequest(student_id="emma"), metadata=md(people["mum"])).albums
+    listed = documents_stub.ListAlbums(
+        pb.ListAlbumsRequest(student_id="emma"), metadata=md(people["mum"])
+    ).albums
     by_title = {a.title: a for a in listed}
-    assert list(by_title["Classe 1A"].class_names) == ["1A"] and list(by_title["Toute l'école"].class_names) == []
+    assert (
+        list(by_title["Classe 1A"].class_names) == ["1A"]
+        and list(by_title["Toute l'école"].class_names) == []
+    )
     assert by_title["Classe 1A"].photo_count == 1
     assert by_title["Classe 1A"].cover.id == school_albums["Classe 1A"][1][0].id
 
@@ -120,21 +142,32 @@ def test_parents_see_the_whole_schools_albums_and_their_childs_class_only(docume
 def test_another_classs_or_schools_album_and_photos_answer_not_found(documents_stub, people, school_albums):
     for title in ("Classe 2B", "Brouillon 1A", "Autre école"):
         album, photos = school_albums[title]
-        err = refused(lambda a=album: documents_stub.GetAlbum(
-            pb.GetAlbumRequest(album_id=a.id, student_id="emma"), metadata=md(people["mum"])))
+        err = refused(
+            lambda a=album: documents_stub.GetAlbum(
+                pb.GetAlbumRequest(album_id=a.id, student_id="emma"), metadata=md(people["mum"])
+            )
+        )
         assert err.code() == grpc.StatusCode.NOT_FOUND, title
         for p in photos:
             for variant in ("thumbnail", "display"):
                 err = refused(lambda p=p, v=variant: open_photo(documents_stub, people["mum"], p.id, v))
                 assert err.code() == grpc.StatusCode.NOT_FOUND, (title, variant)
-            err = refused(lambda p=p: documents_stub.GetPhoto(
-                pb.GetPhotoRequest(photo_id=p.id, student_id="emma"), metadata=md(people["mum"])))
+            err = refused(
+                lambda p=p: documents_stub.GetPhoto(
+                    pb.GetPhotoRequest(photo_id=p.id, student_id="emma"), metadata=md(people["mum"])
+                )
+            )
             assert err.code() == grpc.StatusCode.NOT_FOUND
     # another school's staff cannot reach this school's albums either
     album, photos = school_albums["Classe 1A"]
-    assert refused(lambda: open_photo(documents_stub, people["other_staff"], photos[0].id)).code() == grpc.StatusCode.NOT_FOUND
+    assert (
+        refused(lambda: open_photo(documents_stub, people["other_staff"], photos[0].id)).code()
+        == grpc.StatusCode.NOT_FOUND
+    )
     # a child the caller does not act for
-    err = refused(lambda: documents_stub.ListAlbums(pb.ListAlbumsRequest(student_id="noah"), metadata=md(people["mum"])))
+    err = refused(
+        lambda: documents_stub.ListAlbums(pb.ListAlbumsRequest(student_id="noah"), metadata=md(people["mum"]))
+    )
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -145,16 +178,24 @@ def test_a_parent_of_two_children_lists_by_active_child_and_opens_either_childs_
     assert sorted(albums(documents_stub, people["both"], "noah")) == ["Classe 2B", "Toute l'école"]
     for title in ("Classe 1A", "Classe 2B"):
         photo = school_albums[title][1][0]
-        assert open_photo(documents_stub, people["both"], photo.id, "thumbnail").content.startswith(b"\xff\xd8\xff")
+        assert open_photo(documents_stub, people["both"], photo.id, "thumbnail").content.startswith(
+            b"\xff\xd8\xff"
+        )
 
 
-def test_publishing_a_draft_shows_it_to_parents_and_records_the_event(documents_stub, documents_rt, people, school_albums):
+def test_publishing_a_draft_shows_it_to_parents_and_records_the_event(
+    documents_stub, documents_rt, people, school_albums
+):
     draft = school_albums["Brouillon 1A"][0]
     assert draft.published_at == ""
-    published = documents_stub.PublishAlbum(pb.PublishAlbumRequest(album_id=draft.id), metadata=md(people["staff"])).album
+    published = documents_stub.PublishAlbum(
+        pb.PublishAlbumRequest(album_id=draft.id), metadata=md(people["staff"])
+    ).album
     assert published.published_at
     assert "Brouillon 1A" in albums(documents_stub, people["mum"], "emma")
-    documents_stub.PublishAlbum(pb.PublishAlbumRequest(album_id=draft.id), metadata=md(people["staff"]))  # again: no-op
+    documents_stub.PublishAlbum(
+        pb.PublishAlbumRequest(album_id=draft.id), metadata=md(people["staff"])
+    )  # again: no-op
     with documents_rt.db.unit_of_work() as s:
         names = s.execute(select(outbox.c.event_name)).scalars().all()
     # five albums published at creation (one per school fixture album but the draft) + the draft once
@@ -163,11 +204,15 @@ def test_publishing_a_draft_shows_it_to_parents_and_records_the_event(documents_
 
 def test_withdrawn_photo_disappears_and_its_files_are_gone(documents_stub, people, tmp_path):
     album = create(documents_stub, people["staff"], "Classe verte", ("1A",))
-    first, second = add(documents_stub, people["staff"], album.id, ("1.jpg", jpeg()), ("2.jpg", jpeg(color=(9, 9, 9))))
+    first, second = add(
+        documents_stub, people["staff"], album.id, ("1.jpg", jpeg()), ("2.jpg", jpeg(color=(9, 9, 9)))
+    )
     assert len(stored_files(tmp_path)) == 4  # thumbnail and display size of each
     documents_stub.WithdrawPhoto(pb.WithdrawPhotoRequest(photo_id=first.id), metadata=md(people["staff"]))
 
-    page = documents_stub.GetAlbum(pb.GetAlbumRequest(album_id=album.id, student_id="emma"), metadata=md(people["mum"]))
+    page = documents_stub.GetAlbum(
+        pb.GetAlbumRequest(album_id=album.id, student_id="emma"), metadata=md(people["mum"])
+    )
     assert [p.id for p in page.photos] == [second.id] and page.album.photo_count == 1
     assert page.album.cover.id == second.id
     for who in ("mum", "staff"):
@@ -176,21 +221,34 @@ def test_withdrawn_photo_disappears_and_its_files_are_gone(documents_stub, peopl
             assert err.code() == grpc.StatusCode.NOT_FOUND
     assert len(stored_files(tmp_path)) == 2  # the withdrawn photo's files are deleted
     assert open_photo(documents_stub, people["mum"], second.id).content
-    err = refused(lambda: documents_stub.WithdrawPhoto(pb.WithdrawPhotoRequest(photo_id=first.id), metadata=md(people["staff"])))
+    err = refused(
+        lambda: documents_stub.WithdrawPhoto(
+            pb.WithdrawPhotoRequest(photo_id=first.id), metadata=md(people["staff"])
+        )
+    )
     assert err.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_withdrawn_album_disappears_with_all_its_photos_and_files(documents_stub, people, tmp_path):
     album = create(documents_stub, people["staff"], "Carnaval", ())
     made = add(documents_stub, people["staff"], album.id, ("1.jpg", jpeg()), ("2.png", png()))
-    resp = documents_stub.WithdrawAlbum(pb.WithdrawAlbumRequest(album_id=album.id), metadata=md(people["staff"]))
+    resp = documents_stub.WithdrawAlbum(
+        pb.WithdrawAlbumRequest(album_id=album.id), metadata=md(people["staff"])
+    )
     assert resp.photo_count == 2
-    assert albums(documents_stub, people["mum"], "emma") == [] and albums(documents_stub, people["staff"]) == []
+    assert (
+        albums(documents_stub, people["mum"], "emma") == [] and albums(documents_stub, people["staff"]) == []
+    )
     for token in (people["mum"], people["staff"]):
-        err = refused(lambda t=token: documents_stub.GetAlbum(pb.GetAlbumRequest(album_id=album.id), metadata=md(t)))
+        err = refused(
+            lambda t=token: documents_stub.GetAlbum(pb.GetAlbumRequest(album_id=album.id), metadata=md(t))
+        )
         assert err.code() == grpc.StatusCode.NOT_FOUND
         for p in made:
-            assert refused(lambda t=token, p=p: open_photo(documents_stub, t, p.id)).code() == grpc.StatusCode.NOT_FOUND
+            assert (
+                refused(lambda t=token, p=p: open_photo(documents_stub, t, p.id)).code()
+                == grpc.StatusCode.NOT_FOUND
+            )
     assert stored_files(tmp_path) == []
     err = refused(lambda: add(documents_stub, people["staff"], album.id, ("3.jpg", jpeg())))
     assert err.code() == grpc.StatusCode.NOT_FOUND
@@ -217,7 +275,13 @@ def test_stored_photos_carry_no_gps_and_are_upright(documents_stub, people, tmp_
 
 def test_thumbnails_and_display_sizes_have_the_expected_sizes(documents_stub, people):
     album = create(documents_stub, people["staff"], "Sport", ())
-    big, small = add(documents_stub, people["staff"], album.id, ("big.jpg", jpeg((2400, 1200))), ("small.png", png((200, 150))))
+    big, small = add(
+        documents_stub,
+        people["staff"],
+        album.id,
+        ("big.jpg", jpeg((2400, 1200))),
+        ("small.png", png((200, 150))),
+    )
     assert (big.width, big.height, big.thumb_width, big.thumb_height) == (1600, 800, 320, 160)
     assert (small.width, small.height, small.thumb_width, small.thumb_height) == (200, 150, 200, 150)
     thumb = Image.open(BytesIO(open_photo(documents_stub, people["mum"], big.id, "thumbnail").content))
@@ -230,10 +294,16 @@ def test_thumbnails_and_display_sizes_have_the_expected_sizes(documents_stub, pe
 def test_one_bad_file_refuses_the_whole_upload_naming_it(documents_stub, people, tmp_path):
     album = create(documents_stub, people["staff"], "Noël", ())
     good = jpeg()
-    err = refused(lambda: add(
-        documents_stub, people["staff"], album.id,
-        ("sapin.jpg", good), ("lettre.jpg", b"Cher Saint-Nicolas"), ("cassée.png", png()[:60]),
-    ))
+    err = refused(
+        lambda: add(
+            documents_stub,
+            people["staff"],
+            album.id,
+            ("sapin.jpg", good),
+            ("lettre.jpg", b"Cher Saint-Nicolas"),
+            ("cassée.png", png()[:60]),
+        )
+    )
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     fields = fields_of(err)
     assert set(fields) == {"files[1]", "files[2]"}
@@ -262,9 +332,13 @@ def test_only_staff_create_upload_publish_and_withdraw(documents_stub, people, s
         lambda: create(documents_stub, mum, "Pirate"),
         lambda: add(documents_stub, mum, album.id, ("x.jpg", jpeg())),
         lambda: documents_stub.PublishAlbum(pb.PublishAlbumRequest(album_id=album.id), metadata=md(mum)),
-        lambda: documents_stub.WithdrawPhoto(pb.WithdrawPhotoRequest(photo_id=photos[0].id), metadata=md(mum)),
+        lambda: documents_stub.WithdrawPhoto(
+            pb.WithdrawPhotoRequest(photo_id=photos[0].id), metadata=md(mum)
+        ),
         lambda: documents_stub.WithdrawAlbum(pb.WithdrawAlbumRequest(album_id=album.id), metadata=md(mum)),
-        lambda: documents_stub.RecordAlbumOffer(pb.RecordAlbumOfferRequest(album_id=album.id, period_id="p"), metadata=md(mum)),
+        lambda: documents_stub.RecordAlbumOffer(
+            pb.RecordAlbumOfferRequest(album_id=album.id, period_id="p"), metadata=md(mum)
+        ),
     ]
     for call in calls:
         assert refused(call).code() == grpc.StatusCode.PERMISSION_DENIED
@@ -272,36 +346,60 @@ def test_only_staff_create_upload_publish_and_withdraw(documents_stub, people, s
 
 
 def test_album_fields_are_checked(documents_stub, people):
-    err = refused(lambda: create(documents_stub, people["staff"], "", taken_on="10/06/2026", classes=["x" * 51]))
+    err = refused(
+        lambda: create(documents_stub, people["staff"], "", taken_on="10/06/2026", classes=["x" * 51])
+    )
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(fields_of(err)) == {"title", "taken_on", "class_names"}
-    album = create(documents_stub, people["staff"], " Fancy-fair ", (" 1A ", "1A", "2B"), event="Fête de l'école", taken_on="2026-06-10")
+    album = create(
+        documents_stub,
+        people["staff"],
+        " Fancy-fair ",
+        (" 1A ", "1A", "2B"),
+        event="Fête de l'école",
+        taken_on="2026-06-10",
+    )
     assert (album.title, album.event, album.taken_on, list(album.class_names)) == (
-        "Fancy-fair", "Fête de l'école", "2026-06-10", ["1A", "2B"],
+        "Fancy-fair",
+        "Fête de l'école",
+        "2026-06-10",
+        ["1A", "2B"],
     )
 
 
 def test_photos_come_in_upload_order_page_by_page_with_neighbours(documents_stub, people):
     album = create(documents_stub, people["staff"], "Pages", ("1A",))
-    made = add(documents_stub, people["staff"], album.id, *[(f"{i}.jpg", jpeg((64, 48), (i * 40, 0, 0))) for i in range(5)])
+    made = add(
+        documents_stub,
+        people["staff"],
+        album.id,
+        *[(f"{i}.jpg", jpeg((64, 48), (i * 40, 0, 0))) for i in range(5)],
+    )
     made += add(documents_stub, people["staff"], album.id, ("5.jpg", jpeg((64, 48))))
     assert [p.number for p in made] == [1, 2, 3, 4, 5, 6]
     seen, cursor = [], ""
     for _ in range(4):
         page = documents_stub.GetAlbum(
-            pb.GetAlbumRequest(album_id=album.id, student_id="emma", limit=4, cursor=cursor), metadata=md(people["mum"])
+            pb.GetAlbumRequest(album_id=album.id, student_id="emma", limit=4, cursor=cursor),
+            metadata=md(people["mum"]),
         )
         seen += [p.id for p in page.photos]
         cursor = page.next_cursor
         if not cursor:
             break
     assert seen == [p.id for p in made]
-    middle = documents_stub.GetPhoto(pb.GetPhotoRequest(photo_id=made[2].id, student_id="emma"), metadata=md(people["mum"]))
+    middle = documents_stub.GetPhoto(
+        pb.GetPhotoRequest(photo_id=made[2].id, student_id="emma"), metadata=md(people["mum"])
+    )
     assert (middle.previous_photo_id, middle.next_photo_id) == (made[1].id, made[3].id)
     assert middle.album.title == "Pages"
     first = documents_stub.GetPhoto(pb.GetPhotoRequest(photo_id=made[0].id), metadata=md(people["mum"]))
     assert first.previous_photo_id == ""
-    err = refused(lambda: documents_stub.GetAlbum(pb.GetAlbumRequest(album_id=album.id, cursor="abc"), metadata=md(people["mum"])))
+    err = refused(
+        lambda: documents_stub.GetAlbum(
+            pb.GetAlbumRequest(album_id=album.id, cursor="abc"), metadata=md(people["mum"])
+        )
+    )
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -40,8 +40,12 @@ def pay(finance_rt, world) -> PaymentsService:
     return PaymentsService(finance_rt, provider=object())  # no online payment here
 
 
-def imported(bank, content: bytes, who=STAFF, key: str = "", filename: str = "extrait.cod") -> pb.StatementImport:
-    return bank.import_statement(who, pb.ImportStatementRequest(content=content, filename=filename, idempotency_key=key)).result
+def imported(
+    bank, content: bytes, who=STAFF, key: str = "", filename: str = "extrait.cod"
+) -> pb.StatementImport:
+    return bank.import_statement(
+        who, pb.ImportStatementRequest(content=content, filename=filename, idempotency_key=key)
+    ).result
 
 
 def counts(rt) -> dict[str, int]:
@@ -55,8 +59,11 @@ def counts(rt) -> dict[str, int]:
 def events(rt) -> list[ev.PaymentReceived]:
     out = []
     with rt.db.unit_of_work() as s:
-        for body in s.execute(select(outbox.c.body).where(outbox.c.event_name == "finance.payment.received.v1")
-                              .order_by(outbox.c.id)).scalars():
+        for body in s.execute(
+            select(outbox.c.body)
+            .where(outbox.c.event_name == "finance.payment.received.v1")
+            .order_by(outbox.c.id)
+        ).scalars():
             msg = ev.PaymentReceived()
             envelope_pb2.Envelope.FromString(body).payload.Unpack(msg)
             out.append(msg)
@@ -70,11 +77,19 @@ def statement_items(world) -> tuple[list, dict]:
     partial = world.invoice("leo", 3000, title="Piscine")
     over = world.invoice("noah", 1000, title="Photos")
     items = [
-        Mv(2500, ogm=digits(emma.structured_communication), counterparty_name="DUPONT MARIE",
-           counterparty_iban="BE71096123456769"),
+        Mv(
+            2500,
+            ogm=digits(emma.structured_communication),
+            counterparty_name="DUPONT MARIE",
+            counterparty_iban="BE71096123456769",
+        ),
         Mv(1200, free_text=f"repas {leo.structured_communication} merci", counterparty_name="PEETERS JAN"),
-        Mv(800, ogm=digits(noah.structured_communication), counterparty_name="MÜLLER HANS",
-           counterparty_iban="DE89370400440532013000"),  # a foreign payer
+        Mv(
+            800,
+            ogm=digits(noah.structured_communication),
+            counterparty_name="MÜLLER HANS",
+            counterparty_iban="DE89370400440532013000",
+        ),  # a foreign payer
         Mv(4500, ogm=digits(exact.structured_communication), counterparty_name="DUPONT MARIE"),
         Mv(1000, ogm=digits(partial.structured_communication), counterparty_name="PEETERS JAN"),
         Mv(1500, ogm=digits(over.structured_communication), counterparty_name="MAES LUC"),
@@ -89,7 +104,9 @@ def statement_items(world) -> tuple[list, dict]:
     return items, {"exact": exact, "partial": partial, "over": over}
 
 
-def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_manager(bank, world, finance_rt, pay):
+def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_manager(
+    bank, world, finance_rt, pay
+):
     items, inv = statement_items(world)
     result = imported(bank, build_coda(items, created_on=DAY))
     assert (result.format, result.movements, result.duplicates, result.debits) == ("coda", 11, 0, 1)
@@ -99,7 +116,11 @@ def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_ma
     assert result.unmatched == 3 and result.unmatched_cents == 300 + 400 + 500
     assert result.credited_cents == 2500 + 1200 + 800 + 4500 + 1000 + 1000 + 600 + 700
     assert result.accounts == ["BE68539007547034"]
-    assert world.balance("emma") == 3100 and world.balance("leo") == 1900 and world.balance("noah", "Activités") == 800
+    assert (
+        world.balance("emma") == 3100
+        and world.balance("leo") == 1900
+        and world.balance("noah", "Activités") == 800
+    )
     statuses = {k: world.svc.get_invoice(STAFF, i.id).invoice for k, i in inv.items()}
     assert (statuses["exact"].status, statuses["exact"].paid_cents) == ("paid", 4500)
     assert (statuses["partial"].status, statuses["partial"].paid_cents) == ("partially_paid", 1000)
@@ -107,19 +128,26 @@ def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_ma
     left = {t.reason: t for t in pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers}
     assert set(left) == {"no_communication", "unknown_communication", "overpayment"}
     assert (left["no_communication"].communication, left["no_communication"].counterparty_name) == (
-        "pour Emma", "GRAND-MERE")
+        "pour Emma",
+        "GRAND-MERE",
+    )
     assert left["overpayment"].amount_cents == 500
     assert left["overpayment"].communication == inv["over"].structured_communication
     assert left["unknown_communication"].booked_on == DEFAULT_DAY.isoformat()  # the bank's booking day
     got = events(finance_rt)
     assert len(got) == 8 and {e.method for e in got} == {"transfer"}
     assert sorted((e.purpose, e.amount_cents) for e in got if e.purpose == "invoice") == [
-        ("invoice", 1000), ("invoice", 1000), ("invoice", 4500)]
+        ("invoice", 1000),
+        ("invoice", 1000),
+        ("invoice", 4500),
+    ]
     emma_events = [e for e in got if e.wallet_id == world.wallet("emma").id]
     assert [e.balance_after_cents for e in emma_events] == [2500, 3100]
     ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
     assert sorted((o.payment_method, o.amount_cents) for o in ops if o.wallet_name == "Repas") == [
-        ("transfer", 600), ("transfer", 2500)]
+        ("transfer", 600),
+        ("transfer", 2500),
+    ]
     assert_ledger_invariants(finance_rt)
 
 
@@ -129,7 +157,13 @@ def test_the_same_file_twice_books_nothing_twice(bank, world, finance_rt):
     imported(bank, content)
     before, balance = counts(finance_rt), world.balance("emma")
     again = imported(bank, content)
-    assert (again.movements, again.duplicates, again.credited, again.unmatched, again.debits) == (11, 11, 0, 0, 0)
+    assert (again.movements, again.duplicates, again.credited, again.unmatched, again.debits) == (
+        11,
+        11,
+        0,
+        0,
+        0,
+    )
     after = counts(finance_rt)
     assert world.balance("emma") == balance
     assert {k: after[k] - before[k] for k in after} == {k: 0 for k in after}
@@ -154,7 +188,12 @@ def test_a_camt053_file_is_matched_the_same_way(bank, world, finance_rt, pay):
     content = build_camt053(items, created_on=DAY)
     result = imported(bank, content, filename="statement.xml")
     assert (result.format, result.movements, result.credited, result.unmatched, result.debits) == (
-        "camt053", 11, 8, 3, 1)
+        "camt053",
+        11,
+        8,
+        3,
+        1,
+    )
     assert world.balance("emma") == 3100 and world.balance("leo") == 1900
     assert world.svc.get_invoice(STAFF, inv["partial"].id).invoice.paid_cents == 1000
     again = imported(bank, content)
@@ -165,7 +204,9 @@ def test_a_camt053_file_is_matched_the_same_way(bank, world, finance_rt, pay):
 
 def test_a_camt053_entry_repeated_with_its_bank_reference_is_a_duplicate(bank, world):
     emma = digits(world.wallet("emma").structured_communication)
-    twice = build_camt053([Mv(1000, ogm=emma, bank_reference="REF-1"), Mv(1000, ogm=emma, bank_reference="REF-1")])
+    twice = build_camt053(
+        [Mv(1000, ogm=emma, bank_reference="REF-1"), Mv(1000, ogm=emma, bank_reference="REF-1")]
+    )
     result = imported(bank, twice)
     assert (result.movements, result.duplicates, result.credited) == (2, 1, 1)
     assert world.balance("emma") == 1000
@@ -205,7 +246,9 @@ def test_the_old_communication_credits_the_wallet_until_it_expires(bank, world, 
     ok = imported(bank, build_coda([Mv(1100, ogm=old, booked_on=DAY)], statement_number=1, created_on=DAY))
     assert ok.credited == 1 and world.balance("emma") == 1100
     late_day = DAY + timedelta(days=400)
-    late = imported(bank, build_coda([Mv(900, ogm=old, booked_on=late_day)], statement_number=2, created_on=late_day))
+    late = imported(
+        bank, build_coda([Mv(900, ogm=old, booked_on=late_day)], statement_number=2, created_on=late_day)
+    )
     assert (late.credited, late.unmatched) == (0, 1)
     (left,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
     assert left.reason == "expired_communication" and world.balance("emma") == 1100
@@ -213,11 +256,15 @@ def test_the_old_communication_credits_the_wallet_until_it_expires(bank, world, 
 
 def test_another_schools_communication_and_reversals_are_not_credited(bank, world, finance_rt, pay):
     emma = digits(world.wallet("emma").structured_communication)
-    result = imported(bank, build_coda([Mv(1000, ogm=emma), Mv(200, ogm=emma, reversal=True)]), who=OTHER_SCHOOL_STAFF)
+    result = imported(
+        bank, build_coda([Mv(1000, ogm=emma), Mv(200, ogm=emma, reversal=True)]), who=OTHER_SCHOOL_STAFF
+    )
     assert (result.credited, result.unmatched) == (0, 2)
     assert world.balance("emma") == 0
     assert pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers == []
-    reasons = sorted(t.reason for t in pay.list_unmatched(OTHER_SCHOOL_STAFF, pb.ListUnmatchedTransfersRequest()).transfers)
+    reasons = sorted(
+        t.reason for t in pay.list_unmatched(OTHER_SCHOOL_STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    )
     assert reasons == ["reversal", "unknown_communication"]
 
 
@@ -232,19 +279,34 @@ def test_cancelled_and_settled_invoices_leave_the_credit_unmatched(bank, world, 
 
 def test_assigning_unmatched_transfers_to_a_wallet_and_to_an_invoice(bank, world, finance_rt, pay):
     inv = world.invoice("leo", 1000, title="Photos")
-    imported(bank, build_coda([Mv(2500, free_text="pour Emma", counterparty_name="GRAND-MERE"),
-                               Mv(1600, free_text="photos Leo", counterparty_name="PEETERS")]))
-    grandma, photos = sorted(pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers,
-                             key=lambda t: t.amount_cents, reverse=True)
-    done = pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id,
-                                                                        wallet_id=world.wallet("emma").id))
+    imported(
+        bank,
+        build_coda(
+            [
+                Mv(2500, free_text="pour Emma", counterparty_name="GRAND-MERE"),
+                Mv(1600, free_text="photos Leo", counterparty_name="PEETERS"),
+            ]
+        ),
+    )
+    grandma, photos = sorted(
+        pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers,
+        key=lambda t: t.amount_cents,
+        reverse=True,
+    )
+    done = pay.assign_unmatched(
+        STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id, wallet_id=world.wallet("emma").id)
+    )
     assert done.transfer.status == "assigned" and done.wallet_balance_cents == 2500 and done.payment_id
     assert world.balance("emma") == 2500
     with pytest.raises(Conflict) as err:
-        pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id,
-                                                                      wallet_id=world.wallet("emma").id))
+        pay.assign_unmatched(
+            STAFF,
+            pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id, wallet_id=world.wallet("emma").id),
+        )
     assert err.value.code == "already_assigned"
-    to_invoice = pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=photos.id, invoice_id=inv.id))
+    to_invoice = pay.assign_unmatched(
+        STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=photos.id, invoice_id=inv.id)
+    )
     assert to_invoice.invoice.status == "paid" and to_invoice.unmatched_rest_cents == 600
     assert to_invoice.transfer.amount_cents == 1000
     (rest,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
@@ -252,17 +314,24 @@ def test_assigning_unmatched_transfers_to_a_wallet_and_to_an_invoice(bank, world
     assigned = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest(status="assigned")).transfers
     assert {t.id for t in assigned} == {grandma.id, photos.id}
     evs = events(finance_rt)
-    assert [(e.method, e.purpose, e.amount_cents) for e in evs] == [("transfer", "top_up", 2500), ("transfer", "invoice", 1000)]
+    assert [(e.method, e.purpose, e.amount_cents) for e in evs] == [
+        ("transfer", "top_up", 2500),
+        ("transfer", "invoice", 1000),
+    ]
     with pytest.raises(Conflict) as err:
         pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, invoice_id=inv.id))
     assert err.value.code == "already_paid"
     with pytest.raises(InvalidRequest):
         pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id))
     with pytest.raises(NotFound):
-        pay.assign_unmatched(OTHER_SCHOOL_STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id,
-                                                                                   wallet_id=world.wallet("emma").id))
+        pay.assign_unmatched(
+            OTHER_SCHOOL_STAFF,
+            pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, wallet_id=world.wallet("emma").id),
+        )
     with pytest.raises(Forbidden):
-        pay.assign_unmatched(MUM, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, wallet_id=world.wallet("emma").id))
+        pay.assign_unmatched(
+            MUM, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, wallet_id=world.wallet("emma").id)
+        )
     assert_ledger_invariants(finance_rt)
 
 

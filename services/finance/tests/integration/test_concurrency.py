@@ -35,7 +35,9 @@ def race(call, n: int = RACERS) -> list[str]:
     return outcomes
 
 
-def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_payment(world, stub, keys, finance_rt):
+def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_payment(
+    world, stub, keys, finance_rt
+):
     amount = 1250
     world.top_up("emma", amount)
     invoices = [world.invoice("emma", amount, title=f"Sortie {i}") for i in range(RACERS)]
@@ -44,9 +46,11 @@ def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_p
 
     outcomes = race(
         lambda i: stub.PayInvoice(
-            pb.PayInvoiceRequest(invoice_id=invoices[i].id, method="wallet", wallet_id=wallet_id,
-                                 idempotency_key=f"race-{i}"),
-            metadata=md(token), timeout=60,
+            pb.PayInvoiceRequest(
+                invoice_id=invoices[i].id, method="wallet", wallet_id=wallet_id, idempotency_key=f"race-{i}"
+            ),
+            metadata=md(token),
+            timeout=60,
         )
     )
     assert Counter(outcomes) == {"ok": 1, "insufficient_balance": RACERS - 1}
@@ -62,9 +66,14 @@ def test_fifty_racing_sales_the_balance_covers_once_record_exactly_one(world, st
     wallet_id = world.wallet("leo").id
     outcomes = race(
         lambda i: stub.RecordSale(
-            pb.RecordSaleRequest(student_id="leo", wallet_id=wallet_id, idempotency_key=f"sale-{i}",
-                                 lines=[pb.SaleLineInput(label="Repas chaud", quantity=1, unit_price_cents=395)]),
-            metadata=md(token), timeout=60,
+            pb.RecordSaleRequest(
+                student_id="leo",
+                wallet_id=wallet_id,
+                idempotency_key=f"sale-{i}",
+                lines=[pb.SaleLineInput(label="Repas chaud", quantity=1, unit_price_cents=395)],
+            ),
+            metadata=md(token),
+            timeout=60,
         )
     )
     assert Counter(outcomes) == {"ok": 1, "insufficient_balance": RACERS - 1}
@@ -80,9 +89,14 @@ def test_one_key_sent_many_times_at_once_pays_once_and_answers_the_same(world, s
 
     def call(i: int) -> None:
         answers[i] = stub.PayInvoice(
-            pb.PayInvoiceRequest(invoice_id=inv.id, method="wallet", wallet_id=world.wallet("emma").id,
-                                 idempotency_key="double-click"),
-            metadata=md(token), timeout=60,
+            pb.PayInvoiceRequest(
+                invoice_id=inv.id,
+                method="wallet",
+                wallet_id=world.wallet("emma").id,
+                idempotency_key="double-click",
+            ),
+            metadata=md(token),
+            timeout=60,
         )
 
     outcomes = race(call, n=10)

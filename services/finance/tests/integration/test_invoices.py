@@ -29,7 +29,9 @@ def events(rt, name: str) -> list:
         "finance.sale.recorded.v1": ev.SaleRecorded,
     }
     with rt.db.unit_of_work() as s:
-        bodies = s.execute(select(outbox.c.body).where(outbox.c.event_name == name).order_by(outbox.c.id)).scalars()
+        bodies = s.execute(
+            select(outbox.c.body).where(outbox.c.event_name == name).order_by(outbox.c.id)
+        ).scalars()
         out = []
         for body in bodies:
             env = envelope_pb2.Envelope.FromString(body)
@@ -43,22 +45,35 @@ def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communicat
     inv = world.svc.create_invoice(
         STAFF,
         pb.CreateInvoiceRequest(
-            student_id="emma", title="Classe de neige", due_on="2026-04-30",
-            lines=[pb.InvoiceLineInput(label="Séjour", quantity=1, unit_price_cents=18000),
-                   pb.InvoiceLineInput(label="Location de skis", quantity=2, unit_price_cents=1250)],
+            student_id="emma",
+            title="Classe de neige",
+            due_on="2026-04-30",
+            lines=[
+                pb.InvoiceLineInput(label="Séjour", quantity=1, unit_price_cents=18000),
+                pb.InvoiceLineInput(label="Location de skis", quantity=2, unit_price_cents=1250),
+            ],
         ),
     ).invoice
     assert (inv.total_cents, inv.paid_cents, inv.status) == (20500, 0, "unpaid")
     assert (inv.issued_on, inv.due_on, inv.number) == ("2026-03-16", "2026-04-30", "2026-00001")
-    assert [(ln.label, ln.amount_cents) for ln in inv.lines] == [("Séjour", 18000), ("Location de skis", 2500)]
+    assert [(ln.label, ln.amount_cents) for ln in inv.lines] == [
+        ("Séjour", 18000),
+        ("Location de skis", 2500),
+    ]
     wallet_comms = {w.structured_communication for w in world.wallets["emma"].values()}
     assert inv.structured_communication not in wallet_comms
     second = world.invoice("leo", 500)
     assert second.number == "2026-00002"
     elsewhere = world.svc.create_invoice
     with pytest.raises(NotFound):  # staff of another school do not know emma
-        elsewhere(OTHER_SCHOOL_STAFF, pb.CreateInvoiceRequest(
-            student_id="emma", title="x", lines=[pb.InvoiceLineInput(label="x", quantity=1, unit_price_cents=1)]))
+        elsewhere(
+            OTHER_SCHOOL_STAFF,
+            pb.CreateInvoiceRequest(
+                student_id="emma",
+                title="x",
+                lines=[pb.InvoiceLineInput(label="x", quantity=1, unit_price_cents=1)],
+            ),
+        )
     (issued, _) = events(finance_rt, "finance.invoice.issued.v1")
     assert issued.invoice_id == inv.id and issued.total_cents == 20500 and issued.number == "2026-00001"
     assert issued.iban == "BE68539007547034" and issued.beneficiary == "École Saint-Joseph"
@@ -81,12 +96,16 @@ def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communicat
         ("T", [("a", 1, 100)], "2020-01-01", "due_on"),
     ],
 )
-def test_a_bad_invoice_is_refused_with_the_field_and_writes_nothing(world, finance_rt, title, lines, due_on, field):
+def test_a_bad_invoice_is_refused_with_the_field_and_writes_nothing(
+    world, finance_rt, title, lines, due_on, field
+):
     with pytest.raises(InvalidRequest) as exc:
         world.svc.create_invoice(
             STAFF,
             pb.CreateInvoiceRequest(
-                student_id="emma", title=title, due_on=due_on,
+                student_id="emma",
+                title=title,
+                due_on=due_on,
                 lines=[pb.InvoiceLineInput(label=lb, quantity=q, unit_price_cents=u) for lb, q, u in lines],
             ),
         )
@@ -151,8 +170,15 @@ def test_another_familys_invoice_and_wallet_answer_not_found(world):
     with pytest.raises(NotFound):  # from a sibling's wallet: the invoice's own student only
         world.pay(MUM, emma_invoice.id, world.wallet("leo").id)
     with pytest.raises(NotFound):  # the gateway names the active child
-        world.svc.pay_invoice(MUM, pb.PayInvoiceRequest(invoice_id=emma_invoice.id, method="wallet",
-                                                        wallet_id=world.wallet("emma").id, student_id="leo"))
+        world.svc.pay_invoice(
+            MUM,
+            pb.PayInvoiceRequest(
+                invoice_id=emma_invoice.id,
+                method="wallet",
+                wallet_id=world.wallet("emma").id,
+                student_id="leo",
+            ),
+        )
     with pytest.raises(Forbidden):
         world.svc.list_invoices(STRANGER, "emma")
     assert world.balance("noah") == 5000
@@ -175,16 +201,28 @@ def test_replaying_a_payment_key_answers_the_first_answer_and_moves_money_once(w
 
 def test_a_credit_note_cancels_the_invoice_and_reverses_what_was_due(world, finance_rt):
     inv = world.invoice("emma", 2400)
-    made = world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="Sortie annulée"))
+    made = world.svc.issue_credit_note(
+        STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="Sortie annulée")
+    )
     assert made.invoice.status == "cancelled" and made.credit_note.credited_cents == 2400
     assert made.credit_note.number == "NC2026-00001"
     with finance_rt.db.unit_of_work() as s:
-        receivable = s.execute(
-            select(ledger_postings.c.amount_cents).where(ledger_postings.c.account == f"invoice:{inv.id}:receivable")
-        ).scalars().all()
+        receivable = (
+            s.execute(
+                select(ledger_postings.c.amount_cents).where(
+                    ledger_postings.c.account == f"invoice:{inv.id}:receivable"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert sum(receivable) == 0  # nothing is owed any more
     (cancelled,) = events(finance_rt, "finance.invoice.cancelled.v1")
-    assert (cancelled.invoice_id, cancelled.credited_cents, cancelled.reason) == (inv.id, 2400, "Sortie annulée")
+    assert (cancelled.invoice_id, cancelled.credited_cents, cancelled.reason) == (
+        inv.id,
+        2400,
+        "Sortie annulée",
+    )
     assert cancelled.credit_note_number == "NC2026-00001"
     with pytest.raises(Conflict) as exc:
         world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="encore"))
@@ -209,13 +247,20 @@ def test_a_paid_invoice_takes_no_credit_note(world):
 
 def test_an_order_invoice_is_made_once_per_key_with_the_credit_taken_off(world, finance_rt):
     req = pb.CreateOrderInvoiceRequest(
-        student_id="emma", title="Manuels 2026-2027", idempotency_key="order:o-1", return_url="http://x/back",
+        student_id="emma",
+        title="Manuels 2026-2027",
+        idempotency_key="order:o-1",
+        return_url="http://x/back",
         credit_cents=500,
-        lines=[pb.InvoiceLineInput(label="Actimath 1 (location)", quantity=1, unit_price_cents=1250),
-               pb.InvoiceLineInput(label="Cahier", quantity=1, unit_price_cents=890)],
+        lines=[
+            pb.InvoiceLineInput(label="Actimath 1 (location)", quantity=1, unit_price_cents=1250),
+            pb.InvoiceLineInput(label="Cahier", quantity=1, unit_price_cents=890),
+        ],
     )
     first = world.svc.create_order_invoice(MUM, req)
-    assert first.invoice.total_cents == 1640 and first.invoice.credit_cents == 500 and first.checkout_url == ""
+    assert (
+        first.invoice.total_cents == 1640 and first.invoice.credit_cents == 500 and first.checkout_url == ""
+    )
     retried = pb.CreateOrderInvoiceRequest()
     retried.CopyFrom(req)
     retried.return_url = "http://y/other"
@@ -226,7 +271,10 @@ def test_an_order_invoice_is_made_once_per_key_with_the_credit_taken_off(world, 
     (issued,) = events(finance_rt, "finance.invoice.issued.v1")
     assert issued.credit_cents == 500
     covered = pb.CreateOrderInvoiceRequest(
-        student_id="emma", title="Manuels", idempotency_key="order:o-2", credit_cents=890,
+        student_id="emma",
+        title="Manuels",
+        idempotency_key="order:o-2",
+        credit_cents=890,
         lines=[pb.InvoiceLineInput(label="Cahier", quantity=1, unit_price_cents=890)],
     )
     assert world.svc.create_order_invoice(MUM, covered).invoice.status == "paid"  # the credit covers it all
@@ -246,8 +294,11 @@ def test_invoices_filter_by_status(world):
 
 def test_the_ledger_refuses_to_be_rewritten(world, finance_rt):
     world.top_up("emma", 1000)
-    for statement in ("UPDATE ledger_postings SET amount_cents = amount_cents * 2", "DELETE FROM ledger_postings",
-                      "DELETE FROM ledger_transactions"):
+    for statement in (
+        "UPDATE ledger_postings SET amount_cents = amount_cents * 2",
+        "DELETE FROM ledger_postings",
+        "DELETE FROM ledger_transactions",
+    ):
         with pytest.raises(DBAPIError), finance_rt.db.unit_of_work() as s:
             s.execute(text(statement))
     assert world.balance("emma") == 1000

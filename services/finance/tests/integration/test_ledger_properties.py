@@ -31,16 +31,21 @@ def machine_for(svc, rt):
             self.staff = Identity(account_id="staff", role="staff", school_id=self.school)
             # Student ids are unique across schools: each example has its own.
             self.ids = {s: f"{self.school}-{s}" for s in STUDENTS}
-            self.parent = Identity(account_id="parent", role="parent", school_id=self.school,
-                                   students={i: "1A" for i in self.ids.values()})
+            self.parent = Identity(
+                account_id="parent",
+                role="parent",
+                school_id=self.school,
+                students={i: "1A" for i in self.ids.values()},
+            )
             svc.update_settings(self.staff, settings_request())
             self.wallet_payments = True
             for name in TYPES:
                 svc.create_wallet_type(self.staff, pb.CreateWalletTypeRequest(name=name))
             self.wallets = {}
             for student in STUDENTS:
-                opened = svc.open_student_wallets(self.staff, pb.OpenStudentWalletsRequest(student_id=self.ids[student],
-                                                                                           level="primary"))
+                opened = svc.open_student_wallets(
+                    self.staff, pb.OpenStudentWalletsRequest(student_id=self.ids[student], level="primary")
+                )
                 for w in opened.wallets:
                     self.wallets[(student, w.name)] = w.id
             self.balance = dict.fromkeys(self.wallets, 0)
@@ -50,18 +55,29 @@ def machine_for(svc, rt):
         @rule(student=st.sampled_from(STUDENTS), name=st.sampled_from(TYPES), cents=amounts)
         def top_up(self, student, name, cents):
             key = uuid.uuid4().hex
-            req = pb.RecordTopUpRequest(wallet_id=self.wallets[(student, name)], amount_cents=cents, method="cash",
-                                        idempotency_key=key)
+            req = pb.RecordTopUpRequest(
+                wallet_id=self.wallets[(student, name)],
+                amount_cents=cents,
+                method="cash",
+                idempotency_key=key,
+            )
             resp = svc.record_top_up(self.staff, req)
             self.balance[(student, name)] += cents
             assert resp.balance_cents == self.balance[(student, name)]
             self.answers[key] = ("top_up", req, resp)
 
-        @rule(student=st.sampled_from(STUDENTS), name=st.sampled_from(TYPES), cents=amounts,
-              qty=st.integers(min_value=1, max_value=3))
+        @rule(
+            student=st.sampled_from(STUDENTS),
+            name=st.sampled_from(TYPES),
+            cents=amounts,
+            qty=st.integers(min_value=1, max_value=3),
+        )
         def sale(self, student, name, cents, qty):
-            req = pb.RecordSaleRequest(student_id=self.ids[student], wallet_id=self.wallets[(student, name)],
-                                       lines=[pb.SaleLineInput(label="Repas", quantity=qty, unit_price_cents=cents)])
+            req = pb.RecordSaleRequest(
+                student_id=self.ids[student],
+                wallet_id=self.wallets[(student, name)],
+                lines=[pb.SaleLineInput(label="Repas", quantity=qty, unit_price_cents=cents)],
+            )
             total = cents * qty
             if total > self.balance[(student, name)]:
                 with pytest.raises(Conflict) as exc:
@@ -71,17 +87,26 @@ def machine_for(svc, rt):
                 assert svc.record_sale(self.staff, req).balance_cents == self.balance[(student, name)] - total
                 self.balance[(student, name)] -= total
 
-        @rule(student=st.sampled_from(STUDENTS), cents=st.integers(min_value=0, max_value=8000),
-              credit=st.integers(min_value=0, max_value=100))
+        @rule(
+            student=st.sampled_from(STUDENTS),
+            cents=st.integers(min_value=0, max_value=8000),
+            credit=st.integers(min_value=0, max_value=100),
+        )
         def invoice(self, student, cents, credit):
             credit = min(credit, cents)
-            inv = svc.create_invoice(self.staff, pb.CreateInvoiceRequest(
-                student_id=self.ids[student], title="Sortie", credit_cents=credit,
-                lines=[pb.InvoiceLineInput(label="Sortie", quantity=1, unit_price_cents=cents)],
-            )).invoice
+            inv = svc.create_invoice(
+                self.staff,
+                pb.CreateInvoiceRequest(
+                    student_id=self.ids[student],
+                    title="Sortie",
+                    credit_cents=credit,
+                    lines=[pb.InvoiceLineInput(label="Sortie", quantity=1, unit_price_cents=cents)],
+                ),
+            ).invoice
             assert inv.total_cents == cents - credit
-            self.invoices.append({"id": inv.id, "student": student, "total": inv.total_cents, "paid": 0,
-                                  "cancelled": False})
+            self.invoices.append(
+                {"id": inv.id, "student": student, "total": inv.total_cents, "paid": 0, "cancelled": False}
+            )
 
         @rule(data=st.data(), name=st.sampled_from(TYPES))
         def pay(self, data, name):
@@ -89,13 +114,23 @@ def machine_for(svc, rt):
                 return
             inv = data.draw(st.sampled_from(self.invoices))
             key = uuid.uuid4().hex
-            req = pb.PayInvoiceRequest(invoice_id=inv["id"], method="wallet",
-                                       wallet_id=self.wallets[(inv["student"], name)], idempotency_key=key)
+            req = pb.PayInvoiceRequest(
+                invoice_id=inv["id"],
+                method="wallet",
+                wallet_id=self.wallets[(inv["student"], name)],
+                idempotency_key=key,
+            )
             due = inv["total"] - inv["paid"]
             expected = (
-                "invoice_cancelled" if inv["cancelled"] else "already_paid" if due == 0
-                else "method_disabled" if not self.wallet_payments
-                else "insufficient_balance" if due > self.balance[(inv["student"], name)] else None
+                "invoice_cancelled"
+                if inv["cancelled"]
+                else "already_paid"
+                if due == 0
+                else "method_disabled"
+                if not self.wallet_payments
+                else "insufficient_balance"
+                if due > self.balance[(inv["student"], name)]
+                else None
             )
             if expected:
                 with pytest.raises(Conflict) as exc:
@@ -105,7 +140,10 @@ def machine_for(svc, rt):
             resp = svc.pay_invoice(self.parent, req)
             inv["paid"] += due
             self.balance[(inv["student"], name)] -= due
-            assert resp.invoice.status == "paid" and resp.wallet_balance_cents == self.balance[(inv["student"], name)]
+            assert (
+                resp.invoice.status == "paid"
+                and resp.wallet_balance_cents == self.balance[(inv["student"], name)]
+            )
             self.answers[key] = ("pay", req, resp)
 
         @rule(data=st.data())
@@ -150,16 +188,23 @@ def machine_for(svc, rt):
             for inv in self.invoices:
                 got = svc.get_invoice(self.staff, inv["id"]).invoice
                 assert got.paid_cents == inv["paid"]
-                assert got.status == ("cancelled" if inv["cancelled"] else "paid" if inv["paid"] >= inv["total"]
-                                      else "unpaid")
+                assert got.status == (
+                    "cancelled" if inv["cancelled"] else "paid" if inv["paid"] >= inv["total"] else "unpaid"
+                )
 
     return LedgerMachine
 
 
-def test_any_sequence_of_operations_keeps_the_ledger_balanced_and_no_wallet_negative(svc, finance_rt, databases):
+def test_any_sequence_of_operations_keeps_the_ledger_balanced_and_no_wallet_negative(
+    svc, finance_rt, databases
+):
     examples = 30 if databases.backend == "sqlite" else 15
     run_state_machine_as_test(
         lambda: machine_for(svc, finance_rt)(),
-        settings=settings(max_examples=examples, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
     )

@@ -80,7 +80,9 @@ def provider_id(finance_rt, payment_id: str) -> str:
 def received_events(finance_rt, name: str = "finance.payment.received.v1") -> list[ev.PaymentReceived]:
     out = []
     with finance_rt.db.unit_of_work() as s:
-        for body in s.execute(select(outbox.c.body).where(outbox.c.event_name == name).order_by(outbox.c.id)).scalars():
+        for body in s.execute(
+            select(outbox.c.body).where(outbox.c.event_name == name).order_by(outbox.c.id)
+        ).scalars():
             env = envelope_pb2.Envelope.FromString(body)
             msg = ev.PaymentReceived()
             env.payload.Unpack(msg)
@@ -88,10 +90,14 @@ def received_events(finance_rt, name: str = "finance.payment.received.v1") -> li
     return out
 
 
-def top_up(pay, world, cents: int = 1000, key: str = "", who=MUM, student: str = "emma") -> pb.StartPaymentResponse:
+def top_up(
+    pay, world, cents: int = 1000, key: str = "", who=MUM, student: str = "emma"
+) -> pb.StartPaymentResponse:
     return pay.start_top_up(
-        who, pb.StartTopUpRequest(wallet_id=world.wallet(student).id, amount_cents=cents, method="online",
-                                  idempotency_key=key)
+        who,
+        pb.StartTopUpRequest(
+            wallet_id=world.wallet(student).id, amount_cents=cents, method="online", idempotency_key=key
+        ),
     )
 
 
@@ -101,7 +107,9 @@ def test_paid_top_up_is_booked_once_from_the_webhook_with_its_event(pay, world, 
     assert started.payment.purpose == "top_up" and started.payment.amount_cents == 1000
     assert world.balance("emma") == 0
     back = checkout(started, "paid")
-    assert back.status_code == 303 and back.headers["Location"].endswith(f"/paiements/{started.payment.id}/retour")
+    assert back.status_code == 303 and back.headers["Location"].endswith(
+        f"/paiements/{started.payment.id}/retour"
+    )
     assert world.balance("emma") == 0  # the redirect proves nothing
     pid = provider_id(finance_rt, started.payment.id)
     assert webhooks.received == [pid]
@@ -115,8 +123,13 @@ def test_paid_top_up_is_booked_once_from_the_webhook_with_its_event(pay, world, 
     got = pay.get_payment(MUM, started.payment.id).payment
     assert (got.status, got.amount_cents, got.purpose, got.method) == ("paid", 1000, "top_up", "online")
     (event,) = received_events(finance_rt)
-    assert (event.method, event.purpose, event.amount_cents, event.balance_after_cents, event.wallet_name) == (
-        "online", "top_up", 1000, 1000, "Repas")
+    assert (
+        event.method,
+        event.purpose,
+        event.amount_cents,
+        event.balance_after_cents,
+        event.wallet_name,
+    ) == ("online", "top_up", 1000, 1000, "Repas")
     ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
     assert [(o.type, o.payment_method, o.amount_cents) for o in ops] == [("top_up", "online", 1000)]
     assert_ledger_invariants(finance_rt)
@@ -173,10 +186,20 @@ def test_unknown_and_malformed_webhook_ids_are_answered_without_booking(pay):
 def test_the_provider_down_makes_the_webhook_fail_so_it_is_retried(finance_rt, world):
     pay = PaymentsService(finance_rt, MollieClient("http://127.0.0.1:9", "test_x", timeout=1))
     with finance_rt.db.unit_of_work() as s:
-        s.execute(payments.insert().values(
-            id=str(uuid.uuid4()), school_id=STAFF.school_id, student_id="emma",
-            purpose="top_up", method="online", status="open", amount_cents=500, wallet_id=world.wallet("emma").id,
-            provider_id="tr_down1234", created_at=finance_rt.clock()))
+        s.execute(
+            payments.insert().values(
+                id=str(uuid.uuid4()),
+                school_id=STAFF.school_id,
+                student_id="emma",
+                purpose="top_up",
+                method="online",
+                status="open",
+                amount_cents=500,
+                wallet_id=world.wallet("emma").id,
+                provider_id="tr_down1234",
+                created_at=finance_rt.clock(),
+            )
+        )
     with pytest.raises(Unavailable):
         pay.handle_webhook("tr_down1234")
     with pytest.raises(Unavailable):  # and starting a payment answers 503, not 500
@@ -194,7 +217,9 @@ def test_the_same_key_answers_the_same_payment_and_checkout(pay, world, provider
     assert err.value.code == "idempotency_key_reused"
 
 
-def test_a_crash_before_the_provider_id_was_written_is_recovered_from_the_provider(pay, world, finance_rt, provider):
+def test_a_crash_before_the_provider_id_was_written_is_recovered_from_the_provider(
+    pay, world, finance_rt, provider
+):
     started = top_up(pay, world, 900)
     pid = provider_id(finance_rt, started.payment.id)
     with finance_rt.db.unit_of_work() as s:  # as if we died right after the provider answered
@@ -229,7 +254,9 @@ def test_amounts_and_ownership_are_checked(pay, world):
 
 def test_invoice_paid_online_and_its_rules(pay, world, finance_rt):
     inv = world.invoice("emma", 4200)
-    started = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online"))
+    started = pay.start_invoice_payment(
+        MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online")
+    )
     assert (started.payment.purpose, started.payment.amount_cents) == ("invoice", 4200)
     checkout(started, "paid")
     assert pay.handle_webhook(provider_id(finance_rt, started.payment.id)).booked
@@ -237,17 +264,25 @@ def test_invoice_paid_online_and_its_rules(pay, world, finance_rt):
     assert (paid.status, paid.paid_cents) == ("paid", 4200)
     (event,) = received_events(finance_rt)
     assert (event.method, event.purpose, event.invoice_number, event.HasField("balance_after_cents")) == (
-        "online", "invoice", inv.number, False)
+        "online",
+        "invoice",
+        inv.number,
+        False,
+    )
     with pytest.raises(Conflict) as err:
         pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online"))
     assert err.value.code == "already_paid"
     cancelled = world.invoice("emma", 100, title="Photocopies")
     world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=cancelled.id, reason="erreur"))
     with pytest.raises(Conflict) as err:
-        pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=cancelled.id, method="online"))
+        pay.start_invoice_payment(
+            MUM, pb.StartInvoicePaymentRequest(invoice_id=cancelled.id, method="online")
+        )
     assert err.value.code == "invoice_cancelled"
     with pytest.raises(NotFound):
-        pay.start_invoice_payment(STRANGER, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 50).id))
+        pay.start_invoice_payment(
+            STRANGER, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 50).id)
+        )
     world.svc.update_settings(STAFF, settings(top_up_methods=["transfer"]))
     with pytest.raises(Conflict) as err:
         pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 70).id))
@@ -276,14 +311,20 @@ def test_an_invoice_paid_twice_online_keeps_the_excess_for_the_manager(pay, worl
 def test_an_order_invoice_answers_a_checkout_when_the_school_takes_orders_online(pay, world, finance_rt):
     world.svc.update_settings(STAFF, settings(top_up_methods=[], online_payment_for_orders=True))
     req = pb.CreateOrderInvoiceRequest(
-        student_id="emma", title="Manuels", idempotency_key="order:o-9", return_url="http://ignored/",
+        student_id="emma",
+        title="Manuels",
+        idempotency_key="order:o-9",
+        return_url="http://ignored/",
         lines=[pb.InvoiceLineInput(label="Atlas", quantity=1, unit_price_cents=2150)],
     )
     first = pay.create_order_invoice(MUM, req)
     assert first.checkout_url.startswith("http") and first.payment_id
     again = pay.create_order_invoice(MUM, req)
     assert (again.invoice.id, again.payment_id, again.checkout_url) == (
-        first.invoice.id, first.payment_id, first.checkout_url)
+        first.invoice.id,
+        first.payment_id,
+        first.checkout_url,
+    )
     got = pay.get_payment(MUM, first.payment_id).payment
     assert (got.purpose, got.amount_cents) == ("order", 2150)
     requests.post(first.checkout_url, data={"action": "paid"}, allow_redirects=False, timeout=10)
@@ -291,9 +332,15 @@ def test_an_order_invoice_answers_a_checkout_when_the_school_takes_orders_online
     assert world.svc.get_invoice(MUM, first.invoice.id).invoice.status == "paid"
     # online payment of an order's invoice is allowed by that setting alone
     world.svc.update_settings(STAFF, settings(top_up_methods=[], online_payment_for_orders=False))
-    plain = pay.create_order_invoice(MUM, pb.CreateOrderInvoiceRequest(
-        student_id="emma", title="Manuels 2", idempotency_key="order:o-10",
-        lines=[pb.InvoiceLineInput(label="Atlas", quantity=1, unit_price_cents=100)]))
+    plain = pay.create_order_invoice(
+        MUM,
+        pb.CreateOrderInvoiceRequest(
+            student_id="emma",
+            title="Manuels 2",
+            idempotency_key="order:o-10",
+            lines=[pb.InvoiceLineInput(label="Atlas", quantity=1, unit_price_cents=100)],
+        ),
+    )
     assert plain.checkout_url == "" and plain.payment_id == ""
 
 
@@ -307,8 +354,14 @@ def test_sync_books_a_paid_payment_whose_webhook_was_lost(pay, world, finance_rt
 
 
 def test_transfer_details_with_the_epc_qr_code(pay, world):
-    details = pay.get_wallet_transfer(MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id)).transfer
-    assert (details.iban, details.bic, details.beneficiary) == ("BE68539007547034", "BBRUBEBB", "École Saint-Joseph")
+    details = pay.get_wallet_transfer(
+        MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id)
+    ).transfer
+    assert (details.iban, details.bic, details.beneficiary) == (
+        "BE68539007547034",
+        "BBRUBEBB",
+        "École Saint-Joseph",
+    )
     assert details.structured_communication == world.wallet("emma").structured_communication
     assert details.epc_qr_svg.startswith("<svg") and details.amount_cents == 0
     assert details.epc_payload.splitlines()[:4] == ["BCD", "002", "1", "SCT"]
@@ -326,4 +379,7 @@ def test_transfer_details_with_the_epc_qr_code(pay, world):
         pay.get_wallet_transfer(MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id))
     assert err.value.code == "method_disabled"
     # an invoice's details stay available: its own communication is on the invoice itself
-    assert pay.get_invoice_transfer(MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id)).transfer.amount_cents == 1234
+    assert (
+        pay.get_invoice_transfer(MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id)).transfer.amount_cents
+        == 1234
+    )

@@ -13,7 +13,11 @@ from services.finance.tests.conftest import MUM, STAFF, STRANGER, assert_ledger_
 
 def ops(world, who=MUM, student="emma", period="today", **kw) -> list[pb.Operation]:
     f = pb.PeriodFilter(period=period, from_date=kw.pop("from_date", ""), to_date=kw.pop("to_date", ""))
-    return list(world.svc.list_operations(who, pb.ListOperationsRequest(student_id=student, period=f, **kw)).operations)
+    return list(
+        world.svc.list_operations(
+            who, pb.ListOperationsRequest(student_id=student, period=f, **kw)
+        ).operations
+    )
 
 
 def journal(world, who=MUM, student="emma", period="today", **kw) -> list[pb.SaleLine]:
@@ -27,7 +31,8 @@ def test_a_sale_debits_the_wallet_and_lands_in_the_sales_journal_line_by_line(wo
     assert (sold.amount_cents, sold.balance_cents) == (840, 1160)
     lines = journal(world)
     assert [(ln.label, ln.quantity, ln.unit_price_cents, ln.amount_cents) for ln in lines] == [
-        ("Repas chaud", 2, 395, 790), ("Photocopies", 10, 5, 50)
+        ("Repas chaud", 2, 395, 790),
+        ("Photocopies", 10, 5, 50),
     ]
     assert {ln.sale_id for ln in lines} == {sold.id} and lines[0].wallet_name == "Repas"
     (purchase,) = ops(world, type="purchase")
@@ -43,13 +48,23 @@ def test_a_sale_the_wallet_does_not_cover_is_refused_and_books_nothing(world, fi
     assert exc.value.code == "insufficient_balance"
     assert world.balance("emma") == 300 and journal(world) == []
     with pytest.raises(NotFound):  # a wallet that is not this student's
-        world.svc.record_sale(STAFF, pb.RecordSaleRequest(
-            student_id="noah", wallet_id=world.wallet("emma").id,
-            lines=[pb.SaleLineInput(label="x", quantity=1, unit_price_cents=1)]))
+        world.svc.record_sale(
+            STAFF,
+            pb.RecordSaleRequest(
+                student_id="noah",
+                wallet_id=world.wallet("emma").id,
+                lines=[pb.SaleLineInput(label="x", quantity=1, unit_price_cents=1)],
+            ),
+        )
     with pytest.raises(Forbidden):  # parents do not record sales
-        world.svc.record_sale(MUM, pb.RecordSaleRequest(
-            student_id="emma", wallet_id=world.wallet("emma").id,
-            lines=[pb.SaleLineInput(label="x", quantity=1, unit_price_cents=1)]))
+        world.svc.record_sale(
+            MUM,
+            pb.RecordSaleRequest(
+                student_id="emma",
+                wallet_id=world.wallet("emma").id,
+                lines=[pb.SaleLineInput(label="x", quantity=1, unit_price_cents=1)],
+            ),
+        )
     assert_ledger_invariants(finance_rt)
 
 
@@ -73,7 +88,10 @@ def test_operations_list_every_movement_of_the_childs_wallets_signed(world, fina
     assert [o.type for o in ops(world, payment_method="wallet")] == ["invoice_payment", "purchase"]
     assert ops(world, payment_method="online") == []
     assert ops(world, type="refund") == [] and ops(world, type="adjustment") == []
-    assert [o.amount_cents for o in ops(world, wallet_id=world.wallet("emma", "Activités").id)] == [-850, 1000]
+    assert [o.amount_cents for o in ops(world, wallet_id=world.wallet("emma", "Activités").id)] == [
+        -850,
+        1000,
+    ]
     with pytest.raises(NotFound):
         ops(world, wallet_id=world.wallet("noah").id)
     with pytest.raises(Forbidden):
@@ -98,8 +116,12 @@ def test_operations_and_sales_follow_the_period_in_brussels_days(world, finance_
     assert journal(world, period="this_month") == []
     custom = ops(world, period="custom", from_date="2026-03-31", to_date="2026-03-31")
     assert [o.amount_cents for o in custom] == [-50, 100]
-    assert [o.amount_cents for o in ops(world, period="custom", from_date="2026-04-01", to_date="2026-04-01")] == [200]
-    resp = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma"))  # default: last 30 days
+    assert [
+        o.amount_cents for o in ops(world, period="custom", from_date="2026-04-01", to_date="2026-04-01")
+    ] == [200]
+    resp = world.svc.list_operations(
+        MUM, pb.ListOperationsRequest(student_id="emma")
+    )  # default: last 30 days
     assert (resp.starts_at, resp.ends_at) == ("2026-03-02T23:00:00+00:00", "2026-04-01T22:00:00+00:00")
     assert len(resp.operations) == 3
 
@@ -139,10 +161,13 @@ def test_top_ups_by_staff_are_cash_only_and_replay_by_key(world, finance_rt):
     assert world.top_up("emma", 1500, key="cash-1") == first
     assert world.balance("emma") == 1500
     with pytest.raises(InvalidRequest):
-        world.svc.record_top_up(STAFF, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10,
-                                                             method="online"))
+        world.svc.record_top_up(
+            STAFF, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10, method="online")
+        )
     with pytest.raises(InvalidRequest):
         world.top_up("emma", 0)
     with pytest.raises(Forbidden):
-        world.svc.record_top_up(MUM, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10))
+        world.svc.record_top_up(
+            MUM, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10)
+        )
     assert_ledger_invariants(finance_rt)

@@ -30,7 +30,9 @@ def test_every_student_has_one_wallet_per_type_each_with_its_own_valid_communica
 
 def test_opening_wallets_again_changes_nothing(world):
     before = world.svc.list_wallets(STAFF, "emma").wallets
-    again = world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="primary"))
+    again = world.svc.open_student_wallets(
+        STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="primary")
+    )
     assert list(again.wallets) == list(before)
 
 
@@ -43,14 +45,20 @@ def test_a_new_wallet_type_opens_that_wallet_for_every_known_student(world):
     assert not same.created and same.wallet_type.id == made.wallet_type.id
 
 
-def test_moving_to_secondary_gives_new_communications_and_the_old_ones_still_name_the_wallet(world, finance_rt):
+def test_moving_to_secondary_gives_new_communications_and_the_old_ones_still_name_the_wallet(
+    world, finance_rt
+):
     old = {w.id: w.structured_communication for w in world.svc.list_wallets(STAFF, "emma").wallets}
-    moved = world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary"))
+    moved = world.svc.open_student_wallets(
+        STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary")
+    )
     new = {w.id: w.structured_communication for w in moved.wallets}
     assert new.keys() == old.keys()
     assert all(new[w] != old[w] for w in old)
     with finance_rt.db.unit_of_work() as s:
-        rows = s.execute(select(structured_communications).where(structured_communications.c.wallet_id.in_(old))).all()
+        rows = s.execute(
+            select(structured_communications).where(structured_communications.c.wallet_id.in_(old))
+        ).all()
     by_wallet: dict[str, list] = {}
     for r in rows:
         by_wallet.setdefault(r.wallet_id, []).append(r)
@@ -62,17 +70,22 @@ def test_moving_to_secondary_gives_new_communications_and_the_old_ones_still_nam
         assert previous.valid_until is not None  # still credits the same wallet until then
         assert previous.wallet_id == current.wallet_id == wallet_id
     # stable from then on
-    again = world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary"))
+    again = world.svc.open_student_wallets(
+        STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary")
+    )
     assert {w.id: w.structured_communication for w in again.wallets} == new
 
 
-def test_student_created_event_opens_the_same_wallets_once_and_a_late_event_changes_no_level(world, finance_rt):
+def test_student_created_event_opens_the_same_wallets_once_and_a_late_event_changes_no_level(
+    world, finance_rt
+):
     consumer = make_consumer(finance_rt)
 
     def deliver(student_id: str, level: str) -> str:
         env = bus.make_envelope(
             "auth.student.created.v1",
-            auth_events.StudentCreated(student_id=student_id, class_name="2A", level=level), SCHOOL,
+            auth_events.StudentCreated(student_id=student_id, class_name="2A", level=level),
+            SCHOOL,
         )
         return consumer.handle(env.SerializeToString())
 
@@ -93,6 +106,8 @@ def test_parents_see_only_their_children_and_only_staff_open_wallets(world):
     with pytest.raises(Forbidden):
         world.svc.open_student_wallets(MUM, pb.OpenStudentWalletsRequest(student_id="emma", level="primary"))
     with pytest.raises(InvalidRequest):
-        world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="x", level="university"))
+        world.svc.open_student_wallets(
+            STAFF, pb.OpenStudentWalletsRequest(student_id="x", level="university")
+        )
     with pytest.raises(Forbidden):
         world.svc.create_wallet_type(MUM, pb.CreateWalletTypeRequest(name="Piscine"))

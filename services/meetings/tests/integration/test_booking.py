@@ -39,7 +39,9 @@ def events(rt, name: str | None = None) -> list[tuple[str, object]]:
 
 def standing(rt) -> int:
     with rt.db.unit_of_work() as s:
-        return s.execute(select(func.count()).select_from(bookings).where(bookings.c.cancelled_at.is_(None))).scalar_one()
+        return s.execute(
+            select(func.count()).select_from(bookings).where(bookings.c.cancelled_at.is_(None))
+        ).scalar_one()
 
 
 # -- staff ---------------------------------------------------------------------------------------
@@ -48,13 +50,23 @@ def standing(rt) -> int:
 def test_staff_creates_an_evening_with_slots_for_each_teacher(world):
     ev = world.evening
     assert ev.slot_count == 18  # 3 teachers x 6 slots of 10 minutes between 18:00 and 19:00
-    assert (ev.evening.starts_at, ev.evening.ends_at) == ("2026-10-15T18:00:00+02:00", "2026-10-15T19:00:00+02:00")
+    assert (ev.evening.starts_at, ev.evening.ends_at) == (
+        "2026-10-15T18:00:00+02:00",
+        "2026-10-15T19:00:00+02:00",
+    )
     assert [t.name for t in ev.teachers] == ["M. Janssens", "Mme Dubois", "Mme Leroy"]
     sched = world.svc.schedule(world.staff, ev.evening.id)
     assert [t.teacher.name for t in sched.teachers] == ["M. Janssens", "Mme Dubois", "Mme Leroy"]
     dubois = next(t for t in sched.teachers if t.teacher.name == "Mme Dubois")
     assert list(dubois.teacher.class_names) == ["3A", "3B"] and dubois.teacher.room == "Local 12"
-    assert [s.slot.starts_at[11:16] for s in dubois.slots] == ["18:00", "18:10", "18:20", "18:30", "18:40", "18:50"]
+    assert [s.slot.starts_at[11:16] for s in dubois.slots] == [
+        "18:00",
+        "18:10",
+        "18:20",
+        "18:30",
+        "18:40",
+        "18:50",
+    ]
     assert not any(s.HasField("booking") for s in dubois.slots)
     listed = world.svc.list_evenings(world.staff).evenings
     assert [(e.evening.title, e.teacher_count, e.slot_count, e.booked_count) for e in listed] == [
@@ -66,7 +78,9 @@ def test_an_invalid_evening_is_refused_with_what_to_fix(world):
     with pytest.raises(InvalidRequest) as exc:
         world.svc.create_evening(
             world.staff,
-            evening_request(end_time="17:00", closes_at="2026-10-16T12:00:00+02:00", teachers=[pb.TeacherInput(name="X")]),
+            evening_request(
+                end_time="17:00", closes_at="2026-10-16T12:00:00+02:00", teachers=[pb.TeacherInput(name="X")]
+            ),
         )
     assert {"end_time", "closes_at", "teachers[0].class_names"} <= set(exc.value.fields)
 
@@ -120,26 +134,48 @@ def test_a_booking_takes_the_slot_and_announces_what_the_mail_needs(world):
     slot = world.slots("Mme Dubois")[1]
     booking = world.svc.book_slot(world.mum, slot.id, "emma", "Emma Peeters", "Sophie Peeters", "").booking
     assert (booking.teacher_name, booking.room, booking.slot.starts_at) == (
-        "Mme Dubois", "Local 12", "2026-10-15T18:10:00+02:00",
+        "Mme Dubois",
+        "Local 12",
+        "2026-10-15T18:10:00+02:00",
     )
     assert booking.cancellable and booking.closes_at == "2026-10-14T12:00:00+02:00"
     offer = next(
-        t for t in world.svc.list_open_evenings(world.mum, "emma").evenings[0].teachers if t.teacher.name == "Mme Dubois"
+        t
+        for t in world.svc.list_open_evenings(world.mum, "emma").evenings[0].teachers
+        if t.teacher.name == "Mme Dubois"
     )
     assert slot.id not in [s.id for s in offer.free_slots] and len(offer.free_slots) == 5
     assert offer.my_booking.id == booking.id
     [(name, ev)] = events(world.rt)
     d = ev.booking
     assert name == "meetings.booking.confirmed.v1"
-    assert (d.parent_account_id, d.child_name, d.class_name, d.teacher_name, d.starts_at, d.evening_title) == (
-        "mum", "Emma Peeters", "3A", "Mme Dubois", "2026-10-15T18:10:00+02:00", "Réunion de parents du 1er trimestre",
+    assert (
+        d.parent_account_id,
+        d.child_name,
+        d.class_name,
+        d.teacher_name,
+        d.starts_at,
+        d.evening_title,
+    ) == (
+        "mum",
+        "Emma Peeters",
+        "3A",
+        "Mme Dubois",
+        "2026-10-15T18:10:00+02:00",
+        "Réunion de parents du 1er trimestre",
     )
     assert (d.evening_date, d.ends_at, d.timezone, d.room, d.parent_name) == (
-        "2026-10-15", "2026-10-15T18:20:00+02:00", "Europe/Brussels", "Local 12", "Sophie Peeters",
+        "2026-10-15",
+        "2026-10-15T18:20:00+02:00",
+        "Europe/Brussels",
+        "Local 12",
+        "Sophie Peeters",
     )
     sched = world.svc.schedule(world.staff, world.evening.evening.id, world.teacher("Mme Dubois"))
     booked = [s.booking for s in sched.teachers[0].slots if s.HasField("booking")]
-    assert [(b.child_name, b.class_name, b.parent_name) for b in booked] == [("Emma Peeters", "3A", "Sophie Peeters")]
+    assert [(b.child_name, b.class_name, b.parent_name) for b in booked] == [
+        ("Emma Peeters", "3A", "Sophie Peeters")
+    ]
 
 
 def test_a_parent_books_one_slot_per_teacher_per_child(world):
@@ -149,11 +185,16 @@ def test_a_parent_books_one_slot_per_teacher_per_child(world):
         world.book(world.mum, dubois[3].id)
     assert exc.value.code == "already_booked"
     world.book(world.mum, janssens[2].id)  # another teacher of the same child: fine
-    assert [b.teacher_name for b in world.svc.my_bookings(world.mum, "emma").bookings] == ["Mme Dubois", "M. Janssens"]
+    assert [b.teacher_name for b in world.svc.my_bookings(world.mum, "emma").bookings] == [
+        "Mme Dubois",
+        "M. Janssens",
+    ]
 
 
 def test_the_same_parent_books_each_child_separately(world):
-    both = Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "3A", "lucas": "3B"})
+    both = Identity(
+        account_id="mum", role="parent", school_id="sch-1", students={"emma": "3A", "lucas": "3B"}
+    )
     dubois = world.slots("Mme Dubois")
     world.book(both, dubois[0].id, "emma")
     world.book(both, dubois[1].id, "lucas")
@@ -312,7 +353,11 @@ def test_the_reminder_is_published_once_the_day_before(world):
     world.clock.now += timedelta(hours=12)
     assert world.svc.send_due_reminders() == 0
     [(_, ev)] = events(world.rt, "meetings.booking.reminder_due.v1")
-    assert (ev.booking.booking_id, ev.booking.parent_account_id, ev.booking.teacher_name) == (kept.id, "mum", "Mme Dubois")
+    assert (ev.booking.booking_id, ev.booking.parent_account_id, ev.booking.teacher_name) == (
+        kept.id,
+        "mum",
+        "Mme Dubois",
+    )
 
 
 def test_concurrent_reminder_runs_publish_each_reminder_once(world):
@@ -321,7 +366,9 @@ def test_concurrent_reminder_runs_publish_each_reminder_once(world):
         world.book(who, dubois[i].id, next(iter(who.students)))
     world.clock.now = world.clock.now.replace(day=14, hour=7)
     counts: list[int] = []
-    threads = [threading.Thread(target=lambda: counts.append(world.svc.send_due_reminders())) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: counts.append(world.svc.send_due_reminders())) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -339,7 +386,9 @@ def test_over_grpc_the_token_decides_and_conflicts_keep_their_code(world, stub, 
     staff = keys.token("staff", "sch-1", account_id="boss")
     evenings = stub.ListOpenEvenings(pb.ListOpenEveningsRequest(student_id="emma"), metadata=md(mum)).evenings
     slot = evenings[0].teachers[1].free_slots[0]
-    booked = stub.BookSlot(pb.BookSlotRequest(slot_id=slot.id, student_id="emma", child_name="Emma"), metadata=md(mum))
+    booked = stub.BookSlot(
+        pb.BookSlotRequest(slot_id=slot.id, student_id="emma", child_name="Emma"), metadata=md(mum)
+    )
     with pytest.raises(grpc.RpcError) as exc:
         stub.BookSlot(pb.BookSlotRequest(slot_id=slot.id, student_id="noah"), metadata=md(other))
     assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and error_code(exc.value) == "slot_taken"

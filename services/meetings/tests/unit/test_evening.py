@@ -21,9 +21,15 @@ TZ = "Europe/Brussels"
 
 def plan(**over):
     args = dict(
-        title="Réunion", day="2026-10-15", start_time="18:00", end_time="19:05", slot_minutes=10,
-        opens_at="2026-10-01T08:00:00+02:00", closes_at="2026-10-14T12:00:00+02:00",
-        teachers=[("Mme Dubois", "12", ["3A", " 3B ", "3A"], "")], timezone=TZ,
+        title="Réunion",
+        day="2026-10-15",
+        start_time="18:00",
+        end_time="19:05",
+        slot_minutes=10,
+        opens_at="2026-10-01T08:00:00+02:00",
+        closes_at="2026-10-14T12:00:00+02:00",
+        teachers=[("Mme Dubois", "12", ["3A", " 3B ", "3A"], "")],
+        timezone=TZ,
     )
     args.update(over)
     return plan_evening(**args)
@@ -45,10 +51,24 @@ def test_winter_time_evening_has_the_winter_offset():
 
 def test_every_problem_of_a_plan_is_reported_at_once():
     with pytest.raises(PlanError) as exc:
-        plan(title="", day="15/10/2026", start_time="19:00", end_time="18:00", slot_minutes=3,
-             opens_at="2026-10-01T08:00:00", teachers=[("", "", [], ""), ("X", "", ["1A"], "")])
+        plan(
+            title="",
+            day="15/10/2026",
+            start_time="19:00",
+            end_time="18:00",
+            slot_minutes=3,
+            opens_at="2026-10-01T08:00:00",
+            teachers=[("", "", [], ""), ("X", "", ["1A"], "")],
+        )
     f = exc.value.fields
-    assert {"title", "date", "slot_minutes", "opens_at", "teachers[0].name", "teachers[0].class_names"} <= set(f)
+    assert {
+        "title",
+        "date",
+        "slot_minutes",
+        "opens_at",
+        "teachers[0].name",
+        "teachers[0].class_names",
+    } <= set(f)
 
 
 def test_overlong_class_names_and_account_ids_are_refused():
@@ -98,4 +118,6 @@ def test_reminder_is_due_from_the_hour_the_day_before_and_not_for_late_bookings(
     assert reminder_due(start, booked, TZ, 8, due)
     assert reminder_due(start, booked, TZ, 8, datetime(2026, 10, 15, 15, 59, tzinfo=UTC))
     assert not reminder_due(start, booked, TZ, 8, start)
-    assert not reminder_due(start, datetime(2026, 10, 14, 7, tzinfo=UTC), TZ, 8, datetime(2026, 10, 14, 9, tzinfo=UTC))
+    assert not reminder_due(
+        start, datetime(2026, 10, 14, 7, tzinfo=UTC), TZ, 8, datetime(2026, 10, 14, 9, tzinfo=UTC)
+    )

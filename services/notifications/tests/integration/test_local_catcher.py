@@ -19,7 +19,9 @@ def test_token_mails_in_three_languages_land_in_the_local_catchers_mailbox(datab
     try:
         consumer = make_consumer(rt)
         for n, lang in enumerate(("fr", "nl", "en")):
-            ev = token_event(lang, account_id=f"acc-{lang}", email=f"parent-{lang}@example.be", username=f"user.{n}")
+            ev = token_event(
+                lang, account_id=f"acc-{lang}", email=f"parent-{lang}@example.be", username=f"user.{n}"
+            )
             consumer.handle(event_body("auth.token.issued.v1", ev))
         mailer = Mailer.from_runtime(rt)
         assert [o.status for o in drain(mailer)] == ["sent"] * 3
@@ -27,7 +29,8 @@ def test_token_mails_in_three_languages_land_in_the_local_catchers_mailbox(datab
         expected = {"fr": "Jeton de connexion : ", "nl": "Verbindingscode: ", "en": "Connection token: "}
         for n, lang in enumerate(("fr", "nl", "en")):
             msg = mailbox.wait_for_message(
-                tmp_path / "mail", lambda m, lang=lang: mailbox.envelope_recipients(m) == [f"parent-{lang}@example.be"]
+                tmp_path / "mail",
+                lambda m, lang=lang: mailbox.envelope_recipients(m) == [f"parent-{lang}@example.be"],
             )
             text = mailbox.body_text(msg)
             assert msg["Content-Language"] == lang

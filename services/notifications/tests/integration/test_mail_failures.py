@@ -30,13 +30,18 @@ from services.notifications.tests.integration.test_token_mail import TOKEN, toke
 
 
 def _document(n: int = 1) -> bytes:
-    ev = documents_events.DocumentDeposited(document_id=f"doc-{n}", student_id="stu-emma", title=f"Circulaire {n}")
+    ev = documents_events.DocumentDeposited(
+        document_id=f"doc-{n}", student_id="stu-emma", title=f"Circulaire {n}"
+    )
     return event_body("documents.document.deposited.v1", ev)
 
 
 def _mails(rt) -> list[dict]:
     with rt.db.unit_of_work() as s:
-        return [dict(r) for r in s.execute(select(outgoing_mails).order_by(outgoing_mails.c.created_at)).mappings()]
+        return [
+            dict(r)
+            for r in s.execute(select(outgoing_mails).order_by(outgoing_mails.c.created_at)).mappings()
+        ]
 
 
 def _failed_events(rt) -> list[notifications_events.MailFailed]:
@@ -158,7 +163,10 @@ def test_manager_sends_a_failed_mail_again_but_a_token_mail_must_be_reissued(
     smtp_catcher.refuse_rcpt = "550 5.1.1 Mailbox unavailable"
     assert sorted(o.status for o in drain(mailer)) == ["failed", "failed"]
     staff = auth_metadata(keys, role="staff")
-    failed = {m.kind: m for m in notifications_stub.ListFailedMails(pb.ListFailedMailsRequest(), metadata=staff).mails}
+    failed = {
+        m.kind: m
+        for m in notifications_stub.ListFailedMails(pb.ListFailedMailsRequest(), metadata=staff).mails
+    }
     assert set(failed) == {"document_deposited", "token"}
     assert not failed["token"].retryable
     with notifications_rt.db.unit_of_work() as s:  # the token is not kept once the mail is given up
@@ -166,11 +174,15 @@ def test_manager_sends_a_failed_mail_again_but_a_token_mail_must_be_reissued(
     assert TOKEN not in token_row["text_body"] + token_row["html_body"]
 
     with pytest.raises(grpc.RpcError) as refused:
-        notifications_stub.RetryFailedMail(pb.RetryFailedMailRequest(mail_id=failed["token"].id), metadata=staff)
+        notifications_stub.RetryFailedMail(
+            pb.RetryFailedMailRequest(mail_id=failed["token"].id), metadata=staff
+        )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
     smtp_catcher.refuse_rcpt = None
-    notifications_stub.RetryFailedMail(pb.RetryFailedMailRequest(mail_id=failed["document_deposited"].id), metadata=staff)
+    notifications_stub.RetryFailedMail(
+        pb.RetryFailedMailRequest(mail_id=failed["document_deposited"].id), metadata=staff
+    )
     assert [o.status for o in drain(mailer)] == ["sent"]
     assert [m["Subject"] for _r, m in smtp_catcher.messages] == ["Nouveau document pour Emma : Circulaire 1"]
     left = notifications_stub.ListFailedMails(pb.ListFailedMailsRequest(), metadata=staff).mails
@@ -192,7 +204,9 @@ def test_failed_list_pages_newest_first(consumer, mailer, smtp_catcher, notifica
     staff = auth_metadata(keys, role="staff")
     seen, cursor = [], ""
     while True:
-        page = notifications_stub.ListFailedMails(pb.ListFailedMailsRequest(limit=2, cursor=cursor), metadata=staff)
+        page = notifications_stub.ListFailedMails(
+            pb.ListFailedMailsRequest(limit=2, cursor=cursor), metadata=staff
+        )
         seen += [m.subject for m in page.mails]
         cursor = page.next_cursor
         if not cursor:
@@ -233,7 +247,9 @@ def test_two_mailers_never_send_the_same_mail(consumer, smtp_catcher, notificati
     assert {m["status"] for m in _mails(notifications_rt)} == {"sent"}
 
 
-def test_mail_whose_every_attempt_kills_the_mailer_is_given_up(consumer, mailer, smtp_catcher, clock, notifications_rt):
+def test_mail_whose_every_attempt_kills_the_mailer_is_given_up(
+    consumer, mailer, smtp_catcher, clock, notifications_rt
+):
     add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
     consumer.handle(_document())
     for _ in range(3):  # MAIL_MAX_ATTEMPTS claims, each by a mailer that died before any outcome

@@ -32,7 +32,10 @@ def test_mailer_command_sends_queued_mail_and_stops_cleanly_on_sigterm(
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.notifications", "mailer"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         assert smtp_catcher.received.wait(20), "the mailer sent nothing"

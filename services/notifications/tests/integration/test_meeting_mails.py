@@ -45,10 +45,21 @@ def parents(consumer):
 
 def booking(parent: str = "acc-marie", student: str = "stu-emma", child: str = "Emma Dupont", **kw):
     values = dict(
-        booking_id="bk-1", parent_account_id=parent, parent_name="Marie Dupont", student_id=student,
-        child_name=child, class_name="3A", teacher_id="t-1", teacher_name="Mme Martin", room="B12",
-        evening_id="ev-1", evening_title="Réunion de parents du 1er trimestre", evening_date="2026-12-03",
-        starts_at="2026-12-03T18:10:00+01:00", ends_at="2026-12-03T18:20:00+01:00", timezone="Europe/Brussels",
+        booking_id="bk-1",
+        parent_account_id=parent,
+        parent_name="Marie Dupont",
+        student_id=student,
+        child_name=child,
+        class_name="3A",
+        teacher_id="t-1",
+        teacher_name="Mme Martin",
+        room="B12",
+        evening_id="ev-1",
+        evening_title="Réunion de parents du 1er trimestre",
+        evening_date="2026-12-03",
+        starts_at="2026-12-03T18:10:00+01:00",
+        ends_at="2026-12-03T18:20:00+01:00",
+        timezone="Europe/Brussels",
         closes_at="2026-12-01T23:59:00+01:00",
     )
     return meetings_events.BookingDetails(**{**values, **kw})
@@ -59,7 +70,9 @@ def confirmed(**kw) -> bytes:
 
 
 def cancelled(by: str = "acc-marie", **kw) -> bytes:
-    return event_body(CANCELLED, meetings_events.BookingCancelled(booking=booking(**kw), cancelled_by_account_id=by))
+    return event_body(
+        CANCELLED, meetings_events.BookingCancelled(booking=booking(**kw), cancelled_by_account_id=by)
+    )
 
 
 def reminder(**kw) -> bytes:
@@ -102,16 +115,32 @@ def test_booking_confirmation_goes_to_the_parent_who_booked_with_everything_they
     ("account", "address", "subject", "expected"),
     [
         (
-            "acc-els", "els@example.be", "Afspraak bevestigd met Mme Martin: 3 december 2026 om 18:10",
-            ("Beste Els Peeters,", "Uw afspraak met Mme Martin over Lucas Peeters is bevestigd.",
-             "Wanneer: donderdag 3 december 2026, van 18:10 tot 18:20", "Lokaal: B12", "Leerling: Lucas Peeters (3A)",
-             "tot 1 december 2026 om 23:59 annuleren", "https://cartable.example/reunions"),
+            "acc-els",
+            "els@example.be",
+            "Afspraak bevestigd met Mme Martin: 3 december 2026 om 18:10",
+            (
+                "Beste Els Peeters,",
+                "Uw afspraak met Mme Martin over Lucas Peeters is bevestigd.",
+                "Wanneer: donderdag 3 december 2026, van 18:10 tot 18:20",
+                "Lokaal: B12",
+                "Leerling: Lucas Peeters (3A)",
+                "tot 1 december 2026 om 23:59 annuleren",
+                "https://cartable.example/reunions",
+            ),
         ),
         (
-            "acc-john", "john@example.be", "Appointment confirmed with Mme Martin: 3 December 2026 at 18:10",
-            ("Hello John Smith,", "Your appointment with Mme Martin about Emma Dupont is confirmed.",
-             "When: Thursday 3 December 2026, from 18:10 to 18:20", "Room: B12", "Pupil: Emma Dupont (3A)",
-             "until 1 December 2026 at 23:59", "https://cartable.example/reunions"),
+            "acc-john",
+            "john@example.be",
+            "Appointment confirmed with Mme Martin: 3 December 2026 at 18:10",
+            (
+                "Hello John Smith,",
+                "Your appointment with Mme Martin about Emma Dupont is confirmed.",
+                "When: Thursday 3 December 2026, from 18:10 to 18:20",
+                "Room: B12",
+                "Pupil: Emma Dupont (3A)",
+                "until 1 December 2026 at 23:59",
+                "https://cartable.example/reunions",
+            ),
         ),
     ],
 )
@@ -128,7 +157,9 @@ def test_booking_confirmation_is_in_the_parents_language(
         assert value in text, value
 
 
-def test_times_are_shown_in_brussels_time_whatever_offset_the_event_carries(parents, consumer, mailer, smtp_catcher):
+def test_times_are_shown_in_brussels_time_whatever_offset_the_event_carries(
+    parents, consumer, mailer, smtp_catcher
+):
     consumer.handle(confirmed(starts_at="2026-12-03T17:10:00Z", ends_at="2026-12-03T17:20:00Z"))
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
@@ -166,7 +197,9 @@ def test_reminder_the_day_before_says_when_where_and_that_cancelling_online_is_c
     assert "Annulez ce rendez-vous" not in text
 
 
-def test_reminder_before_the_close_says_until_when_the_parent_may_cancel(parents, consumer, mailer, smtp_catcher):
+def test_reminder_before_the_close_says_until_when_the_parent_may_cancel(
+    parents, consumer, mailer, smtp_catcher
+):
     # the clock is on 28 November, before bookings close on 1 December
     consumer.handle(reminder(closes_at="2026-12-03T12:00:00+01:00"))
     drain(mailer)
@@ -241,7 +274,9 @@ def test_an_account_not_in_the_contact_book_gets_nothing_and_it_is_logged(
     )
 
 
-def test_a_booking_announced_for_another_school_does_not_reach_the_parent(parents, consumer, notifications_rt):
+def test_a_booking_announced_for_another_school_does_not_reach_the_parent(
+    parents, consumer, notifications_rt
+):
     event = event_body(CONFIRMED, meetings_events.BookingConfirmed(booking=booking()), school_id="school-2")
     assert consumer.handle(event) == "handled"
     assert queued(notifications_rt) == 0

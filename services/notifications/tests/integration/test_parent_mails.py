@@ -46,8 +46,13 @@ def family(consumer):
 
 def invoice() -> finance_events.InvoiceIssued:
     return finance_events.InvoiceIssued(
-        invoice_id="inv-1", student_id="stu-emma", number="2026-0042", title="Visite à Bruges",
-        total_cents=2350, due_on="2026-12-15", structured_communication="010806817183",
+        invoice_id="inv-1",
+        student_id="stu-emma",
+        number="2026-0042",
+        title="Visite à Bruges",
+        total_cents=2350,
+        due_on="2026-12-15",
+        structured_communication="010806817183",
         student_name="Emma Dupont",
     )
 
@@ -55,7 +60,9 @@ def invoice() -> finance_events.InvoiceIssued:
 def test_new_document_mail_reaches_each_parent_of_the_student_in_their_language(
     family, consumer, mailer, smtp_catcher
 ):
-    ev = documents_events.DocumentDeposited(document_id="doc-1", student_id="stu-emma", title="Bulletin de Noël")
+    ev = documents_events.DocumentDeposited(
+        document_id="doc-1", student_id="stu-emma", title="Bulletin de Noël"
+    )
     consumer.handle(event_body("documents.document.deposited.v1", ev))
     drain(mailer)
     got = by_recipient(smtp_catcher)
@@ -75,7 +82,13 @@ def test_invoice_mail_gives_number_title_amount_due_date_and_structured_communic
     msg = by_recipient(smtp_catcher)["marie@example.be"]
     assert msg["Subject"] == "Nouvelle facture 2026-0042 : Visite à Bruges"
     text = _text(msg)
-    for expected in ("2026-0042", "Visite à Bruges", "23,50\u00a0€", "15 décembre 2026", "+++010/8068/17183+++"):
+    for expected in (
+        "2026-0042",
+        "Visite à Bruges",
+        "23,50\u00a0€",
+        "15 décembre 2026",
+        "+++010/8068/17183+++",
+    ):
         assert expected in text, expected
     en = _text(by_recipient(smtp_catcher)["john@example.be"])
     assert "€23.50" in en and "15 December 2026" in en and "+++010/8068/17183+++" in en
@@ -83,8 +96,14 @@ def test_invoice_mail_gives_number_title_amount_due_date_and_structured_communic
 
 def test_payment_received_mail_says_what_was_paid(family, consumer, mailer, smtp_catcher):
     ev = finance_events.PaymentReceived(
-        payment_id="pay-1", student_id="stu-lucas", amount_cents=2000, method="online", purpose="top_up",
-        wallet_id="w-1", wallet_name="Repas", balance_after_cents=2650,
+        payment_id="pay-1",
+        student_id="stu-lucas",
+        amount_cents=2000,
+        method="online",
+        purpose="top_up",
+        wallet_id="w-1",
+        wallet_name="Repas",
+        balance_after_cents=2650,
     )
     consumer.handle(event_body("finance.payment.received.v1", ev))
     drain(mailer)
@@ -97,10 +116,17 @@ def test_payment_received_mail_says_what_was_paid(family, consumer, mailer, smtp
 
 def test_order_confirmed_mail_lists_the_items_and_the_total(family, consumer, mailer, smtp_catcher):
     ev = orders_events.OrderPlaced(
-        order_id="ord-1", student_id="stu-emma", period_id="per-1", invoice_id="inv-9", grand_total_cents=4150,
-        period_title="Manuels 2027", credit_cents=500,
+        order_id="ord-1",
+        student_id="stu-emma",
+        period_id="per-1",
+        invoice_id="inv-9",
+        grand_total_cents=4150,
+        period_title="Manuels 2027",
+        credit_cents=500,
         items=[
-            orders_events.OrderedItem(subject="Mathématiques", title="Delta 1", type="purchase", price_cents=2450),
+            orders_events.OrderedItem(
+                subject="Mathématiques", title="Delta 1", type="purchase", price_cents=2450
+            ),
             orders_events.OrderedItem(subject="Français", title="Bescherelle", type="loan", price_cents=2200),
         ],
     )
@@ -128,10 +154,14 @@ def test_values_from_events_are_escaped_in_the_html_part_and_kept_in_the_text_pa
     assert title in _text(msg)
 
 
-def test_parent_receives_only_the_kinds_of_mail_they_chose(family, consumer, mailer, smtp_catcher, notifications_rt):
+def test_parent_receives_only_the_kinds_of_mail_they_chose(
+    family, consumer, mailer, smtp_catcher, notifications_rt
+):
     choose(notifications_rt, "acc-marie", invoices=False, language="nl")
     consumer.handle(event_body("finance.invoice.issued.v1", invoice()))
-    doc = documents_events.DocumentDeposited(document_id="doc-1", student_id="stu-emma", title="Journal de classe")
+    doc = documents_events.DocumentDeposited(
+        document_id="doc-1", student_id="stu-emma", title="Journal de classe"
+    )
     consumer.handle(event_body("documents.document.deposited.v1", doc))
     drain(mailer)
     sent = sorted((rcpt[0], msg["Subject"]) for rcpt, msg in smtp_catcher.messages)
@@ -144,8 +174,15 @@ def test_parent_receives_only_the_kinds_of_mail_they_chose(family, consumer, mai
 
 def _paid_from_wallet(n: int, amount: int, after: int) -> bytes:
     ev = finance_events.PaymentReceived(
-        payment_id=f"pay-{n}", student_id="stu-emma", amount_cents=amount, method="wallet", purpose="invoice",
-        wallet_id="w-emma", wallet_name="Repas", invoice_id=f"inv-{n}", invoice_number=f"2026-{n:04d}",
+        payment_id=f"pay-{n}",
+        student_id="stu-emma",
+        amount_cents=amount,
+        method="wallet",
+        purpose="invoice",
+        wallet_id="w-emma",
+        wallet_name="Repas",
+        invoice_id=f"inv-{n}",
+        invoice_number=f"2026-{n:04d}",
         balance_after_cents=after,
     )
     return event_body("finance.payment.received.v1", ev)
@@ -171,15 +208,25 @@ def test_low_balance_alert_when_the_wallet_falls_below_the_parents_threshold(
     choose(notifications_rt, "acc-marie", low_balance_threshold_cents=500)
     choose(notifications_rt, "acc-john")
     top_up = finance_events.PaymentReceived(
-        payment_id="pay-9", student_id="stu-emma", amount_cents=2000, method="online", purpose="top_up",
-        wallet_id="w-emma", wallet_name="Repas", balance_after_cents=2100,
+        payment_id="pay-9",
+        student_id="stu-emma",
+        amount_cents=2000,
+        method="online",
+        purpose="top_up",
+        wallet_id="w-emma",
+        wallet_name="Repas",
+        balance_after_cents=2100,
     )
     smtp_catcher.messages.clear()
     consumer.handle(event_body("finance.payment.received.v1", top_up))
     consumer.handle(_paid_from_wallet(4, 1800, 300))
     drain(mailer)
     marie = sorted(m["Subject"] for r, m in smtp_catcher.messages if r == ["marie@example.be"])
-    assert marie == ["Paiement reçu : 18,00\u00a0€", "Paiement reçu : 20,00\u00a0€", "Solde bas : Repas (Emma)"]
+    assert marie == [
+        "Paiement reçu : 18,00\u00a0€",
+        "Paiement reçu : 20,00\u00a0€",
+        "Solde bas : Repas (Emma)",
+    ]
     john = [m["Subject"] for r, m in smtp_catcher.messages if r == ["john@example.be"]]
     assert sorted(john) == ["Payment received: €18.00", "Payment received: €20.00"]
 
@@ -190,7 +237,11 @@ EVENTS = {
     ),
     "finance.invoice.issued.v1": invoice(),
     "finance.payment.received.v1": finance_events.PaymentReceived(
-        payment_id="pay-1", student_id="stu-emma", amount_cents=1000, method="transfer", purpose="invoice",
+        payment_id="pay-1",
+        student_id="stu-emma",
+        amount_cents=1000,
+        method="transfer",
+        purpose="invoice",
         invoice_id="inv-1",
     ),
     "orders.order.placed.v1": orders_events.OrderPlaced(
@@ -200,7 +251,9 @@ EVENTS = {
 
 
 @pytest.mark.parametrize("name", sorted(EVENTS))
-def test_each_mail_is_sent_once_for_a_redelivered_event(family, consumer, mailer, smtp_catcher, notifications_rt, name):
+def test_each_mail_is_sent_once_for_a_redelivered_event(
+    family, consumer, mailer, smtp_catcher, notifications_rt, name
+):
     body = event_body(name, EVENTS[name])
     assert consumer.handle(body) == "handled"
     assert consumer.handle(body) == "duplicate"

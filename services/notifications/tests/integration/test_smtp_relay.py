@@ -16,21 +16,33 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"mailer@school", b"s3cr:t")
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"mailer@school",
+        b"s3cr:t",
+    )
     return AuthResult(success=ok, handled=False)
 
 
 def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databases, keys, clock):
     handler = CatchingHandler()
     controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(),
-        authenticator=_authenticator, auth_required=True, auth_require_tls=False,
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
     )
     controller.start()
     rts = []
     try:
-        good = make_rt(databases, keys, controller.port, clock,
-                       SMTP_URL=f"smtp://mailer%40school:s3cr%3At@127.0.0.1:{controller.port}")
+        good = make_rt(
+            databases,
+            keys,
+            controller.port,
+            clock,
+            SMTP_URL=f"smtp://mailer%40school:s3cr%3At@127.0.0.1:{controller.port}",
+        )
         rts.append(good)
         consumer = make_consumer(good)
         add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
@@ -48,12 +60,21 @@ def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databa
 def test_wrong_relay_credentials_are_retried_not_failed_at_once(databases, keys, clock):
     handler = CatchingHandler()
     controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(),
-        authenticator=_authenticator, auth_required=True, auth_require_tls=False,
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticator,
+        auth_required=True,
+        auth_require_tls=False,
     )
     controller.start()
-    rt = make_rt(databases, keys, controller.port, clock,
-                 SMTP_URL=f"smtp://mailer%40school:wrong@127.0.0.1:{controller.port}")
+    rt = make_rt(
+        databases,
+        keys,
+        controller.port,
+        clock,
+        SMTP_URL=f"smtp://mailer%40school:wrong@127.0.0.1:{controller.port}",
+    )
     try:
         consumer = make_consumer(rt)
         add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})

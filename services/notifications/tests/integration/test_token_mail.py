@@ -18,8 +18,14 @@ EXPIRES = int(datetime(2026, 12, 12, 13, 30, tzinfo=UTC).timestamp())  # 14:30 i
 
 def token_event(language: str = "fr", reason: str = "created", **kw) -> auth_events.TokenIssued:
     values = dict(
-        account_id="acc-marie", username="marie.dupont", email="marie@example.be", display_name="Marie Dupont",
-        language=language, token=TOKEN, reason=reason, expires_at=EXPIRES,
+        account_id="acc-marie",
+        username="marie.dupont",
+        email="marie@example.be",
+        display_name="Marie Dupont",
+        language=language,
+        token=TOKEN,
+        reason=reason,
+        expires_at=EXPIRES,
     )
     values.update(kw)
     return auth_events.TokenIssued(**values)
@@ -36,12 +42,21 @@ def _html(msg) -> str:
 @pytest.mark.parametrize(
     ("language", "subject", "words"),
     [
-        ("fr", "Vos identifiants Cartable", ["Nom d’utilisateur : marie.dupont", "Jeton de connexion : " + TOKEN,
-                                            "12 décembre 2026 à 14:30"]),
-        ("nl", "Uw Cartable-aanmeldgegevens", ["Gebruikersnaam: marie.dupont", "Verbindingscode: " + TOKEN,
-                                              "12 december 2026 om 14:30"]),
-        ("en", "Your Cartable sign-in details", ["Username: marie.dupont", "Connection token: " + TOKEN,
-                                                "12 December 2026 at 14:30"]),
+        (
+            "fr",
+            "Vos identifiants Cartable",
+            ["Nom d’utilisateur : marie.dupont", "Jeton de connexion : " + TOKEN, "12 décembre 2026 à 14:30"],
+        ),
+        (
+            "nl",
+            "Uw Cartable-aanmeldgegevens",
+            ["Gebruikersnaam: marie.dupont", "Verbindingscode: " + TOKEN, "12 december 2026 om 14:30"],
+        ),
+        (
+            "en",
+            "Your Cartable sign-in details",
+            ["Username: marie.dupont", "Connection token: " + TOKEN, "12 December 2026 at 14:30"],
+        ),
     ],
 )
 def test_token_mail_arrives_with_username_and_token_in_the_parents_language(
@@ -78,10 +93,13 @@ def test_token_mail_wording_follows_the_reason(consumer, mailer, smtp_catcher):
         "Cartable : votre nouveau jeton pour redéfinir votre mot de passe",
     ]
     by_subject = {m["Subject"]: _text(m) for _r, m in smtp_catcher.messages}
-    assert "Le jeton précédent ne fonctionne plus" in by_subject["Cartable : votre nouveau jeton de connexion"]
-    assert "Vous avez demandé à redéfinir votre mot de passe" in by_subject[
-        "Cartable : votre nouveau jeton pour redéfinir votre mot de passe"
-    ]
+    assert (
+        "Le jeton précédent ne fonctionne plus" in by_subject["Cartable : votre nouveau jeton de connexion"]
+    )
+    assert (
+        "Vous avez demandé à redéfinir votre mot de passe"
+        in by_subject["Cartable : votre nouveau jeton pour redéfinir votre mot de passe"]
+    )
 
 
 def test_token_mail_is_sent_once_when_the_event_is_delivered_twice(consumer, mailer, smtp_catcher):
@@ -102,7 +120,9 @@ def test_language_the_parent_chose_wins_over_the_one_in_the_token_event(
     from services.notifications.service import NotificationsService
 
     add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
-    parent = Identity(account_id="acc-marie", role="parent", school_id="school-1", students={"stu-emma": "1A"})
+    parent = Identity(
+        account_id="acc-marie", role="parent", school_id="school-1", students={"stu-emma": "1A"}
+    )
     NotificationsService(notifications_rt).update_mail_preferences(parent, Preferences(language="nl"))
     consumer.handle(event_body("auth.token.issued.v1", token_event("fr", "password_reset")))
     drain(mailer)

@@ -12,20 +12,47 @@ from services.notifications.mailer import build_message
 from services.notifications.rendering import MailRenderer
 
 SAMPLES = {
-    "token": dict(username="mdupont", token="TOKEN-123", reason="created", valid_until="1 janvier 2027 à 10:00",
-                  link="https://x/jeton"),
+    "token": dict(
+        username="mdupont",
+        token="TOKEN-123",
+        reason="created",
+        valid_until="1 janvier 2027 à 10:00",
+        link="https://x/jeton",
+    ),
     "document_deposited": dict(title="Bulletin", link="https://x/"),
-    "invoice_issued": dict(number="2026-1", title="Classe verte", total_cents=12000, credit_cents=0,
-                           due_on="2026-12-31", communication="+++010/8068/17183+++", link="https://x/"),
-    "payment_received": dict(amount_cents=1000, method="online", purpose="invoice", wallet_name="",
-                             invoice_number="2026-1", balance_after_cents=None, link="https://x/"),
+    "invoice_issued": dict(
+        number="2026-1",
+        title="Classe verte",
+        total_cents=12000,
+        credit_cents=0,
+        due_on="2026-12-31",
+        communication="+++010/8068/17183+++",
+        link="https://x/",
+    ),
+    "payment_received": dict(
+        amount_cents=1000,
+        method="online",
+        purpose="invoice",
+        wallet_name="",
+        invoice_number="2026-1",
+        balance_after_cents=None,
+        link="https://x/",
+    ),
     "order_placed": dict(period_title="Manuels", items=[], credit_cents=0, total_cents=0, link="https://x/"),
     "low_balance": dict(wallet_name="Repas", balance_cents=200, threshold_cents=500, link="https://x/"),
 }
-MEETING = dict(class_name="3A", teacher="Mme Martin", room="B12", evening_title="Réunion de parents",
-               starts_at="2026-10-15T18:10:00+02:00", ends_at="2026-10-15T18:20:00+02:00",
-               timezone="Europe/Brussels", closes_at="2026-10-14T23:59:00+02:00", can_cancel=True,
-               link="https://x/reunions")
+MEETING = dict(
+    class_name="3A",
+    teacher="Mme Martin",
+    room="B12",
+    evening_title="Réunion de parents",
+    starts_at="2026-10-15T18:10:00+02:00",
+    ends_at="2026-10-15T18:20:00+02:00",
+    timezone="Europe/Brussels",
+    closes_at="2026-10-14T23:59:00+02:00",
+    can_cancel=True,
+    link="https://x/reunions",
+)
 SAMPLES |= {
     "meeting_booked": MEETING,
     "meeting_cancelled": dict(MEETING, by_recipient=True),
@@ -45,8 +72,10 @@ def test_every_kind_renders_in_every_language(kind, lang):
 
 
 def test_the_three_languages_really_differ():
-    subjects = {lang: MailRenderer().render("invoice_issued", lang, **SAMPLES["invoice_issued"]).subject
-                for lang in LANGUAGES}
+    subjects = {
+        lang: MailRenderer().render("invoice_issued", lang, **SAMPLES["invoice_issued"]).subject
+        for lang in LANGUAGES
+    }
     assert subjects == {
         "fr": "Nouvelle facture 2026-1 : Classe verte",
         "nl": "Nieuwe factuur 2026-1: Classe verte",
@@ -61,13 +90,21 @@ def test_optional_mails_say_where_to_choose_them_and_token_mails_do_not():
 
 
 def test_mime_message_has_text_and_html_in_utf8_with_date_message_id_and_language():
-    rendered = MailRenderer().render("invoice_issued", "fr", name="Éloïse Dubœuf", **SAMPLES["invoice_issued"])
+    rendered = MailRenderer().render(
+        "invoice_issued", "fr", name="Éloïse Dubœuf", **SAMPLES["invoice_issued"]
+    )
     mail = {
-        "recipient": "eloise@example.be", "recipient_name": "Éloïse Dubœuf", "subject": rendered.subject,
-        "text_body": rendered.text, "html_body": rendered.html, "message_id": "<abc@cartable.example>",
+        "recipient": "eloise@example.be",
+        "recipient_name": "Éloïse Dubœuf",
+        "subject": rendered.subject,
+        "text_body": rendered.text,
+        "html_body": rendered.html,
+        "message_id": "<abc@cartable.example>",
         "language": "fr",
     }
-    msg = build_message(mail, "Cartable <no-reply@cartable.example>", datetime(2026, 11, 28, 14, 0, tzinfo=UTC))
+    msg = build_message(
+        mail, "Cartable <no-reply@cartable.example>", datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+    )
     parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
     assert parsed["Subject"] == "Nouvelle facture 2026-1 : Classe verte"
     assert parsed["To"] == "Éloïse Dubœuf <eloise@example.be>"

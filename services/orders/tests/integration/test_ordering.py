@@ -53,7 +53,10 @@ def test_order_is_invoiced_with_its_lines(orders_world):
     assert placed.invoice_id == "inv-1" and placed.checkout_url == ""
     student, title, lines, credit, key = inv.calls[0]
     assert (student, title, credit, key) == ("emma", "Manuels 2026-2027", 0, f"order:{placed.order_id}")
-    assert lines == (("Mathématiques – Actimath 1 (location)", 1, 1250), ("Mathématiques – Cahier d'exercices", 1, 890))
+    assert lines == (
+        ("Mathématiques – Actimath 1 (location)", 1, 1250),
+        ("Mathématiques – Cahier d'exercices", 1, 890),
+    )
 
 
 def test_closed_period_refuses_orders_and_catalog(orders_world):
@@ -164,5 +167,8 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
     env.payload.Unpack(ev)
     assert env.event_name == "orders.order.placed.v1" and env.school_id == "sch-1"
     assert ev.period_title == "Manuels 2026-2027"
-    assert [(i.title, i.type) for i in ev.items] == [("Actimath 1", "loan"), ("Cahier d'exercices", "purchase")]
+    assert [(i.title, i.type) for i in ev.items] == [
+        ("Actimath 1", "loan"),
+        ("Cahier d'exercices", "purchase"),
+    ]
     assert ev.grand_total_cents == 2140
