@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import os
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -26,26 +27,29 @@ def message_files(directory: Path | str) -> list[Path]:
     d = Path(directory)
     if not d.is_dir():
         return []
-    return sorted(p for p in d.glob("*.eml") if p.is_file())
+    with os.scandir(d) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".eml") and e.is_file())
+    return [d / n for n in names]
 
 
 def read_message(path: Path | str) -> EmailMessage:
     """One ``.eml`` file, parsed. The file keeps the message as it came over SMTP (CRLF line ends); the
     reader parses it with LF line ends, so bodies compare and match like ordinary Python text.
 
-    The catcher writes a file whole and never changes it, so a parsed message is kept by path, size and
-    modification time: polling a mailbox of thousands of messages parses each one once, not each time."""
-    path = Path(path)
-    st = path.stat()
-    return _parsed(str(path), st.st_size, st.st_mtime_ns)
+    The catcher gives every message a new name and moves it in whole (``os.replace``), never rewriting a
+    file, so a parsed message is kept by path: polling a mailbox of thousands of messages parses each
+    one once, not on every poll."""
+    return _parsed(str(path))
 
 
 @functools.lru_cache(maxsize=50_000)
-def _parsed(name: str, _size: int, _mtime_ns: int) -> EmailMessage:
+def _parsed(name: str) -> EmailMessage:
     path = Path(name)
     data = path.read_bytes().replace(b"\r\n", b"\n")
     msg = email.message_from_bytes(data, policy=email.policy.default)
     msg.path = path  # type: ignore[attr-defined]
+    # headers parse on every access: keep the recipients (header and envelope) once, lower-cased
+    msg.recipients_text = f"{msg.get('To', '')!s} {msg.get('X-Envelope-To', '')!s}".lower()  # type: ignore[attr-defined]
     return msg  # type: ignore[return-value]
 
 

@@ -364,6 +364,9 @@ def mail_text(msg: EmailMessage) -> str:
 
 def is_to(msg: EmailMessage, address: str) -> bool:
     address = address.lower()
+    cached = getattr(msg, "recipients_text", None)
+    if cached is not None:
+        return address in cached
     if address in str(msg.get("To", "")).lower():
         return True
     return address in str(msg.get("X-Envelope-To", "")).lower()
