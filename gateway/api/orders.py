@@ -174,6 +174,7 @@ def admin_items(period_id: str):
             comment=field_str(data, "comment", required=False, max_len=2000),
             type=kind,
             price_cents=field_int(data, "price_cents", minimum=0, maximum=10_000_000),
+            idempotency_key=idempotency_key(),
         ),
     )
     return jsonify(id=resp.id), 201

@@ -189,6 +189,8 @@ def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = 
                 comment=comment,
                 type="purchase",
                 price_cents=price_cents,
+                # a retry after a failure half-way adds each photo's item once
+                idempotency_key=f"album-offer:{album_id}:{period_id}:{p.id}",
             ),
         )
         made.append((p.id, item.id))

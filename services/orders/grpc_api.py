@@ -79,6 +79,7 @@ class Servicer(pb_grpc.OrdersServiceServicer):
                 request.comment,
                 request.type,
                 request.price_cents,
+                request.idempotency_key,
             )
         )
 

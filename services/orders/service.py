@@ -388,7 +388,10 @@ class OrdersService:
         comment: str,
         type_: str,
         price_cents: int,
+        idempotency_key: str = "",
     ) -> str:
+        """A catalog item in the period; with ``idempotency_key`` once per key (a retried call, or an
+        album offered again after a failure half-way, answers the item already added)."""
         who.require_staff()
         fields = {}
         if not (subject or "").strip():
@@ -401,9 +404,18 @@ class OrdersService:
             fields["price_cents"] = "0 to 10000000"
         if fields:
             raise InvalidRequest("the item is not valid", fields=fields)
-        item_id = str(uuid.uuid4())
-        with self.rt.db.unit_of_work() as s:
+        req = pb.AddItemRequest(
+            period_id=period_id,
+            subject=subject,
+            title=title,
+            comment=comment,
+            type=type_,
+            price_cents=price_cents,
+        )
+
+        def work(s: Session) -> pb.AddItemResponse:
             self._load_period(s, who, period_id)
+            item_id = str(uuid.uuid4())
             s.execute(
                 catalog_items.insert().values(
                     id=item_id,
@@ -416,7 +428,17 @@ class OrdersService:
                     created_at=self.rt.clock(),
                 )
             )
-        return item_id
+            return pb.AddItemResponse(id=item_id)
+
+        return run_idempotent(
+            self.rt.db,
+            idempotency_keys,
+            f"item:{who.school_id}",
+            idempotency_key,
+            request_hash(req),
+            pb.AddItemResponse,
+            work,
+        ).id
 
     def record_book_return(
         self, who: Identity, student_id: str, credit_cents: int, note: str

@@ -294,6 +294,52 @@ def test_an_album_is_offered_for_sale_in_an_open_ordering_period(suite):
     assert f'href="/commandes/{open_period}"' in page
 
 
+def test_an_offer_cut_off_half_way_is_completed_by_offering_again_without_doubles(suite):
+    staff = new_school(suite)
+    parent = new_family(suite, staff, [{"first_name": "Noa", "class_name": "5A"}])
+    album = new_album(staff, "Sortie 5A", ["5A"])
+    made = expect(
+        upload(staff, album["id"], ("a.jpg", jpeg()), ("b.jpg", jpeg(color=(0, 0, 0)))), 201
+    ).json()["items"]
+    now = datetime.now(UTC)
+    period = expect(
+        staff.post(
+            "/admin/order-periods",
+            json={
+                "title": "Vente de photos",
+                "notes": "",
+                "opens_at": (now - timedelta(days=1)).isoformat(),
+                "closes_at": (now + timedelta(days=5)).isoformat(),
+                "class_names": ["5A"],
+            },
+        ),
+        201,
+    ).json()["id"]
+    # the first attempt added photo 1's item, then the gateway lost the orders service (what it sent)
+    expect(
+        staff.post(
+            f"/admin/order-periods/{period}/items",
+            json={
+                "subject": "Photos – Sortie 5A",
+                "title": "Photo 1",
+                "type": "purchase",
+                "price_cents": 300,
+            },
+            headers={"Idempotency-Key": f"album-offer:{album['id']}:{period}:{made[0]['id']}"},
+        ),
+        201,
+    )
+    expect(
+        staff.post(
+            f"/admin/photos/albums/{album['id']}/offer", json={"period_id": period, "price_cents": 300}
+        ),
+        201,
+    )
+    catalog = expect(parent.get(f"/order-periods/{period}/catalog")).json()
+    [subject] = [s for s in catalog["subjects"] if s["subject"] == "Photos – Sortie 5A"]
+    assert sorted(i["title"] for i in subject["items"]) == ["Photo 1", "Photo 2"]
+
+
 def test_photo_pages_for_parents_and_staff(suite):
     staff, emmas, _noahs, albums = world(suite)
     album, made = albums["Classe verte 1A"]

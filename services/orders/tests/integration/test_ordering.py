@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from kit.identity import Identity
-from services.orders.db import credit_accounts, credit_entries, orders
+from services.orders.db import catalog_items, credit_accounts, credit_entries, orders
 
 
 def test_catalog_is_sorted_by_subject_with_comments(orders_world):
@@ -172,3 +172,21 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
         ("Cahier d'exercices", "purchase"),
     ]
     assert ev.grand_total_cents == 2140
+
+
+def test_an_item_added_with_a_key_is_added_once(orders_world):
+    rt, svc, _inv, staff, parent, period, items = orders_world
+    first = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1")
+    again = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1")
+    assert again == first
+    # the same key with another request is refused, not silently taken as the first one
+    with pytest.raises(Conflict):
+        svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 900, "album-offer:a:p:1")
+    with rt.db.unit_of_work() as s:
+        titles = s.execute(select(catalog_items.c.title).where(catalog_items.c.subject == "Photos")).all()
+    assert [t.title for t in titles] == ["Photo 1"]
+    # without a key every call adds an item
+    svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
+    svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
+    _period, catalog, _c = svc.catalog(parent, period, "emma")
+    assert [i.title for i in catalog if i.subject == "Photos"] == ["Photo 1", "Photo 2", "Photo 2"]
