@@ -23,7 +23,10 @@ bp = Blueprint("api_photos", __name__)
 UPLOAD_TIMEOUT = 60  # seconds: decoding and resizing 20 MiB of photos
 PHOTO_PAGE = 60
 MAX_OFFERED_PHOTOS = 1000
-IMAGE_CACHE = "private, max-age=3600"  # immutable once uploaded; gone for others once withdrawn
+# A photo's files never change (a new upload is a new photo), but a withdrawn photo must disappear at
+# once, from every device: browsers keep the image yet ask each time, and a still-visible photo is
+# answered 304 after a visibility check that reads no file.
+IMAGE_CACHE = "private, no-cache"
 
 
 # -- service calls, shared with the pages ---------------------------------------------------------
@@ -66,8 +69,16 @@ def get_photo(photo_id: str, child_id: str):
 
 
 def photo_file(photo_id: str, variant: str) -> Response:
-    """``thumbnail`` or ``display`` inline (cached by the browser for an hour), or ``download``: the
-    display size as an attachment under the photo's file name."""
+    """``thumbnail`` or ``display`` inline (kept by the browser, revalidated on each use), or
+    ``download``: the display size as an attachment under the photo's file name."""
+    etag = f"{photo_id}-{variant}"
+    if variant != "download" and request.if_none_match.contains(etag):
+        # still visible to this caller? (NotFound once withdrawn, or for another family)
+        rpc("documents", "GetPhoto", documents_pb2.GetPhotoRequest(photo_id=photo_id, student_id=""))
+        unchanged = Response(status=304)
+        unchanged.set_etag(etag)
+        unchanged.headers["Cache-Control"] = IMAGE_CACHE
+        return unchanged
     resp = rpc(
         "documents",
         "OpenPhoto",
@@ -87,6 +98,7 @@ def photo_file(photo_id: str, variant: str) -> Response:
     else:
         out.headers["Content-Disposition"] = "inline"
         out.headers["Cache-Control"] = IMAGE_CACHE
+        out.set_etag(etag)
     out.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return out
 
@@ -134,11 +146,29 @@ def withdraw_album(album_id: str) -> int:
     ).photo_count
 
 
-def offerable_periods() -> list:
-    """The school's ordering periods that have not closed yet (open now or to come)."""
+def offerable_periods(album=None) -> list:
+    """The school's ordering periods that have not closed yet (open now or to come); with ``album``,
+    only those whose catalog reaches no class outside the album's (see ``offer_refusal``)."""
     now = datetime.now(UTC)
     periods = rpc("orders", "ListPeriods", orders_pb2.ListPeriodsRequest()).periods
-    return [p for p in periods if _instant(p.closes_at) > now]
+    return [
+        p
+        for p in periods
+        if _instant(p.closes_at) > now and (album is None or offer_refusal(album, p) != "classes_mismatch")
+    ]
+
+
+def offer_refusal(album, period) -> str | None:
+    """Why ``album`` cannot go on sale in ``period``, else None. A period's catalog is shown to every
+    class it serves: photos of some classes may only be sold in a period for those classes alone (a
+    period for the whole school would show them to everyone); a draft is not on sale."""
+    if not album.published_at:
+        return "album_not_published"
+    if album.class_names and (
+        not period.class_names or not set(period.class_names) <= set(album.class_names)
+    ):
+        return "classes_mismatch"
+    return None
 
 
 def _instant(value: str) -> datetime:
@@ -166,6 +196,14 @@ def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = 
         raise NotFound("no such ordering period")
     if _instant(period.closes_at) <= datetime.now(UTC):
         raise Conflict("this ordering period has closed", code="period_closed")
+    refusal = offer_refusal(first.album, period)
+    if refusal == "album_not_published":
+        raise Conflict("publish the album before offering it", code=refusal)
+    if refusal == "classes_mismatch":
+        raise Conflict(
+            "the period serves classes that may not see this album: choose a period for its classes only",
+            code=refusal,
+        )
     photos, page = list(first.photos), first
     while page.next_cursor and len(photos) < MAX_OFFERED_PHOTOS:
         page = get_album(album_id, "", limit=200, cursor=page.next_cursor)

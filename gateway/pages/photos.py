@@ -208,7 +208,7 @@ def _staff_album_page(album_id: str, errors: dict[str, str] | None = None, statu
     resp = get_album(album_id, "", limit=200, cursor=_cursor())
     a = _album_view(resp.album)
     try:
-        periods = [p for p in offerable_periods() if p.id not in a["offered_period_ids"]]
+        periods = [p for p in offerable_periods(resp.album) if p.id not in a["offered_period_ids"]]
     except AppError:
         periods = []  # orders unavailable: the offer form waits
     return render_template(
@@ -314,7 +314,7 @@ def staff_offer(album_id: str):
     raw = request.form.get("price", "").strip().replace(",", ".").replace("€", "").strip()
     try:
         cents = round(float(raw) * 100) if raw else -1
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan", "inf"
         cents = -1
     if not period_id or not 0 <= cents <= 10_000_000:
         return _staff_album_page(
@@ -330,6 +330,15 @@ def staff_offer(album_id: str):
             "already_offered": _("Cet album est déjà en vente dans cette période."),
             "period_closed": _("Cette période de commande est close."),
             "album_empty": _("L'album n'a pas encore de photo."),
+            "album_not_published": _("Publiez l'album avant de le mettre en vente."),
+            "classes_mismatch": _(
+                "Cette période sert des classes qui ne voient pas cet album : "
+                "choisissez une période réservée à ses classes."
+            ),
+            "idempotency_key_reused": _(
+                "Une mise en vente interrompue de cet album a commencé à un autre prix : "
+                "reprenez-la au même prix."
+            ),
         }.get(err.code, err.message)
         return _staff_album_page(album_id, {"offer": message}, 409, request.form)
     except NotFound:

@@ -4,6 +4,8 @@ through an ordering period."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
@@ -87,7 +89,11 @@ def test_parents_see_the_whole_school_and_their_childs_class_albums_only(suite):
     }
 
     thumb = expect(emmas.get(first["thumbnail"]["url"]))
-    assert thumb.headers["Content-Type"] == "image/jpeg" and "private" in thumb.headers["Cache-Control"]
+    assert thumb.headers["Content-Type"] == "image/jpeg"
+    assert thumb.headers["Cache-Control"] == "private, no-cache" and thumb.headers["ETag"]
+    # the browser's copy is revalidated: 304 while the photo is visible, no body
+    again = emmas.get(first["thumbnail"]["url"], headers={"If-None-Match": thumb.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
     assert Image.open(BytesIO(thumb.content)).size == (320, 240)
     shown = expect(emmas.get(first["display_url"]))
     assert Image.open(BytesIO(shown.content)).size == (1200, 900)
@@ -166,7 +172,10 @@ def test_only_staff_manage_albums(suite):
 def test_withdrawn_photos_and_albums_are_gone_with_their_files(suite):
     staff, emmas, _noahs, albums = world(suite)
     album, (first, second) = albums["Classe verte 1A"]
+    # the parent's phone showed the photo before: its copy is refused on the next use, not kept
+    seen = expect(emmas.get(first["thumbnail"]["url"])).headers["ETag"]
     assert expect(staff.delete(f"/admin/photos/{first['id']}"), 204)
+    assert emmas.get(first["thumbnail"]["url"], headers={"If-None-Match": seen}).status_code == 404
     page = expect(emmas.get(f"/photos/albums/{album['id']}")).json()
     assert [p["id"] for p in page["items"]] == [second["id"]] and page["album"]["photo_count"] == 1
     for client in (emmas, staff):
@@ -292,6 +301,52 @@ def test_an_album_is_offered_for_sale_in_an_open_ordering_period(suite):
     # the parent's album page points to the period's order form
     page = expect(parent.page(f"/photos/albums/{album['id']}")).text
     assert f'href="/commandes/{open_period}"' in page
+
+    # a period other classes see would show 4B's photos to them: refused, and not offered on the page
+    def periods_for(classes):
+        return expect(
+            staff.post(
+                "/admin/order-periods",
+                json={
+                    "title": f"Vente {classes}",
+                    "notes": "",
+                    "opens_at": (now - timedelta(days=1)).isoformat(),
+                    "closes_at": (now + timedelta(days=3)).isoformat(),
+                    "class_names": classes,
+                },
+            ),
+            201,
+        ).json()["id"]
+
+    for wider in (periods_for([]), periods_for(["4B", "5A"])):
+        refused = staff.post(
+            f"/admin/photos/albums/{album['id']}/offer", json={"period_id": wider, "price_cents": 350}
+        )
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "classes_mismatch"
+        assert f'value="{wider}"' not in expect(staff.page(f"/gestion/photos/albums/{album['id']}")).text
+    # a draft is not for sale, and the page says why; a price of "inf" is a form error, not a crash
+    draft = new_album(staff, "Brouillon 4B", ["4B"], published=False)
+    expect(upload(staff, draft["id"], ("c.jpg", jpeg())), 201)
+    other = periods_for(["4B"])
+    no_draft = staff.post(
+        f"/admin/photos/albums/{draft['id']}/offer", json={"period_id": other, "price_cents": 350}
+    )
+    assert no_draft.status_code == 409 and no_draft.json()["error"]["code"] == "album_not_published"
+    manage = expect(staff.page(f"/gestion/photos/albums/{draft['id']}")).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', manage).group(1)
+
+    def sell(price):
+        return staff.page(
+            f"/gestion/photos/albums/{draft['id']}/vente",
+            method="POST",
+            data={"csrf_token": csrf, "period_id": other, "price": price},
+        )
+
+    form = sell("3,50")
+    assert form.status_code == 409 and "Publiez l'album avant de le mettre en vente." in html.unescape(
+        form.text
+    )
+    assert sell("inf").status_code == 400 and sell("nan").status_code == 400
 
 
 def test_an_offer_cut_off_half_way_is_completed_by_offering_again_without_doubles(suite):
