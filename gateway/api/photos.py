@@ -70,7 +70,7 @@ def get_photo(photo_id: str, child_id: str):
 
 def photo_file(photo_id: str, variant: str) -> Response:
     """``thumbnail`` or ``display`` inline (kept by the browser, revalidated on each use), or
-    ``download``: the display size as an attachment under the photo's file name."""
+    ``download``: the full size as an attachment under the photo's file name."""
     etag = f"{photo_id}-{variant}"
     if variant != "download" and request.if_none_match.contains(etag):
         # still visible to this caller? (NotFound once withdrawn, or for another family)
@@ -83,7 +83,7 @@ def photo_file(photo_id: str, variant: str) -> Response:
         "documents",
         "OpenPhoto",
         documents_pb2.OpenPhotoRequest(
-            photo_id=photo_id, variant="display" if variant == "download" else variant
+            photo_id=photo_id, variant="full" if variant == "download" else variant
         ),
         timeout=10,
     )

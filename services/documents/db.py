@@ -87,6 +87,7 @@ photos = Table(
     Column("thumb_height", Integer, nullable=False),
     Column("display_key", String(200), nullable=False),
     Column("thumb_key", String(200), nullable=False),
+    Column("full_key", String(200), nullable=True),  # the download; None for photos before it existed
     Column("display_bytes", BigInteger, nullable=False),
     Column("thumb_bytes", BigInteger, nullable=False),
     Column("uploaded_by", String(36), nullable=False),

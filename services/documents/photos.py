@@ -31,6 +31,7 @@ from services.documents.domain.photos import (
     ProcessedPhoto,
     RejectedPhoto,
     photo_filename,
+    pixels_of,
     process_photo,
 )
 
@@ -38,7 +39,8 @@ log = logging.getLogger("documents.photos")
 
 MAX_FILES_PER_UPLOAD = 100
 MAX_CLASSES = 100
-VARIANTS = ("thumbnail", "display")
+VARIANTS = ("thumbnail", "display", "full")
+MAX_REQUEST_PIXELS = 400_000_000  # decoded at most two at a time: bounds the memory of one upload
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,11 @@ class PhotosService:
             )
         with self.rt.db.unit_of_work() as s:
             photo, _album = self._load_photo(s, who, photo_id, self._audience(who, ""))
-        key = photo.thumb_key if variant == "thumbnail" else photo.display_key
+        key = {
+            "thumbnail": photo.thumb_key,
+            "display": photo.display_key,
+            "full": photo.full_key or photo.display_key,
+        }[variant]
         try:
             content = self.blobs.get(key)
         except FileNotFoundError:
@@ -408,7 +414,13 @@ class PhotosService:
             except RejectedPhoto as e:
                 return e
 
-        with ThreadPoolExecutor(max_workers=min(4, len(uploads))) as pool:
+        declared = sum(pixels_of(u.content) for u in uploads)
+        if declared > MAX_REQUEST_PIXELS:
+            raise TooLarge(
+                f"these images hold {declared // 1_000_000} megapixels in all; send at most "
+                f"{MAX_REQUEST_PIXELS // 1_000_000} at once"
+            )
+        with ThreadPoolExecutor(max_workers=min(2, len(uploads))) as pool:
             results = list(pool.map(one, uploads))
         fields = {}
         for i, (u, r) in enumerate(zip(uploads, results, strict=True)):
@@ -445,12 +457,15 @@ class PhotosService:
         try:
             keys = []
             for p in processed:
-                thumb_key, display_key = new_blob_key(), new_blob_key()
-                self.blobs.put(thumb_key, p.thumbnail.data, CONTENT_TYPE)
-                written.append(thumb_key)
-                self.blobs.put(display_key, p.display.data, CONTENT_TYPE)
-                written.append(display_key)
-                keys.append((thumb_key, display_key))
+                thumb_key, display_key, full_key = new_blob_key(), new_blob_key(), new_blob_key()
+                for key, rendition in (
+                    (thumb_key, p.thumbnail),
+                    (display_key, p.display),
+                    (full_key, p.full),
+                ):
+                    self.blobs.put(key, rendition.data, CONTENT_TYPE)
+                    written.append(key)
+                keys.append((thumb_key, display_key, full_key))
             now = self.rt.clock()
             with self.rt.db.unit_of_work() as s:
                 album = s.execute(
@@ -461,7 +476,7 @@ class PhotosService:
                 if album is None:  # withdrawn meanwhile
                     raise NotFound("no such album")
                 rows = []
-                for i, (u, p, (thumb_key, display_key)) in enumerate(
+                for i, (u, p, (thumb_key, display_key, full_key)) in enumerate(
                     zip(uploads, processed, keys, strict=True)
                 ):
                     number = album.next_number + i
@@ -479,6 +494,7 @@ class PhotosService:
                             "thumb_height": p.thumbnail.height,
                             "display_key": display_key,
                             "thumb_key": thumb_key,
+                            "full_key": full_key,
                             "display_bytes": len(p.display.data),
                             "thumb_bytes": len(p.thumbnail.data),
                             "uploaded_by": who.account_id,
@@ -535,7 +551,7 @@ class PhotosService:
                 .where(photos.c.id == photo_id, photos.c.withdrawn_at.is_(None))
                 .values(withdrawn_at=self.rt.clock(), withdrawn_by=who.account_id)
             )
-        self._delete_blobs([photo.thumb_key, photo.display_key])
+        self._delete_blobs([k for k in (photo.thumb_key, photo.display_key, photo.full_key) if k])
 
     def withdraw_album(self, who: Identity, album_id: str) -> int:
         """The album and all its photos disappear for everyone; their files are deleted. The number of
@@ -545,14 +561,16 @@ class PhotosService:
         with self.rt.db.unit_of_work() as s:
             self._load_album(s, who, album_id, None)
             live = and_(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None))
-            keys = s.execute(select(photos.c.thumb_key, photos.c.display_key).where(live)).all()
+            keys = s.execute(
+                select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(live)
+            ).all()
             s.execute(update(photos).where(live).values(withdrawn_at=now, withdrawn_by=who.account_id))
             s.execute(
                 update(photo_albums)
                 .where(photo_albums.c.id == album_id)
                 .values(withdrawn_at=now, withdrawn_by=who.account_id)
             )
-        self._delete_blobs([k for pair in keys for k in pair])
+        self._delete_blobs([k for row in keys for k in row if k])
         return len(keys)
 
     def record_offer(
@@ -584,7 +602,9 @@ class PhotosService:
         """Delete again the files of every withdrawn photo (after a blob store outage); (files, failures)."""
         with self.rt.db.unit_of_work() as s:
             keys = s.execute(
-                select(photos.c.thumb_key, photos.c.display_key).where(photos.c.withdrawn_at.is_not(None))
+                select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(
+                    photos.c.withdrawn_at.is_not(None)
+                )
             ).all()
-        flat = [k for pair in keys for k in pair]
+        flat = [k for row in keys for k in row if k]
         return len(flat), self._delete_blobs(flat)

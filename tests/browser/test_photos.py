@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 PHONE_WIDTH = 390
 
 
-def jpeg(size=(1600, 1200), color=(40, 120, 200)) -> bytes:
+def jpeg(size=(2400, 1800), color=(40, 120, 200)) -> bytes:
     out = BytesIO()
     Image.new("RGB", size, color).save(out, "JPEG")
     return out.getvalue()
@@ -77,7 +77,7 @@ def test_a_parent_browses_the_grid_opens_a_photo_and_downloads_it_on_a_phone(sui
     with page.expect_download() as dl:
         page.get_by_role("link", name=re.compile("^Télécharger")).click()
     assert dl.value.suggested_filename == "photo-0.jpg"
-    assert Image.open(dl.value.path()).size == (1600, 1200)
+    assert Image.open(dl.value.path()).size == (2400, 1800)  # the full size, not the display size
 
     page.get_by_role("link", name="Photo suivante").click()
     page.wait_for_load_state()

@@ -99,7 +99,8 @@ def test_parents_see_the_whole_school_and_their_childs_class_albums_only(suite):
     assert Image.open(BytesIO(shown.content)).size == (1200, 900)
     down = expect(emmas.get(first["download_url"]))
     assert down.headers["Content-Disposition"].startswith('attachment; filename="a.jpg"')
-    assert down.content == shown.content
+    assert Image.open(BytesIO(down.content)).size == (1200, 900)  # the full size (a small original)
+    assert down.headers["Cache-Control"] == "private, no-store"
     one = expect(emmas.get(f"/photos/{first['id']}")).json()
     assert one["album"]["id"] == album["id"] and one["previous_photo_id"] is None
     assert one["next_photo_id"] == made[1]["id"]

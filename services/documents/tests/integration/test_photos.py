@@ -207,7 +207,7 @@ def test_withdrawn_photo_disappears_and_its_files_are_gone(documents_stub, peopl
     first, second = add(
         documents_stub, people["staff"], album.id, ("1.jpg", jpeg()), ("2.jpg", jpeg(color=(9, 9, 9)))
     )
-    assert len(stored_files(tmp_path)) == 4  # thumbnail and display size of each
+    assert len(stored_files(tmp_path)) == 6  # thumbnail, display and full size of each
     documents_stub.WithdrawPhoto(pb.WithdrawPhotoRequest(photo_id=first.id), metadata=md(people["staff"]))
 
     page = documents_stub.GetAlbum(
@@ -216,10 +216,10 @@ def test_withdrawn_photo_disappears_and_its_files_are_gone(documents_stub, peopl
     assert [p.id for p in page.photos] == [second.id] and page.album.photo_count == 1
     assert page.album.cover.id == second.id
     for who in ("mum", "staff"):
-        for variant in ("thumbnail", "display"):
+        for variant in ("thumbnail", "display", "full"):
             err = refused(lambda w=who, v=variant: open_photo(documents_stub, people[w], first.id, v))
             assert err.code() == grpc.StatusCode.NOT_FOUND
-    assert len(stored_files(tmp_path)) == 2  # the withdrawn photo's files are deleted
+    assert len(stored_files(tmp_path)) == 3  # the withdrawn photo's files are deleted
     assert open_photo(documents_stub, people["mum"], second.id).content
     err = refused(
         lambda: documents_stub.WithdrawPhoto(
@@ -260,7 +260,7 @@ def test_stored_photos_carry_no_gps_and_are_upright(documents_stub, people, tmp_
     album = create(documents_stub, people["staff"], "Excursion", ())
     [photo] = add(documents_stub, people["staff"], album.id, ("IMG_0001.JPG", original))
     files = stored_files(tmp_path)
-    assert len(files) == 2
+    assert len(files) == 3
     for path in files:  # every version the service stored
         data = path.read_bytes()
         im = Image.open(BytesIO(data))
@@ -289,6 +289,31 @@ def test_thumbnails_and_display_sizes_have_the_expected_sizes(documents_stub, pe
     display = open_photo(documents_stub, people["mum"], big.id, "display")
     assert Image.open(BytesIO(display.content)).size == (1600, 800)
     assert display.content_type == "image/jpeg" and display.photo.size_bytes == len(display.content)
+    full = open_photo(documents_stub, people["mum"], big.id, "full")
+    assert Image.open(BytesIO(full.content)).size == (2400, 1200)  # the download: every pixel
+    assert Image.open(BytesIO(open_photo(documents_stub, people["mum"], small.id, "full").content)).size == (
+        200,
+        150,
+    )
+
+
+def test_an_upload_declaring_too_many_pixels_in_all_is_refused_before_decoding(
+    documents_stub, people, tmp_path
+):
+    import zlib
+
+    out = BytesIO()
+    Image.new("L", (1, 1)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    # each header says 9000 x 8000 (72 megapixels: one alone may pass); six say 432 megapixels
+    data[16:24] = (9000).to_bytes(4, "big") + (8000).to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    album = create(documents_stub, people["staff"], "Affiches", ())
+    err = refused(
+        lambda: add(documents_stub, people["staff"], album.id, *[(f"{i}.png", bytes(data)) for i in range(6)])
+    )
+    assert err.code() == grpc.StatusCode.OUT_OF_RANGE and "megapixels" in err.details()
+    assert stored_files(tmp_path) == []
 
 
 def test_one_bad_file_refuses_the_whole_upload_naming_it(documents_stub, people, tmp_path):

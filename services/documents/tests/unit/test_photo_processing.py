@@ -11,9 +11,11 @@ from PIL import Image
 
 from services.documents.domain.photos import (
     DISPLAY_SIZE,
+    FULL_SIZE,
     THUMB_SIZE,
     RejectedPhoto,
     photo_filename,
+    pixels_of,
     process_photo,
 )
 
@@ -47,7 +49,7 @@ def test_the_test_photo_really_carries_a_gps_position():
 
 def test_no_metadata_survives_in_either_rendition():
     done = process_photo(jpeg_with_gps())
-    for rendition in (done.thumbnail, done.display):
+    for rendition in (done.thumbnail, done.display, done.full):
         im = opened(rendition.data)
         assert im.format == "JPEG"
         assert dict(im.getexif()) == {} and not im.getexif().get_ifd(GPS_IFD)
@@ -61,6 +63,18 @@ def test_sizes_fit_the_thumbnail_and_display_boxes():
     assert (done.thumbnail.width, done.thumbnail.height) == (THUMB_SIZE, 240)
     assert opened(done.thumbnail.data).size == (THUMB_SIZE, 240)
     assert len(done.thumbnail.data) < 20_000
+    # the download keeps the original's pixels
+    assert (done.full.width, done.full.height) == (2400, 1800) == opened(done.full.data).size
+
+
+def test_the_full_size_stops_at_its_box_also_for_a_big_transparent_png():
+    out = BytesIO()
+    Image.new("RGBA", (6000, 1500), (0, 0, 255, 128)).save(out, "PNG")
+    assert pixels_of(out.getvalue()) == 9_000_000
+    done = process_photo(out.getvalue())
+    assert (done.full.width, done.full.height) == (FULL_SIZE, 1024)
+    assert (done.display.width, done.display.height) == (DISPLAY_SIZE, 400)
+    assert opened(done.full.data).mode == "RGB"
 
 
 def test_the_cameras_orientation_is_applied_to_the_pixels():
@@ -119,6 +133,11 @@ def test_an_image_claiming_too_many_pixels_is_refused_before_decoding():
     with pytest.raises(RejectedPhoto) as exc:
         process_photo(bytes(data))
     assert exc.value.code == "too_large"
+
+
+def test_pixels_are_read_from_the_header_only():
+    assert pixels_of(jpeg_with_gps((2400, 1800))) == 4_320_000
+    assert pixels_of(b"%PDF-1.4") == 0 and pixels_of(b"\xff\xd8\xff\xe0" + b"\x00" * 20) == 0
 
 
 def test_download_names_keep_the_stem_and_say_jpg():
