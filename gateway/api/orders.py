@@ -175,6 +175,7 @@ def admin_items(period_id: str):
             type=kind,
             price_cents=field_int(data, "price_cents", minimum=0, maximum=10_000_000),
             idempotency_key=idempotency_key(),
+            reference=field_str(data, "reference", required=False, max_len=80),
         ),
     )
     return jsonify(id=resp.id), 201
@@ -336,8 +337,8 @@ OPENAPI = {
     },
     "/api/v1/admin/order-periods/{id}/items": {
         "post": {
-            "summary": "Add an item to a period's catalog",
-            "parameters": PATH_ID,
+            "summary": "Add an item to a period's catalog (once per Idempotency-Key when given)",
+            "parameters": [*PATH_ID, IDEMPOTENCY],
             "requestBody": json_body(
                 obj(
                     {
@@ -346,13 +347,19 @@ OPENAPI = {
                         "comment": {"type": "string"},
                         "type": {"enum": ["purchase", "loan"]},
                         "price_cents": {"type": "integer", "minimum": 0},
+                        "reference": {
+                            "type": "string",
+                            "maxLength": 80,
+                            "description": "what the item sells (photo:<id> for a photo): withdrawing that "
+                            "thing takes the item off sale",
+                        },
                     },
                     ["subject", "title", "type", "price_cents"],
                 )
             ),
             "responses": {
                 **ok(obj({"id": {"type": "string"}}), status=201),
-                **error_responses(400, 401, 403, 404),
+                **error_responses(400, 401, 403, 404, 409),
             },
         }
     },

@@ -136,11 +136,33 @@ def add_photos(album_id: str, uploads, titles: list[str]):
     ).photos
 
 
+def _take_off_sale(photo_ids: list[str]) -> None:
+    """The photos' items leave every ordering period's catalog. Done before the withdrawal in documents
+    (both are idempotent): if orders cannot be reached the withdrawal fails whole and is tried again,
+    so a withdrawn photo is never left on sale."""
+    if photo_ids:
+        rpc(
+            "orders",
+            "WithdrawItems",
+            orders_pb2.WithdrawItemsRequest(references=[f"photo:{i}" for i in photo_ids]),
+        )
+
+
 def withdraw_photo(photo_id: str) -> None:
+    found = rpc("documents", "GetPhoto", documents_pb2.GetPhotoRequest(photo_id=photo_id))  # 404 first
+    if found.album.offered_period_ids:
+        _take_off_sale([photo_id])
     rpc("documents", "WithdrawPhoto", documents_pb2.WithdrawPhotoRequest(photo_id=photo_id))
 
 
 def withdraw_album(album_id: str) -> int:
+    page = get_album(album_id, "", limit=200)
+    if page.album.offered_period_ids:
+        ids = [p.id for p in page.photos]
+        while page.next_cursor:
+            page = get_album(album_id, "", limit=200, cursor=page.next_cursor)
+            ids += [p.id for p in page.photos]
+        _take_off_sale(ids)
     return rpc(
         "documents", "WithdrawAlbum", documents_pb2.WithdrawAlbumRequest(album_id=album_id)
     ).photo_count
@@ -229,6 +251,7 @@ def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = 
                 price_cents=price_cents,
                 # a retry after a failure half-way adds each photo's item once
                 idempotency_key=f"album-offer:{album_id}:{period_id}:{p.id}",
+                reference=f"photo:{p.id}",
             ),
         )
         made.append((p.id, item.id))

@@ -35,6 +35,8 @@ catalog_items = Table(
     Column("type", String(10), nullable=False),  # purchase | loan
     Column("price_cents", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reference", String(80), nullable=True, index=True),  # e.g. "photo:<id>"
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # off sale; placed orders keep it
 )
 
 orders = Table(

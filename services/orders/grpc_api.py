@@ -80,6 +80,7 @@ class Servicer(pb_grpc.OrdersServiceServicer):
                 request.type,
                 request.price_cents,
                 request.idempotency_key,
+                request.reference,
             )
         )
 
@@ -91,3 +92,6 @@ class Servicer(pb_grpc.OrdersServiceServicer):
 
     def ListPeriods(self, request, context):
         return pb.ListPeriodsResponse(periods=[period_pb(p) for p in self.svc.list_periods(current())])
+
+    def WithdrawItems(self, request, context):
+        return pb.WithdrawItemsResponse(count=self.svc.withdraw_items(current(), list(request.references)))

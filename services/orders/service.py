@@ -123,7 +123,11 @@ class OrdersService:
         return period
 
     def _items(self, s: Session, period_id: str) -> list[Item]:
-        rows = s.execute(select(catalog_items).where(catalog_items.c.period_id == period_id)).all()
+        rows = s.execute(
+            select(catalog_items).where(
+                catalog_items.c.period_id == period_id, catalog_items.c.withdrawn_at.is_(None)
+            )
+        ).all()
         return [Item(r.id, r.subject, r.title, r.type, r.price_cents) for r in rows]
 
     def _credit(self, s: Session, student_id: str, lock: bool = False) -> int:
@@ -155,7 +159,11 @@ class OrdersService:
         """The order form: the period and its items sorted by subject, with each item's comment."""
         with self.rt.db.unit_of_work() as s:
             period = self._open_period_for(s, who, period_id, student_id)
-            rows = s.execute(select(catalog_items).where(catalog_items.c.period_id == period_id)).all()
+            rows = s.execute(
+                select(catalog_items).where(
+                    catalog_items.c.period_id == period_id, catalog_items.c.withdrawn_at.is_(None)
+                )
+            ).all()
         items = sorted(
             (Item(r.id, r.subject, r.title, r.type, r.price_cents) for r in rows),
             key=lambda i: (i.subject.lower(), i.title.lower()),
@@ -389,6 +397,7 @@ class OrdersService:
         type_: str,
         price_cents: int,
         idempotency_key: str = "",
+        reference: str = "",
     ) -> str:
         """A catalog item in the period; with ``idempotency_key`` once per key (a retried call, or an
         album offered again after a failure half-way, answers the item already added)."""
@@ -402,6 +411,8 @@ class OrdersService:
             fields["type"] = "purchase | loan"
         if price_cents < 0 or price_cents > 100_000_00:
             fields["price_cents"] = "0 to 10000000"
+        if len(reference or "") > 80:
+            fields["reference"] = "at most 80 characters"
         if fields:
             raise InvalidRequest("the item is not valid", fields=fields)
         req = pb.AddItemRequest(
@@ -411,6 +422,7 @@ class OrdersService:
             comment=comment,
             type=type_,
             price_cents=price_cents,
+            reference=reference,
         )
 
         def work(s: Session) -> pb.AddItemResponse:
@@ -426,6 +438,7 @@ class OrdersService:
                     type=type_,
                     price_cents=price_cents,
                     created_at=self.rt.clock(),
+                    reference=reference or None,
                 )
             )
             return pb.AddItemResponse(id=item_id)
@@ -439,6 +452,28 @@ class OrdersService:
             pb.AddItemResponse,
             work,
         ).id
+
+    def withdraw_items(self, who: Identity, references: list[str]) -> int:
+        """Take the school's items with these references off sale (every period); the number withdrawn
+        now. Orders already placed keep their lines; a new order cannot choose them."""
+        who.require_staff()
+        refs = sorted({r for r in references if r})
+        if not refs:
+            return 0
+        if len(refs) > 5000:
+            raise InvalidRequest("too many references", fields={"references": "at most 5000"})
+        school_periods = select(order_periods.c.id).where(order_periods.c.school_id == who.school_id)
+        with self.rt.db.unit_of_work() as s:
+            done = s.execute(
+                update(catalog_items)
+                .where(
+                    catalog_items.c.reference.in_(refs),
+                    catalog_items.c.withdrawn_at.is_(None),
+                    catalog_items.c.period_id.in_(school_periods),
+                )
+                .values(withdrawn_at=self.rt.clock())
+            )
+            return done.rowcount or 0
 
     def record_book_return(
         self, who: Identity, student_id: str, credit_cents: int, note: str

@@ -350,7 +350,7 @@ def test_an_album_is_offered_for_sale_in_an_open_ordering_period(suite):
     assert sell("inf").status_code == 400 and sell("nan").status_code == 400
 
 
-def test_an_offer_cut_off_half_way_is_completed_by_offering_again_without_doubles(suite):
+def test_an_offer_cut_off_half_way_completes_without_doubles_and_withdrawals_end_the_sale(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Noa", "class_name": "5A"}])
     album = new_album(staff, "Sortie 5A", ["5A"])
@@ -380,6 +380,7 @@ def test_an_offer_cut_off_half_way_is_completed_by_offering_again_without_double
                 "title": "Photo 1",
                 "type": "purchase",
                 "price_cents": 300,
+                "reference": f"photo:{made[0]['id']}",
             },
             headers={"Idempotency-Key": f"album-offer:{album['id']}:{period}:{made[0]['id']}"},
         ),
@@ -394,6 +395,15 @@ def test_an_offer_cut_off_half_way_is_completed_by_offering_again_without_double
     catalog = expect(parent.get(f"/order-periods/{period}/catalog")).json()
     [subject] = [s for s in catalog["subjects"] if s["subject"] == "Photos – Sortie 5A"]
     assert sorted(i["title"] for i in subject["items"]) == ["Photo 1", "Photo 2"]
+
+    # a withdrawn photo leaves the sale with its files; a withdrawn album takes the rest with it
+    expect(staff.delete(f"/admin/photos/{made[0]['id']}"), 204)
+    catalog = expect(parent.get(f"/order-periods/{period}/catalog")).json()
+    [subject] = [s for s in catalog["subjects"] if s["subject"] == "Photos – Sortie 5A"]
+    assert [i["title"] for i in subject["items"]] == ["Photo 2"]
+    expect(staff.delete(f"/admin/photos/albums/{album['id']}"), 204)
+    catalog = expect(parent.get(f"/order-periods/{period}/catalog")).json()
+    assert [s for s in catalog["subjects"] if s["subject"] == "Photos – Sortie 5A"] == []
 
 
 def test_photo_pages_for_parents_and_staff(suite):

@@ -190,3 +190,23 @@ def test_an_item_added_with_a_key_is_added_once(orders_world):
     svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
     _period, catalog, _c = svc.catalog(parent, period, "emma")
     assert [i.title for i in catalog if i.subject == "Photos"] == ["Photo 1", "Photo 2", "Photo 2"]
+
+
+def test_withdrawn_items_leave_the_catalog_and_cannot_be_ordered(orders_world):
+    rt, svc, _inv, staff, parent, period, items = orders_world
+    from kit.errors import Forbidden
+
+    photo = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, reference="photo:p1")
+    other = svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500, reference="photo:p2")
+    with pytest.raises(Forbidden):
+        svc.withdraw_items(parent, ["photo:p1"])
+    # another school's staff cannot touch this school's items
+    elsewhere = Identity(account_id="x", role="staff", school_id="sch-2")
+    assert svc.withdraw_items(elsewhere, ["photo:p1"]) == 0
+    assert svc.withdraw_items(staff, ["photo:p1", "photo:unknown"]) == 1
+    assert svc.withdraw_items(staff, ["photo:p1"]) == 0  # once
+    _period, catalog, _c = svc.catalog(parent, period, "emma")
+    assert [i.id for i in catalog if i.subject == "Photos"] == [other]
+    with pytest.raises(InvalidRequest):
+        svc.summarize(parent, period, "emma", [photo])
+    assert svc.summarize(parent, period, "emma", [other]).subtotal_cents == 500
