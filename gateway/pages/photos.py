@@ -48,9 +48,10 @@ def _day(iso: str) -> str:
 
 
 def alt_text(photo, album_title: str) -> str:
-    """What a screen reader says for a photo: its title, else its number in the album."""
+    """What a screen reader says for a photo: its number (what parents order by) and its title, else
+    its number in the album."""
     if photo.title:
-        return photo.title
+        return _("Photo %(n)d : %(title)s", n=photo.number, title=photo.title)
     return _("Photo %(n)d de l'album « %(album)s »", n=photo.number, album=album_title)
 
 

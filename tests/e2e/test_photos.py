@@ -435,6 +435,17 @@ def test_photo_pages_for_parents_and_staff(suite):
     )
     assert heavy.status_code == 413 and "20 Mo" in heavy.text and "Classe verte 1A" in heavy.text
     assert expect(staff.get(f"/photos/albums/{album['id']}")).json()["album"]["photo_count"] == 2
+    # a titled photo: screen readers hear its number (what parents order by) and its title
+    titled = expect(
+        staff.post(
+            f"/admin/photos/albums/{album['id']}/photos",
+            files=[("files", ("c.jpg", jpeg(), "image/jpeg"))],
+            data={"titles": ["Le pique-nique"]},
+        ),
+        201,
+    ).json()["items"][0]
+    grid = html.unescape(expect(emmas.page(f"/photos/albums/{album['id']}?lang=fr")).text)
+    assert f'alt="Photo {titled["number"]} : Le pique-nique"' in grid
 
 
 def test_the_openapi_spec_lists_the_photo_endpoints(suite):
@@ -448,6 +459,8 @@ def test_the_openapi_spec_lists_the_photo_endpoints(suite):
         "/api/v1/admin/photos/albums",
         "/api/v1/admin/photos/albums/{id}/photos",
         "/api/v1/admin/photos/{id}",
+        "/api/v1/photos/{id}",
+        "/api/v1/admin/photos/albums/{id}/publish",
         "/api/v1/admin/photos/albums/{id}",
         "/api/v1/admin/photos/albums/{id}/offer",
     ):

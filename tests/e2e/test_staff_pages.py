@@ -10,6 +10,7 @@ def test_staff_home_lists_the_back_office_and_is_closed_to_parents(suite):
     for link in (
         "/gestion/documents",
         "/gestion/extraits",
+        "/gestion/photos",
         "/gestion/reunions",
         "/gestion/courriels-en-echec",
     ):
