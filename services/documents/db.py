@@ -95,6 +95,8 @@ photos = Table(
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # set: files deleted, never served
     Column("withdrawn_by", String(36), nullable=True),
     UniqueConstraint("album_id", "number"),
+    # album lists count a school's live photos per album
+    Index("ix_photos_school_album_live", "school_id", "album_id", "withdrawn_at"),
 )
 
 photo_album_offers = Table(

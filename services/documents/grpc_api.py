@@ -134,7 +134,7 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
 
     def AddPhotos(self, request, context):
         uploads = [Upload(f.filename, f.content, f.title) for f in request.files]
-        made = self.photos.add_photos(current(), request.album_id, uploads)
+        made = self.photos.add_photos(current(), request.album_id, uploads, still_wanted=context.is_active)
         return pb.AddPhotosResponse(photos=[photo_pb(p) for p in made])
 
     def WithdrawPhoto(self, request, context):

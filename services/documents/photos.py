@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cartable.documents.v1 import events_pb2
-from kit.errors import Conflict, InvalidRequest, NotFound, TooLarge
+from kit.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
 from kit.identity import Identity
 from kit.service import Runtime
 from services.documents.blobstore import BlobStore
@@ -434,8 +435,18 @@ class PhotosService:
             )
         return [r for r in results if isinstance(r, ProcessedPhoto)]
 
-    def add_photos(self, who: Identity, album_id: str, uploads: list[Upload]) -> list[PhotoView]:
-        """Several photos at once, all or nothing: one bad file and none is added, no file kept."""
+    def add_photos(
+        self,
+        who: Identity,
+        album_id: str,
+        uploads: list[Upload],
+        still_wanted: Callable[[], bool] | None = None,
+    ) -> list[PhotoView]:
+        """Several photos at once, all or nothing: one bad file and none is added, no file kept.
+
+        ``still_wanted`` (the gRPC call still active) is asked right before the commit: a caller that
+        gave up waiting (its deadline passed, the staff member will upload again) gets nothing added,
+        so a retried upload does not add every photo twice."""
         who.require_staff()
         fields = {}
         if not uploads:
@@ -475,6 +486,8 @@ class PhotosService:
                 ).first()
                 if album is None:  # withdrawn meanwhile
                     raise NotFound("no such album")
+                if still_wanted is not None and not still_wanted():
+                    raise Unavailable("the upload was abandoned by its caller; no photo was added")
                 rows = []
                 for i, (u, p, (thumb_key, display_key, full_key)) in enumerate(
                     zip(uploads, processed, keys, strict=True)

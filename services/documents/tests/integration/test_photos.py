@@ -437,3 +437,20 @@ def test_an_album_is_offered_once_per_period(documents_stub, people, school_albu
     assert dict(err.trailing_metadata())["x-error-code"] == "already_offered"
     got = documents_stub.GetAlbum(pb.GetAlbumRequest(album_id=album.id), metadata=md(people["staff"])).album
     assert list(got.offered_period_ids) == ["period-1"]
+
+
+def test_an_upload_its_caller_gave_up_on_adds_nothing(documents_rt, people, tmp_path):
+    from kit.errors import Unavailable
+    from kit.identity import Identity
+    from services.documents.photos import PhotosService, Upload
+    from services.documents.service import DocumentsService
+
+    svc = PhotosService(documents_rt, DocumentsService(documents_rt).blobs)
+    staff = Identity(account_id="boss", role="staff", school_id="sch-1")
+    album = svc.create_album(staff, "Cross", "", "", [], True)
+    with pytest.raises(Unavailable):
+        svc.add_photos(staff, album.id, [Upload("a.jpg", jpeg(), "")], still_wanted=lambda: False)
+    assert stored_files(tmp_path) == []  # the files written before the check are deleted again
+    # still wanted: added, numbered from 1
+    [made] = svc.add_photos(staff, album.id, [Upload("a.jpg", jpeg(), "")], still_wanted=lambda: True)
+    assert made.number == 1 and len(stored_files(tmp_path)) == 3
