@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from kit import migrations
 from kit.settings import SERVICES
 
-# the outbox, inbox and idempotency tables come from kit and are created by every service's history
+# Alembic's own bookkeeping table is in the database, not in the code
 IGNORED_TABLES = {"alembic_version"}
 
 
