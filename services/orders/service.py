@@ -26,7 +26,15 @@ from services.orders.db import (
     order_periods,
     orders,
 )
-from services.orders.domain.pricing import ITEM_TYPES, EmptyOrder, Item, Summary, UnknownItems, summarize
+from services.orders.domain.pricing import (
+    ITEM_TYPES,
+    EmptyOrder,
+    Item,
+    Summary,
+    UnknownItems,
+    catalog_order,
+    summarize,
+)
 
 log = logging.getLogger("orders")
 
@@ -166,7 +174,7 @@ class OrdersService:
             ).all()
         items = sorted(
             (Item(r.id, r.subject, r.title, r.type, r.price_cents) for r in rows),
-            key=lambda i: (i.subject.lower(), i.title.lower()),
+            key=catalog_order,
         )
         return period, items, {r.id: r.comment for r in rows}
 

@@ -7,10 +7,22 @@ later order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 ITEM_TYPES = ("purchase", "loan")
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple:
+    """Text as people sort it: "Photo 2" before "Photo 10", case ignored."""
+    return tuple(int(part) if part.isdigit() else part for part in _NUMBERS.split(text.casefold()))
+
+
+def catalog_order(item: Item) -> tuple:
+    """The order of a catalog and of an order's lines: by subject, then title, numbers as numbers."""
+    return _natural(item.subject), _natural(item.title)
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ def summarize(catalog: Iterable[Item], item_ids: list[str], credit_available_cen
     unknown = [i for i in chosen if i not in by_id]
     if unknown:
         raise UnknownItems(unknown)
-    lines = tuple(sorted((by_id[i] for i in chosen), key=lambda it: (it.subject.lower(), it.title.lower())))
+    lines = tuple(sorted((by_id[i] for i in chosen), key=catalog_order))
     subtotal = sum(i.price_cents for i in lines)
     loans = sum(i.price_cents for i in lines if i.type == "loan")
     credit = max(0, min(credit_available_cents, loans))
