@@ -421,6 +421,24 @@ def admin_parents():
     return jsonify(id=made.id, username=made.username), 201
 
 
+@bp.post("/api/v1/admin/parents/<parent_id>/children")
+def admin_parent_children(parent_id: str):
+    """An existing parent becomes responsible for more students (a brother or sister enrolled later)."""
+    require_staff()
+    data = json_body()
+    ids = data.get("student_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i.strip() for i in ids):
+        raise InvalidRequest(
+            "student_ids must list the children to link", fields={"student_ids": "at least one id"}
+        )
+    made = rpc(
+        "auth",
+        "LinkChildren",
+        auth_pb2.LinkChildrenRequest(parent_id=parent_id, student_ids=[i.strip() for i in ids]),
+    )
+    return jsonify(id=parent_id, student_ids=list(made.student_ids)), 200
+
+
 @bp.post("/api/v1/admin/parents/<parent_id>/token")
 def admin_parent_token(parent_id: str):
     require_staff()
@@ -559,6 +577,22 @@ OPENAPI: dict[str, Any] = {
             "responses": {
                 **ok(obj({"id": S, "username": S}, ["id", "username"]), status=201),
                 **error_responses(400, 401, 403, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/admin/parents/{id}/children": {
+        "post": {
+            "summary": "Make an existing parent responsible for more students of the school (idempotent)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
+            "requestBody": body_schema(
+                obj({"student_ids": {"type": "array", "items": S, "minItems": 1}}, ["student_ids"])
+            ),
+            "responses": {
+                **ok(
+                    obj({"id": S, "student_ids": {"type": "array", "items": S}}, ["id", "student_ids"]),
+                    "all the parent's children now",
+                ),
+                **error_responses(400, 401, 403, 404, 503),
             },
         }
     },

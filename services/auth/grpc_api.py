@@ -121,6 +121,10 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
         return pb.CreateParentResponse(id=created.id, username=created.username)
 
+    def LinkChildren(self, request, context):
+        ids = self.svc.link_children(current(), request.parent_id, list(request.student_ids))
+        return pb.LinkChildrenResponse(student_ids=ids)
+
     def IssueConnectionToken(self, request, context):
         self.svc.issue_connection_token(current(), request.parent_id)
         return pb.IssueConnectionTokenResponse()

@@ -104,6 +104,8 @@ _MAX_TOKEN_INPUT = 200  # a typed token longer than this is not a token
 TOKEN_ISSUED = "auth.token.issued.v1"
 STUDENT_CREATED = "auth.student.created.v1"
 PARENT_CREATED = "auth.parent.created.v1"
+# the parent as they are now (same message as created), e.g. after a child was linked to them
+PARENT_UPDATED = "auth.parent.updated.v1"
 
 
 # -- views returned by the use cases ------------------------------------------------------------
@@ -994,6 +996,78 @@ class AuthService:
             if acc is None:
                 raise NotFound("no such parent")
             self._issue_token(s, acc, "reissued", now)
+
+    def link_children(self, who: Identity, parent_id: str, student_ids: Iterable[str]) -> list[str]:
+        """Staff: make an existing parent responsible for more students of the school (a brother or
+        sister enrolled later), without a second account. Linking a child already linked changes
+        nothing. All the parent's children now, by id; auth.parent.updated.v1 tells the others."""
+        who.require_staff()
+        ids = _unique(student_ids)
+        if not ids:
+            raise InvalidRequest("student_ids must list children", fields={"student_ids": "at least one id"})
+        now = self._now()
+        with self.rt.db.unit_of_work() as s:
+            acc = s.execute(
+                select(accounts)
+                .where(
+                    accounts.c.id == (parent_id or ""),
+                    accounts.c.school_id == who.school_id,
+                    accounts.c.role == "parent",
+                )
+                .with_for_update()
+            ).first()
+            if acc is None:
+                raise NotFound("no such parent")
+            found = set(
+                s.execute(
+                    select(students.c.id).where(
+                        students.c.school_id == who.school_id,
+                        students.c.id.in_(ids),
+                        students.c.active.is_(True),
+                    )
+                ).scalars()
+            )
+            unknown = [sid for sid in ids if sid not in found]
+            if unknown:
+                raise InvalidRequest(
+                    "unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])}
+                )
+            linked = set(
+                s.execute(
+                    select(guardianships.c.student_id).where(guardianships.c.parent_id == acc.id)
+                ).scalars()
+            )
+            new = [sid for sid in ids if sid not in linked]
+            if new:
+                s.execute(
+                    guardianships.insert(),
+                    [
+                        {
+                            "parent_id": acc.id,
+                            "student_id": sid,
+                            "school_id": who.school_id,
+                            "created_at": now,
+                        }
+                        for sid in new
+                    ],
+                )
+                children = self._children(s, acc)
+                self.rt.record(
+                    s,
+                    PARENT_UPDATED,
+                    events_pb2.ParentCreated(
+                        account_id=acc.id,
+                        email=acc.email,
+                        display_name=display_name(acc.first_name, acc.last_name),
+                        language=acc.language,
+                        student_ids=[c.id for c in children],
+                        student_names={c.id: c.first_name for c in children},
+                    ),
+                    who.school_id,
+                )
+            all_ids = sorted(linked | set(new))
+        log.info("children linked", extra={"account_id": acc.id, "new": len(new)})
+        return all_ids
 
     def list_parents(self, who: Identity, student_ids: Iterable[str] = ()) -> list[ParentContactView]:
         """Staff: their school's parents, all or those of the given students, with their children."""

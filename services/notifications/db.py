@@ -48,7 +48,7 @@ school_events = Table(
     Index("ix_school_events_school_starts", "school_id", "starts_at"),
 )
 
-# The contact book: parents as auth announced them (auth.parent.created.v1), so a mail about a
+# The contact book: parents as auth announced them (auth.parent.created.v1 / .updated.v1), so a mail about a
 # student reaches that student's parents.
 contacts = Table(
     "contacts",

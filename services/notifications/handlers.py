@@ -345,6 +345,8 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     return {
         "auth.parent.created.v1": Binding(auth_events.ParentCreated, parent_created),
+        # the same parent as they are now (a child linked later): the contact book follows
+        "auth.parent.updated.v1": Binding(auth_events.ParentCreated, parent_created),
         "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
         "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
         "finance.invoice.issued.v1": Binding(finance_events.InvoiceIssued, invoice_issued),

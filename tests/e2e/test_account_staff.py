@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.factories import anonymous, expect, new_family, new_school, unique
+from tests.factories import anonymous, expect, mail_text, mails_to, new_family, new_school, unique
 
 COMMUNICATION = re.compile(r"^\+\+\+\d{3}/\d{4}/\d{5}\+\+\+$")
 
@@ -169,3 +169,64 @@ def test_the_account_paths_are_published_with_their_schemas_and_errors(spec):
         "children",
         "active_child_id",
     ]
+
+
+def test_a_brother_enrolled_later_is_linked_to_the_existing_parent(suite, staff):
+    """One account per parent: the school links a child enrolled later instead of creating a second
+    account; the parent sees both children at once, and mails about the new child reach them."""
+    lina = staff.create_student("Lina", "Dubois", "2C")
+    parent = new_family(suite, staff, [lina], first_name="Nora")
+    assert [c["id"] for c in parent.children] == [lina["id"]]
+    tom = staff.create_student("Tom", "Dubois", "1A")
+    linked = expect(
+        staff.post(f"/admin/parents/{parent.parent_id}/children", json={"student_ids": [tom["id"]]})
+    )
+    assert linked.json() == {"id": parent.parent_id, "student_ids": sorted([lina["id"], tom["id"]])}
+    # again: nothing changes
+    again = expect(
+        staff.post(f"/admin/parents/{parent.parent_id}/children", json={"student_ids": [tom["id"]]})
+    )
+    assert again.json()["student_ids"] == linked.json()["student_ids"]
+
+    children = expect(parent.get("/children")).json()["items"]
+    assert sorted(c["first_name"] for c in children) == ["Lina", "Tom"]
+    assert parent.select_child(tom["id"])["active_child_id"] == tom["id"]
+
+    # the contact book of notifications follows: a document for Tom is mailed to this parent. Events of
+    # two services are not ordered between them, so a document deposited in the same instant as the
+    # link may be announced before the link is known: deposit again until one is mailed (bounded).
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    mailed = False
+    for attempt in range(10):
+        title = f"Journal de classe {attempt}"
+        expect(
+            staff.post(
+                "/admin/documents",
+                data={"title": title, "student_ids": tom["id"]},
+                files={"file": ("journal.pdf", pdf, "application/pdf")},
+            ),
+            201,
+        )
+        deadline = time.monotonic() + 3
+        while not mailed and time.monotonic() < deadline:
+            mailed = any(title in mail_text(m) for m in mails_to(suite, parent.email))
+            time.sleep(0.2)
+        if mailed:
+            break
+    assert mailed, "no mail about Tom's documents reached the linked parent"
+
+
+def test_linking_children_is_checked(suite, staff):
+    mine = staff.create_student("Ana", "Lopez", "3A")
+    parent = new_family(suite, staff, [mine], first_name="Rosa")
+    other_school = new_school(suite)
+    theirs = other_school.create_student("Zoé", "Autre", "3A")
+    url = f"/admin/parents/{parent.parent_id}/children"
+    unknown = staff.post(url, json={"student_ids": [theirs["id"]]})
+    assert unknown.status_code == 400 and "student_ids" in unknown.json()["error"]["fields"]
+    assert staff.post(url, json={"student_ids": []}).status_code == 400
+    assert staff.post(url, json={}).status_code == 400
+    # another school's staff cannot reach this parent; a parent cannot link anyone
+    assert other_school.post(url, json={"student_ids": [theirs["id"]]}).status_code == 404
+    assert parent.post(url, json={"student_ids": [mine["id"]]}).status_code == 403
+    assert [c["id"] for c in expect(parent.get("/children")).json()["items"]] == [mine["id"]]
