@@ -17,8 +17,25 @@ Speaks like Mollie (API keys ``test_...``, Mollie-style error bodies):
   ``id=tr_...``, nothing else; retried in the background with backoff while it fails) and redirects
   (303) to the payment's ``redirectUrl``.
 
+- ``GET /v2/payments/<id>/refunds`` and ``GET /v2/payments/<id>/chargebacks``: Mollie's list format
+  (``count``, ``_embedded.refunds[]`` / ``_embedded.chargebacks[]``, ``_links``). A paid payment
+  shows ``amountRefunded`` and ``amountRemaining``; a charged-back one ``amountChargedBack``.
+
 Test and ops helpers (no auth, local only): ``GET /_standin/payments`` lists every payment;
 ``POST /_standin/payments/<id>/webhook`` sends the webhook again and says how it went.
+What the school or the bank does after a payment, each calling the webhook like a settlement does
+(retried in the background while it fails), answering the refund or chargeback with ``webhook``
+(delivered, outcome):
+
+- ``POST /_standin/payments/<id>/refunds`` JSON ``{"amount": {"currency": "EUR", "value": "2.50"},
+  "status": "pending"}`` (status optional: queued, pending, processing or refunded; default pending):
+  refund a paid payment, at most what is not refunded or charged back yet;
+- ``POST /_standin/payments/<id>/refunds/<re_id>`` JSON ``{"status": "refunded"}``: move a refund on
+  (to processing, refunded, failed, or while queued/pending canceled);
+- ``POST /_standin/payments/<id>/chargebacks`` JSON ``{"amount": {...}}``: the payer's bank takes a
+  paid payment's money back;
+- ``POST /_standin/payments/<id>/chargebacks/<chb_id>/reverse``: the chargeback is reversed
+  (``reversedAt``).
 """
 
 from __future__ import annotations
@@ -87,6 +104,69 @@ def _iso(dt: datetime) -> str:
 
 def new_payment_id() -> str:
     return "tr_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+def new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+# Refund statuses (Mollie v2): a refund starts queued or pending, then processing, then refunded; it
+# may fail, and may be canceled while queued or pending.
+REFUND_START = ("queued", "pending", "processing", "refunded")
+REFUND_FINAL = frozenset({"refunded", "failed", "canceled"})
+REFUND_VOID = frozenset({"failed", "canceled"})
+REFUND_MOVES = {
+    "queued": {"pending", "processing", "refunded", "failed", "canceled"},
+    "pending": {"processing", "refunded", "failed", "canceled"},
+    "processing": {"refunded", "failed"},
+}
+
+
+def _cents(value: str) -> int:
+    euros, _, cents = value.partition(".")
+    return int(euros) * 100 + int(cents)
+
+
+def _value(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def refunded_cents(payment: dict) -> int:
+    """What the payment's refunds send back (failed and canceled ones send nothing)."""
+    return sum(
+        _cents(r["amount"]["value"]) for r in payment.get("_refunds", []) if r["status"] not in REFUND_VOID
+    )
+
+
+def charged_back_cents(payment: dict) -> int:
+    """What chargebacks took back (a reversed chargeback gave it back)."""
+    return sum(
+        _cents(c["amount"]["value"]) for c in payment.get("_chargebacks", []) if not c.get("reversedAt")
+    )
+
+
+def remaining_cents(payment: dict) -> int:
+    return _cents(payment["amount"]["value"]) - refunded_cents(payment) - charged_back_cents(payment)
+
+
+def validate_amount(body: object) -> int:
+    """The cents of a refund or chargeback request's ``amount``, or :class:`Refused`."""
+    if not isinstance(body, dict):
+        raise Refused(400, "The request body must be a JSON object.")
+    amount = body.get("amount")
+    if not isinstance(amount, dict) or set(amount) != {"currency", "value"}:
+        raise Refused(422, "The amount is required: {currency, value}.", "amount")
+    if amount["currency"] != "EUR":
+        raise Refused(422, "The currency must be EUR.", "amount.currency")
+    value = amount["value"]
+    if not isinstance(value, str) or not _AMOUNT_VALUE.fullmatch(value):
+        raise Refused(
+            422, 'The amount value must be a string with exactly two decimals, e.g. "10.00".', "amount.value"
+        )
+    cents = _cents(value)
+    if cents < 1:
+        raise Refused(422, "The amount is lower than the minimum of 0.01 EUR.", "amount.value")
+    return cents
 
 
 class Refused(Exception):
@@ -250,7 +330,38 @@ def represent(payment: dict, base: str) -> dict:
     out = {k: v for k, v in payment.items() if not k.startswith("_")}
     if out.get("webhookUrl") is None:
         out.pop("webhookUrl", None)
+    if payment["status"] == "paid":
+        out["amountRefunded"] = {"currency": "EUR", "value": _value(refunded_cents(payment))}
+        out["amountRemaining"] = {"currency": "EUR", "value": _value(max(remaining_cents(payment), 0))}
+    if payment.get("_chargebacks"):
+        out["amountChargedBack"] = {"currency": "EUR", "value": _value(charged_back_cents(payment))}
     out["_links"] = _links(payment, base)
+    if payment.get("_refunds"):
+        out["_links"]["refunds"] = {
+            "href": f"{base}/v2/payments/{payment['id']}/refunds",
+            "type": "application/hal+json",
+        }
+    if payment.get("_chargebacks"):
+        out["_links"]["chargebacks"] = {
+            "href": f"{base}/v2/payments/{payment['id']}/chargebacks",
+            "type": "application/hal+json",
+        }
+    return out
+
+
+def represent_item(item: dict, payment_id: str, base: str) -> dict:
+    """A refund or chargeback as Mollie shows it."""
+    plural = f"{item['resource']}s"
+    out = dict(item)
+    out["paymentId"] = payment_id
+    out["_links"] = {
+        "self": {
+            "href": f"{base}/v2/payments/{payment_id}/{plural}/{item['id']}",
+            "type": "application/hal+json",
+        },
+        "payment": {"href": f"{base}/v2/payments/{payment_id}", "type": "application/hal+json"},
+        "documentation": {"href": DOCS, "type": "text/html"},
+    }
     return out
 
 
@@ -476,6 +587,158 @@ def create_app(
         if payment is None:
             raise Refused(404, f"No payment exists with token {payment_id}.")
         return hal(represent(payment, base()))
+
+    def _list_items(payment_id: str, plural: str):
+        _authorize()
+        payment = store.get(payment_id)
+        if payment is None:
+            raise Refused(404, f"No payment exists with token {payment_id}.")
+        items = [represent_item(i, payment_id, base()) for i in payment.get(f"_{plural}", [])]
+        items.reverse()  # newest first, as Mollie lists them
+        href = f"{base()}/v2/payments/{payment_id}/{plural}"
+        return hal(
+            {
+                "count": len(items),
+                "_embedded": {plural: items},
+                "_links": {
+                    "documentation": {"href": DOCS, "type": "text/html"},
+                    "self": {"href": href, "type": "application/hal+json"},
+                    "previous": None,
+                    "next": None,
+                },
+            }
+        )
+
+    @app.get("/v2/payments/<payment_id>/refunds")
+    def list_refunds(payment_id: str):
+        return _list_items(payment_id, "refunds")
+
+    @app.get("/v2/payments/<payment_id>/chargebacks")
+    def list_chargebacks(payment_id: str):
+        return _list_items(payment_id, "chargebacks")
+
+    def _json_body() -> object:
+        try:
+            return json.loads(request.get_data(cache=True) or b"{}")
+        except ValueError:
+            raise Refused(400, "The request body is not valid JSON.") from None
+
+    def _after_payment(payment_id: str, change, status: int = 200) -> Response:
+        """Apply ``change(payment) -> item`` to a paid payment under the lock, save, call the webhook
+        (retried while it fails) and answer the item with how the webhook went."""
+        with store.lock:
+            payment = store.payments.get(payment_id)
+            if payment is None:
+                raise Refused(404, f"No payment exists with token {payment_id}.")
+            item = change(payment)
+            store.save()
+            settled = copy.deepcopy(payment)
+            answer = represent_item(copy.deepcopy(item), payment_id, base())
+        ok, outcome = notify(settled, retry=True)
+        answer["webhook"] = {"delivered": ok, "outcome": outcome}
+        return hal(answer, status)
+
+    def _require_paid(payment: dict, cents: int, what: str) -> None:
+        if payment["status"] != "paid":
+            raise Refused(422, f"The payment is {payment['status']}: only a paid payment can be {what}.")
+        left = remaining_cents(payment)
+        if cents > left:
+            raise Refused(
+                422,
+                f"The amount is higher than what remains on the payment ({_value(left)} EUR).",
+                "amount.value",
+            )
+
+    @app.post("/_standin/payments/<payment_id>/refunds")
+    def create_refund(payment_id: str):
+        body = _json_body()
+        cents = validate_amount(body)
+        status = body.get("status", "pending")
+        if status not in REFUND_START:
+            raise Refused(422, f"A new refund's status is one of {', '.join(REFUND_START)}.", "status")
+        description = body.get("description", "")
+        if not isinstance(description, str) or len(description) > 255:
+            raise Refused(422, "The description is a string of at most 255 characters.", "description")
+
+        def change(payment: dict) -> dict:
+            _require_paid(payment, cents, "refunded")
+            refund = {
+                "resource": "refund",
+                "id": new_id("re_"),
+                "amount": {"currency": "EUR", "value": _value(cents)},
+                "status": status,
+                "description": description,
+                "createdAt": _iso(_now()),
+                "settlementAmount": {"currency": "EUR", "value": "-" + _value(cents)},
+            }
+            payment.setdefault("_refunds", []).append(refund)
+            return refund
+
+        answer = _after_payment(payment_id, change, 201)
+        log.info(
+            "refund created", extra={"payment_id": payment_id, "amount": _value(cents), "status": status}
+        )
+        return answer
+
+    @app.post("/_standin/payments/<payment_id>/refunds/<refund_id>")
+    def move_refund(payment_id: str, refund_id: str):
+        body = _json_body()
+        status = body.get("status") if isinstance(body, dict) else None
+
+        def change(payment: dict) -> dict:
+            refund = next((r for r in payment.get("_refunds", []) if r["id"] == refund_id), None)
+            if refund is None:
+                raise Refused(404, f"No refund exists with token {refund_id}.")
+            allowed = REFUND_MOVES.get(refund["status"], set())
+            if status not in allowed:
+                raise Refused(
+                    422,
+                    f"A {refund['status']} refund can become: {', '.join(sorted(allowed)) or 'nothing'}.",
+                    "status",
+                )
+            refund["status"] = status
+            return refund
+
+        answer = _after_payment(payment_id, change)
+        log.info("refund moved", extra={"payment_id": payment_id, "refund_id": refund_id, "status": status})
+        return answer
+
+    @app.post("/_standin/payments/<payment_id>/chargebacks")
+    def create_chargeback(payment_id: str):
+        cents = validate_amount(_json_body())
+
+        def change(payment: dict) -> dict:
+            _require_paid(payment, cents, "charged back")
+            chargeback = {
+                "resource": "chargeback",
+                "id": new_id("chb_"),
+                "amount": {"currency": "EUR", "value": _value(cents)},
+                "settlementAmount": {"currency": "EUR", "value": "-" + _value(cents)},
+                "reason": {"code": "MD06", "description": "Refund request by end customer"},
+                "createdAt": _iso(_now()),
+                "reversedAt": None,
+            }
+            payment.setdefault("_chargebacks", []).append(chargeback)
+            return chargeback
+
+        answer = _after_payment(payment_id, change, 201)
+        log.info("chargeback created", extra={"payment_id": payment_id, "amount": _value(cents)})
+        return answer
+
+    @app.post("/_standin/payments/<payment_id>/chargebacks/<chargeback_id>/reverse")
+    def reverse_chargeback(payment_id: str, chargeback_id: str):
+        def change(payment: dict) -> dict:
+            chargeback = next((c for c in payment.get("_chargebacks", []) if c["id"] == chargeback_id), None)
+            if chargeback is None:
+                raise Refused(404, f"No chargeback exists with token {chargeback_id}.")
+            if chargeback.get("reversedAt"):
+                raise Refused(422, "This chargeback is already reversed.")
+            chargeback["reversedAt"] = _iso(_now())
+            return chargeback
+
+        answer = _after_payment(payment_id, change)
+        log.info("chargeback reversed", extra={"payment_id": payment_id, "chargeback_id": chargeback_id})
+        return answer
 
     @app.get("/checkout/<payment_id>")
     def checkout_page(payment_id: str):

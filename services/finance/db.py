@@ -12,7 +12,8 @@
 - ``ledger_transactions`` / ``ledger_postings``: the double-entry ledger, append-only (database
   triggers refuse UPDATE and DELETE, see the migration); every transaction's postings sum to zero.
 - ``invoices`` / ``invoice_lines`` / ``credit_notes``; ``payments`` (every payment: wallet, cash,
-  online through the provider, bank transfer); ``sales`` / ``sale_lines`` (the sales journal).
+  online through the provider, bank transfer); ``payment_reversals`` (refunds and chargebacks of
+  online payments, once per provider id); ``sales`` / ``sale_lines`` (the sales journal).
 - ``statement_imports`` / ``bank_movements`` / ``unmatched_transfers``: bank statement files imported,
   every movement read from them (unique per school and dedup key), and the credits that named nothing.
 - ``school_settings`` and ``counters`` (invoice and credit-note numbers per school and year).
@@ -207,6 +208,36 @@ payments = Table(
     Column("updated_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("amount_cents > 0", name="positive"),
     Index("ix_payments_status_created", "status", "created_at"),
+)
+
+# Refunds and chargebacks of online payments, as the provider lists them (``re_...`` / ``chb_...``):
+# one row per provider id and payment, written in the transaction that books it, so a webhook repeated
+# or racing books each one once. How the amount was taken back: from the wallet the payment topped up,
+# off the invoice it paid (owed again), from its excess still unassigned, and what none of these
+# covered, invoiced to the student (``rest_invoice_id``).
+payment_reversals = Table(
+    "payment_reversals",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("payment_id", String(36), ForeignKey("payments.id"), nullable=False),
+    Column("provider_id", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # refund | chargeback
+    Column("provider_status", String(20), nullable=False, default=""),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("wallet_cents", BigInteger, nullable=False, default=0),
+    Column("invoice_cents", BigInteger, nullable=False, default=0),
+    Column("unallocated_cents", BigInteger, nullable=False, default=0),
+    Column("invoiced_cents", BigInteger, nullable=False, default=0),
+    Column("rest_invoice_id", String(36), ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("payment_id", "provider_id", name="uq_payment_reversals_payment_provider"),
+    CheckConstraint("amount_cents > 0", name="positive"),
+    CheckConstraint(
+        "wallet_cents >= 0 AND invoice_cents >= 0 AND unallocated_cents >= 0 AND invoiced_cents >= 0"
+        " AND wallet_cents + invoice_cents + unallocated_cents + invoiced_cents = amount_cents",
+        name="split",
+    ),
 )
 
 # --- bank statements ---------------------------------------------------------------------------------

@@ -17,6 +17,11 @@ Online payments, in three steps:
    ledger transaction exactly once. Failed, canceled and expired payments book nothing. A webhook
    repeated, late or out of order finds the row already final and changes nothing. The redirect back
    to the site books nothing (it is not even seen here).
+4. Refunds and chargebacks come by the same webhook: the payment stays ``paid`` and its
+   ``amountRefunded`` / ``amountChargedBack`` say there are some; each refund (not failed or
+   canceled) and chargeback (not reversed) listed by the provider is booked once, in its own unit of
+   work under the payment's row lock, keyed by its provider id (``payment_reversals``). See
+   :meth:`PaymentsService.apply_reversals` for where the money is taken back from.
 
 Policy for money that cannot go where it was meant to (documented in the report and the staff page):
 an online or transfer payment for an invoice books the invoice's open amount; what is beyond it (the
@@ -31,7 +36,8 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import events_pb2 as ev
@@ -42,6 +48,8 @@ from kit.service import Runtime
 from services.finance import db
 from services.finance.db import (
     invoices,
+    ledger_postings,
+    payment_reversals,
     payments,
     structured_communications,
     students,
@@ -52,8 +60,8 @@ from services.finance.db import (
 from services.finance.domain import ledger
 from services.finance.domain.epc import epc_payload, epc_qr_svg
 from services.finance.domain.ogm import format_ogm
-from services.finance.providers.mollie import MollieClient, ProviderPayment
-from services.finance.service import FinanceService, invoice_status, rfc3339
+from services.finance.providers.mollie import MollieClient, ProviderPayment, ProviderReversal
+from services.finance.service import BRUSSELS, FinanceService, invoice_status, rfc3339, utc
 
 log = logging.getLogger("finance.payments")
 
@@ -89,6 +97,10 @@ class PaymentProvider(Protocol):
     ) -> ProviderPayment: ...
 
     def get_payment(self, payment_id: str) -> ProviderPayment: ...
+
+    def list_refunds(self, payment_id: str) -> list[ProviderReversal]: ...
+
+    def list_chargebacks(self, payment_id: str) -> list[ProviderReversal]: ...
 
 
 def our_status(provider_status: str) -> str | None:
@@ -172,6 +184,17 @@ class PaymentsService:
             ).first()
             if w is not None:
                 out.wallet_name, out.wallet_balance_cents = w.name, w.balance_cents
+        if row.method == "online" and row.status == "paid":
+            pr = payment_reversals
+            for kind, cents in s.execute(
+                select(pr.c.kind, func.sum(pr.c.amount_cents))
+                .where(pr.c.payment_id == row.id)
+                .group_by(pr.c.kind)
+            ):
+                if kind == "refund":
+                    out.refunded_cents = int(cents)
+                elif kind == "chargeback":
+                    out.charged_back_cents = int(cents)
         if row.invoice_id:
             out.invoice_number = (
                 s.execute(
@@ -454,7 +477,20 @@ class PaymentsService:
             if payment_id is None:
                 log.warning("webhook for an unknown payment", extra={"provider_id": pid})
                 return pb.HandlePaymentWebhookResponse(known=False)
-        return self.apply_provider_status(payment_id, fetched)
+        result = self.apply_provider_status(payment_id, fetched)
+        if result.status == "paid" and (fetched.amount_refunded_cents or fetched.amount_charged_back_cents):
+            # Outside any transaction, like every call to the provider.
+            reversals: list[ProviderReversal] = []
+            try:
+                if fetched.amount_refunded_cents:
+                    reversals += self.provider.list_refunds(pid)
+                if fetched.amount_charged_back_cents:
+                    reversals += self.provider.list_chargebacks(pid)
+            except LookupError:
+                log.warning("the provider does not list the payment's refunds", extra={"provider_id": pid})
+                return result
+            result.reversals_booked = self.apply_reversals(payment_id, reversals)
+        return result
 
     def _adopt(self, pid: str, fetched: ProviderPayment) -> str | None:
         ours = str((fetched.metadata or {}).get("payment_id", ""))[:36]
@@ -585,6 +621,265 @@ class PaymentsService:
             )
             tx_id = tx_id or rest_tx
         return tx_id
+
+    # -- refunds and chargebacks ----------------------------------------------------------------
+
+    def apply_reversals(self, payment_id: str, reversals: list[ProviderReversal]) -> int:
+        """Book the refunds and chargebacks the provider lists for our paid online payment, each once
+        (keyed by its provider id), each in its own unit of work under the payment's row lock. Returns
+        how many this call booked. A failed or canceled refund books nothing; a chargeback reversed
+        by the bank books nothing, and one reversed after it was booked is only logged (the manager
+        corrects it)."""
+        booked = 0
+        for reversal in reversals:
+            if not reversal.books_money:
+                self._note_void_reversal(payment_id, reversal)
+                continue
+            try:
+                if self._book_reversal(payment_id, reversal):
+                    booked += 1
+            except IntegrityError:
+                # The unique (payment, provider id) caught a concurrent booking of the same reversal.
+                if not self._reversal_booked(payment_id, reversal.id):
+                    raise
+                log.info(
+                    "reversal booked by a concurrent webhook",
+                    extra={"payment_id": payment_id, "provider_reversal_id": reversal.id},
+                )
+        return booked
+
+    def _reversal_booked(self, payment_id: str, provider_reversal_id: str) -> bool:
+        pr = payment_reversals
+        with self.rt.db.unit_of_work() as s:
+            return (
+                s.execute(
+                    select(pr.c.id).where(
+                        pr.c.payment_id == payment_id, pr.c.provider_id == provider_reversal_id
+                    )
+                ).first()
+                is not None
+            )
+
+    def _note_void_reversal(self, payment_id: str, reversal: ProviderReversal) -> None:
+        extra = {
+            "payment_id": payment_id,
+            "provider_reversal_id": reversal.id,
+            "kind": reversal.kind,
+            "provider_status": reversal.status,
+            "amount_cents": reversal.amount_cents,
+        }
+        if self._reversal_booked(payment_id, reversal.id):
+            # Out of scope: money booked as gone came back (a queued refund canceled, a chargeback
+            # reversed). Booking it again is for the manager, who sees this line.
+            log.error("a booked refund or chargeback was undone at the provider: not rebooked", extra=extra)
+        else:
+            log.info("refund failed or canceled, or chargeback reversed: nothing to book", extra=extra)
+
+    def _book_reversal(self, payment_id: str, reversal: ProviderReversal) -> bool:
+        """One refund or chargeback, in one unit of work: False when it was already booked (or cannot
+        be, which is logged)."""
+        pr = payment_reversals
+        now = self._now()
+        extra = {"payment_id": payment_id, "provider_reversal_id": reversal.id, "kind": reversal.kind}
+        with self.rt.db.unit_of_work() as s:
+            row = s.execute(select(payments).where(payments.c.id == payment_id).with_for_update()).one()
+            seen = s.execute(
+                select(pr.c.id).where(pr.c.payment_id == row.id, pr.c.provider_id == reversal.id)
+            ).first()
+            if seen is not None:
+                return False
+            if row.status != "paid" or row.method != "online":
+                log.error("reversal of a payment that is not a paid online one: nothing booked", extra=extra)
+                return False
+            done = s.execute(
+                select(func.coalesce(func.sum(pr.c.amount_cents), 0)).where(pr.c.payment_id == row.id)
+            ).scalar_one()
+            if done + reversal.amount_cents > row.amount_cents:
+                log.error(
+                    "reversals beyond the payment's amount: nothing booked",
+                    extra={**extra, "payment_cents": row.amount_cents, "already_cents": int(done)},
+                )
+                return False
+            split = _Split(reversal.amount_cents)
+            word = "Remboursement" if reversal.kind == "refund" else "Rétrofacturation"
+            paid_on = utc(row.paid_at or row.created_at).astimezone(BRUSSELS)
+            title = f"{word} du paiement en ligne du {paid_on:%d/%m/%Y}"
+            event = ev.PaymentReversed(
+                payment_id=row.id,
+                student_id=row.student_id,
+                kind=reversal.kind,
+                provider_reversal_id=reversal.id,
+                amount_cents=reversal.amount_cents,
+                purpose=row.purpose,
+            )
+            if row.wallet_id:
+                self._take_back_from_wallet(s, row, split, title, now, event)
+            else:
+                self._take_back_from_invoice(s, row, split, title, now, event)
+            if split.left:
+                self._invoice_the_rest(s, row, reversal, split, title, now, event)
+            s.execute(
+                pr.insert().values(
+                    id=str(uuid.uuid4()),
+                    school_id=row.school_id,
+                    payment_id=row.id,
+                    provider_id=reversal.id,
+                    kind=reversal.kind,
+                    provider_status=reversal.status[:20],
+                    amount_cents=reversal.amount_cents,
+                    wallet_cents=split.wallet,
+                    invoice_cents=split.invoice,
+                    unallocated_cents=split.unallocated,
+                    invoiced_cents=split.invoiced,
+                    rest_invoice_id=split.rest_invoice_id,
+                    created_at=now,
+                )
+            )
+            s.execute(update(payments).where(payments.c.id == row.id).values(updated_at=now))
+            self.rt.record(s, "finance.payment.reversed.v1", event, row.school_id)
+        log.info(
+            "online payment reversal booked",
+            extra={
+                **extra,
+                "amount_cents": reversal.amount_cents,
+                "wallet_cents": split.wallet,
+                "invoice_cents": split.invoice,
+                "unallocated_cents": split.unallocated,
+                "invoiced_cents": split.invoiced,
+            },
+        )
+        return True
+
+    def _take_back_from_wallet(self, s: Session, row, split: _Split, title: str, now, event) -> None:
+        """A top-up: debit its wallet, at most what the wallet still holds (never below zero)."""
+        school = row.school_id
+        wallet = db.lock_wallet(s, school, row.wallet_id)
+        take = min(wallet.balance_cents, split.left)
+        if take:
+            db.book(
+                s,
+                school,
+                ledger.refund(wallet.id, school, take, method="online"),
+                at=now,
+                label=title,
+                student_id=wallet.student_id,
+            )
+            split.wallet = take
+        event.wallet_id = wallet.id
+        event.wallet_name = wallet.name
+        event.wallet_debited_cents = take
+        event.balance_after_cents = wallet.balance_cents - take
+
+    def _take_back_from_invoice(self, s: Session, row, split: _Split, title: str, now, event) -> None:
+        """An invoice payment: first the payment's excess still unassigned (what a school refunds
+        after a double payment), then the invoice's paid amount, which it had received from this
+        payment (the invoice is owed again). Locks: unmatched transfers, then the invoice (the order
+        assign_unmatched takes them in)."""
+        school = row.school_id
+        u = unmatched_transfers
+        excess = s.execute(
+            select(u)
+            .where(u.c.online_payment_id == row.id, u.c.status == "open")
+            .order_by(u.c.created_at, u.c.id)
+            .with_for_update()
+        ).all()
+        for t in excess:
+            take = min(t.amount_cents, split.left)
+            if not take:
+                break
+            db.book(
+                s,
+                school,
+                ledger.reverse_unallocated(school, take, "online"),
+                at=now,
+                label=f"{title} – non attribué"[:300],
+                student_id=row.student_id,
+            )
+            # What stays open is what is still on the unallocated account for the manager to assign.
+            if take == t.amount_cents:
+                s.execute(update(u).where(u.c.id == t.id).values(status="refunded"))
+            else:
+                s.execute(update(u).where(u.c.id == t.id).values(amount_cents=t.amount_cents - take))
+            split.unallocated += take
+        inv = s.execute(
+            select(invoices)
+            .where(invoices.c.id == row.invoice_id, invoices.c.school_id == school)
+            .with_for_update()
+        ).one()
+        event.invoice_id = inv.id
+        event.invoice_number = inv.number
+        receivable = ledger.invoice_receivable_account(inv.id)
+        applied = 0
+        if row.transaction_id:
+            applied = s.execute(
+                select(func.coalesce(func.sum(ledger_postings.c.amount_cents), 0)).where(
+                    ledger_postings.c.transaction_id == row.transaction_id,
+                    ledger_postings.c.account == receivable,
+                )
+            ).scalar_one()
+        already = s.execute(
+            select(func.coalesce(func.sum(payment_reversals.c.invoice_cents), 0)).where(
+                payment_reversals.c.payment_id == row.id
+            )
+        ).scalar_one()
+        # A cancelled invoice is not reopened: what it had received goes to the invoice for the rest.
+        take = 0 if inv.status == "cancelled" else max(min(split.left, applied - already, inv.paid_cents), 0)
+        if take:
+            db.book(
+                s,
+                school,
+                ledger.reverse_invoice_payment(inv.id, school, take, "online"),
+                at=now,
+                label=f"{title} – facture {inv.number}"[:300],
+                student_id=inv.student_id,
+            )
+            paid = inv.paid_cents - take
+            s.execute(
+                update(invoices)
+                .where(invoices.c.id == inv.id)
+                .values(paid_cents=paid, status=invoice_status(inv.total_cents, paid, False))
+            )
+            split.invoice = take
+        event.invoice_reopened_cents = take
+
+    def _invoice_the_rest(
+        self, s: Session, row, reversal: ProviderReversal, split: _Split, title: str, now, event
+    ) -> None:
+        """What went back to the payer but was already used (spent from the wallet, paid on an invoice
+        since cancelled, assigned by the manager): invoiced to the student, so the debt is visible and
+        nothing is lost; the money that left is taken off the revenue the invoice books again."""
+        school = row.school_id
+        rest = split.left
+        used = "portefeuille" if row.wallet_id else "paiement"
+        invoice = self.core._issue_invoice(
+            s,
+            Identity(account_id="", role="system", school_id=school),
+            row.student_id,
+            title,
+            "",
+            [
+                pb.InvoiceLineInput(
+                    label=f"{title} (réf. {reversal.id}) : montant déjà utilisé du {used}"[:300],
+                    quantity=1,
+                    unit_price_cents=rest,
+                )
+            ],
+            0,
+            "reversal",
+        )
+        db.book(
+            s,
+            school,
+            ledger.reverse_uncovered(school, rest, "online"),
+            at=now,
+            label=f"{title} – facture {invoice.number}"[:300],
+            student_id=row.student_id,
+        )
+        split.invoiced = rest
+        split.rest_invoice_id = invoice.id
+        event.rest_invoice_id = invoice.id
+        event.rest_invoice_number = invoice.number
+        event.rest_invoice_cents = rest
 
     def sync_open_payments(self, older_than_seconds: int = 120, limit: int = 500) -> int:
         """Fetch the status of online payments still open after a while (a webhook lost on the way)
@@ -857,6 +1152,22 @@ class PaymentsService:
             pb.AssignUnmatchedTransferResponse,
             work,
         )
+
+
+class _Split:
+    """Where the money of one refund or chargeback is taken back from (cents)."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+        self.wallet = 0
+        self.invoice = 0
+        self.unallocated = 0
+        self.invoiced = 0
+        self.rest_invoice_id: str | None = None
+
+    @property
+    def left(self) -> int:
+        return self.amount - self.wallet - self.invoice - self.unallocated - self.invoiced
 
 
 # --- booking helpers shared with the statement import ------------------------------------------------

@@ -52,6 +52,9 @@ __all__ = [
     "psp_clearing_account",
     "receive_unallocated",
     "refund",
+    "reverse_invoice_payment",
+    "reverse_unallocated",
+    "reverse_uncovered",
     "sale",
     "school_revenue_account",
     "top_up",
@@ -380,6 +383,57 @@ def allocate_invoice_payment(
         KIND_INVOICE_PAYMENT,
         invoice_receivable_account(invoice_id),
         unallocated_account(school_id),
+        amount,
+        method=method,
+        memo=memo,
+    )
+
+
+# --- money the payment provider gave back to the payer (refunds, chargebacks) ---------------------
+# Each takes the money out of the clearing account of ``method`` (the provider's, for online payments):
+# a wallet's share is :func:`refund`; the rest comes from where the payment had put it.
+
+
+def reverse_invoice_payment(
+    invoice_id: object, school_id: object, amount_cents: int, method: str, *, memo: str = ""
+) -> Transaction:
+    """Part or all of an invoice payment went back to the payer: the invoice is owed again by
+    ``amount_cents``. An invoice payment with the signs turned, so an invoice's paid amount stays the
+    sum of its ``invoice_payment`` postings."""
+    amount = _require_positive(amount_cents, "a reversed invoice payment")
+    return _move(
+        KIND_INVOICE_PAYMENT,
+        clearing_account(school_id, method),
+        invoice_receivable_account(invoice_id),
+        amount,
+        method=method,
+        memo=memo,
+    )
+
+
+def reverse_unallocated(school_id: object, amount_cents: int, method: str, *, memo: str = "") -> Transaction:
+    """Money waiting on the unallocated account (a payment's excess not assigned yet) went back to
+    the payer."""
+    amount = _require_positive(amount_cents, "a reversed unallocated receipt")
+    return _move(
+        KIND_REFUND,
+        clearing_account(school_id, method),
+        unallocated_account(school_id),
+        amount,
+        method=method,
+        memo=memo,
+    )
+
+
+def reverse_uncovered(school_id: object, amount_cents: int, method: str, *, memo: str = "") -> Transaction:
+    """Money that went back to the payer although it was already used (spent from the wallet, or
+    paid on an invoice since cancelled): taken off the revenue. The invoice the school issues for it
+    (:func:`issue_invoice`) books that revenue again and makes it owed."""
+    amount = _require_positive(amount_cents, "an uncovered reversal")
+    return _move(
+        KIND_REFUND,
+        clearing_account(school_id, method),
+        school_revenue_account(school_id),
         amount,
         method=method,
         memo=memo,

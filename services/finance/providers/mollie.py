@@ -1,7 +1,9 @@
 """The one adapter to the payment provider: Mollie's payments API (Bancontact).
 
 Create with an Idempotency-Key; the webhook carries only the id; the status is always fetched from the
-provider (the redirect back proves nothing). Pointing at the real Mollie is a matter of settings
+provider (the redirect back proves nothing). The same webhook reports refunds and chargebacks: the
+payment's ``amountRefunded`` / ``amountChargedBack`` say there are some, and
+``GET /v2/payments/{id}/refunds`` / ``/chargebacks`` list them. Pointing at the real Mollie is a matter of settings
 (``MOLLIE_API_URL=https://api.mollie.com``, ``MOLLIE_API_KEY=live_...``); the local run and the tests
 use the stand-in in devtools, which speaks the same subset.
 """
@@ -21,6 +23,14 @@ log = logging.getLogger("finance.mollie")
 FINAL_STATUSES = frozenset({"paid", "failed", "canceled", "expired"})
 
 
+# A refund in these statuses will not (or did not) send money back: nothing to book for it.
+REFUND_VOID_STATUSES = frozenset({"failed", "canceled"})
+REFUND_STATUSES = frozenset({"queued", "pending", "processing", "refunded"}) | REFUND_VOID_STATUSES
+# Mollie's list pages hold at most 250 items; a payment with more refunds than this is not plausible.
+LIST_LIMIT = 250
+MAX_PAGES = 20
+
+
 @dataclass(frozen=True)
 class ProviderPayment:
     id: str
@@ -28,10 +38,46 @@ class ProviderPayment:
     amount_cents: int
     checkout_url: str = ""
     metadata: dict = field(default_factory=dict)
+    # Mollie v2 ``amountRefunded`` / ``amountChargedBack``: money that went back to the payer.
+    amount_refunded_cents: int = 0
+    amount_charged_back_cents: int = 0
+
+
+@dataclass(frozen=True)
+class ProviderReversal:
+    """One refund (``re_...``) or chargeback (``chb_...``) of a provider payment."""
+
+    id: str
+    kind: str  # refund | chargeback
+    amount_cents: int
+    status: str = ""  # refunds: queued | pending | processing | refunded | failed | canceled
+    reversed_at: str = ""  # chargebacks: set when the chargeback itself was reversed
+
+    @property
+    def books_money(self) -> bool:
+        """Whether money left (or is leaving) the school through it: a refund not failed or canceled,
+        a chargeback not reversed."""
+        if self.kind == "refund":
+            return self.status not in REFUND_VOID_STATUSES
+        return not self.reversed_at
 
 
 def cents_to_value(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _amount_cents(amount: object, what: str) -> int:
+    """Cents of a Mollie ``{currency, value}`` amount (None or missing: 0); EUR only."""
+    if amount is None:
+        return 0
+    if not isinstance(amount, dict):
+        raise ValueError(f"the provider answered a malformed {what}")
+    if amount.get("currency", "EUR") != "EUR":
+        raise ValueError(f"the provider answered a non-EUR {what}")
+    cents = value_to_cents(str(amount.get("value", "0")))
+    if cents < 0:
+        raise ValueError(f"the provider answered a negative {what}")
+    return cents
 
 
 def value_to_cents(value: str) -> int:
@@ -71,7 +117,49 @@ class MollieClient:
             amount_cents=value_to_cents(amount.get("value", "0")),
             checkout_url=((body.get("_links") or {}).get("checkout") or {}).get("href", ""),
             metadata=body.get("metadata") or {},
+            amount_refunded_cents=_amount_cents(body.get("amountRefunded"), "amountRefunded"),
+            amount_charged_back_cents=_amount_cents(body.get("amountChargedBack"), "amountChargedBack"),
         )
+
+    @staticmethod
+    def _reversal(kind: str, body: dict) -> ProviderReversal:
+        rid = str(body.get("id", ""))
+        prefix = "re_" if kind == "refund" else "chb_"
+        if not rid.startswith(prefix) or len(rid) > 100 or not rid[len(prefix) :].isalnum():
+            raise ValueError(f"the provider answered a {kind} with a malformed id {rid[:100]!r}")
+        status = str(body.get("status") or "") if kind == "refund" else ""
+        if kind == "refund" and status not in REFUND_STATUSES:
+            raise ValueError(f"the provider answered a refund with an unknown status {status[:40]!r}")
+        amount = _amount_cents(body.get("amount"), f"{kind} amount")
+        if amount <= 0:
+            raise ValueError(f"the provider answered a {kind} of {amount} cents")
+        return ProviderReversal(
+            id=rid,
+            kind=kind,
+            amount_cents=amount,
+            status=status,
+            reversed_at=str(body.get("reversedAt") or "") if kind == "chargeback" else "",
+        )
+
+    def _list(self, payment_id: str, kind: str) -> list[ProviderReversal]:
+        """Every item of ``GET /v2/payments/{id}/refunds`` (or ``/chargebacks``), page after page."""
+        if not payment_id.startswith("tr_") or not payment_id[3:].isalnum():
+            raise LookupError(payment_id)
+        plural = f"{kind}s"
+        path = f"/v2/payments/{payment_id}/{plural}?limit={LIST_LIMIT}"
+        out: list[ProviderReversal] = []
+        for _page in range(MAX_PAGES):
+            body = self._call("GET", path, headers=self._headers())
+            items = (body.get("_embedded") or {}).get(plural) or []
+            out.extend(self._reversal(kind, item) for item in items)
+            nxt = ((body.get("_links") or {}).get("next") or {}).get("href")
+            if not nxt:
+                return out
+            # Follow the provider's own link, but only on the API we talk to.
+            if not nxt.startswith(self.base_url + "/"):
+                raise ValueError("the provider's next link leaves its API")
+            path = nxt[len(self.base_url) :]
+        raise ValueError(f"more than {MAX_PAGES} pages of {plural}")
 
     def _call(self, method: str, path: str, **kw) -> dict:
         try:
@@ -119,3 +207,9 @@ class MollieClient:
         if not payment_id.startswith("tr_") or not payment_id[3:].isalnum():
             raise LookupError(payment_id)
         return self._payment(self._call("GET", f"/v2/payments/{payment_id}", headers=self._headers()))
+
+    def list_refunds(self, payment_id: str) -> list[ProviderReversal]:
+        return self._list(payment_id, "refund")
+
+    def list_chargebacks(self, payment_id: str) -> list[ProviderReversal]:
+        return self._list(payment_id, "chargeback")
