@@ -381,3 +381,166 @@ def test_the_process_keeps_payments_across_a_restart(tmp_path):
         assert got.status_code == 200 and got.json()["status"] == "open"
     finally:
         stop(proc)
+
+
+# -- refunds and chargebacks ----------------------------------------------------------------------
+
+
+def amount(value: str) -> dict:
+    return {"amount": {"currency": "EUR", "value": value}}
+
+
+def paid(client) -> dict:
+    p = create(client, webhookUrl=None).get_json()
+    assert client.post(f"/checkout/{p['id']}", data={"action": "paid"}).status_code == 303
+    return p
+
+
+def test_a_paid_payment_is_refunded_in_parts_and_lists_its_refunds(client):
+    p = paid(client)
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["amountRefunded"] == {"currency": "EUR", "value": "0.00"}
+    assert got["amountRemaining"] == {"currency": "EUR", "value": "10.00"}
+    assert "amountChargedBack" not in got
+    first = client.post(f"/_standin/payments/{p['id']}/refunds", json=amount("2.50"))
+    assert first.status_code == 201
+    r1 = first.get_json()
+    assert r1["resource"] == "refund" and r1["id"].startswith("re_") and r1["id"][3:].isalnum()
+    assert (r1["status"], r1["amount"], r1["paymentId"]) == (
+        "pending",
+        {"currency": "EUR", "value": "2.50"},
+        p["id"],
+    )
+    assert r1["webhook"] == {"delivered": True, "outcome": "no webhookUrl"}
+    r2 = client.post(
+        f"/_standin/payments/{p['id']}/refunds", json={**amount("1.00"), "status": "refunded"}
+    ).get_json()
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["status"] == "paid"  # a refunded payment stays paid, as at Mollie
+    assert got["amountRefunded"]["value"] == "3.50" and got["amountRemaining"]["value"] == "6.50"
+    assert got["_links"]["refunds"]["href"] == f"http://standin.test/v2/payments/{p['id']}/refunds"
+    listed = client.get(f"/v2/payments/{p['id']}/refunds", headers=AUTH).get_json()
+    assert listed["count"] == 2 and listed["_links"]["next"] is None
+    assert [r["id"] for r in listed["_embedded"]["refunds"]] == [r2["id"], r1["id"]]  # newest first
+    assert client.get(f"/v2/payments/{p['id']}/refunds").status_code == 401
+    # a refund canceled while pending gives its amount back to what can be refunded
+    moved = client.post(f"/_standin/payments/{p['id']}/refunds/{r1['id']}", json={"status": "canceled"})
+    assert moved.status_code == 200 and moved.get_json()["status"] == "canceled"
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["amountRefunded"]["value"] == "1.00" and got["amountRemaining"]["value"] == "9.00"
+    # a refunded refund is final
+    again = client.post(f"/_standin/payments/{p['id']}/refunds/{r2['id']}", json={"status": "canceled"})
+    assert again.status_code == 422 and again.get_json()["field"] == "status"
+
+
+def test_refunds_are_refused_mollie_style_when_they_cannot_be(client):
+    p = create(client, webhookUrl=None).get_json()
+    r = client.post(f"/_standin/payments/{p['id']}/refunds", json=amount("1.00"))
+    assert r.status_code == 422 and "only a paid payment" in r.get_json()["detail"]  # still open
+    p = paid(client)
+    for body_, field in (
+        (amount("10.01"), "amount.value"),
+        (amount("1"), "amount.value"),
+        (amount("0.00"), "amount.value"),
+        ({"amount": {"currency": "USD", "value": "1.00"}}, "amount.currency"),
+        ({}, "amount"),
+        ({**amount("1.00"), "status": "failed"}, "status"),
+    ):
+        r = client.post(f"/_standin/payments/{p['id']}/refunds", json=body_)
+        assert r.status_code == 422 and r.get_json()["field"] == field, (body_, r.get_json())
+    assert client.post("/_standin/payments/tr_nope/refunds", json=amount("1.00")).status_code == 404
+    assert (
+        client.post(f"/_standin/payments/{p['id']}/refunds/re_nope", json={"status": "failed"}).status_code
+        == 404
+    )
+    r = client.post(f"/_standin/payments/{p['id']}/refunds", data="{", content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_a_chargeback_and_its_reversal(client):
+    p = paid(client)
+    client.post(f"/_standin/payments/{p['id']}/refunds", json=amount("4.00"))
+    too_much = client.post(f"/_standin/payments/{p['id']}/chargebacks", json=amount("6.01"))
+    assert too_much.status_code == 422
+    made = client.post(f"/_standin/payments/{p['id']}/chargebacks", json=amount("6.00"))
+    assert made.status_code == 201
+    chb = made.get_json()
+    assert chb["resource"] == "chargeback" and chb["id"].startswith("chb_") and chb["reversedAt"] is None
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["amountChargedBack"]["value"] == "6.00" and got["amountRemaining"]["value"] == "0.00"
+    listed = client.get(f"/v2/payments/{p['id']}/chargebacks", headers=AUTH).get_json()
+    assert [c["id"] for c in listed["_embedded"]["chargebacks"]] == [chb["id"]]
+    rev = client.post(f"/_standin/payments/{p['id']}/chargebacks/{chb['id']}/reverse")
+    assert rev.status_code == 200 and rev.get_json()["reversedAt"]
+    assert client.post(f"/_standin/payments/{p['id']}/chargebacks/{chb['id']}/reverse").status_code == 422
+    got = client.get(f"/v2/payments/{p['id']}", headers=AUTH).get_json()
+    assert got["amountChargedBack"]["value"] == "0.00" and got["amountRemaining"]["value"] == "6.00"
+
+
+def test_a_refund_calls_the_webhook_and_the_client_reads_it(served):
+    base, _app = served
+    receiver = WebhookReceiver(base, fail_first=1)
+    try:
+        client = MollieClient(base, "test_standin_key_123")
+        created = client.create_payment(
+            amount_cents=2000,
+            description="Voyage scolaire",
+            redirect_url="http://127.0.0.1:1/retour",
+            webhook_url=receiver.url,
+            metadata={},
+            idempotency_key="idem-refund",
+        )
+        requests.post(created.checkout_url, data={"action": "paid"}, allow_redirects=False, timeout=15)
+        assert receiver.called.wait(5)  # the settlement's webhook (failed once, then retried)
+        receiver.called.clear()
+        made = requests.post(
+            f"{base}/_standin/payments/{created.id}/refunds", json=amount("5.00"), timeout=15
+        ).json()
+        assert receiver.called.wait(5)
+        assert receiver.calls[-1]["body"] == f"id={created.id}"
+        assert receiver.calls[-1]["fetched_status"] == "paid"
+        requests.post(f"{base}/_standin/payments/{created.id}/chargebacks", json=amount("3.00"), timeout=15)
+        fetched = client.get_payment(created.id)
+        assert (fetched.status, fetched.amount_refunded_cents, fetched.amount_charged_back_cents) == (
+            "paid",
+            500,
+            300,
+        )
+        (refund,) = client.list_refunds(created.id)
+        assert (refund.id, refund.kind, refund.amount_cents, refund.status, refund.books_money) == (
+            made["id"],
+            "refund",
+            500,
+            "pending",
+            True,
+        )
+        (chargeback,) = client.list_chargebacks(created.id)
+        assert (chargeback.kind, chargeback.amount_cents, chargeback.reversed_at, chargeback.books_money) == (
+            "chargeback",
+            300,
+            "",
+            True,
+        )
+    finally:
+        receiver.close()
+
+
+def test_a_refund_that_fails_its_webhook_is_retried_in_the_background(served):
+    base, _app = served
+    receiver = WebhookReceiver(base)
+    try:
+        p = requests.post(
+            f"{base}/v2/payments", json=body(webhookUrl=receiver.url), headers=AUTH, timeout=5
+        ).json()
+        requests.post(
+            f"{base}/checkout/{p['id']}", data={"action": "paid"}, allow_redirects=False, timeout=15
+        )
+        assert receiver.called.wait(5)
+        receiver.called.clear()
+        receiver.fail_first = len(receiver.calls) + 2  # the next two deliveries fail
+        r = requests.post(f"{base}/_standin/payments/{p['id']}/refunds", json=amount("1.00"), timeout=15)
+        assert r.status_code == 201 and r.json()["webhook"]["delivered"] is False
+        assert receiver.called.wait(5), receiver.calls
+        assert [c["body"] for c in receiver.calls[1:]] == [f"id={p['id']}"] * 3
+    finally:
+        receiver.close()

@@ -801,6 +801,7 @@ class PaymentsService:
             else:
                 s.execute(update(u).where(u.c.id == t.id).values(amount_cents=t.amount_cents - take))
             split.unallocated += take
+        event.unallocated_cents = split.unallocated
         inv = s.execute(
             select(invoices)
             .where(invoices.c.id == row.invoice_id, invoices.c.school_id == school)
