@@ -404,3 +404,29 @@ def test_an_order_paid_online_when_the_school_takes_orders_online(suite):
     )
     (inv,) = expect(family.get("/invoices"), 200).json()["items"]
     assert (inv["id"], inv["status"]) == (placed["invoice_id"], "paid")
+
+
+def test_a_refund_at_the_provider_shows_in_the_operations_and_the_wallet(suite, school):
+    """The school refunds part of an online top-up at the provider: the same webhook books it, once."""
+    _staff, family = school
+    started = top_up(family, 1500, key=str(uuid.uuid4()))
+    checkout(started["checkout_url"], "paid")
+    assert wallet(family)["balance_cents"] == 1500
+    pid = provider_id(started["checkout_url"])
+    made = requests.post(
+        f"http://127.0.0.1:{suite.mollie_port}/_standin/payments/{pid}/refunds",
+        json={"amount": {"currency": "EUR", "value": "4.00"}, "status": "refunded"},
+        timeout=30,
+    )
+    assert made.status_code == 201 and made.json()["webhook"]["delivered"] is True
+    assert wallet(family)["balance_cents"] == 1100
+    for _ in range(2):  # the provider repeats itself: nothing more is booked
+        assert resend_webhook(suite, pid)["delivered"] is True
+    assert wallet(family)["balance_cents"] == 1100
+    ops = expect(family.get("/operations"), 200).json()["items"]
+    assert [(o["type"], o["payment_method"], o["amount_cents"]) for o in ops] == [
+        ("refund", "online", -400),
+        ("top_up", "online", 1500),
+    ]
+    assert ops[0]["label"].startswith("Remboursement du paiement en ligne du ")
+    assert payment(family, started["payment_id"])["status"] == "paid"
