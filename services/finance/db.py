@@ -567,3 +567,40 @@ def update_by_id(s: Session, table: Table, column: str, values: dict, *, add: bo
     new_value = f"{table.name}.{column} + t.value" if add else "t.value"
     sql = f"UPDATE {table.name} SET {column} = {new_value} FROM {tmp} t WHERE {table.name}.id = t.row_id"  # noqa: S608
     s.execute(text(sql))
+
+
+def insert_paid_payment(
+    s: Session,
+    school_id: str,
+    student_id: str,
+    purpose: str,
+    method: str,
+    amount: int,
+    now: datetime,
+    tx_id: str,
+    *,
+    wallet_id: str | None = None,
+    invoice_id: str | None = None,
+    created_by: str | None = None,
+) -> str:
+    """A payment that is paid as it is recorded (wallet, transfer, cash, an assigned statement line)."""
+    payment_id = str(uuid.uuid4())
+    s.execute(
+        payments.insert().values(
+            id=payment_id,
+            school_id=school_id,
+            student_id=student_id,
+            purpose=purpose,
+            method=method,
+            status="paid",
+            amount_cents=amount,
+            wallet_id=wallet_id,
+            invoice_id=invoice_id,
+            transaction_id=tx_id,
+            created_at=now,
+            paid_at=now,
+            created_by=created_by,
+            updated_at=now,
+        )
+    )
+    return payment_id

@@ -1056,7 +1056,7 @@ class PaymentsService:
                     label=transfer_label(t.counterparty_name),
                     student_id=wallet.student_id,
                 )
-                payment_id = insert_paid_payment(
+                payment_id = db.insert_paid_payment(
                     s,
                     school,
                     wallet.student_id,
@@ -1179,42 +1179,6 @@ def transfer_label(counterparty: str, invoice_number: str = "") -> str:
     return f"{label} – {counterparty}"[:300] if counterparty else label
 
 
-def insert_paid_payment(
-    s: Session,
-    school_id: str,
-    student_id: str,
-    purpose: str,
-    method: str,
-    amount: int,
-    now: datetime,
-    tx_id: str,
-    *,
-    wallet_id: str | None = None,
-    invoice_id: str | None = None,
-    created_by: str | None = None,
-) -> str:
-    payment_id = str(uuid.uuid4())
-    s.execute(
-        payments.insert().values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            purpose=purpose,
-            method=method,
-            status="paid",
-            amount_cents=amount,
-            wallet_id=wallet_id,
-            invoice_id=invoice_id,
-            transaction_id=tx_id,
-            created_at=now,
-            paid_at=now,
-            created_by=created_by,
-            updated_at=now,
-        )
-    )
-    return payment_id
-
-
 class Applied:
     """What applying money to an invoice did."""
 
@@ -1279,7 +1243,7 @@ def apply_to_invoice(
             .where(invoices.c.id == inv.id)
             .values(paid_cents=paid, status=invoice_status(inv.total_cents, paid, False))
         )
-        out.payment_id = payment_id or insert_paid_payment(
+        out.payment_id = payment_id or db.insert_paid_payment(
             s,
             school_id,
             inv.student_id,

@@ -34,7 +34,6 @@ from services.finance.db import (
     invoices,
     ledger_postings,
     ledger_transactions,
-    payments,
     sale_lines,
     sales,
     school_settings,
@@ -701,7 +700,7 @@ class FinanceService:
                 .values(paid_cents=invoice.paid_cents, status=invoice.status)
             )
             purpose = "order" if inv.source == "order" else "invoice"
-            payment_id = self._record_payment(
+            payment_id = db.insert_paid_payment(
                 s,
                 who.school_id,
                 inv.student_id,
@@ -741,39 +740,6 @@ class FinanceService:
     @staticmethod
     def _wallet_name(s: Session, type_id: str) -> str:
         return s.execute(select(wallet_types.c.name).where(wallet_types.c.id == type_id)).scalar_one()
-
-    @staticmethod
-    def _record_payment(
-        s: Session,
-        school_id: str,
-        student_id: str,
-        purpose: str,
-        method: str,
-        amount: int,
-        now: datetime,
-        tx_id: str,
-        *,
-        wallet_id: str | None = None,
-        invoice_id: str | None = None,
-    ) -> str:
-        payment_id = str(uuid.uuid4())
-        s.execute(
-            payments.insert().values(
-                id=payment_id,
-                school_id=school_id,
-                student_id=student_id,
-                purpose=purpose,
-                method=method,
-                status="paid",
-                amount_cents=amount,
-                wallet_id=wallet_id,
-                invoice_id=invoice_id,
-                transaction_id=tx_id,
-                created_at=now,
-                paid_at=now,
-            )
-        )
-        return payment_id
 
     def issue_credit_note(self, who: Identity, req: pb.IssueCreditNoteRequest) -> pb.IssueCreditNoteResponse:
         """Staff: a credit note cancels the invoice and reverses what was still due on it (what was
@@ -887,7 +853,7 @@ class FinanceService:
                 label=label,
                 student_id=wallet.student_id,
             )
-            payment_id = self._record_payment(
+            payment_id = db.insert_paid_payment(
                 s,
                 who.school_id,
                 wallet.student_id,
