@@ -73,8 +73,12 @@ def photo_file(photo_id: str, variant: str) -> Response:
     ``download``: the full size as an attachment under the photo's file name."""
     etag = f"{photo_id}-{variant}"
     if variant != "download" and request.if_none_match.contains(etag):
-        # still visible to this caller? (NotFound once withdrawn, or for another family)
-        rpc("documents", "GetPhoto", documents_pb2.GetPhotoRequest(photo_id=photo_id, student_id=""))
+        # still visible to this caller? (NotFound once withdrawn, or for another family); no file read
+        rpc(
+            "documents",
+            "OpenPhoto",
+            documents_pb2.OpenPhotoRequest(photo_id=photo_id, variant=variant, without_content=True),
+        )
         unchanged = Response(status=304)
         unchanged.set_etag(etag)
         unchanged.headers["Cache-Control"] = IMAGE_CACHE

@@ -115,7 +115,9 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
         )
 
     def OpenPhoto(self, request, context):
-        photo, content = self.photos.open_photo(current(), request.photo_id, request.variant)
+        photo, content = self.photos.open_photo(
+            current(), request.photo_id, request.variant, with_content=not request.without_content
+        )
         return pb.OpenPhotoResponse(photo=photo_pb(photo), content_type="image/jpeg", content=content)
 
     def CreateAlbum(self, request, context):

@@ -294,14 +294,19 @@ class PhotosService:
         album = self._load_album(s, who, photo.album_id, audience)
         return photo, album
 
-    def open_photo(self, who: Identity, photo_id: str, variant: str) -> tuple[PhotoView, bytes]:
-        """The thumbnail or display-size JPEG of a photo the caller may see (any of a parent's children)."""
+    def open_photo(
+        self, who: Identity, photo_id: str, variant: str, with_content: bool = True
+    ) -> tuple[PhotoView, bytes]:
+        """The thumbnail, display or full-size JPEG of a photo the caller may see (any of a parent's
+        children); without reading the file when not ``with_content`` (the bytes are then empty)."""
         if variant not in VARIANTS:
             raise InvalidRequest(
-                "variant must be thumbnail or display", fields={"variant": "thumbnail | display"}
+                "variant must be thumbnail, display or full", fields={"variant": "thumbnail | display | full"}
             )
         with self.rt.db.unit_of_work() as s:
             photo, _album = self._load_photo(s, who, photo_id, self._audience(who, ""))
+        if not with_content:
+            return _photo_view(photo), b""
         key = {
             "thumbnail": photo.thumb_key,
             "display": photo.display_key,

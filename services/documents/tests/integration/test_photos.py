@@ -221,6 +221,12 @@ def test_withdrawn_photo_disappears_and_its_files_are_gone(documents_stub, peopl
             assert err.code() == grpc.StatusCode.NOT_FOUND
     assert len(stored_files(tmp_path)) == 3  # the withdrawn photo's files are deleted
     assert open_photo(documents_stub, people["mum"], second.id).content
+    # a browser revalidating its copy: checked, no file read, nothing sent; the withdrawn one is gone
+    check = pb.OpenPhotoRequest(photo_id=second.id, variant="thumbnail", without_content=True)
+    assert documents_stub.OpenPhoto(check, metadata=md(people["mum"])).content == b""
+    gone = pb.OpenPhotoRequest(photo_id=first.id, variant="thumbnail", without_content=True)
+    err = refused(lambda: documents_stub.OpenPhoto(gone, metadata=md(people["mum"])))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
     err = refused(
         lambda: documents_stub.WithdrawPhoto(
             pb.WithdrawPhotoRequest(photo_id=first.id), metadata=md(people["staff"])
