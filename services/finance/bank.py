@@ -40,6 +40,7 @@ from kit import bus
 from kit.db import bulk_insert
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from kit.ogm import format_ogm
 from kit.service import Runtime
 from services.finance import db
 from services.finance.db import (
@@ -53,7 +54,6 @@ from services.finance.db import (
     wallets,
 )
 from services.finance.domain import ledger
-from services.finance.domain.ogm import format_ogm
 from services.finance.domain.statements import CREDIT, ParsedStatement, StatementError, parse_statement
 from services.finance.payments import payment_received, transfer_label, unmatched_pb
 from services.finance.service import FinanceService, invoice_status, rfc3339, utc

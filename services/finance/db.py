@@ -50,8 +50,8 @@ from kit.bus import bus_tables
 from kit.db import bulk_insert
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
+from kit.ogm import new_ogm
 from services.finance.domain.ledger import Transaction
-from services.finance.domain.ogm import new_ogm
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)

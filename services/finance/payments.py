@@ -42,8 +42,10 @@ from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
+from kit.epc import epc_payload, epc_qr_svg
 from kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from kit.identity import Identity
+from kit.ogm import format_ogm
 from kit.service import Runtime
 from services.finance import db
 from services.finance.db import (
@@ -58,8 +60,6 @@ from services.finance.db import (
     wallets,
 )
 from services.finance.domain import ledger
-from services.finance.domain.epc import epc_payload, epc_qr_svg
-from services.finance.domain.ogm import format_ogm
 from services.finance.providers.mollie import MollieClient, ProviderPayment, ProviderReversal
 from services.finance.service import BRUSSELS, FinanceService, invoice_status, rfc3339, utc
 

@@ -22,9 +22,12 @@ from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
+from kit.epc import validate_bic, validate_iban
 from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.idempotency import request_hash, run_idempotent
 from kit.identity import Identity
+from kit.money import MAX_CENTS
+from kit.ogm import format_ogm
 from kit.service import Runtime
 from services.finance import db
 from services.finance.db import (
@@ -43,9 +46,6 @@ from services.finance.db import (
     wallets,
 )
 from services.finance.domain import ledger
-from services.finance.domain.epc import validate_bic, validate_iban
-from services.finance.domain.money import MAX_CENTS
-from services.finance.domain.ogm import format_ogm
 from services.finance.domain.periods import resolve_period
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from segno import helpers as segno_helpers
 
-from services.finance.domain.epc import EPC_MAX_BYTES, epc_payload, epc_qr_svg, validate_bic, validate_iban
-from services.finance.domain.ogm import make_ogm
+from kit.epc import EPC_MAX_BYTES, epc_payload, epc_qr_svg, validate_bic, validate_iban
+from kit.ogm import make_ogm
 
 NAME = "Institut Saint-Joseph"
 IBAN = "BE68 5390 0754 7034"

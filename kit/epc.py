@@ -21,7 +21,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from segno import helpers as segno_helpers
 
-from .ogm import format_ogm, normalize_ogm
+from kit.ogm import format_ogm, normalize_ogm
 
 __all__ = [
     "EPC_MAX_BYTES",

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.finance.domain.money import MAX_CENTS, cents_to_decimal_str, format_eur, parse_amount_to_cents
-from services.finance.domain.ogm import format_ogm, make_ogm, new_ogm, normalize_ogm
+from kit.money import MAX_CENTS, cents_to_decimal_str, format_eur, parse_amount_to_cents
+from kit.ogm import format_ogm, make_ogm, new_ogm, normalize_ogm
 
 NNBSP = "\u202f"
 
