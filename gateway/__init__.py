@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings = load_settings("gateway")
     app = Flask(__name__)
-    secret = settings.extra.get("GATEWAY_SECRET_KEY")
+    secret = settings.gateway_secret_key
     if not secret:
         if settings.env == "production":
             raise RuntimeError("GATEWAY_SECRET_KEY is required in production")
@@ -48,10 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=secret,
         SETTINGS=settings,
         GRPC_TARGETS=dict(settings.grpc_targets),
-        GRPC_TIMEOUT=float(settings.extra.get("GATEWAY_GRPC_TIMEOUT", "3")),
-        DASHBOARD_DEADLINE=float(settings.extra.get("DASHBOARD_DEADLINE", "1.5")),
+        GRPC_TIMEOUT=settings.gateway_grpc_timeout,
+        DASHBOARD_DEADLINE=settings.dashboard_deadline,
         SECURE_COOKIES=not settings.is_local,
-        MAX_CONTENT_LENGTH=int(settings.extra.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         BABEL_DEFAULT_LOCALE="fr",
         # One catalog directory per area (gateway/translations/<area>/<lang>/LC_MESSAGES), merged.
         BABEL_TRANSLATION_DIRECTORIES=";".join(

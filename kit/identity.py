@@ -166,10 +166,3 @@ class TokenVerifier:
                 token=token,
             )
         raise Unauthenticated("invalid identity token") from last
-
-
-def public_key_files(primary: Path, env: dict[str, str] | None = None) -> list[Path]:
-    """The verifying keys: the primary public key, plus ``IDENTITY_EXTRA_PUBLIC_KEY_FILES`` (rotation)."""
-    env = dict(os.environ) if env is None else env
-    extra = [Path(p) for p in env.get("IDENTITY_EXTRA_PUBLIC_KEY_FILES", "").split(",") if p.strip()]
-    return [primary, *extra]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kit import bus, migrations
 from kit.db import Database
 from kit.grpcserver import GrpcServer, Registration, build_server
-from kit.identity import TokenVerifier, ensure_keypair, public_key_files
+from kit.identity import TokenVerifier, ensure_keypair
 from kit.logs import configure_logging
 from kit.metrics import OUTBOX_BACKLOG, start_metrics_server
 from kit.settings import Settings, load_settings
@@ -70,7 +70,7 @@ def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras) -> 
     if settings.is_local:
         ensure_keypair(settings.identity_private_key_file, settings.identity_public_key_file)
     verifier = TokenVerifier.from_files(
-        public_key_files(settings.identity_public_key_file, dict(settings.extra))
+        [settings.identity_public_key_file, *settings.identity_extra_public_key_files]
     )
     return Runtime(
         spec=spec, settings=settings, db=Database(settings.database_url), verifier=verifier, extras=extras
@@ -132,7 +132,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     if ns.command == "serve":
         server = start_grpc(rt)
         stop.wait()
-        drain = float(settings.extra.get("SHUTDOWN_DRAIN_SECONDS", "1"))
+        drain = settings.shutdown_drain_seconds
         server.shutdown(drain=drain, grace=10)
     elif ns.command == "relay":
         relay = make_relay(rt)

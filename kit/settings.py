@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,28 @@ class Settings:
     blob_store_url: str
     metrics_port: int
     log_level: str
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # identity: verifying keys kept during a signing-key rotation
+    identity_extra_public_key_files: tuple[Path, ...] = ()
+    # every server: how long a stopping server keeps answering before it drains
+    shutdown_drain_seconds: float = 1.0
+    # the gateway
+    gateway_secret_key: str = ""
+    gateway_grpc_timeout: float = 3.0
+    dashboard_deadline: float = 1.5
+    max_upload_bytes: int = 20 * 1024 * 1024
+    trusted_proxies: str = ""
+    # auth
+    auth_password_profile: str = "rfc9106-low-memory"
+    # meetings (also the gateway's meeting pages)
+    meetings_timezone: str = "Europe/Brussels"
+    meetings_reminder_hour: int = 8
+    meetings_remind_interval: float = 300.0
+    # notifications' mailer
+    mail_max_attempts: int = 8
+    mail_retry_base_seconds: float = 60.0
+    mail_retry_max_seconds: float = 3600.0
+    mail_lease_seconds: float = 300.0
+    mail_poll_seconds: float = 1.0
 
     @property
     def is_local(self) -> bool:
@@ -68,6 +89,14 @@ def _get(env: Mapping[str, str], name: str, default: str | None, *, production: 
     if default is None or (production and name.endswith(("_KEY", "_SECRET"))):
         raise SettingsError(f"missing environment variable {name}")
     return default
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float]):
+    raw = env.get(name) or default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
 
 
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,7 +135,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         identity_public_key_file=Path(
             env.get("IDENTITY_PUBLIC_KEY_FILE", str(keys / "identity_ed25519.pub.pem"))
         ),
-        identity_ttl_seconds=int(env.get("IDENTITY_TTL_SECONDS", "300")),
+        identity_ttl_seconds=_number(env, "IDENTITY_TTL_SECONDS", "300", int),
         smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:1025"),
         mail_from=env.get("MAIL_FROM", "Cartable <no-reply@cartable.local>"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -115,7 +144,24 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         # in production; the other processes never need it.
         mollie_api_key=env.get("MOLLIE_API_KEY", "" if production else "test_local_standin_key"),
         blob_store_url=env.get("BLOB_STORE_URL", f"file://{var_dir / 'blobs'}"),
-        metrics_port=int(env.get(f"{up}_METRICS_PORT", env.get("METRICS_PORT", "0"))),
+        metrics_port=_number(env, f"{up}_METRICS_PORT", env.get("METRICS_PORT", "0"), int),
         log_level=env.get("LOG_LEVEL", "INFO"),
-        extra=dict(env),
+        identity_extra_public_key_files=tuple(
+            Path(p.strip()) for p in env.get("IDENTITY_EXTRA_PUBLIC_KEY_FILES", "").split(",") if p.strip()
+        ),
+        shutdown_drain_seconds=_number(env, "SHUTDOWN_DRAIN_SECONDS", "1", float),
+        gateway_secret_key=env.get("GATEWAY_SECRET_KEY", ""),
+        gateway_grpc_timeout=_number(env, "GATEWAY_GRPC_TIMEOUT", "3", float),
+        dashboard_deadline=_number(env, "DASHBOARD_DEADLINE", "1.5", float),
+        max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", str(20 * 1024 * 1024), int),
+        trusted_proxies=env.get("TRUSTED_PROXIES", ""),
+        auth_password_profile=env.get("AUTH_PASSWORD_PROFILE", "rfc9106-low-memory"),
+        meetings_timezone=env.get("MEETINGS_TIMEZONE", "Europe/Brussels"),
+        meetings_reminder_hour=_number(env, "MEETINGS_REMINDER_HOUR", "8", int),
+        meetings_remind_interval=_number(env, "MEETINGS_REMIND_INTERVAL", "300", float),
+        mail_max_attempts=_number(env, "MAIL_MAX_ATTEMPTS", "8", int),
+        mail_retry_base_seconds=_number(env, "MAIL_RETRY_BASE_SECONDS", "60", float),
+        mail_retry_max_seconds=_number(env, "MAIL_RETRY_MAX_SECONDS", "3600", float),
+        mail_lease_seconds=_number(env, "MAIL_LEASE_SECONDS", "300", float),
+        mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "1", float),
     )

@@ -72,7 +72,7 @@ def client_address() -> str:
     setting = current_app.config.get("TRUSTED_PROXIES")
     if setting is None:
         settings = current_app.config.get("SETTINGS")
-        setting = settings.extra.get("TRUSTED_PROXIES") if settings is not None else None
+        setting = settings.trusted_proxies if settings is not None else None
     if not setting:
         return remote
     forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]

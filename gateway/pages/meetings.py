@@ -185,7 +185,7 @@ def cancel_booking(booking_id: str):
 
 
 def _timezone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SETTINGS"].extra.get("MEETINGS_TIMEZONE", "Europe/Brussels"))
+    return ZoneInfo(current_app.config["SETTINGS"].meetings_timezone)
 
 
 def _local_instant(value: str) -> str:

@@ -272,7 +272,7 @@ class AuthService:
             # AUTH_PASSWORD_PROFILE: "rfc9106-low-memory" (default, 64 MiB, t=3) or "owasp-minimum"
             # (19 MiB, t=2: for small servers, and the test suite). Both are argon2id; existing
             # hashes keep verifying whatever the profile, and are rehashed at the next sign-in.
-            profile = self.rt.settings.extra.get("AUTH_PASSWORD_PROFILE", "rfc9106-low-memory")
+            profile = self.rt.settings.auth_password_profile
             params = OWASP_MINIMUM if profile == "owasp-minimum" else DEFAULT_PARAMETERS
             hasher = self.rt.extras.setdefault("password_hasher", PasswordHasher(params))
         return hasher

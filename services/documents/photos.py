@@ -26,7 +26,6 @@ from kit.identity import Identity
 from kit.service import Runtime
 from services.documents.blobstore import BlobStore
 from services.documents.db import photo_album_classes, photo_album_offers, photo_albums, photos
-from services.documents.domain.files import MAX_BYTES
 from services.documents.domain.photos import (
     CONTENT_TYPE,
     ProcessedPhoto,
@@ -118,7 +117,7 @@ class PhotosService:
     def __init__(self, rt: Runtime, blobs: BlobStore) -> None:
         self.rt = rt
         self.blobs = blobs
-        self.max_bytes = int(rt.settings.extra.get("MAX_UPLOAD_BYTES", MAX_BYTES))
+        self.max_bytes = rt.settings.max_upload_bytes
 
     # -- who sees what ----------------------------------------------------------------------------
 

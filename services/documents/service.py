@@ -16,7 +16,7 @@ from kit.identity import Identity
 from kit.service import Runtime
 from services.documents.blobstore import BlobStore, open_blob_store
 from services.documents.db import document_reads, documents
-from services.documents.domain.files import MAX_BYTES, PDF, RejectedFile, check_upload, clean_filename
+from services.documents.domain.files import PDF, RejectedFile, check_upload, clean_filename
 
 log = logging.getLogger("documents")
 
@@ -61,7 +61,7 @@ class DocumentsService:
     def __init__(self, rt: Runtime, blobs: BlobStore | None = None) -> None:
         self.rt = rt
         self.blobs = blobs or open_blob_store(rt.settings.blob_store_url)
-        self.max_bytes = int(rt.settings.extra.get("MAX_UPLOAD_BYTES", MAX_BYTES))
+        self.max_bytes = rt.settings.max_upload_bytes
 
     def list_documents(
         self, who: Identity, student_id: str, state: str = "", limit: int = 50, offset: int = 0

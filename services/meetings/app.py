@@ -35,9 +35,7 @@ def remind(rt: Runtime, args: list[str]) -> int:
     (the Procfile's long-running process); ``--once`` suits a CronJob; ``--now`` replays a moment."""
     parser = argparse.ArgumentParser(prog="python -m services.meetings remind")
     parser.add_argument("--once", action="store_true")
-    parser.add_argument(
-        "--interval", type=float, default=float(rt.settings.extra.get("MEETINGS_REMIND_INTERVAL", "300"))
-    )
+    parser.add_argument("--interval", type=float, default=rt.settings.meetings_remind_interval)
     parser.add_argument("--now", type=datetime.fromisoformat, default=None)
     ns = parser.parse_args(args)
     if ns.now is not None and ns.now.tzinfo is None:

@@ -24,7 +24,7 @@ from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from kit.idempotency import request_hash, run_idempotent
 from kit.identity import Identity
 from kit.service import Runtime
-from kit.settings import SettingsError
+from kit.settings import Settings, SettingsError
 from services.meetings.db import (
     bookings,
     evening_teachers,
@@ -65,14 +65,14 @@ class Config:
     reminder_hour: int = 8
 
     @classmethod
-    def from_settings(cls, extra) -> Config:
-        tz = extra.get("MEETINGS_TIMEZONE", "Europe/Brussels")
+    def from_settings(cls, settings: Settings) -> Config:
+        tz = settings.meetings_timezone
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"MEETINGS_TIMEZONE: unknown time zone {tz!r}") from None
         try:
-            hour = int(extra.get("MEETINGS_REMINDER_HOUR", "8"))
+            hour = settings.meetings_reminder_hour
             if not 0 <= hour <= 23:
                 raise ValueError
         except ValueError:
@@ -83,7 +83,7 @@ class Config:
 class MeetingsService:
     def __init__(self, rt: Runtime, config: Config | None = None) -> None:
         self.rt = rt
-        self.config = config or Config.from_settings(rt.settings.extra)
+        self.config = config or Config.from_settings(rt.settings)
 
     def now(self) -> datetime:
         return _utc(self.rt.clock())

@@ -177,17 +177,13 @@ class MailerConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailerConfig:
-        env = settings.extra
-        try:
-            retry = RetryPolicy(
-                max_attempts=int(env.get("MAIL_MAX_ATTEMPTS", "8")),
-                base=timedelta(seconds=float(env.get("MAIL_RETRY_BASE_SECONDS", "60"))),
-                cap=timedelta(seconds=float(env.get("MAIL_RETRY_MAX_SECONDS", "3600"))),
-            )
-            lease = timedelta(seconds=float(env.get("MAIL_LEASE_SECONDS", "300")))
-            poll = float(env.get("MAIL_POLL_SECONDS", "1"))
-        except ValueError as exc:
-            raise SettingsError(f"malformed MAIL_* setting: {exc}") from None
+        retry = RetryPolicy(
+            max_attempts=settings.mail_max_attempts,
+            base=timedelta(seconds=settings.mail_retry_base_seconds),
+            cap=timedelta(seconds=settings.mail_retry_max_seconds),
+        )
+        lease = timedelta(seconds=settings.mail_lease_seconds)
+        poll = settings.mail_poll_seconds
         if retry.max_attempts < 1:
             raise SettingsError("MAIL_MAX_ATTEMPTS must be at least 1")
         return cls(SmtpConfig.from_url(settings.smtp_url), settings.mail_from, retry, lease, poll)
