@@ -7,8 +7,11 @@ though it is an ``int`` subclass, because ``True`` cents is always a bug.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-__all__ = ["MAX_CENTS", "cents_to_decimal_str", "format_eur", "parse_amount_to_cents"]
+from babel.numbers import format_currency
+
+__all__ = ["MAX_CENTS", "babel_locale", "cents_to_decimal_str", "format_eur", "parse_amount_to_cents"]
 
 # The EPC QR code's ceiling (999 999 999,99 €): no school amount comes near it, and it keeps every value
 # far inside int64.
@@ -31,29 +34,30 @@ def _check_cents(cents: object) -> int:
     return cents
 
 
-def _group(whole: int, sep: str) -> str:
-    return f"{whole:,}".replace(",", sep)
+def babel_locale(locale: str) -> str:
+    """The Babel locale a reader of ``locale`` (fr, nl or en; a region such as ``fr-BE`` or ``nl_BE``
+    is accepted) gets: Belgian French and Dutch; English as written in Ireland (euros, ``€1,234.56``,
+    ``15 December 2026``). ValueError for any other language."""
+    lang = (locale or "").replace("_", "-").split("-")[0].lower()
+    try:
+        return _LOCALES[lang]
+    except KeyError:
+        raise ValueError(f"unsupported locale {locale!r}: use fr, nl or en") from None
+
+
+_LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_IE"}
 
 
 def format_eur(cents: int, locale: str = "fr") -> str:
     """Display an amount of cents in euros for a reader of ``locale`` (fr, nl or en; a region such as
-    ``fr-BE`` or ``nl_BE`` is accepted).
+    ``fr-BE`` or ``nl_BE`` is accepted), as Babel's CLDR data writes it.
 
-    ``fr``: ``1 234,56 €`` (narrow no-break space between thousands, a plain space before the sign, as
-    the invoice PDFs print it); ``nl``: ``€ 1.234,56`` (Belgian Dutch); ``en``: ``€1,234.56``.
+    ``fr``: ``1 234,56 €`` (narrow no-break space between thousands, a no-break space before the sign);
+    ``nl``: ``€ 1.234,56`` (Belgian Dutch, a no-break space after the sign); ``en``: ``€1,234.56``.
     Negative amounts: ``-37,10 €``, ``€ -37,10``, ``-€37.10``.
     """
     cents = _check_cents(cents)
-    lang = (locale or "").replace("_", "-").split("-")[0].lower()
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
-    if lang == "fr":
-        return f"{sign}{_group(whole, chr(0x202F))},{frac:02d} €"
-    if lang == "nl":
-        return f"€ {sign}{_group(whole, '.')},{frac:02d}"
-    if lang == "en":
-        return f"{sign}€{_group(whole, ',')}.{frac:02d}"
-    raise ValueError(f"unsupported locale {locale!r}: use fr, nl or en")
+    return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=babel_locale(locale))
 
 
 def parse_amount_to_cents(text: str) -> int:
@@ -63,6 +67,10 @@ def parse_amount_to_cents(text: str) -> int:
     ``1.234,56``, ``1,234.56``, with an optional ``€`` or ``EUR`` before or after. Refused with a
     ValueError saying why: empty text, negative amounts, more than two decimals, anything else.
     Zero is returned as 0: whether zero is acceptable is the caller's rule.
+
+    Hand-written rather than Babel's ``parse_decimal``: that one reads a single locale's convention,
+    while a parent on the French page may paste ``1,234.56`` from an English bank app; here any of the
+    three conventions is read, and an ambiguous ``1.234`` is refused instead of guessed.
     """
     if not isinstance(text, str):
         raise TypeError(f"an amount must be given as text, got {type(text).__name__}")

@@ -10,6 +10,7 @@ from kit.money import MAX_CENTS, cents_to_decimal_str, format_eur, parse_amount_
 from kit.ogm import format_ogm, make_ogm, new_ogm, normalize_ogm
 
 NNBSP = "\u202f"
+NBSP = "\u00a0"  # Babel keeps the sign and the amount together
 
 # --- format_eur ----------------------------------------------------------------------------------
 
@@ -17,19 +18,19 @@ NNBSP = "\u202f"
 @pytest.mark.parametrize(
     ("cents", "locale", "expected"),
     [
-        (3710, "fr", "37,10 €"),
-        (5, "fr", "0,05 €"),
-        (0, "fr", "0,00 €"),
-        (123456, "fr", f"1{NNBSP}234,56 €"),
-        (-3710, "fr", "-37,10 €"),
-        (3710, "nl", "€ 37,10"),
-        (123456789, "nl-BE", "€ 1.234.567,89"),
-        (-3710, "nl", "€ -37,10"),
+        (3710, "fr", f"37,10{NBSP}€"),
+        (5, "fr", f"0,05{NBSP}€"),
+        (0, "fr", f"0,00{NBSP}€"),
+        (123456, "fr", f"1{NNBSP}234,56{NBSP}€"),
+        (-3710, "fr", f"-37,10{NBSP}€"),
+        (3710, "nl", f"€{NBSP}37,10"),
+        (123456789, "nl-BE", f"€{NBSP}1.234.567,89"),
+        (-3710, "nl", f"€{NBSP}-37,10"),
         (3710, "en", "€37.10"),
         (123456, "en", "€1,234.56"),
         (-3710, "en", "-€37.10"),
-        (3710, "fr_BE", "37,10 €"),
-        (3710, "FR-be", "37,10 €"),
+        (3710, "fr_BE", f"37,10{NBSP}€"),
+        (3710, "FR-be", f"37,10{NBSP}€"),
     ],
 )
 def test_format_eur_writes_amounts_as_each_language_reads_them(cents, locale, expected):
@@ -37,7 +38,7 @@ def test_format_eur_writes_amounts_as_each_language_reads_them(cents, locale, ex
 
 
 def test_format_eur_defaults_to_french():
-    assert format_eur(100) == "1,00 €"
+    assert format_eur(100) == f"1,00{NBSP}€"
 
 
 def test_format_eur_refuses_an_unknown_locale():

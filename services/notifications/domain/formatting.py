@@ -1,80 +1,38 @@
-"""How amounts, dates and structured communications read in each language."""
+"""How amounts, dates and structured communications read in each language, in mails.
+
+Thin names for the mail templates over kit's one implementation: amounts through kit.money (Babel's
+numbers), dates through kit.dates (Babel's dates), communications through kit.ogm.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from kit.dates import BRUSSELS, format_date, format_instant, format_time, format_weekday_date
+from kit.money import format_eur
+from kit.ogm import format_ogm
 
-_MONTHS = {
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-    "nl": [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
-
-
-_WEEKDAYS = {
-    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
-    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
+__all__ = [
+    "BRUSSELS",
+    "iso_date",
+    "local_instant",
+    "long_date",
+    "money",
+    "rfc3339_instant",
+    "structured_communication",
+    "time_span",
+]
 
 
 def money(cents: int, lang: str) -> str:
     """``2350`` → ``23,50 €`` (fr), ``€ 23,50`` (nl), ``€23.50`` (en); negative amounts keep their sign."""
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(int(cents)), 100)
-    if lang == "en":
-        return f"{sign}€{euros:,}.{rest:02d}"
-    whole = f"{euros:,}".replace(",", "\u202f" if lang == "fr" else ".")
-    if lang == "nl":
-        return f"€ {sign}{whole},{rest:02d}"
-    return f"{sign}{whole},{rest:02d}\u00a0€"
+    return format_eur(int(cents), lang)
 
 
 def long_date(d: date, lang: str) -> str:
     """``15 décembre 2026`` / ``15 december 2026`` / ``15 December 2026``."""
-    return f"{d.day} {_MONTHS[lang][d.month - 1]} {d.year}"
+    return format_date(d, lang)
 
 
 def iso_date(value: str, lang: str) -> str:
@@ -87,9 +45,7 @@ def iso_date(value: str, lang: str) -> str:
 
 def local_instant(dt: datetime, lang: str, zone: ZoneInfo = BRUSSELS) -> str:
     """An instant as the school's parents read it: Brussels time, ``15 décembre 2026 à 14:30``."""
-    local = dt.astimezone(zone)
-    at = {"fr": "à", "nl": "om", "en": "at"}[lang]
-    return f"{long_date(local.date(), lang)} {at} {local:%H:%M}"
+    return format_instant(dt, lang, zone)
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -116,6 +72,10 @@ def rfc3339_instant(value: str, lang: str, tz: str | None = None) -> str:
     return local_instant(dt, lang, _zone(tz))
 
 
+_AT = {"fr": "à", "nl": "om", "en": "at"}
+_FROM_TO = {"fr": ("de", "à"), "nl": ("van", "tot"), "en": ("from", "to")}
+
+
 def time_span(starts_at: str, ends_at: str, lang: str, tz: str | None = None) -> str:
     """A meeting's slot from two RFC 3339 instants, with the weekday, in the school's time:
     ``jeudi 15 octobre 2026, de 18:10 à 18:20`` / ``donderdag 15 oktober 2026, van 18:10 tot 18:20`` /
@@ -125,18 +85,17 @@ def time_span(starts_at: str, ends_at: str, lang: str, tz: str | None = None) ->
         return starts_at
     zone = _zone(tz)
     start = start.astimezone(zone)
-    day = f"{_WEEKDAYS[lang][start.weekday()]} {long_date(start.date(), lang)}"
+    day = format_weekday_date(start.date(), lang)
     if end is None:
-        at = {"fr": "à", "nl": "om", "en": "at"}[lang]
-        return f"{day} {at} {start:%H:%M}"
-    end = end.astimezone(zone)
-    fro, to = {"fr": ("de", "à"), "nl": ("van", "tot"), "en": ("from", "to")}[lang]
-    return f"{day}, {fro} {start:%H:%M} {to} {end:%H:%M}"
+        return f"{day} {_AT[lang]} {format_time(start, lang)}"
+    fro, to = _FROM_TO[lang]
+    return f"{day}, {fro} {format_time(start, lang)} {to} {format_time(end.astimezone(zone), lang)}"
 
 
 def structured_communication(digits: str) -> str:
-    """``010806817183`` → ``+++010/8068/17183+++`` (already formatted values pass through)."""
-    d = "".join(ch for ch in digits or "" if ch.isdigit())
-    if len(d) != 12:
+    """``010806817183`` → ``+++010/8068/17183+++`` (already formatted values pass through); a value
+    that is not a valid communication is shown as given rather than dropped from the mail."""
+    try:
+        return format_ogm(digits or "")
+    except ValueError:
         return digits or ""
-    return f"+++{d[:3]}/{d[3:7]}/{d[7:]}+++"

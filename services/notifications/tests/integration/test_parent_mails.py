@@ -109,9 +109,9 @@ def test_payment_received_mail_says_what_was_paid(family, consumer, mailer, smtp
     drain(mailer)
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == ["els@example.be"]
-    assert msg["Subject"] == "Betaling ontvangen: € 20,00"
+    assert msg["Subject"] == "Betaling ontvangen: €\u00a020,00"
     text = _text(msg)
-    assert 'portefeuille "Repas"' in text and "€ 26,50" in text
+    assert 'portefeuille "Repas"' in text and "€\u00a026,50" in text
 
 
 def test_order_confirmed_mail_lists_the_items_and_the_total(family, consumer, mailer, smtp_catcher):

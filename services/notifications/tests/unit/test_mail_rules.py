@@ -92,8 +92,8 @@ def test_preferences_outside_the_rules_name_their_fields():
 def test_amounts_dates_and_communications_read_as_belgian_parents_expect():
     assert formatting.money(2350, "fr") == "23,50\u00a0€"
     assert formatting.money(123456, "fr") == "1\u202f234,56\u00a0€"
-    assert formatting.money(2350, "nl") == "€ 23,50"
-    assert formatting.money(123456, "nl") == "€ 1.234,56"
+    assert formatting.money(2350, "nl") == "€\u00a023,50"
+    assert formatting.money(123456, "nl") == "€\u00a01.234,56"
     assert formatting.money(-500, "en") == "-€5.00"
     assert formatting.long_date(date(2026, 8, 1), "fr") == "1 août 2026"
     assert formatting.iso_date("2026-12-15", "nl") == "15 december 2026"
