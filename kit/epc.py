@@ -14,6 +14,7 @@ The invoice PDFs (documents service) write it the same way, so both codes behave
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import segno
@@ -148,6 +149,38 @@ def epc_payload(
     return _payload(*_fields(name, iban, bic, amount_cents, structured_communication, text))
 
 
+def _qr(
+    name: str,
+    iban: str,
+    bic: str | None,
+    amount_cents: int | None,
+    structured_communication: str | None,
+    text: str | None,
+) -> segno.QRCode:
+    """The one EPC QR code both forms draw: segno's EPC helper with the amount as an exact Decimal of
+    cents (never a float), or the same payload in the same settings when there is no amount."""
+    name, iban, bic, amount, remittance = _fields(
+        name, iban, bic, amount_cents, structured_communication, text
+    )
+    payload = _payload(name, iban, bic, amount, remittance)
+    if amount_cents is not None:
+        qr = segno_helpers.make_epc_qr(
+            name=name,
+            iban=iban,
+            amount=Decimal(amount_cents).scaleb(-2),
+            text=remittance,
+            bic=bic or None,
+            encoding=1,
+        )
+    else:
+        # segno's helper insists on an amount, which EPC069-12 makes optional: encode the same payload
+        # with the same settings it uses (byte mode, level M, no error-level boost).
+        qr = segno.make_qr(payload.encode("utf-8"), error="m", boost_error=False)
+    if qr.version > _MAX_QR_VERSION:  # pragma: no cover - 331 bytes always fit in version 13 at level M
+        raise ValueError(f"the EPC QR code needs version {qr.version}, at most {_MAX_QR_VERSION} is allowed")
+    return qr
+
+
 def epc_qr_svg(
     name: str,
     iban: str,
@@ -163,24 +196,25 @@ def epc_qr_svg(
     """The EPC QR code as an inline ``<svg>`` element (no XML declaration, no namespace: ready to put
     in HTML), with ``role="img"`` and a ``<title>`` naming it for screen readers; pass a translated
     ``title`` for nl/en pages. Arguments as :func:`epc_payload`; error correction M."""
-    name, iban, bic, amount, remittance = _fields(
-        name, iban, bic, amount_cents, structured_communication, text
-    )
-    payload = _payload(name, iban, bic, amount, remittance)
-    if amount_cents is not None:
-        qr = segno_helpers.make_epc_qr(
-            name=name,
-            iban=iban,
-            amount=Decimal(amount_cents) / 100,
-            text=remittance,
-            bic=bic or None,
-            encoding=1,
-        )
-    else:
-        # segno's helper insists on an amount, which EPC069-12 makes optional: encode the same payload
-        # with the same settings it uses (byte mode, level M, no error-level boost).
-        qr = segno.make_qr(payload.encode("utf-8"), error="m", boost_error=False)
-    if qr.version > _MAX_QR_VERSION:  # pragma: no cover - 331 bytes always fit in version 13 at level M
-        raise ValueError(f"the EPC QR code needs version {qr.version}, at most {_MAX_QR_VERSION} is allowed")
+    qr = _qr(name, iban, bic, amount_cents, structured_communication, text)
     svg = qr.svg_inline(scale=scale, border=border, title=title)
     return svg.replace("<svg ", '<svg role="img" ', 1)
+
+
+def epc_qr_png(
+    name: str,
+    iban: str,
+    bic: str | None = None,
+    amount_cents: int | None = None,
+    structured_communication: str | None = None,
+    text: str | None = None,
+    *,
+    scale: int = 4,
+    border: int = 2,
+) -> bytes:
+    """The same EPC QR code as :func:`epc_qr_svg`, as PNG bytes (for PDFs). Arguments as
+    :func:`epc_payload`; raises ValueError on anything a banking app would refuse."""
+    qr = _qr(name, iban, bic, amount_cents, structured_communication, text)
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=scale, border=border)
+    return buf.getvalue()

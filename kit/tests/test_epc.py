@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from segno import helpers as segno_helpers
 
-from kit.epc import EPC_MAX_BYTES, epc_payload, epc_qr_svg, validate_bic, validate_iban
+from kit.epc import EPC_MAX_BYTES, epc_payload, epc_qr_png, epc_qr_svg, validate_bic, validate_iban
 from kit.ogm import make_ogm
 
 NAME = "Institut Saint-Joseph"
@@ -259,3 +259,35 @@ def test_validate_bic_accepts_no_bic_as_epc_version_002_allows(text):
 def test_validate_bic_refuses_malformed_bics(text):
     with pytest.raises(ValueError, match="invalid BIC"):
         validate_bic(text)
+
+
+# --- one code, two drawings ------------------------------------------------------------------------
+
+
+def _matrix_of_payload(payload: str):
+    return segno.make_qr(payload.encode("utf-8"), error="m", boost_error=False).matrix
+
+
+@pytest.mark.parametrize("cents", [1, 10, 1050, 99_999_999_999, None])
+def test_the_png_for_pdfs_and_the_svg_for_pages_draw_the_code_of_the_same_exact_payload(cents):
+    import io
+
+    from PIL import Image
+
+    payload = epc_payload(NAME, IBAN, BIC, cents, OGM)
+    modules = len(_matrix_of_payload(payload))
+    png = epc_qr_png(NAME, IBAN, BIC, cents, OGM, scale=1, border=0)
+    assert png.startswith(b"\x89PNG")
+    image = Image.open(io.BytesIO(png)).convert("1")
+    assert image.size == (modules, modules)
+    dark = [[image.getpixel((x, y)) == 0 for x in range(modules)] for y in range(modules)]
+    assert dark == [[bool(v) for v in row] for row in _matrix_of_payload(payload)]
+    svg = epc_qr_svg(NAME, IBAN, BIC, cents, OGM, scale=1, border=0)
+    assert f'width="{modules}"' in svg and f'height="{modules}"' in svg
+
+
+def test_the_png_refuses_what_banking_apps_refuse():
+    with pytest.raises(ValueError):
+        epc_qr_png(NAME, "BE00 0000 0000 0000", BIC, 100, OGM)
+    with pytest.raises(TypeError):
+        epc_qr_png(NAME, IBAN, BIC, 10.5, OGM)

@@ -8,10 +8,13 @@ import os
 from datetime import date
 from pathlib import Path
 
+from babel.dates import format_date
 from fpdf import FPDF
-from segno import helpers as segno_helpers
 
 from cartable.finance.v1 import events_pb2
+from kit.epc import epc_qr_png
+from kit.money import format_eur
+from kit.ogm import format_ogm
 
 FONT_CANDIDATES = (
     os.environ.get("PDF_FONT_PATH", ""),
@@ -26,40 +29,34 @@ BOLD_CANDIDATES = (
 
 
 def eur(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    whole = f"{cents // 100:,}".replace(",", "\u202f")
-    return f"{sign}{whole},{cents % 100:02d} €"
+    return format_eur(cents, "fr")
 
 
 def fr_date(iso: str) -> str:
     try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+        return format_date(date.fromisoformat(iso), "dd/MM/y", locale="fr_BE")
     except ValueError:
         return iso
 
 
 def ogm(digits: str) -> str:
-    d = "".join(c for c in digits if c.isdigit())
-    return f"+++{d[:3]}/{d[3:7]}/{d[7:]}+++" if len(d) == 12 else digits
+    try:
+        return format_ogm(digits)
+    except ValueError:
+        return digits  # printed as finance gave it rather than dropped
 
 
-def epc_qr_png(beneficiary: str, iban: str, bic: str, amount_cents: int, communication: str) -> bytes | None:
-    """The EPC QR code (SEPA credit transfer) as PNG, or None when the school has no IBAN yet."""
+def invoice_qr_png(
+    beneficiary: str, iban: str, bic: str, amount_cents: int, communication: str
+) -> bytes | None:
+    """The invoice's EPC QR code (kit.epc, the same code as the transfer screen's), or None when the
+    school has no IBAN yet or nothing is left to pay."""
     if not iban or not beneficiary or amount_cents <= 0:
         return None
-    # The OGM goes in the remittance text as +++ddd/dddd/ddddd+++: Belgian banking apps read it there.
-    qr = segno_helpers.make_epc_qr(
-        name=beneficiary[:70],
-        iban=iban,
-        amount=amount_cents / 100,
-        text=ogm(communication),
-        bic=bic or None,
-        encoding=1,
-    )
-    buf = io.BytesIO()
-    qr.save(buf, kind="png", scale=4, border=2)
-    return buf.getvalue()
+    try:
+        return epc_qr_png(beneficiary[:70], iban, bic or None, amount_cents, communication)
+    except ValueError:
+        return None  # a school's IBAN that banks refuse: the PDF still goes out, without the code
 
 
 class _Pdf(FPDF):
@@ -76,6 +73,9 @@ class _Pdf(FPDF):
             self.family_name = "Helvetica"
 
     def text_safe(self, s: str) -> str:
+        # Babel keeps amounts together with no-break spaces; a PDF cell never wraps, so a plain space
+        # prints the same and keeps the text searchable as people type it.
+        s = s.replace("\u00a0", " ")
         if self.family_name == "Helvetica":
             return (
                 s.replace("€", "EUR")
@@ -139,7 +139,7 @@ def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
     ]
     for text in filter(None, pay):
         pdf.cell(0, 7, pdf.text_safe(text), new_x="LMARGIN", new_y="NEXT")
-    qr = epc_qr_png(ev.beneficiary, ev.iban, ev.bic, ev.total_cents, ev.structured_communication)
+    qr = invoice_qr_png(ev.beneficiary, ev.iban, ev.bic, ev.total_cents, ev.structured_communication)
     if qr:
         pdf.ln(2)
         pdf.cell(
