@@ -1,5 +1,7 @@
 """Test fixtures shared by every service: throwaway databases (SQLite and PostgreSQL), a private
-exchange and queues on the real RabbitMQ, identity keys, and a TCP proxy that can cut the broker."""
+exchange and queues on the real RabbitMQ, identity keys, a TCP proxy that can cut the broker, a
+clock the test moves (``fake_clock``, see kit/clock.py) and ``wait_for``, the one way a test waits
+for something that happens in another thread or process."""
 
 from __future__ import annotations
 
@@ -8,18 +10,52 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pika
 import pytest
 from sqlalchemy import create_engine, text
 
+from kit.clock import FakeClock
 from kit.identity import Identity, TokenSigner, TokenVerifier, generate_keypair
 from kit.settings import Settings, load_settings
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError, TimeoutError):
+    """What ``wait_for`` raises: a failed test (AssertionError) that ``except TimeoutError`` also catches."""
+
+
+def wait_for(
+    condition: Callable[[], T],
+    timeout: float = 30.0,
+    *,
+    interval: float = 0.1,
+    what: str = "the condition",
+    describe: Callable[[], object] | None = None,
+) -> T:
+    """Call ``condition`` until it answers something truthy and return that answer.
+
+    For waiting on an event that happens elsewhere (a row, a message, a mail, a log line): the
+    deadline only bounds a failure, so make it generous; a passing test waits no longer than the event
+    takes. After ``timeout`` seconds raises :class:`WaitTimeout` naming ``what`` and, when given,
+    ``describe()`` (what was there instead)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            detail = f" ({describe()})" if describe is not None else ""
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}{detail}")
+        time.sleep(interval)
 
 
 def pg_admin_url() -> str | None:
@@ -304,3 +340,9 @@ def broker() -> Iterator[BrokerNamespace]:
 @pytest.fixture
 def keys(tmp_path) -> Keys:
     return Keys(tmp_path)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A clock standing at ``kit.clock.DEFAULT_START`` until the test moves it."""
+    return FakeClock()
