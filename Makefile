@@ -8,15 +8,30 @@ STAMP_DEPS := $(VENV)/.deps-stamp
 STAMP_PROTOS := cartable/.protos-stamp
 STAMP_BROWSER := $(VENV)/.browser-stamp
 
-.PHONY: install protos translations browser run test test-fast lint bench migrate services-up clean
+LOCKS := requirements/runtime.txt requirements/dev.txt requirements/protoc.txt
 
-install: $(STAMP_DEPS) $(STAMP_PROTOS) translations  ## venv, dependencies, compiled protos and catalogs
+.PHONY: install lock protos translations browser run test test-fast lint bench migrate services-up clean
 
-$(STAMP_DEPS): pyproject.toml
+install: $(STAMP_DEPS) $(STAMP_PROTOS) translations  ## venv, locked dependencies, compiled protos and catalogs
+
+# Exact versions with hashes (requirements/dev.txt: runtime, s3, local tools, test and lint tools), then
+# the project itself without resolving anything more.
+$(STAMP_DEPS): requirements/dev.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
+
+# The locks, from pyproject.toml: runtime.txt (dependencies + s3, what the production image installs),
+# dev.txt (+ local and dev extras, kept at runtime.txt's versions), protoc.txt (grpcio-tools at dev.txt's
+# version, for the image's build stage). Versions already locked stay unless pyproject.toml asks
+# otherwise; `make lock UPGRADE=1` takes the newest releases.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: $(STAMP_DEPS)  ## regenerate requirements/*.txt from pyproject.toml
+	$(UV_COMPILE) pyproject.toml --extra s3 -o requirements/runtime.txt
+	$(UV_COMPILE) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+	echo 'grpcio-tools' | $(UV_COMPILE) - -c requirements/dev.txt -o requirements/protoc.txt
 
 protos: $(STAMP_PROTOS)  ## compile protos/ into the importable `cartable` package, with .pyi stubs
 
