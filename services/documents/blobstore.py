@@ -62,8 +62,8 @@ class DirectoryBlobStore:
 class S3BlobStore:
     """An S3-compatible bucket: ``s3://bucket/prefix?endpoint=https://...&region=...``.
 
-    Credentials come from the usual AWS environment variables. Needs ``boto3`` (installed in the
-    production image only).
+    Credentials come from the usual AWS environment variables. Needs ``boto3``: the ``s3`` extra, which
+    the production image and ``make install`` have, and only deployments that store files in S3 need.
     """
 
     def __init__(self, url: str) -> None:
