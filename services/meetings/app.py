@@ -14,16 +14,23 @@ from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.meetings import db
 from services.meetings.grpc_api import Servicer
-from services.meetings.service import MeetingsService
+from services.meetings.use_cases import Booking, Evenings, Reminders, UseCases
+from services.meetings.use_cases.common import Config
 
 log = logging.getLogger("meetings.reminder")
+
+
+def use_cases(rt: Runtime) -> UseCases:
+    """The use cases with their settings (read and checked here, at start)."""
+    config = Config.from_settings(rt.settings)
+    return UseCases(evenings=Evenings(rt, config), booking=Booking(rt), reminders=Reminders(rt, config))
 
 
 def registrations(rt: Runtime) -> list[Registration]:
     return [
         Registration(
             pb_grpc.add_MeetingsServiceServicer_to_server,
-            Servicer(MeetingsService(rt)),
+            Servicer(use_cases(rt)),
             "cartable.meetings.v1.MeetingsService",
         )
     ]
@@ -40,9 +47,9 @@ def remind(rt: Runtime, args: list[str]) -> int:
     ns = parser.parse_args(args)
     if ns.now is not None and ns.now.tzinfo is None:
         parser.error("--now needs an offset, e.g. 2026-10-14T09:00:00+02:00")
-    svc = MeetingsService(rt)
+    reminders = use_cases(rt).reminders
     if ns.once:
-        sent = svc.send_due_reminders(ns.now)
+        sent = reminders.send_due_reminders(ns.now)
         log.info("reminder round done", extra={"reminders": sent})
         rt.db.dispose()
         return 0
@@ -51,7 +58,7 @@ def remind(rt: Runtime, args: list[str]) -> int:
         signal.signal(sig, lambda *_: stop.set())
     while not stop.is_set():
         try:
-            svc.send_due_reminders(ns.now)
+            reminders.send_due_reminders(ns.now)
         except Exception:  # the database may be restarting: the next round retries
             log.exception("reminder round failed")
         stop.wait(ns.interval)

@@ -12,8 +12,8 @@ from kit import migrations
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
-from services.meetings.app import spec
-from services.meetings.service import MeetingsService
+from services.meetings.app import spec, use_cases
+from services.meetings.use_cases import Booking, Evenings, Reminders
 
 
 class Clock:
@@ -52,7 +52,9 @@ def evening_request(**over) -> pb.CreateEveningRequest:
 @dataclass
 class World:
     rt: object
-    svc: MeetingsService
+    evenings: Evenings
+    booking: Booking
+    reminders: Reminders
     clock: Clock
     staff: Identity
     mum: Identity
@@ -64,11 +66,11 @@ class World:
         return next(t.id for t in self.evening.teachers if t.name == name)
 
     def slots(self, name: str) -> list[pb.Slot]:
-        sched = self.svc.schedule(self.staff, self.evening.evening.id, self.teacher(name))
+        sched = self.evenings.schedule(self.staff, self.evening.evening.id, self.teacher(name))
         return [s.slot for s in sched.teachers[0].slots]
 
     def book(self, who: Identity, slot_id: str, student_id: str = "emma", key: str = ""):
-        return self.svc.book_slot(who, slot_id, student_id, "Emma Peeters", "Parent", key).booking
+        return self.booking.book_slot(who, slot_id, student_id, "Emma Peeters", "Parent", key).booking
 
 
 @pytest.fixture
@@ -84,12 +86,14 @@ def meetings_rt(databases, keys):
 
 @pytest.fixture
 def world(meetings_rt) -> World:
-    svc = MeetingsService(meetings_rt)
+    uc = use_cases(meetings_rt)
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
-    evening = svc.create_evening(staff, evening_request())
+    evening = uc.evenings.create_evening(staff, evening_request())
     return World(
         rt=meetings_rt,
-        svc=svc,
+        evenings=uc.evenings,
+        booking=uc.booking,
+        reminders=uc.reminders,
         clock=meetings_rt.clock,
         staff=staff,
         mum=Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "3A"}),

@@ -55,7 +55,7 @@ def test_staff_creates_an_evening_with_slots_for_each_teacher(world):
         "2026-10-15T19:00:00+02:00",
     )
     assert [t.name for t in ev.teachers] == ["M. Janssens", "Mme Dubois", "Mme Leroy"]
-    sched = world.svc.schedule(world.staff, ev.evening.id)
+    sched = world.evenings.schedule(world.staff, ev.evening.id)
     assert [t.teacher.name for t in sched.teachers] == ["M. Janssens", "Mme Dubois", "Mme Leroy"]
     dubois = next(t for t in sched.teachers if t.teacher.name == "Mme Dubois")
     assert list(dubois.teacher.class_names) == ["3A", "3B"] and dubois.teacher.room == "Local 12"
@@ -68,7 +68,7 @@ def test_staff_creates_an_evening_with_slots_for_each_teacher(world):
         "18:50",
     ]
     assert not any(s.HasField("booking") for s in dubois.slots)
-    listed = world.svc.list_evenings(world.staff).evenings
+    listed = world.evenings.list_evenings(world.staff).evenings
     assert [(e.evening.title, e.teacher_count, e.slot_count, e.booked_count) for e in listed] == [
         ("Réunion de parents du 1er trimestre", 3, 18, 0)
     ]
@@ -76,7 +76,7 @@ def test_staff_creates_an_evening_with_slots_for_each_teacher(world):
 
 def test_an_invalid_evening_is_refused_with_what_to_fix(world):
     with pytest.raises(InvalidRequest) as exc:
-        world.svc.create_evening(
+        world.evenings.create_evening(
             world.staff,
             evening_request(
                 end_time="17:00", closes_at="2026-10-16T12:00:00+02:00", teachers=[pb.TeacherInput(name="X")]
@@ -87,20 +87,20 @@ def test_an_invalid_evening_is_refused_with_what_to_fix(world):
 
 def test_only_staff_create_evenings_and_see_schedules(world):
     with pytest.raises(Forbidden):
-        world.svc.create_evening(world.mum, evening_request())
+        world.evenings.create_evening(world.mum, evening_request())
     with pytest.raises(Forbidden):
-        world.svc.schedule(world.mum, world.evening.evening.id)
+        world.evenings.schedule(world.mum, world.evening.evening.id)
     with pytest.raises(Forbidden):
-        world.svc.list_evenings(world.mum)
+        world.evenings.list_evenings(world.mum)
 
 
 def test_another_schools_evening_is_not_found(world):
     elsewhere = Identity(account_id="boss2", role="staff", school_id="sch-2")
     with pytest.raises(NotFound):
-        world.svc.schedule(elsewhere, world.evening.evening.id)
-    assert world.svc.list_evenings(elsewhere).evenings == []
+        world.evenings.schedule(elsewhere, world.evening.evening.id)
+    assert world.evenings.list_evenings(elsewhere).evenings == []
     parent_elsewhere = Identity(account_id="p2", role="parent", school_id="sch-2", students={"zoe": "3A"})
-    assert world.svc.list_open_evenings(parent_elsewhere, "zoe").evenings == []
+    assert world.booking.list_open_evenings(parent_elsewhere, "zoe").evenings == []
     with pytest.raises(NotFound):
         world.book(parent_elsewhere, world.slots("Mme Dubois")[0].id, "zoe")
 
@@ -109,22 +109,22 @@ def test_another_schools_evening_is_not_found(world):
 
 
 def test_parents_see_only_the_teachers_of_their_childs_class(world):
-    emma = world.svc.list_open_evenings(world.mum, "emma").evenings
+    emma = world.booking.list_open_evenings(world.mum, "emma").evenings
     assert [t.teacher.name for t in emma[0].teachers] == ["M. Janssens", "Mme Dubois"]
     assert len(emma[0].teachers[0].free_slots) == 6
-    noah = world.svc.list_open_evenings(world.other, "noah").evenings
+    noah = world.booking.list_open_evenings(world.other, "noah").evenings
     assert [t.teacher.name for t in noah[0].teachers] == ["Mme Dubois"]
     nobody = Identity(account_id="x", role="parent", school_id="sch-1", students={"lea": "6C"})
-    assert world.svc.list_open_evenings(nobody, "lea").evenings == []
+    assert world.booking.list_open_evenings(nobody, "lea").evenings == []
     with pytest.raises(Forbidden):
-        world.svc.list_open_evenings(world.mum, "noah")
+        world.booking.list_open_evenings(world.mum, "noah")
 
 
 def test_evenings_are_listed_only_while_booking_is_open(world):
     world.clock.now = world.clock.now.replace(day=1, hour=5)  # 1 October 07:00 Brussels
-    assert world.svc.list_open_evenings(world.mum, "emma").evenings == []
+    assert world.booking.list_open_evenings(world.mum, "emma").evenings == []
     world.clock.now = world.clock.now.replace(day=14, hour=10)  # the close instant
-    assert world.svc.list_open_evenings(world.mum, "emma").evenings == []
+    assert world.booking.list_open_evenings(world.mum, "emma").evenings == []
 
 
 # -- booking ------------------------------------------------------------------------------------
@@ -132,7 +132,9 @@ def test_evenings_are_listed_only_while_booking_is_open(world):
 
 def test_a_booking_takes_the_slot_and_announces_what_the_mail_needs(world):
     slot = world.slots("Mme Dubois")[1]
-    booking = world.svc.book_slot(world.mum, slot.id, "emma", "Emma Peeters", "Sophie Peeters", "").booking
+    booking = world.booking.book_slot(
+        world.mum, slot.id, "emma", "Emma Peeters", "Sophie Peeters", ""
+    ).booking
     assert (booking.teacher_name, booking.room, booking.slot.starts_at) == (
         "Mme Dubois",
         "Local 12",
@@ -141,7 +143,7 @@ def test_a_booking_takes_the_slot_and_announces_what_the_mail_needs(world):
     assert booking.cancellable and booking.closes_at == "2026-10-14T12:00:00+02:00"
     offer = next(
         t
-        for t in world.svc.list_open_evenings(world.mum, "emma").evenings[0].teachers
+        for t in world.booking.list_open_evenings(world.mum, "emma").evenings[0].teachers
         if t.teacher.name == "Mme Dubois"
     )
     assert slot.id not in [s.id for s in offer.free_slots] and len(offer.free_slots) == 5
@@ -171,7 +173,7 @@ def test_a_booking_takes_the_slot_and_announces_what_the_mail_needs(world):
         "Local 12",
         "Sophie Peeters",
     )
-    sched = world.svc.schedule(world.staff, world.evening.evening.id, world.teacher("Mme Dubois"))
+    sched = world.evenings.schedule(world.staff, world.evening.evening.id, world.teacher("Mme Dubois"))
     booked = [s.booking for s in sched.teachers[0].slots if s.HasField("booking")]
     assert [(b.child_name, b.class_name, b.parent_name) for b in booked] == [
         ("Emma Peeters", "3A", "Sophie Peeters")
@@ -185,7 +187,7 @@ def test_a_parent_books_one_slot_per_teacher_per_child(world):
         world.book(world.mum, dubois[3].id)
     assert exc.value.code == "already_booked"
     world.book(world.mum, janssens[2].id)  # another teacher of the same child: fine
-    assert [b.teacher_name for b in world.svc.my_bookings(world.mum, "emma").bookings] == [
+    assert [b.teacher_name for b in world.booking.my_bookings(world.mum, "emma").bookings] == [
         "Mme Dubois",
         "M. Janssens",
     ]
@@ -206,8 +208,8 @@ def test_two_parents_of_the_same_child_living_apart_book_separately(world):
     mums = world.book(world.mum, dubois[0].id)
     dads = world.book(world.dad, dubois[4].id)
     assert mums.id != dads.id
-    assert [b.id for b in world.svc.my_bookings(world.mum, "emma").bookings] == [mums.id]
-    assert [b.id for b in world.svc.my_bookings(world.dad, "emma").bookings] == [dads.id]
+    assert [b.id for b in world.booking.my_bookings(world.mum, "emma").bookings] == [mums.id]
+    assert [b.id for b in world.booking.my_bookings(world.dad, "emma").bookings] == [dads.id]
     with pytest.raises(Conflict) as exc:
         world.book(world.dad, dubois[0].id)
     assert exc.value.code in ("slot_taken", "already_booked")
@@ -247,7 +249,7 @@ def test_a_slot_of_a_teacher_not_of_the_child_is_not_found(world):
     with pytest.raises(Forbidden):
         world.book(world.mum, world.slots("Mme Dubois")[0].id, "noah")
     with pytest.raises(Forbidden):
-        world.svc.book_slot(world.staff, world.slots("Mme Dubois")[0].id, "emma", "", "", "")
+        world.booking.book_slot(world.staff, world.slots("Mme Dubois")[0].id, "emma", "", "", "")
 
 
 def test_the_same_key_replays_the_booking_and_another_slot_with_it_is_refused(world):
@@ -277,7 +279,7 @@ def test_thirty_parents_clicking_the_same_slot_at_once_get_one_booking(world):
     def click(who: Identity) -> None:
         start.wait()
         try:
-            b = world.svc.book_slot(who, slot.id, next(iter(who.students)), "Enfant", "Parent", "")
+            b = world.booking.book_slot(who, slot.id, next(iter(who.students)), "Enfant", "Parent", "")
             with lock:
                 won.append(b.booking)
         except Conflict as e:
@@ -297,7 +299,7 @@ def test_thirty_parents_clicking_the_same_slot_at_once_get_one_booking(world):
     assert refused == ["slot_taken"] * 29
     assert standing(world.rt) == 1
     assert len(events(world.rt, "meetings.booking.confirmed.v1")) == 1
-    sched = world.svc.schedule(world.staff, world.evening.evening.id, world.teacher("Mme Dubois"))
+    sched = world.evenings.schedule(world.staff, world.evening.evening.id, world.teacher("Mme Dubois"))
     assert sched.teachers[0].slots[0].booking.id == won[0].id
 
 
@@ -308,24 +310,24 @@ def test_cancel_until_the_close_frees_the_slot_and_is_announced(world):
     slot = world.slots("Mme Dubois")[0]
     booking = world.book(world.mum, slot.id)
     world.clock.now = world.clock.now.replace(day=14, hour=9, minute=59)  # 11:59 Brussels, the last minute
-    cancelled = world.svc.cancel_booking(world.mum, booking.id).booking
+    cancelled = world.booking.cancel_booking(world.mum, booking.id).booking
     assert not cancelled.cancellable
-    assert world.svc.my_bookings(world.mum, "emma").bookings == []
+    assert world.booking.my_bookings(world.mum, "emma").bookings == []
     again = world.book(world.other, slot.id, "noah")  # the slot is free again
     [(_, ev)] = events(world.rt, "meetings.booking.cancelled.v1")
     assert ev.booking.booking_id == booking.id and ev.cancelled_by_account_id == "mum"
     assert ev.booking.starts_at == "2026-10-15T18:00:00+02:00"
     world.clock.now = world.clock.now.replace(hour=10)  # 12:00 Brussels: closed
     with pytest.raises(Conflict) as exc:
-        world.svc.cancel_booking(world.other, again.id)
+        world.booking.cancel_booking(world.other, again.id)
     assert exc.value.code == "booking_closed"
     assert standing(world.rt) == 1
 
 
 def test_cancelling_twice_changes_nothing(world):
     booking = world.book(world.mum, world.slots("Mme Dubois")[0].id)
-    world.svc.cancel_booking(world.mum, booking.id)
-    world.svc.cancel_booking(world.mum, booking.id)
+    world.booking.cancel_booking(world.mum, booking.id)
+    world.booking.cancel_booking(world.mum, booking.id)
     assert len(events(world.rt, "meetings.booking.cancelled.v1")) == 1
 
 
@@ -333,7 +335,7 @@ def test_another_familys_booking_cannot_be_cancelled(world):
     booking = world.book(world.mum, world.slots("Mme Dubois")[0].id)
     for who in (world.other, world.dad):  # another family, and the other parent of the same child
         with pytest.raises(NotFound):
-            world.svc.cancel_booking(who, booking.id)
+            world.booking.cancel_booking(who, booking.id)
     assert standing(world.rt) == 1
 
 
@@ -344,14 +346,14 @@ def test_the_reminder_is_published_once_the_day_before(world):
     dubois = world.slots("Mme Dubois")
     kept = world.book(world.mum, dubois[0].id)
     dropped = world.book(world.dad, dubois[1].id)
-    world.svc.cancel_booking(world.dad, dropped.id)
+    world.booking.cancel_booking(world.dad, dropped.id)
     world.clock.now = world.clock.now.replace(day=14, hour=5, minute=59)  # 07:59 Brussels, the day before
-    assert world.svc.send_due_reminders() == 0
+    assert world.reminders.send_due_reminders() == 0
     world.clock.now += timedelta(minutes=1)  # 08:00
-    assert world.svc.send_due_reminders() == 1
-    assert world.svc.send_due_reminders() == 0
+    assert world.reminders.send_due_reminders() == 1
+    assert world.reminders.send_due_reminders() == 0
     world.clock.now += timedelta(hours=12)
-    assert world.svc.send_due_reminders() == 0
+    assert world.reminders.send_due_reminders() == 0
     [(_, ev)] = events(world.rt, "meetings.booking.reminder_due.v1")
     assert (ev.booking.booking_id, ev.booking.parent_account_id, ev.booking.teacher_name) == (
         kept.id,
@@ -367,7 +369,7 @@ def test_concurrent_reminder_runs_publish_each_reminder_once(world):
     world.clock.now = world.clock.now.replace(day=14, hour=7)
     counts: list[int] = []
     threads = [
-        threading.Thread(target=lambda: counts.append(world.svc.send_due_reminders())) for _ in range(4)
+        threading.Thread(target=lambda: counts.append(world.reminders.send_due_reminders())) for _ in range(4)
     ]
     for t in threads:
         t.start()
