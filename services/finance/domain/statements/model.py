@@ -19,7 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 from stdnum.be import ogm_vcs
 
 FORMAT_CODA = "coda"
@@ -168,13 +171,16 @@ def eur(cents: int) -> str:
     return f"{sign}{whole}.{frac:02d} EUR"
 
 
+@lru_cache(maxsize=4096)  # counterparties repeat; schwifty builds objects, the old arithmetic did not
 def belgian_bban_to_iban(bban: str) -> str:
-    """A valid 12-digit Belgian BBAN → its IBAN; anything else is returned unchanged."""
-    if len(bban) == 12 and is_digits(bban):
-        check = int(bban[:10]) % 97 or 97
-        if check == int(bban[10:]):
-            return f"BE{98 - int(bban + '111400') % 97:02d}{bban}"
-    return bban
+    """A valid 12-digit Belgian BBAN → its IBAN; anything else (other lengths or characters, wrong
+    national check digits) is returned unchanged."""
+    if len(bban) != 12 or not is_digits(bban):
+        return bban  # checked first: schwifty would also accept "539-0075470-34" or spaces
+    try:
+        return str(IBAN.from_bban("BE", bban, validate_bban=True))
+    except SchwiftyException:
+        return bban
 
 
 def clean_account(text: str) -> str:

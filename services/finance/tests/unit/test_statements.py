@@ -472,6 +472,19 @@ def test_coda_belgian_bban_account_is_given_as_its_iban():
     assert parsed.account_iban == SCHOOL_IBAN  # BE68 539-0075470-34
 
 
+def test_coda_belgian_bban_with_wrong_check_digits_is_kept_as_given():
+    parsed = parse_statement(build_coda([Mv(100)], account="539007547035"))
+    assert parsed.account_iban == "539007547035"
+
+
+def test_coda_counterparty_bban_is_given_as_its_iban_only_when_its_check_digits_are_right():
+    valid, wrong = parse_statement(
+        build_coda([Mv(100, counterparty_iban="096123456769"), Mv(200, counterparty_iban="096123456760")])
+    ).movements
+    assert valid.counterparty_iban == PARENT  # BE71 096-1234567-69
+    assert wrong.counterparty_iban == "096123456760"
+
+
 def test_coda_foreign_account_built_with_structure_3():
     parsed = parse_statement(build_coda([Mv(100)], account="NL91ABNA0417164300"))
     assert records(build_coda([Mv(100)], account="NL91ABNA0417164300"))[1][:2] == b"13"
