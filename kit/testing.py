@@ -234,6 +234,11 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                # cut() may have run while this connection was being set up: it must not survive it
+                if not self.enabled.is_set():
+                    client.close()
+                    upstream.close()
+                    continue
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -253,9 +258,9 @@ class TcpProxy:
                     pass
 
     def cut(self) -> None:
-        """Refuse new connections and drop the open ones."""
-        self.enabled.clear()
+        """Refuse new connections and drop the open ones, including one being accepted right now."""
         with self._lock:
+            self.enabled.clear()
             for s in self._conns:
                 try:
                     s.shutdown(socket.SHUT_RDWR)

@@ -1,9 +1,14 @@
-"""The event bus against the real RabbitMQ, on SQLite and PostgreSQL."""
+"""The event bus against the real RabbitMQ, on SQLite and PostgreSQL.
+
+No test sleeps to let something happen: each waits (``wait_for``) for the event it means, and before
+asserting that nothing more happened (nothing doubled) it stops the relay and the consumer and waits
+until their threads have returned, so everything they were doing is done."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pika
 import pytest
@@ -14,7 +19,7 @@ from cartable.notifications.v1 import events_pb2
 from kit.bus import Binding, EventConsumer, OutboxRelay, bus_tables, record_event
 from kit.db import Database
 from kit.migrations import new_metadata
-from kit.testing import TcpProxy
+from kit.testing import TcpProxy, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -67,13 +72,51 @@ def _consumer(world: World, broker, url: str, handler=None, max_attempts: int = 
     )
 
 
-def _wait(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+class Loops:
+    """``run(stop)`` loops (relays, consumers) in threads. ``stop()`` ends them and waits until every
+    thread has returned: what they had taken on is finished (a handled message is acked) when it
+    returns."""
+
+    def __init__(self, *loops) -> None:
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=loop.run, args=(self._stop,), daemon=True) for loop in loops]
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+            assert not t.is_alive(), "a relay or consumer did not stop"
+
+
+class Recorded:
+    """Wraps a method and records each call: whether ``mark`` was set when it began, and its outcome
+    (the answer, or the exception raised)."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.mark = threading.Event()
+        self.calls: list[tuple[bool, object]] = []
+
+    def __call__(self, *args):
+        after_mark = self.mark.is_set()
+        try:
+            out = self.fn(*args)
+        except BaseException as exc:
+            self.calls.append((after_mark, exc))
+            raise
+        self.calls.append((after_mark, out))
+        return out
+
+    def succeeded(self) -> bool:
+        return any(not isinstance(out, BaseException) for _, out in self.calls)
+
+    def failed_after_mark(self) -> bool:
+        return any(after and isinstance(out, BaseException) for after, out in self.calls)
+
+    def outcomes(self) -> list:
+        return [out for _, out in self.calls]
 
 
 def _amqp_url(port: int) -> str:
@@ -83,28 +126,31 @@ def _amqp_url(port: int) -> str:
 def test_event_committed_while_broker_is_down_is_delivered_exactly_once_after_it_returns(databases, broker):
     world = World(databases.url("bus"))
     proxy = TcpProxy("127.0.0.1", 5672)
-    stop = threading.Event()
+    consumer = _consumer(world, broker, broker.url)
+    consumer.declare_on(broker.url)
+    relay = OutboxRelay(world.db, world.outbox, _amqp_url(proxy.port), broker.exchange, poll_interval=0.05)
+    attempts = relay.publish_pending = Recorded(relay.publish_pending)
+    loops = Loops(relay, consumer)
     try:
-        consumer = _consumer(world, broker, broker.url)
-        consumer.declare_on(broker.url)
-        relay = OutboxRelay(
-            world.db, world.outbox, _amqp_url(proxy.port), broker.exchange, poll_interval=0.05
-        )
-        threading.Thread(target=relay.run, args=(stop,), daemon=True).start()
-        threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
-        assert _wait(lambda: relay.backlog() == 0)
+        wait_for(attempts.succeeded, what="the relay connected through the proxy")
         proxy.cut()  # the broker is unreachable from the relay from now on
         event_id = world.write_note("while-down")
-        time.sleep(1.0)
+        attempts.mark.set()
+        wait_for(attempts.failed_after_mark, what="the relay trying the cut broker after the commit")
         assert relay.backlog() == 1, "the event must wait in the outbox while the broker is down"
         assert world.handled_ids() == []
         proxy.restore()
-        assert _wait(lambda: world.handled_ids() == [event_id])
-        time.sleep(1.0)  # anything doubled would show up by now
+        # the relay's reconnection backoff may have grown to 10 s meanwhile
+        wait_for(lambda: world.handled_ids() == [event_id], timeout=60, what="the event handled")
+        wait_for(
+            lambda: relay.backlog() == 0 and broker.message_count(consumer.queue) == 0,
+            what="the outbox and the queue drained",
+        )
+        loops.stop()  # anything doubled is handled (or waiting in the queue) once they have stopped
         assert world.handled_ids() == [event_id]
         assert relay.backlog() == 0
     finally:
-        stop.set()
+        loops.stop()
         proxy.close()
         world.db.dispose()
 
@@ -139,15 +185,18 @@ def test_redelivered_event_is_handled_once(databases, broker):
             ch.basic_publish(broker.exchange, "notifications.mail.failed.v1", body)
 
     broker.channel_call(publish_twice)
-    stop = threading.Event()
-    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    handled = consumer.handle = Recorded(consumer.handle)
+    loops = Loops(consumer)
     try:
-        assert _wait(lambda: broker.message_count(consumer.queue) == 0 and world.handled_ids() == [event_id])
-        time.sleep(0.5)
+        wait_for(
+            lambda: {"handled", "duplicate"} <= set(map(str, handled.outcomes())),
+            what="both deliveries handled",
+        )
+        loops.stop()
         assert world.handled_ids() == [event_id]
         assert consumer.handle(body) == "duplicate"
     finally:
-        stop.set()
+        loops.stop()
         world.db.dispose()
 
 
@@ -165,10 +214,10 @@ def test_handler_that_always_fails_ends_in_the_dead_letter_queue(databases, brok
     relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
     assert relay.publish_pending() == 1
     relay.close()
-    stop = threading.Event()
-    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    loops = Loops(consumer)
     try:
-        assert _wait(lambda: broker.message_count(consumer.dlq) == 1)
+        wait_for(lambda: broker.message_count(consumer.dlq) == 1, what="the event dead-lettered")
+        loops.stop()
         assert calls == [event_id] * 3
         assert broker.message_count(consumer.queue) == 0
         assert world.handled_ids() == []
@@ -183,7 +232,7 @@ def test_handler_that_always_fails_ends_in_the_dead_letter_queue(databases, brok
         with world.db.unit_of_work() as s:  # a failed handling leaves no inbox mark
             assert s.execute(select(world.inbox)).all() == []
     finally:
-        stop.set()
+        loops.stop()
         world.db.dispose()
 
 
@@ -202,15 +251,14 @@ def test_consumer_keeps_its_connection_alive_during_a_long_handler(databases, br
     relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
     relay.publish_pending()
     relay.close()
-    stop = threading.Event()
-    threading.Thread(target=consumer.run, args=(stop,), daemon=True).start()
+    loops = Loops(consumer)
     try:
-        assert _wait(lambda: world.handled_ids() == [event_id], timeout=20)
-        assert _wait(lambda: broker.message_count(consumer.queue) == 0)
-        time.sleep(0.5)
+        wait_for(lambda: world.handled_ids() == [event_id], timeout=60, what="the slow handler's commit")
+        wait_for(lambda: broker.message_count(consumer.queue) == 0, what="the queue drained")
+        loops.stop()  # a redelivery (lost connection, lost ack) is handled or back in the queue by now
         assert world.handled_ids() == [event_id]
     finally:
-        stop.set()
+        loops.stop()
         world.db.dispose()
 
 

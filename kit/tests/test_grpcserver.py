@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -11,11 +12,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cartable.notifications.v1 import notifications_pb2 as pb
 from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from kit import grpcserver
 from kit.errors import Conflict, from_rpc_error
 from kit.grpcserver import Registration, build_server
 from kit.identity import current
 from kit.logs import request_id_var
-from kit.testing import Keys
+from kit.testing import Keys, wait_for
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -100,36 +102,44 @@ def test_domain_error_keeps_its_code_across_the_wire(server, keys):
     assert (err.http_status, err.code) == (409, "period_closed")
 
 
-def _wait_status(health, status, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status == status:
-                return True
-        except grpc.RpcError:
-            pass
-        time.sleep(0.05)
-    return False
+def _status_is(health, status) -> bool:
+    try:
+        return health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status == status
+    except grpc.RpcError:
+        return False
 
 
 def test_health_is_serving_only_while_dependencies_answer(server):
     _, _, health = _stub(server.port)
-    assert _wait_status(health, SERVING)
+    wait_for(lambda: _status_is(health, SERVING), what="SERVING")
     server.flags["db"] = False
-    assert _wait_status(health, NOT_SERVING)
+    wait_for(lambda: _status_is(health, NOT_SERVING), what="NOT_SERVING once the database fails")
     server.flags["db"] = True
-    assert _wait_status(health, SERVING)
+    wait_for(lambda: _status_is(health, SERVING), what="SERVING once the database is back")
 
 
-def test_health_turns_not_serving_during_shutdown(server):
+def test_health_turns_not_serving_during_shutdown(server, monkeypatch):
     _, _, health = _stub(server.port)
-    assert _wait_status(health, SERVING)
+    wait_for(lambda: _status_is(health, SERVING), what="SERVING")
+    # The drain is held open until the test has looked, instead of racing a 2-second window.
+    drains: list[float] = []
+    drained = threading.Event()
+
+    def held_drain(seconds: float) -> None:
+        drains.append(seconds)
+        drained.wait(60)
+
+    monkeypatch.setattr(grpcserver, "time", SimpleNamespace(sleep=held_drain, perf_counter=time.perf_counter))
     t = threading.Thread(target=server.shutdown, kwargs={"drain": 2.0, "grace": 1.0})
     t.start()
     try:
-        assert _wait_status(health, NOT_SERVING, timeout=1.5)
+        wait_for(lambda: drains, what="the shutdown's drain")
+        wait_for(lambda: _status_is(health, NOT_SERVING), what="NOT_SERVING during the drain")
+        assert t.is_alive(), "NOT_SERVING is answered while the server still drains"
     finally:
+        drained.set()
         t.join()
+    assert drains == [2.0]
 
 
 def test_public_method_accepts_a_call_with_a_stale_identity_token(keys):
