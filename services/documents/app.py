@@ -1,34 +1,59 @@
-"""The documents service's composition: tables, servicers, event bindings, commands."""
+"""The documents service's composition root: the blob store, the use cases, the servicer, the event
+bindings and the commands, each built here and given what it needs."""
+
+from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
+from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.documents import db, handlers
+from services.documents.blobstore import BlobStore, open_blob_store
 from services.documents.grpc_api import Servicer
-from services.documents.photos import PhotosService
-from services.documents.service import DocumentsService
+from services.documents.use_cases.albums import Albums
+from services.documents.use_cases.documents import Documents
+from services.documents.use_cases.offers import Offers
+from services.documents.use_cases.photos import Photos
 
 log = logging.getLogger("documents")
 
 
+@dataclass(frozen=True)
+class UseCases:
+    documents: Documents
+    albums: Albums
+    photos: Photos
+    offers: Offers
+
+
+def use_cases(rt: Runtime, blobs: BlobStore | None = None) -> UseCases:
+    """Every use case of the service, sharing one blob store (by default the one the settings name)."""
+    blobs = blobs or open_blob_store(rt.settings.blob_store_url)
+    return UseCases(Documents(rt, blobs), Albums(rt, blobs), Photos(rt, blobs), Offers(rt))
+
+
 def registrations(rt: Runtime) -> list[Registration]:
-    documents = DocumentsService(rt)
+    uc = use_cases(rt)
     return [
         Registration(
             pb_grpc.add_DocumentsServiceServicer_to_server,
-            Servicer(documents, PhotosService(rt, documents.blobs)),
+            Servicer(uc.documents, uc.albums, uc.photos, uc.offers),
             "cartable.documents.v1.DocumentsService",
         )
     ]
 
 
+def bindings(rt: Runtime) -> dict[str, Binding]:
+    return handlers.bindings(use_cases(rt).documents)
+
+
 def purge_withdrawn_photos(rt: Runtime, _args: list[str]) -> int:
     """Delete again the files of withdrawn photos (when the blob store failed at the time)."""
-    svc = PhotosService(rt, DocumentsService(rt).blobs)
-    files, failed = svc.purge_withdrawn()
+    files, failed = use_cases(rt).photos.purge_withdrawn()
     log.info("withdrawn photos purged", extra={"files": files, "failed": failed})
     return 1 if failed else 0
 
@@ -41,6 +66,6 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
-        bindings=handlers.bindings,
+        bindings=bindings,
         commands={"purge-withdrawn-photos": purge_withdrawn_photos},
     )

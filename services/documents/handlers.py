@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from cartable.finance.v1 import events_pb2 as finance_events
 from kit.bus import Binding
-from kit.service import Runtime
 from services.documents import pdf
-from services.documents.service import DocumentsService
+from services.documents.use_cases.documents import Documents
 
 
-def bindings(rt: Runtime) -> dict[str, Binding]:
-    svc = DocumentsService(rt)
-
+def bindings(documents: Documents) -> dict[str, Binding]:
     def invoice_issued(session, env, ev: finance_events.InvoiceIssued) -> None:
-        svc.store_rendered(
+        documents.store_rendered(
             session,
             env.school_id,
             ev.student_id,
@@ -25,7 +22,7 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         )
 
     def invoice_cancelled(session, env, ev: finance_events.InvoiceCancelled) -> None:
-        svc.store_rendered(
+        documents.store_rendered(
             session,
             env.school_id,
             ev.student_id,

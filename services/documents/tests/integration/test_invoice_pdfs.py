@@ -10,8 +10,8 @@ from sqlalchemy import select
 from cartable.finance.v1 import events_pb2 as fin
 from kit.bus import make_envelope
 from kit.service import make_consumer
+from services.documents.app import use_cases
 from services.documents.db import documents
-from services.documents.service import DocumentsService
 
 
 def invoice_event() -> fin.InvoiceIssued:
@@ -58,7 +58,7 @@ def test_invoice_pdf_is_rendered_once_per_issued_invoice(documents_rt, keys):
     from kit.identity import Identity
 
     parent = Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "1A"})
-    _doc, data = DocumentsService(documents_rt).open_document(parent, rows[0].id)
+    data = use_cases(documents_rt).documents.open_document(parent, rows[0].id).content
     text = pdf_text(data)
     for expected in (
         "École Sainte-Marie",
@@ -97,6 +97,6 @@ def test_credit_note_pdf_is_rendered_for_a_cancelled_invoice(documents_rt):
     from kit.identity import Identity
 
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
-    _doc, data = DocumentsService(documents_rt).open_document(staff, rows[0].id)
+    data = use_cases(documents_rt).documents.open_document(staff, rows[0].id).content
     text = pdf_text(data)
     assert "NC-2026-0003" in text and "2026-0042" in text and "23,50 €" in text and "Visite annulée" in text

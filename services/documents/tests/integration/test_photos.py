@@ -448,15 +448,15 @@ def test_an_album_is_offered_once_per_period(documents_stub, people, school_albu
 def test_an_upload_its_caller_gave_up_on_adds_nothing(documents_rt, people, tmp_path):
     from kit.errors import Unavailable
     from kit.identity import Identity
-    from services.documents.photos import PhotosService, Upload
-    from services.documents.service import DocumentsService
+    from services.documents.app import use_cases
 
-    svc = PhotosService(documents_rt, DocumentsService(documents_rt).blobs)
+    uc = use_cases(documents_rt)
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
-    album = svc.create_album(staff, "Cross", "", "", [], True)
+    album = uc.albums.create_album(staff, "Cross", "", "", [], True).album
+    upload = pb.PhotoUpload(filename="a.jpg", content=jpeg(), title="")
     with pytest.raises(Unavailable):
-        svc.add_photos(staff, album.id, [Upload("a.jpg", jpeg(), "")], still_wanted=lambda: False)
+        uc.photos.add_photos(staff, album.id, [upload], still_wanted=lambda: False)
     assert stored_files(tmp_path) == []  # the files written before the check are deleted again
     # still wanted: added, numbered from 1
-    [made] = svc.add_photos(staff, album.id, [Upload("a.jpg", jpeg(), "")], still_wanted=lambda: True)
+    [made] = uc.photos.add_photos(staff, album.id, [upload], still_wanted=lambda: True).photos
     assert made.number == 1 and len(stored_files(tmp_path)) == 3

@@ -1,0 +1,74 @@
+"""Steps shared by the documents service's use cases: new blob keys, who sees which album, loading an
+album the caller may see, album messages, deleting files."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.orm import Session
+
+from cartable.documents.v1 import documents_pb2 as pb
+from kit.errors import NotFound
+from kit.identity import Identity
+from services.documents import db, views
+from services.documents.blobstore import BlobStore
+
+log = logging.getLogger("documents.photos")
+
+
+def new_blob_key(extension: str) -> str:
+    """A fresh key in the blob store (spread over 256 prefixes); names never reach the store."""
+    u = str(uuid.uuid4())
+    return f"{u[:2]}/{u}.{extension}"
+
+
+def audience(who: Identity, student_id: str) -> list[str] | None:
+    """Whose albums count: None for staff (every album of their school); for a parent the class of the
+    child the call names, or, when it names none, the classes of all their children."""
+    if who.is_staff:
+        return None
+    if student_id:
+        who.require_student(student_id)
+        return [who.students[student_id]]
+    return sorted({c for c in who.students.values() if c})
+
+
+def load_album(s: Session, who: Identity, album_id: str, seen_by: list[str] | None, *, lock: bool = False):
+    """The album row if ``seen_by`` (an audience) sees it; else not_found, like an album that never
+    existed."""
+    row = db.find_album(s, who.school_id, album_id, seen_by, lock=lock)
+    if row is None:
+        raise NotFound("no such album")
+    return row
+
+
+def album_messages(s: Session, rows, counts: dict[str, int]) -> list[pb.Album]:
+    """Album messages for ``rows``, with their classes, cover and offers, in three queries."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return []
+    classes, covers, offers = db.album_classes(s, ids), db.album_covers(s, ids), db.album_offers(s, ids)
+    return [
+        views.album_pb(r, classes.get(r.id, ()), counts.get(r.id, 0), covers.get(r.id), offers.get(r.id, ()))
+        for r in rows
+    ]
+
+
+def album_message(s: Session, row) -> pb.Album:
+    """One album's message, its live photos counted."""
+    [album] = album_messages(s, [row], {row.id: db.live_photo_count(s, row.id)})
+    return album
+
+
+def delete_blobs(blobs: BlobStore, keys: list[str]) -> int:
+    """Delete photo files; a failure is logged, not raised (the rows are already withdrawn: nothing
+    serves them, and ``purge-withdrawn-photos`` tries again). The number that failed."""
+    failed = 0
+    for key in keys:
+        try:
+            blobs.delete(key)
+        except Exception:
+            failed += 1
+            log.exception("photo file not deleted", extra={"blob_key": key})
+    return failed
