@@ -1,4 +1,4 @@
-"""Tables of the finance service.
+"""Tables of the finance service (queries are in the sibling modules of this package).
 
 - ``students``: what finance knows of the school's students (fed by auth.student.created.v1 and
   OpenStudentWallets): level and names for invoices.
@@ -19,9 +19,6 @@
 - ``school_settings`` and ``counters`` (invoice and credit-note numbers per school and year).
 """
 
-import uuid
-from datetime import datetime
-
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -32,26 +29,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
-    bindparam,
-    select,
     text,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
-from kit.db import bulk_insert
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
-from kit.ogm import new_ogm
-from services.finance.domain.ledger import Transaction
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)
@@ -371,236 +358,3 @@ counters = Table(
 )
 
 LEDGER_TABLES = ("ledger_transactions", "ledger_postings")
-
-
-# --- repositories: the few queries several use cases share ---------------------------------------
-
-WALLET_PREFIX = "wallet:"
-
-
-def insert_ignoring_duplicate(s: Session, table: Table, **values) -> None:
-    """INSERT that does nothing when the primary key exists (a concurrent insert waits, then skips)."""
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
-
-
-def school_lock(s: Session, school_id: str, name: str) -> None:
-    """Serialize one kind of change per school until the transaction ends (a row lock on PostgreSQL;
-    SQLite transactions are already exclusive). Used where two writers could each miss the other's
-    rows, e.g. a new wallet type and a new student."""
-    insert_ignoring_duplicate(s, counters, school_id=school_id, name=f"lock:{name}", value=0)
-    s.execute(
-        select(counters.c.value)
-        .where(counters.c.school_id == school_id, counters.c.name == f"lock:{name}")
-        .with_for_update()
-    )
-
-
-def next_number(s: Session, school_id: str, name: str) -> int:
-    """The next value of a per-school counter (invoice numbers); the row stays locked until commit,
-    so numbers are consecutive and never reused."""
-    insert_ignoring_duplicate(s, counters, school_id=school_id, name=name, value=0)
-    return s.execute(
-        update(counters)
-        .where(counters.c.school_id == school_id, counters.c.name == name)
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    ).scalar_one()
-
-
-def issue_communication(
-    s: Session,
-    school_id: str,
-    now: datetime,
-    *,
-    wallet_id: str | None = None,
-    invoice_id: str | None = None,
-    level: str = "",
-) -> str:
-    """A new structured communication (12 digits) for a wallet or an invoice, unique across both."""
-    for _attempt in range(8):
-        digits = new_ogm()
-        try:
-            with s.begin_nested():
-                s.execute(
-                    structured_communications.insert().values(
-                        digits=digits,
-                        school_id=school_id,
-                        wallet_id=wallet_id,
-                        invoice_id=invoice_id,
-                        level=level,
-                        created_at=now,
-                        valid_until=None,
-                    )
-                )
-            return digits
-        except IntegrityError:
-            continue  # one chance in ten billion: draw again
-    raise RuntimeError("could not draw an unused structured communication")
-
-
-def lock_wallet(s: Session, school_id: str, wallet_id: str):
-    """The wallet row with its type's ``name``, locked until commit (SELECT ... FOR UPDATE OF wallets;
-    SQLite: the immediate transaction already excludes other writers). None when it is not a wallet
-    of this school."""
-    return s.execute(
-        select(wallets, wallet_types.c.name)
-        .join(wallet_types, wallet_types.c.id == wallets.c.wallet_type_id)
-        .where(wallets.c.id == wallet_id, wallets.c.school_id == school_id)
-        .with_for_update(of=wallets)
-    ).first()
-
-
-def book(
-    s: Session,
-    school_id: str,
-    tx: Transaction,
-    *,
-    at: datetime,
-    label: str = "",
-    student_id: str | None = None,
-) -> str:
-    """Write one balanced transaction (never updated afterwards) and move the cached balance of every
-    wallet it touches, in the caller's transaction. Debits must have been checked under the wallet's
-    lock; the CHECK on wallets refuses a negative balance anyway."""
-    tx_id = str(uuid.uuid4())
-    s.execute(
-        ledger_transactions.insert().values(
-            id=tx_id,
-            school_id=school_id,
-            kind=tx.kind,
-            method=tx.method,
-            label=(label or tx.memo)[:300],
-            student_id=student_id,
-            created_at=at,
-        )
-    )
-    s.execute(
-        ledger_postings.insert(),
-        [
-            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
-            for p in tx.postings
-        ],
-    )
-    for p in tx.postings:
-        if p.account.startswith(WALLET_PREFIX):
-            moved = s.execute(
-                update(wallets)
-                .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
-                .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
-            ).rowcount
-            if moved != 1:
-                raise LookupError(f"no wallet behind the account {p.account}")
-    return tx_id
-
-
-def book_many(
-    s: Session, school_id: str, entries: list[tuple[str, Transaction, datetime, str, str | None]]
-) -> None:
-    """Write many balanced transactions at once: ``(id, transaction, at, label, student_id)`` each,
-    with bulk inserts, and move every touched wallet's cached balance by its net amount (one UPDATE
-    per wallet; on PostgreSQL one UPDATE joined to the moves). Same rules as :func:`book`: the caller
-    locked the wallets it touches."""
-    if not entries:
-        return
-    bulk_insert(
-        s,
-        ledger_transactions,
-        [
-            {
-                "id": tx_id,
-                "school_id": school_id,
-                "kind": tx.kind,
-                "method": tx.method,
-                "label": (label or tx.memo)[:300],
-                "student_id": student_id,
-                "created_at": at,
-            }
-            for tx_id, tx, at, label, student_id in entries
-        ],
-    )
-    bulk_insert(
-        s,
-        ledger_postings,
-        [
-            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
-            for tx_id, tx, _at, _label, _student in entries
-            for p in tx.postings
-        ],
-    )
-    moves: dict[str, int] = {}
-    for _id, tx, _at, _label, _student in entries:
-        for p in tx.postings:
-            if p.account.startswith(WALLET_PREFIX):
-                wallet_id = p.account[len(WALLET_PREFIX) :]
-                moves[wallet_id] = moves.get(wallet_id, 0) + p.amount_cents
-    update_by_id(s, wallets, "balance_cents", {w: m for w, m in moves.items() if m}, add=True)
-
-
-def update_by_id(s: Session, table: Table, column: str, values: dict, *, add: bool = False) -> None:
-    """Set (or with ``add``, increase) ``column`` of many rows of ``table`` by id. On PostgreSQL the
-    values go through a temporary table and one UPDATE ... FROM; elsewhere one UPDATE per row."""
-    if not values:
-        return
-    target = table.c[column]
-    if s.get_bind().dialect.name != "postgresql":
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values({column: (target + bindparam("value")) if add else bindparam("value")})
-        )
-        s.connection().execute(stmt, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
-        return
-    sql_type = "bigint" if isinstance(next(iter(values.values())), int) else "text"
-    tmp = f"tmp_update_{table.name}_{column}"
-    s.execute(
-        text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (row_id varchar(36), value {sql_type}) ON COMMIT DROP")
-    )
-    s.execute(text(f"DELETE FROM {tmp}"))  # noqa: S608 - names from our own tables
-    tmp_table = Table(
-        tmp,
-        MetaData(),
-        Column("row_id", String(36)),
-        Column("value", BigInteger if sql_type == "bigint" else Text),
-    )
-    bulk_insert(s, tmp_table, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
-    new_value = f"{table.name}.{column} + t.value" if add else "t.value"
-    sql = f"UPDATE {table.name} SET {column} = {new_value} FROM {tmp} t WHERE {table.name}.id = t.row_id"  # noqa: S608
-    s.execute(text(sql))
-
-
-def insert_paid_payment(
-    s: Session,
-    school_id: str,
-    student_id: str,
-    purpose: str,
-    method: str,
-    amount: int,
-    now: datetime,
-    tx_id: str,
-    *,
-    wallet_id: str | None = None,
-    invoice_id: str | None = None,
-    created_by: str | None = None,
-) -> str:
-    """A payment that is paid as it is recorded (wallet, transfer, cash, an assigned statement line)."""
-    payment_id = str(uuid.uuid4())
-    s.execute(
-        payments.insert().values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            purpose=purpose,
-            method=method,
-            status="paid",
-            amount_cents=amount,
-            wallet_id=wallet_id,
-            invoice_id=invoice_id,
-            transaction_id=tx_id,
-            created_at=now,
-            paid_at=now,
-            created_by=created_by,
-            updated_at=now,
-        )
-    )
-    return payment_id

@@ -1,0 +1,132 @@
+"""Booking on the ledger: balanced transactions written once, the wallets' cached balances moved in
+the same transaction, and the accounts' balances summed back from the postings."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, bindparam, text, update
+from sqlalchemy.orm import Session
+
+from kit.db import bulk_insert
+from services.finance.db.tables import ledger_postings, ledger_transactions, wallets
+from services.finance.domain.ledger import Transaction
+
+WALLET_PREFIX = "wallet:"
+
+
+def book(
+    s: Session,
+    school_id: str,
+    tx: Transaction,
+    *,
+    at: datetime,
+    label: str = "",
+    student_id: str | None = None,
+) -> str:
+    """Write one balanced transaction (never updated afterwards) and move the cached balance of every
+    wallet it touches, in the caller's transaction. Debits must have been checked under the wallet's
+    lock; the CHECK on wallets refuses a negative balance anyway."""
+    tx_id = str(uuid.uuid4())
+    s.execute(
+        ledger_transactions.insert().values(
+            id=tx_id,
+            school_id=school_id,
+            kind=tx.kind,
+            method=tx.method,
+            label=(label or tx.memo)[:300],
+            student_id=student_id,
+            created_at=at,
+        )
+    )
+    s.execute(
+        ledger_postings.insert(),
+        [
+            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
+            for p in tx.postings
+        ],
+    )
+    for p in tx.postings:
+        if p.account.startswith(WALLET_PREFIX):
+            moved = s.execute(
+                update(wallets)
+                .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
+                .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
+            ).rowcount
+            if moved != 1:
+                raise LookupError(f"no wallet behind the account {p.account}")
+    return tx_id
+
+
+def book_many(
+    s: Session, school_id: str, entries: list[tuple[str, Transaction, datetime, str, str | None]]
+) -> None:
+    """Write many balanced transactions at once: ``(id, transaction, at, label, student_id)`` each,
+    with bulk inserts, and move every touched wallet's cached balance by its net amount (one UPDATE
+    per wallet; on PostgreSQL one UPDATE joined to the moves). Same rules as :func:`book`: the caller
+    locked the wallets it touches."""
+    if not entries:
+        return
+    bulk_insert(
+        s,
+        ledger_transactions,
+        [
+            {
+                "id": tx_id,
+                "school_id": school_id,
+                "kind": tx.kind,
+                "method": tx.method,
+                "label": (label or tx.memo)[:300],
+                "student_id": student_id,
+                "created_at": at,
+            }
+            for tx_id, tx, at, label, student_id in entries
+        ],
+    )
+    bulk_insert(
+        s,
+        ledger_postings,
+        [
+            {"transaction_id": tx_id, "account": p.account, "amount_cents": p.amount_cents}
+            for tx_id, tx, _at, _label, _student in entries
+            for p in tx.postings
+        ],
+    )
+    moves: dict[str, int] = {}
+    for _id, tx, _at, _label, _student in entries:
+        for p in tx.postings:
+            if p.account.startswith(WALLET_PREFIX):
+                wallet_id = p.account[len(WALLET_PREFIX) :]
+                moves[wallet_id] = moves.get(wallet_id, 0) + p.amount_cents
+    update_by_id(s, wallets, "balance_cents", {w: m for w, m in moves.items() if m}, add=True)
+
+
+def update_by_id(s: Session, table: Table, column: str, values: dict, *, add: bool = False) -> None:
+    """Set (or with ``add``, increase) ``column`` of many rows of ``table`` by id. On PostgreSQL the
+    values go through a temporary table and one UPDATE ... FROM; elsewhere one UPDATE per row."""
+    if not values:
+        return
+    target = table.c[column]
+    if s.get_bind().dialect.name != "postgresql":
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: (target + bindparam("value")) if add else bindparam("value")})
+        )
+        s.connection().execute(stmt, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
+        return
+    sql_type = "bigint" if isinstance(next(iter(values.values())), int) else "text"
+    tmp = f"tmp_update_{table.name}_{column}"
+    s.execute(
+        text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (row_id varchar(36), value {sql_type}) ON COMMIT DROP")
+    )
+    s.execute(text(f"DELETE FROM {tmp}"))  # noqa: S608 - names from our own tables
+    tmp_table = Table(
+        tmp,
+        MetaData(),
+        Column("row_id", String(36)),
+        Column("value", BigInteger if sql_type == "bigint" else Text),
+    )
+    bulk_insert(s, tmp_table, [{"row_id": k, "value": v} for k, v in sorted(values.items())])
+    new_value = f"{table.name}.{column} + t.value" if add else "t.value"
+    sql = f"UPDATE {table.name} SET {column} = {new_value} FROM {tmp} t WHERE {table.name}.id = t.row_id"  # noqa: S608
+    s.execute(text(sql))
