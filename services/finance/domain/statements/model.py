@@ -23,7 +23,9 @@ from functools import lru_cache
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from stdnum.be import ogm_vcs
+
+from kit.money import cents_to_decimal_str
+from kit.ogm import normalize_ogm
 
 FORMAT_CODA = "coda"
 FORMAT_CAMT053 = "camt053"
@@ -134,14 +136,9 @@ def is_digits(text: str) -> bool:
 
 
 def valid_ogm(digits: str) -> bool:
-    """12 ASCII digits with correct check digits and a non-zero base (stdnum accepts 000000000097,
-    payments.md and Cartable's own references do not)."""
-    return (
-        len(digits) == 12
-        and is_digits(digits)
-        and digits[:10] != "0" * 10
-        and ogm_vcs.calc_check_digits(digits) == digits[10:]
-    )
+    """12 ASCII digits with correct check digits and a non-zero base, as written (kit.ogm's rules;
+    a reference with signs, slashes or spaces is first compacted by the caller)."""
+    return normalize_ogm(digits) == digits
 
 
 def ogm_from_reference(ref: str) -> str:
@@ -166,9 +163,8 @@ def squeeze(text: str) -> str:
 
 
 def eur(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{frac:02d} EUR"
+    """An amount in a refusal's reason: ``-37.10 EUR``."""
+    return f"{cents_to_decimal_str(cents)} EUR"
 
 
 @lru_cache(maxsize=4096)  # counterparties repeat; schwifty builds objects, the old arithmetic did not
