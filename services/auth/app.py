@@ -1,14 +1,18 @@
 """The auth service's composition: tables, servicer, public methods, commands."""
 
+import functools
+import time
 from pathlib import Path
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
+from kit.identity import TokenSigner
 from kit.service import Runtime, ServiceSpec
 from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
 from services.auth.service import AuthService
+from services.auth.use_cases.common import Deps, hasher_for_profile
 
 SERVICE = "cartable.auth.v1.AuthService"
 
@@ -27,6 +31,27 @@ PUBLIC_METHODS = frozenset(
         "SelectChild",
     )
 )
+
+
+def use_case_deps(rt: Runtime) -> Deps:
+    """What the use cases are given. ``rt.extras`` may carry ``password_hasher`` (tests use cheaper,
+    still OWASP-level, argon2 parameters) and ``sleep`` (tests record the throttling delays instead of
+    waiting them)."""
+    settings = rt.settings
+
+    @functools.cache
+    def signer() -> TokenSigner:
+        # on first use: commands that sign nothing need no private key
+        return TokenSigner.from_file(settings.identity_private_key_file, settings.identity_ttl_seconds)
+
+    return Deps(
+        db=rt.db,
+        record=rt.record,
+        clock=lambda: rt.clock(),  # read at each call: a test may give the runtime its own clock later
+        hasher=rt.extras.get("password_hasher") or hasher_for_profile(settings.auth_password_profile),
+        signer=signer,
+        sleep=rt.extras.get("sleep", time.sleep),
+    )
 
 
 def registrations(rt: Runtime) -> list[Registration]:

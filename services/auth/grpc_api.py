@@ -3,40 +3,8 @@
 from cartable.auth.v1 import auth_pb2 as pb
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.auth.service import AuthService, SessionView, StudentView
-
-
-def _session(v: SessionView) -> pb.Session:
-    a = v.account
-    return pb.Session(
-        session_token=v.session_token,
-        csrf_token=v.csrf_token,
-        account=pb.Account(
-            id=a.id,
-            display_name=a.display_name,
-            role=a.role,
-            school_id=a.school_id,
-            language=a.language,
-            email=a.email,
-            username=a.username,
-            school_name=a.school_name,
-        ),
-        children=[
-            pb.Child(
-                id=c.id,
-                first_name=c.first_name,
-                last_name=c.last_name,
-                class_name=c.class_name,
-                school_name=c.school_name,
-                level=c.level,
-            )
-            for c in v.children
-        ],
-        active_child_id=v.active_child_id,
-        identity_token=v.identity_token,
-        identity_expires_at=v.identity_expires_at,
-        expires_at=int(v.expires_at.timestamp()),
-    )
+from services.auth.service import AuthService, StudentView
+from services.auth.use_cases import sessions, signin
 
 
 def _student(s: StudentView) -> pb.Student:
@@ -56,10 +24,13 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     # public: the request carries its own credential
     def SignIn(self, request, context):
-        view = self.svc.sign_in(
-            request.username, request.password, request.client_address, request.previous_session_token
+        return signin.sign_in(
+            self.svc.deps,
+            request.username,
+            request.password,
+            request.client_address,
+            request.previous_session_token,
         )
-        return pb.SignInResponse(session=_session(view))
 
     def CheckConnectionToken(self, request, context):
         found = self.svc.check_connection_token(request.token)
@@ -73,31 +44,29 @@ class Servicer(pb_grpc.AuthServiceServicer):
             request.client_address,
             request.previous_session_token,
         )
-        return pb.ActivateResponse(session=_session(view))
+        return pb.ActivateResponse(session=view)
 
     def RequestPasswordReset(self, request, context):
         self.svc.request_password_reset(request.email, request.client_address)
         return pb.RequestPasswordResetResponse()
 
     def ResolveSession(self, request, context):
-        return pb.ResolveSessionResponse(session=_session(self.svc.resolve_session(request.session_token)))
+        return sessions.resolve_session(self.svc.deps, request.session_token)
 
     def SignOut(self, request, context):
-        self.svc.sign_out(request.session_token)
-        return pb.SignOutResponse()
+        return sessions.sign_out(self.svc.deps, request.session_token)
 
     def ChangePassword(self, request, context):
-        self.svc.change_password(
+        return signin.change_password(
+            self.svc.deps,
             request.session_token,
             request.current_password,
             request.new_password,
             request.new_password_confirm,
         )
-        return pb.ChangePasswordResponse()
 
     def SelectChild(self, request, context):
-        view = self.svc.select_child(request.session_token, request.child_id)
-        return pb.SelectChildResponse(session=_session(view))
+        return sessions.select_child(self.svc.deps, request.session_token, request.child_id)
 
     # with an identity token
     def CreateStudent(self, request, context):

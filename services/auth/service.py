@@ -13,81 +13,60 @@ sign-in and stored only as their SHA-256.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cartable.auth.v1 import auth_pb2 as pb
 from cartable.auth.v1 import events_pb2
-from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited, Unauthenticated
-from kit.identity import Identity, TokenSigner
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited
+from kit.identity import Identity
 from kit.service import Runtime
 from services.auth.db import (
+    access,
     accounts,
     aware,
     connection_tokens,
+    directory,
     guardianships,
     schools,
     sessions,
-    sign_in_failures,
     students,
 )
 from services.auth.domain.passwords import (
-    DEFAULT_PARAMETERS,
-    OWASP_MINIMUM,
-    PasswordHasher,
     WeakPassword,
     check_password_policy,
 )
 from services.auth.domain.throttle import (
-    ACCOUNT_POLICY,
-    ADDRESS_POLICY,
-    Decision,
-    ThrottlePolicy,
+    RESET_ADDRESS_POLICY,
     address_key,
-    combine,
     decide,
-    prune_before,
 )
 from services.auth.domain.tokens import (
     hash_token,
     new_connection_token,
-    new_session_id,
     token_expires_at,
     token_state,
 )
 from services.auth.domain.usernames import make_username, normalize_username
+from services.auth.use_cases import sessions as session_steps
+from services.auth.use_cases.common import record_failures
 
 log = logging.getLogger("auth.service")
 
 T = TypeVar("T")
 
-# A session ends after 12 hours without use, and 7 days after sign-in whatever happens.
-IDLE_TIMEOUT = timedelta(hours=12)
-ABSOLUTE_TIMEOUT = timedelta(days=7)
-# Resolving a session refreshes its idle limit at most once a minute (one write, not one per request).
-TOUCH_EVERY = timedelta(minutes=1)
-
 # Password-reset requests per client address: 10 within 15 minutes, then refused (429) for 15 minutes,
 # whether or not the addresses asked for are known. No delay: nothing is being guessed.
-RESET_ADDRESS_POLICY = ThrottlePolicy(
-    window=timedelta(minutes=15),
-    free_failures=10,
-    first_delay=0.0,
-    max_delay=0.0,
-    lock_after=10,
-    lock_for=timedelta(minutes=15),
-)
 # At most this many reset tokens per account per hour; more requests answer the same but mail nothing,
 # so nobody can flood a parent's mailbox.
 RESETS_PER_ACCOUNT_PER_HOUR = 3
@@ -109,40 +88,6 @@ PARENT_UPDATED = "auth.parent.updated.v1"
 
 
 # -- views returned by the use cases ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountView:
-    id: str
-    display_name: str
-    role: str
-    school_id: str
-    school_name: str
-    language: str
-    email: str
-    username: str
-
-
-@dataclass(frozen=True)
-class ChildView:
-    id: str
-    first_name: str
-    last_name: str
-    class_name: str
-    level: str
-    school_name: str
-
-
-@dataclass(frozen=True)
-class SessionView:
-    session_token: str
-    csrf_token: str
-    account: AccountView
-    children: tuple[ChildView, ...]
-    active_child_id: str  # empty until chosen when several children
-    identity_token: str
-    identity_expires_at: int  # unix seconds
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -206,11 +151,6 @@ class DemoSeed:
 # -- small pure helpers -------------------------------------------------------------------------
 
 
-def session_hash(session_token: str) -> str:
-    """What the sessions table stores for an opaque session token."""
-    return hashlib.sha256(session_token.encode("utf-8")).hexdigest()
-
-
 def normalize_email(value: str) -> str:
     return (value or "").strip().lower()
 
@@ -261,35 +201,16 @@ class AuthService:
     and caches the identity-token signer once built."""
 
     def __init__(self, rt: Runtime) -> None:
+        from services.auth.app import use_case_deps  # transitional: app.py imports this module
+
         self.rt = rt
+        self.deps = use_case_deps(rt)
+        self.hasher = self.deps.hasher
 
     # -- collaborators ----------------------------------------------------------------------------
 
-    @property
-    def hasher(self) -> PasswordHasher:
-        hasher = self.rt.extras.get("password_hasher")
-        if hasher is None:
-            # AUTH_PASSWORD_PROFILE: "rfc9106-low-memory" (default, 64 MiB, t=3) or "owasp-minimum"
-            # (19 MiB, t=2: for small servers, and the test suite). Both are argon2id; existing
-            # hashes keep verifying whatever the profile, and are rehashed at the next sign-in.
-            profile = self.rt.settings.auth_password_profile
-            params = OWASP_MINIMUM if profile == "owasp-minimum" else DEFAULT_PARAMETERS
-            hasher = self.rt.extras.setdefault("password_hasher", PasswordHasher(params))
-        return hasher
-
-    @property
-    def signer(self) -> TokenSigner:
-        """Auth's identity-token signer, read from the private key file on first use."""
-        signer = self.rt.extras.get("identity_signer")
-        if signer is None:
-            built = TokenSigner.from_file(
-                self.rt.settings.identity_private_key_file, self.rt.settings.identity_ttl_seconds
-            )
-            signer = self.rt.extras.setdefault("identity_signer", built)
-        return signer
-
     def _sleep(self, seconds: float) -> None:
-        self.rt.extras.get("sleep", time.sleep)(seconds)
+        self.deps.sleep(seconds)
 
     def _now(self) -> datetime:
         return self.rt.clock()
@@ -305,106 +226,6 @@ class AuthService:
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
-
-    # -- parents and staff: signing in ------------------------------------------------------------
-
-    def sign_in(
-        self, username: str, password: str, client_address: str = "", previous_session_token: str = ""
-    ) -> SessionView:
-        """Open a session for a username and password (parent or staff).
-
-        Failed attempts are slowed, then refused for a while (RateLimited with retry_after), per
-        username typed and per client address (domain/throttle.py). Whether the username exists never
-        shows: an unknown one is checked against a dummy hash, answers the same ``invalid_credentials``
-        and is throttled the same. An attempt counts as a failure from the moment it is allowed until
-        the password proves right, so parallel guesses count too. A new session id every time; the
-        browser's previous session, when given, ends."""
-        name = normalize_username(username or "")[:320]
-        address = address_key(client_address) if client_address else ""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            decision = self._throttle(s, now, name, address)
-            pending = self._record_failures(s, now, [("account", name), ("address", address)])
-            account = s.execute(select(accounts).where(accounts.c.username == name)).first()
-            stored = account.password_hash if account is not None else None
-        if decision.delay_seconds:
-            self._sleep(decision.delay_seconds)
-        if stored is None:
-            self.hasher.dummy_verify(password or "")
-            ok = False
-        else:
-            ok = self.hasher.verify(stored, password or "")
-        if not ok:
-            log.info(
-                "sign-in failed",
-                extra={"account_id": account.id if account is not None else None, "client": address},
-            )
-            raise Unauthenticated("wrong username or password", code="invalid_credentials")
-        new_hash = self.hasher.hash(password) if self.hasher.needs_rehash(stored) else None
-        with self.rt.db.unit_of_work() as s:
-            s.execute(delete(sign_in_failures).where(sign_in_failures.c.id.in_(pending)))
-            self._clear_failures(s, "account", name)
-            acc = self._account_for_update(s, account.id)
-            if acc is None or acc.password_hash != stored:  # the password changed in between
-                raise Unauthenticated("wrong username or password", code="invalid_credentials")
-            if new_hash:
-                s.execute(update(accounts).where(accounts.c.id == acc.id).values(password_hash=new_hash))
-            view = self._open_session(s, acc, now, previous_session_token)
-        log.info("signed in", extra={"account_id": acc.id, "role": acc.role})
-        return view
-
-    def _throttle(self, s: Session, now: datetime, name: str, address: str) -> Decision:
-        decisions = [
-            decide(self._failure_times(s, "account", name, now, ACCOUNT_POLICY), now, ACCOUNT_POLICY)
-        ]
-        if address:
-            decisions.append(
-                decide(self._failure_times(s, "address", address, now, ADDRESS_POLICY), now, ADDRESS_POLICY)
-            )
-        decision = combine(*decisions)
-        if not decision.allowed:
-            log.info("sign-in refused while locked", extra={"client": address})
-            raise RateLimited(
-                "too many failed attempts; try again later",
-                code="rate_limited",
-                retry_after=decision.retry_after_seconds,
-            )
-        return decision
-
-    @staticmethod
-    def _failure_times(
-        s: Session, kind: str, value: str, now: datetime, policy: ThrottlePolicy
-    ) -> list[datetime]:
-        f = sign_in_failures
-        rows = s.execute(
-            select(f.c.at).where(f.c.key_kind == kind, f.c.key_value == value, f.c.at > now - policy.window)
-        ).scalars()
-        return [aware(at) for at in rows]
-
-    @staticmethod
-    def _record_failures(s: Session, now: datetime, keys: list[tuple[str, str]]) -> list[int]:
-        f = sign_in_failures
-        s.execute(
-            delete(f).where(f.c.at < prune_before(now, ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY))
-        )
-        ids = []
-        for kind, value in keys:
-            if value:
-                inserted = s.execute(f.insert().values(key_kind=kind, key_value=value, at=now))
-                ids.append(inserted.inserted_primary_key[0])
-        return ids
-
-    @staticmethod
-    def _clear_failures(s: Session, kind: str, value: str) -> None:
-        f = sign_in_failures
-        s.execute(delete(f).where(f.c.key_kind == kind, f.c.key_value == value))
-
-    @staticmethod
-    def _account_for_update(s: Session, account_id: str):
-        q = select(accounts).where(accounts.c.id == account_id)
-        if s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update()
-        return s.execute(q).first()
 
     # -- first connection and forgotten password ---------------------------------------------------
 
@@ -424,7 +245,7 @@ class AuthService:
         password_confirm: str,
         client_address: str = "",
         previous_session_token: str = "",
-    ) -> SessionView:
+    ) -> pb.Session:
         """First connection (and the end of a forgotten password): the connection token, typed with
         any spaces around it, and a new password typed twice. Sets the password, uses the token up,
         ends the account's other sessions and opens a new one at once.
@@ -459,9 +280,9 @@ class AuthService:
                 .where(sessions.c.account_id == row.account_id, sessions.c.ended_at.is_(None))
                 .values(ended_at=now)
             )
-            self._clear_failures(s, "account", row.username)
+            access.clear_failures(s, "account", row.username)
             acc = s.execute(select(accounts).where(accounts.c.id == row.account_id)).first()
-            view = self._open_session(s, acc, now, previous_session_token)
+            view = session_steps.open_session(self.deps, s, acc, now, previous_session_token)
         log.info("password set with a connection token", extra={"account_id": row.account_id})
         return view
 
@@ -527,7 +348,7 @@ class AuthService:
         now = self._now()
         with self.rt.db.unit_of_work() as s:
             if address:
-                times = self._failure_times(s, "reset_address", address, now, RESET_ADDRESS_POLICY)
+                times = access.failure_times(s, "reset_address", address, now - RESET_ADDRESS_POLICY.window)
                 decision = decide(times, now, RESET_ADDRESS_POLICY)
                 if not decision.allowed:
                     raise RateLimited(
@@ -535,7 +356,7 @@ class AuthService:
                         code="rate_limited",
                         retry_after=decision.retry_after_seconds,
                     )
-                self._record_failures(s, now, [("reset_address", address)])
+                record_failures(s, now, [("reset_address", address)])
             if not wanted or len(wanted) > 320:
                 return
             for acc in s.execute(
@@ -594,188 +415,6 @@ class AuthService:
         )
         log.info("connection token issued", extra={"account_id": acc.id, "reason": reason})
         return token, expires_at
-
-    # -- sessions ---------------------------------------------------------------------------------
-
-    def resolve_session(self, session_token: str) -> SessionView:
-        """The session behind an opaque session token, with a fresh identity token for the other
-        services. Unauthenticated when unknown, ended or expired (12 h idle, 7 days in all)."""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            row, acc = self._live_session(s, session_token, now)
-            return self._session_view(s, session_token, row, acc)
-
-    def sign_out(self, session_token: str) -> None:
-        """End the session (nothing to do when it already ended or never existed)."""
-        if not session_token:
-            return
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            s.execute(
-                update(sessions)
-                .where(sessions.c.id == session_hash(session_token), sessions.c.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-
-    def select_child(self, session_token: str, child_id: str) -> SessionView:
-        """A parent with several children chooses the one to act for ("Se connecter avec ce compte").
-        A child that is not theirs is NotFound, as if it did not exist."""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            row, acc = self._live_session(s, session_token, now)
-            children = self._children(s, acc) if acc.role == "parent" else []
-            if not child_id or child_id not in {c.id for c in children}:
-                raise NotFound("no such child")
-            s.execute(update(sessions).where(sessions.c.id == row.id).values(active_child_id=child_id))
-            row = s.execute(select(sessions).where(sessions.c.id == row.id)).first()
-            return self._session_view(s, session_token, row, acc, children)
-
-    def change_password(
-        self, session_token: str, current_password: str, new_password: str, new_password_confirm: str
-    ) -> None:
-        """A signed-in account changes its password: the current one must be right (wrong guesses are
-        throttled like sign-ins), the new one typed twice and strong. Every other session of the
-        account ends; this one goes on."""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            row, acc = self._live_session(s, session_token, now)
-            try:
-                check_password_policy(
-                    new_password or "", new_password_confirm or "", username=acc.username, email=acc.email
-                )
-            except WeakPassword as err:
-                raise _weak_password_error(err, "new_password", "new_password_confirm") from None
-            decision = self._throttle(s, now, acc.username, "")
-            pending = self._record_failures(s, now, [("account", acc.username)])
-            stored = acc.password_hash
-        if decision.delay_seconds:
-            self._sleep(decision.delay_seconds)
-        if not stored or not self.hasher.verify(stored, current_password or ""):
-            raise InvalidRequest(
-                "the current password is not right", fields={"current_password": "incorrect"}
-            )
-        new_hash = self.hasher.hash(new_password)
-        with self.rt.db.unit_of_work() as s:
-            s.execute(delete(sign_in_failures).where(sign_in_failures.c.id.in_(pending)))
-            self._clear_failures(s, "account", acc.username)
-            current = self._account_for_update(s, acc.id)
-            if current.password_hash != stored:
-                raise Conflict("the password was changed meanwhile; try again", code="password_changed")
-            s.execute(
-                update(accounts)
-                .where(accounts.c.id == acc.id)
-                .values(password_hash=new_hash, password_changed_at=now)
-            )
-            s.execute(
-                update(sessions)
-                .where(
-                    sessions.c.account_id == acc.id, sessions.c.id != row.id, sessions.c.ended_at.is_(None)
-                )
-                .values(ended_at=now)
-            )
-        log.info("password changed, other sessions ended", extra={"account_id": acc.id})
-
-    def _live_session(self, s: Session, session_token: str, now: datetime):
-        """The session row and its account, refreshed; Unauthenticated when it is not usable."""
-        if not session_token or len(session_token) > 200:
-            raise Unauthenticated("sign in first")
-        row = s.execute(select(sessions).where(sessions.c.id == session_hash(session_token))).first()
-        if row is None or row.ended_at is not None or aware(row.expires_at) <= now:
-            raise Unauthenticated("the session has ended; sign in again")
-        acc = s.execute(select(accounts).where(accounts.c.id == row.account_id)).first()
-        if now - aware(row.last_seen_at) >= TOUCH_EVERY:
-            expires = min(now + IDLE_TIMEOUT, aware(row.created_at) + ABSOLUTE_TIMEOUT)
-            s.execute(
-                update(sessions).where(sessions.c.id == row.id).values(last_seen_at=now, expires_at=expires)
-            )
-            row = s.execute(select(sessions).where(sessions.c.id == row.id)).first()
-        return row, acc
-
-    def _open_session(self, s: Session, acc, now: datetime, previous_session_token: str = "") -> SessionView:
-        if previous_session_token:
-            s.execute(
-                update(sessions)
-                .where(sessions.c.id == session_hash(previous_session_token), sessions.c.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-        # what ended or expired long ago is of no use to anybody
-        s.execute(
-            delete(sessions).where(
-                sessions.c.account_id == acc.id, sessions.c.expires_at < now - timedelta(days=30)
-            )
-        )
-        children = self._children(s, acc) if acc.role == "parent" else []
-        token = new_session_id()
-        s.execute(
-            sessions.insert().values(
-                id=session_hash(token),
-                school_id=acc.school_id,
-                account_id=acc.id,
-                csrf_token=secrets.token_urlsafe(32),
-                active_child_id=children[0].id if len(children) == 1 else None,
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + IDLE_TIMEOUT,
-            )
-        )
-        row = s.execute(select(sessions).where(sessions.c.id == session_hash(token))).first()
-        return self._session_view(s, token, row, acc, children)
-
-    def _children(self, s: Session, acc) -> list[ChildView]:
-        school_name = self._school_name(s, acc.school_id)
-        st, g = students, guardianships
-        rows = s.execute(
-            select(st)
-            .join(g, and_(g.c.student_id == st.c.id, g.c.parent_id == acc.id))
-            .where(st.c.active.is_(True), st.c.school_id == acc.school_id)
-            .order_by(st.c.first_name, st.c.last_name, st.c.id)
-        ).all()
-        return [ChildView(r.id, r.first_name, r.last_name, r.class_name, r.level, school_name) for r in rows]
-
-    @staticmethod
-    def _school_name(s: Session, school_id: str) -> str:
-        return s.execute(select(schools.c.name).where(schools.c.id == school_id)).scalar_one_or_none() or ""
-
-    def _session_view(
-        self, s: Session, token: str, row, acc, children: list[ChildView] | None = None
-    ) -> SessionView:
-        if children is None:
-            children = self._children(s, acc) if acc.role == "parent" else []
-        ids = [c.id for c in children]
-        active = row.active_child_id if row.active_child_id in ids else None
-        if active is None and len(ids) == 1:
-            active = ids[0]
-        if active != row.active_child_id:  # a child was added or left the school since
-            s.execute(update(sessions).where(sessions.c.id == row.id).values(active_child_id=active))
-        identity = Identity(
-            account_id=acc.id,
-            role=acc.role,
-            school_id=acc.school_id,
-            # staff name no student: Identity.may_act_for lets them act for any of their school's
-            students={c.id: c.class_name for c in children},
-        )
-        # Signed with the real time, not the service clock: every verifier checks it against theirs.
-        identity_token, identity_exp = self.signer.sign(identity)
-        account = AccountView(
-            id=acc.id,
-            display_name=display_name(acc.first_name, acc.last_name),
-            role=acc.role,
-            school_id=acc.school_id,
-            school_name=self._school_name(s, acc.school_id),
-            language=acc.language,
-            email=acc.email,
-            username=acc.username,
-        )
-        return SessionView(
-            session_token=token,
-            csrf_token=row.csrf_token,
-            account=account,
-            children=tuple(children),
-            active_child_id=active or "",
-            identity_token=identity_token,
-            identity_expires_at=identity_exp,
-            expires_at=aware(row.expires_at),
-        )
 
     # -- staff: students and parents --------------------------------------------------------------
 
@@ -1051,7 +690,7 @@ class AuthService:
                         for sid in new
                     ],
                 )
-                children = self._children(s, acc)
+                children = directory.children_of(s, acc)
                 self.rt.record(
                     s,
                     PARENT_UPDATED,
@@ -1238,7 +877,7 @@ class AuthService:
         if parent is not None:
             kids = [
                 _demo_student(StudentView(c.id, school_id, c.first_name, c.last_name, c.class_name, c.level))
-                for c in self._children(s, parent)
+                for c in directory.children_of(s, parent)
             ]
         return DemoSeed(
             school_id=school_id,

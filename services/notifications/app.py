@@ -8,14 +8,18 @@ from kit.service import Runtime, ServiceSpec
 from services.notifications import db, handlers
 from services.notifications.grpc_api import Servicer
 from services.notifications.mailer import mailer_command
-from services.notifications.service import NotificationsService
+from services.notifications.use_cases import Mails, SchoolEvents, UseCases
+
+
+def use_cases(rt: Runtime) -> UseCases:
+    return UseCases(school_events=SchoolEvents(rt), mails=Mails(rt))
 
 
 def registrations(rt: Runtime) -> list[Registration]:
     return [
         Registration(
             pb_grpc.add_NotificationsServiceServicer_to_server,
-            Servicer(NotificationsService(rt)),
+            Servicer(use_cases(rt)),
             "cartable.notifications.v1.NotificationsService",
         )
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import (
     BigInteger,
@@ -126,11 +127,67 @@ def _insert(session: Session, table: Table):
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+@overload
+def aware(dt: datetime) -> datetime: ...
+@overload
+def aware(dt: None) -> None: ...
 def aware(dt: datetime | None) -> datetime | None:
     """SQLite gives instants back without their offset; they were stored in UTC."""
     if dt is None:
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+# -- school events ------------------------------------------------------------------------------
+
+
+def insert_school_event(
+    s: Session,
+    *,
+    id: str,
+    school_id: str,
+    title: str,
+    description: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    class_names: list[str],
+    now: datetime,
+) -> None:
+    s.execute(
+        school_events.insert().values(
+            id=id,
+            school_id=school_id,
+            title=title,
+            description=description,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            class_names="\n".join(class_names),
+            created_at=now,
+        )
+    )
+
+
+def class_names_of(row) -> tuple[str, ...]:
+    """A school event's classes; empty: the whole school."""
+    return tuple(c for c in row.class_names.split("\n") if c)
+
+
+def upcoming_school_events(
+    s: Session, school_id: str, now: datetime, class_name: str | None, limit: int
+) -> list:
+    """The school's events not yet over, soonest first, at most ``limit``; for a class, those of the
+    whole school or of that class."""
+    q = (
+        select(school_events)
+        .where(school_events.c.school_id == school_id, school_events.c.ends_at >= now)
+        .order_by(school_events.c.starts_at)
+    )
+    if class_name is not None:
+        q = q.where(or_(school_events.c.class_names == "", school_events.c.class_names.contains(class_name)))
+    rows = list(s.execute(q.limit(limit * 4)).all())
+    if class_name is not None:  # the substring match above is only a pre-filter
+        rows = [r for r in rows if not class_names_of(r) or class_name in class_names_of(r)]
+    return rows[:limit]
 
 
 # -- contact book and preferences ---------------------------------------------------------------
@@ -317,3 +374,21 @@ def failed_mails(s: Session, school_id: str, limit: int, after: tuple[datetime, 
         at, mail_id = after
         q = q.where(or_(m.c.failed_at < at, and_(m.c.failed_at == at, m.c.id < mail_id)))
     return list(s.execute(q.order_by(m.c.failed_at.desc(), m.c.id.desc()).limit(limit)).mappings().all())
+
+
+def mail_state(s: Session, school_id: str, mail_id: str):
+    """(status, kind, sensitive) of one of the school's mails, or None."""
+    m = outgoing_mails
+    return s.execute(
+        select(m.c.status, m.c.kind, m.c.sensitive).where(m.c.id == mail_id, m.c.school_id == school_id)
+    ).first()
+
+
+def requeue_failed_mail(s: Session, mail_id: str, now: datetime) -> None:
+    """A failed mail becomes pending again, due now, with its attempts counted afresh."""
+    m = outgoing_mails
+    s.execute(
+        update(m)
+        .where(m.c.id == mail_id, m.c.status == "failed")
+        .values(status="pending", attempts=0, failed_at=None, next_attempt_at=now)
+    )

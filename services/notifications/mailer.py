@@ -22,11 +22,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from prometheus_client import Counter
 
-from cartable.notifications.v1 import events_pb2
 from kit.metrics import start_metrics_server
 from kit.service import Runtime, _stop_on_signals
 from kit.settings import Settings, SettingsError
-from services.notifications import db
+from services.notifications import db, events
 from services.notifications.domain.mail import RetryPolicy
 
 log = logging.getLogger("notifications.mailer")
@@ -254,19 +253,7 @@ class Mailer:
         attempts = mail["attempts"]
         with self.rt.db.unit_of_work() as s:
             db.mark_failed(s, mail["id"], now, error, scrub=mail["sensitive"])
-            self.rt.record(
-                s,
-                "notifications.mail.failed.v1",
-                events_pb2.MailFailed(
-                    mail_id=mail["id"],
-                    template=mail["kind"],
-                    reason=error,
-                    account_id=mail["account_id"] or "",
-                    source_event_id=mail["event_id"],
-                    attempts=attempts,
-                ),
-                mail["school_id"],
-            )
+            self.rt.record(s, *events.mail_failed(mail, error), mail["school_id"])
         MAILS.labels("failed").inc()
         log.error(
             "mail failed, kept for the manager",

@@ -5,6 +5,9 @@ Secrets are never stored as such: passwords as argon2id hashes, connection token
 SHA-256 hashes (both are uniformly random, see ``domain/tokens.py``). Every row that belongs to a
 school carries its ``school_id``; usernames are unique across the deployment, since a parent signs in
 with a username alone.
+
+The queries are beside: ``directory.py`` (schools, accounts, students, guardianships) and ``access.py``
+(connection tokens, sessions, failed sign-ins).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
 )
+from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
 from kit.migrations import new_metadata
@@ -133,3 +137,8 @@ def aware(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def locked(s: Session, q, **of):
+    """``q`` locking its rows on PostgreSQL (SQLite locks the whole database on write anyway)."""
+    return q.with_for_update(**of) if s.get_bind().dialect.name == "postgresql" else q

@@ -86,6 +86,17 @@ ADDRESS_POLICY = ThrottlePolicy(
     lock_for=timedelta(minutes=15),
 )
 
+# Password-reset requests per client address: 10 within 15 minutes, then refused (429) for 15 minutes,
+# whether or not the addresses asked for are known. No delay: nothing is being guessed.
+RESET_ADDRESS_POLICY = ThrottlePolicy(
+    window=timedelta(minutes=15),
+    free_failures=10,
+    first_delay=0.0,
+    max_delay=0.0,
+    lock_after=10,
+    lock_for=timedelta(minutes=15),
+)
+
 
 def decide(failures: Iterable[datetime], now: datetime, policy: ThrottlePolicy = ACCOUNT_POLICY) -> Decision:
     """May one more sign-in be attempted at ``now`` for a key whose failed sign-ins happened at

@@ -61,6 +61,11 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(32)
 
 
+def session_hash(session_token: str) -> str:
+    """What the sessions table stores for an opaque session token (SHA-256, hex)."""
+    return hashlib.sha256(session_token.encode("utf-8")).hexdigest()
+
+
 def token_expires_at(issued_at: datetime) -> datetime:
     return issued_at + TOKEN_TTL
 

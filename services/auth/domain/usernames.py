@@ -28,6 +28,11 @@ def _ascii_name(name: str) -> str:
     return text.strip("-")
 
 
+def display_name(first_name: str, last_name: str) -> str:
+    """How an account or a person is named to others: ``Marie Dupont``."""
+    return f"{first_name} {last_name}".strip()
+
+
 def normalize_username(text: str) -> str:
     """What a parent types in the username field, as stored (sign-in and throttling keys)."""
     return unicodedata.normalize("NFKC", text).strip().lower()

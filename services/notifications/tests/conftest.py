@@ -15,12 +15,16 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from cartable.auth.v1 import events_pb2 as auth_events
+from cartable.notifications.v1 import notifications_pb2 as pb
 from cartable.notifications.v1 import notifications_pb2_grpc
 from kit import migrations
 from kit.bus import make_envelope
+from kit.identity import Identity
 from kit.service import bootstrap, make_consumer, start_grpc
 from kit.testing import test_settings
-from services.notifications.app import spec
+from services.notifications import views
+from services.notifications.app import spec, use_cases
+from services.notifications.domain.mail import Preferences
 from services.notifications.mailer import Mailer
 
 SCHOOL = "school-1"
@@ -144,6 +148,13 @@ def add_parent(
         student_names=students,
     )
     assert consumer.handle(event_body("auth.parent.created.v1", ev)) == "handled"
+
+
+def choose(rt, account_id: str, **prefs) -> pb.MailPreferences:
+    """The parent ``account_id`` saves ``Preferences(**prefs)`` (every field sent, meetings too)."""
+    parent = Identity(account_id=account_id, role="parent", school_id=SCHOOL)
+    req = pb.UpdateMailPreferencesRequest(preferences=views.mail_preferences(Preferences(**prefs), ""))
+    return use_cases(rt).mails.update_mail_preferences(parent, req).preferences
 
 
 def drain(mailer) -> list:

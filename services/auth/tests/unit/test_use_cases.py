@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited, Unauthenticated
 from kit.identity import Identity
+from services.auth.app import use_case_deps
 from services.auth.commands import create_school_command, create_staff_command, seed_demo_command
-from services.auth.db import accounts, connection_tokens, sessions, students
+from services.auth.db import accounts, connection_tokens, students
+from services.auth.db import sessions as sessions_table
 from services.auth.domain.tokens import normalize_token
 from services.auth.service import DEMO_SCHOOL_NAME, AuthService
 from services.auth.tests.conftest import (
@@ -24,6 +26,7 @@ from services.auth.tests.conftest import (
     last_token,
     make_school,
 )
+from services.auth.use_cases import sessions, signin
 
 
 @pytest.fixture
@@ -95,7 +98,7 @@ def test_the_token_and_passwords_are_never_logged(svc, sqlite_rt, school, caplog
     svc.request_password_reset("marie@example.be", "192.0.2.1")
     reset = last_token(sqlite_rt, parent.id).token
     with pytest.raises(Unauthenticated):
-        svc.sign_in("marie.dupont", "wrong " + PARENT_PASSWORD, "192.0.2.1")
+        signin.sign_in(svc.deps, "marie.dupont", "wrong " + PARENT_PASSWORD, "192.0.2.1")
     assert caplog.records
     for record in caplog.records:
         text = record.getMessage() + json.dumps(record.__dict__, default=str)
@@ -179,7 +182,9 @@ def test_activation_ignores_spaces_around_the_token_and_signs_in_at_once(svc, sq
     assert session.account.role == "parent"
     assert {c.id for c in session.children} == {k.id for k in kids}
     assert session.active_child_id == ""  # two children: the parent chooses
-    assert svc.resolve_session(session.session_token).account.username == "marie.dupont"
+    assert (
+        sessions.resolve_session(svc.deps, session.session_token).session.account.username == "marie.dupont"
+    )
 
 
 @pytest.mark.parametrize(
@@ -214,11 +219,11 @@ def test_an_unknown_token_is_invalid(svc, school, typed):
 
 def test_activation_ends_the_account_s_older_sessions(svc, sqlite_rt, school):
     parent, _ = activated(svc, sqlite_rt, school)
-    before = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    before = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     svc.request_password_reset("MARIE@example.be ")
     svc.activate(last_token(sqlite_rt, parent.id).token, "Un tout autre mot 2026", "Un tout autre mot 2026")
     with pytest.raises(Unauthenticated):
-        svc.resolve_session(before.session_token)
+        sessions.resolve_session(svc.deps, before.session_token)
 
 
 # -- sign-in and throttling -----------------------------------------------------------------------
@@ -226,22 +231,22 @@ def test_activation_ends_the_account_s_older_sessions(svc, sqlite_rt, school):
 
 def test_sign_in_gives_a_new_session_each_time_and_ends_the_one_the_browser_held(svc, sqlite_rt, school):
     activated(svc, sqlite_rt, school)
-    first = svc.sign_in(" Marie.Dupont ", PARENT_PASSWORD, "192.0.2.1")
-    second = svc.sign_in(
-        "marie.dupont", PARENT_PASSWORD, "192.0.2.1", previous_session_token=first.session_token
-    )
+    first = signin.sign_in(svc.deps, " Marie.Dupont ", PARENT_PASSWORD, "192.0.2.1").session
+    second = signin.sign_in(
+        svc.deps, "marie.dupont", PARENT_PASSWORD, "192.0.2.1", previous_session_token=first.session_token
+    ).session
     assert second.session_token != first.session_token
     assert second.csrf_token != first.csrf_token
     with pytest.raises(Unauthenticated):
-        svc.resolve_session(first.session_token)
-    assert svc.resolve_session(second.session_token).csrf_token == second.csrf_token
+        sessions.resolve_session(svc.deps, first.session_token)
+    assert sessions.resolve_session(svc.deps, second.session_token).session.csrf_token == second.csrf_token
 
 
 def test_session_tokens_are_stored_only_as_hashes(svc, sqlite_rt, school):
     activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     with sqlite_rt.db.unit_of_work() as s:
-        ids = s.execute(select(sessions.c.id)).scalars().all()
+        ids = s.execute(select(sessions_table.c.id)).scalars().all()
     assert session.session_token not in ids
     assert hashlib.sha256(session.session_token.encode()).hexdigest() in ids
 
@@ -250,11 +255,11 @@ def test_failed_sign_ins_wait_longer_and_longer(svc, sqlite_rt, school, sleeps):
     activated(svc, sqlite_rt, school)
     for _ in range(5):
         with pytest.raises(Unauthenticated) as caught:
-            svc.sign_in("marie.dupont", "not the password", "192.0.2.1")
+            signin.sign_in(svc.deps, "marie.dupont", "not the password", "192.0.2.1")
         assert caught.value.code == "invalid_credentials"
     assert sleeps == [0.5, 1.0, 2.0]  # the first two tries are free, then 0.5 s, 1 s, 2 s
     with pytest.raises(RateLimited) as caught:
-        svc.sign_in("marie.dupont", PARENT_PASSWORD, "192.0.2.1")
+        signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD, "192.0.2.1")
     assert 290 <= caught.value.retry_after <= 300
 
 
@@ -262,43 +267,46 @@ def test_an_unknown_username_is_checked_against_a_dummy_hash_and_throttled_the_s
     activated(svc, sqlite_rt, school)
     hasher = sqlite_rt.extras["password_hasher"]
     with pytest.raises(Unauthenticated) as unknown:
-        svc.sign_in("nobody.here", PARENT_PASSWORD, "192.0.2.1")
+        signin.sign_in(svc.deps, "nobody.here", PARENT_PASSWORD, "192.0.2.1")
     with pytest.raises(Unauthenticated) as known:
-        svc.sign_in("marie.dupont", "not the password", "192.0.2.1")
+        signin.sign_in(svc.deps, "marie.dupont", "not the password", "192.0.2.1")
     assert hasher.dummy_verified == 1
     assert (unknown.value.code, unknown.value.message) == (known.value.code, known.value.message)
     for _ in range(4):
         with pytest.raises(Unauthenticated):
-            svc.sign_in("nobody.here", "guess", "192.0.2.2")
+            signin.sign_in(svc.deps, "nobody.here", "guess", "192.0.2.2")
     with pytest.raises(RateLimited):
-        svc.sign_in("nobody.here", "guess", "192.0.2.3")
+        signin.sign_in(svc.deps, "nobody.here", "guess", "192.0.2.3")
 
 
 def test_an_account_not_yet_activated_cannot_sign_in(svc, sqlite_rt, school):
     family(svc, school)
     with pytest.raises(Unauthenticated):
-        svc.sign_in("marie.dupont", "")
+        signin.sign_in(svc.deps, "marie.dupont", "")
 
 
 def test_one_address_is_locked_after_thirty_failures_whatever_the_usernames(svc, school):
     for i in range(30):
         with pytest.raises(Unauthenticated):
-            svc.sign_in(f"someone{i}", "guess", "198.51.100.7")
+            signin.sign_in(svc.deps, f"someone{i}", "guess", "198.51.100.7")
     with pytest.raises(RateLimited) as caught:
-        svc.sign_in(school.staff_username, STAFF_PASSWORD, "198.51.100.7")
+        signin.sign_in(svc.deps, school.staff_username, STAFF_PASSWORD, "198.51.100.7")
     assert caught.value.retry_after > 800
-    assert svc.sign_in(school.staff_username, STAFF_PASSWORD, "198.51.100.8").account.role == "staff"
+    assert (
+        signin.sign_in(svc.deps, school.staff_username, STAFF_PASSWORD, "198.51.100.8").session.account.role
+        == "staff"
+    )
 
 
 def test_a_success_clears_the_account_s_failures(svc, sqlite_rt, school, sleeps):
     activated(svc, sqlite_rt, school)
     for _ in range(4):
         with pytest.raises(Unauthenticated):
-            svc.sign_in("marie.dupont", "not the password")
-    svc.sign_in("marie.dupont", PARENT_PASSWORD)
+            signin.sign_in(svc.deps, "marie.dupont", "not the password")
+    signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD)
     sleeps.clear()
     with pytest.raises(Unauthenticated):
-        svc.sign_in("marie.dupont", "not the password")
+        signin.sign_in(svc.deps, "marie.dupont", "not the password")
     assert sleeps == []
 
 
@@ -307,69 +315,74 @@ def test_a_success_clears_the_account_s_failures(svc, sqlite_rt, school, sleeps)
 
 def test_a_session_ends_after_12_hours_idle(svc, sqlite_rt, school, clock):
     activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     clock.advance(hours=11, minutes=59)
-    svc.resolve_session(session.session_token)
+    sessions.resolve_session(svc.deps, session.session_token)
     clock.advance(hours=11, minutes=59)  # used 11 h 59 ago: still alive
-    svc.resolve_session(session.session_token)
+    sessions.resolve_session(svc.deps, session.session_token)
     clock.advance(hours=12)
     with pytest.raises(Unauthenticated):
-        svc.resolve_session(session.session_token)
+        sessions.resolve_session(svc.deps, session.session_token)
 
 
 def test_a_session_ends_7_days_after_sign_in_however_used(svc, sqlite_rt, school, clock):
     activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     for _ in range(15):
         clock.advance(hours=11)
-        svc.resolve_session(session.session_token)
+        sessions.resolve_session(svc.deps, session.session_token)
     clock.advance(hours=7 * 24 - 165)
     with pytest.raises(Unauthenticated):
-        svc.resolve_session(session.session_token)
+        sessions.resolve_session(svc.deps, session.session_token)
 
 
 def test_sign_out_ends_the_session(svc, sqlite_rt, school):
     activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
-    svc.sign_out(session.session_token)
-    svc.sign_out(session.session_token)  # again: nothing to do
-    svc.sign_out("never-existed")
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
+    sessions.sign_out(svc.deps, session.session_token)
+    sessions.sign_out(svc.deps, session.session_token)  # again: nothing to do
+    sessions.sign_out(svc.deps, "never-existed")
     with pytest.raises(Unauthenticated):
-        svc.resolve_session(session.session_token)
+        sessions.resolve_session(svc.deps, session.session_token)
 
 
 def test_with_one_child_the_child_is_active_at_sign_in(svc, sqlite_rt, school):
     parent, (only,) = activated(svc, sqlite_rt, school, n_children=1)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     assert session.active_child_id == only.id
     assert session.children[0].school_name == "École Sainte-Marie"
 
 
 def test_choosing_a_child_makes_it_active(svc, sqlite_rt, school):
     _, kids = activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
-    chosen = svc.select_child(session.session_token, kids[1].id)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
+    chosen = sessions.select_child(svc.deps, session.session_token, kids[1].id).session
     assert chosen.active_child_id == kids[1].id
-    assert svc.resolve_session(session.session_token).active_child_id == kids[1].id
+    assert sessions.resolve_session(svc.deps, session.session_token).session.active_child_id == kids[1].id
     with pytest.raises(NotFound):
-        svc.select_child(session.session_token, "")
+        sessions.select_child(svc.deps, session.session_token, "")
 
 
 def test_changing_the_password_needs_the_current_one(svc, sqlite_rt, school):
     activated(svc, sqlite_rt, school)
-    session = svc.sign_in("marie.dupont", PARENT_PASSWORD)
+    session = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
     with pytest.raises(InvalidRequest) as caught:
-        svc.change_password(
-            session.session_token, "wrong", "Un tout autre mot 2026", "Un tout autre mot 2026"
+        signin.change_password(
+            svc.deps, session.session_token, "wrong", "Un tout autre mot 2026", "Un tout autre mot 2026"
         )
     assert caught.value.fields == {"current_password": "incorrect"}
     with pytest.raises(InvalidRequest) as caught:
-        svc.change_password(session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un autre")
+        signin.change_password(
+            svc.deps, session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un autre"
+        )
     assert caught.value.fields == {"new_password_confirm": "mismatch"}
-    svc.change_password(
-        session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un tout autre mot 2026"
+    signin.change_password(
+        svc.deps, session.session_token, PARENT_PASSWORD, "Un tout autre mot 2026", "Un tout autre mot 2026"
     )
-    assert svc.sign_in("marie.dupont", "Un tout autre mot 2026").account.username == "marie.dupont"
+    assert (
+        signin.sign_in(svc.deps, "marie.dupont", "Un tout autre mot 2026").session.account.username
+        == "marie.dupont"
+    )
 
 
 # -- forgotten password ---------------------------------------------------------------------------
@@ -410,7 +423,10 @@ def test_create_school_and_staff_commands_print_json(sqlite_rt, capsys, monkeypa
     staff = json.loads(capsys.readouterr().out)
     assert staff["username"] == "anne.lambert"
     assert "connection_token" not in staff
-    assert AuthService(sqlite_rt).sign_in("anne.lambert", STAFF_PASSWORD).account.role == "staff"
+    assert (
+        signin.sign_in(use_case_deps(sqlite_rt), "anne.lambert", STAFF_PASSWORD).session.account.role
+        == "staff"
+    )
 
     assert (
         create_staff_command(sqlite_rt, [*args, "--email", "a2@parc.example", "--username", "Direction"]) == 0
@@ -432,10 +448,10 @@ def test_seed_demo_creates_the_demo_once(sqlite_rt, capsys):
     assert {s["class_name"] for s in demo["students"]} == {"3A", "1S2"}
     assert {s["level"] for s in demo["students"]} == {"primary", "secondary"}
     svc = AuthService(sqlite_rt)
-    parent = svc.sign_in(demo["parent"]["username"], demo["parent"]["password"])
+    parent = signin.sign_in(svc.deps, demo["parent"]["username"], demo["parent"]["password"]).session
     assert parent.account.school_name == DEMO_SCHOOL_NAME
     assert {c.id for c in parent.children} == {s["id"] for s in demo["students"]}
-    staff = svc.sign_in(demo["staff"]["username"], demo["staff"]["password"])
+    staff = signin.sign_in(svc.deps, demo["staff"]["username"], demo["staff"]["password"]).session
     assert staff.account.role == "staff"
     assert len(demo["staff"]["password"]) >= 20
 

@@ -11,11 +11,8 @@ from sqlalchemy import func, select
 
 from cartable.events.v1 import envelope_pb2
 from cartable.meetings.v1 import events_pb2 as meetings_events
-from kit.identity import Identity
 from services.notifications.db import outgoing_mails
-from services.notifications.domain.mail import Preferences
-from services.notifications.service import NotificationsService
-from services.notifications.tests.conftest import SCHOOL, add_parent, drain, event_body
+from services.notifications.tests.conftest import add_parent, choose, drain, event_body
 
 CONFIRMED = "meetings.booking.confirmed.v1"
 CANCELLED = "meetings.booking.cancelled.v1"
@@ -28,11 +25,6 @@ def _text(msg) -> str:
 
 def _html(msg) -> str:
     return msg.get_body(preferencelist=("html",)).get_content()
-
-
-def choose(rt, account_id: str, **prefs) -> None:
-    parent = Identity(account_id=account_id, role="parent", school_id=SCHOOL)
-    NotificationsService(rt).update_mail_preferences(parent, Preferences(**prefs))
 
 
 @pytest.fixture

@@ -11,12 +11,9 @@ from sqlalchemy import func, select
 from cartable.documents.v1 import events_pb2 as documents_events
 from cartable.finance.v1 import events_pb2 as finance_events
 from cartable.orders.v1 import events_pb2 as orders_events
-from kit.identity import Identity
 from kit.service import make_consumer
 from services.notifications.db import outgoing_mails
-from services.notifications.domain.mail import Preferences
-from services.notifications.service import NotificationsService
-from services.notifications.tests.conftest import SCHOOL, add_parent, drain, event_body, make_rt
+from services.notifications.tests.conftest import add_parent, choose, drain, event_body, make_rt
 
 
 def _text(msg) -> str:
@@ -29,11 +26,6 @@ def _html(msg) -> str:
 
 def by_recipient(catcher) -> dict:
     return {rcpt[0]: msg for rcpt, msg in catcher.messages}
-
-
-def choose(rt, account_id: str, **prefs) -> None:
-    parent = Identity(account_id=account_id, role="parent", school_id=SCHOOL)
-    NotificationsService(rt).update_mail_preferences(parent, Preferences(**prefs))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from services.notifications.db import outgoing_mails
-from services.notifications.tests.conftest import add_parent, drain, event_body
+from services.notifications.tests.conftest import add_parent, choose, drain, event_body
 
 TOKEN = "Zq7-vX2p-Lm9Tk4R-wQ8eHs"
 EXPIRES = int(datetime(2026, 12, 12, 13, 30, tzinfo=UTC).timestamp())  # 14:30 in Brussels
@@ -115,15 +115,8 @@ def test_token_mail_is_sent_once_when_the_event_is_delivered_twice(consumer, mai
 def test_language_the_parent_chose_wins_over_the_one_in_the_token_event(
     consumer, mailer, smtp_catcher, notifications_rt
 ):
-    from kit.identity import Identity
-    from services.notifications.domain.mail import Preferences
-    from services.notifications.service import NotificationsService
-
     add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
-    parent = Identity(
-        account_id="acc-marie", role="parent", school_id="school-1", students={"stu-emma": "1A"}
-    )
-    NotificationsService(notifications_rt).update_mail_preferences(parent, Preferences(language="nl"))
+    choose(notifications_rt, "acc-marie", language="nl")
     consumer.handle(event_body("auth.token.issued.v1", token_event("fr", "password_reset")))
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
@@ -152,15 +145,8 @@ def test_token_never_reaches_the_logs_and_leaves_no_copy_once_sent(
 def test_token_mail_goes_even_when_the_parent_turned_every_other_mail_off(
     consumer, mailer, smtp_catcher, notifications_rt
 ):
-    from kit.identity import Identity
-    from services.notifications.domain.mail import Preferences
-    from services.notifications.service import NotificationsService
-
     add_parent(consumer, "acc-marie", "marie@example.be", "fr", {"stu-emma": "Emma"})
-    parent = Identity(account_id="acc-marie", role="parent", school_id="school-1")
-    NotificationsService(notifications_rt).update_mail_preferences(
-        parent, Preferences(documents=False, invoices=False, payments=False, orders=False)
-    )
+    choose(notifications_rt, "acc-marie", documents=False, invoices=False, payments=False, orders=False)
     consumer.handle(event_body("auth.token.issued.v1", token_event(reason="password_reset")))
     drain(mailer)
     assert len(smtp_catcher.messages) == 1

@@ -1,0 +1,220 @@
+"""Queries about who is who: schools, accounts (parents and staff), students and who is whose parent."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Row, and_, select, update
+from sqlalchemy.orm import Session
+
+from services.auth.db import accounts, guardianships, locked, schools, students
+from services.auth.domain.usernames import make_username
+
+# -- schools --------------------------------------------------------------------------------------
+
+
+def insert_school(s: Session, school_id: str, name: str, now: datetime) -> None:
+    s.execute(schools.insert().values(id=school_id, name=name, created_at=now))
+
+
+def school_exists(s: Session, school_id: str) -> bool:
+    return s.execute(select(schools.c.id).where(schools.c.id == school_id)).first() is not None
+
+
+def school_name(s: Session, school_id: str) -> str:
+    return s.execute(select(schools.c.name).where(schools.c.id == school_id)).scalar_one_or_none() or ""
+
+
+def first_school_named(s: Session, name: str) -> str | None:
+    """The oldest school of that name, by id."""
+    q = select(schools.c.id).where(schools.c.name == name).order_by(schools.c.created_at)
+    return s.execute(q).scalars().first()
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+
+def account(s: Session, account_id: str) -> Row | None:
+    return s.execute(select(accounts).where(accounts.c.id == account_id)).first()
+
+
+def account_for_update(s: Session, account_id: str) -> Row | None:
+    return s.execute(locked(s, select(accounts).where(accounts.c.id == account_id))).first()
+
+
+def account_by_username(s: Session, username: str) -> Row | None:
+    return s.execute(select(accounts).where(accounts.c.username == username)).first()
+
+
+def username_taken(s: Session, username: str) -> bool:
+    return s.execute(select(accounts.c.id).where(accounts.c.username == username)).first() is not None
+
+
+def accounts_by_email(s: Session, email: str) -> list[Row]:
+    return s.execute(select(accounts).where(accounts.c.email == email).order_by(accounts.c.id)).all()
+
+
+def parent_of_school(s: Session, parent_id: str, school_id: str, *, lock: bool = False) -> Row | None:
+    a = accounts
+    q = select(a).where(a.c.id == parent_id, a.c.school_id == school_id, a.c.role == "parent")
+    return s.execute(q.with_for_update() if lock else q).first()
+
+
+def first_account_of(s: Session, school_id: str, role: str) -> Row | None:
+    """The school's oldest account with that role."""
+    a = accounts
+    q = select(a).where(a.c.school_id == school_id, a.c.role == role).order_by(a.c.created_at, a.c.id)
+    return s.execute(q).first()
+
+
+def insert_account(
+    s: Session,
+    *,
+    school_id: str,
+    role: str,
+    first: str,
+    last: str,
+    email: str,
+    language: str,
+    now: datetime,
+    username: str | None = None,
+    password_hash: str | None = None,
+) -> Row:
+    """A new parent or staff account, its username made from the names unless given; the new row."""
+    if username is None:
+        username = make_username(first, last, lambda candidate: username_taken(s, candidate))
+    account_id = str(uuid.uuid4())
+    s.execute(
+        accounts.insert().values(
+            id=account_id,
+            school_id=school_id,
+            role=role,
+            username=username,
+            email=email,
+            first_name=first,
+            last_name=last,
+            language=language,
+            password_hash=password_hash,
+            password_changed_at=now if password_hash else None,
+            created_at=now,
+        )
+    )
+    return account(s, account_id)
+
+
+def rehash_password(s: Session, account_id: str, password_hash: str) -> None:
+    """The same password hashed with today's parameters (it did not change)."""
+    s.execute(update(accounts).where(accounts.c.id == account_id).values(password_hash=password_hash))
+
+
+def set_password(s: Session, account_id: str, password_hash: str, now: datetime) -> None:
+    s.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(password_hash=password_hash, password_changed_at=now)
+    )
+
+
+# -- students and guardianships -------------------------------------------------------------------
+
+
+def insert_student(
+    s: Session, school_id: str, first: str, last: str, klass: str, level: str, now: datetime
+) -> Row:
+    """A new active student; the new row."""
+    student_id = str(uuid.uuid4())
+    s.execute(
+        students.insert().values(
+            id=student_id,
+            school_id=school_id,
+            first_name=first,
+            last_name=last,
+            class_name=klass,
+            level=level,
+            active=True,
+            created_at=now,
+        )
+    )
+    return s.execute(select(students).where(students.c.id == student_id)).first()
+
+
+def active_student_names(s: Session, school_id: str, student_ids: Iterable[str]) -> dict[str, str]:
+    """The first names of those of ``student_ids`` that are active students of the school, by id."""
+    st = students
+    rows = s.execute(
+        select(st.c.id, st.c.first_name).where(
+            st.c.school_id == school_id, st.c.id.in_(list(student_ids)), st.c.active.is_(True)
+        )
+    ).all()
+    return {r.id: r.first_name for r in rows}
+
+
+def find_students(
+    s: Session, school_id: str, *, parent_id: str | None, ids: list[str], classes: list[str]
+) -> list[Row]:
+    """The school's active students (only ``parent_id``'s children when given), by class then name."""
+    st = students
+    q = select(st).where(st.c.school_id == school_id, st.c.active.is_(True))
+    if parent_id is not None:
+        q = q.join(
+            guardianships,
+            and_(guardianships.c.student_id == st.c.id, guardianships.c.parent_id == parent_id),
+        )
+    if ids:
+        q = q.where(st.c.id.in_(ids))
+    if classes:
+        q = q.where(st.c.class_name.in_(classes))
+    return s.execute(q.order_by(st.c.class_name, st.c.last_name, st.c.first_name, st.c.id)).all()
+
+
+def children_of(s: Session, parent) -> list[Row]:
+    """A parent's active children (student rows) in their school, by first name."""
+    st, g = students, guardianships
+    return s.execute(
+        select(st)
+        .join(g, and_(g.c.student_id == st.c.id, g.c.parent_id == parent.id))
+        .where(st.c.active.is_(True), st.c.school_id == parent.school_id)
+        .order_by(st.c.first_name, st.c.last_name, st.c.id)
+    ).all()
+
+
+def linked_student_ids(s: Session, parent_id: str) -> set[str]:
+    q = select(guardianships.c.student_id).where(guardianships.c.parent_id == parent_id)
+    return set(s.execute(q).scalars())
+
+
+def insert_guardianships(
+    s: Session, parent_id: str, student_ids: list[str], school_id: str, now: datetime
+) -> None:
+    s.execute(
+        guardianships.insert(),
+        [
+            {"parent_id": parent_id, "student_id": sid, "school_id": school_id, "created_at": now}
+            for sid in student_ids
+        ],
+    )
+
+
+def find_parents(s: Session, school_id: str, student_ids: list[str]) -> list[Row]:
+    """The school's parents, all or those of ``student_ids``, by name."""
+    a, g = accounts, guardianships
+    q = select(a).where(a.c.school_id == school_id, a.c.role == "parent")
+    if student_ids:
+        q = q.where(a.c.id.in_(select(g.c.parent_id).where(g.c.student_id.in_(student_ids))))
+    return s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
+
+
+def children_ids_by_parent(s: Session, parent_ids: list[str]) -> dict[str, list[str]]:
+    """Each parent's student ids, in the order they were linked."""
+    g = guardianships
+    links: dict[str, list[str]] = {}
+    if parent_ids:
+        for parent_id, student_id in s.execute(
+            select(g.c.parent_id, g.c.student_id)
+            .where(g.c.parent_id.in_(parent_ids))
+            .order_by(g.c.created_at, g.c.student_id)
+        ).all():
+            links.setdefault(parent_id, []).append(student_id)
+    return links

@@ -1,0 +1,77 @@
+"""The events auth publishes, each routing key written once beside the message it sends. A use case
+records them with ``deps.emit(s, event)``, in its own transaction (the outbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from google.protobuf.message import Message
+
+from cartable.auth.v1 import events_pb2
+from services.auth.domain.usernames import display_name
+
+TOKEN_ISSUED = "auth.token.issued.v1"
+STUDENT_CREATED = "auth.student.created.v1"
+PARENT_CREATED = "auth.parent.created.v1"
+# the parent as they are now (same message as created), e.g. after a child was linked to them
+PARENT_UPDATED = "auth.parent.updated.v1"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str  # the routing key
+    payload: Message
+    school_id: str
+
+
+def token_issued(acc, token: str, reason: str, expires_at: datetime) -> Event:
+    """A new connection token for ``acc``: notifications mails it. The only place a token leaves auth."""
+    return Event(
+        TOKEN_ISSUED,
+        events_pb2.TokenIssued(
+            account_id=acc.id,
+            username=acc.username,
+            email=acc.email,
+            display_name=display_name(acc.first_name, acc.last_name),
+            language=acc.language,
+            token=token,
+            reason=reason,
+            expires_at=int(expires_at.timestamp()),
+        ),
+        acc.school_id,
+    )
+
+
+def student_created(student_id: str, school_id: str, class_name: str, level: str) -> Event:
+    """A student registered: finance opens their wallets."""
+    return Event(
+        STUDENT_CREATED,
+        events_pb2.StudentCreated(student_id=student_id, class_name=class_name, level=level),
+        school_id,
+    )
+
+
+def parent_created(acc, student_ids: list[str], student_names: dict[str, str]) -> Event:
+    """A parent account of these students (first names by id): notifications' contact book."""
+    return Event(PARENT_CREATED, _parent(acc, student_ids, student_names), acc.school_id)
+
+
+def parent_updated(acc, children) -> Event:
+    """The parent and all their children (student rows) now, e.g. after a child was linked."""
+    return Event(
+        PARENT_UPDATED,
+        _parent(acc, [c.id for c in children], {c.id: c.first_name for c in children}),
+        acc.school_id,
+    )
+
+
+def _parent(acc, student_ids: list[str], student_names: dict[str, str]) -> events_pb2.ParentCreated:
+    return events_pb2.ParentCreated(
+        account_id=acc.id,
+        email=acc.email,
+        display_name=display_name(acc.first_name, acc.last_name),
+        language=acc.language,
+        student_ids=student_ids,
+        student_names=student_names,
+    )

@@ -1,0 +1,12 @@
+"""The auth use cases, one module per capability. Each use case is a function taking ``Deps`` (built by
+``app.py``), the caller's identity when it needs one, and plain arguments; it runs in one unit of work
+(with its events in that transaction's outbox) and answers with the protobuf message of its RPC.
+
+- ``signin.py``: signing in and changing one's password, both throttled (domain/throttle.py)
+- ``tokens.py``: connection tokens: first connection, forgotten password, a token sent again
+- ``sessions.py``: sessions behind the browser's cookie, and the identity tokens they hand out
+- ``people.py``: students, parents and who is whose child, as the school's staff see them
+- ``schools.py``: setting up a school and its staff (commands)
+- ``demo.py``: the local run's demo school (command)
+- ``common.py``: what they share: ``Deps``, the hashing profile, field checks
+"""

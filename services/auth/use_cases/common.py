@@ -1,0 +1,127 @@
+"""What the auth use cases share: their dependencies, the hashing profile, and small steps.
+
+The slow steps (argon2 hashing and verification, the throttling delay) run outside any transaction so
+that they never hold a database lock: a use case that needs them reads in a short first transaction,
+hashes or waits, then re-checks what it read and writes everything in one unit of work.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kit.db import Database
+from kit.errors import InvalidRequest, NotFound
+from kit.identity import TokenSigner
+from services.auth.db import access, directory
+from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
+from services.auth.domain.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY, prune_before
+from services.auth.events import Event
+
+# one logger for every auth use case
+log = logging.getLogger("auth.service")
+
+T = TypeVar("T")
+
+LANGUAGES = ("fr", "nl", "en")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the auth use cases are given; ``app.py`` builds it from the runtime."""
+
+    db: Database
+    record: Callable[[Session, str, Message, str], object]  # an event into the outbox (Runtime.record)
+    clock: Callable[[], datetime]  # the service's time (tests move it)
+    hasher: PasswordHasher
+    signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file on first use
+    sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead)
+
+    def emit(self, s: Session, event: Event) -> None:
+        """Record ``event`` in the outbox, in the transaction of ``s``."""
+        self.record(s, event.name, event.payload, event.school_id)
+
+
+def hasher_for_profile(profile: str) -> PasswordHasher:
+    """AUTH_PASSWORD_PROFILE: "rfc9106-low-memory" (default, 64 MiB, t=3) or "owasp-minimum" (19 MiB,
+    t=2: for small servers, and the test suite). Both are argon2id; existing hashes keep verifying
+    whatever the profile, and are rehashed at the next sign-in."""
+    return PasswordHasher(OWASP_MINIMUM if profile == "owasp-minimum" else DEFAULT_PARAMETERS)
+
+
+def retrying(deps: Deps, fn: Callable[[Session], T], attempts: int = 3) -> T:
+    """Run ``fn`` in a unit of work, again when a unique constraint refuses it (two staff creating
+    the same username at once)."""
+    for attempt in range(attempts):
+        try:
+            with deps.db.unit_of_work() as s:
+                return fn(s)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def record_failures(s: Session, now: datetime, keys: list[tuple[str, str]]) -> list[int]:
+    """Count an attempt as failed for each (kind, value) key with a value, until it proves right (the
+    caller deletes the returned ids then); failures too old for any policy go."""
+    access.delete_failures_before(s, prune_before(now, ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY))
+    return [access.insert_failure(s, kind, value, now) for kind, value in keys if value]
+
+
+def require_school(s: Session, school_id: str) -> None:
+    if not school_id or not directory.school_exists(s, school_id):
+        raise NotFound("unknown school")
+
+
+# -- checking what people type --------------------------------------------------------------------
+
+
+def normalize_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def text_field(value: str, name: str, errors: dict[str, str], *, max_len: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        errors[name] = "required"
+    elif len(value) > max_len:
+        errors[name] = f"at most {max_len} characters"
+    return value
+
+
+def email_field(value: str, errors: dict[str, str], name: str = "email") -> str:
+    email = normalize_email(value)
+    if not email:
+        errors[name] = "required"
+    elif len(email) > 320 or not _EMAIL.match(email):
+        errors[name] = "not an e-mail address"
+    return email
+
+
+def language_field(value: str, errors: dict[str, str]) -> str:
+    language = (value or "fr").strip().lower()
+    if language not in LANGUAGES:
+        errors["language"] = "one of fr, nl, en"
+    return language
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """The non-blank values, trimmed, once each, in their first order."""
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+def weak_password_error(err: WeakPassword, password_field: str, confirm_field: str) -> InvalidRequest:
+    """A refused password as a 400: the field carries the machine code (``too_short``, ``common``,
+    ``mismatch``...) that pages translate; the message is for a person and ends with the same code."""
+    name = confirm_field if err.code == "mismatch" else password_field
+    return InvalidRequest(f"{err.message} [{err.code}]", fields={name: err.code})

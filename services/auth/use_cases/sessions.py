@@ -1,0 +1,125 @@
+"""Sessions: the opaque token behind the browser's cookie, and the identity tokens it hands out.
+
+A session ends after 12 hours without use, and 7 days after sign-in whatever happens. Session tokens
+are returned to the caller once per sign-in and stored only as their SHA-256. Each answer carries a
+fresh identity token, signed by auth, that the other services verify.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from cartable.auth.v1 import auth_pb2 as pb
+from kit.errors import NotFound, Unauthenticated
+from kit.identity import Identity
+from services.auth import views
+from services.auth.db import access, aware, directory
+from services.auth.domain.tokens import new_session_id, session_hash
+from services.auth.use_cases.common import Deps
+
+IDLE_TIMEOUT = timedelta(hours=12)
+ABSOLUTE_TIMEOUT = timedelta(days=7)
+# Resolving a session refreshes its idle limit at most once a minute (one write, not one per request).
+TOUCH_EVERY = timedelta(minutes=1)
+# Sessions that ended or expired this long ago are of no use to anybody: deleted at the next sign-in.
+KEEP_ENDED = timedelta(days=30)
+
+
+def resolve_session(deps: Deps, session_token: str) -> pb.ResolveSessionResponse:
+    """The session behind an opaque session token, with a fresh identity token for the other
+    services. Unauthenticated when unknown, ended or expired (12 h idle, 7 days in all)."""
+    now = deps.clock()
+    with deps.db.unit_of_work() as s:
+        row, acc = live_session(s, session_token, now)
+        return pb.ResolveSessionResponse(session=_session(deps, s, session_token, row, acc))
+
+
+def sign_out(deps: Deps, session_token: str) -> pb.SignOutResponse:
+    """End the session (nothing to do when it already ended or never existed)."""
+    if session_token:
+        now = deps.clock()
+        with deps.db.unit_of_work() as s:
+            access.end_session(s, session_hash(session_token), now)
+    return pb.SignOutResponse()
+
+
+def select_child(deps: Deps, session_token: str, child_id: str) -> pb.SelectChildResponse:
+    """A parent with several children chooses the one to act for ("Se connecter avec ce compte").
+    A child that is not theirs is NotFound, as if it did not exist."""
+    now = deps.clock()
+    with deps.db.unit_of_work() as s:
+        row, acc = live_session(s, session_token, now)
+        children = _children(s, acc)
+        if not child_id or child_id not in {c.id for c in children}:
+            raise NotFound("no such child")
+        access.set_active_child(s, row.id, child_id)
+        row = access.session(s, row.id)
+        return pb.SelectChildResponse(session=_session(deps, s, session_token, row, acc, children))
+
+
+# -- steps of the other use cases -----------------------------------------------------------------
+
+
+def open_session(deps: Deps, s: Session, acc, now: datetime, previous_session_token: str = "") -> pb.Session:
+    """A new session for ``acc`` (just signed in), with a new id every time; the browser's previous
+    session, when given, ends."""
+    if previous_session_token:
+        access.end_session(s, session_hash(previous_session_token), now)
+    access.delete_sessions_expired_before(s, acc.id, now - KEEP_ENDED)
+    children = _children(s, acc)
+    token = new_session_id()
+    access.insert_session(
+        s,
+        session_hash(token),
+        acc,
+        csrf_token=secrets.token_urlsafe(32),
+        active_child_id=children[0].id if len(children) == 1 else None,
+        now=now,
+        expires_at=now + IDLE_TIMEOUT,
+    )
+    row = access.session(s, session_hash(token))
+    return _session(deps, s, token, row, acc, children)
+
+
+def live_session(s: Session, session_token: str, now: datetime):
+    """The session row and its account, refreshed; Unauthenticated when it is not usable."""
+    if not session_token or len(session_token) > 200:
+        raise Unauthenticated("sign in first")
+    row = access.session(s, session_hash(session_token))
+    if row is None or row.ended_at is not None or aware(row.expires_at) <= now:
+        raise Unauthenticated("the session has ended; sign in again")
+    acc = directory.account(s, row.account_id)
+    if now - aware(row.last_seen_at) >= TOUCH_EVERY:
+        expires = min(now + IDLE_TIMEOUT, aware(row.created_at) + ABSOLUTE_TIMEOUT)
+        access.touch_session(s, row.id, now, expires)
+        row = access.session(s, row.id)
+    return row, acc
+
+
+def _children(s: Session, acc) -> list:
+    return directory.children_of(s, acc) if acc.role == "parent" else []
+
+
+def _session(deps: Deps, s: Session, token: str, row, acc, children: list | None = None) -> pb.Session:
+    if children is None:
+        children = _children(s, acc)
+    ids = [c.id for c in children]
+    active = row.active_child_id if row.active_child_id in ids else None
+    if active is None and len(ids) == 1:
+        active = ids[0]
+    if active != row.active_child_id:  # a child was added or left the school since
+        access.set_active_child(s, row.id, active)
+    identity = Identity(
+        account_id=acc.id,
+        role=acc.role,
+        school_id=acc.school_id,
+        # staff name no student: Identity.may_act_for lets them act for any of their school's
+        students={c.id: c.class_name for c in children},
+    )
+    # Signed with the real time, not the service clock: every verifier checks it against theirs.
+    identity_token, identity_exp = deps.signer().sign(identity)
+    school_name = directory.school_name(s, acc.school_id)
+    return views.session(token, row, acc, school_name, children, active or "", identity_token, identity_exp)

@@ -1,0 +1,126 @@
+"""Checking a password someone types: signing in, and changing one's password. Both are throttled.
+
+Failed attempts are slowed, then refused for a while (RateLimited with retry_after), per username typed
+and per client address (domain/throttle.py). An attempt counts as a failure from the moment it is
+allowed until the password proves right, so parallel guesses count too; a success clears the
+account's failures. Hashing and waiting happen between two short transactions (see common.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cartable.auth.v1 import auth_pb2 as pb
+from kit.errors import Conflict, InvalidRequest, RateLimited, Unauthenticated
+from services.auth.db import access, directory
+from services.auth.domain.passwords import WeakPassword, check_password_policy
+from services.auth.domain.throttle import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    Decision,
+    address_key,
+    combine,
+    decide,
+)
+from services.auth.domain.usernames import normalize_username
+from services.auth.use_cases.common import Deps, log, record_failures, weak_password_error
+from services.auth.use_cases.sessions import live_session, open_session
+
+
+def sign_in(
+    deps: Deps, username: str, password: str, client_address: str = "", previous_session_token: str = ""
+) -> pb.SignInResponse:
+    """Open a session for a username and password (parent or staff).
+
+    Whether the username exists never shows: an unknown one is checked against a dummy hash, answers
+    the same ``invalid_credentials`` and is throttled the same. A new session id every time; the
+    browser's previous session, when given, ends."""
+    name = normalize_username(username or "")[:320]
+    address = address_key(client_address) if client_address else ""
+    now = deps.clock()
+    with deps.db.unit_of_work() as s:
+        decision = _throttle(s, now, name, address)
+        pending = record_failures(s, now, [("account", name), ("address", address)])
+        account = directory.account_by_username(s, name)
+        stored = account.password_hash if account is not None else None
+    if decision.delay_seconds:
+        deps.sleep(decision.delay_seconds)
+    if stored is None:
+        deps.hasher.dummy_verify(password or "")
+        ok = False
+    else:
+        ok = deps.hasher.verify(stored, password or "")
+    if not ok:
+        log.info(
+            "sign-in failed",
+            extra={"account_id": account.id if account is not None else None, "client": address},
+        )
+        raise Unauthenticated("wrong username or password", code="invalid_credentials")
+    new_hash = deps.hasher.hash(password) if deps.hasher.needs_rehash(stored) else None
+    with deps.db.unit_of_work() as s:
+        access.delete_failures(s, pending)
+        access.clear_failures(s, "account", name)
+        acc = directory.account_for_update(s, account.id)
+        if acc is None or acc.password_hash != stored:  # the password changed in between
+            raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        if new_hash:
+            directory.rehash_password(s, acc.id, new_hash)
+        session = open_session(deps, s, acc, now, previous_session_token)
+    log.info("signed in", extra={"account_id": acc.id, "role": acc.role})
+    return pb.SignInResponse(session=session)
+
+
+def change_password(
+    deps: Deps, session_token: str, current_password: str, new_password: str, new_password_confirm: str
+) -> pb.ChangePasswordResponse:
+    """A signed-in account changes its password: the current one must be right (wrong guesses are
+    throttled like sign-ins), the new one typed twice and strong. Every other session of the
+    account ends; this one goes on."""
+    now = deps.clock()
+    with deps.db.unit_of_work() as s:
+        row, acc = live_session(s, session_token, now)
+        try:
+            check_password_policy(
+                new_password or "", new_password_confirm or "", username=acc.username, email=acc.email
+            )
+        except WeakPassword as err:
+            raise weak_password_error(err, "new_password", "new_password_confirm") from None
+        decision = _throttle(s, now, acc.username, "")
+        pending = record_failures(s, now, [("account", acc.username)])
+        stored = acc.password_hash
+    if decision.delay_seconds:
+        deps.sleep(decision.delay_seconds)
+    if not stored or not deps.hasher.verify(stored, current_password or ""):
+        raise InvalidRequest("the current password is not right", fields={"current_password": "incorrect"})
+    new_hash = deps.hasher.hash(new_password)
+    with deps.db.unit_of_work() as s:
+        access.delete_failures(s, pending)
+        access.clear_failures(s, "account", acc.username)
+        current = directory.account_for_update(s, acc.id)
+        if current.password_hash != stored:
+            raise Conflict("the password was changed meanwhile; try again", code="password_changed")
+        directory.set_password(s, acc.id, new_hash, now)
+        access.end_sessions_of(s, acc.id, now, but=row.id)
+    log.info("password changed, other sessions ended", extra={"account_id": acc.id})
+    return pb.ChangePasswordResponse()
+
+
+def _throttle(s: Session, now: datetime, name: str, address: str) -> Decision:
+    """May a password be checked now for this username (and client address, when known), after how
+    long a wait? RateLimited while either is locked."""
+    since = now - ACCOUNT_POLICY.window
+    decisions = [decide(access.failure_times(s, "account", name, since), now, ACCOUNT_POLICY)]
+    if address:
+        since = now - ADDRESS_POLICY.window
+        decisions.append(decide(access.failure_times(s, "address", address, since), now, ADDRESS_POLICY))
+    decision = combine(*decisions)
+    if not decision.allowed:
+        log.info("sign-in refused while locked", extra={"client": address})
+        raise RateLimited(
+            "too many failed attempts; try again later",
+            code="rate_limited",
+            retry_after=decision.retry_after_seconds,
+        )
+    return decision

@@ -1,0 +1,75 @@
+"""Rows as the protobuf messages the use cases answer with."""
+
+from __future__ import annotations
+
+from cartable.auth.v1 import auth_pb2 as pb
+from services.auth.db import aware
+from services.auth.domain.usernames import display_name
+
+
+def account(acc, school_name: str) -> pb.Account:
+    return pb.Account(
+        id=acc.id,
+        display_name=display_name(acc.first_name, acc.last_name),
+        role=acc.role,
+        school_id=acc.school_id,
+        language=acc.language,
+        email=acc.email,
+        username=acc.username,
+        school_name=school_name,
+    )
+
+
+def child(student, school_name: str) -> pb.Child:
+    return pb.Child(
+        id=student.id,
+        first_name=student.first_name,
+        last_name=student.last_name,
+        class_name=student.class_name,
+        school_name=school_name,
+        level=student.level,
+    )
+
+
+def session(
+    token: str,
+    row,
+    acc,
+    school_name: str,
+    children,
+    active_child_id: str,
+    identity_token: str,
+    identity_expires_at: int,
+) -> pb.Session:
+    """A session row, its account and the account's children (student rows, none for staff)."""
+    return pb.Session(
+        session_token=token,
+        csrf_token=row.csrf_token,
+        account=account(acc, school_name),
+        children=[child(c, school_name) for c in children],
+        active_child_id=active_child_id,
+        identity_token=identity_token,
+        identity_expires_at=identity_expires_at,
+        expires_at=int(aware(row.expires_at).timestamp()),
+    )
+
+
+def student(row) -> pb.Student:
+    return pb.Student(
+        id=row.id,
+        school_id=row.school_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        class_name=row.class_name,
+        level=row.level,
+    )
+
+
+def parent_contact(acc, student_ids: list[str]) -> pb.ParentContact:
+    return pb.ParentContact(
+        id=acc.id,
+        display_name=display_name(acc.first_name, acc.last_name),
+        email=acc.email,
+        language=acc.language,
+        student_ids=student_ids,
+    )
