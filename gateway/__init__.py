@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
     app.extensions["cartable_clients"] = Clients(app.config["GRPC_TARGETS"], app.config["GRPC_TIMEOUT"])
+    app.extensions["cartable_api_areas"] = API_AREAS  # what /api/v1/openapi.json documents
 
     Babel(app, locale_selector=select_locale)
     csrf = CSRFProtect(app)

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from cartable.auth.v1 import auth_pb2
 from cartable.finance.v1 import finance_pb2
+from gateway.api.shapes import child_json, session_json, wallet_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
@@ -93,40 +94,6 @@ def client_address() -> str:
         if not any(ip in net for net in nets):
             return str(ip)
     return str(_ip(chain[0]))
-
-
-def child_json(c) -> dict[str, str]:
-    return {
-        "id": c.id,
-        "first_name": c.first_name,
-        "last_name": c.last_name,
-        "class_name": c.class_name,
-        "school_name": c.school_name,
-    }
-
-
-def session_json(sess) -> dict[str, Any]:
-    """The session object of API.md."""
-    return {
-        "session_token": sess.session_token,
-        "csrf_token": sess.csrf_token,
-        "account": {
-            "id": sess.account.id,
-            "display_name": sess.account.display_name,
-            "role": sess.account.role,
-        },
-        "children": [child_json(c) for c in sess.children],
-        "active_child_id": sess.active_child_id or None,
-    }
-
-
-def wallet_json(w) -> dict[str, Any]:
-    return {
-        "id": w.id,
-        "name": w.name,
-        "balance_cents": w.balance_cents,
-        "structured_communication": w.structured_communication,
-    }
 
 
 def set_session_cookie(resp: Response, sess) -> Response:

@@ -15,8 +15,15 @@ from cartable.finance.v1 import finance_pb2
 from cartable.meetings.v1 import meetings_pb2
 from cartable.notifications.v1 import notifications_pb2
 from cartable.orders.v1 import orders_pb2
-from gateway.api.account import child_json, wallet_json
-from gateway.api.orders import period_json
+from gateway.api.shapes import (
+    child_json,
+    event_json,
+    latest_documents_json,
+    period_json,
+    unpaid_invoices_json,
+    upcoming_booking_json,
+    wallet_json,
+)
 from gateway.clients import rpc, rpc_future
 from gateway.openapi import error_responses, json_body, list_of, obj, ok, ref
 from gateway.web import field_str, require_parent_child, require_staff
@@ -26,36 +33,6 @@ from kit.errors import InvalidRequest
 log = logging.getLogger("gateway.dashboard")
 
 bp = Blueprint("api_dashboard", __name__)
-
-
-def event_json(e) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "title": e.title,
-        "description": e.description,
-        "starts_at": e.starts_at,
-        "ends_at": e.ends_at,
-        "class_names": list(e.class_names),
-    }
-
-
-def booking_json(b) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "evening_title": b.evening_title,
-        "teacher_name": b.teacher_name,
-        "room": b.room,
-        "starts_at": b.slot.starts_at,
-        "ends_at": b.slot.ends_at,
-    }
-
-
-def _invoice_panel(resp) -> dict[str, int]:
-    unpaid = [i for i in resp.invoices if i.status in ("unpaid", "partially_paid")]
-    return {
-        "unpaid_count": len(unpaid),
-        "unpaid_total_cents": sum(i.total_cents - i.paid_cents for i in unpaid),
-    }
 
 
 def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]]]:
@@ -73,12 +50,7 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
             "documents",
             "ListDocuments",
             documents_pb2.ListDocumentsRequest(student_id=child_id, state="unread", limit=5),
-            lambda r: {
-                "unread_count": r.unread_count,
-                "latest": [
-                    {"id": d.id, "title": d.title, "deposited_at": d.deposited_at} for d in r.documents
-                ],
-            },
+            latest_documents_json,
         ),
         (
             "wallets",
@@ -101,7 +73,7 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
             "finance",
             "ListInvoices",
             finance_pb2.ListInvoicesRequest(student_id=child_id),
-            _invoice_panel,
+            unpaid_invoices_json,
         )
     )
     out.append(
@@ -110,7 +82,7 @@ def panels(child_id: str) -> list[tuple[str, str, str, Any, Callable[[Any], Any]
             "meetings",
             "ListMyBookings",
             meetings_pb2.ListMyBookingsRequest(student_id=child_id),
-            lambda r: [booking_json(b) for b in r.bookings],
+            lambda r: [upcoming_booking_json(b) for b in r.bookings],
         )
     )
     return out

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from cartable.auth.v1 import auth_pb2
 from cartable.documents.v1 import documents_pb2
+from gateway.api.shapes import document_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, list_of, obj, ok
 from gateway.web import require_parent_child, require_session, require_staff
@@ -16,18 +17,6 @@ from kit.errors import InvalidRequest
 bp = Blueprint("api_documents", __name__)
 
 INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp", "text/plain")
-
-
-def document_json(d) -> dict:
-    return {
-        "id": d.id,
-        "title": d.title,
-        "deposited_at": d.deposited_at,
-        "read_at": d.read_at or None,
-        "content_type": d.content_type,
-        "size_bytes": d.size_bytes,
-        "filename": d.filename,
-    }
 
 
 def list_documents(student_id: str, state: str, limit: int = 50, cursor: str = ""):

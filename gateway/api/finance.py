@@ -9,7 +9,16 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.account import wallet_json
+from gateway.api.payments import pay_invoice_online
+from gateway.api.shapes import (
+    credit_note_json,
+    invoice_json,
+    operation_json,
+    sale_line_json,
+    settings_json,
+    wallet_json,
+    wallet_type_json,
+)
 from gateway.clients import rpc
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
@@ -36,73 +45,6 @@ MONEY_TIMEOUT = 10.0
 
 
 # -- shapes -----------------------------------------------------------------------------------------
-
-
-def invoice_json(i, *, with_lines: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": i.id,
-        "number": i.number,
-        "title": i.title,
-        "issued_on": i.issued_on,
-        "due_on": i.due_on,
-        "total_cents": i.total_cents,
-        "paid_cents": i.paid_cents,
-        "status": i.status,
-        "structured_communication": i.structured_communication,
-    }
-    if with_lines:
-        out["student_id"] = i.student_id
-        out["credit_cents"] = i.credit_cents
-        out["lines"] = [
-            {
-                "label": ln.label,
-                "quantity": ln.quantity,
-                "unit_price_cents": ln.unit_price_cents,
-                "amount_cents": ln.amount_cents,
-            }
-            for ln in i.lines
-        ]
-    return out
-
-
-def settings_json(st) -> dict[str, Any]:
-    return {
-        "iban": st.iban,
-        "bic": st.bic,
-        "beneficiary": st.beneficiary,
-        "top_up_methods": list(st.top_up_methods),
-        "internal_wallet_payments": st.internal_wallet_payments,
-        "online_payment_for_orders": st.online_payment_for_orders,
-        "school_name": st.school_name,
-    }
-
-
-def operation_json(o) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "at": o.at,
-        "type": o.type,
-        "label": o.label,
-        "amount_cents": o.amount_cents,
-        "payment_method": o.payment_method or None,
-        "wallet_id": o.wallet_id,
-        "wallet_name": o.wallet_name,
-    }
-
-
-def sale_line_json(ln) -> dict[str, Any]:
-    return {
-        "id": ln.id,
-        "at": ln.at,
-        "label": ln.label,
-        "quantity": ln.quantity,
-        "unit_price_cents": ln.unit_price_cents,
-        "amount_cents": ln.amount_cents,
-        "wallet_id": ln.wallet_id,
-        "wallet_name": ln.wallet_name,
-        "sale_id": ln.sale_id,
-        "student_id": ln.student_id,
-    }
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -197,8 +139,6 @@ def pay_invoice(invoice_id: str):
     if method not in ("wallet", "online"):
         raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
     if method == "online":  # payments capability: 201 {payment_id, checkout_url} (gateway/api/payments.py)
-        from gateway.api.payments import pay_invoice_online
-
         return pay_invoice_online(invoice_id, child)
     wallet_id = field_str(data, "wallet_id", required=True, max_len=36)
     resp = rpc(
@@ -288,7 +228,7 @@ def put_settings():
 def list_wallet_types():
     require_staff()
     resp = rpc("finance", "ListWalletTypes", pb.ListWalletTypesRequest())
-    return _list([{"id": t.id, "name": t.name} for t in resp.wallet_types])
+    return _list([wallet_type_json(t) for t in resp.wallet_types])
 
 
 @bp.post("/api/v1/admin/wallet-types")
@@ -302,7 +242,7 @@ def create_wallet_type():
         pb.CreateWalletTypeRequest(name=field_str(data, "name", max_len=100)),
         timeout=30,
     )
-    return jsonify(id=resp.wallet_type.id, name=resp.wallet_type.name), 201
+    return jsonify(wallet_type_json(resp.wallet_type)), 201
 
 
 @bp.get("/api/v1/admin/students/<student_id>/wallets")
@@ -353,16 +293,7 @@ def credit_note(invoice_id: str):
             idempotency_key=idempotency_key(),
         ),
     )
-    note = resp.credit_note
-    return jsonify(
-        id=note.id,
-        number=note.number,
-        invoice_id=note.invoice_id,
-        reason=note.reason,
-        credited_cents=note.credited_cents,
-        created_at=note.created_at,
-        invoice=invoice_json(resp.invoice),
-    ), 201
+    return jsonify(credit_note_json(resp.credit_note, resp.invoice)), 201
 
 
 @bp.post("/api/v1/admin/sales")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from cartable.notifications.v1 import notifications_pb2 as pb
+from gateway.api.shapes import failed_mail_json, mail_switches, prefs_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import json_body as read_json
@@ -14,21 +15,6 @@ from kit.errors import Forbidden, InvalidRequest
 bp = Blueprint("api_notifications", __name__)
 
 LANGUAGES = ("fr", "nl", "en")
-
-
-def switches() -> list[str]:
-    """The on/off mail kinds the notifications service knows (every bool field of MailPreferences)."""
-    return [f.name for f in pb.MailPreferences.DESCRIPTOR.fields if f.type == f.TYPE_BOOL]
-
-
-def prefs_json(p) -> dict:
-    out = {
-        "language": p.language,
-        "email": p.email,
-        "low_balance_threshold_cents": p.low_balance_threshold_cents,
-    }
-    out.update({name: getattr(p, name) for name in switches()})
-    return out
 
 
 def require_parent():
@@ -51,7 +37,7 @@ def update_preferences(values: dict):
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100_000_00:
         fields["low_balance_threshold_cents"] = "an integer from 0 (no alert) to 10000000"
     flags = {}
-    for name in switches():
+    for name in mail_switches():
         value = values.get(name, True)
         if not isinstance(value, bool):
             fields[name] = "true or false"
@@ -87,20 +73,7 @@ def failed_mails():
         "ListFailedMails",
         pb.ListFailedMailsRequest(limit=int(limit), cursor=request.args.get("cursor", "")),
     )
-    items = [
-        {
-            "id": m.id,
-            "kind": m.kind,
-            "recipient": m.recipient,
-            "subject": m.subject,
-            "attempts": m.attempts,
-            "last_error": m.last_error,
-            "created_at": m.created_at,
-            "failed_at": m.failed_at,
-        }
-        for m in resp.mails
-    ]
-    return jsonify(items=items, next_cursor=resp.next_cursor or None)
+    return jsonify(items=[failed_mail_json(m) for m in resp.mails], next_cursor=resp.next_cursor or None)
 
 
 @bp.post("/api/v1/admin/failed-mails/<mail_id>/retry")

@@ -3,12 +3,11 @@ returns (staff)."""
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from flask import Blueprint, current_app, jsonify
 
 from cartable.auth.v1 import auth_pb2
 from cartable.orders.v1 import orders_pb2
+from gateway.api.shapes import catalog_json, period_json, summary_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import field_int, field_str, idempotency_key, require_parent_child, require_staff
@@ -16,28 +15,6 @@ from gateway.web import json_body as read_json
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_orders", __name__)
-
-
-def period_json(p) -> dict:
-    return {"id": p.id, "title": p.title, "opens_at": p.opens_at, "closes_at": p.closes_at, "notes": p.notes}
-
-
-def summary_json(s) -> dict:
-    return {
-        "lines": [
-            {
-                "item_id": ln.item_id,
-                "subject": ln.subject,
-                "title": ln.title,
-                "type": ln.type,
-                "price_cents": ln.price_cents,
-            }
-            for ln in s.lines
-        ],
-        "subtotal_cents": s.subtotal_cents,
-        "credit_cents": s.credit_cents,
-        "grand_total_cents": s.grand_total_cents,
-    }
 
 
 def item_ids(data: dict) -> list[str]:
@@ -53,32 +30,6 @@ def item_ids(data: dict) -> list[str]:
 
 def catalog(period_id: str, child_id: str):
     return rpc("orders", "GetCatalog", orders_pb2.GetCatalogRequest(period_id=period_id, student_id=child_id))
-
-
-def catalog_json(resp) -> dict:
-    subjects = [
-        {
-            "subject": subject,
-            "items": [
-                {
-                    "id": i.id,
-                    "title": i.title,
-                    "comment": i.comment,
-                    "type": i.type,
-                    "price_cents": i.price_cents,
-                }
-                for i in group
-            ],
-        }
-        for subject, group in groupby(resp.items, key=lambda i: i.subject)
-    ]
-    return {
-        "id": resp.period.id,
-        "title": resp.period.title,
-        "notes": resp.period.notes,
-        "closes_at": resp.period.closes_at,
-        "subjects": subjects,
-    }
 
 
 def summarize(period_id: str, child_id: str, ids: list[str]):

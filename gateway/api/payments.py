@@ -9,12 +9,19 @@ Only shapes are checked here; the finance service owns every rule."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
 from cartable.finance.v1 import finance_pb2 as pb
+from gateway.api.shapes import (
+    invoice_json,
+    payment_json,
+    started_payment_json,
+    statement_json,
+    transfer_json,
+    unmatched_json,
+)
 from gateway.clients import rpc
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
@@ -43,71 +50,6 @@ MAX_TOP_UP_CENTS = 500_000
 
 
 # -- shapes -----------------------------------------------------------------------------------------
-
-
-def payment_json(p: pb.Payment) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "status": p.status,
-        "amount_cents": p.amount_cents,
-        "purpose": p.purpose,
-        "method": p.method,
-        "wallet_id": p.wallet_id or None,
-        "invoice_id": p.invoice_id or None,
-        "created_at": p.created_at,
-        "paid_at": p.paid_at or None,
-    }
-
-
-def transfer_json(t: pb.TransferDetails, *, with_amount: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "iban": t.iban,
-        "bic": t.bic,
-        "beneficiary": t.beneficiary,
-        "structured_communication": t.structured_communication,
-        "epc_qr_svg": t.epc_qr_svg or None,
-        "epc_payload": t.epc_payload or None,
-    }
-    if with_amount:
-        out["amount_cents"] = t.amount_cents
-        out["open_amount_cents"] = t.amount_cents
-    return out
-
-
-def statement_json(r: pb.StatementImport) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "format": r.format,
-        "filename": r.filename,
-        "statements": r.statements,
-        "accounts": list(r.accounts),
-        "movements": r.movements,
-        "credited": r.credited,
-        "unmatched": r.unmatched,
-        "duplicates": r.duplicates,
-        "debits": r.debits,
-        "credited_cents": r.credited_cents,
-        "unmatched_cents": r.unmatched_cents,
-        "created_at": r.created_at,
-    }
-
-
-def unmatched_json(t: pb.UnmatchedTransfer) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "amount_cents": t.amount_cents,
-        "communication": t.communication,
-        "counterparty_name": t.counterparty_name,
-        "counterparty_iban": t.counterparty_iban,
-        "booked_on": t.booked_on,
-        "reason": t.reason,
-        "status": t.status,
-        "source": t.source,
-        "assigned_wallet_id": t.assigned_wallet_id or None,
-        "assigned_invoice_id": t.assigned_invoice_id or None,
-        "assigned_at": t.assigned_at or None,
-        "payment_id": t.payment_id or None,
-    }
 
 
 def qr_title() -> str:
@@ -191,13 +133,7 @@ def assign(
 
 
 def started_json(resp: pb.StartPaymentResponse):
-    return jsonify(
-        payment_id=resp.payment.id,
-        checkout_url=resp.checkout_url or None,
-        status=resp.payment.status,
-        amount_cents=resp.payment.amount_cents,
-        purpose=resp.payment.purpose,
-    ), 201
+    return jsonify(started_payment_json(resp)), 201
 
 
 def pay_invoice_online(invoice_id: str, child_id: str):
@@ -334,8 +270,6 @@ def assign_transfer(transfer_id: str):
     done = assign(transfer_id[:36], wallet_id=wallet_id, invoice_id=invoice_id, key=idempotency_key())
     out = {**unmatched_json(done.transfer), "unmatched_rest_cents": done.unmatched_rest_cents}
     if invoice_id:
-        from gateway.api.finance import invoice_json
-
         out["invoice"] = invoice_json(done.invoice)
     else:
         out["wallet_balance_cents"] = done.wallet_balance_cents

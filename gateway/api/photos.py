@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from cartable.documents.v1 import documents_pb2
 from cartable.orders.v1 import orders_pb2
+from gateway.api.shapes import album_json, photo_json
 from gateway.clients import rpc
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import field_int, field_str, require_parent_child, require_session, require_staff
@@ -270,40 +271,6 @@ def offer_album(album_id: str, period_id: str, price_cents: int, comment: str = 
 
 
 # -- JSON shapes --------------------------------------------------------------------------------------
-
-
-def photo_json(p) -> dict:
-    base = f"/api/v1/photos/{p.id}"
-    return {
-        "id": p.id,
-        "album_id": p.album_id,
-        "number": p.number,
-        "title": p.title or None,
-        "filename": p.filename,
-        "width": p.width,
-        "height": p.height,
-        "size_bytes": p.size_bytes,
-        "uploaded_at": p.uploaded_at,
-        "thumbnail": {"url": f"{base}/thumbnail", "width": p.thumb_width, "height": p.thumb_height},
-        "display_url": f"{base}/display",
-        "download_url": f"{base}/download",
-    }
-
-
-def album_json(a, staff: bool = False) -> dict:
-    out = {
-        "id": a.id,
-        "title": a.title,
-        "event": a.event or None,
-        "taken_on": a.taken_on or None,
-        "class_names": list(a.class_names),
-        "published_at": a.published_at or None,
-        "photo_count": a.photo_count,
-        "cover": photo_json(a.cover) if a.HasField("cover") else None,
-    }
-    if staff:
-        out["offered_period_ids"] = list(a.offered_period_ids)
-    return out
 
 
 def _is_staff() -> bool:

@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gateway.api.notifications import get_preferences, switches, update_preferences
+from gateway.api.notifications import get_preferences, update_preferences
+from gateway.api.shapes import mail_switches
 from gateway.pages.account import login_required
 from gateway.web import load_session
 from kit.errors import Forbidden, InvalidRequest
@@ -38,7 +39,7 @@ def preferences():
         raise Forbidden(_("Cette page est réservée aux parents."))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {name: request.form.get(name) == "on" for name in switches()}
+        values = {name: request.form.get(name) == "on" for name in mail_switches()}
         values["language"] = request.form.get("language", "fr")
         try:
             values["low_balance_threshold_cents"] = euros_to_cents(request.form.get("threshold", ""))
@@ -49,6 +50,6 @@ def preferences():
             flash(_("Vos préférences sont enregistrées."), "success")
             return redirect(url_for("notifications.preferences"))
     prefs = get_preferences()
-    return render_template("notifications/preferences.html", p=prefs, switches=switches(), errors=errors), (
-        400 if errors else 200
-    )
+    return render_template(
+        "notifications/preferences.html", p=prefs, switches=mail_switches(), errors=errors
+    ), (400 if errors else 200)

@@ -1,0 +1,62 @@
+"""The gateway's layout rules (CONVENTIONS.md): no import cycle among its modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+GATEWAY = Path(__file__).resolve().parents[1]
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in GATEWAY.rglob("*.py"):
+        parts = path.relative_to(GATEWAY.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Every gateway module ``name`` imports, at the top or inside a function."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+        else:
+            continue
+        found.update(t for t in targets if t in known and t != name)
+    return found
+
+
+def _cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:
+    path, on_path = [start], {start}
+
+    def walk(node: str) -> list[str] | None:
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in on_path:
+                path.append(nxt)
+                on_path.add(nxt)
+                found = walk(nxt)
+                if found:
+                    return found
+                on_path.discard(path.pop())
+        return None
+
+    return walk(start)
+
+
+def test_no_gateway_module_imports_itself_back():
+    modules = _modules()
+    graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    cycles = [c for name in sorted(graph) if (c := _cycle_from(name, graph))]
+    assert cycles == []
