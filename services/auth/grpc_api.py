@@ -4,7 +4,7 @@ from cartable.auth.v1 import auth_pb2 as pb
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
 from services.auth.service import AuthService, StudentView
-from services.auth.use_cases import sessions, signin
+from services.auth.use_cases import sessions, signin, tokens
 
 
 def _student(s: StudentView) -> pb.Student:
@@ -33,22 +33,20 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def CheckConnectionToken(self, request, context):
-        found = self.svc.check_connection_token(request.token)
-        return pb.CheckConnectionTokenResponse(username=found.username, display_name=found.display_name)
+        return tokens.check_connection_token(self.svc.deps, request.token)
 
     def Activate(self, request, context):
-        view = self.svc.activate(
+        return tokens.activate(
+            self.svc.deps,
             request.token,
             request.password,
             request.password_confirm,
             request.client_address,
             request.previous_session_token,
         )
-        return pb.ActivateResponse(session=view)
 
     def RequestPasswordReset(self, request, context):
-        self.svc.request_password_reset(request.email, request.client_address)
-        return pb.RequestPasswordResetResponse()
+        return tokens.request_password_reset(self.svc.deps, request.email, request.client_address)
 
     def ResolveSession(self, request, context):
         return sessions.resolve_session(self.svc.deps, request.session_token)
@@ -95,8 +93,7 @@ class Servicer(pb_grpc.AuthServiceServicer):
         return pb.LinkChildrenResponse(student_ids=ids)
 
     def IssueConnectionToken(self, request, context):
-        self.svc.issue_connection_token(current(), request.parent_id)
-        return pb.IssueConnectionTokenResponse()
+        return tokens.issue_connection_token(self.svc.deps, current(), request.parent_id)
 
     def ListParents(self, request, context):
         parents = self.svc.list_parents(current(), list(request.student_ids))

@@ -19,47 +19,30 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cartable.auth.v1 import auth_pb2 as pb
 from cartable.auth.v1 import events_pb2
-from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
 from services.auth.db import (
-    access,
     accounts,
-    aware,
-    connection_tokens,
     directory,
     guardianships,
     schools,
-    sessions,
     students,
 )
 from services.auth.domain.passwords import (
     WeakPassword,
     check_password_policy,
 )
-from services.auth.domain.throttle import (
-    RESET_ADDRESS_POLICY,
-    address_key,
-    decide,
-)
-from services.auth.domain.tokens import (
-    hash_token,
-    new_connection_token,
-    token_expires_at,
-    token_state,
-)
 from services.auth.domain.usernames import make_username, normalize_username
-from services.auth.use_cases import sessions as session_steps
-from services.auth.use_cases.common import record_failures
+from services.auth.use_cases import tokens
 
 log = logging.getLogger("auth.service")
 
@@ -122,12 +105,6 @@ class CreatedStaff:
     username: str
     connection_token: str | None = None  # when no password was given: to hand over, mailed too
     token_expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TokenCheck:
-    username: str
-    display_name: str
 
 
 @dataclass
@@ -226,195 +203,6 @@ class AuthService:
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
-
-    # -- first connection and forgotten password ---------------------------------------------------
-
-    def check_connection_token(self, token: str) -> TokenCheck:
-        """Tell whether a typed connection token may be used (first step of the first connection),
-        without using it: the page then asks for the password. Errors as ``activate``."""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            row = self._token_row(s, token)
-            self._check_token(row, now)
-        return TokenCheck(row.username, display_name(row.first_name, row.last_name))
-
-    def activate(
-        self,
-        token: str,
-        password: str,
-        password_confirm: str,
-        client_address: str = "",
-        previous_session_token: str = "",
-    ) -> pb.Session:
-        """First connection (and the end of a forgotten password): the connection token, typed with
-        any spaces around it, and a new password typed twice. Sets the password, uses the token up,
-        ends the account's other sessions and opens a new one at once.
-
-        Unknown or replaced token: InvalidRequest ``invalid_token``; used: Conflict ``token_used``;
-        14 days old or more: Conflict ``token_expired``; weak or different passwords: InvalidRequest
-        with the reason's code in ``fields.password`` / ``fields.password_confirm``."""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            row = self._token_row(s, token)
-            self._check_token(row, now)
-        try:
-            check_password_policy(
-                password or "", password_confirm or "", username=row.username, email=row.email
-            )
-        except WeakPassword as err:
-            raise _weak_password_error(err, "password", "password_confirm") from None
-        new_hash = self.hasher.hash(password)
-        with self.rt.db.unit_of_work() as s:
-            row = self._token_row(s, token, lock=True)
-            self._check_token(row, now)  # again: the same token may have been used meanwhile
-            s.execute(
-                update(connection_tokens).where(connection_tokens.c.id == row.token_id).values(used_at=now)
-            )
-            s.execute(
-                update(accounts)
-                .where(accounts.c.id == row.account_id)
-                .values(password_hash=new_hash, password_changed_at=now)
-            )
-            s.execute(
-                update(sessions)
-                .where(sessions.c.account_id == row.account_id, sessions.c.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-            access.clear_failures(s, "account", row.username)
-            acc = s.execute(select(accounts).where(accounts.c.id == row.account_id)).first()
-            view = session_steps.open_session(self.deps, s, acc, now, previous_session_token)
-        log.info("password set with a connection token", extra={"account_id": row.account_id})
-        return view
-
-    @staticmethod
-    def _token_row(s: Session, token: str, lock: bool = False):
-        token = (token or "").strip()
-        if not token or len(token) > _MAX_TOKEN_INPUT:
-            return None
-        t, a = connection_tokens, accounts
-        q = (
-            select(
-                t.c.id.label("token_id"),
-                t.c.issued_at,
-                t.c.used_at,
-                t.c.revoked_at,
-                a.c.id.label("account_id"),
-                a.c.username,
-                a.c.email,
-                a.c.first_name,
-                a.c.last_name,
-            )
-            .join(a, a.c.id == t.c.account_id)
-            .where(t.c.token_hash == hash_token(token))
-        )
-        if lock and s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(of=t)
-        return s.execute(q).first()
-
-    @staticmethod
-    def _check_token(row, now: datetime) -> None:
-        if row is None:
-            raise InvalidRequest(
-                "this connection token is not valid: check it, or ask for a new one",
-                code="invalid_token",
-                fields={"token": "invalid"},
-            )
-        state = token_state(aware(row.issued_at), aware(row.used_at), aware(row.revoked_at), now)
-        if state == "revoked":  # replaced by a newer token: to the parent, just not valid
-            raise InvalidRequest(
-                "this connection token is no longer valid: use the latest one you received",
-                code="invalid_token",
-                fields={"token": "invalid"},
-            )
-        if state == "used":
-            raise Conflict(
-                "this connection token has already been used; sign in, or ask for a new one",
-                code="token_used",
-            )
-        if state == "expired":
-            raise Conflict(
-                "this connection token has expired (it was valid 14 days); ask for a new one",
-                code="token_expired",
-            )
-
-    def request_password_reset(self, email: str, client_address: str = "") -> None:
-        """Forgotten password: the answer is the same whether or not the address is known. When it is,
-        each account with that address gets a new connection token (mailed with the username by
-        notifications), which replaces the previous one. Requests are limited per client address
-        (RateLimited, whatever the address asked for) and per account (beyond a few an hour, quietly
-        nothing more is mailed)."""
-        wanted = normalize_email(email)
-        address = address_key(client_address) if client_address else ""
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            if address:
-                times = access.failure_times(s, "reset_address", address, now - RESET_ADDRESS_POLICY.window)
-                decision = decide(times, now, RESET_ADDRESS_POLICY)
-                if not decision.allowed:
-                    raise RateLimited(
-                        "too many requests; try again later",
-                        code="rate_limited",
-                        retry_after=decision.retry_after_seconds,
-                    )
-                record_failures(s, now, [("reset_address", address)])
-            if not wanted or len(wanted) > 320:
-                return
-            for acc in s.execute(
-                select(accounts).where(accounts.c.email == wanted).order_by(accounts.c.id)
-            ).all():
-                t = connection_tokens
-                recent = s.execute(
-                    select(func.count())
-                    .select_from(t)
-                    .where(
-                        t.c.account_id == acc.id,
-                        t.c.reason == "password_reset",
-                        t.c.issued_at > now - timedelta(hours=1),
-                    )
-                ).scalar_one()
-                if recent >= RESETS_PER_ACCOUNT_PER_HOUR:
-                    log.info("password reset not mailed again so soon", extra={"account_id": acc.id})
-                    continue
-                self._issue_token(s, acc, "password_reset", now)
-
-    def _issue_token(self, s: Session, acc, reason: str, now: datetime) -> tuple[str, datetime]:
-        """A new connection token for ``acc``; older ones stop working. The token is only in the event."""
-        t = connection_tokens
-        s.execute(
-            update(t)
-            .where(t.c.account_id == acc.id, t.c.used_at.is_(None), t.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        token = new_connection_token()
-        expires_at = token_expires_at(now)
-        s.execute(
-            t.insert().values(
-                id=str(uuid.uuid4()),
-                school_id=acc.school_id,
-                account_id=acc.id,
-                token_hash=hash_token(token),
-                reason=reason,
-                issued_at=now,
-                expires_at=expires_at,
-            )
-        )
-        self.rt.record(
-            s,
-            TOKEN_ISSUED,
-            events_pb2.TokenIssued(
-                account_id=acc.id,
-                username=acc.username,
-                email=acc.email,
-                display_name=display_name(acc.first_name, acc.last_name),
-                language=acc.language,
-                token=token,
-                reason=reason,
-                expires_at=int(expires_at.timestamp()),
-            ),
-            acc.school_id,
-        )
-        log.info("connection token issued", extra={"account_id": acc.id, "reason": reason})
-        return token, expires_at
 
     # -- staff: students and parents --------------------------------------------------------------
 
@@ -515,7 +303,7 @@ class AuthService:
         def create(s: Session) -> CreatedParent:
             self._require_school(s, who.school_id)
             acc = self._insert_parent(s, who.school_id, first, last, address, lang, ids, now)
-            self._issue_token(s, acc, "created", now)
+            tokens.issue_token(self.deps, s, acc, "created", now)
             return CreatedParent(acc.id, acc.username)
 
         created = self._retrying(create)
@@ -618,23 +406,6 @@ class AuthService:
             school_id,
         )
         return acc
-
-    def issue_connection_token(self, who: Identity, parent_id: str) -> None:
-        """The school sends a parent a new connection token (auth.token.issued.v1, reason
-        ``reissued``); the previous one stops working. NotFound for a parent of another school."""
-        who.require_staff()
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            acc = s.execute(
-                select(accounts).where(
-                    accounts.c.id == (parent_id or ""),
-                    accounts.c.school_id == who.school_id,
-                    accounts.c.role == "parent",
-                )
-            ).first()
-            if acc is None:
-                raise NotFound("no such parent")
-            self._issue_token(s, acc, "reissued", now)
 
     def link_children(self, who: Identity, parent_id: str, student_ids: Iterable[str]) -> list[str]:
         """Staff: make an existing parent responsible for more students of the school (a brother or
@@ -800,7 +571,7 @@ class AuthService:
             )
             token = expires = None
             if password_hash is None:
-                token, expires = self._issue_token(s, acc, "created", now)
+                token, expires = tokens.issue_token(self.deps, s, acc, "created", now)
         log.info("staff account created", extra={"account_id": acc.id, "school_id": school_id})
         return CreatedStaff(acc.id, school_id, acc.username, token, expires)
 

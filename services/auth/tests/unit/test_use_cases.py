@@ -26,7 +26,7 @@ from services.auth.tests.conftest import (
     last_token,
     make_school,
 )
-from services.auth.use_cases import sessions, signin
+from services.auth.use_cases import sessions, signin, tokens
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def family(svc, school, n_children=2, first="Marie", last="Dupont", email="marie
 def activated(svc, rt, school, **kw):
     parent, kids = family(svc, school, **kw)
     token = last_token(rt, parent.id).token
-    svc.activate(token, PARENT_PASSWORD, PARENT_PASSWORD)
+    tokens.activate(svc.deps, token, PARENT_PASSWORD, PARENT_PASSWORD)
     return parent, kids
 
 
@@ -94,8 +94,8 @@ def test_the_token_and_passwords_are_never_logged(svc, sqlite_rt, school, caplog
     caplog.set_level(logging.DEBUG)
     parent, _ = family(svc, school)
     token = last_token(sqlite_rt, parent.id).token
-    svc.activate(f"  {token} ", PARENT_PASSWORD, PARENT_PASSWORD)
-    svc.request_password_reset("marie@example.be", "192.0.2.1")
+    tokens.activate(svc.deps, f"  {token} ", PARENT_PASSWORD, PARENT_PASSWORD)
+    tokens.request_password_reset(svc.deps, "marie@example.be", "192.0.2.1")
     reset = last_token(sqlite_rt, parent.id).token
     with pytest.raises(Unauthenticated):
         signin.sign_in(svc.deps, "marie.dupont", "wrong " + PARENT_PASSWORD, "192.0.2.1")
@@ -134,7 +134,7 @@ def test_staff_use_cases_are_refused_to_parents(svc, school):
     for call in (
         lambda: svc.create_student(parent, "A", "B", "1A", "primary"),
         lambda: svc.create_parent(parent, "A", "B", "a@example.be", ["x"]),
-        lambda: svc.issue_connection_token(parent, "x"),
+        lambda: tokens.issue_connection_token(svc.deps, parent, "x"),
         lambda: svc.list_parents(parent),
     ):
         with pytest.raises(Forbidden):
@@ -145,7 +145,7 @@ def test_a_parent_of_another_school_gets_no_token_from_this_school(svc, sqlite_r
     other = make_school(sqlite_rt, "École des Tilleuls", staff_first="Paul")
     parent, _ = family(svc, other)
     with pytest.raises(NotFound):
-        svc.issue_connection_token(school.staff, parent.id)
+        tokens.issue_connection_token(svc.deps, school.staff, parent.id)
 
 
 def test_list_students_staff_by_class_a_parent_only_their_children(svc, school):
@@ -176,8 +176,8 @@ def test_list_parents_gives_each_parent_s_children(svc, school):
 def test_activation_ignores_spaces_around_the_token_and_signs_in_at_once(svc, sqlite_rt, school):
     parent, kids = family(svc, school)
     token = last_token(sqlite_rt, parent.id).token
-    assert svc.check_connection_token(f"\t {token}  \n").username == "marie.dupont"
-    session = svc.activate(f"  {token}  ", PARENT_PASSWORD, PARENT_PASSWORD)
+    assert tokens.check_connection_token(svc.deps, f"\t {token}  \n").username == "marie.dupont"
+    session = tokens.activate(svc.deps, f"  {token}  ", PARENT_PASSWORD, PARENT_PASSWORD).session
     assert session.account.id == parent.id
     assert session.account.role == "parent"
     assert {c.id for c in session.children} == {k.id for k in kids}
@@ -202,17 +202,17 @@ def test_weak_or_different_passwords_are_refused_and_the_token_stays_usable(
     parent, _ = family(svc, school)
     token = last_token(sqlite_rt, parent.id).token
     with pytest.raises(InvalidRequest) as caught:
-        svc.activate(token, password, confirm)
+        tokens.activate(svc.deps, token, password, confirm)
     assert caught.value.fields == fields
     assert caught.value.code == "invalid_request"
     assert f"[{next(iter(fields.values()))}]" in caught.value.message
-    assert svc.activate(token, PARENT_PASSWORD, PARENT_PASSWORD).account.id == parent.id
+    assert tokens.activate(svc.deps, token, PARENT_PASSWORD, PARENT_PASSWORD).session.account.id == parent.id
 
 
 @pytest.mark.parametrize("typed", ["", "   ", "ABCD-EFGH", "x" * 5000])
 def test_an_unknown_token_is_invalid(svc, school, typed):
     with pytest.raises(InvalidRequest) as caught:
-        svc.activate(typed, PARENT_PASSWORD, PARENT_PASSWORD)
+        tokens.activate(svc.deps, typed, PARENT_PASSWORD, PARENT_PASSWORD)
     assert caught.value.code == "invalid_token"
     assert caught.value.fields == {"token": "invalid"}
 
@@ -220,8 +220,10 @@ def test_an_unknown_token_is_invalid(svc, school, typed):
 def test_activation_ends_the_account_s_older_sessions(svc, sqlite_rt, school):
     parent, _ = activated(svc, sqlite_rt, school)
     before = signin.sign_in(svc.deps, "marie.dupont", PARENT_PASSWORD).session
-    svc.request_password_reset("MARIE@example.be ")
-    svc.activate(last_token(sqlite_rt, parent.id).token, "Un tout autre mot 2026", "Un tout autre mot 2026")
+    tokens.request_password_reset(svc.deps, "MARIE@example.be ")
+    tokens.activate(
+        svc.deps, last_token(sqlite_rt, parent.id).token, "Un tout autre mot 2026", "Un tout autre mot 2026"
+    )
     with pytest.raises(Unauthenticated):
         sessions.resolve_session(svc.deps, before.session_token)
 
@@ -391,20 +393,20 @@ def test_changing_the_password_needs_the_current_one(svc, sqlite_rt, school):
 def test_reset_requests_are_limited_per_address_whatever_the_address_asked(svc, sqlite_rt, school):
     activated(svc, sqlite_rt, school)
     for i in range(10):
-        svc.request_password_reset(f"unknown{i}@example.be", "203.0.113.9")
+        tokens.request_password_reset(svc.deps, f"unknown{i}@example.be", "203.0.113.9")
     with pytest.raises(RateLimited):
-        svc.request_password_reset("marie@example.be", "203.0.113.9")
-    svc.request_password_reset("marie@example.be", "203.0.113.10")
+        tokens.request_password_reset(svc.deps, "marie@example.be", "203.0.113.9")
+    tokens.request_password_reset(svc.deps, "marie@example.be", "203.0.113.10")
 
 
 def test_a_parent_gets_at_most_three_reset_mails_an_hour(svc, sqlite_rt, school, clock):
     parent, _ = activated(svc, sqlite_rt, school)
     for _ in range(5):
-        svc.request_password_reset("marie@example.be")
+        tokens.request_password_reset(svc.deps, "marie@example.be")
     resets = [p for _, p in events(sqlite_rt, "auth.token.issued.v1") if p.reason == "password_reset"]
     assert len(resets) == 3
     clock.advance(hours=1, seconds=1)
-    svc.request_password_reset("marie@example.be")
+    tokens.request_password_reset(svc.deps, "marie@example.be")
     assert last_token(sqlite_rt, parent.id).reason == "password_reset"
     assert len([p for _, p in events(sqlite_rt, "auth.token.issued.v1") if p.reason == "password_reset"]) == 4
 
