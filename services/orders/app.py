@@ -1,5 +1,9 @@
-"""The orders service's composition: tables, servicers, commands."""
+"""The orders service's composition root: the invoicer (finance over gRPC unless the runtime brings
+one), the use cases, the servicer."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from pathlib import Path
 
 from cartable.orders.v1 import orders_pb2_grpc as pb_grpc
@@ -8,15 +12,33 @@ from kit.service import Runtime, ServiceSpec
 from services.orders import db
 from services.orders.grpc_api import Servicer
 from services.orders.invoicing import FinanceInvoicer
-from services.orders.service import OrdersService
+from services.orders.use_cases.catalog import Catalog
+from services.orders.use_cases.ordering import Invoicer, Ordering
+from services.orders.use_cases.periods import Periods
+from services.orders.use_cases.returns import Returns
+
+
+@dataclass(frozen=True)
+class UseCases:
+    periods: Periods
+    catalog: Catalog
+    ordering: Ordering
+    returns: Returns
+
+
+def use_cases(rt: Runtime, invoicer: Invoicer | None = None) -> UseCases:
+    """Every use case of the service; orders are invoiced by ``invoicer``, by default the one the
+    runtime brings (``rt.extras["invoicer"]``, a stand-in) or finance over gRPC."""
+    invoicer = invoicer or rt.extras.get("invoicer") or FinanceInvoicer(rt)
+    return UseCases(Periods(rt), Catalog(rt), Ordering(rt, invoicer), Returns(rt))
 
 
 def registrations(rt: Runtime) -> list[Registration]:
-    invoicer = rt.extras.get("invoicer") or FinanceInvoicer(rt)
+    uc = use_cases(rt)
     return [
         Registration(
             pb_grpc.add_OrdersServiceServicer_to_server,
-            Servicer(OrdersService(rt, invoicer)),
+            Servicer(uc.periods, uc.catalog, uc.ordering, uc.returns),
             "cartable.orders.v1.OrdersService",
         )
     ]

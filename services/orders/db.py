@@ -1,10 +1,32 @@
-"""Tables of the orders service: ordering periods, catalog items, orders, book-return credits."""
+"""Tables of the orders service (ordering periods, catalog items, orders, book-return credits) and
+every query of the service."""
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
+from services.orders.domain.periods import Period
+from services.orders.domain.pricing import Item, Summary
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)
@@ -90,3 +112,266 @@ credit_entries = Table(
     Column("order_id", String(36), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+def aware(dt: datetime) -> datetime:
+    """SQLite gives instants back without their offset; they were stored in UTC."""
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+# -- periods ---------------------------------------------------------------------------------------
+
+
+def _period(row) -> Period:
+    return Period(
+        row.id,
+        row.title,
+        row.notes,
+        aware(row.opens_at),
+        aware(row.closes_at),
+        tuple(c for c in row.class_names.split("\n") if c),
+    )
+
+
+def find_period(s: Session, school_id: str, period_id: str) -> Period | None:
+    row = s.execute(
+        select(order_periods).where(order_periods.c.id == period_id, order_periods.c.school_id == school_id)
+    ).first()
+    return None if row is None else _period(row)
+
+
+def periods_open_at(s: Session, school_id: str, now: datetime) -> list[Period]:
+    """The school's periods open at ``now``, the first to close first."""
+    rows = s.execute(
+        select(order_periods)
+        .where(
+            order_periods.c.school_id == school_id,
+            order_periods.c.opens_at <= now,
+            order_periods.c.closes_at > now,
+        )
+        .order_by(order_periods.c.closes_at)
+    ).all()
+    return [_period(r) for r in rows]
+
+
+def school_periods(s: Session, school_id: str) -> list[Period]:
+    """Every period of the school, the latest to open first."""
+    rows = s.execute(
+        select(order_periods)
+        .where(order_periods.c.school_id == school_id)
+        .order_by(order_periods.c.opens_at.desc())
+    ).all()
+    return [_period(r) for r in rows]
+
+
+def insert_period(
+    s: Session,
+    *,
+    school_id: str,
+    title: str,
+    notes: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    class_names: Iterable[str],
+    created_at: datetime,
+) -> str:
+    """A new period (no class: every class); its id."""
+    period_id = str(uuid.uuid4())
+    s.execute(
+        order_periods.insert().values(
+            id=period_id,
+            school_id=school_id,
+            title=title,
+            notes=notes,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            class_names="\n".join(class_names),
+            created_at=created_at,
+        )
+    )
+    return period_id
+
+
+# -- catalog ---------------------------------------------------------------------------------------
+
+
+def items_on_sale(s: Session, period_id: str) -> list:
+    """The period's catalog rows not withdrawn, in no particular order."""
+    return s.execute(
+        select(catalog_items).where(
+            catalog_items.c.period_id == period_id, catalog_items.c.withdrawn_at.is_(None)
+        )
+    ).all()
+
+
+def item_of(row) -> Item:
+    return Item(row.id, row.subject, row.title, row.type, row.price_cents)
+
+
+def insert_item(
+    s: Session,
+    *,
+    period_id: str,
+    subject: str,
+    title: str,
+    comment: str,
+    type_: str,
+    price_cents: int,
+    reference: str | None,
+    created_at: datetime,
+) -> str:
+    """A new catalog item; its id."""
+    item_id = str(uuid.uuid4())
+    s.execute(
+        catalog_items.insert().values(
+            id=item_id,
+            period_id=period_id,
+            subject=subject,
+            title=title,
+            comment=comment,
+            type=type_,
+            price_cents=price_cents,
+            created_at=created_at,
+            reference=reference,
+        )
+    )
+    return item_id
+
+
+def withdraw_items(s: Session, school_id: str, references: list[str], at: datetime) -> int:
+    """The school's items on sale with these references taken off sale; how many."""
+    school_periods_ = select(order_periods.c.id).where(order_periods.c.school_id == school_id)
+    done = s.execute(
+        update(catalog_items)
+        .where(
+            catalog_items.c.reference.in_(references),
+            catalog_items.c.withdrawn_at.is_(None),
+            catalog_items.c.period_id.in_(school_periods_),
+        )
+        .values(withdrawn_at=at)
+    )
+    return done.rowcount or 0
+
+
+# -- book-return credit ----------------------------------------------------------------------------
+
+
+def credit_balance(s: Session, student_id: str, *, lock: bool = False) -> int:
+    """The student's credit; ``lock`` holds the account row until the commit (not on SQLite, whose
+    writers take turns anyway)."""
+    q = select(credit_accounts.c.balance_cents).where(credit_accounts.c.student_id == student_id)
+    if lock and s.get_bind().dialect.name != "sqlite":
+        q = q.with_for_update()
+    return s.execute(q).scalar_one_or_none() or 0
+
+
+def ensure_credit_account(s: Session, school_id: str, student_id: str) -> None:
+    exists = s.execute(
+        select(credit_accounts.c.student_id).where(credit_accounts.c.student_id == student_id)
+    ).first()
+    if not exists:
+        s.execute(
+            credit_accounts.insert().values(student_id=student_id, school_id=school_id, balance_cents=0)
+        )
+
+
+def _credit_entry(
+    s: Session, student_id: str, amount_cents: int, note: str, order_id: str | None, at: datetime
+) -> str:
+    entry_id = str(uuid.uuid4())
+    s.execute(
+        credit_entries.insert().values(
+            id=entry_id,
+            student_id=student_id,
+            amount_cents=amount_cents,
+            note=note,
+            order_id=order_id,
+            created_at=at,
+        )
+    )
+    return entry_id
+
+
+def add_credit(s: Session, school_id: str, student_id: str, cents: int, note: str, at: datetime) -> str:
+    """Credit earned by returned books; the entry's id."""
+    s.execute(
+        update(credit_accounts)
+        .where(credit_accounts.c.student_id == student_id, credit_accounts.c.school_id == school_id)
+        .values(balance_cents=credit_accounts.c.balance_cents + cents)
+    )
+    return _credit_entry(s, student_id, cents, note, None, at)
+
+
+def take_credit(s: Session, student_id: str, cents: int, order_id: str, at: datetime) -> None:
+    """Credit used by an order."""
+    s.execute(
+        update(credit_accounts)
+        .where(credit_accounts.c.student_id == student_id)
+        .values(balance_cents=credit_accounts.c.balance_cents - cents)
+    )
+    _credit_entry(s, student_id, -cents, "order", order_id, at)
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+
+def insert_order(
+    s: Session,
+    *,
+    school_id: str,
+    period_id: str,
+    student_id: str,
+    account_id: str,
+    summary: Summary,
+    created_at: datetime,
+) -> str:
+    """A new order waiting for its invoice (status ``invoicing``) with its lines; its id."""
+    order_id = str(uuid.uuid4())
+    s.execute(
+        orders.insert().values(
+            id=order_id,
+            school_id=school_id,
+            period_id=period_id,
+            student_id=student_id,
+            account_id=account_id,
+            status="invoicing",
+            subtotal_cents=summary.subtotal_cents,
+            credit_cents=summary.credit_cents,
+            grand_total_cents=summary.grand_total_cents,
+            created_at=created_at,
+        )
+    )
+    s.execute(
+        order_lines.insert(),
+        [
+            {
+                "order_id": order_id,
+                "item_id": i.id,
+                "subject": i.subject,
+                "title": i.title,
+                "type": i.type,
+                "price_cents": i.price_cents,
+            }
+            for i in summary.lines
+        ],
+    )
+    return order_id
+
+
+def order_with_lines(s: Session, order_id: str) -> tuple:
+    """The order row and its line rows, in the order they were recorded."""
+    order = s.execute(select(orders).where(orders.c.id == order_id)).one()
+    lines = s.execute(
+        select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.id)
+    ).all()
+    return order, lines
+
+
+def mark_placed(s: Session, order_id: str, invoice_id: str, checkout_url: str) -> bool:
+    """The order invoiced; False when it already was (a concurrent retry got there first)."""
+    changed = s.execute(
+        update(orders)
+        .where(orders.c.id == order_id, orders.c.status == "invoicing")
+        .values(status="placed", invoice_id=invoice_id, checkout_url=checkout_url or None)
+    ).rowcount
+    return bool(changed)

@@ -1,54 +1,62 @@
-"""OrdersService servicer: proto in, use case, proto out."""
+"""OrdersService servicer: the caller's identity and the request to a use case, its answer back."""
 
-from cartable.orders.v1 import orders_pb2 as pb
 from cartable.orders.v1 import orders_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.orders.service import OrdersService, summary_pb
-
-
-def period_pb(p) -> pb.OrderPeriod:
-    return pb.OrderPeriod(
-        id=p.id,
-        title=p.title,
-        notes=p.notes,
-        opens_at=p.opens_at.isoformat(),
-        closes_at=p.closes_at.isoformat(),
-        class_names=list(p.class_names),
-    )
+from services.orders.use_cases.catalog import Catalog
+from services.orders.use_cases.ordering import Ordering
+from services.orders.use_cases.periods import Periods
+from services.orders.use_cases.returns import Returns
 
 
 class Servicer(pb_grpc.OrdersServiceServicer):
-    def __init__(self, svc: OrdersService) -> None:
-        self.svc = svc
+    def __init__(self, periods: Periods, catalog: Catalog, ordering: Ordering, returns: Returns) -> None:
+        self.periods = periods
+        self.catalog = catalog
+        self.ordering = ordering
+        self.returns = returns
 
     def ListOpenPeriods(self, request, context):
-        periods = self.svc.list_open_periods(current(), request.student_id)
-        return pb.ListOpenPeriodsResponse(periods=[period_pb(p) for p in periods])
+        return self.periods.list_open_periods(current(), request.student_id)
 
-    def GetCatalog(self, request, context):
-        period, items, comments = self.svc.catalog(current(), request.period_id, request.student_id)
-        return pb.GetCatalogResponse(
-            period=period_pb(period),
-            items=[
-                pb.CatalogItem(
-                    id=i.id,
-                    subject=i.subject,
-                    title=i.title,
-                    comment=comments.get(i.id, ""),
-                    type=i.type,
-                    price_cents=i.price_cents,
-                )
-                for i in items
-            ],
+    def ListPeriods(self, request, context):
+        return self.periods.list_periods(current())
+
+    def CreatePeriod(self, request, context):
+        return self.periods.create_period(
+            current(),
+            request.title,
+            request.notes,
+            request.opens_at,
+            request.closes_at,
+            list(request.class_names),
         )
 
+    def GetCatalog(self, request, context):
+        return self.catalog.get_catalog(current(), request.period_id, request.student_id)
+
+    def AddItem(self, request, context):
+        return self.catalog.add_item(
+            current(),
+            request.period_id,
+            request.subject,
+            request.title,
+            request.comment,
+            request.type,
+            request.price_cents,
+            request.idempotency_key,
+            request.reference,
+        )
+
+    def WithdrawItems(self, request, context):
+        return self.catalog.withdraw_items(current(), list(request.references))
+
     def SummarizeOrder(self, request, context):
-        return summary_pb(
-            self.svc.summarize(current(), request.period_id, request.student_id, list(request.item_ids))
+        return self.ordering.summarize_order(
+            current(), request.period_id, request.student_id, list(request.item_ids)
         )
 
     def PlaceOrder(self, request, context):
-        return self.svc.place_order(
+        return self.ordering.place_order(
             current(),
             request.period_id,
             request.student_id,
@@ -57,41 +65,7 @@ class Servicer(pb_grpc.OrdersServiceServicer):
             request.return_url,
         )
 
-    def CreatePeriod(self, request, context):
-        return pb.CreatePeriodResponse(
-            id=self.svc.create_period(
-                current(),
-                request.title,
-                request.notes,
-                request.opens_at,
-                request.closes_at,
-                list(request.class_names),
-            )
-        )
-
-    def AddItem(self, request, context):
-        return pb.AddItemResponse(
-            id=self.svc.add_item(
-                current(),
-                request.period_id,
-                request.subject,
-                request.title,
-                request.comment,
-                request.type,
-                request.price_cents,
-                request.idempotency_key,
-                request.reference,
-            )
-        )
-
     def RecordBookReturn(self, request, context):
-        entry_id, balance = self.svc.record_book_return(
+        return self.returns.record_book_return(
             current(), request.student_id, request.credit_cents, request.note
         )
-        return pb.RecordBookReturnResponse(id=entry_id, credit_balance_cents=balance)
-
-    def ListPeriods(self, request, context):
-        return pb.ListPeriodsResponse(periods=[period_pb(p) for p in self.svc.list_periods(current())])
-
-    def WithdrawItems(self, request, context):
-        return pb.WithdrawItemsResponse(count=self.svc.withdraw_items(current(), list(request.references)))

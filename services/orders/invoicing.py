@@ -8,7 +8,7 @@ import grpc
 from kit.errors import from_rpc_error
 from kit.identity import Identity
 from kit.service import Runtime
-from services.orders.service import Invoiced
+from services.orders.use_cases.ordering import Invoiced
 
 
 class FinanceInvoicer:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 ITEM_TYPES = ("purchase", "loan")
+MAX_PRICE_CENTS = 10_000_000  # 100 000,00 €: an item's price, a book return's credit, at most
 _NUMBERS = re.compile(r"(\d+)")
 
 
@@ -40,6 +41,11 @@ class Summary:
     subtotal_cents: int
     credit_cents: int
     grand_total_cents: int
+
+
+def invoice_label(subject: str, title: str, type_: str) -> str:
+    """How an order line reads on its invoice: a rented book says so."""
+    return f"{subject} – {title}" + (" (location)" if type_ == "loan" else "")
 
 
 class EmptyOrder(ValueError):

@@ -9,8 +9,8 @@ from kit import migrations
 from kit.identity import Identity
 from kit.service import bootstrap
 from kit.testing import test_settings
-from services.orders.app import spec
-from services.orders.service import Invoiced, OrdersService
+from services.orders.app import spec, use_cases
+from services.orders.use_cases.ordering import Invoiced
 
 
 class FakeInvoicer:
@@ -50,21 +50,27 @@ def orders_world(databases, keys):
     rt = bootstrap(sp, test_settings("orders", url, keys, None))
     rt.clock = Clock()
     invoicer = FakeInvoicer()
-    svc = OrdersService(rt, invoicer)
+    svc = use_cases(rt, invoicer)
     staff = Identity(account_id="boss", role="staff", school_id="sch-1")
     parent = Identity(account_id="mum", role="parent", school_id="sch-1", students={"emma": "1A"})
-    period = svc.create_period(
+    period = svc.periods.create_period(
         staff,
         "Manuels 2026-2027",
         "Cochez les livres nécessaires.",
         (rt.clock.now - timedelta(days=1)).isoformat(),
         (rt.clock.now + timedelta(days=7)).isoformat(),
         ["1A", "1B"],
-    )
+    ).id
     items = {
-        "maths": svc.add_item(staff, period, "Mathématiques", "Actimath 1", "Obligatoire", "loan", 1250),
-        "cahier": svc.add_item(staff, period, "Mathématiques", "Cahier d'exercices", "", "purchase", 890),
-        "french": svc.add_item(staff, period, "Français", "Grammaire", "Option latin: non", "loan", 2000),
+        "maths": svc.catalog.add_item(
+            staff, period, "Mathématiques", "Actimath 1", "Obligatoire", "loan", 1250
+        ).id,
+        "cahier": svc.catalog.add_item(
+            staff, period, "Mathématiques", "Cahier d'exercices", "", "purchase", 890
+        ).id,
+        "french": svc.catalog.add_item(
+            staff, period, "Français", "Grammaire", "Option latin: non", "loan", 2000
+        ).id,
     }
     yield rt, svc, invoicer, staff, parent, period, items
     rt.db.dispose()

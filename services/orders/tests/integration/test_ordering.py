@@ -15,7 +15,8 @@ from services.orders.db import catalog_items, credit_accounts, credit_entries, o
 
 def test_catalog_is_sorted_by_subject_with_comments(orders_world):
     rt, svc, _inv, _staff, parent, period, items = orders_world
-    p, listed, comments = svc.catalog(parent, period, "emma")
+    catalog = svc.catalog.get_catalog(parent, period, "emma")
+    p, listed, comments = catalog.period, catalog.items, {i.id: i.comment for i in catalog.items}
     assert p.notes == "Cochez les livres nécessaires."
     assert [(i.subject, i.title) for i in listed] == [
         ("Français", "Grammaire"),
@@ -27,18 +28,18 @@ def test_catalog_is_sorted_by_subject_with_comments(orders_world):
 
 def test_summary_takes_the_credit_off_rentals_only(orders_world):
     rt, svc, _inv, staff, parent, period, items = orders_world
-    svc.record_book_return(staff, "emma", 3000, "5 livres rendus")
-    s = svc.summarize(parent, period, "emma", [items["maths"], items["cahier"]])
+    svc.returns.record_book_return(staff, "emma", 3000, "5 livres rendus")
+    s = svc.ordering.summarize_order(parent, period, "emma", [items["maths"], items["cahier"]])
     assert (s.subtotal_cents, s.credit_cents, s.grand_total_cents) == (2140, 1250, 890)
-    s2 = svc.summarize(parent, period, "emma", [items["cahier"]])
+    s2 = svc.ordering.summarize_order(parent, period, "emma", [items["cahier"]])
     assert (s2.credit_cents, s2.grand_total_cents) == (0, 890)
 
 
 def test_credit_is_applied_once_across_orders(orders_world):
     rt, svc, inv, staff, parent, period, items = orders_world
-    svc.record_book_return(staff, "emma", 1000, "rendu")
-    first = svc.place_order(parent, period, "emma", [items["french"]], "k1")
-    second = svc.place_order(parent, period, "emma", [items["french"]], "k2")
+    svc.returns.record_book_return(staff, "emma", 1000, "rendu")
+    first = svc.ordering.place_order(parent, period, "emma", [items["french"]], "k1")
+    second = svc.ordering.place_order(parent, period, "emma", [items["french"]], "k2")
     assert first.summary.credit_cents == 1000 and first.grand_total_cents == 1000
     assert second.summary.credit_cents == 0 and second.grand_total_cents == 2000
     with rt.db.unit_of_work() as s:
@@ -49,7 +50,7 @@ def test_credit_is_applied_once_across_orders(orders_world):
 
 def test_order_is_invoiced_with_its_lines(orders_world):
     rt, svc, inv, _staff, parent, period, items = orders_world
-    placed = svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    placed = svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
     assert placed.invoice_id == "inv-1" and placed.checkout_url == ""
     student, title, lines, credit, key = inv.calls[0]
     assert (student, title, credit, key) == ("emma", "Manuels 2026-2027", 0, f"order:{placed.order_id}")
@@ -63,19 +64,19 @@ def test_closed_period_refuses_orders_and_catalog(orders_world):
     rt, svc, _inv, _staff, parent, period, items = orders_world
     rt.clock.now += timedelta(days=8)
     with pytest.raises(Conflict) as exc:
-        svc.place_order(parent, period, "emma", [items["maths"]], "k")
+        svc.ordering.place_order(parent, period, "emma", [items["maths"]], "k")
     assert exc.value.code == "period_closed"
     with pytest.raises(Conflict):
-        svc.catalog(parent, period, "emma")
-    assert svc.list_open_periods(parent, "emma") == []
+        svc.catalog.get_catalog(parent, period, "emma")
+    assert list(svc.periods.list_open_periods(parent, "emma").periods) == []
 
 
 def test_a_period_closing_between_summary_and_order_refuses_cleanly(orders_world):
     rt, svc, _inv, _staff, parent, period, items = orders_world
-    svc.summarize(parent, period, "emma", [items["maths"]])
+    svc.ordering.summarize_order(parent, period, "emma", [items["maths"]])
     rt.clock.now += timedelta(days=7)  # exactly the closing instant
     with pytest.raises(Conflict):
-        svc.place_order(parent, period, "emma", [items["maths"]], "k")
+        svc.ordering.place_order(parent, period, "emma", [items["maths"]], "k")
     with rt.db.unit_of_work() as s:
         assert s.execute(select(func.count()).select_from(orders)).scalar_one() == 0
 
@@ -83,26 +84,26 @@ def test_a_period_closing_between_summary_and_order_refuses_cleanly(orders_world
 def test_period_of_another_class_is_not_found(orders_world):
     rt, svc, _inv, _staff, _parent, period, items = orders_world
     other = Identity(account_id="dad", role="parent", school_id="sch-1", students={"noah": "6C"})
-    assert svc.list_open_periods(other, "noah") == []
+    assert list(svc.periods.list_open_periods(other, "noah").periods) == []
     with pytest.raises(NotFound):
-        svc.catalog(other, period, "noah")
+        svc.catalog.get_catalog(other, period, "noah")
 
 
 def test_bad_item_choices_are_refused(orders_world):
     rt, svc, _inv, _staff, parent, period, items = orders_world
     with pytest.raises(InvalidRequest):
-        svc.place_order(parent, period, "emma", [], "k")
+        svc.ordering.place_order(parent, period, "emma", [], "k")
     with pytest.raises(InvalidRequest):
-        svc.place_order(parent, period, "emma", ["not-an-item"], "k2")
+        svc.ordering.place_order(parent, period, "emma", ["not-an-item"], "k2")
 
 
 def test_same_key_replays_the_order_and_another_body_is_refused(orders_world):
     rt, svc, inv, _staff, parent, period, items = orders_world
-    a = svc.place_order(parent, period, "emma", [items["maths"]], "same")
-    b = svc.place_order(parent, period, "emma", [items["maths"]], "same")
+    a = svc.ordering.place_order(parent, period, "emma", [items["maths"]], "same")
+    b = svc.ordering.place_order(parent, period, "emma", [items["maths"]], "same")
     assert a == b
     with pytest.raises(Conflict) as exc:
-        svc.place_order(parent, period, "emma", [items["french"]], "same")
+        svc.ordering.place_order(parent, period, "emma", [items["french"]], "same")
     assert exc.value.code == "idempotency_key_reused"
     assert len(inv.calls) == 1
 
@@ -113,7 +114,7 @@ def test_concurrent_double_submission_makes_one_order(orders_world):
 
     def submit():
         try:
-            results.append(svc.place_order(parent, period, "emma", [items["maths"]], "double-click"))
+            results.append(svc.ordering.place_order(parent, period, "emma", [items["maths"]], "double-click"))
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -133,8 +134,8 @@ def test_an_order_whose_invoicing_failed_is_resumed_by_the_retry(orders_world):
     rt, svc, inv, _staff, parent, period, items = orders_world
     inv.fail_next = True
     with pytest.raises(Unavailable):
-        svc.place_order(parent, period, "emma", [items["maths"]], "retry-me")
-    again = svc.place_order(parent, period, "emma", [items["maths"]], "retry-me")
+        svc.ordering.place_order(parent, period, "emma", [items["maths"]], "retry-me")
+    again = svc.ordering.place_order(parent, period, "emma", [items["maths"]], "retry-me")
     assert again.invoice_id == "inv-1"
     with rt.db.unit_of_work() as s:
         assert s.execute(select(orders.c.status)).scalars().all() == ["placed"]
@@ -145,9 +146,9 @@ def test_parents_cannot_manage_periods_and_staff_records_credit(orders_world):
     from kit.errors import Forbidden
 
     with pytest.raises(Forbidden):
-        svc.add_item(parent, period, "x", "y", "", "loan", 1)
-    _id, balance = svc.record_book_return(staff, "emma", 700, "")
-    _id, balance = svc.record_book_return(staff, "emma", 300, "")
+        svc.catalog.add_item(parent, period, "x", "y", "", "loan", 1)
+    balance = svc.returns.record_book_return(staff, "emma", 700, "").credit_balance_cents
+    balance = svc.returns.record_book_return(staff, "emma", 300, "").credit_balance_cents
     assert balance == 1000
 
 
@@ -157,8 +158,8 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
     from cartable.orders.v1 import events_pb2
     from services.orders.db import outbox
 
-    svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
-    svc.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
+    svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
     with rt.db.unit_of_work() as s:
         bodies = s.execute(select(outbox.c.body)).scalars().all()
     assert len(bodies) == 1
@@ -176,19 +177,23 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
 
 def test_an_item_added_with_a_key_is_added_once(orders_world):
     rt, svc, _inv, staff, parent, period, items = orders_world
-    first = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1")
-    again = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1")
+    first = svc.catalog.add_item(
+        staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1"
+    ).id
+    again = svc.catalog.add_item(
+        staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1"
+    ).id
     assert again == first
     # the same key with another request is refused, not silently taken as the first one
     with pytest.raises(Conflict):
-        svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 900, "album-offer:a:p:1")
+        svc.catalog.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 900, "album-offer:a:p:1")
     with rt.db.unit_of_work() as s:
         titles = s.execute(select(catalog_items.c.title).where(catalog_items.c.subject == "Photos")).all()
     assert [t.title for t in titles] == ["Photo 1"]
     # without a key every call adds an item
-    svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
-    svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
-    _period, catalog, _c = svc.catalog(parent, period, "emma")
+    svc.catalog.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
+    svc.catalog.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500)
+    catalog = svc.catalog.get_catalog(parent, period, "emma").items
     assert [i.title for i in catalog if i.subject == "Photos"] == ["Photo 1", "Photo 2", "Photo 2"]
 
 
@@ -196,17 +201,21 @@ def test_withdrawn_items_leave_the_catalog_and_cannot_be_ordered(orders_world):
     rt, svc, _inv, staff, parent, period, items = orders_world
     from kit.errors import Forbidden
 
-    photo = svc.add_item(staff, period, "Photos", "Photo 1", "", "purchase", 500, reference="photo:p1")
-    other = svc.add_item(staff, period, "Photos", "Photo 2", "", "purchase", 500, reference="photo:p2")
+    photo = svc.catalog.add_item(
+        staff, period, "Photos", "Photo 1", "", "purchase", 500, reference="photo:p1"
+    ).id
+    other = svc.catalog.add_item(
+        staff, period, "Photos", "Photo 2", "", "purchase", 500, reference="photo:p2"
+    ).id
     with pytest.raises(Forbidden):
-        svc.withdraw_items(parent, ["photo:p1"])
+        svc.catalog.withdraw_items(parent, ["photo:p1"])
     # another school's staff cannot touch this school's items
     elsewhere = Identity(account_id="x", role="staff", school_id="sch-2")
-    assert svc.withdraw_items(elsewhere, ["photo:p1"]) == 0
-    assert svc.withdraw_items(staff, ["photo:p1", "photo:unknown"]) == 1
-    assert svc.withdraw_items(staff, ["photo:p1"]) == 0  # once
-    _period, catalog, _c = svc.catalog(parent, period, "emma")
+    assert svc.catalog.withdraw_items(elsewhere, ["photo:p1"]).count == 0
+    assert svc.catalog.withdraw_items(staff, ["photo:p1", "photo:unknown"]).count == 1
+    assert svc.catalog.withdraw_items(staff, ["photo:p1"]).count == 0  # once
+    catalog = svc.catalog.get_catalog(parent, period, "emma").items
     assert [i.id for i in catalog if i.subject == "Photos"] == [other]
     with pytest.raises(InvalidRequest):
-        svc.summarize(parent, period, "emma", [photo])
-    assert svc.summarize(parent, period, "emma", [other]).subtotal_cents == 500
+        svc.ordering.summarize_order(parent, period, "emma", [photo])
+    assert svc.ordering.summarize_order(parent, period, "emma", [other]).subtotal_cents == 500

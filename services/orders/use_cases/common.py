@@ -1,0 +1,33 @@
+"""Steps shared by the orders service's use cases: loading a period the caller may see, and one that
+is open for a student."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kit.errors import Conflict, NotFound
+from kit.identity import Identity
+from services.orders import db
+from services.orders.domain.periods import Period
+
+
+def load_period(s: Session, who: Identity, period_id: str) -> Period:
+    """A period of the caller's school; else not_found."""
+    period = db.find_period(s, who.school_id, period_id)
+    if period is None:
+        raise NotFound("no such ordering period")
+    return period
+
+
+def open_period_for(s: Session, who: Identity, period_id: str, student_id: str, now: datetime) -> Period:
+    """The period if the caller acts for the student, it is for the student's class and open ``now``;
+    another class's period answers not_found, a closed one 409 ``period_closed``."""
+    who.require_student(student_id)
+    period = load_period(s, who, period_id)
+    if not period.serves(who.students.get(student_id)):
+        raise NotFound("no such ordering period")
+    if not period.is_open(now):
+        raise Conflict("this ordering period is closed", code="period_closed")
+    return period

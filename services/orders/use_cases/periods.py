@@ -1,0 +1,83 @@
+"""Ordering periods: staff open one (title, notes, window, classes); parents see those open for their
+child's class."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cartable.orders.v1 import orders_pb2 as pb
+from kit.errors import InvalidRequest
+from kit.identity import Identity
+from kit.service import Runtime
+from services.orders import db, views
+
+
+def _instant(value: str, field: str) -> datetime:
+    """An RFC 3339 instant with its offset, in UTC; else a 400 naming ``field``."""
+    try:
+        dt = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest("invalid date", fields={field: "expected an RFC 3339 instant"}) from None
+    if dt.tzinfo is None:
+        raise InvalidRequest("invalid date", fields={field: "the instant needs an offset"})
+    return dt.astimezone(UTC)
+
+
+class Periods:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def list_open_periods(self, who: Identity, student_id: str) -> pb.ListOpenPeriodsResponse:
+        """The periods open now for the student's class (or for every class), the first to close first."""
+        who.require_student(student_id)
+        class_name = who.students.get(student_id)
+        with self.rt.db.unit_of_work() as s:
+            periods = db.periods_open_at(s, who.school_id, self.rt.clock())
+        return pb.ListOpenPeriodsResponse(
+            periods=[views.period_pb(p) for p in periods if p.serves(class_name)]
+        )
+
+    def list_periods(self, who: Identity) -> pb.ListPeriodsResponse:
+        """Every period of the staff member's school, the latest to open first."""
+        who.require_staff()
+        with self.rt.db.unit_of_work() as s:
+            periods = db.school_periods(s, who.school_id)
+        return pb.ListPeriodsResponse(periods=[views.period_pb(p) for p in periods])
+
+    def create_period(
+        self, who: Identity, title: str, notes: str, opens_at: str, closes_at: str, class_names: list[str]
+    ) -> pb.CreatePeriodResponse:
+        """An ordering period: title, notes, start and end, the classes concerned (none: every class)."""
+        who.require_staff()
+        fields: dict[str, str] = {}
+        title = (title or "").strip()
+        if not title or len(title) > 200:
+            fields["title"] = "required, at most 200 characters"
+        opens = closes = None
+        for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
+            try:
+                dt = _instant(value, name)
+            except InvalidRequest as e:
+                fields.update(e.fields)
+                continue
+            if name == "opens_at":
+                opens = dt
+            else:
+                closes = dt
+        if opens and closes and closes <= opens:
+            fields["closes_at"] = "must be after opens_at"
+        if fields:
+            raise InvalidRequest("the ordering period is not valid", fields=fields)
+        assert opens is not None and closes is not None
+        with self.rt.db.unit_of_work() as s:
+            period_id = db.insert_period(
+                s,
+                school_id=who.school_id,
+                title=title,
+                notes=(notes or "").strip(),
+                opens_at=opens,
+                closes_at=closes,
+                class_names=sorted({c.strip() for c in class_names if c.strip()}),
+                created_at=self.rt.clock(),
+            )
+        return pb.CreatePeriodResponse(id=period_id)

@@ -1,0 +1,32 @@
+"""Book returns: books given back earn credit, taken off the rentals of the student's next order."""
+
+from __future__ import annotations
+
+from cartable.orders.v1 import orders_pb2 as pb
+from kit.errors import InvalidRequest
+from kit.identity import Identity
+from kit.service import Runtime
+from services.orders import db
+from services.orders.domain.pricing import MAX_PRICE_CENTS
+
+
+class Returns:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def record_book_return(
+        self, who: Identity, student_id: str, credit_cents: int, note: str
+    ) -> pb.RecordBookReturnResponse:
+        """Books given back earn credit; answers the entry and the student's credit now."""
+        who.require_staff()
+        if credit_cents <= 0 or credit_cents > MAX_PRICE_CENTS:
+            raise InvalidRequest(
+                "credit_cents must be positive", fields={"credit_cents": f"1 to {MAX_PRICE_CENTS}"}
+            )
+        with self.rt.db.unit_of_work() as s:
+            db.ensure_credit_account(s, who.school_id, student_id)
+            entry_id = db.add_credit(
+                s, who.school_id, student_id, credit_cents, (note or "").strip(), self.rt.clock()
+            )
+            balance = db.credit_balance(s, student_id)
+        return pb.RecordBookReturnResponse(id=entry_id, credit_balance_cents=balance)
