@@ -10,19 +10,36 @@ camt opening/closing balances), so a test can corrupt one thing and expect exact
   blocks one after the other, as the banks send them).
 * :func:`bulk_specs` gives ``n`` varied movements (structured, free text with ``+++...+++``, debits,
   foreign counterparties) quickly, for the 50,000-movement benchmark.
+* The last section is what the statement tests share to read files back: the banks' real CODA
+  samples (:func:`sample`), :func:`patch` to corrupt one field of one record, :func:`refused`.
 
-Pure Python, no parser code: what is written here follows payments.md, not statements.py.
+The builders use no parser code: what they write follows payments.md, not domain/statements; only
+:func:`refused` calls the parser.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kit.money import cents_to_decimal_str
+from kit.ogm import make_ogm
+from services.finance.domain.statements import StatementError, parse_statement
 
 __all__ = [
+    "BAD_OGM",
     "DEFAULT_DAY",
+    "OGM",
+    "OGM_TEXT",
+    "OTHER_OGM",
+    "PARENT_IBAN",
+    "SAMPLES",
     "SCHOOL_IBAN",
     "Mv",
     "build_camt053",
@@ -30,17 +47,21 @@ __all__ = [
     "build_coda_statement",
     "bulk_specs",
     "make_ogm",
+    "patch",
+    "records",
+    "refused",
+    "replace_record",
+    "sample",
 ]
 
 SCHOOL_IBAN = "BE68539007547034"
 DEFAULT_DAY = date(2025, 9, 15)
 PARENT_IBANS = ("BE71096123456769", "BE62510007547061", "BE43068999999501", "NL91ABNA0417164300")
-
-
-def make_ogm(base: int) -> str:
-    """The 12 digits of the valid structured communication whose first ten digits are ``base``."""
-    head = f"{base:010d}"
-    return head + f"{int(head) % 97 or 97:02d}"
+PARENT_IBAN = PARENT_IBANS[0]
+OGM = make_ogm(1080681718)  # 108068171862
+OGM_TEXT = f"+++{OGM[:3]}/{OGM[3:7]}/{OGM[7:]}+++"
+OTHER_OGM = make_ogm(1234567890)
+BAD_OGM = OGM[:10] + f"{(int(OGM[10:]) % 97) + 1:02d}"  # same base, wrong check digits
 
 
 @dataclass(frozen=True)
@@ -249,7 +270,7 @@ def _esc(text: str) -> str:
 
 
 def _amount(cents: int) -> str:
-    return f"{abs(cents) // 100}.{abs(cents) % 100:02d}"
+    return cents_to_decimal_str(abs(cents))
 
 
 def _tx_details(mv: Mv, *, v2: bool, with_amount: bool, index: str) -> str:
@@ -380,3 +401,40 @@ def bulk_specs(n: int, *, seed: int = 2025) -> list[Mv]:
                 Mv(amount, direction="debit", free_text="Fournisseur repas", counterparty_name="TRAITEUR SA")
             )
     return specs
+
+
+# --- reading files back (the statement tests) ------------------------------------------------------
+
+SAMPLES = Path(os.environ.get("CODA_SAMPLES_DIR", "/work/shared/reference/coda-samples"))
+
+
+def sample(name: str) -> bytes:
+    """One of the banks' real CODA files; the test is skipped where they are not available."""
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"real CODA sample {path} not available (set CODA_SAMPLES_DIR)")
+    return path.read_bytes()
+
+
+def records(data: bytes) -> list[bytes]:
+    return data.splitlines()
+
+
+def replace_record(data: bytes, line: int, new: bytes) -> bytes:
+    lines = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
+    lines[line - 1] = new
+    return (b"\r\n" if b"\r\n" in data else b"\n").join(lines)
+
+
+def patch(data: bytes, line: int, start: int, text: bytes) -> bytes:
+    """Overwrite ``text`` at Python slice ``start`` of record ``line`` (1-based)."""
+    rec = records(data)[line - 1]
+    assert len(rec) == 128
+    return replace_record(data, line, rec[:start] + text + rec[start + len(text) :])
+
+
+def refused(data: bytes) -> StatementError:
+    """The refusal parse_statement raises for ``data`` (the test fails if the file is accepted)."""
+    with pytest.raises(StatementError) as caught:
+        parse_statement(data)
+    return caught.value
