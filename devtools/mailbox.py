@@ -16,10 +16,11 @@ import email
 import email.policy
 import functools
 import os
-import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+
+from kit.testing import wait_for
 
 
 def message_files(directory: Path | str) -> list[Path]:
@@ -84,17 +85,18 @@ def wait_for_message(
 ) -> EmailMessage:
     """Poll ``directory`` until a message satisfies ``predicate``; return the oldest such message.
 
-    Raises ``TimeoutError`` listing what was there (recipients and subjects) when none matched in time.
+    Raises ``TimeoutError`` (``kit.testing.WaitTimeout``) listing what was there (recipients and
+    subjects) when none matched in time.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        messages = read_messages(directory)
-        for msg in messages:
-            if predicate(msg):
-                return msg
-        if time.monotonic() >= deadline:
-            seen = [f"{m.get('To', '')!s}: {m.get('Subject', '')!s}" for m in messages]
-            raise TimeoutError(
-                f"no matching message in {directory} after {timeout}s; {len(seen)} present: {seen[-20:]}"
-            )
-        time.sleep(interval)
+
+    def matching() -> list[EmailMessage]:
+        return [m for m in read_messages(directory) if predicate(m)][:1]
+
+    def present() -> str:
+        seen = [f"{m.get('To', '')!s}: {m.get('Subject', '')!s}" for m in read_messages(directory)]
+        return f"{len(seen)} present: {seen[-20:]}"
+
+    found = wait_for(
+        matching, timeout, interval=interval, what=f"a matching message in {directory}", describe=present
+    )
+    return found[0]

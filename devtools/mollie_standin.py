@@ -21,8 +21,15 @@ Speaks like Mollie (API keys ``test_...``, Mollie-style error bodies):
   (``count``, ``_embedded.refunds[]`` / ``_embedded.chargebacks[]``, ``_links``). A paid payment
   shows ``amountRefunded`` and ``amountRemaining``; a charged-back one ``amountChargedBack``.
 
+A failing webhook is retried after ``MOLLIE_STANDIN_RETRY_DELAYS`` (comma-separated seconds, default
+1,5,15,60,300,900,3600,10800; empty: no retries), like Mollie does on a longer scale.
+
 Test and ops helpers (no auth, local only): ``GET /_standin/payments`` lists every payment;
-``POST /_standin/payments/<id>/webhook`` sends the webhook again and says how it went.
+``POST /_standin/payments/<id>/webhook`` sends the webhook again and says how it went;
+``POST /_standin/payments/<id>/webhook-retries`` JSON ``{"allow": 0}`` holds that payment's webhook
+retries (a retry that comes due waits), ``{"allow": 2}`` lets two more go then holds again,
+``{"allow": null}`` lets them all go (the default); ``GET`` on it answers ``allow`` and ``waiting`` (how
+many retries are due and held). A test looks at what happens before a late webhook without racing it.
 What the school or the bank does after a payment, each calling the webhook like a settlement does
 (retried in the background while it fails), answering the refund or chargeback with ``webhook``
 (delivered, outcome):
@@ -393,9 +400,63 @@ def deliver_webhook(payment_id: str, webhook_url: str, attempt: int = 1) -> tupl
     return ok, outcome
 
 
-def _retry_webhook(payment_id: str, webhook_url: str, delays: Sequence[float], stop: threading.Event) -> None:
+def parse_delays(text: str) -> tuple[float, ...]:
+    """``"1, 5,15"`` -> ``(1.0, 5.0, 15.0)``; ``""`` -> no retries. Raises ValueError on anything else."""
+    delays = tuple(float(part) for part in text.split(",") if part.strip())
+    if any(d < 0 for d in delays):
+        raise ValueError(f"retry delays are seconds >= 0, got {text!r}")
+    return delays
+
+
+class RetryGates:
+    """Per payment, how many more webhook retries may go when they come due (absent: no limit)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._allow: dict[str, int] = {}
+        self._waiting: dict[str, int] = {}
+
+    def set(self, payment_id: str, allow: int | None) -> None:
+        with self._cond:
+            if allow is None:
+                self._allow.pop(payment_id, None)
+            else:
+                self._allow[payment_id] = allow
+            self._cond.notify_all()
+
+    def state(self, payment_id: str) -> dict:
+        with self._cond:
+            return {"allow": self._allow.get(payment_id), "waiting": self._waiting.get(payment_id, 0)}
+
+    def pass_through(self, payment_id: str, stop: threading.Event) -> bool:
+        """Wait until a retry of ``payment_id`` may go (and count it); False when the stand-in stops."""
+        with self._cond:
+            self._waiting[payment_id] = self._waiting.get(payment_id, 0) + 1
+            try:
+                while not stop.is_set():
+                    allow = self._allow.get(payment_id)
+                    if allow is None:
+                        return True
+                    if allow > 0:
+                        self._allow[payment_id] = allow - 1
+                        return True
+                    self._cond.wait(0.2)  # also notices ``stop``
+                return False
+            finally:
+                self._waiting[payment_id] -= 1
+
+
+def _retry_webhook(
+    payment_id: str,
+    webhook_url: str,
+    delays: Sequence[float],
+    stop: threading.Event,
+    gates: RetryGates | None = None,
+) -> None:
     for n, delay in enumerate(delays, start=2):
         if stop.wait(delay):
+            return
+        if gates is not None and not gates.pass_through(payment_id, stop):
             return
         ok, _ = deliver_webhook(payment_id, webhook_url, attempt=n)
         if ok:
@@ -493,16 +554,21 @@ def create_app(
     """The stand-in as a WSGI app. Without ``state_file`` payments live in memory only.
 
     ``public_url`` (default ``MOLLIE_STANDIN_PUBLIC_URL``, else the request's own URL) starts the links.
-    ``webhook_retry_delays``: seconds to wait before each retry of a failing webhook.
+    ``webhook_retry_delays``: seconds to wait before each retry of a failing webhook (default
+    ``MOLLIE_STANDIN_RETRY_DELAYS``, else :data:`DEFAULT_RETRY_DELAYS`).
     """
     app = Flask(__name__)
     store = Store(state_file)
     public = (
         public_url if public_url is not None else os.environ.get("MOLLIE_STANDIN_PUBLIC_URL", "")
     ).rstrip("/")
-    delays = tuple(DEFAULT_RETRY_DELAYS if webhook_retry_delays is None else webhook_retry_delays)
+    if webhook_retry_delays is None:
+        env_delays = os.environ.get("MOLLIE_STANDIN_RETRY_DELAYS")
+        webhook_retry_delays = DEFAULT_RETRY_DELAYS if env_delays is None else parse_delays(env_delays)
+    delays = tuple(webhook_retry_delays)
     stopping = threading.Event()
-    app.extensions["mollie_standin"] = {"store": store, "stopping": stopping}
+    gates = RetryGates()
+    app.extensions["mollie_standin"] = {"store": store, "stopping": stopping, "gates": gates}
 
     def base() -> str:
         return public or request.host_url.rstrip("/")
@@ -515,7 +581,7 @@ def create_app(
         if not ok and retry and delays:
             threading.Thread(
                 target=_retry_webhook,
-                args=(payment["id"], url, delays, stopping),
+                args=(payment["id"], url, delays, stopping, gates),
                 name=f"webhook-retry-{payment['id']}",
                 daemon=True,
             ).start()
@@ -812,6 +878,22 @@ def create_app(
             200 if ok else 502,
         )
 
+    @app.get("/_standin/payments/<payment_id>/webhook-retries")
+    @app.post("/_standin/payments/<payment_id>/webhook-retries")
+    def webhook_retries(payment_id: str):
+        if store.get(payment_id) is None:
+            raise Refused(404, f"No payment exists with token {payment_id}.")
+        if request.method == "POST":
+            body = _json_body()
+            allow = body.get("allow", "missing") if isinstance(body, dict) else "missing"
+            if allow is not None and (isinstance(allow, bool) or not isinstance(allow, int) or allow < 0):
+                raise Refused(
+                    422, "allow is how many more retries may go (an integer >= 0), or null.", "allow"
+                )
+            gates.set(payment_id, allow)
+            log.info("webhook retries", extra={"payment_id": payment_id, "allow": allow})
+        return hal({"id": payment_id, **gates.state(payment_id)})
+
     return app
 
 
@@ -846,14 +928,26 @@ def main(argv: list[str] | None = None) -> int:
         default=_default_state_file(),
         help="JSON state file, empty for memory only (MOLLIE_STANDIN_STATE)",
     )
+    parser.add_argument(
+        "--retry-delays",
+        default=os.environ.get("MOLLIE_STANDIN_RETRY_DELAYS"),
+        help=f"seconds before each webhook retry, comma-separated, empty for none "
+        f"(MOLLIE_STANDIN_RETRY_DELAYS, default {','.join(f'{d:g}' for d in DEFAULT_RETRY_DELAYS)})",
+    )
     args = parser.parse_args(argv)
+    try:
+        retry_delays = None if args.retry_delays is None else parse_delays(args.retry_delays)
+    except ValueError:
+        parser.error(
+            f"--retry-delays / MOLLIE_STANDIN_RETRY_DELAYS must be seconds like 1,5,15, got {args.retry_delays!r}"
+        )
     configure_logging("mollie-standin", os.environ.get("LOG_LEVEL", "INFO"))
     addr = args.addr
     host, _, port = addr.rpartition(":")
     if not host or not port.isdigit():
         parser.error(f"--addr / MOLLIE_STANDIN_ADDR must be host:port, got {addr!r}")
     state = args.state
-    app = create_app(state_file=state or None)
+    app = create_app(state_file=state or None, webhook_retry_delays=retry_delays)
     try:
         server = make_server(host.strip("[]"), int(port), app, threaded=True, request_handler=JsonRequestLog)
     except OSError as exc:

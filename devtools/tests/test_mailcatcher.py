@@ -9,7 +9,6 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from devtools.mailbox import body_text, envelope_recipients, message_files, read_messages, wait_for_message
 from devtools.mailcatcher import start_catcher
+from kit.testing import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{32}\.eml$")
@@ -82,7 +82,7 @@ def test_two_messages_make_two_files_oldest_first(catcher, tmp_path):
 def test_smtputf8_addresses_are_accepted(catcher, tmp_path):
     msg = _mail("Accusé de réception", "ok\n", to="élève@école.example")
     _send(catcher.port, msg)
-    got = wait_for_message(tmp_path / "mail", lambda m: m["Subject"] == "Accusé de réception", timeout=5)
+    got = wait_for_message(tmp_path / "mail", lambda m: m["Subject"] == "Accusé de réception", timeout=30)
     assert envelope_recipients(got) == ["élève@école.example"]
 
 
@@ -91,7 +91,7 @@ def test_wait_for_message_polls_and_times_out(catcher, tmp_path):
     with pytest.raises(TimeoutError, match="0 present"):
         wait_for_message(mail_dir, timeout=0.3)
     _send(catcher.port, _mail("Votre jeton", "jeton=abc123\n", to="x@example.be"))
-    got = wait_for_message(mail_dir, lambda m: "jeton=" in body_text(m), timeout=5)
+    got = wait_for_message(mail_dir, lambda m: "jeton=" in body_text(m), timeout=30)
     assert re.search(r"jeton=(\w+)", body_text(got)).group(1) == "abc123"
     with pytest.raises(TimeoutError, match="Votre jeton"):
         wait_for_message(mail_dir, lambda m: m["To"] == "nobody@example.be", timeout=0.3)
@@ -114,17 +114,18 @@ def test_the_process_runs_until_sigterm_and_stops_cleanly(tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
+
+        def listens() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
             except OSError:
                 assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "the catcher did not start"
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_for(listens, timeout=60, what="the catcher to start")
         _send(port, _mail("Par le processus", "ok\n"))
-        assert wait_for_message(tmp_path / "box", timeout=5)["Subject"] == "Par le processus"
+        assert wait_for_message(tmp_path / "box", timeout=30)["Subject"] == "Par le processus"
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)

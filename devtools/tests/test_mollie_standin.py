@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from devtools.mollie_standin import create_app
+from devtools.mollie_standin import create_app, parse_delays
+from kit.testing import wait_for
 from services.finance.providers.mollie import MollieClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,11 +247,11 @@ class WebhookReceiver:
                     call["fetched_status"] = fetched.json().get("status")
                 receiver.calls.append(call)
                 failing = len(receiver.calls) <= receiver.fail_first
+                if not failing:  # before answering: the caller may look as soon as it has the answer
+                    receiver.called.set()
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                if not failing:
-                    receiver.called.set()
 
             def log_message(self, *args):
                 pass
@@ -324,7 +324,7 @@ def test_a_failing_webhook_is_retried_in_the_background(served):
             f"{base}/checkout/{p['id']}", data={"action": "failed"}, allow_redirects=False, timeout=15
         )
         assert r.status_code == 303  # the redirect does not wait for the webhook to succeed
-        assert receiver.called.wait(5), receiver.calls
+        assert receiver.called.wait(30), receiver.calls
         assert [c["body"] for c in receiver.calls] == [f"id={p['id']}"] * 3
         assert receiver.calls[-1]["fetched_status"] == "failed"
     finally:
@@ -351,15 +351,17 @@ def test_the_process_keeps_payments_across_a_restart(tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 20
-        while True:
+
+        def answers() -> bool:
             try:
                 requests.get(f"{base}/_standin/payments", timeout=1)
-                return proc
             except requests.ConnectionError:
                 assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "the stand-in did not start"
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_for(answers, timeout=60, what="the stand-in to start")
+        return proc
 
     def stop(proc):
         proc.send_signal(signal.SIGTERM)
@@ -491,12 +493,12 @@ def test_a_refund_calls_the_webhook_and_the_client_reads_it(served):
             idempotency_key="idem-refund",
         )
         requests.post(created.checkout_url, data={"action": "paid"}, allow_redirects=False, timeout=15)
-        assert receiver.called.wait(5)  # the settlement's webhook (failed once, then retried)
+        assert receiver.called.wait(30)  # the settlement's webhook (failed once, then retried)
         receiver.called.clear()
         made = requests.post(
             f"{base}/_standin/payments/{created.id}/refunds", json=amount("5.00"), timeout=15
         ).json()
-        assert receiver.called.wait(5)
+        assert receiver.called.wait(30)
         assert receiver.calls[-1]["body"] == f"id={created.id}"
         assert receiver.calls[-1]["fetched_status"] == "paid"
         requests.post(f"{base}/_standin/payments/{created.id}/chargebacks", json=amount("3.00"), timeout=15)
@@ -535,12 +537,78 @@ def test_a_refund_that_fails_its_webhook_is_retried_in_the_background(served):
         requests.post(
             f"{base}/checkout/{p['id']}", data={"action": "paid"}, allow_redirects=False, timeout=15
         )
-        assert receiver.called.wait(5)
+        assert receiver.called.wait(30)
         receiver.called.clear()
         receiver.fail_first = len(receiver.calls) + 2  # the next two deliveries fail
         r = requests.post(f"{base}/_standin/payments/{p['id']}/refunds", json=amount("1.00"), timeout=15)
         assert r.status_code == 201 and r.json()["webhook"]["delivered"] is False
-        assert receiver.called.wait(5), receiver.calls
+        assert receiver.called.wait(30), receiver.calls
         assert [c["body"] for c in receiver.calls[1:]] == [f"id={p['id']}"] * 3
+    finally:
+        receiver.close()
+
+
+# -- retries a test controls ----------------------------------------------------------------------
+
+
+def test_retry_delays_are_read_from_the_environment(monkeypatch):
+    assert parse_delays("1, 5,15") == (1.0, 5.0, 15.0)
+    assert parse_delays("") == () and parse_delays(" , ") == ()
+    for bad in ("x", "1,-2"):
+        with pytest.raises(ValueError):
+            parse_delays(bad)
+    monkeypatch.setenv("MOLLIE_STANDIN_RETRY_DELAYS", "0.05")
+    app = create_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    receiver = WebhookReceiver(base, fail_first=1)
+    try:
+        p = requests.post(
+            f"{base}/v2/payments", json=body(webhookUrl=receiver.url), headers=AUTH, timeout=5
+        ).json()
+        requests.post(
+            f"{base}/checkout/{p['id']}", data={"action": "paid"}, allow_redirects=False, timeout=15
+        )
+        assert receiver.called.wait(30), receiver.calls  # the one retry the environment asked for
+        assert len(receiver.calls) == 2
+    finally:
+        receiver.close()
+        app.extensions["mollie_standin"]["stopping"].set()
+        server.shutdown()
+
+
+def test_a_payments_webhook_retries_are_held_and_let_go_by_the_test(served):
+    base, _app = served
+    receiver = WebhookReceiver(base, fail_first=2)
+    try:
+        p = requests.post(
+            f"{base}/v2/payments", json=body(webhookUrl=receiver.url), headers=AUTH, timeout=5
+        ).json()
+        retries = f"{base}/_standin/payments/{p['id']}/webhook-retries"
+        held = requests.post(retries, json={"allow": 0}, timeout=5)
+        assert held.status_code == 200 and held.json() == {"id": p["id"], "allow": 0, "waiting": 0}
+        requests.post(
+            f"{base}/checkout/{p['id']}", data={"action": "paid"}, allow_redirects=False, timeout=15
+        )
+        wait_for(lambda: requests.get(retries, timeout=5).json()["waiting"] == 1, what="the first retry held")
+        assert len(receiver.calls) == 1  # only the settlement's own call went, and failed
+        assert requests.post(retries, json={"allow": 1}, timeout=5).json()["allow"] == 1
+        wait_for(
+            lambda: len(receiver.calls) == 2 and requests.get(retries, timeout=5).json()["waiting"] == 1,
+            what="one retry let go (it failed) and the next one held",
+        )
+        assert requests.get(retries, timeout=5).json()["allow"] == 0
+        assert not receiver.called.is_set()
+        assert requests.post(retries, json={"allow": None}, timeout=5).json()["allow"] is None
+        assert receiver.called.wait(30), receiver.calls
+        assert [c["body"] for c in receiver.calls] == [f"id={p['id']}"] * 3
+        for bad in ({"allow": -1}, {"allow": "2"}, {"allow": True}, {}, []):
+            refused = requests.post(retries, json=bad, timeout=5)
+            assert refused.status_code == 422 and refused.json()["field"] == "allow", bad
+        assert (
+            requests.get(f"{base}/_standin/payments/tr_unknown123/webhook-retries", timeout=5).status_code
+            == 404
+        )
     finally:
         receiver.close()
