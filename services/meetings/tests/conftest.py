@@ -9,20 +9,12 @@ import pytest
 from cartable.meetings.v1 import meetings_pb2 as pb
 from cartable.meetings.v1 import meetings_pb2_grpc
 from kit import migrations
+from kit.clock import FakeClock
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
 from services.meetings.app import spec, use_cases
 from services.meetings.use_cases import Booking, Evenings, Reminders
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
 
 # The evening of the tests: Thursday 15 October 2026, 18:00-19:00 Brussels time (UTC+2), 10-minute
 # slots; booking from 1 October 08:00 to 14 October 12:00.
@@ -55,7 +47,7 @@ class World:
     evenings: Evenings
     booking: Booking
     reminders: Reminders
-    clock: Clock
+    clock: FakeClock
     staff: Identity
     mum: Identity
     dad: Identity
@@ -79,7 +71,7 @@ def meetings_rt(databases, keys):
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("meetings", url, keys, None))
-    rt.clock = Clock()
+    rt.clock = FakeClock(datetime(2026, 10, 5, 10, 0, tzinfo=UTC))
     yield rt
     rt.db.dispose()
 

@@ -8,7 +8,7 @@ import email.policy
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -19,6 +19,7 @@ from cartable.notifications.v1 import notifications_pb2 as pb
 from cartable.notifications.v1 import notifications_pb2_grpc
 from kit import migrations
 from kit.bus import make_envelope
+from kit.clock import FakeClock
 from kit.identity import Identity
 from kit.service import bootstrap, make_consumer, start_grpc
 from kit.testing import test_settings
@@ -34,17 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -82,11 +72,11 @@ def smtp_catcher():
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 28, 14, 0, tzinfo=UTC))
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 28, 14, 0, tzinfo=UTC))
 
 
-def make_rt(databases, keys, smtp_port: int, clock: Clock, broker=None, **env):
+def make_rt(databases, keys, smtp_port: int, clock: FakeClock, broker=None, **env):
     url = databases.migrated("notifications")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)

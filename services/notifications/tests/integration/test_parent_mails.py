@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from cartable.documents.v1 import events_pb2 as documents_events
 from cartable.finance.v1 import events_pb2 as finance_events
 from cartable.orders.v1 import events_pb2 as orders_events
 from kit.service import make_consumer
+from kit.testing import wait_for
 from services.notifications.db import outgoing_mails
 from services.notifications.tests.conftest import add_parent, choose, drain, event_body, make_rt
 
@@ -271,8 +272,9 @@ def _decode(consumer, body: bytes):
 
 @pytest.mark.broker
 def test_event_published_twice_on_the_broker_makes_one_mail_per_parent(
-    databases, keys, broker, smtp_catcher, clock
+    databases, keys, broker, smtp_catcher, clock, caplog
 ):
+    caplog.set_level(logging.INFO, logger="kit.bus")
     rt = make_rt(databases, keys, smtp_catcher.port, clock, broker)
     broker.queue("notifications.events")  # deleted with the namespace
     consumer = make_consumer(rt)
@@ -289,10 +291,21 @@ def test_event_published_twice_on_the_broker_makes_one_mail_per_parent(
     worker = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     worker.start()
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and broker.message_count(consumer.queue) > 0:
-            time.sleep(0.1)
-        time.sleep(0.5)
+        # Wait for the consumer to have handled both deliveries (its log says how each went), then
+        # stop it: with the queue empty once it has stopped, nothing more can come.
+        def outcomes() -> list[str]:
+            return [
+                r.getMessage()
+                for r in caplog.records
+                if getattr(r, "event_name", "") == "finance.invoice.issued.v1"
+            ]
+
+        wait_for(lambda: len(outcomes()) >= 2, 60, what="both deliveries handled", describe=outcomes)
+        stop.set()
+        worker.join(30)
+        assert not worker.is_alive()
+        assert sorted(outcomes()) == ["event already handled", "event handled"]
+        assert broker.message_count(consumer.queue) == 0  # both acked: none came back on stopping
         with rt.db.unit_of_work() as s:
             assert s.execute(select(func.count()).select_from(outgoing_mails)).scalar_one() == 1
         from services.notifications.mailer import Mailer
