@@ -1,21 +1,9 @@
 """AuthService servicer: proto in, use case, proto out."""
 
-from cartable.auth.v1 import auth_pb2 as pb
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.auth.service import AuthService, StudentView
-from services.auth.use_cases import sessions, signin, tokens
-
-
-def _student(s: StudentView) -> pb.Student:
-    return pb.Student(
-        id=s.id,
-        school_id=s.school_id,
-        first_name=s.first_name,
-        last_name=s.last_name,
-        class_name=s.class_name,
-        level=s.level,
-    )
+from services.auth.service import AuthService
+from services.auth.use_cases import people, sessions, signin, tokens
 
 
 class Servicer(pb_grpc.AuthServiceServicer):
@@ -68,17 +56,18 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     # with an identity token
     def CreateStudent(self, request, context):
-        student = self.svc.create_student(
-            current(), request.first_name, request.last_name, request.class_name, request.level
+        return people.create_student(
+            self.svc.deps, current(), request.first_name, request.last_name, request.class_name, request.level
         )
-        return pb.CreateStudentResponse(student=_student(student))
 
     def ListStudents(self, request, context):
-        found = self.svc.list_students(current(), list(request.student_ids), list(request.class_names))
-        return pb.ListStudentsResponse(students=[_student(s) for s in found])
+        return people.list_students(
+            self.svc.deps, current(), list(request.student_ids), list(request.class_names)
+        )
 
     def CreateParent(self, request, context):
-        created = self.svc.create_parent(
+        return people.create_parent(
+            self.svc.deps,
             current(),
             request.first_name,
             request.last_name,
@@ -86,26 +75,12 @@ class Servicer(pb_grpc.AuthServiceServicer):
             list(request.student_ids),
             request.language,
         )
-        return pb.CreateParentResponse(id=created.id, username=created.username)
 
     def LinkChildren(self, request, context):
-        ids = self.svc.link_children(current(), request.parent_id, list(request.student_ids))
-        return pb.LinkChildrenResponse(student_ids=ids)
+        return people.link_children(self.svc.deps, current(), request.parent_id, list(request.student_ids))
 
     def IssueConnectionToken(self, request, context):
         return tokens.issue_connection_token(self.svc.deps, current(), request.parent_id)
 
     def ListParents(self, request, context):
-        parents = self.svc.list_parents(current(), list(request.student_ids))
-        return pb.ListParentsResponse(
-            parents=[
-                pb.ParentContact(
-                    id=p.id,
-                    display_name=p.display_name,
-                    email=p.email,
-                    language=p.language,
-                    student_ids=list(p.student_ids),
-                )
-                for p in parents
-            ]
-        )
+        return people.list_parents(self.svc.deps, current(), list(request.student_ids))

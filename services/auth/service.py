@@ -22,27 +22,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cartable.auth.v1 import events_pb2
-from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from kit.identity import Identity
+from kit.errors import Conflict, InvalidRequest
 from kit.service import Runtime
 from services.auth.db import (
     accounts,
     directory,
-    guardianships,
     schools,
-    students,
 )
 from services.auth.domain.passwords import (
     WeakPassword,
     check_password_policy,
 )
-from services.auth.domain.usernames import make_username, normalize_username
-from services.auth.use_cases import tokens
+from services.auth.domain.usernames import normalize_username
+from services.auth.use_cases import people, tokens
+from services.auth.use_cases.common import require_school
 
 log = logging.getLogger("auth.service")
 
@@ -204,311 +201,6 @@ class AuthService:
                     raise
         raise AssertionError("unreachable")
 
-    # -- staff: students and parents --------------------------------------------------------------
-
-    def create_student(
-        self, who: Identity, first_name: str, last_name: str, class_name: str, level: str
-    ) -> StudentView:
-        """The school registers a student (auth.student.created.v1: finance opens the wallets)."""
-        who.require_staff()
-        errors: dict[str, str] = {}
-        first = _text(first_name, "first_name", errors, max_len=100)
-        last = _text(last_name, "last_name", errors, max_len=100)
-        klass = _text(class_name, "class_name", errors, max_len=50)
-        level = (level or "").strip().lower()
-        if level not in LEVELS:
-            errors["level"] = "primary or secondary"
-        if errors:
-            raise InvalidRequest("the student is not valid", fields=errors)
-        with self.rt.db.unit_of_work() as s:
-            self._require_school(s, who.school_id)
-            view = self._insert_student(s, who.school_id, first, last, klass, level, self._now())
-        log.info("student created", extra={"student_id": view.id})
-        return view
-
-    def _insert_student(
-        self, s: Session, school_id: str, first: str, last: str, klass: str, level: str, now: datetime
-    ) -> StudentView:
-        student_id = str(uuid.uuid4())
-        s.execute(
-            students.insert().values(
-                id=student_id,
-                school_id=school_id,
-                first_name=first,
-                last_name=last,
-                class_name=klass,
-                level=level,
-                active=True,
-                created_at=now,
-            )
-        )
-        self.rt.record(
-            s,
-            STUDENT_CREATED,
-            events_pb2.StudentCreated(student_id=student_id, class_name=klass, level=level),
-            school_id,
-        )
-        return StudentView(student_id, school_id, first, last, klass, level)
-
-    def list_students(
-        self, who: Identity, student_ids: Iterable[str] = (), class_names: Iterable[str] = ()
-    ) -> list[StudentView]:
-        """Staff: their school's active students, all or those named by id and/or class. A parent:
-        only their own children (other ids are left out, as if they did not exist)."""
-        ids, classes = _unique(student_ids), _unique(class_names)
-        st = students
-        q = select(st).where(st.c.school_id == who.school_id, st.c.active.is_(True))
-        if who.role == "parent":
-            q = q.join(
-                guardianships,
-                and_(guardianships.c.student_id == st.c.id, guardianships.c.parent_id == who.account_id),
-            )
-        elif not who.is_staff:
-            raise Forbidden("not for this account")
-        if ids:
-            q = q.where(st.c.id.in_(ids))
-        if classes:
-            q = q.where(st.c.class_name.in_(classes))
-        with self.rt.db.unit_of_work() as s:
-            rows = s.execute(q.order_by(st.c.class_name, st.c.last_name, st.c.first_name, st.c.id)).all()
-        return [
-            StudentView(r.id, r.school_id, r.first_name, r.last_name, r.class_name, r.level) for r in rows
-        ]
-
-    def create_parent(
-        self,
-        who: Identity,
-        first_name: str,
-        last_name: str,
-        email: str,
-        student_ids: Iterable[str],
-        language: str = "fr",
-    ) -> CreatedParent:
-        """The school creates a parent account for one or more of its students. The username comes
-        from the names; a connection token valid 14 days is mailed (auth.parent.created.v1, then
-        auth.token.issued.v1 with reason ``created``)."""
-        who.require_staff()
-        errors: dict[str, str] = {}
-        first = _text(first_name, "first_name", errors, max_len=100)
-        last = _text(last_name, "last_name", errors, max_len=100)
-        address = _email(email, errors)
-        lang = _language(language, errors)
-        ids = _unique(student_ids)
-        if not ids:
-            errors["student_ids"] = "at least one student"
-        if errors:
-            raise InvalidRequest("the parent is not valid", fields=errors)
-        now = self._now()
-
-        def create(s: Session) -> CreatedParent:
-            self._require_school(s, who.school_id)
-            acc = self._insert_parent(s, who.school_id, first, last, address, lang, ids, now)
-            tokens.issue_token(self.deps, s, acc, "created", now)
-            return CreatedParent(acc.id, acc.username)
-
-        created = self._retrying(create)
-        log.info("parent created", extra={"account_id": created.id})
-        return created
-
-    def _insert_account(
-        self,
-        s: Session,
-        *,
-        school_id: str,
-        role: str,
-        first: str,
-        last: str,
-        email: str,
-        language: str,
-        now: datetime,
-        username: str | None = None,
-        password_hash: str | None = None,
-    ):
-        if username is None:
-            username = make_username(
-                first,
-                last,
-                lambda candidate: (
-                    s.execute(select(accounts.c.id).where(accounts.c.username == candidate)).first()
-                    is not None
-                ),
-            )
-        account_id = str(uuid.uuid4())
-        s.execute(
-            accounts.insert().values(
-                id=account_id,
-                school_id=school_id,
-                role=role,
-                username=username,
-                email=email,
-                first_name=first,
-                last_name=last,
-                language=language,
-                password_hash=password_hash,
-                password_changed_at=now if password_hash else None,
-                created_at=now,
-            )
-        )
-        return s.execute(select(accounts).where(accounts.c.id == account_id)).first()
-
-    def _insert_parent(
-        self,
-        s: Session,
-        school_id: str,
-        first: str,
-        last: str,
-        email: str,
-        language: str,
-        student_ids: list[str],
-        now: datetime,
-        password_hash: str | None = None,
-    ):
-        found = s.execute(
-            select(students.c.id, students.c.first_name).where(
-                students.c.school_id == school_id, students.c.id.in_(student_ids), students.c.active.is_(True)
-            )
-        ).all()
-        names = {r.id: r.first_name for r in found}
-        unknown = [sid for sid in student_ids if sid not in names]
-        if unknown:
-            raise InvalidRequest(
-                "unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])}
-            )
-        acc = self._insert_account(
-            s,
-            school_id=school_id,
-            role="parent",
-            first=first,
-            last=last,
-            email=email,
-            language=language,
-            now=now,
-            password_hash=password_hash,
-        )
-        s.execute(
-            guardianships.insert(),
-            [
-                {"parent_id": acc.id, "student_id": sid, "school_id": school_id, "created_at": now}
-                for sid in student_ids
-            ],
-        )
-        self.rt.record(
-            s,
-            PARENT_CREATED,
-            events_pb2.ParentCreated(
-                account_id=acc.id,
-                email=email,
-                display_name=display_name(first, last),
-                language=language,
-                student_ids=student_ids,
-                student_names=names,
-            ),
-            school_id,
-        )
-        return acc
-
-    def link_children(self, who: Identity, parent_id: str, student_ids: Iterable[str]) -> list[str]:
-        """Staff: make an existing parent responsible for more students of the school (a brother or
-        sister enrolled later), without a second account. Linking a child already linked changes
-        nothing. All the parent's children now, by id; auth.parent.updated.v1 tells the others."""
-        who.require_staff()
-        ids = _unique(student_ids)
-        if not ids:
-            raise InvalidRequest("student_ids must list children", fields={"student_ids": "at least one id"})
-        now = self._now()
-        with self.rt.db.unit_of_work() as s:
-            acc = s.execute(
-                select(accounts)
-                .where(
-                    accounts.c.id == (parent_id or ""),
-                    accounts.c.school_id == who.school_id,
-                    accounts.c.role == "parent",
-                )
-                .with_for_update()
-            ).first()
-            if acc is None:
-                raise NotFound("no such parent")
-            found = set(
-                s.execute(
-                    select(students.c.id).where(
-                        students.c.school_id == who.school_id,
-                        students.c.id.in_(ids),
-                        students.c.active.is_(True),
-                    )
-                ).scalars()
-            )
-            unknown = [sid for sid in ids if sid not in found]
-            if unknown:
-                raise InvalidRequest(
-                    "unknown students", fields={"student_ids": "unknown: " + ", ".join(unknown[:10])}
-                )
-            linked = set(
-                s.execute(
-                    select(guardianships.c.student_id).where(guardianships.c.parent_id == acc.id)
-                ).scalars()
-            )
-            new = [sid for sid in ids if sid not in linked]
-            if new:
-                s.execute(
-                    guardianships.insert(),
-                    [
-                        {
-                            "parent_id": acc.id,
-                            "student_id": sid,
-                            "school_id": who.school_id,
-                            "created_at": now,
-                        }
-                        for sid in new
-                    ],
-                )
-                children = directory.children_of(s, acc)
-                self.rt.record(
-                    s,
-                    PARENT_UPDATED,
-                    events_pb2.ParentCreated(
-                        account_id=acc.id,
-                        email=acc.email,
-                        display_name=display_name(acc.first_name, acc.last_name),
-                        language=acc.language,
-                        student_ids=[c.id for c in children],
-                        student_names={c.id: c.first_name for c in children},
-                    ),
-                    who.school_id,
-                )
-            all_ids = sorted(linked | set(new))
-        log.info("children linked", extra={"account_id": acc.id, "new": len(new)})
-        return all_ids
-
-    def list_parents(self, who: Identity, student_ids: Iterable[str] = ()) -> list[ParentContactView]:
-        """Staff: their school's parents, all or those of the given students, with their children."""
-        who.require_staff()
-        ids = _unique(student_ids)
-        a, g = accounts, guardianships
-        with self.rt.db.unit_of_work() as s:
-            q = select(a).where(a.c.school_id == who.school_id, a.c.role == "parent")
-            if ids:
-                q = q.where(a.c.id.in_(select(g.c.parent_id).where(g.c.student_id.in_(ids))))
-            parents = s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
-            links: dict[str, list[str]] = {}
-            if parents:
-                for parent_id, student_id in s.execute(
-                    select(g.c.parent_id, g.c.student_id)
-                    .where(g.c.parent_id.in_([p.id for p in parents]))
-                    .order_by(g.c.created_at, g.c.student_id)
-                ).all():
-                    links.setdefault(parent_id, []).append(student_id)
-        return [
-            ParentContactView(
-                p.id, display_name(p.first_name, p.last_name), p.email, p.language, tuple(links.get(p.id, ()))
-            )
-            for p in parents
-        ]
-
-    @staticmethod
-    def _require_school(s: Session, school_id: str) -> None:
-        if not school_id or s.execute(select(schools.c.id).where(schools.c.id == school_id)).first() is None:
-            raise NotFound("unknown school")
-
     # -- setting up a school (commands) -----------------------------------------------------------
 
     def create_school(self, name: str) -> str:
@@ -554,10 +246,10 @@ class AuthService:
             password_hash = self.hasher.hash(password)
         now = self._now()
         with self.rt.db.unit_of_work() as s:
-            self._require_school(s, school_id)
+            require_school(s, school_id)
             if wanted and s.execute(select(accounts.c.id).where(accounts.c.username == wanted)).first():
                 raise Conflict("this username is taken", code="username_taken")
-            acc = self._insert_account(
+            acc = directory.insert_account(
                 s,
                 school_id=school_id,
                 role="staff",
@@ -599,7 +291,7 @@ class AuthService:
         with self.rt.db.unit_of_work() as s:
             school_id = str(uuid.uuid4())
             s.execute(schools.insert().values(id=school_id, name=DEMO_SCHOOL_NAME, created_at=now))
-            staff = self._insert_account(
+            staff = directory.insert_account(
                 s,
                 school_id=school_id,
                 role="staff",
@@ -611,10 +303,11 @@ class AuthService:
                 password_hash=hashes[0],
             )
             kids = [
-                self._insert_student(s, school_id, "Lucas", "Dupont", "3A", "primary", now),
-                self._insert_student(s, school_id, "Emma", "Dupont", "1S2", "secondary", now),
+                people.add_student(self.deps, s, school_id, "Lucas", "Dupont", "3A", "primary", now),
+                people.add_student(self.deps, s, school_id, "Emma", "Dupont", "1S2", "secondary", now),
             ]
-            parent = self._insert_parent(
+            parent = people.add_parent(
+                self.deps,
                 s,
                 school_id,
                 "Marie",

@@ -26,7 +26,7 @@ from services.auth.tests.conftest import (
     last_token,
     make_school,
 )
-from services.auth.use_cases import sessions, signin, tokens
+from services.auth.use_cases import people, sessions, signin, tokens
 
 
 @pytest.fixture
@@ -41,14 +41,14 @@ def school(sqlite_rt):
 
 def family(svc, school, n_children=2, first="Marie", last="Dupont", email="marie@example.be"):
     kids = [
-        svc.create_student(school.staff, name, last, klass, level)
+        people.create_student(svc.deps, school.staff, name, last, klass, level).student
         for name, klass, level in [
             ("Lucas", "3A", "primary"),
             ("Emma", "1S2", "secondary"),
             ("Noé", "5B", "primary"),
         ][:n_children]
     ]
-    parent = svc.create_parent(school.staff, first, last, email, [k.id for k in kids], "fr")
+    parent = people.create_parent(svc.deps, school.staff, first, last, email, [k.id for k in kids], "fr")
     return parent, kids
 
 
@@ -108,12 +108,12 @@ def test_the_token_and_passwords_are_never_logged(svc, sqlite_rt, school, caplog
 
 def test_a_parent_needs_students_of_the_staff_s_own_school(svc, sqlite_rt, school):
     other = make_school(sqlite_rt, "École des Tilleuls", staff_first="Paul")
-    theirs = svc.create_student(other.staff, "Zoé", "Martin", "2A", "primary")
+    theirs = people.create_student(svc.deps, other.staff, "Zoé", "Martin", "2A", "primary").student
     with pytest.raises(InvalidRequest) as caught:
-        svc.create_parent(school.staff, "Jean", "Martin", "jean@example.be", [theirs.id])
+        people.create_parent(svc.deps, school.staff, "Jean", "Martin", "jean@example.be", [theirs.id])
     assert caught.value.fields == {"student_ids": f"unknown: {theirs.id}"}
     with pytest.raises(InvalidRequest) as caught:
-        svc.create_parent(school.staff, "", "Martin", "not-an-address", [], "de")
+        people.create_parent(svc.deps, school.staff, "", "Martin", "not-an-address", [], "de")
     assert set(caught.value.fields) == {"first_name", "email", "student_ids", "language"}
 
 
@@ -125,17 +125,17 @@ def test_homonymous_parents_get_distinct_usernames(svc, school):
 
 def test_students_are_validated(svc, school):
     with pytest.raises(InvalidRequest) as caught:
-        svc.create_student(school.staff, "Lucas", "Dupont", "", "kindergarten")
+        people.create_student(svc.deps, school.staff, "Lucas", "Dupont", "", "kindergarten")
     assert set(caught.value.fields) == {"class_name", "level"}
 
 
 def test_staff_use_cases_are_refused_to_parents(svc, school):
     parent = Identity(account_id="p", role="parent", school_id=school.id)
     for call in (
-        lambda: svc.create_student(parent, "A", "B", "1A", "primary"),
-        lambda: svc.create_parent(parent, "A", "B", "a@example.be", ["x"]),
+        lambda: people.create_student(svc.deps, parent, "A", "B", "1A", "primary"),
+        lambda: people.create_parent(svc.deps, parent, "A", "B", "a@example.be", ["x"]),
         lambda: tokens.issue_connection_token(svc.deps, parent, "x"),
-        lambda: svc.list_parents(parent),
+        lambda: people.list_parents(svc.deps, parent),
     ):
         with pytest.raises(Forbidden):
             call()
@@ -148,25 +148,25 @@ def test_a_parent_of_another_school_gets_no_token_from_this_school(svc, sqlite_r
         tokens.issue_connection_token(svc.deps, school.staff, parent.id)
 
 
-def test_list_students_staff_by_class_a_parent_only_their_children(svc, school):
-    parent, kids = activated(svc, svc.rt, school)
-    stranger = svc.create_student(school.staff, "Zoé", "Martin", "3A", "primary")
-    staff_view = svc.list_students(school.staff, class_names=["3A"])
+def test_list_students_staff_by_class_a_parent_only_their_children(svc, sqlite_rt, school):
+    parent, kids = activated(svc, sqlite_rt, school)
+    stranger = people.create_student(svc.deps, school.staff, "Zoé", "Martin", "3A", "primary").student
+    staff_view = people.list_students(svc.deps, school.staff, class_names=["3A"]).students
     assert [s.id for s in staff_view] == [kids[0].id, stranger.id]  # by class, then last name
     me = Identity(account_id=parent.id, role="parent", school_id=school.id)
-    assert {s.id for s in svc.list_students(me)} == {k.id for k in kids}
-    assert svc.list_students(me, student_ids=[stranger.id]) == []
+    assert {s.id for s in people.list_students(svc.deps, me).students} == {k.id for k in kids}
+    assert list(people.list_students(svc.deps, me, student_ids=[stranger.id]).students) == []
 
 
 def test_list_parents_gives_each_parent_s_children(svc, school):
     parent, kids = family(svc, school)
     other, (zoe,) = family(svc, school, n_children=1, first="Paul", last="Martin", email="paul@example.be")
-    everyone = svc.list_parents(school.staff)
+    everyone = people.list_parents(svc.deps, school.staff).parents
     assert {p.id: set(p.student_ids) for p in everyone} == {
         parent.id: {k.id for k in kids},
         other.id: {zoe.id},
     }
-    (found,) = svc.list_parents(school.staff, [kids[1].id])
+    (found,) = people.list_parents(svc.deps, school.staff, [kids[1].id]).parents
     assert (found.id, found.email, found.language) == (parent.id, "marie@example.be", "fr")
 
 
