@@ -291,17 +291,18 @@ def _camt_entry(
     if len(details) <= 1:
         parts.append((details[0] if details else None, entry_signed))
     else:
-        for detail in details:
-            amount = c.find(detail, "Amt")
+        for batch_detail in details:
+            amount = c.find(batch_detail, "Amt")
             if amount is None:
-                amount = c.find(detail, "AmtDtls/TxAmt/Amt")
+                amount = c.find(batch_detail, "AmtDtls/TxAmt/Amt")
             if amount is None:
                 raise CamtFault(
-                    detail,
+                    batch_detail,
                     "a transaction detail of a batch entry has no amount: who paid what cannot be known",
                 )
-            detail_sign = _camt_sign(c, detail) if c.find(detail, "CdtDbtInd") is not None else sign
-            parts.append((detail, detail_sign * _camt_cents(amount, "transaction detail amount")))
+            has_sign = c.find(batch_detail, "CdtDbtInd") is not None
+            detail_sign = _camt_sign(c, batch_detail) if has_sign else sign
+            parts.append((batch_detail, detail_sign * _camt_cents(amount, "transaction detail amount")))
         total = sum(cents for _, cents in parts)
         if total != entry_signed:
             raise CamtFault(

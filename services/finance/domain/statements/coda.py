@@ -128,7 +128,7 @@ def parse_coda(data: bytes) -> ParsedStatement:
                 current = coda_movement_record(rec, line)
                 stmt.move_records += 1
                 if current.detail == "0000":
-                    stmt.groups.append([current, []])
+                    stmt.groups.append((current, []))
                     if current.signed_cents >= 0:
                         block_credit += current.signed_cents
                         stmt.sum_credit += current.signed_cents

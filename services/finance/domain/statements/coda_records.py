@@ -82,9 +82,26 @@ class CodaMove:
         "signed_cents",
         "value_date",
     )
+    bank_reference: str
+    body: str
+    comm_type: str
+    cont: list[str]  # the text of its 2.2 and 2.3 records
+    counterparty_account: str
+    counterparty_name: str
+    detail: str
+    entry_date: str
+    key: str  # sequence and detail number
+    last: str  # the last record read: 1, 2 or 3
+    line: int
+    reversal: bool
+    seq: str
+    signed_cents: int
+    value_date: date | None
 
 
 class CodaStatement:
+    """An old balance record (1) and what the statement gathers until its new balance record (8)."""
+
     __slots__ = (
         "account",
         "currency",
@@ -98,6 +115,17 @@ class CodaStatement:
         "sum_credit",
         "sum_debit",
     )
+    account: str
+    currency: str
+    groups: list[tuple[CodaMove, list[CodaMove]]]  # each 0000 movement and its details
+    holder: str
+    info_records: int
+    move_records: int
+    number: str
+    opening: int
+    opening_date: date | None
+    sum_credit: int
+    sum_debit: int
 
 
 def split_coda_records(data: bytes) -> list[str]:
