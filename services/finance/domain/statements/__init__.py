@@ -1,9 +1,10 @@
 """Bank statements: Belgian CODA (Febelfin, version 2) and ISO 20022 camt.053, read into movements.
 
-Pure domain code: standard library, ``defusedxml``, ``python-stdnum`` and ``schwifty`` only. One entry
-point, :func:`parse_statement`, which recognises the format by content (never by file name) and returns
-a :class:`ParsedStatement` or raises :class:`StatementError` with the line and a reason for a person. A
-file is accepted whole or refused whole: a statement that does not add up is never half-booked.
+Pure domain code: standard library, ``defusedxml``, ``schwifty`` (IBANs) and kit's money and OGM
+helpers only. One entry point, :func:`parse_statement`, which recognises the format by content (never by
+file name) and returns a :class:`ParsedStatement` or raises :class:`StatementError` with the line and a
+reason for a person. A file is accepted whole or refused whole: a statement that does not add up is
+never half-booked.
 
 Where things are
     :mod:`.model`: the parsed statement and movement, the refusal, and the helpers both formats share
