@@ -13,7 +13,8 @@ MAX_BYTES = 20 * 1024 * 1024
 
 
 class RejectedFile(ValueError):
-    """The file may not be deposited; ``code`` is ``too_large``, ``empty`` or ``unsupported_type``."""
+    """The file may not be deposited; ``code`` is ``too_large``, ``empty`` or ``unsupported_type``
+    (a photo's refusals have their own codes, see ``RejectedPhoto``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -94,10 +95,15 @@ def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> FileKind:
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 
 
-def clean_filename(name: str, kind: FileKind) -> str:
-    """A display name: no directories, no control or shell characters, the extension of the real type."""
+def safe_stem(name: str, fallback: str) -> str:
+    """An uploaded name's stem fit to show and to offer as a download name: no directories, no control
+    or shell characters, at most 120 characters; ``fallback`` when nothing is left."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    stem = _UNSAFE.sub("_", stem).strip(" ._")[:120] or "document"
-    return f"{stem}.{kind.extension}"
+    return _UNSAFE.sub("_", stem).strip(" ._")[:120] or fallback
+
+
+def clean_filename(name: str, kind: FileKind) -> str:
+    """A display name: the safe stem with the extension of the real type."""
+    return f"{safe_stem(name, 'document')}.{kind.extension}"

@@ -21,14 +21,12 @@ Pure functions of bytes: no I/O, no framework.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from io import BytesIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.documents.domain.files import JPEG, PNG, sniff
+from services.documents.domain.files import JPEG, PNG, RejectedFile, safe_stem, sniff
 
 THUMB_SIZE = 320
 DISPLAY_SIZE = 1600
@@ -41,14 +39,9 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own guard, for any other image o
 CONTENT_TYPE = "image/jpeg"
 
 
-class RejectedPhoto(ValueError):
+class RejectedPhoto(RejectedFile):
     """The file cannot become a photo; ``code`` is ``empty``, ``unsupported_type``, ``too_large``
     (pixels) or ``unreadable``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -158,12 +151,6 @@ def process_photo(data: bytes) -> ProcessedPhoto:
     )
 
 
-_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
-
-
 def photo_filename(name: str, fallback: str) -> str:
-    """The download name: the uploaded name's stem (no directories, no odd characters) with ``.jpg``."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    stem = _UNSAFE.sub("_", stem).strip(" ._")[:120] or fallback
-    return f"{stem}.jpg"
+    """The download name: the uploaded name's safe stem (or ``fallback``) with ``.jpg``."""
+    return f"{safe_stem(name, fallback)}.jpg"

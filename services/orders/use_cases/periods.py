@@ -12,14 +12,16 @@ from kit.service import Runtime
 from services.orders import db, views
 
 
-def _instant(value: str, field: str) -> datetime:
-    """An RFC 3339 instant with its offset, in UTC; else a 400 naming ``field``."""
+def _instant(value: str, field: str, errors: dict[str, str]) -> datetime | None:
+    """An RFC 3339 instant with its offset, in UTC; else None, and why under ``field`` in ``errors``."""
     try:
         dt = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidRequest("invalid date", fields={field: "expected an RFC 3339 instant"}) from None
+        errors[field] = "expected an RFC 3339 instant"
+        return None
     if dt.tzinfo is None:
-        raise InvalidRequest("invalid date", fields={field: "the instant needs an offset"})
+        errors[field] = "the instant needs an offset"
+        return None
     return dt.astimezone(UTC)
 
 
@@ -53,17 +55,7 @@ class Periods:
         title = (title or "").strip()
         if not title or len(title) > 200:
             fields["title"] = "required, at most 200 characters"
-        opens = closes = None
-        for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
-            try:
-                dt = _instant(value, name)
-            except InvalidRequest as e:
-                fields.update(e.fields)
-                continue
-            if name == "opens_at":
-                opens = dt
-            else:
-                closes = dt
+        opens, closes = _instant(opens_at, "opens_at", fields), _instant(closes_at, "closes_at", fields)
         if opens and closes and closes <= opens:
             fields["closes_at"] = "must be after opens_at"
         if fields:
