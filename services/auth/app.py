@@ -1,7 +1,9 @@
-"""The auth service's composition: tables, servicer, public methods, commands."""
+"""The auth service's composition root: the use cases' dependencies, servicer, public methods,
+commands."""
 
 import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
@@ -11,7 +13,6 @@ from kit.service import Runtime, ServiceSpec
 from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
-from services.auth.service import AuthService
 from services.auth.use_cases.common import Deps, hasher_for_profile
 
 SERVICE = "cartable.auth.v1.AuthService"
@@ -55,10 +56,14 @@ def use_case_deps(rt: Runtime) -> Deps:
 
 
 def registrations(rt: Runtime) -> list[Registration]:
-    svc = AuthService(rt)
+    deps = use_case_deps(rt)
     # The first unknown username must not take longer than the next ones: make the dummy hash now.
-    svc.hasher.dummy_verify("")
-    return [Registration(pb_grpc.add_AuthServiceServicer_to_server, Servicer(svc), SERVICE)]
+    deps.hasher.dummy_verify("")
+    return [Registration(pb_grpc.add_AuthServiceServicer_to_server, Servicer(deps), SERVICE)]
+
+
+def _with_deps(command: Callable[[Deps, list[str]], int]) -> Callable[[Runtime, list[str]], int]:
+    return lambda rt, args: command(use_case_deps(rt), args)
 
 
 def spec() -> ServiceSpec:
@@ -70,5 +75,5 @@ def spec() -> ServiceSpec:
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
         public_methods=PUBLIC_METHODS,
-        commands=dict(COMMANDS),
+        commands={name: _with_deps(command) for name, command in COMMANDS.items()},
     )

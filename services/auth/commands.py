@@ -1,6 +1,7 @@
 """Administration commands: ``python -m services.auth create-school | create-staff | seed-demo``.
 
-They print JSON on stdout (for scripts) and report errors on stderr with a non-zero exit status.
+They print JSON on stdout (for scripts) and report errors on stderr with a non-zero exit status. Each
+takes the use cases' ``Deps`` (app.py gives them) and the command line's arguments.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sys
 from collections.abc import Callable
 
 from kit.errors import AppError
-from kit.service import Runtime
-from services.auth.service import AuthService
+from services.auth.use_cases import demo, schools
+from services.auth.use_cases.common import Deps
 
 
 def _out(data: dict) -> None:
@@ -29,20 +30,20 @@ def _guarded(fn: Callable[[], dict]) -> int:
     return 0
 
 
-def create_school_command(rt: Runtime, args: list[str]) -> int:
+def create_school_command(deps: Deps, args: list[str]) -> int:
     """``create-school --name "École Sainte-Marie"``: prints ``{"school_id", "name"}``."""
     parser = argparse.ArgumentParser(prog="python -m services.auth create-school")
     parser.add_argument("--name", required=True)
     ns = parser.parse_args(args)
 
     def run() -> dict:
-        school_id = AuthService(rt).create_school(ns.name)
+        school_id = schools.create_school(deps, ns.name)
         return {"school_id": school_id, "name": ns.name.strip()}
 
     return _guarded(run)
 
 
-def create_staff_command(rt: Runtime, args: list[str]) -> int:
+def create_staff_command(deps: Deps, args: list[str]) -> int:
     """``create-staff --school-id ID --first-name F --last-name L --email E [--username U]
     [--password-stdin] [--language fr|nl|en]``: prints ``{"account_id", "school_id", "username"}``;
     without a password, also ``connection_token`` and ``token_expires_at`` (the token is mailed too)."""
@@ -60,8 +61,8 @@ def create_staff_command(rt: Runtime, args: list[str]) -> int:
     password = sys.stdin.readline().rstrip("\r\n") if ns.password_stdin else None
 
     def run() -> dict:
-        created = AuthService(rt).create_staff(
-            ns.school_id, ns.first_name, ns.last_name, ns.email, ns.username, password, ns.language
+        created = schools.create_staff(
+            deps, ns.school_id, ns.first_name, ns.last_name, ns.email, ns.username, password, ns.language
         )
         out = {"account_id": created.account_id, "school_id": created.school_id, "username": created.username}
         if created.connection_token:
@@ -72,11 +73,11 @@ def create_staff_command(rt: Runtime, args: list[str]) -> int:
     return _guarded(run)
 
 
-def seed_demo_command(rt: Runtime, args: list[str]) -> int:
+def seed_demo_command(deps: Deps, args: list[str]) -> int:
     """``seed-demo``: the local run's demo school, once. Prints ``{"school_id", "created", "staff",
     "parent", "students"}``; passwords are null when the demo existed already."""
     argparse.ArgumentParser(prog="python -m services.auth seed-demo").parse_args(args)
-    return _guarded(lambda: AuthService(rt).seed_demo().to_json())
+    return _guarded(lambda: demo.seed_demo(deps).to_json())
 
 
 COMMANDS = {

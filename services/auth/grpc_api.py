@@ -1,19 +1,20 @@
-"""AuthService servicer: proto in, use case, proto out."""
+"""AuthService servicer: a router, proto in, use case (use_cases/), proto out. The caller's identity
+comes from the identity token (kit.identity.current()), except for the public methods (app.py)."""
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.auth.service import AuthService
 from services.auth.use_cases import people, sessions, signin, tokens
+from services.auth.use_cases.common import Deps
 
 
 class Servicer(pb_grpc.AuthServiceServicer):
-    def __init__(self, svc: AuthService) -> None:
-        self.svc = svc
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
 
     # public: the request carries its own credential
     def SignIn(self, request, context):
         return signin.sign_in(
-            self.svc.deps,
+            self.deps,
             request.username,
             request.password,
             request.client_address,
@@ -21,11 +22,11 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def CheckConnectionToken(self, request, context):
-        return tokens.check_connection_token(self.svc.deps, request.token)
+        return tokens.check_connection_token(self.deps, request.token)
 
     def Activate(self, request, context):
         return tokens.activate(
-            self.svc.deps,
+            self.deps,
             request.token,
             request.password,
             request.password_confirm,
@@ -34,17 +35,17 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def RequestPasswordReset(self, request, context):
-        return tokens.request_password_reset(self.svc.deps, request.email, request.client_address)
+        return tokens.request_password_reset(self.deps, request.email, request.client_address)
 
     def ResolveSession(self, request, context):
-        return sessions.resolve_session(self.svc.deps, request.session_token)
+        return sessions.resolve_session(self.deps, request.session_token)
 
     def SignOut(self, request, context):
-        return sessions.sign_out(self.svc.deps, request.session_token)
+        return sessions.sign_out(self.deps, request.session_token)
 
     def ChangePassword(self, request, context):
         return signin.change_password(
-            self.svc.deps,
+            self.deps,
             request.session_token,
             request.current_password,
             request.new_password,
@@ -52,22 +53,22 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def SelectChild(self, request, context):
-        return sessions.select_child(self.svc.deps, request.session_token, request.child_id)
+        return sessions.select_child(self.deps, request.session_token, request.child_id)
 
     # with an identity token
     def CreateStudent(self, request, context):
         return people.create_student(
-            self.svc.deps, current(), request.first_name, request.last_name, request.class_name, request.level
+            self.deps, current(), request.first_name, request.last_name, request.class_name, request.level
         )
 
     def ListStudents(self, request, context):
         return people.list_students(
-            self.svc.deps, current(), list(request.student_ids), list(request.class_names)
+            self.deps, current(), list(request.student_ids), list(request.class_names)
         )
 
     def CreateParent(self, request, context):
         return people.create_parent(
-            self.svc.deps,
+            self.deps,
             current(),
             request.first_name,
             request.last_name,
@@ -77,10 +78,10 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def LinkChildren(self, request, context):
-        return people.link_children(self.svc.deps, current(), request.parent_id, list(request.student_ids))
+        return people.link_children(self.deps, current(), request.parent_id, list(request.student_ids))
 
     def IssueConnectionToken(self, request, context):
-        return tokens.issue_connection_token(self.svc.deps, current(), request.parent_id)
+        return tokens.issue_connection_token(self.deps, current(), request.parent_id)
 
     def ListParents(self, request, context):
-        return people.list_parents(self.svc.deps, current(), list(request.student_ids))
+        return people.list_parents(self.deps, current(), list(request.student_ids))

@@ -19,10 +19,10 @@ from kit.errors import CODE_KEY
 from kit.identity import Identity
 from kit.service import Runtime, bootstrap, start_grpc
 from kit.testing import ThrowawayDatabases, test_settings
-from services.auth.app import spec
+from services.auth.app import spec, use_case_deps
 from services.auth.db import outbox
 from services.auth.domain.passwords import OWASP_MINIMUM, PasswordHasher
-from services.auth.service import AuthService
+from services.auth.use_cases import schools
 
 STAFF_PASSWORD = "Tableau-Noir-Craie-42"
 PARENT_PASSWORD = "Tortue rapide au matin"
@@ -120,10 +120,10 @@ class School:
 
 
 def make_school(rt: Runtime, name: str = "École Sainte-Marie", staff_first: str = "Anne") -> School:
-    svc = AuthService(rt)
-    school_id = svc.create_school(name)
-    staff = svc.create_staff(
-        school_id, staff_first, "Lambert", f"{staff_first.lower()}@ecole.example", "", STAFF_PASSWORD
+    deps = use_case_deps(rt)
+    school_id = schools.create_school(deps, name)
+    staff = schools.create_staff(
+        deps, school_id, staff_first, "Lambert", f"{staff_first.lower()}@ecole.example", "", STAFF_PASSWORD
     )
     return School(school_id, staff.account_id, staff.username)
 
