@@ -5,6 +5,7 @@ service."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
@@ -124,10 +126,8 @@ photo_album_offers = Table(
 )
 
 
-def aware(dt: datetime | None) -> datetime | None:
+def aware(dt: datetime) -> datetime:
     """SQLite gives instants back without their offset; they were stored in UTC."""
-    if dt is None:
-        return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -136,7 +136,7 @@ def aware(dt: datetime | None) -> datetime | None:
 
 def document_page(
     s: Session, school_id: str, account_id: str, student_id: str, state: str, limit: int, offset: int
-) -> tuple[list, int, int]:
+) -> tuple[Sequence[Row], int, int]:
     """A page of the student's documents with ``account_id``'s read state (``read_at`` on each row),
     newest first; (rows, total in ``state``, unread in all)."""
     d, r = documents, document_reads
@@ -236,7 +236,9 @@ def find_album(s: Session, school_id: str, album_id: str, audience: list[str] | 
     return s.execute(q).first()
 
 
-def album_page(s: Session, school_id: str, audience: list[str] | None, limit: int, offset: int) -> list:
+def album_page(
+    s: Session, school_id: str, audience: list[str] | None, limit: int, offset: int
+) -> Sequence[Row]:
     """Up to ``limit`` visible albums from ``offset``, newest first, each with its ``photo_count``;
     for parents (an audience) only those with photos."""
     a = photo_albums
@@ -350,7 +352,7 @@ def class_names_of(s: Session, album_id: str) -> list[str]:
     )
 
 
-def withdraw_album(s: Session, album_id: str, by: str, at: datetime) -> list:
+def withdraw_album(s: Session, album_id: str, by: str, at: datetime) -> Sequence[Row]:
     """The album and its live photos withdrawn; the blob keys of those photos (a row each)."""
     live = and_(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None))
     keys = s.execute(select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(live)).all()
@@ -386,7 +388,7 @@ def live_photo_count(s: Session, album_id: str) -> int:
     ).scalar_one()
 
 
-def photos_after(s: Session, album_id: str, after: int, limit: int) -> list:
+def photos_after(s: Session, album_id: str, after: int, limit: int) -> Sequence[Row]:
     """Up to ``limit`` live photos of the album numbered after ``after``, in upload order."""
     return s.execute(
         select(photos)
@@ -430,7 +432,7 @@ def withdraw_photo(s: Session, photo_id: str, by: str, at: datetime) -> None:
     )
 
 
-def withdrawn_photo_keys(s: Session) -> list:
+def withdrawn_photo_keys(s: Session) -> Sequence[Row]:
     """The blob keys of every withdrawn photo (a row each)."""
     return s.execute(
         select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(

@@ -11,7 +11,7 @@ from services.documents.db import aware
 
 def _instant(dt: datetime | None) -> str:
     """RFC 3339, or "" for an instant that has not happened."""
-    return aware(dt).isoformat() if dt else ""
+    return "" if dt is None else aware(dt).isoformat()
 
 
 def document_pb(row, read_at: datetime | None) -> pb.Document:

@@ -4,8 +4,9 @@ every query of the service."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
@@ -195,7 +197,7 @@ def insert_period(
 # -- catalog ---------------------------------------------------------------------------------------
 
 
-def items_on_sale(s: Session, period_id: str) -> list:
+def items_on_sale(s: Session, period_id: str) -> Sequence[Row]:
     """The period's catalog rows not withdrawn, in no particular order."""
     return s.execute(
         select(catalog_items).where(
@@ -250,7 +252,7 @@ def withdraw_items(s: Session, school_id: str, references: list[str], at: dateti
         )
         .values(withdrawn_at=at)
     )
-    return done.rowcount or 0
+    return cast(CursorResult, done).rowcount or 0
 
 
 # -- book-return credit ----------------------------------------------------------------------------
@@ -369,9 +371,9 @@ def order_with_lines(s: Session, order_id: str) -> tuple:
 
 def mark_placed(s: Session, order_id: str, invoice_id: str, checkout_url: str) -> bool:
     """The order invoiced; False when it already was (a concurrent retry got there first)."""
-    changed = s.execute(
+    result = s.execute(
         update(orders)
         .where(orders.c.id == order_id, orders.c.status == "invoicing")
         .values(status="placed", invoice_id=invoice_id, checkout_url=checkout_url or None)
-    ).rowcount
-    return bool(changed)
+    )
+    return bool(cast(CursorResult, result).rowcount)

@@ -97,7 +97,7 @@ def _flatten(im: Image.Image) -> Image.Image:
 def _encode(im: Image.Image, quality: int, icc: bytes | None, progressive: bool) -> Rendition:
     im.info = {}  # nothing of the original's metadata is carried over (Pillow copies "comment")
     out = BytesIO()
-    params = {"quality": quality, "optimize": True, "progressive": progressive}
+    params: dict[str, object] = {"quality": quality, "optimize": True, "progressive": progressive}
     if icc:
         params["icc_profile"] = icc
     im.save(out, "JPEG", **params)
@@ -119,7 +119,7 @@ def process_photo(data: bytes) -> ProcessedPhoto:
                     "too_large", f"the image has more than {MAX_PIXELS // 1_000_000} megapixels"
                 )
             probe.verify()  # PNG: every chunk's checksum
-        im = Image.open(BytesIO(data), formats=[fmt])
+        im: Image.Image = Image.open(BytesIO(data), formats=[fmt])
         icc = im.info.get("icc_profile") if im.mode == "RGB" else None
         if fmt == "JPEG":
             # Decode at a reduced scale when the display size allows it (much faster for big photos).

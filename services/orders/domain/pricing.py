@@ -10,18 +10,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 ITEM_TYPES = ("purchase", "loan")
 MAX_PRICE_CENTS = 10_000_000  # 100 000,00 €: an item's price, a book return's credit, at most
 _NUMBERS = re.compile(r"(\d+)")
 
 
-def _natural(text: str) -> tuple:
+class Titled(Protocol):
+    """What a catalog sorts by (an item, or a row of one)."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+
+def _natural(text: str) -> tuple[int | str, ...]:
     """Text as people sort it: "Photo 2" before "Photo 10", case ignored."""
     return tuple(int(part) if part.isdigit() else part for part in _NUMBERS.split(text.casefold()))
 
 
-def catalog_order(item: Item) -> tuple:
+def catalog_order(item: Titled) -> tuple[tuple[int | str, ...], tuple[int | str, ...]]:
     """The order of a catalog and of an order's lines: by subject, then title, numbers as numbers."""
     return _natural(item.subject), _natural(item.title)
 
