@@ -71,6 +71,8 @@ def parse_xml(data: bytes) -> Element:
     except ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         raise StatementError(line, f"the XML is malformed: {exc}") from None
+    except (LookupError, ValueError) as exc:  # an encoding the declaration names that Python lacks
+        raise StatementError(1, f"the XML declares an encoding that cannot be read: {exc}") from None
 
 
 class _FastTarget:

@@ -305,3 +305,8 @@ def test_five_thousand_camt_movements_parse_with_exact_totals():
     assert parsed.credit_total_cents == sum(s.amount_cents for s in specs if s.direction == "credit")
     assert sum(1 for m in parsed.movements if m.structured_communication) == 4_000
     assert len({m.dedup_key for m in parsed.movements}) == 5_000
+
+
+def test_camt_naming_an_encoding_python_lacks_is_refused_as_a_bad_statement():
+    error = refused(b'<?xml version="1.0" encoding="UTF68"?><Document/>')
+    assert error.line == 1 and "encoding" in str(error)
