@@ -63,7 +63,13 @@ def registrations(rt: Runtime) -> list[Registration]:
 
 
 def _with_deps(command: Callable[[Deps, list[str]], int]) -> Callable[[Runtime, list[str]], int]:
-    return lambda rt, args: command(use_case_deps(rt), args)
+    """A command (commands.py) as kit.service runs it: given the runtime, it gets the use cases' Deps."""
+
+    @functools.wraps(command)
+    def run(rt: Runtime, args: list[str]) -> int:
+        return command(use_case_deps(rt), args)
+
+    return run
 
 
 def spec() -> ServiceSpec:
