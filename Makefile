@@ -10,7 +10,7 @@ STAMP_BROWSER := $(VENV)/.browser-stamp
 
 LOCKS := requirements/runtime.txt requirements/dev.txt requirements/protoc.txt
 
-.PHONY: install lock protos translations browser run test test-fast lint bench migrate services-up clean
+.PHONY: install lock audit protos translations browser run test test-fast lint bench migrate services-up clean
 
 install: $(STAMP_DEPS) $(STAMP_PROTOS) translations  ## venv, locked dependencies, compiled protos and catalogs
 
@@ -67,9 +67,28 @@ test: install browser services-up  ## every test (unit, integration, e2e, browse
 test-fast: install  ## unit tests only
 	$(BIN)/pytest -m 'not browser and not broker' -x -q
 
-lint: install  ## ruff
+lint: install  ## ruff (rules and format), mypy (pyproject.toml), pip-audit on the locked versions
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	@$(MAKE) --no-print-directory audit
+
+# Known vulnerabilities of every pinned version in requirements/dev.txt (a superset of the other locks),
+# read from PyPI's JSON API without installing anything. Fails on a vulnerability or when the audit
+# cannot run; a package whose advisory data cannot be read is not a failure, but is counted out loud
+# (pip-audit alone would still print "No known vulnerabilities found").
+audit: $(STAMP_DEPS)  ## pip-audit on the locked versions
+	@locked=$$(grep -cE '^[a-z0-9]' requirements/dev.txt); \
+	out=$$($(BIN)/pip-audit --disable-pip --require-hashes --progress-spinner off -r requirements/dev.txt 2>&1); rc=$$?; \
+	skipped=$$(printf '%s\n' "$$out" | grep -c 'could not be audited'); \
+	printf '%s\n' "$$out" | grep -v 'could not be audited' | grep -vE '^(Name +Skip Reason|-+ -+)$$' | tail -n 40; \
+	if [ $$rc -ne 0 ] && ! printf '%s\n' "$$out" | grep -q 'known vulnerabilit'; then \
+	  echo "pip-audit could not run: the vulnerability data was not reachable (see the error above)."; fi; \
+	if [ $$skipped -gt 0 ]; then \
+	  echo "pip-audit: WARNING: $$skipped of the $$locked packages pinned in requirements/dev.txt were NOT audited"; \
+	  echo "  (nor those for other platforms): their advisory data could not be read from PyPI's JSON API"; \
+	  echo "  here ('Dependency not found'). For them \"No known vulnerabilities\" means no verdict."; fi; \
+	exit $$rc
 
 bench: install services-up  ## benchmarks under bench/ (PostgreSQL)
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -24,11 +24,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pika
 import pika.exceptions
+import pika.spec
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import DecodeError, Message
+from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import (
     Column,
     DateTime,
@@ -140,7 +143,7 @@ def _connect(url: str, heartbeat: int = 30) -> pika.BlockingConnection:
     return pika.BlockingConnection(params)
 
 
-def declare_exchange(channel, exchange: str) -> None:
+def declare_exchange(channel: BlockingChannel, exchange: str) -> None:
     channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
 
 
@@ -177,14 +180,15 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._conn: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: BlockingChannel | None = None
 
-    def _ensure_channel(self):
+    def _ensure_channel(self) -> BlockingChannel:
         if self._conn is None or self._conn.is_closed:
             self._conn = _connect(self.amqp_url)
             self._channel = self._conn.channel()
             self._channel.confirm_delivery()
             declare_exchange(self._channel, self.exchange)
+        assert self._channel is not None  # set with the connection above
         return self._channel
 
     def close(self) -> None:
@@ -287,7 +291,7 @@ class EventConsumer:
         # "<prefix>finance.events" -> "finance": the label of this consumer's metrics
         self.service = queue.removesuffix(".events").rsplit(".", 1)[-1]
 
-    def declare(self, channel) -> None:
+    def declare(self, channel: BlockingChannel) -> None:
         declare_exchange(channel, self.exchange)
         channel.exchange_declare(exchange=DLX, exchange_type="direct", durable=True)
         channel.queue_declare(queue=self.dlq, durable=True)
@@ -345,12 +349,22 @@ class EventConsumer:
             request_id_var.reset(rtok)
             event_id_var.reset(etok)
 
-    def _wait_keeping_heartbeats(self, conn, fut: concurrent.futures.Future) -> None:
+    def _wait_keeping_heartbeats(
+        self, conn: pika.BlockingConnection, fut: concurrent.futures.Future[str]
+    ) -> None:
         while not fut.done():
             conn.process_data_events(time_limit=0.2)
 
-    def _on_message(self, conn, channel, method, props, body: bytes) -> None:
-        headers = dict(props.headers or {})
+    def _on_message(
+        self,
+        conn: pika.BlockingConnection,
+        channel: BlockingChannel,
+        method: pika.spec.Basic.Deliver,
+        props: pika.BasicProperties,
+        body: bytes,
+    ) -> None:
+        headers: dict[str, Any] = dict(props.headers or {})
+        tag = cast(int, method.delivery_tag)  # always set on a delivery (the stubs allow None)
         attempts = int(headers.get("x-attempts", 0)) + 1
         fut = self._pool.submit(self.handle, body)
         self._wait_keeping_heartbeats(conn, fut)
@@ -365,7 +379,7 @@ class EventConsumer:
             )
             EVENTS_HANDLED.labels(self.service, props.type or method.routing_key, "failed").inc()
             if permanent or attempts >= self.max_attempts:
-                channel.basic_nack(method.delivery_tag, requeue=False)  # to the dead-letter queue
+                channel.basic_nack(tag, requeue=False)  # to the dead-letter queue
                 return
             deadline = time.monotonic() + self.retry_delay * attempts
             while time.monotonic() < deadline:
@@ -381,9 +395,9 @@ class EventConsumer:
             # Re-queue at the tail with the attempt count, then ack the original. A crash in between
             # redelivers it: the inbox makes the second handling a no-op.
             channel.basic_publish("", self.queue, body, retry_props)
-            channel.basic_ack(method.delivery_tag)
+            channel.basic_ack(tag)
             return
-        channel.basic_ack(method.delivery_tag)
+        channel.basic_ack(tag)
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; reconnect with backoff after a broker restart."""
@@ -395,7 +409,7 @@ class EventConsumer:
                 channel = conn.channel()
                 self.declare(channel)
                 channel.basic_qos(prefetch_count=1)
-                pending: list = []
+                pending: list[tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes]] = []
                 channel.basic_consume(
                     self.queue,
                     lambda ch, m, p, b: pending.append((m, p, b)),  # noqa: B023

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +30,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_conn, _record):  # pragma: no cover - driver hook
+        def _sqlite_connect(dbapi_conn: Any, _record: object) -> None:  # pragma: no cover - driver hook
             # Let SQLAlchemy, not pysqlite, decide when transactions begin.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -40,7 +40,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - driver hook
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - driver hook
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -90,7 +90,7 @@ class Database:
         self.engine.dispose()
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the session's transaction: PostgreSQL ``COPY`` (an order of magnitude faster
     than row-by-row INSERTs for thousands of rows), a plain executemany elsewhere. Every row gives the
     same columns; the others take their database defaults (Python-side defaults are not applied)."""
@@ -102,12 +102,13 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
         return
     columns = [c.name for c in table.columns if c.name in rows[0]]
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    cursor = conn.connection.dbapi_connection.cursor()
+    # psycopg's own connection and errors: COPY is not part of the DB-API that SQLAlchemy types.
+    cursor = cast(Any, conn.connection.dbapi_connection).cursor()
     try:
         with cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
-    except conn.dialect.dbapi.IntegrityError as exc:
+    except cast(Any, conn.dialect.dbapi).IntegrityError as exc:
         # as SQLAlchemy would raise it, so callers catch one exception whatever the path
         raise IntegrityError(sql, None, exc) from exc
     finally:

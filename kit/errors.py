@@ -7,7 +7,7 @@ trailing metadata, and the gateway turns that back into the HTTP error format of
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -108,7 +108,13 @@ def trailing_metadata(err: AppError) -> tuple[tuple[str, str], ...]:
 def from_rpc_error(exc: grpc.RpcError) -> AppError:
     """Turn a failed gRPC call back into the AppError the service raised."""
     status = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-    md = {k: v for k, v in (exc.trailing_metadata() or ())} if hasattr(exc, "trailing_metadata") else {}
+    # (key, value) pairs at run time; the stubs type them as an opaque _Metadatum.
+    pairs = (
+        cast("tuple[tuple[str, Any], ...]", exc.trailing_metadata() or ())
+        if hasattr(exc, "trailing_metadata")
+        else ()
+    )
+    md = {k: v for k, v in pairs}
     message = exc.details() if hasattr(exc, "details") else str(exc)
     if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         return Unavailable("the service did not answer in time", code="unavailable")

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -38,7 +39,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         self.verifier = verifier
         self.public = frozenset(public_methods)
 
-    def intercept_service(self, continuation, handler_call_details):
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or method.startswith(_OPEN_PREFIXES) or handler.unary_unary is None:
@@ -47,8 +52,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         is_public = method in self.public
         short = method.rsplit("/", 1)[-1]
 
-        def wrapper(request, context: grpc.ServicerContext):
-            md = dict(context.invocation_metadata())
+        def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+            # Text keys (all the ones read here) carry str values; only "-bin" keys carry bytes.
+            md: dict[str, Any] = dict(context.invocation_metadata())
             rid = md.get("x-request-id") or uuid.uuid4().hex
             rtok = request_id_var.set(rid)
             itok = current_identity.set(None)
@@ -73,7 +79,8 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 context.set_trailing_metadata(trailing_metadata(err))
                 context.abort(err.grpc_status, err.message)
             except Exception:
-                if context.code() is not None:  # already aborted by the servicer
+                # code(): on grpc's server context, not in its stubs.
+                if context.code() is not None:  # type: ignore[attr-defined]  # already aborted by the servicer
                     raise
                 code = "INTERNAL"
                 log.exception("unhandled error in %s", method)
@@ -95,7 +102,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 class Registration:
     """One servicer to add: ``add(servicer, server)`` is the generated ``add_XServicer_to_server``."""
 
-    add: Callable
+    add: Callable[[Any, grpc.Server], None]
     servicer: object
     full_name: str  # e.g. cartable.finance.v1.FinanceService
 
@@ -111,7 +118,7 @@ class GrpcServer:
     _stop: threading.Event = field(default_factory=threading.Event)
     _watcher: threading.Thread | None = None
 
-    def set_status(self, status) -> None:
+    def set_status(self, status: int) -> None:
         for name in ["", *self.service_names]:
             self.health.set(name, status)
 

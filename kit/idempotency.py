@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Row, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,7 +67,7 @@ def run_idempotent(
             "Idempotency-Key is too long", fields={"Idempotency-Key": "at most 200 characters"}
         )
 
-    def stored(s: Session):
+    def stored(s: Session) -> Row[str, bytes] | None:
         q = select(table.c.request_hash, table.c.response).where(table.c.scope == scope, table.c.key == key)
         return s.execute(q).first()
 

@@ -11,10 +11,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kit.errors import Forbidden, NotFound, Unauthenticated
 
@@ -101,7 +102,8 @@ class TokenSigner:
     """Signs identity tokens (auth only)."""
 
     def __init__(self, private_pem: bytes, ttl_seconds: int = 300, key_id: str = "1") -> None:
-        self._key = serialization.load_pem_private_key(private_pem, password=None)
+        # EdDSA is the one algorithm signed and accepted: the keys are Ed25519 (generate_keypair).
+        self._key = cast(Ed25519PrivateKey, serialization.load_pem_private_key(private_pem, password=None))
         self.ttl = ttl_seconds
         self.key_id = key_id
 
@@ -130,7 +132,7 @@ class TokenVerifier:
     """Verifies identity tokens with one or more public keys (several during a key rotation)."""
 
     def __init__(self, public_pems: list[bytes], leeway: int = 5) -> None:
-        self._keys = [serialization.load_pem_public_key(p) for p in public_pems]
+        self._keys = [cast(Ed25519PublicKey, serialization.load_pem_public_key(p)) for p in public_pems]
         self.leeway = leeway
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -44,8 +45,8 @@ def make_revision(migrations_dir: Path, url: str, message: str) -> None:
     command.revision(cfg, message=message, autogenerate=True)
 
 
-def run_env(context, metadata: MetaData) -> None:
-    """The body of every service's ``migrations/env.py``."""
+def run_env(context: Any, metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``; ``context`` is alembic's ``context`` module."""
     url = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
     engine = make_engine(url, pool_size=1)
     with engine.connect() as connection:

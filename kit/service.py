@@ -11,11 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from google.protobuf.message import Message
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session
 
+from cartable.events.v1 import envelope_pb2
 from kit import bus, migrations
 from kit.db import Database
 from kit.grpcserver import GrpcServer, Registration, build_server
@@ -40,9 +43,9 @@ class Runtime:
     db: Database
     verifier: TokenVerifier
     clock: Callable[[], datetime] = utcnow
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
-    def record(self, session: Session, name: str, payload: Message, school_id: str):
+    def record(self, session: Session, name: str, payload: Message, school_id: str) -> envelope_pb2.Envelope:
         """Write an event to this service's outbox in the current transaction."""
         return bus.record_event(session, self.spec.outbox, name, payload, school_id)
 
@@ -64,7 +67,7 @@ class ServiceSpec:
     commands: dict[str, Callable[[Runtime, list[str]], int]] = field(default_factory=dict)
 
 
-def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras) -> Runtime:
+def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras: Any) -> Runtime:
     """Build a service's runtime (database, verifier) from its settings."""
     settings = settings or load_settings(spec.name)
     if settings.is_local:
@@ -103,7 +106,7 @@ def make_consumer(rt: Runtime) -> bus.EventConsumer:
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
-    def _handler(signum, _frame):
+    def _handler(signum: int, _frame: FrameType | None) -> None:
         log.info("signal received, stopping", extra={"signal": signum})
         stop.set()
 

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +92,10 @@ def _get(env: Mapping[str, str], name: str, default: str | None, *, production: 
     return default
 
 
-def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float]):
+_N = TypeVar("_N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[_N]) -> _N:
     raw = env.get(name) or default
     try:
         return kind(raw)
