@@ -3,9 +3,9 @@ queries the use cases, handlers and mailer share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import overload
+from typing import cast, overload
 
 from sqlalchemy import (
     BigInteger,
@@ -26,11 +26,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
 from kit.migrations import new_metadata
-from services.notifications.domain.mail import Preferences
+from services.notifications.domain.mail import PREFERENCE_FIELDS, Preferences
 
 metadata = new_metadata()
 outbox, inbox = bus_tables(metadata)
@@ -227,26 +228,12 @@ def upsert_contact(
 def _preferences(row) -> Preferences:
     if row is None or row.p_account_id is None:
         return Preferences()
-    return Preferences(
-        language=row.p_language,
-        documents=row.p_documents,
-        invoices=row.p_invoices,
-        payments=row.p_payments,
-        orders=row.p_orders,
-        meetings=row.p_meetings,
-        low_balance_threshold_cents=row.p_threshold,
-    )
+    return Preferences(**{f: getattr(row, f"p_{f}") for f in PREFERENCE_FIELDS})
 
 
 _PREF_COLUMNS = (
     mail_preferences.c.account_id.label("p_account_id"),
-    mail_preferences.c.language.label("p_language"),
-    mail_preferences.c.documents.label("p_documents"),
-    mail_preferences.c.invoices.label("p_invoices"),
-    mail_preferences.c.payments.label("p_payments"),
-    mail_preferences.c.orders.label("p_orders"),
-    mail_preferences.c.meetings.label("p_meetings"),
-    mail_preferences.c.low_balance_threshold_cents.label("p_threshold"),
+    *(mail_preferences.c[f].label(f"p_{f}") for f in PREFERENCE_FIELDS),
 )
 
 
@@ -282,25 +269,15 @@ def parents_of_student(s: Session, school_id: str, student_id: str) -> list[Cont
     ]
 
 
-def contact_of(s: Session, account_id: str) -> tuple[dict | None, Preferences, bool]:
-    """A parent's contact row (or None), their preferences, and whether they ever chose them."""
+def contact_of(s: Session, account_id: str) -> tuple[dict | None, Preferences]:
+    """A parent's contact row (or None) and their preferences (the defaults until they choose)."""
     contact = s.execute(select(contacts).where(contacts.c.account_id == account_id)).mappings().first()
     prefs_row = s.execute(select(*_PREF_COLUMNS).where(mail_preferences.c.account_id == account_id)).first()
-    return (dict(contact) if contact else None), _preferences(prefs_row), prefs_row is not None
+    return (dict(contact) if contact else None), _preferences(prefs_row)
 
 
 def save_preferences(s: Session, account_id: str, school_id: str, p: Preferences, now: datetime) -> None:
-    values = dict(
-        school_id=school_id,
-        language=p.language,
-        documents=p.documents,
-        invoices=p.invoices,
-        payments=p.payments,
-        orders=p.orders,
-        meetings=p.meetings,
-        low_balance_threshold_cents=p.low_balance_threshold_cents,
-        updated_at=now,
-    )
+    values = dict(school_id=school_id, updated_at=now, **asdict(p))
     s.execute(
         _insert(s, mail_preferences)
         .values(account_id=account_id, **values)
@@ -318,7 +295,7 @@ def queue_mail(s: Session, **values) -> bool:
         .values(status="pending", attempts=0, **values)
         .on_conflict_do_nothing(index_elements=["event_id", "kind", "recipient"])
     )
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1
 
 
 def claim_due_mail(s: Session, now: datetime, lease_until: datetime):

@@ -37,6 +37,7 @@ from services.notifications.domain.mail import (
     PAYMENT_RECEIVED,
     SENSITIVE_KINDS,
     TOKEN,
+    Preferences,
     language_or_default,
 )
 from services.notifications.rendering import MailRenderer
@@ -163,7 +164,7 @@ class MailQueue:
     ) -> bool:
         """One mail to the parent ``account_id`` of the contact book, if they want this kind. An
         account the book does not know (or of another school) gets nothing: there is no address."""
-        contact, prefs, _chosen = db.contact_of(s, account_id) if account_id else (None, None, False)
+        contact, prefs = db.contact_of(s, account_id) if account_id else (None, Preferences())
         if contact is None or contact["school_id"] != env.school_id:
             log.warning(
                 "account not in the contact book, nothing queued",
@@ -204,7 +205,7 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         )
 
     def token_issued(s: Session, env, ev: auth_events.TokenIssued) -> None:
-        contact, prefs, _chosen = db.contact_of(s, ev.account_id) if ev.account_id else (None, None, False)
+        contact, prefs = db.contact_of(s, ev.account_id) if ev.account_id else (None, None)
         lang = language_or_default(
             prefs.language if prefs else None, ev.language, contact["language"] if contact else None
         )

@@ -3,9 +3,11 @@ one request message it reads into a domain value (a parent's mail preferences)."
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from cartable.notifications.v1 import notifications_pb2 as pb
 from services.notifications.db import aware, class_names_of
-from services.notifications.domain.mail import Preferences
+from services.notifications.domain.mail import PREFERENCE_FIELDS, Preferences
 
 
 def school_event(r) -> pb.SchoolEvent:
@@ -22,29 +24,13 @@ def school_event(r) -> pb.SchoolEvent:
 
 def mail_preferences(p: Preferences, email: str) -> pb.MailPreferences:
     """A parent's choice (language resolved) and the address their mails go to."""
-    return pb.MailPreferences(
-        language=p.language or "",
-        documents=p.documents,
-        invoices=p.invoices,
-        payments=p.payments,
-        orders=p.orders,
-        meetings=p.meetings,
-        low_balance_threshold_cents=p.low_balance_threshold_cents,
-        email=email,
-    )
+    return pb.MailPreferences(**{**asdict(p), "language": p.language or ""}, email=email)
 
 
 def preferences_of(p: pb.MailPreferences) -> Preferences:
     """What a parent sent (``email`` is read only and ignored)."""
-    return Preferences(
-        language=p.language or None,
-        documents=p.documents,
-        invoices=p.invoices,
-        payments=p.payments,
-        orders=p.orders,
-        meetings=p.meetings,
-        low_balance_threshold_cents=p.low_balance_threshold_cents,
-    )
+    sent = {f: getattr(p, f) for f in PREFERENCE_FIELDS}
+    return Preferences(**{**sent, "language": p.language or None})
 
 
 def failed_mail(r) -> pb.FailedMail:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 LANGUAGES = ("fr", "nl", "en")
@@ -75,6 +75,11 @@ class Preferences:
         return t > 0 and after_cents < t <= before_cents
 
 
+# Every field of a parent's choice: the columns of mail_preferences and the fields of the
+# MailPreferences message carry these names, so each translation is written once for all of them.
+PREFERENCE_FIELDS = tuple(f.name for f in fields(Preferences))
+
+
 def validate_preferences(p: Preferences) -> dict[str, str]:
     """Field errors of a parent's choice (empty when valid)."""
     errors = {}
@@ -95,7 +100,8 @@ class RetryPolicy:
 
     def delay_after(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failed attempt: base, 2×base, 4×base ... at most cap."""
-        return min(self.base * (2 ** max(attempts - 1, 0)), self.cap)
+        factor: int = 2 ** max(attempts - 1, 0)
+        return min(self.base * factor, self.cap)
 
     def gives_up_after(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

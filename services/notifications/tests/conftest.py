@@ -155,5 +155,15 @@ def drain(mailer) -> list:
     return outcomes
 
 
+def text_of(msg) -> str:
+    """The plain-text part of a caught mail."""
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(msg) -> str:
+    """The HTML part of a caught mail."""
+    return msg.get_body(preferencelist=("html",)).get_content()
+
+
 def auth_metadata(keys, **kw) -> list[tuple[str, str]]:
     return [("authorization", "Bearer " + keys.token(**kw))]

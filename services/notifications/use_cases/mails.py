@@ -42,7 +42,7 @@ class Mails:
 
     def _preferences(self, who: Identity) -> pb.MailPreferences:
         with self.rt.db.unit_of_work() as s:
-            contact, prefs, _chosen = db.contact_of(s, who.account_id)
+            contact, prefs = db.contact_of(s, who.account_id)
         # The language: the parent's choice, else the one auth knows.
         known_language = contact["language"] if contact else None
         prefs = replace(prefs, language=language_or_default(prefs.language, known_language))
@@ -66,7 +66,7 @@ class Mails:
             raise InvalidRequest("the preferences are not valid", fields=errors)
         with self.rt.db.unit_of_work() as s:
             if not req.preferences.HasField("meetings"):
-                _contact, current, _chosen = db.contact_of(s, who.account_id)
+                _contact, current = db.contact_of(s, who.account_id)
                 prefs = replace(prefs, meetings=current.meetings)
             db.save_preferences(s, who.account_id, who.school_id, prefs, self.rt.clock())
         return pb.UpdateMailPreferencesResponse(preferences=self._preferences(who))

@@ -12,19 +12,11 @@ from sqlalchemy import func, select
 from cartable.events.v1 import envelope_pb2
 from cartable.meetings.v1 import events_pb2 as meetings_events
 from services.notifications.db import outgoing_mails
-from services.notifications.tests.conftest import add_parent, choose, drain, event_body
+from services.notifications.tests.conftest import add_parent, choose, drain, event_body, html_of, text_of
 
 CONFIRMED = "meetings.booking.confirmed.v1"
 CANCELLED = "meetings.booking.cancelled.v1"
 REMINDER = "meetings.booking.reminder_due.v1"
-
-
-def _text(msg) -> str:
-    return msg.get_body(preferencelist=("plain",)).get_content()
-
-
-def _html(msg) -> str:
-    return msg.get_body(preferencelist=("html",)).get_content()
 
 
 @pytest.fixture
@@ -85,7 +77,7 @@ def test_booking_confirmation_goes_to_the_parent_who_booked_with_everything_they
     assert rcpt == ["marie@example.be"]
     assert msg["Subject"] == "Rendez-vous confirmé avec Mme Martin : 3 décembre 2026 à 18:10"
     assert msg["Content-Language"] == "fr"
-    text = _text(msg)
+    text = text_of(msg)
     for expected in (
         "Bonjour Marie Dupont,",
         "Votre rendez-vous avec Mme Martin pour Emma Dupont est confirmé.",
@@ -98,7 +90,7 @@ def test_booking_confirmation_goes_to_the_parent_who_booked_with_everything_they
         "« Courriels »",  # an optional mail says where to turn it off
     ):
         assert expected in text, expected
-    html = _html(msg)
+    html = html_of(msg)
     assert '<a href="https://cartable.example/reunions">' in html
     assert "jeudi 3 décembre 2026, de 18:10 à 18:20" in html and "B12" in html
 
@@ -144,7 +136,7 @@ def test_booking_confirmation_is_in_the_parents_language(
     drain(mailer)
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == [address] and msg["Subject"] == subject
-    text = _text(msg)
+    text = text_of(msg)
     for value in expected:
         assert value in text, value
 
@@ -155,7 +147,7 @@ def test_times_are_shown_in_brussels_time_whatever_offset_the_event_carries(
     consumer.handle(confirmed(starts_at="2026-12-03T17:10:00Z", ends_at="2026-12-03T17:20:00Z"))
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
-    assert "Quand : jeudi 3 décembre 2026, de 18:10 à 18:20" in _text(msg)
+    assert "Quand : jeudi 3 décembre 2026, de 18:10 à 18:20" in text_of(msg)
 
 
 def test_the_parents_chosen_language_wins_over_the_one_the_school_knows(
@@ -177,7 +169,7 @@ def test_reminder_the_day_before_says_when_where_and_that_cancelling_online_is_c
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == ["marie@example.be"]
     assert msg["Subject"] == "Rappel : rendez-vous avec Mme Martin, 3 décembre 2026 à 18:10"
-    text = _text(msg)
+    text = text_of(msg)
     for expected in (
         "Nous vous rappelons votre rendez-vous avec Mme Martin pour Emma Dupont.",
         "Quand : jeudi 3 décembre 2026, de 18:10 à 18:20",
@@ -196,7 +188,7 @@ def test_reminder_before_the_close_says_until_when_the_parent_may_cancel(
     consumer.handle(reminder(closes_at="2026-12-03T12:00:00+01:00"))
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
-    assert "Annulez ce rendez-vous avant le 3 décembre 2026 à 12:00" in _text(msg)
+    assert "Annulez ce rendez-vous avant le 3 décembre 2026 à 12:00" in text_of(msg)
 
 
 def test_cancellation_mail_confirms_the_slot_is_given_up(parents, consumer, mailer, smtp_catcher):
@@ -205,7 +197,7 @@ def test_cancellation_mail_confirms_the_slot_is_given_up(parents, consumer, mail
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == ["john@example.be"]
     assert msg["Subject"] == "Appointment cancelled with Mme Martin: 3 December 2026 at 18:10"
-    text = _text(msg)
+    text = text_of(msg)
     assert "You have cancelled your appointment with Mme Martin about Emma Dupont." in text
     assert "When: Thursday 3 December 2026, from 18:10 to 18:20" in text
     assert "The slot is free again" in text and "https://cartable.example/reunions" in text
@@ -217,7 +209,7 @@ def test_cancellation_by_someone_else_is_told_as_such(parents, consumer, mailer,
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
     assert msg["Subject"] == "Rendez-vous annulé avec Mme Martin : 3 décembre 2026 à 18:10"
-    assert "Votre rendez-vous avec Mme Martin pour Emma Dupont a été annulé." in _text(msg)
+    assert "Votre rendez-vous avec Mme Martin pour Emma Dupont a été annulé." in text_of(msg)
 
 
 @pytest.mark.parametrize("body", [confirmed, cancelled, reminder], ids=["confirmed", "cancelled", "reminder"])
@@ -278,7 +270,7 @@ def test_values_from_the_booking_are_escaped_in_the_html_part(parents, consumer,
     consumer.handle(confirmed(teacher_name="<b>Mme</b> & Co", evening_title="<script>x</script>"))
     drain(mailer)
     [(_rcpt, msg)] = smtp_catcher.messages
-    html = _html(msg)
+    html = html_of(msg)
     assert "<script>" not in html and "<b>Mme</b>" not in html
     assert "&lt;b&gt;Mme&lt;/b&gt; &amp; Co" in html and "&lt;script&gt;x&lt;/script&gt;" in html
-    assert "<b>Mme</b> & Co" in _text(msg)
+    assert "<b>Mme</b> & Co" in text_of(msg)

@@ -14,15 +14,15 @@ from cartable.orders.v1 import events_pb2 as orders_events
 from kit.service import make_consumer
 from kit.testing import wait_for
 from services.notifications.db import outgoing_mails
-from services.notifications.tests.conftest import add_parent, choose, drain, event_body, make_rt
-
-
-def _text(msg) -> str:
-    return msg.get_body(preferencelist=("plain",)).get_content()
-
-
-def _html(msg) -> str:
-    return msg.get_body(preferencelist=("html",)).get_content()
+from services.notifications.tests.conftest import (
+    add_parent,
+    choose,
+    drain,
+    event_body,
+    html_of,
+    make_rt,
+    text_of,
+)
 
 
 def by_recipient(catcher) -> dict:
@@ -63,8 +63,8 @@ def test_new_document_mail_reaches_each_parent_of_the_student_in_their_language(
     assert got["marie@example.be"]["Subject"] == "Nouveau document pour Emma : Bulletin de Noël"
     assert got["marie@example.be"]["Content-Language"] == "fr"
     assert got["john@example.be"]["Subject"] == "New document for Emma: Bulletin de Noël"
-    assert "Hello John Smith," in _text(got["john@example.be"])
-    assert "https://cartable.example/" in _text(got["marie@example.be"])
+    assert "Hello John Smith," in text_of(got["john@example.be"])
+    assert "https://cartable.example/" in text_of(got["marie@example.be"])
 
 
 def test_invoice_mail_gives_number_title_amount_due_date_and_structured_communication(
@@ -74,7 +74,7 @@ def test_invoice_mail_gives_number_title_amount_due_date_and_structured_communic
     drain(mailer)
     msg = by_recipient(smtp_catcher)["marie@example.be"]
     assert msg["Subject"] == "Nouvelle facture 2026-0042 : Visite à Bruges"
-    text = _text(msg)
+    text = text_of(msg)
     for expected in (
         "2026-0042",
         "Visite à Bruges",
@@ -83,7 +83,7 @@ def test_invoice_mail_gives_number_title_amount_due_date_and_structured_communic
         "+++010/8068/17183+++",
     ):
         assert expected in text, expected
-    en = _text(by_recipient(smtp_catcher)["john@example.be"])
+    en = text_of(by_recipient(smtp_catcher)["john@example.be"])
     assert "€23.50" in en and "15 December 2026" in en and "+++010/8068/17183+++" in en
 
 
@@ -103,7 +103,7 @@ def test_payment_received_mail_says_what_was_paid(family, consumer, mailer, smtp
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == ["els@example.be"]
     assert msg["Subject"] == "Betaling ontvangen: €\u00a020,00"
-    text = _text(msg)
+    text = text_of(msg)
     assert 'portefeuille "Repas"' in text and "€\u00a026,50" in text
 
 
@@ -127,7 +127,7 @@ def test_order_confirmed_mail_lists_the_items_and_the_total(family, consumer, ma
     drain(mailer)
     msg = by_recipient(smtp_catcher)["marie@example.be"]
     assert msg["Subject"] == "Commande confirmée : Manuels 2027"
-    text = _text(msg)
+    text = text_of(msg)
     assert "Mathématiques – Delta 1 : 24,50\u00a0€" in text
     assert "Français – Bescherelle (location) : 22,00\u00a0€" in text
     assert "-5,00\u00a0€" in text and "Total : 41,50\u00a0€" in text
@@ -141,10 +141,10 @@ def test_values_from_events_are_escaped_in_the_html_part_and_kept_in_the_text_pa
     consumer.handle(event_body("documents.document.deposited.v1", ev))
     drain(mailer)
     msg = by_recipient(smtp_catcher)["marie@example.be"]
-    html = _html(msg)
+    html = html_of(msg)
     assert "<script>" not in html and "<b>co</b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;co&lt;/b&gt;" in html
-    assert title in _text(msg)
+    assert title in text_of(msg)
 
 
 def test_parent_receives_only_the_kinds_of_mail_they_chose(
@@ -193,7 +193,7 @@ def test_low_balance_alert_when_the_wallet_falls_below_the_parents_threshold(
     assert [(r[0], m["Subject"]) for r, m in smtp_catcher.messages] == [
         ("marie@example.be", "Solde bas : Repas (Emma)")
     ]
-    text = _text(smtp_catcher.messages[0][1])
+    text = text_of(smtp_catcher.messages[0][1])
     assert "4,00\u00a0€" in text and "5,00\u00a0€" in text
 
     # topped up (a credit never alerts), then paid from the wallet below the threshold again: a new alert,

@@ -23,7 +23,8 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
-def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databases, keys, clock):
+def _relay_requiring_auth() -> tuple[CatchingHandler, Controller]:
+    """A started SMTP relay that accepts mail only after AUTH as mailer@school."""
     handler = CatchingHandler()
     controller = Controller(
         handler,
@@ -34,6 +35,11 @@ def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databa
         auth_require_tls=False,
     )
     controller.start()
+    return handler, controller
+
+
+def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databases, keys, clock):
+    handler, controller = _relay_requiring_auth()
     rts = []
     try:
         good = make_rt(
@@ -58,16 +64,7 @@ def test_credentials_in_the_smtp_url_log_in_to_a_relay_that_requires_them(databa
 
 
 def test_wrong_relay_credentials_are_retried_not_failed_at_once(databases, keys, clock):
-    handler = CatchingHandler()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=_authenticator,
-        auth_required=True,
-        auth_require_tls=False,
-    )
-    controller.start()
+    handler, controller = _relay_requiring_auth()
     rt = make_rt(
         databases,
         keys,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from services.notifications.db import outgoing_mails
-from services.notifications.tests.conftest import add_parent, choose, drain, event_body
+from services.notifications.tests.conftest import add_parent, choose, drain, event_body, html_of, text_of
 
 TOKEN = "Zq7-vX2p-Lm9Tk4R-wQ8eHs"
 EXPIRES = int(datetime(2026, 12, 12, 13, 30, tzinfo=UTC).timestamp())  # 14:30 in Brussels
@@ -29,14 +29,6 @@ def token_event(language: str = "fr", reason: str = "created", **kw) -> auth_eve
     )
     values.update(kw)
     return auth_events.TokenIssued(**values)
-
-
-def _text(msg) -> str:
-    return msg.get_body(preferencelist=("plain",)).get_content()
-
-
-def _html(msg) -> str:
-    return msg.get_body(preferencelist=("html",)).get_content()
 
 
 @pytest.mark.parametrize(
@@ -74,7 +66,7 @@ def test_token_mail_arrives_with_username_and_token_in_the_parents_language(
     assert msg["Message-ID"].endswith("@cartable.example>")
     assert msg["Date"]
     assert msg.get_content_type() == "multipart/alternative"
-    text, html = _text(msg), _html(msg)
+    text, html = text_of(msg), html_of(msg)
     for w in words:
         assert w in text
     assert "https://cartable.example/jeton" in text
@@ -92,7 +84,7 @@ def test_token_mail_wording_follows_the_reason(consumer, mailer, smtp_catcher):
         "Cartable : votre nouveau jeton de connexion",
         "Cartable : votre nouveau jeton pour redéfinir votre mot de passe",
     ]
-    by_subject = {m["Subject"]: _text(m) for _r, m in smtp_catcher.messages}
+    by_subject = {m["Subject"]: text_of(m) for _r, m in smtp_catcher.messages}
     assert (
         "Le jeton précédent ne fonctionne plus" in by_subject["Cartable : votre nouveau jeton de connexion"]
     )
