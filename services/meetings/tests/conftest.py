@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import grpc
 import pytest
@@ -109,4 +110,6 @@ def md(token: str) -> list[tuple[str, str]]:
 
 
 def error_code(exc: grpc.RpcError) -> str:
-    return dict(exc.trailing_metadata() or ()).get("x-error-code", "")
+    # (key, value) pairs at run time; the stubs type them as an opaque _Metadatum.
+    pairs = cast("tuple[tuple[str, str], ...]", exc.trailing_metadata() or ())
+    return dict(pairs).get("x-error-code", "")

@@ -44,7 +44,7 @@ def _mails(rt) -> list[dict]:
         ]
 
 
-def _failed_events(rt) -> list[notifications_events.MailFailed]:
+def _failed_events(rt) -> list[tuple[str, notifications_events.MailFailed]]:
     out = []
     with rt.db.unit_of_work() as s:
         for body in s.execute(

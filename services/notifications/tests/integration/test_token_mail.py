@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ EXPIRES = int(datetime(2026, 12, 12, 13, 30, tzinfo=UTC).timestamp())  # 14:30 i
 
 
 def token_event(language: str = "fr", reason: str = "created", **kw) -> auth_events.TokenIssued:
-    values = dict(
+    values: dict[str, Any] = dict(
         account_id="acc-marie",
         username="marie.dupont",
         email="marie@example.be",
