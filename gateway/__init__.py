@@ -6,28 +6,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from gateway.i18n import LANG_COOKIE, LANGUAGES, select_locale
 from kit.settings import load_settings
-
-LANGUAGES = ("fr", "nl", "en")
-LANG_COOKIE = "cartable_lang"
-
-
-def select_locale() -> str:
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        g.set_lang_cookie = asked
-        return asked
-    cookie = request.cookies.get(LANG_COOKIE)
-    if cookie in LANGUAGES:
-        return cookie
-    sess = g.get("session")
-    if sess is not None and sess.account.language in LANGUAGES:
-        return sess.account.language
-    return request.accept_languages.best_match(LANGUAGES, default="fr") or "fr"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

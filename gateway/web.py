@@ -1,17 +1,19 @@
-"""Request plumbing shared by every blueprint: request id, the caller's session, CSRF for the JSON
-API, the error format of API.md, JSON bodies and pagination."""
+"""Request plumbing shared by every blueprint: request id, the caller's session and its cookie, the
+client's address, CSRF for the JSON API, the error format of API.md, JSON bodies and pagination."""
 
 from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
 import json
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from cartable.auth.v1 import auth_pb2
@@ -173,6 +175,96 @@ def paginate(items: list, limit: int, offset: int) -> dict[str, Any]:
     if offset + limit < len(items):
         nxt = base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode()).decode()
     return {"items": page, "next_cursor": nxt}
+
+
+# -- the session cookie and the caller's address (pages and API) ------------------------------------
+
+
+def _trusted_networks(setting: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    items = setting.split(",") if isinstance(setting, str) else list(setting)
+    nets = []
+    for item in items:
+        item = str(item).strip()
+        if item:
+            nets.append(ipaddress.ip_network(item, strict=False))
+    return nets
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address() -> str:
+    """The address sign-in throttling is keyed on.
+
+    ``request.remote_addr``, unless ``TRUSTED_PROXIES`` is set (app config, else the environment):
+    an integer N means N proxies of ours append to ``X-Forwarded-For``, so the client is the N-th
+    address from the right; a list (or comma-separated string) of addresses / networks means: walk
+    ``X-Forwarded-For`` from the right while the hop is one of our proxies. Without the setting the
+    header is ignored, since anyone can send it.
+    """
+    remote = request.remote_addr or ""
+    setting = current_app.config.get("TRUSTED_PROXIES")
+    if setting is None:
+        settings = current_app.config.get("SETTINGS")
+        setting = settings.trusted_proxies if settings is not None else None
+    if not setting:
+        return remote
+    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+    if not forwarded:
+        return remote
+    if isinstance(setting, int) or (isinstance(setting, str) and setting.strip().isdigit()):
+        hops = int(setting)
+        chain = [*forwarded, remote]
+        # the last `hops` entries of the chain are our proxies; the one before them is the client
+        candidate = chain[-hops - 1] if len(chain) > hops else chain[0]
+        return candidate if _ip(candidate) is not None else remote
+    nets = _trusted_networks(setting)
+    chain = [*forwarded, remote]
+    for addr in reversed(chain):
+        ip = _ip(addr)
+        if ip is None:
+            return remote
+        if not any(ip in net for net in nets):
+            return str(ip)
+    return str(_ip(chain[0]))
+
+
+def set_session_cookie(resp: Response, sess) -> Response:
+    """The ``cartable_session`` cookie for ``sess``: HttpOnly, SameSite=Lax, Secure outside local runs.
+
+    It expires with the session (``Session.expires_at``, unix seconds; auth prolongs it while in use,
+    and every answer carrying the session renews the cookie); auth stays the judge of the session."""
+    expires_at = int(getattr(sess, "expires_at", 0) or 0)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        sess.session_token,
+        expires=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SECURE_COOKIES", True)),
+    )
+    return resp
+
+
+def clear_session_cookie(resp: Response) -> Response:
+    resp.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SECURE_COOKIES", True)),
+    )
+    return resp
+
+
+def adopt(sess) -> None:
+    """Make ``sess`` the caller's session for the rest of this request (pages render with it)."""
+    g.session, g.session_token = sess, sess.session_token
 
 
 def install(app: Flask) -> None:

@@ -1,226 +1,53 @@
 """JSON API: accounts and sign-in (API.md "Parents": activation, session, password-reset, password,
 children, session/child) and the school's accounts ("School staff": students, parents, tokens).
 
-The pages of ``gateway.pages.account`` use the same helpers (``session_json`` aside): the client's
-address, the session cookie, and the calls to auth.
+The calls to auth are in ``gateway.calls.account`` (the pages of ``gateway.pages.account`` use them
+too); the session cookie and the client's address in ``gateway.web``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import finance_pb2
 from gateway.api.shapes import child_json, session_json, wallet_json
-from gateway.clients import rpc
+from gateway.calls.account import (
+    activate,
+    change_password,
+    create_parent,
+    create_student,
+    issue_connection_token,
+    link_children,
+    request_password_reset,
+    select_child,
+    sign_in,
+    sign_out,
+)
+from gateway.calls.finance import open_student_wallets
+from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.web import (
-    SESSION_COOKIE,
+    clear_session_cookie,
     field_str,
     json_body,
     load_session,
     require_session,
     require_staff,
     session_token_from_request,
+    set_session_cookie,
 )
-from kit.errors import InvalidRequest, NotFound, Unauthenticated, Unavailable
-
-log = logging.getLogger("gateway.account")
+from gateway.web import client_address as client_address  # noqa: PLC0414  (tests/e2e import it from here)
+from kit.errors import InvalidRequest
 
 bp = Blueprint("api_account", __name__)
 
 LEVELS = ("primary", "secondary")
-LANGUAGES = ("fr", "nl", "en")
 MAX_PASSWORD_CHARS = 1024  # the policy (auth) stops at 128; this only bounds what we forward
 
 
-# -- helpers shared with the pages ---------------------------------------------------------------
-
-
-def _trusted_networks(setting: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    items = setting.split(",") if isinstance(setting, str) else list(setting)
-    nets = []
-    for item in items:
-        item = str(item).strip()
-        if item:
-            nets.append(ipaddress.ip_network(item, strict=False))
-    return nets
-
-
-def _ip(text: str):
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def client_address() -> str:
-    """The address sign-in throttling is keyed on.
-
-    ``request.remote_addr``, unless ``TRUSTED_PROXIES`` is set (app config, else the environment):
-    an integer N means N proxies of ours append to ``X-Forwarded-For``, so the client is the N-th
-    address from the right; a list (or comma-separated string) of addresses / networks means: walk
-    ``X-Forwarded-For`` from the right while the hop is one of our proxies. Without the setting the
-    header is ignored, since anyone can send it.
-    """
-    remote = request.remote_addr or ""
-    setting = current_app.config.get("TRUSTED_PROXIES")
-    if setting is None:
-        settings = current_app.config.get("SETTINGS")
-        setting = settings.trusted_proxies if settings is not None else None
-    if not setting:
-        return remote
-    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-    if not forwarded:
-        return remote
-    if isinstance(setting, int) or (isinstance(setting, str) and setting.strip().isdigit()):
-        hops = int(setting)
-        chain = [*forwarded, remote]
-        # the last `hops` entries of the chain are our proxies; the one before them is the client
-        candidate = chain[-hops - 1] if len(chain) > hops else chain[0]
-        return candidate if _ip(candidate) is not None else remote
-    nets = _trusted_networks(setting)
-    chain = [*forwarded, remote]
-    for addr in reversed(chain):
-        ip = _ip(addr)
-        if ip is None:
-            return remote
-        if not any(ip in net for net in nets):
-            return str(ip)
-    return str(_ip(chain[0]))
-
-
-def set_session_cookie(resp: Response, sess) -> Response:
-    """The ``cartable_session`` cookie for ``sess``: HttpOnly, SameSite=Lax, Secure outside local runs.
-
-    It expires with the session (``Session.expires_at``, unix seconds; auth prolongs it while in use,
-    and every answer carrying the session renews the cookie); auth stays the judge of the session."""
-    expires_at = int(getattr(sess, "expires_at", 0) or 0)
-    resp.set_cookie(
-        SESSION_COOKIE,
-        sess.session_token,
-        expires=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=bool(current_app.config.get("SECURE_COOKIES", True)),
-    )
-    return resp
-
-
-def clear_session_cookie(resp: Response) -> Response:
-    resp.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=bool(current_app.config.get("SECURE_COOKIES", True)),
-    )
-    return resp
-
-
-def adopt(sess) -> None:
-    """Make ``sess`` the caller's session for the rest of this request (pages render with it)."""
-    g.session, g.session_token = sess, sess.session_token
-
-
-def _previous_session_token() -> str:
-    """The session this client held before signing in again: auth ends it when the new one opens."""
-    token, _how = session_token_from_request()
-    return token
-
-
-def sign_in(username: str, password: str):
-    sess = rpc(
-        "auth",
-        "SignIn",
-        auth_pb2.SignInRequest(
-            username=username,
-            password=password,
-            client_address=client_address(),
-            previous_session_token=_previous_session_token(),
-        ),
-        identity=False,
-    ).session
-    adopt(sess)
-    return sess
-
-
-def check_connection_token(token: str):
-    """Whether a connection token is usable, without using it up: ``{username, display_name}``;
-    raises like Activate for an unknown (400 invalid_token), used or expired (409) token."""
-    return rpc(
-        "auth", "CheckConnectionToken", auth_pb2.CheckConnectionTokenRequest(token=token), identity=False
-    )
-
-
-def activate(token: str, password: str, password_confirm: str):
-    sess = rpc(
-        "auth",
-        "Activate",
-        auth_pb2.ActivateRequest(
-            token=token,
-            password=password,
-            password_confirm=password_confirm,
-            client_address=client_address(),
-            previous_session_token=_previous_session_token(),
-        ),
-        identity=False,
-    ).session
-    adopt(sess)
-    return sess
-
-
-def request_password_reset(email: str) -> None:
-    rpc(
-        "auth",
-        "RequestPasswordReset",
-        auth_pb2.RequestPasswordResetRequest(email=email, client_address=client_address()),
-        identity=False,
-    )
-
-
-def sign_out(token: str) -> None:
-    if token:
-        rpc("auth", "SignOut", auth_pb2.SignOutRequest(session_token=token), identity=False)
-
-
-def change_password(current: str, new: str, confirm: str) -> None:
-    """A wrong current password is a 400 on ``current_password`` (a 401 would read as "signed out")."""
-    try:
-        rpc(
-            "auth",
-            "ChangePassword",
-            auth_pb2.ChangePasswordRequest(
-                session_token=g.session_token,
-                current_password=current,
-                new_password=new,
-                new_password_confirm=confirm,
-            ),
-        )
-    except Unauthenticated as err:
-        if err.code != "invalid_credentials":
-            raise
-        raise InvalidRequest(
-            "the current password is wrong", fields={"current_password": "wrong password"}
-        ) from None
-
-
-def select_child(sess, child_id: str):
-    """Make ``child_id`` the session's active child; another parent's child (or none) is not found."""
-    if not child_id or child_id not in {c.id for c in sess.children}:
-        raise NotFound("no such child")
-    new = rpc(
-        "auth", "SelectChild", auth_pb2.SelectChildRequest(session_token=g.session_token, child_id=child_id)
-    ).session
-    adopt(new)
-    return new
+# -- request checks ------------------------------------------------------------------------------
 
 
 def field_password(data: dict, name: str) -> str:
@@ -311,30 +138,6 @@ def session_child():
 # -- school staff ----------------------------------------------------------------------------------
 
 
-def open_wallets(student, level: str) -> list[dict[str, Any]]:
-    """Finance opens the new student's wallets. When finance does not answer, the student exists all
-    the same and finance opens them on ``auth.student.created.v1``: the answer then lists none."""
-    try:
-        resp = rpc(
-            "finance",
-            "OpenStudentWallets",
-            finance_pb2.OpenStudentWalletsRequest(
-                student_id=student.id,
-                level=level,
-                first_name=student.first_name,
-                last_name=student.last_name,
-                class_name=student.class_name,
-            ),
-        )
-    except Unavailable:
-        log.warning(
-            "finance unavailable: the student's wallets will be opened from auth.student.created.v1",
-            extra={"student_id": student.id},
-        )
-        return []
-    return [wallet_json(w) for w in resp.wallets]
-
-
 @bp.post("/api/v1/admin/students")
 def admin_students():
     require_staff()
@@ -345,14 +148,9 @@ def admin_students():
     level = field_str(data, "level", required=False, max_len=20) or "primary"
     if level not in LEVELS:
         raise InvalidRequest("level must be primary or secondary", fields={"level": "primary | secondary"})
-    student = rpc(
-        "auth",
-        "CreateStudent",
-        auth_pb2.CreateStudentRequest(
-            first_name=first_name, last_name=last_name, class_name=class_name, level=level
-        ),
-    ).student
-    return jsonify(id=student.id, wallets=open_wallets(student, student.level or level)), 201
+    student = create_student(first_name, last_name, class_name, level)
+    wallets = open_student_wallets(student, student.level or level)
+    return jsonify(id=student.id, wallets=[wallet_json(w) for w in wallets]), 201
 
 
 @bp.post("/api/v1/admin/parents")
@@ -374,17 +172,7 @@ def admin_parents():
     language = field_str(data, "language", required=False, max_len=5) or "fr"
     if language not in LANGUAGES:
         raise InvalidRequest("language must be fr, nl or en", fields={"language": "fr | nl | en"})
-    made = rpc(
-        "auth",
-        "CreateParent",
-        auth_pb2.CreateParentRequest(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            student_ids=list(dict.fromkeys(i.strip() for i in ids)),
-            language=language,
-        ),
-    )
+    made = create_parent(first_name, last_name, email, list(dict.fromkeys(i.strip() for i in ids)), language)
     return jsonify(id=made.id, username=made.username), 201
 
 
@@ -398,18 +186,13 @@ def admin_parent_children(parent_id: str):
         raise InvalidRequest(
             "student_ids must list the children to link", fields={"student_ids": "at least one id"}
         )
-    made = rpc(
-        "auth",
-        "LinkChildren",
-        auth_pb2.LinkChildrenRequest(parent_id=parent_id, student_ids=[i.strip() for i in ids]),
-    )
-    return jsonify(id=parent_id, student_ids=list(made.student_ids)), 200
+    return jsonify(id=parent_id, student_ids=link_children(parent_id, [i.strip() for i in ids])), 200
 
 
 @bp.post("/api/v1/admin/parents/<parent_id>/token")
 def admin_parent_token(parent_id: str):
     require_staff()
-    rpc("auth", "IssueConnectionToken", auth_pb2.IssueConnectionTokenRequest(parent_id=parent_id))
+    issue_connection_token(parent_id)
     return jsonify({}), 202
 
 

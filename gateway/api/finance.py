@@ -1,6 +1,6 @@
 """JSON API: wallets, invoices, paying from a wallet, operations and the sales journal (parents, for the
 active child); payment settings, wallet types, invoices, credit notes, sales and cash top-ups (staff).
-Checks shapes here; the finance service owns every rule."""
+Checks shapes here; the finance service owns every rule (calls in ``gateway.calls.finance``)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.payments import pay_invoice_online
 from gateway.api.shapes import (
     credit_note_json,
     invoice_json,
     operation_json,
     sale_line_json,
     settings_json,
+    started_payment_json,
     wallet_json,
     wallet_type_json,
 )
-from gateway.clients import rpc
+from gateway.calls import finance
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.web import (
@@ -32,7 +32,7 @@ from gateway.web import (
     require_parent_child,
     require_staff,
 )
-from kit.errors import InvalidRequest, NotFound
+from kit.errors import InvalidRequest
 
 bp = Blueprint("api_finance", __name__)
 
@@ -40,8 +40,6 @@ PERIODS = ("today", "yesterday", "last_7_days", "last_30_days", "this_month", "l
 OPERATION_TYPES = ("top_up", "purchase", "invoice_payment", "refund", "adjustment")
 PAYMENT_METHODS = ("online", "transfer", "wallet", "cash")
 INVOICE_STATUSES = ("unpaid", "partially_paid", "paid", "cancelled")
-# Payments on one wallet queue on its row lock: a burst of them may wait longer than a page's read.
-MONEY_TIMEOUT = 10.0
 
 
 # -- shapes -----------------------------------------------------------------------------------------
@@ -110,25 +108,20 @@ def _list(items: list) -> Any:
 @bp.get("/api/v1/wallets")
 def wallets():
     _sess, child = require_parent_child()
-    resp = rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=child))
-    return _list([wallet_json(w) for w in resp.wallets])
+    return _list([wallet_json(w) for w in finance.list_wallets(child)])
 
 
 @bp.get("/api/v1/invoices")
 def invoices():
     _sess, child = require_parent_child()
     status = _choice(request.args.get("status", ""), "status", INVOICE_STATUSES)
-    resp = rpc("finance", "ListInvoices", pb.ListInvoicesRequest(student_id=child, status=status))
-    return _list([invoice_json(i) for i in resp.invoices])
+    return _list([invoice_json(i) for i in finance.list_invoices(child, status)])
 
 
 @bp.get("/api/v1/invoices/<invoice_id>")
 def invoice(invoice_id: str):
     _sess, child = require_parent_child()
-    inv = rpc("finance", "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id)).invoice
-    if inv.student_id != child:  # a sibling's invoice: not the active child's
-        raise NotFound("no such invoice")
-    return jsonify(invoice_json(inv, with_lines=True))
+    return jsonify(invoice_json(finance.child_invoice(invoice_id, child), with_lines=True))
 
 
 @bp.post("/api/v1/invoices/<invoice_id>/payments")
@@ -138,21 +131,11 @@ def pay_invoice(invoice_id: str):
     method = field_str(data, "method", max_len=20)
     if method not in ("wallet", "online"):
         raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
-    if method == "online":  # payments capability: 201 {payment_id, checkout_url} (gateway/api/payments.py)
-        return pay_invoice_online(invoice_id, child)
+    if method == "online":  # 201 {payment_id, checkout_url}: booked when the provider confirms
+        started = finance.start_invoice_payment(invoice_id, child, idempotency_key())
+        return jsonify(started_payment_json(started)), 201
     wallet_id = field_str(data, "wallet_id", required=True, max_len=36)
-    resp = rpc(
-        "finance",
-        "PayInvoice",
-        pb.PayInvoiceRequest(
-            invoice_id=invoice_id,
-            method=method,
-            wallet_id=wallet_id,
-            idempotency_key=idempotency_key(),
-            student_id=child,
-        ),
-        timeout=MONEY_TIMEOUT,
-    )
+    resp = finance.pay_invoice_from_wallet(invoice_id, wallet_id, child, idempotency_key())
     return jsonify(
         invoice=invoice_json(resp.invoice),
         payment_id=resp.payment_id,
@@ -164,16 +147,12 @@ def pay_invoice(invoice_id: str):
 def operations():
     _sess, child = require_parent_child()
     args = request.args
-    resp = rpc(
-        "finance",
-        "ListOperations",
-        pb.ListOperationsRequest(
-            student_id=child,
-            period=period_filter(args),
-            type=_choice(args.get("type", ""), "type", OPERATION_TYPES),
-            payment_method=_choice(args.get("payment_method", ""), "payment_method", PAYMENT_METHODS),
-            wallet_id=args.get("wallet_id", "")[:36],
-        ),
+    resp = finance.list_operations(
+        child,
+        period_filter(args),
+        type=_choice(args.get("type", ""), "type", OPERATION_TYPES),
+        payment_method=_choice(args.get("payment_method", ""), "payment_method", PAYMENT_METHODS),
+        wallet_id=args.get("wallet_id", "")[:36],
     )
     return _list([operation_json(o) for o in resp.operations])
 
@@ -181,15 +160,7 @@ def operations():
 @bp.get("/api/v1/sales")
 def sales():
     _sess, child = require_parent_child()
-    resp = rpc(
-        "finance",
-        "ListSales",
-        pb.ListSalesRequest(
-            student_id=child,
-            period=period_filter(request.args),
-            wallet_id=request.args.get("wallet_id", "")[:36],
-        ),
-    )
+    resp = finance.list_sales(child, period_filter(request.args), request.args.get("wallet_id", "")[:36])
     return _list([sale_line_json(ln) for ln in resp.lines])
 
 
@@ -199,7 +170,7 @@ def sales():
 @bp.get("/api/v1/admin/settings")
 def get_settings():
     require_staff()
-    return jsonify(settings_json(rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings))
+    return jsonify(settings_json(finance.get_settings()))
 
 
 @bp.put("/api/v1/admin/settings")
@@ -220,44 +191,33 @@ def put_settings():
         online_payment_for_orders=_bool(data, "online_payment_for_orders"),
         school_name=field_str(data, "school_name", required=False, max_len=200),
     )
-    resp = rpc("finance", "UpdateSettings", pb.UpdateSettingsRequest(settings=new))
-    return jsonify(settings_json(resp.settings))
+    return jsonify(settings_json(finance.update_settings(new)))
 
 
 @bp.get("/api/v1/admin/wallet-types")
 def list_wallet_types():
     require_staff()
-    resp = rpc("finance", "ListWalletTypes", pb.ListWalletTypesRequest())
-    return _list([wallet_type_json(t) for t in resp.wallet_types])
+    return _list([wallet_type_json(t) for t in finance.list_wallet_types()])
 
 
 @bp.post("/api/v1/admin/wallet-types")
 def create_wallet_type():
     require_staff()
     data = json_body()
-    # Opening the type's wallet for every student of a large school takes a moment.
-    resp = rpc(
-        "finance",
-        "CreateWalletType",
-        pb.CreateWalletTypeRequest(name=field_str(data, "name", max_len=100)),
-        timeout=30,
-    )
-    return jsonify(wallet_type_json(resp.wallet_type)), 201
+    return jsonify(wallet_type_json(finance.create_wallet_type(field_str(data, "name", max_len=100)))), 201
 
 
 @bp.get("/api/v1/admin/students/<student_id>/wallets")
 def student_wallets(student_id: str):
     require_staff()
-    resp = rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=student_id))
-    return _list([wallet_json(w) for w in resp.wallets])
+    return _list([wallet_json(w) for w in finance.list_wallets(student_id)])
 
 
 @bp.get("/api/v1/admin/students/<student_id>/invoices")
 def student_invoices(student_id: str):
     require_staff()
     status = _choice(request.args.get("status", ""), "status", INVOICE_STATUSES)
-    resp = rpc("finance", "ListInvoices", pb.ListInvoicesRequest(student_id=student_id, status=status))
-    return _list([invoice_json(i) for i in resp.invoices])
+    return _list([invoice_json(i) for i in finance.list_invoices(student_id, status)])
 
 
 @bp.post("/api/v1/admin/invoices")
@@ -265,34 +225,22 @@ def create_invoice():
     require_staff()
     data = json_body()
     credit = field_int(data, "credit_cents", minimum=0, maximum=10**11) if "credit_cents" in data else 0
-    resp = rpc(
-        "finance",
-        "CreateInvoice",
-        pb.CreateInvoiceRequest(
-            student_id=field_str(data, "student_id", max_len=36),
-            title=field_str(data, "title", max_len=200),
-            due_on=field_str(data, "due_on", required=False, max_len=10),
-            lines=_lines(data, pb.InvoiceLineInput),
-            credit_cents=credit,
-            idempotency_key=idempotency_key(),
-        ),
+    made = finance.create_invoice(
+        student_id=field_str(data, "student_id", max_len=36),
+        title=field_str(data, "title", max_len=200),
+        due_on=field_str(data, "due_on", required=False, max_len=10),
+        lines=_lines(data, pb.InvoiceLineInput),
+        credit_cents=credit,
+        key=idempotency_key(),
     )
-    return jsonify(invoice_json(resp.invoice, with_lines=True)), 201
+    return jsonify(invoice_json(made, with_lines=True)), 201
 
 
 @bp.post("/api/v1/admin/invoices/<invoice_id>/credit-note")
 def credit_note(invoice_id: str):
     require_staff()
     data = json_body()
-    resp = rpc(
-        "finance",
-        "IssueCreditNote",
-        pb.IssueCreditNoteRequest(
-            invoice_id=invoice_id,
-            reason=field_str(data, "reason", max_len=500),
-            idempotency_key=idempotency_key(),
-        ),
-    )
+    resp = finance.issue_credit_note(invoice_id, field_str(data, "reason", max_len=500), idempotency_key())
     return jsonify(credit_note_json(resp.credit_note, resp.invoice)), 201
 
 
@@ -300,16 +248,11 @@ def credit_note(invoice_id: str):
 def record_sale():
     require_staff()
     data = json_body()
-    resp = rpc(
-        "finance",
-        "RecordSale",
-        pb.RecordSaleRequest(
-            student_id=field_str(data, "student_id", max_len=36),
-            wallet_id=field_str(data, "wallet_id", max_len=36),
-            lines=_lines(data, pb.SaleLineInput),
-            idempotency_key=idempotency_key(),
-        ),
-        timeout=MONEY_TIMEOUT,
+    resp = finance.record_sale(
+        student_id=field_str(data, "student_id", max_len=36),
+        wallet_id=field_str(data, "wallet_id", max_len=36),
+        lines=_lines(data, pb.SaleLineInput),
+        key=idempotency_key(),
     )
     return jsonify(id=resp.id, balance_cents=resp.balance_cents, amount_cents=resp.amount_cents), 201
 
@@ -317,14 +260,10 @@ def record_sale():
 @bp.get("/api/v1/admin/sales")
 def school_sales():
     require_staff()
-    resp = rpc(
-        "finance",
-        "ListSales",
-        pb.ListSalesRequest(
-            student_id=request.args.get("student_id", "")[:36],
-            period=period_filter(request.args),
-            wallet_id=request.args.get("wallet_id", "")[:36],
-        ),
+    resp = finance.list_sales(
+        request.args.get("student_id", "")[:36],
+        period_filter(request.args),
+        request.args.get("wallet_id", "")[:36],
     )
     return _list([sale_line_json(ln) for ln in resp.lines])
 
@@ -336,17 +275,11 @@ def cash_top_up(wallet_id: str):
     method = field_str(data, "method", required=False, max_len=20) or "cash"
     if method != "cash":
         raise InvalidRequest("staff record cash top-ups", fields={"method": "cash"})
-    resp = rpc(
-        "finance",
-        "RecordTopUp",
-        pb.RecordTopUpRequest(
-            wallet_id=wallet_id,
-            amount_cents=field_int(data, "amount_cents", minimum=1, maximum=10_000_000),
-            method=method,
-            label=field_str(data, "label", required=False, max_len=300),
-            idempotency_key=idempotency_key(),
-        ),
-        timeout=MONEY_TIMEOUT,
+    resp = finance.record_cash_top_up(
+        wallet_id,
+        amount_cents=field_int(data, "amount_cents", minimum=1, maximum=10_000_000),
+        label=field_str(data, "label", required=False, max_len=300),
+        key=idempotency_key(),
     )
     return jsonify(payment_id=resp.payment_id, balance_cents=resp.balance_cents), 201
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from cartable.notifications.v1 import notifications_pb2 as pb
-from gateway.api.shapes import failed_mail_json, mail_switches, prefs_json
-from gateway.clients import rpc
+from gateway.api.shapes import failed_mail_json, prefs_json
+from gateway.calls import notifications
+from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import json_body as read_json
 from gateway.web import require_session, require_staff
 from kit.errors import Forbidden, InvalidRequest
 
 bp = Blueprint("api_notifications", __name__)
-
-LANGUAGES = ("fr", "nl", "en")
 
 
 def require_parent():
@@ -24,42 +22,16 @@ def require_parent():
     return sess
 
 
-def get_preferences():
-    return rpc("notifications", "GetMailPreferences", pb.GetMailPreferencesRequest()).preferences
-
-
-def update_preferences(values: dict):
-    fields = {}
-    language = values.get("language")
-    if language not in LANGUAGES:
-        fields["language"] = "fr | nl | en"
-    threshold = values.get("low_balance_threshold_cents", 0)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 0 <= threshold <= 100_000_00:
-        fields["low_balance_threshold_cents"] = "an integer from 0 (no alert) to 10000000"
-    flags = {}
-    for name in mail_switches():
-        value = values.get(name, True)
-        if not isinstance(value, bool):
-            fields[name] = "true or false"
-        flags[name] = value
-    if fields:
-        raise InvalidRequest("the preferences are not valid", fields=fields)
-    prefs = pb.MailPreferences(language=language, low_balance_threshold_cents=threshold, **flags)
-    return rpc(
-        "notifications", "UpdateMailPreferences", pb.UpdateMailPreferencesRequest(preferences=prefs)
-    ).preferences
-
-
 @bp.get("/api/v1/mail-preferences")
 def mail_preferences():
     require_parent()
-    return jsonify(prefs_json(get_preferences()))
+    return jsonify(prefs_json(notifications.get_preferences()))
 
 
 @bp.put("/api/v1/mail-preferences")
 def put_mail_preferences():
     require_parent()
-    return jsonify(prefs_json(update_preferences(read_json())))
+    return jsonify(prefs_json(notifications.update_preferences(read_json())))
 
 
 @bp.get("/api/v1/admin/failed-mails")
@@ -68,18 +40,14 @@ def failed_mails():
     limit = request.args.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
-    resp = rpc(
-        "notifications",
-        "ListFailedMails",
-        pb.ListFailedMailsRequest(limit=int(limit), cursor=request.args.get("cursor", "")),
-    )
+    resp = notifications.list_failed_mails(int(limit), request.args.get("cursor", ""))
     return jsonify(items=[failed_mail_json(m) for m in resp.mails], next_cursor=resp.next_cursor or None)
 
 
 @bp.post("/api/v1/admin/failed-mails/<mail_id>/retry")
 def retry_failed_mail(mail_id: str):
     require_staff()
-    rpc("notifications", "RetryFailedMail", pb.RetryFailedMailRequest(mail_id=mail_id))
+    notifications.retry_failed_mail(mail_id)
     return "", 202
 
 

@@ -3,12 +3,11 @@ returns (staff)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
-from cartable.auth.v1 import auth_pb2
-from cartable.orders.v1 import orders_pb2
 from gateway.api.shapes import catalog_json, period_json, summary_json
-from gateway.clients import rpc
+from gateway.calls import orders
+from gateway.calls.account import list_students
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import field_int, field_str, idempotency_key, require_parent_child, require_staff
 from gateway.web import json_body as read_json
@@ -28,47 +27,22 @@ def item_ids(data: dict) -> list[str]:
     return ids
 
 
-def catalog(period_id: str, child_id: str):
-    return rpc("orders", "GetCatalog", orders_pb2.GetCatalogRequest(period_id=period_id, student_id=child_id))
-
-
-def summarize(period_id: str, child_id: str, ids: list[str]):
-    return rpc(
-        "orders",
-        "SummarizeOrder",
-        orders_pb2.SummarizeOrderRequest(period_id=period_id, student_id=child_id, item_ids=ids),
-    )
-
-
-def place(period_id: str, child_id: str, ids: list[str], key: str):
-    return_url = f"{current_app.config['PUBLIC_BASE_URL']}/paiements/retour"
-    return rpc(
-        "orders",
-        "PlaceOrder",
-        orders_pb2.PlaceOrderRequest(
-            period_id=period_id, student_id=child_id, item_ids=ids, idempotency_key=key, return_url=return_url
-        ),
-        timeout=15,
-    )
-
-
 @bp.get("/api/v1/order-periods")
 def order_periods():
     _sess, child = require_parent_child()
-    resp = rpc("orders", "ListOpenPeriods", orders_pb2.ListOpenPeriodsRequest(student_id=child))
-    return jsonify(items=[period_json(p) for p in resp.periods], next_cursor=None)
+    return jsonify(items=[period_json(p) for p in orders.list_open_periods(child)], next_cursor=None)
 
 
 @bp.get("/api/v1/order-periods/<period_id>/catalog")
 def period_catalog(period_id: str):
     _sess, child = require_parent_child()
-    return jsonify(catalog_json(catalog(period_id, child)))
+    return jsonify(catalog_json(orders.catalog(period_id, child)))
 
 
 @bp.post("/api/v1/order-periods/<period_id>/summary")
 def period_summary(period_id: str):
     _sess, child = require_parent_child()
-    return jsonify(summary_json(summarize(period_id, child, item_ids(read_json()))))
+    return jsonify(summary_json(orders.summarize(period_id, child, item_ids(read_json()))))
 
 
 @bp.post("/api/v1/order-periods/<period_id>/orders")
@@ -78,7 +52,7 @@ def period_order(period_id: str):
     ids = item_ids(data)
     if data.get("confirm") is not True:
         raise InvalidRequest("confirm the order first", fields={"confirm": "must be true"})
-    resp = place(period_id, child, ids, idempotency_key())
+    resp = orders.place(period_id, child, ids, idempotency_key())
     return jsonify(
         order_id=resp.order_id,
         invoice_id=resp.invoice_id,
@@ -94,18 +68,14 @@ def admin_periods():
     classes = data.get("class_names") or []
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise InvalidRequest("class_names must be a list", fields={"class_names": "list of strings"})
-    resp = rpc(
-        "orders",
-        "CreatePeriod",
-        orders_pb2.CreatePeriodRequest(
-            title=field_str(data, "title", max_len=200),
-            notes=field_str(data, "notes", required=False, max_len=5000),
-            opens_at=field_str(data, "opens_at"),
-            closes_at=field_str(data, "closes_at"),
-            class_names=classes,
-        ),
+    made = orders.create_period(
+        title=field_str(data, "title", max_len=200),
+        notes=field_str(data, "notes", required=False, max_len=5000),
+        opens_at=field_str(data, "opens_at"),
+        closes_at=field_str(data, "closes_at"),
+        class_names=classes,
     )
-    return jsonify(id=resp.id), 201
+    return jsonify(id=made), 201
 
 
 @bp.post("/api/v1/admin/order-periods/<period_id>/items")
@@ -115,21 +85,17 @@ def admin_items(period_id: str):
     kind = field_str(data, "type")
     if kind not in ("purchase", "loan"):
         raise InvalidRequest("type must be purchase or loan", fields={"type": "purchase | loan"})
-    resp = rpc(
-        "orders",
-        "AddItem",
-        orders_pb2.AddItemRequest(
-            period_id=period_id,
-            subject=field_str(data, "subject", max_len=120),
-            title=field_str(data, "title", max_len=300),
-            comment=field_str(data, "comment", required=False, max_len=2000),
-            type=kind,
-            price_cents=field_int(data, "price_cents", minimum=0, maximum=10_000_000),
-            idempotency_key=idempotency_key(),
-            reference=field_str(data, "reference", required=False, max_len=80),
-        ),
+    made = orders.add_item(
+        period_id,
+        subject=field_str(data, "subject", max_len=120),
+        title=field_str(data, "title", max_len=300),
+        comment=field_str(data, "comment", required=False, max_len=2000),
+        type=kind,
+        price_cents=field_int(data, "price_cents", minimum=0, maximum=10_000_000),
+        key=idempotency_key(),
+        reference=field_str(data, "reference", required=False, max_len=80),
     )
-    return jsonify(id=resp.id), 201
+    return jsonify(id=made), 201
 
 
 @bp.post("/api/v1/admin/book-returns")
@@ -137,17 +103,12 @@ def admin_book_returns():
     require_staff()
     data = read_json()
     student_id = field_str(data, "student_id", max_len=64)
-    known = rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest(student_ids=[student_id])).students
-    if not known:
+    if not list_students(student_ids=[student_id]):
         raise InvalidRequest("unknown student", fields={"student_id": "unknown"})
-    resp = rpc(
-        "orders",
-        "RecordBookReturn",
-        orders_pb2.RecordBookReturnRequest(
-            student_id=student_id,
-            credit_cents=field_int(data, "credit_cents", minimum=1, maximum=10_000_000),
-            note=field_str(data, "note", required=False, max_len=1000),
-        ),
+    resp = orders.record_book_return(
+        student_id,
+        credit_cents=field_int(data, "credit_cents", minimum=1, maximum=10_000_000),
+        note=field_str(data, "note", required=False, max_len=1000),
     )
     return jsonify(id=resp.id, credit_balance_cents=resp.credit_balance_cents), 201
 

@@ -4,16 +4,14 @@ Staff: bank statement imports, unmatched transfers and their assignment. And the
 ``POST /webhooks/mollie``: it carries only the payment id; the finance service fetches the status from
 the provider, so the webhook needs no credential and proves nothing by itself.
 
-Only shapes are checked here; the finance service owns every rule."""
+Only shapes are checked here; the finance service owns every rule (calls in ``gateway.calls.finance``)."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, Response, jsonify, request
-from flask_babel import gettext as _
 
-from cartable.finance.v1 import finance_pb2 as pb
 from gateway.api.shapes import (
     invoice_json,
     payment_json,
@@ -22,7 +20,7 @@ from gateway.api.shapes import (
     transfer_json,
     unmatched_json,
 )
-from gateway.clients import rpc
+from gateway.calls import finance
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.web import (
@@ -42,104 +40,7 @@ log = logging.getLogger("gateway.payments")
 
 bp = Blueprint("api_payments", __name__)
 
-# Calls that reach the payment provider or book a whole statement take longer than a page's 3 s.
-PROVIDER_TIMEOUT = 20
-IMPORT_TIMEOUT = 180
-WEBHOOK_TIMEOUT = 20
 MAX_TOP_UP_CENTS = 500_000
-
-
-# -- shapes -----------------------------------------------------------------------------------------
-
-
-def qr_title() -> str:
-    return _("Code QR du virement (EPC / SEPA)")
-
-
-# -- use cases shared with the pages ------------------------------------------------------------------
-
-
-def start_top_up(wallet_id: str, child_id: str, amount_cents: int, key: str) -> pb.StartPaymentResponse:
-    return rpc(
-        "finance",
-        "StartTopUp",
-        pb.StartTopUpRequest(
-            wallet_id=wallet_id,
-            amount_cents=amount_cents,
-            method="online",
-            idempotency_key=key,
-            student_id=child_id,
-        ),
-        timeout=PROVIDER_TIMEOUT,
-    )
-
-
-def start_invoice(invoice_id: str, child_id: str, key: str) -> pb.StartPaymentResponse:
-    return rpc(
-        "finance",
-        "StartInvoicePayment",
-        pb.StartInvoicePaymentRequest(
-            invoice_id=invoice_id, method="online", idempotency_key=key, student_id=child_id
-        ),
-        timeout=PROVIDER_TIMEOUT,
-    )
-
-
-def wallet_transfer(wallet_id: str, child_id: str) -> pb.GetTransferResponse:
-    return rpc(
-        "finance",
-        "GetWalletTransfer",
-        pb.GetWalletTransferRequest(wallet_id=wallet_id, student_id=child_id, qr_title=qr_title()),
-    )
-
-
-def invoice_transfer(invoice_id: str, child_id: str) -> pb.GetTransferResponse:
-    return rpc(
-        "finance",
-        "GetInvoiceTransfer",
-        pb.GetInvoiceTransferRequest(invoice_id=invoice_id, student_id=child_id, qr_title=qr_title()),
-    )
-
-
-def get_payment(payment_id: str) -> pb.Payment:
-    return rpc("finance", "GetPayment", pb.GetPaymentRequest(payment_id=payment_id[:36])).payment
-
-
-def import_statement(content: bytes, filename: str, key: str = "") -> pb.StatementImport:
-    return rpc(
-        "finance",
-        "ImportStatement",
-        pb.ImportStatementRequest(content=content, filename=filename, idempotency_key=key),
-        timeout=IMPORT_TIMEOUT,
-    ).result
-
-
-def list_unmatched(status: str = "open") -> list[pb.UnmatchedTransfer]:
-    return list(
-        rpc("finance", "ListUnmatchedTransfers", pb.ListUnmatchedTransfersRequest(status=status)).transfers
-    )
-
-
-def assign(
-    transfer_id: str, *, wallet_id: str = "", invoice_id: str = "", key: str = ""
-) -> pb.AssignUnmatchedTransferResponse:
-    return rpc(
-        "finance",
-        "AssignUnmatchedTransfer",
-        pb.AssignUnmatchedTransferRequest(
-            transfer_id=transfer_id, wallet_id=wallet_id, invoice_id=invoice_id, idempotency_key=key
-        ),
-    )
-
-
-def started_json(resp: pb.StartPaymentResponse):
-    return jsonify(started_payment_json(resp)), 201
-
-
-def pay_invoice_online(invoice_id: str, child_id: str):
-    """``POST /api/v1/invoices/{id}/payments`` with ``method: "online"`` (the view lives with the
-    finance API, which hands online payments over to this function)."""
-    return started_json(start_invoice(invoice_id, child_id, idempotency_key()))
 
 
 # -- parents ----------------------------------------------------------------------------------------
@@ -148,7 +49,7 @@ def pay_invoice_online(invoice_id: str, child_id: str):
 @bp.get("/api/v1/wallets/<wallet_id>/transfer")
 def wallet_transfer_details(wallet_id: str):
     _sess, child = require_parent_child()
-    got = wallet_transfer(wallet_id[:36], child)
+    got = finance.wallet_transfer(wallet_id[:36], child)
     return jsonify({**transfer_json(got.transfer, with_amount=False), "wallet_name": got.wallet_name})
 
 
@@ -163,20 +64,21 @@ def top_up(wallet_id: str):
             fields={"method": "online"},
         )
     amount = field_int(data, "amount_cents", minimum=1, maximum=MAX_TOP_UP_CENTS)
-    return started_json(start_top_up(wallet_id[:36], child, amount, idempotency_key()))
+    started = finance.start_top_up(wallet_id[:36], child, amount, idempotency_key())
+    return jsonify(started_payment_json(started)), 201
 
 
 @bp.get("/api/v1/invoices/<invoice_id>/transfer")
 def invoice_transfer_details(invoice_id: str):
     _sess, child = require_parent_child()
-    got = invoice_transfer(invoice_id[:36], child)
+    got = finance.invoice_transfer(invoice_id[:36], child)
     return jsonify({**transfer_json(got.transfer, with_amount=True), "invoice_status": got.invoice_status})
 
 
 @bp.get("/api/v1/payments/<payment_id>")
 def payment(payment_id: str):
     require_session()
-    return jsonify(payment_json(get_payment(payment_id)))
+    return jsonify(payment_json(finance.get_payment(payment_id)))
 
 
 # -- the provider's webhook -------------------------------------------------------------------------
@@ -189,13 +91,7 @@ def mollie_webhook():
     the provider retries later."""
     provider_id = (request.form.get("id") or "").strip()[:100]
     try:
-        got = rpc(
-            "finance",
-            "HandlePaymentWebhook",
-            pb.HandlePaymentWebhookRequest(provider_payment_id=provider_id),
-            identity=False,
-            timeout=WEBHOOK_TIMEOUT,
-        )
+        got = finance.handle_payment_webhook(provider_id)
     except Unavailable:
         log.warning("webhook not handled now, the provider will retry", extra={"provider_id": provider_id})
         return Response("unavailable", status=503, mimetype="text/plain")
@@ -231,7 +127,7 @@ def upload_statement():
         )
     content = upload.read()
     try:
-        result = import_statement(content, upload.filename or "", idempotency_key())
+        result = finance.import_statement(content, upload.filename or "", idempotency_key())
     except InvalidRequest as err:
         if err.code == "invalid_statement":
             return invalid_statement_response(err)
@@ -243,7 +139,7 @@ def upload_statement():
 def statement_imports():
     require_staff()
     limit, offset = page_params()
-    got = rpc("finance", "ListStatementImports", pb.ListStatementImportsRequest(limit=200)).imports
+    got = finance.list_statement_imports(limit=200)
     return jsonify(paginate([statement_json(r) for r in got], limit, offset))
 
 
@@ -254,7 +150,7 @@ def unmatched_transfers():
     if status not in ("open", "assigned", "all"):
         raise InvalidRequest("unknown status", fields={"status": "open | assigned | all"})
     limit, offset = page_params()
-    return jsonify(paginate([unmatched_json(t) for t in list_unmatched(status)], limit, offset))
+    return jsonify(paginate([unmatched_json(t) for t in finance.list_unmatched(status)], limit, offset))
 
 
 @bp.post("/api/v1/admin/unmatched-transfers/<transfer_id>/assign")
@@ -267,7 +163,7 @@ def assign_transfer(transfer_id: str):
         raise InvalidRequest(
             "give wallet_id or invoice_id", fields={"wallet_id": "wallet_id or invoice_id, not both"}
         )
-    done = assign(transfer_id[:36], wallet_id=wallet_id, invoice_id=invoice_id, key=idempotency_key())
+    done = finance.assign(transfer_id[:36], wallet_id=wallet_id, invoice_id=invoice_id, key=idempotency_key())
     out = {**unmatched_json(done.transfer), "unmatched_rest_cents": done.unmatched_rest_cents}
     if invoice_id:
         out["invoice"] = invoice_json(done.invoice)

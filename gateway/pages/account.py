@@ -32,18 +32,22 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from gateway.api.account import (
+from gateway.calls.account import (
     activate,
     change_password,
     check_connection_token,
-    clear_session_cookie,
     request_password_reset,
     select_child,
-    set_session_cookie,
     sign_in,
     sign_out,
 )
-from gateway.web import SESSION_COOKIE, load_session, session_token_from_request
+from gateway.web import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    load_session,
+    session_token_from_request,
+    set_session_cookie,
+)
 from kit.errors import (
     AppError,
     Conflict,

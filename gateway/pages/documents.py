@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from cartable.auth.v1 import auth_pb2
-from gateway.api.documents import deposit, list_documents, open_document
-from gateway.clients import rpc
+from gateway.calls.account import list_students
+from gateway.calls.documents import deposit, list_documents, open_document
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.web import require_staff
 from kit.errors import AppError, InvalidRequest, TooLarge
@@ -60,7 +59,7 @@ def staff_deposit():
         else:
             flash(_("Document déposé pour %(n)d élève(s).", n=len(made.documents)), "success")
             return redirect(url_for("documents.staff_deposit"))
-    students = rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest()).students
+    students = list_students()
     classes = sorted({s.class_name for s in students})
     return render_template(
         "documents/deposit.html", students=students, classes=classes, errors=errors, form=request.form

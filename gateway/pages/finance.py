@@ -12,10 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.finance import MONEY_TIMEOUT
-from gateway.clients import rpc
+from gateway.calls import finance
 from gateway.pages.account import current_child, parent_page
-from kit.errors import Conflict, InvalidRequest, NotFound
+from kit.errors import Conflict, InvalidRequest
 
 bp = Blueprint("finance", __name__)
 
@@ -108,10 +107,6 @@ def _period_from_args(args) -> tuple[dict, pb.PeriodFilter, str | None]:
     return form, pb.PeriodFilter(period="custom", from_date=first, to_date=last), None
 
 
-def _wallets(child_id: str):
-    return rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=child_id)).wallets
-
-
 # -- Soldes -------------------------------------------------------------------------------------------
 
 
@@ -119,9 +114,9 @@ def _wallets(child_id: str):
 @parent_page
 def balances():
     child = current_child()
-    wallets = _wallets(child.id)
-    invoices = rpc("finance", "ListInvoices", pb.ListInvoicesRequest(student_id=child.id)).invoices
-    settings = rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
+    wallets = finance.list_wallets(child.id)
+    invoices = finance.list_invoices(child.id)
+    settings = finance.get_settings()
     # One key per "Payer" form: submitting the same form twice pays once.
     pay_keys = {i.id: str(uuid.uuid4()) for i in invoices if i.status in ("unpaid", "partially_paid")}
     return render_template(
@@ -135,18 +130,16 @@ def balances():
     )
 
 
-def _invoice_of_child(invoice_id: str):
-    inv = rpc("finance", "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id)).invoice
-    if inv.student_id != current_child().id:
-        raise NotFound(_("Cette facture n'existe pas."))
-    return inv
+def invoice_of_child(invoice_id: str):
+    """One of the active child's invoices (the "Payer" pages); another's is not found."""
+    return finance.child_invoice(invoice_id, current_child().id, missing=_("Cette facture n'existe pas."))
 
 
 @bp.route("/soldes/factures/<invoice_id>/payer", methods=["GET", "POST"])
 @parent_page
 def pay(invoice_id: str):
     child = current_child()
-    inv = _invoice_of_child(invoice_id)
+    inv = invoice_of_child(invoice_id)
     error, status = None, 200
     key = request.form.get("idempotency_key", "")[:200] or str(uuid.uuid4())
     if request.method == "POST":
@@ -155,18 +148,7 @@ def pay(invoice_id: str):
             error, status = _("Choisissez le portefeuille avec lequel payer."), 400
         else:
             try:
-                rpc(
-                    "finance",
-                    "PayInvoice",
-                    pb.PayInvoiceRequest(
-                        invoice_id=invoice_id,
-                        method="wallet",
-                        wallet_id=wallet_id,
-                        idempotency_key=key,
-                        student_id=child.id,
-                    ),
-                    timeout=MONEY_TIMEOUT,
-                )
+                finance.pay_invoice_from_wallet(invoice_id, wallet_id, child.id, key)
             except Conflict as err:
                 error, status = str(PAY_ERRORS.get(err.code, err.message)), 409
             except InvalidRequest as err:
@@ -174,13 +156,13 @@ def pay(invoice_id: str):
             else:
                 flash(_("La facture %(number)s est payée.", number=inv.number), "success")
                 return redirect(url_for("finance.balances") + "#factures", code=303)
-        inv = _invoice_of_child(invoice_id)
+        inv = invoice_of_child(invoice_id)
         key = str(uuid.uuid4())  # a fresh form: the next try is a new request
-    settings = rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
+    settings = finance.get_settings()
     return render_template(
         "finance/pay.html",
         invoice=inv,
-        wallets=_wallets(child.id),
+        wallets=finance.list_wallets(child.id),
         settings=settings,
         key=key,
         error=error,
@@ -204,21 +186,17 @@ def operations():
         payment_method=method if method in METHOD_LABELS else "",
         wallet_id=request.args.get("wallet_id", "")[:36],
     )
-    wallets = _wallets(child.id)
+    wallets = finance.list_wallets(child.id)
     if form["wallet_id"] not in {w.id for w in wallets}:
         form["wallet_id"] = ""
     resp = pb.ListOperationsResponse()
     if error is None:
-        resp = rpc(
-            "finance",
-            "ListOperations",
-            pb.ListOperationsRequest(
-                student_id=child.id,
-                period=period,
-                type=form["type"],
-                payment_method=form["payment_method"],
-                wallet_id=form["wallet_id"],
-            ),
+        resp = finance.list_operations(
+            child.id,
+            period,
+            type=form["type"],
+            payment_method=form["payment_method"],
+            wallet_id=form["wallet_id"],
         )
     return render_template(
         "finance/operations.html",
@@ -237,16 +215,12 @@ def operations():
 def sales():
     child = current_child()
     form, period, error = _period_from_args(request.args)
-    wallets = _wallets(child.id)
+    wallets = finance.list_wallets(child.id)
     wallet_id = request.args.get("wallet_id", "")[:36]
     form["wallet_id"] = wallet_id if wallet_id in {w.id for w in wallets} else ""
     resp = pb.ListSalesResponse()
     if error is None:
-        resp = rpc(
-            "finance",
-            "ListSales",
-            pb.ListSalesRequest(student_id=child.id, period=period, wallet_id=form["wallet_id"]),
-        )
+        resp = finance.list_sales(child.id, period, form["wallet_id"])
     return render_template(
         "finance/sales.html",
         lines=resp.lines,

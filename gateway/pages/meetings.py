@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from gateway.api.meetings import (
+from gateway.calls.meetings import (
     book,
     cancel,
     create_evening,
@@ -24,7 +24,7 @@ from gateway.api.meetings import (
     my_bookings,
     open_evenings,
 )
-from gateway.api.meetings import schedule as get_schedule
+from gateway.calls.meetings import schedule as get_schedule
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.web import require_session, require_staff
 from kit.errors import AppError, Conflict, InvalidRequest, NotFound

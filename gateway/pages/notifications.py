@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gateway.api.notifications import get_preferences, update_preferences
 from gateway.api.shapes import mail_switches
+from gateway.calls.notifications import get_preferences, update_preferences
 from gateway.pages.account import login_required
 from gateway.web import load_session
 from kit.errors import Forbidden, InvalidRequest

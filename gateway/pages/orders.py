@@ -7,8 +7,8 @@ import uuid
 from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 
-from gateway.api.orders import catalog, place, summarize
 from gateway.api.shapes import catalog_json
+from gateway.calls.orders import catalog, place, summarize
 from gateway.pages.account import current_child, parent_page
 from kit.errors import Conflict, InvalidRequest
 

@@ -19,20 +19,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.payments import (
-    assign,
-    get_payment,
-    import_statement,
-    invoice_transfer,
-    list_unmatched,
-    start_invoice,
-    start_top_up,
-    wallet_transfer,
-)
-from gateway.clients import rpc
+from gateway.calls import finance
+from gateway.calls.account import list_students
 from gateway.pages.account import current_child, login_required, parent_page
+from gateway.pages.finance import invoice_of_child
 from gateway.web import require_staff
 from kit.errors import AppError, Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
 
@@ -85,13 +75,8 @@ def euros_to_cents(text: str) -> int:
     return whole * 100 + int((m["frac"] or "").ljust(2, "0"))
 
 
-def _settings() -> pb.Settings:
-    return rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
-
-
 def _wallet(child_id: str, wallet_id: str):
-    wallets = rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=child_id)).wallets
-    found = next((w for w in wallets if w.id == wallet_id), None)
+    found = next((w for w in finance.list_wallets(child_id) if w.id == wallet_id), None)
     if found is None:
         raise NotFound(_("Ce portefeuille n'existe pas."))
     return found
@@ -106,7 +91,7 @@ def top_up(wallet_id: str):
     """ "En ligne": the amount, then off to the provider's checkout."""
     child = current_child()
     wallet = _wallet(child.id, wallet_id[:36])
-    settings = _settings()
+    settings = finance.get_settings()
     enabled = "online" in settings.top_up_methods
     error, status, amount_text = None, 200, request.form.get("amount", "")
     key = request.form.get("idempotency_key", "")[:200] or str(uuid.uuid4())
@@ -115,7 +100,7 @@ def top_up(wallet_id: str):
             cents = euros_to_cents(amount_text)
             if not MIN_TOP_UP_CENTS <= cents <= MAX_TOP_UP_CENTS:
                 raise InvalidRequest(_("Le montant doit être compris entre 1,00 € et 5 000,00 €."))
-            started = start_top_up(wallet.id, child.id, cents, key)
+            started = finance.start_top_up(wallet.id, child.id, cents, key)
         except InvalidRequest as err:
             error, status = err.message, 400
         except Conflict as err:
@@ -150,7 +135,7 @@ def wallet_transfer_page(wallet_id: str):
     child = current_child()
     wallet = _wallet(child.id, wallet_id[:36])
     try:
-        got = wallet_transfer(wallet.id, child.id)
+        got = finance.wallet_transfer(wallet.id, child.id)
     except Conflict:
         return render_template(
             "payments/transfer.html", wallet=wallet, invoice=None, transfer=None, nav_active="balances"
@@ -163,20 +148,13 @@ def wallet_transfer_page(wallet_id: str):
 # -- "Payer" an invoice --------------------------------------------------------------------------------
 
 
-def _invoice(invoice_id: str):
-    inv = rpc("finance", "GetInvoice", pb.GetInvoiceRequest(invoice_id=invoice_id[:36])).invoice
-    if inv.student_id != current_child().id:
-        raise NotFound(_("Cette facture n'existe pas."))
-    return inv
-
-
 @bp.get("/soldes/factures/<invoice_id>/virement")
 @parent_page
 def invoice_transfer_page(invoice_id: str):
     child = current_child()
-    inv = _invoice(invoice_id)
+    inv = invoice_of_child(invoice_id[:36])
     try:
-        got = invoice_transfer(inv.id, child.id)
+        got = finance.invoice_transfer(inv.id, child.id)
     except Conflict:
         return render_template(
             "payments/transfer.html", wallet=None, invoice=inv, transfer=None, nav_active="balances"
@@ -193,7 +171,7 @@ def pay_invoice_online(invoice_id: str):
     child = current_child()
     key = request.form.get("idempotency_key", "")[:200] or str(uuid.uuid4())
     try:
-        started = start_invoice(invoice_id[:36], child.id, key)
+        started = finance.start_invoice_payment(invoice_id[:36], child.id, key)
     except Conflict as err:
         flash(str(START_ERRORS.get(err.code, err.message)), "error")
         return redirect(url_for("finance.balances") + "#factures", code=303)
@@ -213,7 +191,7 @@ def pay_invoice_online(invoice_id: str):
 def back(payment_id: str):
     """Where the provider sends the parent back. Shows the payment as the finance service knows it
     (the webhook books it); refreshes itself while it is being confirmed. Books nothing."""
-    payment = get_payment(payment_id)
+    payment = finance.get_payment(payment_id)
     try:
         tries = max(int(request.args.get("n", "0")), 0)
     except ValueError:
@@ -251,7 +229,7 @@ def statements():
             error, status = _("Choisissez le fichier d'extraits de compte (CODA ou camt.053)."), 400
         else:
             try:
-                result = import_statement(upload.read(), upload.filename, key)
+                result = finance.import_statement(upload.read(), upload.filename, key)
             except InvalidRequest as err:
                 if err.code == "invalid_statement":
                     line = err.fields.get("line", "")
@@ -270,13 +248,13 @@ def statements():
                 status = 400
             except TooLarge:
                 error, status = _("Le fichier est trop volumineux."), 413
-    imports = rpc("finance", "ListStatementImports", pb.ListStatementImportsRequest(limit=10)).imports
+    imports = finance.list_statement_imports(limit=10)
     return render_template(
         "payments/staff_statements.html",
         result=result,
         error=error,
         imports=imports,
-        unmatched=list_unmatched("open"),
+        unmatched=finance.list_unmatched("open"),
         reasons=REASONS,
         key=str(uuid.uuid4()),
     ), status
@@ -287,7 +265,7 @@ def statements():
 def assign_transfer(transfer_id: str):
     """Say whose an unmatched transfer is: choose the student, then one of its wallets or unpaid invoices."""
     require_staff()
-    transfer = next((t for t in list_unmatched("all") if t.id == transfer_id), None)
+    transfer = next((t for t in finance.list_unmatched("all") if t.id == transfer_id), None)
     if transfer is None:
         raise NotFound(_("Ce virement n'existe pas."))
     error, status = None, 200
@@ -298,7 +276,7 @@ def assign_transfer(transfer_id: str):
         try:
             if kind not in ("wallet", "invoice") or not target_id:
                 raise InvalidRequest(_("Choisissez un portefeuille ou une facture."))
-            done = assign(
+            done = finance.assign(
                 transfer.id,
                 wallet_id=target_id if kind == "wallet" else "",
                 invoice_id=target_id if kind == "invoice" else "",
@@ -322,21 +300,15 @@ def assign_transfer(transfer_id: str):
                 )
             return redirect(url_for("payments.statements") + "#non-attribues", code=303)
     students = sorted(
-        rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest()).students,
+        list_students(),
         key=lambda s: (s.class_name, s.last_name, s.first_name),
     )
     wallets, invoices = [], []
     if student_id:
         try:
-            wallets = list(
-                rpc("finance", "ListWallets", pb.ListWalletsRequest(student_id=student_id)).wallets
-            )
+            wallets = finance.list_wallets(student_id)
             invoices = [
-                i
-                for i in rpc(
-                    "finance", "ListInvoices", pb.ListInvoicesRequest(student_id=student_id)
-                ).invoices
-                if i.status in ("unpaid", "partially_paid")
+                i for i in finance.list_invoices(student_id) if i.status in ("unpaid", "partially_paid")
             ]
         except AppError:
             wallets, invoices = [], []

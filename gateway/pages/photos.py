@@ -17,8 +17,8 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cartable.auth.v1 import auth_pb2
-from gateway.api.photos import (
+from gateway.calls.account import list_students
+from gateway.calls.photos import (
     PHOTO_PAGE,
     add_photos,
     create_album,
@@ -32,7 +32,6 @@ from gateway.api.photos import (
     withdraw_album,
     withdraw_photo,
 )
-from gateway.clients import rpc
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.web import error_response, load_session, require_staff
 from kit.errors import AppError, Conflict, InvalidRequest, NotFound, TooLarge
@@ -160,7 +159,7 @@ def download(photo_id: str):
 
 
 def _classes() -> list[str]:
-    students = rpc("auth", "ListStudents", auth_pb2.ListStudentsRequest()).students
+    students = list_students()
     return sorted({s.class_name for s in students if s.class_name})
 
 

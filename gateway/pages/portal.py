@@ -7,9 +7,8 @@ import logging
 import grpc
 from flask import Blueprint, g, render_template
 
-from cartable.orders.v1 import orders_pb2
-from gateway.api.dashboard import assemble
-from gateway.clients import rpc
+from gateway.calls.dashboard import assemble
+from gateway.calls.orders import list_open_periods
 from gateway.pages.account import current_child, parent_page
 from kit.errors import AppError
 
@@ -27,14 +26,7 @@ def _order_tabs():
         child = current_child() if sess is not None else None
         if child is not None and sess.account.role == "parent":
             try:
-                periods = list(
-                    rpc(
-                        "orders",
-                        "ListOpenPeriods",
-                        orders_pb2.ListOpenPeriodsRequest(student_id=child.id),
-                        timeout=0.5,
-                    ).periods
-                )
+                periods = list_open_periods(child.id, timeout=0.5)
             except (AppError, grpc.RpcError):
                 log.info("order tabs unavailable")
         g.nav_order_periods = periods

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from cartable.notifications.v1 import notifications_pb2 as npb
-from gateway.clients import rpc
+from gateway.calls.notifications import list_failed_mails, retry_failed_mail
 from gateway.pages.account import login_required
 from gateway.web import require_staff
 from kit.errors import AppError
@@ -25,7 +24,7 @@ def index():
 @login_required
 def failed_mails():
     require_staff()
-    mails = rpc("notifications", "ListFailedMails", npb.ListFailedMailsRequest(limit=200)).mails
+    mails = list_failed_mails(limit=200).mails
     return render_template("staff/failed_mails.html", mails=mails)
 
 
@@ -34,7 +33,7 @@ def failed_mails():
 def retry_mail(mail_id: str):
     require_staff()
     try:
-        rpc("notifications", "RetryFailedMail", npb.RetryFailedMailRequest(mail_id=mail_id))
+        retry_failed_mail(mail_id)
     except AppError as err:
         flash(err.message, "error")
     else:

@@ -208,6 +208,7 @@ def fakes(fake_server) -> Fakes:
     _server, f = fake_server
     f.reset()
     f.on("auth", "ResolveSession", _resolve_session(f))
+    f.on("orders", "ListOpenPeriods", orders_pb2.ListOpenPeriodsResponse())  # the menu's order tabs
     return f
 
 
