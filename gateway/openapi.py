@@ -103,10 +103,19 @@ BASE_SCHEMAS: dict[str, Any] = {
 
 
 def build_spec(areas: list) -> dict[str, Any]:
+    """The document, from each area's ``OPENAPI`` paths and ``SCHEMAS``. Each operation (path and
+    method) is documented by one area only: the module of its route."""
     paths: dict[str, Any] = {}
+    owner: dict[tuple[str, str], str] = {}
     schemas = dict(BASE_SCHEMAS)
     for area in areas:
         for path, ops in getattr(area, "OPENAPI", {}).items():
+            for method in ops:
+                if (path, method) in owner:
+                    raise ValueError(
+                        f"{method.upper()} {path} is documented twice: {owner[path, method]} and {area.__name__}"
+                    )
+                owner[path, method] = area.__name__
             paths.setdefault(path, {}).update(ops)
         schemas.update(getattr(area, "SCHEMAS", {}))
     return {

@@ -1,5 +1,6 @@
-"""JSON API: wallets, invoices, paying from a wallet, operations and the sales journal (parents, for the
-active child); payment settings, wallet types, invoices, credit notes, sales and cash top-ups (staff).
+"""JSON API: wallets, invoices, operations and the sales journal (parents, for the active child);
+payment settings, wallet types, invoices, credit notes, sales and cash top-ups (staff). Paying an
+invoice (from a wallet or online) is in ``gateway.api.payments``.
 Checks shapes here; the finance service owns every rule (calls in ``gateway.calls.finance``)."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from gateway.api.shapes import (
     operation_json,
     sale_line_json,
     settings_json,
-    started_payment_json,
     wallet_json,
     wallet_type_json,
 )
@@ -122,25 +122,6 @@ def invoices():
 def invoice(invoice_id: str):
     _sess, child = require_parent_child()
     return jsonify(invoice_json(finance.child_invoice(invoice_id, child), with_lines=True))
-
-
-@bp.post("/api/v1/invoices/<invoice_id>/payments")
-def pay_invoice(invoice_id: str):
-    _sess, child = require_parent_child()
-    data = json_body()
-    method = field_str(data, "method", max_len=20)
-    if method not in ("wallet", "online"):
-        raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
-    if method == "online":  # 201 {payment_id, checkout_url}: booked when the provider confirms
-        started = finance.start_invoice_payment(invoice_id, child, idempotency_key())
-        return jsonify(started_payment_json(started)), 201
-    wallet_id = field_str(data, "wallet_id", required=True, max_len=36)
-    resp = finance.pay_invoice_from_wallet(invoice_id, wallet_id, child, idempotency_key())
-    return jsonify(
-        invoice=invoice_json(resp.invoice),
-        payment_id=resp.payment_id,
-        wallet_balance_cents=resp.wallet_balance_cents,
-    )
 
 
 @bp.get("/api/v1/operations")
@@ -395,23 +376,6 @@ OPENAPI: dict = {
             "summary": "One of the active child's invoices, with its lines",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}],
             "responses": {**ok(INVOICE_WITH_LINES), **error_responses(401, 403, 404, 409, 503)},
-        }
-    },
-    "/api/v1/invoices/{id}/payments": {
-        "post": {
-            "summary": "Pay the invoice from one of the child's wallets (when the school allows it)",
-            "description": '`{method: "wallet", wallet_id}` settles the open amount; 409 insufficient_balance, '
-            "already_paid, invoice_cancelled, method_disabled. `online` is not available yet (400).",
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": S}, IDEMPOTENCY],
-            "requestBody": body_schema(
-                obj({"method": {"enum": ["wallet", "online"]}, "wallet_id": S}, ["method"])
-            ),
-            "responses": {
-                **ok(
-                    obj({"invoice": ref("Invoice"), "payment_id": S, "wallet_balance_cents": I}, ["invoice"])
-                ),
-                **error_responses(400, 401, 403, 404, 409, 503),
-            },
         }
     },
     "/api/v1/operations": {

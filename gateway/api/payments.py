@@ -1,5 +1,5 @@
-"""JSON API: paying for real (API.md). Parents: transfer details of a wallet or an invoice, online
-top-ups and online invoice payments (answering the provider's checkout URL), a payment's status.
+"""JSON API: paying (API.md). Parents: transfer details of a wallet or an invoice, online top-ups,
+paying an invoice online (answering the provider's checkout URL) or from a wallet, a payment's status.
 Staff: bank statement imports, unmatched transfers and their assignment. And the provider's webhook,
 ``POST /webhooks/mollie``: it carries only the payment id; the finance service fetches the status from
 the provider, so the webhook needs no credential and proves nothing by itself.
@@ -73,6 +73,25 @@ def invoice_transfer_details(invoice_id: str):
     _sess, child = require_parent_child()
     got = finance.invoice_transfer(invoice_id[:36], child)
     return jsonify({**transfer_json(got.transfer, with_amount=True), "invoice_status": got.invoice_status})
+
+
+@bp.post("/api/v1/invoices/<invoice_id>/payments")
+def pay_invoice(invoice_id: str):
+    _sess, child = require_parent_child()
+    data = json_body()
+    method = field_str(data, "method", max_len=20)
+    if method not in ("wallet", "online"):
+        raise InvalidRequest("method must be wallet or online", fields={"method": "wallet | online"})
+    if method == "online":  # 201 {payment_id, checkout_url}: booked when the provider confirms
+        started = finance.start_invoice_payment(invoice_id, child, idempotency_key())
+        return jsonify(started_payment_json(started)), 201
+    wallet_id = field_str(data, "wallet_id", required=True, max_len=36)
+    resp = finance.pay_invoice_from_wallet(invoice_id, wallet_id, child, idempotency_key())
+    return jsonify(
+        invoice=invoice_json(resp.invoice),
+        payment_id=resp.payment_id,
+        wallet_balance_cents=resp.wallet_balance_cents,
+    )
 
 
 @bp.get("/api/v1/payments/<payment_id>")
