@@ -65,7 +65,7 @@ def create_staff_command(deps: Deps, args: list[str]) -> int:
             deps, ns.school_id, ns.first_name, ns.last_name, ns.email, ns.username, password, ns.language
         )
         out = {"account_id": created.account_id, "school_id": created.school_id, "username": created.username}
-        if created.connection_token:
+        if created.connection_token and created.token_expires_at:
             out["connection_token"] = created.connection_token
             out["token_expires_at"] = created.token_expires_at.isoformat()
         return out

@@ -13,6 +13,7 @@ The queries are beside: ``directory.py`` (schools, accounts, students, guardians
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import (
     Boolean,
@@ -132,6 +133,10 @@ sign_in_failures = Table(
 )
 
 
+@overload
+def aware(dt: datetime) -> datetime: ...
+@overload
+def aware(dt: None) -> None: ...
 def aware(dt: datetime | None) -> datetime | None:
     """SQLite gives instants back without their offset; they were stored in UTC."""
     if dt is None:

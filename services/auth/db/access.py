@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from services.auth.db import accounts, aware, connection_tokens, locked, sessions, sign_in_failures
@@ -151,7 +153,9 @@ def delete_failures_before(s: Session, before: datetime) -> None:
 
 def insert_failure(s: Session, kind: str, value: str, at: datetime) -> int:
     inserted = s.execute(sign_in_failures.insert().values(key_kind=kind, key_value=value, at=at))
-    return inserted.inserted_primary_key[0]
+    key = cast(CursorResult, inserted).inserted_primary_key
+    assert key is not None  # an insert's
+    return key[0]
 
 
 def delete_failures(s: Session, ids: list[int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Row, and_, select, update
@@ -52,7 +52,7 @@ def username_taken(s: Session, username: str) -> bool:
     return s.execute(select(accounts.c.id).where(accounts.c.username == username)).first() is not None
 
 
-def accounts_by_email(s: Session, email: str) -> list[Row]:
+def accounts_by_email(s: Session, email: str) -> Sequence[Row]:
     return s.execute(select(accounts).where(accounts.c.email == email).order_by(accounts.c.id)).all()
 
 
@@ -101,7 +101,7 @@ def insert_account(
             created_at=now,
         )
     )
-    return account(s, account_id)
+    return s.execute(select(accounts).where(accounts.c.id == account_id)).one()
 
 
 def rehash_password(s: Session, account_id: str, password_hash: str) -> None:
@@ -137,7 +137,7 @@ def insert_student(
             created_at=now,
         )
     )
-    return s.execute(select(students).where(students.c.id == student_id)).first()
+    return s.execute(select(students).where(students.c.id == student_id)).one()
 
 
 def active_student_names(s: Session, school_id: str, student_ids: Iterable[str]) -> dict[str, str]:
@@ -153,7 +153,7 @@ def active_student_names(s: Session, school_id: str, student_ids: Iterable[str])
 
 def find_students(
     s: Session, school_id: str, *, parent_id: str | None, ids: list[str], classes: list[str]
-) -> list[Row]:
+) -> Sequence[Row]:
     """The school's active students (only ``parent_id``'s children when given), by class then name."""
     st = students
     q = select(st).where(st.c.school_id == school_id, st.c.active.is_(True))
@@ -169,7 +169,7 @@ def find_students(
     return s.execute(q.order_by(st.c.class_name, st.c.last_name, st.c.first_name, st.c.id)).all()
 
 
-def children_of(s: Session, parent) -> list[Row]:
+def children_of(s: Session, parent) -> Sequence[Row]:
     """A parent's active children (student rows) in their school, by first name."""
     st, g = students, guardianships
     return s.execute(
@@ -197,7 +197,7 @@ def insert_guardianships(
     )
 
 
-def find_parents(s: Session, school_id: str, student_ids: list[str]) -> list[Row]:
+def find_parents(s: Session, school_id: str, student_ids: list[str]) -> Sequence[Row]:
     """The school's parents, all or those of ``student_ids``, by name."""
     a, g = accounts, guardianships
     q = select(a).where(a.c.school_id == school_id, a.c.role == "parent")

@@ -62,7 +62,7 @@ class ThrottlePolicy:
         """The wait before checking a password when ``failures`` failures are in the window."""
         if failures < self.free_failures:
             return 0.0
-        return min(self.first_delay * 2 ** (failures - self.free_failures), self.max_delay)
+        return min(self.first_delay * 2.0 ** (failures - self.free_failures), self.max_delay)
 
 
 # Per account (the username typed): 1st and 2nd tries free, then 0.5 s, 1 s, 2 s; 5 failures within

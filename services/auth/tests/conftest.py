@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -128,7 +129,7 @@ def make_school(rt: Runtime, name: str = "École Sainte-Marie", staff_first: str
     return School(school_id, staff.account_id, staff.username)
 
 
-def events(rt: Runtime, name: str | None = None) -> list[tuple[envelope_pb2.Envelope, object]]:
+def events(rt: Runtime, name: str | None = None) -> list[tuple[envelope_pb2.Envelope, Any]]:
     """The events in the outbox, oldest first, with their decoded payloads."""
     with rt.db.unit_of_work() as s:
         bodies = s.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars().all()
@@ -150,7 +151,9 @@ def last_token(rt: Runtime, account_id: str) -> events_pb2.TokenIssued:
 
 
 def error_code(exc: grpc.RpcError) -> str:
-    return dict(exc.trailing_metadata() or ()).get(CODE_KEY, "")
+    # grpc's stubs type metadata as objects; at run time they are (key, value) pairs, as kit/errors.py reads
+    trailing = dict(cast("tuple[tuple[str, str], ...]", exc.trailing_metadata() or ()))
+    return trailing.get(CODE_KEY, "")
 
 
 def bearer(token: str) -> list[tuple[str, str]]:

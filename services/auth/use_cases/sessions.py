@@ -8,8 +8,10 @@ fresh identity token, signed by auth, that the other services verify.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
@@ -99,11 +101,13 @@ def live_session(s: Session, session_token: str, now: datetime):
     return row, acc
 
 
-def _children(s: Session, acc) -> list:
+def _children(s: Session, acc) -> Sequence[Row]:
     return directory.children_of(s, acc) if acc.role == "parent" else []
 
 
-def _session(deps: Deps, s: Session, token: str, row, acc, children: list | None = None) -> pb.Session:
+def _session(
+    deps: Deps, s: Session, token: str, row, acc, children: Sequence[Row] | None = None
+) -> pb.Session:
     if children is None:
         children = _children(s, acc)
     ids = [c.id for c in children]

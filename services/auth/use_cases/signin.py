@@ -47,12 +47,9 @@ def sign_in(
         stored = account.password_hash if account is not None else None
     if decision.delay_seconds:
         deps.sleep(decision.delay_seconds)
-    if stored is None:
+    if stored is None:  # unknown username, or not activated yet: the time of a check, then refused
         deps.hasher.dummy_verify(password or "")
-        ok = False
-    else:
-        ok = deps.hasher.verify(stored, password or "")
-    if not ok:
+    if account is None or stored is None or not deps.hasher.verify(stored, password or ""):
         log.info(
             "sign-in failed",
             extra={"account_id": account.id if account is not None else None, "client": address},
@@ -99,7 +96,7 @@ def change_password(
         access.delete_failures(s, pending)
         access.clear_failures(s, "account", acc.username)
         current = directory.account_for_update(s, acc.id)
-        if current.password_hash != stored:
+        if current is None or current.password_hash != stored:
             raise Conflict("the password was changed meanwhile; try again", code="password_changed")
         directory.set_password(s, acc.id, new_hash, now)
         access.end_sessions_of(s, acc.id, now, but=row.id)
