@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import get_locale
+
+from kit.errors import InvalidRequest
+from kit.money import format_eur, parse_amount_to_cents
 
 LANGUAGES = ("fr", "nl", "en")
 LANG_COOKIE = "cartable_lang"
@@ -20,3 +24,23 @@ def select_locale() -> str:
     if sess is not None and sess.account.language in LANGUAGES:
         return sess.account.language
     return request.accept_languages.best_match(LANGUAGES, default="fr") or "fr"
+
+
+def current_lang() -> str:
+    """The language this request is answered in (fr, nl or en)."""
+    return str(get_locale() or "fr")
+
+
+def eur(cents: int) -> str:
+    """An amount for the page's reader, as kit.money writes it in their language (the templates'
+    ``eur``): ``1 234,56 €``, ``€ 1.234,56``, ``€1,234.56``."""
+    return format_eur(cents, current_lang())
+
+
+def form_cents(text: str, *, message: str, fields: dict[str, str] | None = None) -> int:
+    """An amount of euros as a person typed it in a form (kit.money reads ``10``, ``12,50``,
+    ``1 234,5 €``…), in cents; anything else is an InvalidRequest with the page's own words."""
+    try:
+        return parse_amount_to_cents(text or "")
+    except ValueError:
+        raise InvalidRequest(message, fields=fields) from None

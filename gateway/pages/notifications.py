@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from gateway.api.shapes import mail_switches
 from gateway.calls.notifications import get_preferences, update_preferences
+from gateway.i18n import form_cents
 from gateway.pages.account import login_required
 from gateway.web import load_session
 from kit.errors import Forbidden, InvalidRequest
@@ -16,20 +15,15 @@ from kit.errors import Forbidden, InvalidRequest
 bp = Blueprint("notifications", __name__)
 
 
-def euros_to_cents(text: str) -> int:
-    text = (text or "0").strip().replace("€", "").replace(" ", "").replace(",", ".") or "0"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidRequest(
-            _("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")}
-        ) from None
-    cents = value * 100
-    if value < 0 or cents != cents.to_integral_value():
-        raise InvalidRequest(
-            _("Montant invalide."), fields={"threshold": _("Un montant en euros, par exemple 5,00.")}
-        )
-    return int(cents)
+def threshold_cents(text: str) -> int:
+    """The low-balance threshold as typed, in cents; left empty, 0 (no alert)."""
+    if not (text or "").strip():
+        return 0
+    return form_cents(
+        text,
+        message=_("Montant invalide."),
+        fields={"threshold": _("Un montant en euros, par exemple 5,00.")},
+    )
 
 
 @bp.route("/compte/courriels", methods=["GET", "POST"])
@@ -42,7 +36,7 @@ def preferences():
         values = {name: request.form.get(name) == "on" for name in mail_switches()}
         values["language"] = request.form.get("language", "fr")
         try:
-            values["low_balance_threshold_cents"] = euros_to_cents(request.form.get("threshold", ""))
+            values["low_balance_threshold_cents"] = threshold_cents(request.form.get("threshold", ""))
             update_preferences(values)
         except InvalidRequest as err:
             errors = dict(err.fields) or {"form": err.message}

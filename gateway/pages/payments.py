@@ -12,7 +12,6 @@ The menus on /soldes are template includes (``payments/_wallet_menu.html``,
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -21,6 +20,7 @@ from flask_babel import lazy_gettext
 
 from gateway.calls import finance
 from gateway.calls.account import list_students
+from gateway.i18n import form_cents
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.pages.finance import invoice_of_child
 from gateway.web import require_staff
@@ -48,31 +48,12 @@ REASONS = {
     "overpayment": lazy_gettext("Excédent du montant de la facture"),
     "reversal": lazy_gettext("Extourne"),
 }
-_AMOUNT = re.compile(r"(?P<whole>[0-9]{1,3}(?:[ .][0-9]{3})+|[0-9]+)(?:[,.](?P<frac>[0-9]{1,2}))?")
 
 
 @bp.app_context_processor
 def _helpers() -> dict:
     # a fresh idempotency key for each money form the balances page shows
     return {"payment_form_key": lambda: str(uuid.uuid4())}
-
-
-def euros_to_cents(text: str) -> int:
-    """What a parent types ("10", "10,50", "1 234,5", "12 €") in cents; InvalidRequest otherwise."""
-    s = (
-        (text or "")
-        .strip()
-        .replace("\u00a0", " ")
-        .replace("\u202f", " ")
-        .replace("€", "")
-        .replace("EUR", "")
-        .strip()
-    )
-    m = _AMOUNT.fullmatch(s)
-    if m is None:
-        raise InvalidRequest(_("Indiquez un montant en euros, par exemple 10 ou 12,50."))
-    whole = int(m["whole"].replace(" ", "").replace(".", ""))
-    return whole * 100 + int((m["frac"] or "").ljust(2, "0"))
 
 
 def _wallet(child_id: str, wallet_id: str):
@@ -97,7 +78,9 @@ def top_up(wallet_id: str):
     key = request.form.get("idempotency_key", "")[:200] or str(uuid.uuid4())
     if request.method == "POST" and enabled:
         try:
-            cents = euros_to_cents(amount_text)
+            cents = form_cents(
+                amount_text, message=_("Indiquez un montant en euros, par exemple 10 ou 12,50.")
+            )
             if not MIN_TOP_UP_CENTS <= cents <= MAX_TOP_UP_CENTS:
                 raise InvalidRequest(_("Le montant doit être compris entre 1,00 € et 5 000,00 €."))
             started = finance.start_top_up(wallet.id, child.id, cents, key)

@@ -32,6 +32,7 @@ from gateway.calls.photos import (
     withdraw_album,
     withdraw_photo,
 )
+from gateway.i18n import form_cents
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.web import error_response, load_session, require_staff
 from kit.errors import AppError, Conflict, InvalidRequest, NotFound, TooLarge
@@ -311,10 +312,9 @@ def staff_withdraw_album(album_id: str):
 def staff_offer(album_id: str):
     require_staff()
     period_id = request.form.get("period_id", "").strip()[:64]
-    raw = request.form.get("price", "").strip().replace(",", ".").replace("€", "").strip()
     try:
-        cents = round(float(raw) * 100) if raw else -1
-    except (ValueError, OverflowError):  # "abc", "nan", "inf"
+        cents = form_cents(request.form.get("price", ""), message="not an amount")
+    except InvalidRequest:  # "abc", "nan", "inf", empty
         cents = -1
     if not period_id or not 0 <= cents <= 10_000_000:
         return _staff_album_page(
