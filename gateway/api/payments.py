@@ -35,12 +35,11 @@ from gateway.web import (
     require_staff,
 )
 from kit.errors import AppError, InvalidRequest, Unavailable
+from kit.money import MAX_CENTS
 
 log = logging.getLogger("gateway.payments")
 
 bp = Blueprint("api_payments", __name__)
-
-MAX_TOP_UP_CENTS = 500_000
 
 
 # -- parents ----------------------------------------------------------------------------------------
@@ -63,7 +62,8 @@ def top_up(wallet_id: str):
             "only online top-ups are started here; see GET /api/v1/wallets/{id}/transfer for a transfer",
             fields={"method": "online"},
         )
-    amount = field_int(data, "amount_cents", minimum=1, maximum=MAX_TOP_UP_CENTS)
+    # A positive amount that fits the wire; its range is finance's rule (its 400 names amount_cents).
+    amount = field_int(data, "amount_cents", minimum=1, maximum=MAX_CENTS)
     started = finance.start_top_up(wallet_id[:36], child, amount, idempotency_key())
     return jsonify(started_payment_json(started)), 201
 
@@ -322,7 +322,8 @@ OPENAPI: dict = {
             "requestBody": body_schema(
                 obj(
                     {
-                        "amount_cents": {"type": "integer", "minimum": 100, "maximum": MAX_TOP_UP_CENTS},
+                        # finance's range for an online top-up (StartTopUp), documented here
+                        "amount_cents": {"type": "integer", "minimum": 100, "maximum": 500_000},
                         "method": {"enum": ["online"]},
                     },
                     ["amount_cents"],

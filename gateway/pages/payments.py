@@ -12,6 +12,7 @@ The menus on /soldes are template includes (``payments/_wallet_menu.html``,
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,7 +21,7 @@ from flask_babel import lazy_gettext
 
 from gateway.calls import finance
 from gateway.calls.account import list_students
-from gateway.i18n import form_cents
+from gateway.i18n import eur, form_cents
 from gateway.pages.account import current_child, login_required, parent_page
 from gateway.pages.finance import invoice_of_child
 from gateway.web import require_staff
@@ -28,8 +29,6 @@ from kit.errors import AppError, Conflict, InvalidRequest, NotFound, TooLarge, U
 
 bp = Blueprint("payments", __name__)
 
-MIN_TOP_UP_CENTS = 100
-MAX_TOP_UP_CENTS = 500_000
 REFRESH_SECONDS = 4
 MAX_REFRESHES = 30  # about two minutes of "being confirmed", then the parent is told to come back later
 
@@ -54,6 +53,19 @@ REASONS = {
 def _helpers() -> dict:
     # a fresh idempotency key for each money form the balances page shows
     return {"payment_form_key": lambda: str(uuid.uuid4())}
+
+
+def top_up_refusal(err: InvalidRequest) -> str:
+    """Finance's refusal of a top-up, for the parent. Finance owns the amount's range and names it on
+    ``amount_cents`` ("100 to 500000", in cents): the page says it in euros, in the reader's language."""
+    bounds = re.fullmatch(r"(\d+) to (\d+)", err.fields.get("amount_cents", ""))
+    if bounds is None:
+        return err.message
+    return _(
+        "Le montant doit être compris entre %(min)s et %(max)s.",
+        min=eur(int(bounds.group(1))),
+        max=eur(int(bounds.group(2))),
+    )
 
 
 def _wallet(child_id: str, wallet_id: str):
@@ -81,11 +93,9 @@ def top_up(wallet_id: str):
             cents = form_cents(
                 amount_text, message=_("Indiquez un montant en euros, par exemple 10 ou 12,50.")
             )
-            if not MIN_TOP_UP_CENTS <= cents <= MAX_TOP_UP_CENTS:
-                raise InvalidRequest(_("Le montant doit être compris entre 1,00 € et 5 000,00 €."))
             started = finance.start_top_up(wallet.id, child.id, cents, key)
         except InvalidRequest as err:
-            error, status = err.message, 400
+            error, status = top_up_refusal(err), 400
         except Conflict as err:
             error, status = str(START_ERRORS.get(err.code, err.message)), 409
         except Unavailable:

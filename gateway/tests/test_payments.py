@@ -143,4 +143,30 @@ def test_the_recharger_page_says_finances_range_in_euros(client, fakes):
         resp = _post_amount(client, amount)
         html = resp.get_data(as_text=True)
         assert resp.status_code == 400, amount
-        assert "Le montant doit être compris entre 1,00 € et 5 000,00 €." in html, amount
+        # the range is finance's (its InvalidRequest on amount_cents), written by kit.money
+        assert "Le montant doit être compris entre 1,00\u00a0€ et 5\u202f000,00\u00a0€." in html, amount
+    assert [r.amount_cents for r in fakes.requests("finance", "StartTopUp")] == [50, 600_000]
+
+
+def test_the_recharger_page_says_the_range_in_the_readers_language(client, fakes):
+    _wallet_page(fakes)
+    client.set_cookie("cartable_session", fakes.parent().token)
+    page = client.get("/soldes/portefeuilles/w-1/recharger?lang=en")
+    resp = client.post(
+        "/soldes/portefeuilles/w-1/recharger",
+        data={"csrf_token": _csrf(page.get_data(as_text=True)), "amount": "0.50"},
+    )
+    assert resp.status_code == 400
+    assert "The amount must be between €1.00 and €5,000.00." in resp.get_data(as_text=True)
+
+
+def test_another_refusal_of_finance_is_said_as_finance_said_it(client, fakes):
+    _wallet_page(fakes)
+
+    def refuse(_req):
+        raise InvalidRequest("only online top-ups are started here", fields={"method": "online"})
+
+    fakes.on("finance", "StartTopUp", refuse)
+    client.set_cookie("cartable_session", fakes.parent().token)
+    resp = _post_amount(client, "10")
+    assert resp.status_code == 400 and "only online top-ups are started here" in resp.get_data(as_text=True)
