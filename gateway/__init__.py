@@ -10,7 +10,7 @@ from flask import Flask, g
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from gateway.i18n import LANG_COOKIE, LANGUAGES, select_locale
+from gateway.i18n import LANG_COOKIE, LANGUAGES, current_lang, eur, select_locale
 from kit.settings import load_settings
 
 
@@ -72,10 +72,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             )
         return resp
 
+    # Money in every template: kit.money in the reader's language.
+    app.jinja_env.globals["eur"] = eur
+
     @app.context_processor
     def _globals():
-        from flask_babel import get_locale
-
-        return {"current_lang": str(get_locale()), "languages": LANGUAGES, "session_info": g.get("session")}
+        return {"current_lang": current_lang(), "languages": LANGUAGES, "session_info": g.get("session")}
 
     return app

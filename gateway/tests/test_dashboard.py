@@ -141,3 +141,4 @@ def test_the_dashboard_page_renders_the_panels_with_the_unavailable_one_said(cli
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "Repas" in html and "Classe verte" in html
+    assert "12,50\u00a0€" in html and "24,00\u00a0€" in html  # the balance and what is left to pay

@@ -65,8 +65,15 @@ def test_the_balances_page_shows_wallets_and_invoices_in_euros(client, parent):
     assert resp.status_code == 200
     html = _text(resp)
     assert "Repas" in html and "2026-0001" in html
-    assert "1 234,56 €" in html  # kit.money.format_eur, as the page's reader writes it
-    assert "35,00 €" in html or "45,00 €" in html
+    assert "1\u202f234,56\u00a0€" in html  # kit.money.format_eur, as the page's reader writes it
+    assert "35,00\u00a0€" in html or "45,00\u00a0€" in html
+
+
+def test_the_balances_page_speaks_the_readers_language(client, parent):
+    html = _text(client.get("/soldes?lang=en"))
+    assert "€1,234.56" in html
+    html = _text(client.get("/soldes?lang=nl"))
+    assert "€\u00a01.234,56" in html
 
 
 def test_paying_from_a_wallet_on_the_page_calls_finance_once_and_says_it(client, fakes, parent):
@@ -156,11 +163,11 @@ def test_operations_and_sales_pages_render_the_period(client, fakes, parent):
         ),
     )
     ops = client.get("/operations?period=last_30_days&type=purchase")
-    assert ops.status_code == 200 and "Goûter" in _text(ops) and "-4,10 €" in _text(ops)
+    assert ops.status_code == 200 and "Goûter" in _text(ops) and "-4,10\u00a0€" in _text(ops)
     (asked,) = fakes.requests("finance", "ListOperations")
     assert (asked.student_id, asked.period.period, asked.type) == ("child-1", "last_30_days", "purchase")
     sales = client.get("/journal-des-ventes")
-    assert sales.status_code == 200 and "Photocopies" in _text(sales) and "3,60 €" in _text(sales)
+    assert sales.status_code == 200 and "Photocopies" in _text(sales) and "3,60\u00a0€" in _text(sales)
 
 
 def test_the_transfer_pages_show_what_to_write(client, fakes, parent):
@@ -171,7 +178,7 @@ def test_the_transfer_pages_show_what_to_write(client, fakes, parent):
     wallet = client.get("/soldes/portefeuilles/w-1/virement")
     assert wallet.status_code == 200 and "BE68539007547034" in _text(wallet) and "<svg" in _text(wallet)
     invoice = client.get("/soldes/factures/i-1/virement")
-    assert invoice.status_code == 200 and "35,00 €" in _text(invoice)
+    assert invoice.status_code == 200 and "35,00\u00a0€" in _text(invoice)
     assert fakes.requests("finance", "GetWalletTransfer")[0].qr_title == "Code QR du virement (EPC / SEPA)"
 
 
@@ -184,7 +191,7 @@ def test_the_return_page_shows_the_payment_and_refreshes_while_open(client, fake
         ),
     )
     resp = client.get("/paiements/pay-1/retour")
-    assert resp.status_code == 200 and "12,50 €" in _text(resp)
+    assert resp.status_code == 200 and "12,50\u00a0€" in _text(resp)
     assert resp.headers["Refresh"].startswith("4; url=")
 
 
@@ -212,10 +219,10 @@ def test_the_staff_statement_and_assign_pages_render(client, fakes):
     client.set_cookie("cartable_session", fakes.staff().token)
 
     statements = client.get("/gestion/extraits")
-    assert statements.status_code == 200 and "50,00 €" in _text(statements)
+    assert statements.status_code == 200 and "50,00\u00a0€" in _text(statements)
     assert fakes.requests("finance", "ListStatementImports")[0].limit == 10
 
     assign = client.get("/gestion/virements-non-attribues/t-1?student_id=child-1")
     assert assign.status_code == 200
     html = _text(assign)
-    assert "Repas" in html and "2026-0001" in html and "35,00 €" in html
+    assert "Repas" in html and "2026-0001" in html and "35,00\u00a0€" in html
