@@ -41,8 +41,10 @@ from kit.identity import Identity  # noqa: E402
 from kit.service import bootstrap  # noqa: E402
 from kit.testing import Keys, create_pg_database, drop_pg_database, test_settings  # noqa: E402
 from services.finance.app import spec  # noqa: E402
-from services.finance.db import wallets  # noqa: E402
-from services.finance.service import FinanceService, ledger_sums  # noqa: E402
+from services.finance.db import ledger_sums, wallets  # noqa: E402
+from services.finance.use_cases.operations import Operations  # noqa: E402
+from services.finance.use_cases.settings import PaymentSettings  # noqa: E402
+from services.finance.use_cases.wallets import Wallets  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
@@ -52,8 +54,9 @@ SCHOOL = str(uuid.uuid4())
 STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
 
 
-def set_up(svc: FinanceService) -> list[str]:
-    svc.update_settings(
+def set_up(rt) -> list[str]:
+    operations = Operations(rt)
+    PaymentSettings(rt).update_settings(
         STAFF,
         pb.UpdateSettingsRequest(
             settings=pb.Settings(
@@ -61,21 +64,21 @@ def set_up(svc: FinanceService) -> list[str]:
             )
         ),
     )
-    svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas"))
+    Wallets(rt).create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas"))
     ids = []
     for _ in range(WALLETS):
-        opened = svc.open_student_wallets(
+        opened = Wallets(rt).open_student_wallets(
             STAFF, pb.OpenStudentWalletsRequest(student_id=str(uuid.uuid4()), level="primary")
         )
         ids.append(opened.wallets[0].id)
         # enough that sales are booked, not refused for the balance
-        svc.record_top_up(
+        operations.record_top_up(
             STAFF, pb.RecordTopUpRequest(wallet_id=ids[-1], amount_cents=1_000_000, method="cash")
         )
     return ids
 
 
-def writers(svc: FinanceService, wallet_ids: list[str], students: dict[str, str], seconds: float):
+def writers(operations: Operations, wallet_ids: list[str], students: dict[str, str], seconds: float):
     """WRITERS threads moving money for ``seconds``: (movements, refused, latencies, elapsed)."""
     latencies: list[float] = []
     counts = {"done": 0, "refused": 0}
@@ -93,7 +96,7 @@ def writers(svc: FinanceService, wallet_ids: list[str], students: dict[str, str]
             t0 = time.perf_counter()
             try:
                 if rnd.random() < 0.5:
-                    svc.record_top_up(
+                    operations.record_top_up(
                         STAFF,
                         pb.RecordTopUpRequest(
                             wallet_id=wallet_id,
@@ -103,7 +106,7 @@ def writers(svc: FinanceService, wallet_ids: list[str], students: dict[str, str]
                         ),
                     )
                 else:
-                    svc.record_sale(
+                    operations.record_sale(
                         STAFF,
                         pb.RecordSaleRequest(
                             student_id=students[wallet_id],
@@ -181,17 +184,17 @@ def main() -> int:
     try:
         migrations.upgrade(spec().migrations_dir, url)
         rt = bootstrap(spec(), test_settings("finance", url, Keys(tmp), None))
-        svc = FinanceService(rt)
-        wallet_ids = set_up(svc)
+        operations = Operations(rt)
+        wallet_ids = set_up(rt)
         with rt.db.unit_of_work() as s:
             students = dict(s.execute(select(wallets.c.id, wallets.c.student_id)).all())
         print(
             f"bench_ledger: PostgreSQL {admin.rsplit('@', 1)[-1]}, {WRITERS} writer threads, {SECONDS:.0f} s per "
             f"phase, {os.cpu_count()} CPUs shared with the database"
         )
-        spread = report(f"ledger, {WALLETS} wallets", *writers(svc, wallet_ids, students, SECONDS))
+        spread = report(f"ledger, {WALLETS} wallets", *writers(operations, wallet_ids, students, SECONDS))
         check_invariants(rt)
-        hot = report("ledger, one hot wallet", *writers(svc, wallet_ids[:1], students, SECONDS))
+        hot = report("ledger, one hot wallet", *writers(operations, wallet_ids[:1], students, SECONDS))
         check_invariants(rt)
         tps = pgbench(admin, SECONDS)
         print(

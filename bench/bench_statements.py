@@ -3,7 +3,7 @@
 A scratch finance database is created and migrated, a school is seeded with 35,000 students' wallets
 and 5,000 invoices whose structured communications the file uses (bulk_specs: 60 % structured, 20 %
 typed in free text, 10 % free text only, 10 % debits), and the file (build_coda: several statements,
-13 MB) goes through the real use case ``BankStatements.import_statement``: parse, de-duplicate, match,
+13 MB) goes through the real use case ``Statements.import_statement``: parse, de-duplicate, match,
 lock, book (ledger, payments, movements, unmatched list, outbox events) in one transaction. The same
 file is then imported again (everything is a duplicate). In the same run and database, the same
 50,000 movement rows are inserted into a plain table with a multi-row INSERT (and with COPY). Prints
@@ -37,11 +37,12 @@ from kit.service import bootstrap  # noqa: E402
 from kit.testing import Keys, create_pg_database, drop_pg_database, test_settings  # noqa: E402
 from services.finance import db  # noqa: E402
 from services.finance.app import spec  # noqa: E402
-from services.finance.bank import BankStatements  # noqa: E402
 from services.finance.domain import ledger  # noqa: E402
 from services.finance.domain.statements import parse_statement  # noqa: E402
-from services.finance.service import FinanceService  # noqa: E402
 from services.finance.tests.statement_builders import build_coda, bulk_specs, make_ogm  # noqa: E402
+from services.finance.use_cases.settings import PaymentSettings  # noqa: E402
+from services.finance.use_cases.statements import Statements  # noqa: E402
+from services.finance.use_cases.wallets import Wallets  # noqa: E402
 
 MOVEMENTS = int(os.environ.get("BENCH_MOVEMENTS", "50000"))
 SCHOOL = str(uuid.uuid4())
@@ -51,8 +52,7 @@ STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
 def seed(rt, n: int) -> tuple[int, int]:
     """Wallets and invoices named by the communications bulk_specs writes (movement i uses
     make_ogm(1_000_000 + i)): every tenth referencing movement pays an invoice, the others a wallet."""
-    svc = FinanceService(rt)
-    svc.update_settings(
+    PaymentSettings(rt).update_settings(
         STAFF,
         pb.UpdateSettingsRequest(
             settings=pb.Settings(
@@ -63,7 +63,7 @@ def seed(rt, n: int) -> tuple[int, int]:
             )
         ),
     )
-    type_id = svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas")).wallet_type.id
+    type_id = Wallets(rt).create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas")).wallet_type.id
     now = datetime.now(UTC)
     rand = random.Random(7)
     students, wallets, comms, invoices, lines, entries = [], [], [], [], [], []
@@ -298,7 +298,7 @@ def main() -> int:
         started = time.perf_counter()
         parsed = parse_statement(content)
         parse_s = time.perf_counter() - started
-        bank = BankStatements(rt)
+        bank = Statements(rt)
         req = pb.ImportStatementRequest(content=content, filename="bench.cod")
         started = time.perf_counter()
         result = bank.import_statement(STAFF, req).result

@@ -1,29 +1,91 @@
-"""The finance service's composition: tables, servicers, event bindings, commands."""
+"""The finance service's composition root: the payment provider, the use cases, the servicer, the
+event bindings and the commands, each built here and given what it needs."""
+
+from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from cartable.finance.v1 import finance_pb2_grpc as pb_grpc
+from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
-from services.finance.payments import PaymentsService
-from services.finance.service import FinanceService
+from services.finance.providers import PaymentProvider
+from services.finance.providers.mollie import MollieClient
+from services.finance.use_cases.invoices import Invoices
+from services.finance.use_cases.online_payments import OnlinePayments
+from services.finance.use_cases.operations import Operations
+from services.finance.use_cases.reversals import Reversals
+from services.finance.use_cases.settings import PaymentSettings
+from services.finance.use_cases.statements import Statements
+from services.finance.use_cases.transfers import Transfers
+from services.finance.use_cases.wallet_payments import WalletPayments
+from services.finance.use_cases.wallets import Wallets
+from services.finance.use_cases.webhooks import PaymentWebhooks
 
 SERVICE = "cartable.finance.v1.FinanceService"
 # The provider's webhook carries no identity: the payment's status is fetched from the provider.
 PUBLIC_METHODS = frozenset({f"/{SERVICE}/HandlePaymentWebhook"})
 
 
+@dataclass(frozen=True)
+class UseCases:
+    wallets: Wallets
+    settings: PaymentSettings
+    invoices: Invoices
+    wallet_payments: WalletPayments
+    online_payments: OnlinePayments
+    webhooks: PaymentWebhooks
+    reversals: Reversals
+    transfers: Transfers
+    statements: Statements
+    operations: Operations
+
+
+def payment_provider(rt: Runtime) -> PaymentProvider:
+    """The provider the settings name (Mollie, or the local stand-in that speaks its API)."""
+    return MollieClient(rt.settings.mollie_api_url, rt.settings.mollie_api_key)
+
+
+def use_cases(rt: Runtime, provider: PaymentProvider) -> UseCases:
+    """Every use case of the service; those that talk to the provider get ``provider``."""
+    invoices = Invoices(rt)
+    reversals = Reversals(rt)
+    return UseCases(
+        wallets=Wallets(rt),
+        settings=PaymentSettings(rt),
+        invoices=invoices,
+        wallet_payments=WalletPayments(rt),
+        online_payments=OnlinePayments(rt, provider, invoices),
+        webhooks=PaymentWebhooks(rt, provider, reversals),
+        reversals=reversals,
+        transfers=Transfers(rt),
+        statements=Statements(rt),
+        operations=Operations(rt),
+    )
+
+
 def registrations(rt: Runtime) -> list[Registration]:
-    return [
-        Registration(
-            pb_grpc.add_FinanceServiceServicer_to_server,
-            Servicer(FinanceService(rt)),
-            SERVICE,
-        )
-    ]
+    uc = use_cases(rt, payment_provider(rt))
+    servicer = Servicer(
+        wallets=uc.wallets,
+        settings=uc.settings,
+        invoices=uc.invoices,
+        wallet_payments=uc.wallet_payments,
+        online_payments=uc.online_payments,
+        webhooks=uc.webhooks,
+        transfers=uc.transfers,
+        statements=uc.statements,
+        operations=uc.operations,
+    )
+    return [Registration(pb_grpc.add_FinanceServiceServicer_to_server, servicer, SERVICE)]
+
+
+def bindings(rt: Runtime) -> dict[str, Binding]:
+    return handlers.bindings(Wallets(rt))
 
 
 def sync_payments(rt: Runtime, args: list[str]) -> int:
@@ -31,7 +93,7 @@ def sync_payments(rt: Runtime, args: list[str]) -> int:
     still open after ``seconds`` (default 120) from the provider and book them as the webhook would
     (for a webhook lost on the way; run it from a cron job)."""
     older = int(args[0]) if args else 120
-    n = PaymentsService(rt).sync_open_payments(older_than_seconds=older)
+    n = use_cases(rt, payment_provider(rt)).webhooks.sync_open_payments(older_than_seconds=older)
     logging.getLogger("finance.payments").info("open payments checked", extra={"checked": n})
     return 0
 
@@ -44,7 +106,7 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
-        bindings=handlers.bindings,
+        bindings=bindings,
         public_methods=PUBLIC_METHODS,
         commands={"seed-demo": demo.seed_demo, "sync-payments": sync_payments},
     )

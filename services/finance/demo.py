@@ -15,7 +15,11 @@ import sys
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.identity import Identity
 from kit.service import Runtime
-from services.finance.service import FinanceService
+from services.finance.use_cases.invoices import Invoices
+from services.finance.use_cases.operations import Operations
+from services.finance.use_cases.settings import PaymentSettings
+from services.finance.use_cases.wallet_payments import WalletPayments
+from services.finance.use_cases.wallets import Wallets
 
 DEMO_SETTINGS = pb.Settings(
     iban="BE68 5390 0754 7034",
@@ -32,15 +36,16 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
     data = json.load(stdin or sys.stdin)
     school_id = data["school_id"]
     who = Identity(account_id="seed-demo", role="system", school_id=school_id)
-    svc = FinanceService(rt)
-    if not svc.get_settings(who).settings.iban:
-        svc.update_settings(who, pb.UpdateSettingsRequest(settings=DEMO_SETTINGS))
+    settings, wallets, operations = PaymentSettings(rt), Wallets(rt), Operations(rt)
+    invoices, wallet_payments = Invoices(rt), WalletPayments(rt)
+    if not settings.get_settings(who).settings.iban:
+        settings.update_settings(who, pb.UpdateSettingsRequest(settings=DEMO_SETTINGS))
     for name in ("Repas", "Activités"):
-        svc.create_wallet_type(who, pb.CreateWalletTypeRequest(name=name))
+        wallets.create_wallet_type(who, pb.CreateWalletTypeRequest(name=name))
     summary = []
     for i, st in enumerate(data.get("students", [])):
         sid = st["id"]
-        wallets = svc.open_student_wallets(
+        opened = wallets.open_student_wallets(
             who,
             pb.OpenStudentWalletsRequest(
                 student_id=sid,
@@ -50,10 +55,10 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
                 class_name=st.get("class_name", ""),
             ),
         ).wallets
-        by_name = {w.name: w for w in wallets}
+        by_name = {w.name: w for w in opened}
         meals, activities = by_name["Repas"], by_name["Activités"]
         for wallet, cents in ((meals, 4500), (activities, 2000)):
-            svc.record_top_up(
+            operations.record_top_up(
                 who,
                 pb.RecordTopUpRequest(
                     wallet_id=wallet.id,
@@ -62,7 +67,7 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
                     idempotency_key=f"seed:top-up:{wallet.id}",
                 ),
             )
-        svc.record_sale(
+        operations.record_sale(
             who,
             pb.RecordSaleRequest(
                 student_id=sid,
@@ -71,7 +76,7 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
                 lines=[pb.SaleLineInput(label="Repas chaud", quantity=2, unit_price_cents=395)],
             ),
         )
-        photos = svc.create_invoice(
+        photos = invoices.create_invoice(
             who,
             pb.CreateInvoiceRequest(
                 student_id=sid,
@@ -80,7 +85,7 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
                 lines=[pb.InvoiceLineInput(label="Photo de classe 13×18", quantity=1, unit_price_cents=850)],
             ),
         ).invoice
-        svc.pay_invoice(
+        wallet_payments.pay_invoice(
             who,
             pb.PayInvoiceRequest(
                 invoice_id=photos.id,
@@ -89,7 +94,7 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
                 idempotency_key=f"seed:pay-photos:{sid}",
             ),
         )
-        bruges = svc.create_invoice(
+        bruges = invoices.create_invoice(
             who,
             pb.CreateInvoiceRequest(
                 student_id=sid,
@@ -104,7 +109,7 @@ def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
             ),
         ).invoice
         summary.append(
-            {"student_id": sid, "wallets": [w.id for w in wallets], "invoices": [photos.id, bruges.id]}
+            {"student_id": sid, "wallets": [w.id for w in opened], "invoices": [photos.id, bruges.id]}
         )
     json.dump({"school_id": school_id, "students": summary}, sys.stdout)
     sys.stdout.write("\n")

@@ -1,98 +1,130 @@
-"""FinanceService servicer: proto in, use case, proto out."""
+"""FinanceService servicer: the caller's identity and the request to a use case, its answer back."""
+
+from __future__ import annotations
 
 from cartable.finance.v1 import finance_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.finance.bank import BankStatements
-from services.finance.payments import PaymentsService
-from services.finance.service import FinanceService
+from services.finance.use_cases.invoices import Invoices
+from services.finance.use_cases.online_payments import OnlinePayments
+from services.finance.use_cases.operations import Operations
+from services.finance.use_cases.settings import PaymentSettings
+from services.finance.use_cases.statements import Statements
+from services.finance.use_cases.transfers import Transfers
+from services.finance.use_cases.wallet_payments import WalletPayments
+from services.finance.use_cases.wallets import Wallets
+from services.finance.use_cases.webhooks import PaymentWebhooks
 
 
 class Servicer(pb_grpc.FinanceServiceServicer):
     def __init__(
-        self, svc: FinanceService, payments: PaymentsService | None = None, bank: BankStatements | None = None
+        self,
+        *,
+        wallets: Wallets,
+        settings: PaymentSettings,
+        invoices: Invoices,
+        wallet_payments: WalletPayments,
+        online_payments: OnlinePayments,
+        webhooks: PaymentWebhooks,
+        transfers: Transfers,
+        statements: Statements,
+        operations: Operations,
     ) -> None:
-        self.svc = svc
-        self.payments = payments or PaymentsService(svc.rt)
-        self.bank = bank or BankStatements(svc.rt)
+        self.wallets = wallets
+        self.settings = settings
+        self.invoices = invoices
+        self.wallet_payments = wallet_payments
+        self.online_payments = online_payments
+        self.webhooks = webhooks
+        self.transfers = transfers
+        self.statements = statements
+        self.operations = operations
+
+    # -- wallets and settings (use_cases/wallets.py, settings.py) -----------------------------------
 
     def ListWallets(self, request, context):
-        return self.svc.list_wallets(current(), request.student_id)
+        return self.wallets.list_wallets(current(), request.student_id)
 
     def OpenStudentWallets(self, request, context):
-        return self.svc.open_student_wallets(current(), request)
+        return self.wallets.open_student_wallets(current(), request)
 
     def CreateWalletType(self, request, context):
-        return self.svc.create_wallet_type(current(), request)
+        return self.wallets.create_wallet_type(current(), request)
 
     def ListWalletTypes(self, request, context):
-        return self.svc.list_wallet_types(current())
+        return self.wallets.list_wallet_types(current())
 
     def GetSettings(self, request, context):
-        return self.svc.get_settings(current())
+        return self.settings.get_settings(current())
 
     def UpdateSettings(self, request, context):
-        return self.svc.update_settings(current(), request)
+        return self.settings.update_settings(current(), request)
+
+    # -- invoices (use_cases/invoices.py, wallet_payments.py) ----------------------------------------
 
     def CreateInvoice(self, request, context):
-        return self.svc.create_invoice(current(), request)
+        return self.invoices.create_invoice(current(), request)
 
     def CreateOrderInvoice(self, request, context):
-        # the invoice, and its checkout when the school takes orders online (payments.py)
-        return self.payments.create_order_invoice(current(), request)
+        # the invoice, and its checkout when the school takes orders online
+        return self.online_payments.create_order_invoice(current(), request)
 
     def ListInvoices(self, request, context):
-        return self.svc.list_invoices(current(), request.student_id, request.status)
+        return self.invoices.list_invoices(current(), request.student_id, request.status)
 
     def GetInvoice(self, request, context):
-        return self.svc.get_invoice(current(), request.invoice_id)
+        return self.invoices.get_invoice(current(), request.invoice_id)
 
     def PayInvoice(self, request, context):
-        return self.svc.pay_invoice(current(), request)
+        return self.wallet_payments.pay_invoice(current(), request)
 
     def IssueCreditNote(self, request, context):
-        return self.svc.issue_credit_note(current(), request)
+        return self.invoices.issue_credit_note(current(), request)
+
+    # -- wallet money and reports (use_cases/operations.py) ------------------------------------------
 
     def RecordTopUp(self, request, context):
-        return self.svc.record_top_up(current(), request)
+        return self.operations.record_top_up(current(), request)
 
     def RecordSale(self, request, context):
-        return self.svc.record_sale(current(), request)
+        return self.operations.record_sale(current(), request)
 
     def ListOperations(self, request, context):
-        return self.svc.list_operations(current(), request)
+        return self.operations.list_operations(current(), request)
 
     def ListSales(self, request, context):
-        return self.svc.list_sales(current(), request)
+        return self.operations.list_sales(current(), request)
 
-    # -- payments: online, transfers, bank statements (payments.py, bank.py) ------------------------
+    # -- online payments (use_cases/online_payments.py, webhooks.py) ---------------------------------
 
     def StartTopUp(self, request, context):
-        return self.payments.start_top_up(current(), request)
+        return self.online_payments.start_top_up(current(), request)
 
     def StartInvoicePayment(self, request, context):
-        return self.payments.start_invoice_payment(current(), request)
+        return self.online_payments.start_invoice_payment(current(), request)
 
     def HandlePaymentWebhook(self, request, context):
         # public (no identity): the id alone proves nothing, the status is fetched from the provider
-        return self.payments.handle_webhook(request.provider_payment_id)
+        return self.webhooks.handle_webhook(request.provider_payment_id)
 
     def GetPayment(self, request, context):
-        return self.payments.get_payment(current(), request.payment_id)
+        return self.online_payments.get_payment(current(), request.payment_id)
+
+    # -- transfers and bank statements (use_cases/transfers.py, statements.py) -----------------------
 
     def GetWalletTransfer(self, request, context):
-        return self.payments.get_wallet_transfer(current(), request)
+        return self.transfers.get_wallet_transfer(current(), request)
 
     def GetInvoiceTransfer(self, request, context):
-        return self.payments.get_invoice_transfer(current(), request)
+        return self.transfers.get_invoice_transfer(current(), request)
 
     def ImportStatement(self, request, context):
-        return self.bank.import_statement(current(), request)
+        return self.statements.import_statement(current(), request)
 
     def ListStatementImports(self, request, context):
-        return self.bank.list_imports(current(), request)
+        return self.statements.list_imports(current(), request)
 
     def ListUnmatchedTransfers(self, request, context):
-        return self.payments.list_unmatched(current(), request)
+        return self.transfers.list_unmatched(current(), request)
 
     def AssignUnmatchedTransfer(self, request, context):
-        return self.payments.assign_unmatched(current(), request)
+        return self.transfers.assign_unmatched(current(), request)

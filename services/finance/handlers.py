@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from kit.bus import Binding
-from kit.service import Runtime
-from services.finance.service import LEVELS, FinanceService
+from services.finance.use_cases.wallets import LEVELS, Wallets
 
 
-def bindings(rt: Runtime) -> dict[str, Binding]:
-    svc = FinanceService(rt)
-
+def bindings(wallets: Wallets) -> dict[str, Binding]:
     def student_created(session, env, event: auth_events.StudentCreated) -> None:
         # The same work as OpenStudentWallets (the gateway calls it right after creating the student);
         # whichever comes second finds the wallets open and changes nothing. A late event never
         # changes what a later call set (the level, hence the communications).
         level = event.level if event.level in LEVELS else "primary"
-        svc.open_wallets_in(
+        wallets.open_wallets_in(
             session,
             env.school_id,
             event.student_id,

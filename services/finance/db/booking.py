@@ -1,14 +1,33 @@
 """Booking on the ledger: balanced transactions written once, the wallets' cached balances moved in
-the same transaction, and the accounts' balances summed back from the postings."""
+the same transaction, the accounts' balances and postings read back; and the sales journal."""
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, bindparam, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from kit.db import bulk_insert
-from services.finance.db.tables import ledger_postings, ledger_transactions, wallets
+from services.finance.db.tables import (
+    ledger_postings,
+    ledger_transactions,
+    sale_lines,
+    sales,
+    wallet_types,
+    wallets,
+)
 from services.finance.domain.ledger import Transaction
 
 WALLET_PREFIX = "wallet:"
@@ -130,3 +149,133 @@ def update_by_id(s: Session, table: Table, column: str, values: dict, *, add: bo
     new_value = f"{table.name}.{column} + t.value" if add else "t.value"
     sql = f"UPDATE {table.name} SET {column} = {new_value} FROM {tmp} t WHERE {table.name}.id = t.row_id"  # noqa: S608
     s.execute(text(sql))
+
+
+def ledger_sums(s: Session, school_id: str | None = None) -> dict[str, int]:
+    """Every account's balance from the postings (for invariant checks and reconciliation)."""
+    t, p = ledger_transactions, ledger_postings
+    q = (
+        select(p.c.account, func.sum(p.c.amount_cents))
+        .join(t, t.c.id == p.c.transaction_id)
+        .group_by(p.c.account)
+    )
+    if school_id:
+        q = q.where(t.c.school_id == school_id)
+    return {account: int(total) for account, total in s.execute(q).all()}
+
+
+def posted_on(s: Session, transaction_id: str, account: str) -> int:
+    """What one transaction posted on one account (0 when nothing)."""
+    p = ledger_postings
+    return s.execute(
+        select(func.coalesce(func.sum(p.c.amount_cents), 0)).where(
+            p.c.transaction_id == transaction_id, p.c.account == account
+        )
+    ).scalar_one()
+
+
+def postings_of(
+    s: Session,
+    accounts: list[str],
+    start: datetime,
+    end: datetime,
+    *,
+    kind: str = "",
+    not_kinds: list[str] | None = None,
+    method: str = "",
+):
+    """The postings on ``accounts`` in ``[start, end)``, newest first, with their transaction's kind,
+    method, label and time; optionally of one kind, of none of ``not_kinds``, of one method."""
+    t, p = ledger_transactions, ledger_postings
+    q = (
+        select(p.c.id, p.c.account, p.c.amount_cents, t.c.kind, t.c.method, t.c.label, t.c.created_at)
+        .join(t, t.c.id == p.c.transaction_id)
+        .where(p.c.account.in_(accounts), t.c.created_at >= start, t.c.created_at < end)
+        .order_by(t.c.created_at.desc(), p.c.id.desc())
+    )
+    if not_kinds is not None:
+        q = q.where(t.c.kind.not_in(not_kinds))
+    elif kind:
+        q = q.where(t.c.kind == kind)
+    if method:
+        q = q.where(t.c.method == method)
+    return s.execute(q).all()
+
+
+# --- the sales journal ------------------------------------------------------------------------------
+
+
+def insert_sale(
+    s: Session,
+    lines: list[tuple[str, int, int, int]],
+    *,
+    school_id: str,
+    student_id: str,
+    wallet_id: str,
+    transaction_id: str,
+    amount: int,
+    recorded_by: str,
+    now: datetime,
+) -> str:
+    """A sale and its ``(label, quantity, unit price, amount)`` lines; its id."""
+    sale_id = str(uuid.uuid4())
+    s.execute(
+        sales.insert().values(
+            id=sale_id,
+            school_id=school_id,
+            student_id=student_id,
+            wallet_id=wallet_id,
+            transaction_id=transaction_id,
+            amount_cents=amount,
+            recorded_by=recorded_by,
+            created_at=now,
+        )
+    )
+    s.execute(
+        sale_lines.insert(),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "sale_id": sale_id,
+                "position": i,
+                "label": lb,
+                "quantity": q,
+                "unit_price_cents": u,
+                "amount_cents": a,
+            }
+            for i, (lb, q, u, a) in enumerate(lines)
+        ],
+    )
+    return sale_id
+
+
+def sale_lines_of(
+    s: Session, school_id: str, start: datetime, end: datetime, *, student_id: str = "", wallet_id: str = ""
+):
+    """The school's sale lines in ``[start, end)``, newest sale first, each with its sale's time,
+    wallet (and its type's ``name``) and student; optionally of one student, one wallet."""
+    sl = sale_lines
+    q = (
+        select(
+            sl.c.id,
+            sl.c.sale_id,
+            sl.c.label,
+            sl.c.quantity,
+            sl.c.unit_price_cents,
+            sl.c.amount_cents,
+            sales.c.created_at,
+            sales.c.wallet_id,
+            sales.c.student_id,
+            wallet_types.c.name,
+        )
+        .join(sales, sales.c.id == sl.c.sale_id)
+        .join(wallets, wallets.c.id == sales.c.wallet_id)
+        .join(wallet_types, wallet_types.c.id == wallets.c.wallet_type_id)
+        .where(sales.c.school_id == school_id, sales.c.created_at >= start, sales.c.created_at < end)
+        .order_by(sales.c.created_at.desc(), sales.c.id, sl.c.position)
+    )
+    if student_id:
+        q = q.where(sales.c.student_id == student_id)
+    if wallet_id:
+        q = q.where(sales.c.wallet_id == wallet_id)
+    return s.execute(q).all()

@@ -1,7 +1,7 @@
 """Per-school rows every capability shares: locks, counters, structured communications, settings,
 students."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kit.ogm import new_ogm
-from services.finance.db.tables import counters, structured_communications
+from services.finance.db.tables import counters, school_settings, structured_communications, students
+
+
+def utc(dt: datetime) -> datetime:
+    """Datetimes read back from SQLite are naive: they were written in UTC."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def insert_ignoring_duplicate(s: Session, table: Table, **values) -> None:
@@ -71,3 +76,45 @@ def issue_communication(
         except IntegrityError:
             continue  # one chance in ten billion: draw again
     raise RuntimeError("could not draw an unused structured communication")
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+def settings_row(s: Session, school_id: str):
+    """The school's payment settings row, None before the school set them."""
+    return s.execute(select(school_settings).where(school_settings.c.school_id == school_id)).first()
+
+
+def save_settings(s: Session, school_id: str, values: dict) -> None:
+    """Write the school's settings (the row is created the first time)."""
+    insert_ignoring_duplicate(s, school_settings, school_id=school_id, **values)
+    s.execute(update(school_settings).where(school_settings.c.school_id == school_id).values(**values))
+
+
+# --- students --------------------------------------------------------------------------------------
+
+
+def find_student(s: Session, school_id: str, student_id: str):
+    """The student as finance knows it (level, names), None when unknown in this school."""
+    return s.execute(
+        select(students).where(students.c.id == student_id, students.c.school_id == school_id)
+    ).first()
+
+
+def add_student(s: Session, **values) -> None:
+    """Record a student unless one with this id is already known (then it is left as it is)."""
+    insert_ignoring_duplicate(s, students, **values)
+
+
+def student_row(s: Session, student_id: str):
+    return s.execute(select(students).where(students.c.id == student_id)).one()
+
+
+def update_student(s: Session, student_id: str, changes: dict) -> None:
+    s.execute(update(students).where(students.c.id == student_id).values(**changes))
+
+
+def students_of(s: Session, school_id: str):
+    """Every student finance knows in the school: (id, level)."""
+    return s.execute(select(students.c.id, students.c.level).where(students.c.school_id == school_id)).all()

@@ -16,9 +16,8 @@ from kit import migrations
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
-from services.finance.app import spec
-from services.finance.db import invoices, ledger_postings, ledger_transactions, wallets
-from services.finance.service import FinanceService, ledger_sums
+from services.finance.app import UseCases, spec, use_cases
+from services.finance.db import invoices, ledger_postings, ledger_sums, ledger_transactions, wallets
 
 # Ids as long as auth's (UUIDs), so PostgreSQL's column lengths are exercised.
 SCHOOL = "5c0e1a7e-0000-4000-8000-000000000001"
@@ -59,9 +58,20 @@ def finance_rt(databases, keys):
     rt.db.dispose()
 
 
+class NoProvider:
+    """The payment provider of tests that pay nothing online: any call to it is a test's bug."""
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"the payment provider was called ({name}) in a test that has none")
+
+
+NO_PROVIDER = NoProvider()
+
+
 @pytest.fixture
-def svc(finance_rt) -> FinanceService:
-    return FinanceService(finance_rt)
+def finance(finance_rt) -> UseCases:
+    """Every use case of the service, on the test's database, with no payment provider."""
+    return use_cases(finance_rt, provider=NO_PROVIDER)
 
 
 STAFF = Identity(account_id=ACCOUNTS["manager"], role="staff", school_id=SCHOOL)
@@ -90,11 +100,11 @@ def settings(**over) -> pb.UpdateSettingsRequest:
 class World:
     """A school with payment settings, the wallet types Repas and Activités, and students."""
 
-    def __init__(self, svc: FinanceService) -> None:
-        self.svc = svc
-        svc.update_settings(STAFF, settings())
+    def __init__(self, finance: UseCases) -> None:
+        self.finance = finance
+        finance.settings.update_settings(STAFF, settings())
         self.types = {
-            name: svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name=name)).wallet_type
+            name: finance.wallets.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name=name)).wallet_type
             for name in ("Repas", "Activités")
         }
         self.wallets: dict[str, dict[str, pb.Wallet]] = {}
@@ -102,7 +112,7 @@ class World:
             self.add_student(student, level)
 
     def add_student(self, student: str, level: str = "primary") -> dict[str, pb.Wallet]:
-        opened = self.svc.open_student_wallets(
+        opened = self.finance.wallets.open_student_wallets(
             STAFF,
             pb.OpenStudentWalletsRequest(
                 student_id=student,
@@ -119,7 +129,7 @@ class World:
         return self.wallets[student][name]
 
     def top_up(self, student: str, cents: int, name: str = "Repas", key: str = "") -> pb.RecordTopUpResponse:
-        return self.svc.record_top_up(
+        return self.finance.operations.record_top_up(
             STAFF,
             pb.RecordTopUpRequest(
                 wallet_id=self.wallet(student, name).id,
@@ -132,7 +142,7 @@ class World:
     def invoice(
         self, student: str, cents: int, title: str = "Visite à Bruges", key: str = "", **kw
     ) -> pb.Invoice:
-        return self.svc.create_invoice(
+        return self.finance.invoices.create_invoice(
             STAFF,
             pb.CreateInvoiceRequest(
                 student_id=student,
@@ -144,7 +154,7 @@ class World:
         ).invoice
 
     def pay(self, who: Identity, invoice_id: str, wallet_id: str, key: str = "") -> pb.PayInvoiceResponse:
-        return self.svc.pay_invoice(
+        return self.finance.wallet_payments.pay_invoice(
             who,
             pb.PayInvoiceRequest(
                 invoice_id=invoice_id, method="wallet", wallet_id=wallet_id, idempotency_key=key
@@ -152,7 +162,7 @@ class World:
         )
 
     def sale(self, student: str, lines: list[tuple[str, int, int]], name: str = "Repas", key: str = ""):
-        return self.svc.record_sale(
+        return self.finance.operations.record_sale(
             STAFF,
             pb.RecordSaleRequest(
                 student_id=student,
@@ -163,13 +173,13 @@ class World:
         )
 
     def balance(self, student: str, name: str = "Repas") -> int:
-        listed = self.svc.list_wallets(STAFF, student).wallets
+        listed = self.finance.wallets.list_wallets(STAFF, student).wallets
         return next(w.balance_cents for w in listed if w.name == name)
 
 
 @pytest.fixture
-def world(svc) -> World:
-    return World(svc)
+def world(finance) -> World:
+    return World(finance)
 
 
 def assert_ledger_invariants(rt, school_id: str | None = None) -> None:

@@ -16,11 +16,11 @@ from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.finance.bank import BankStatements
+from services.finance.app import UseCases
 from services.finance.db import bank_movements, ledger_transactions, outbox, payments, unmatched_transfers
-from services.finance.payments import PaymentsService
 from services.finance.tests.conftest import MUM, OTHER_SCHOOL_STAFF, STAFF, assert_ledger_invariants
 from services.finance.tests.statement_builders import DEFAULT_DAY, Mv, build_camt053, build_coda, make_ogm
+from services.finance.use_cases.statements import Statements
 
 SAMPLES = Path(os.environ.get("CODA_SAMPLES_DIR", "/work/shared/reference/coda-samples"))
 DAY = date(2026, 3, 16)  # the tests' clock day
@@ -31,13 +31,13 @@ def digits(ogm: str) -> str:
 
 
 @pytest.fixture
-def bank(finance_rt, world) -> BankStatements:
-    return BankStatements(finance_rt)
+def bank(finance, world) -> Statements:
+    return finance.statements
 
 
 @pytest.fixture
-def pay(finance_rt, world) -> PaymentsService:
-    return PaymentsService(finance_rt, provider=object())  # no online payment here
+def pay(finance, world) -> UseCases:
+    return finance  # no online payment here
 
 
 def imported(
@@ -121,11 +121,13 @@ def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_ma
         and world.balance("leo") == 1900
         and world.balance("noah", "Activités") == 800
     )
-    statuses = {k: world.svc.get_invoice(STAFF, i.id).invoice for k, i in inv.items()}
+    statuses = {k: world.finance.invoices.get_invoice(STAFF, i.id).invoice for k, i in inv.items()}
     assert (statuses["exact"].status, statuses["exact"].paid_cents) == ("paid", 4500)
     assert (statuses["partial"].status, statuses["partial"].paid_cents) == ("partially_paid", 1000)
     assert (statuses["over"].status, statuses["over"].paid_cents) == ("paid", 1000)
-    left = {t.reason: t for t in pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers}
+    left = {
+        t.reason: t for t in pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    }
     assert set(left) == {"no_communication", "unknown_communication", "overpayment"}
     assert (left["no_communication"].communication, left["no_communication"].counterparty_name) == (
         "pour Emma",
@@ -143,7 +145,9 @@ def test_a_coda_file_credits_wallets_and_invoices_and_leaves_the_rest_for_the_ma
     ]
     emma_events = [e for e in got if e.wallet_id == world.wallet("emma").id]
     assert [e.balance_after_cents for e in emma_events] == [2500, 3100]
-    ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
+    ops = world.finance.operations.list_operations(
+        MUM, pb.ListOperationsRequest(student_id="emma")
+    ).operations
     assert sorted((o.payment_method, o.amount_cents) for o in ops if o.wallet_name == "Repas") == [
         ("transfer", 600),
         ("transfer", 2500),
@@ -195,7 +199,7 @@ def test_a_camt053_file_is_matched_the_same_way(bank, world, finance_rt, pay):
         1,
     )
     assert world.balance("emma") == 3100 and world.balance("leo") == 1900
-    assert world.svc.get_invoice(STAFF, inv["partial"].id).invoice.paid_cents == 1000
+    assert world.finance.invoices.get_invoice(STAFF, inv["partial"].id).invoice.paid_cents == 1000
     again = imported(bank, content)
     assert (again.duplicates, again.credited) == (11, 0)
     assert world.balance("emma") == 3100
@@ -241,8 +245,12 @@ def test_a_corrupted_file_is_refused_with_its_line_and_books_nothing(bank, world
 
 def test_the_old_communication_credits_the_wallet_until_it_expires(bank, world, finance_rt, pay):
     old = digits(world.wallet("emma").structured_communication)
-    world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary"))
-    assert digits(world.svc.list_wallets(STAFF, "emma").wallets[0].structured_communication) != old
+    world.finance.wallets.open_student_wallets(
+        STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary")
+    )
+    assert (
+        digits(world.finance.wallets.list_wallets(STAFF, "emma").wallets[0].structured_communication) != old
+    )
     ok = imported(bank, build_coda([Mv(1100, ogm=old, booked_on=DAY)], statement_number=1, created_on=DAY))
     assert ok.credited == 1 and world.balance("emma") == 1100
     late_day = DAY + timedelta(days=400)
@@ -250,7 +258,7 @@ def test_the_old_communication_credits_the_wallet_until_it_expires(bank, world, 
         bank, build_coda([Mv(900, ogm=old, booked_on=late_day)], statement_number=2, created_on=late_day)
     )
     assert (late.credited, late.unmatched) == (0, 1)
-    (left,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    (left,) = pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
     assert left.reason == "expired_communication" and world.balance("emma") == 1100
 
 
@@ -261,19 +269,24 @@ def test_another_schools_communication_and_reversals_are_not_credited(bank, worl
     )
     assert (result.credited, result.unmatched) == (0, 2)
     assert world.balance("emma") == 0
-    assert pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers == []
+    assert pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers == []
     reasons = sorted(
-        t.reason for t in pay.list_unmatched(OTHER_SCHOOL_STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+        t.reason
+        for t in pay.transfers.list_unmatched(
+            OTHER_SCHOOL_STAFF, pb.ListUnmatchedTransfersRequest()
+        ).transfers
     )
     assert reasons == ["reversal", "unknown_communication"]
 
 
 def test_cancelled_and_settled_invoices_leave_the_credit_unmatched(bank, world, pay):
     cancelled = world.invoice("emma", 800, title="Théâtre")
-    world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=cancelled.id, reason="annulé"))
+    world.finance.invoices.issue_credit_note(
+        STAFF, pb.IssueCreditNoteRequest(invoice_id=cancelled.id, reason="annulé")
+    )
     result = imported(bank, build_coda([Mv(800, ogm=digits(cancelled.structured_communication))]))
     assert (result.credited, result.unmatched) == (0, 1)
-    (left,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    (left,) = pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
     assert left.reason == "invoice_cancelled"
 
 
@@ -289,29 +302,31 @@ def test_assigning_unmatched_transfers_to_a_wallet_and_to_an_invoice(bank, world
         ),
     )
     grandma, photos = sorted(
-        pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers,
+        pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers,
         key=lambda t: t.amount_cents,
         reverse=True,
     )
-    done = pay.assign_unmatched(
+    done = pay.transfers.assign_unmatched(
         STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id, wallet_id=world.wallet("emma").id)
     )
     assert done.transfer.status == "assigned" and done.wallet_balance_cents == 2500 and done.payment_id
     assert world.balance("emma") == 2500
     with pytest.raises(Conflict) as err:
-        pay.assign_unmatched(
+        pay.transfers.assign_unmatched(
             STAFF,
             pb.AssignUnmatchedTransferRequest(transfer_id=grandma.id, wallet_id=world.wallet("emma").id),
         )
     assert err.value.code == "already_assigned"
-    to_invoice = pay.assign_unmatched(
+    to_invoice = pay.transfers.assign_unmatched(
         STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=photos.id, invoice_id=inv.id)
     )
     assert to_invoice.invoice.status == "paid" and to_invoice.unmatched_rest_cents == 600
     assert to_invoice.transfer.amount_cents == 1000
-    (rest,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    (rest,) = pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
     assert (rest.amount_cents, rest.reason, rest.counterparty_name) == (600, "overpayment", "PEETERS")
-    assigned = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest(status="assigned")).transfers
+    assigned = pay.transfers.list_unmatched(
+        STAFF, pb.ListUnmatchedTransfersRequest(status="assigned")
+    ).transfers
     assert {t.id for t in assigned} == {grandma.id, photos.id}
     evs = events(finance_rt)
     assert [(e.method, e.purpose, e.amount_cents) for e in evs] == [
@@ -319,17 +334,19 @@ def test_assigning_unmatched_transfers_to_a_wallet_and_to_an_invoice(bank, world
         ("transfer", "invoice", 1000),
     ]
     with pytest.raises(Conflict) as err:
-        pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, invoice_id=inv.id))
+        pay.transfers.assign_unmatched(
+            STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, invoice_id=inv.id)
+        )
     assert err.value.code == "already_paid"
     with pytest.raises(InvalidRequest):
-        pay.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id))
+        pay.transfers.assign_unmatched(STAFF, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id))
     with pytest.raises(NotFound):
-        pay.assign_unmatched(
+        pay.transfers.assign_unmatched(
             OTHER_SCHOOL_STAFF,
             pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, wallet_id=world.wallet("emma").id),
         )
     with pytest.raises(Forbidden):
-        pay.assign_unmatched(
+        pay.transfers.assign_unmatched(
             MUM, pb.AssignUnmatchedTransferRequest(transfer_id=rest.id, wallet_id=world.wallet("emma").id)
         )
     assert_ledger_invariants(finance_rt)

@@ -55,7 +55,7 @@ def test_fifty_racing_wallet_payments_the_balance_covers_once_make_exactly_one_p
     )
     assert Counter(outcomes) == {"ok": 1, "insufficient_balance": RACERS - 1}
     assert world.balance("emma") == 0
-    paid = [i for i in world.svc.list_invoices(STAFF, "emma").invoices if i.status == "paid"]
+    paid = [i for i in world.finance.invoices.list_invoices(STAFF, "emma").invoices if i.status == "paid"]
     assert len(paid) == 1
     assert_ledger_invariants(finance_rt)
 

@@ -42,7 +42,7 @@ def events(rt, name: str) -> list:
 
 
 def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communication(world, finance_rt):
-    inv = world.svc.create_invoice(
+    inv = world.finance.invoices.create_invoice(
         STAFF,
         pb.CreateInvoiceRequest(
             student_id="emma",
@@ -64,7 +64,7 @@ def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communicat
     assert inv.structured_communication not in wallet_comms
     second = world.invoice("leo", 500)
     assert second.number == "2026-00002"
-    elsewhere = world.svc.create_invoice
+    elsewhere = world.finance.invoices.create_invoice
     with pytest.raises(NotFound):  # staff of another school do not know emma
         elsewhere(
             OTHER_SCHOOL_STAFF,
@@ -79,7 +79,7 @@ def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communicat
     assert issued.iban == "BE68539007547034" and issued.beneficiary == "École Saint-Joseph"
     assert issued.student_name == "Emma Dupont" and len(issued.lines) == 2
     assert issued.structured_communication == inv.structured_communication.strip("+").replace("/", "")
-    listed = world.svc.list_invoices(MUM, "emma").invoices
+    listed = world.finance.invoices.list_invoices(MUM, "emma").invoices
     assert [i.id for i in listed] == [inv.id]
     assert_ledger_invariants(finance_rt)
 
@@ -100,7 +100,7 @@ def test_a_bad_invoice_is_refused_with_the_field_and_writes_nothing(
     world, finance_rt, title, lines, due_on, field
 ):
     with pytest.raises(InvalidRequest) as exc:
-        world.svc.create_invoice(
+        world.finance.invoices.create_invoice(
             STAFF,
             pb.CreateInvoiceRequest(
                 student_id="emma",
@@ -110,7 +110,7 @@ def test_a_bad_invoice_is_refused_with_the_field_and_writes_nothing(
             ),
         )
     assert field in exc.value.fields
-    assert world.svc.list_invoices(STAFF, "emma").invoices == []
+    assert world.finance.invoices.list_invoices(STAFF, "emma").invoices == []
     assert events(finance_rt, "finance.invoice.issued.v1") == []
 
 
@@ -137,12 +137,12 @@ def test_a_wallet_payment_is_refused_when_the_balance_does_not_cover_it(world, f
         world.pay(MUM, inv.id, world.wallet("emma").id)
     assert exc.value.code == "insufficient_balance"
     assert world.balance("emma") == 1000
-    assert world.svc.get_invoice(MUM, inv.id).invoice.status == "unpaid"
+    assert world.finance.invoices.get_invoice(MUM, inv.id).invoice.status == "unpaid"
     assert_ledger_invariants(finance_rt)
 
 
 def test_a_wallet_payment_is_refused_when_the_school_did_not_enable_it(world):
-    world.svc.update_settings(STAFF, settings(internal_wallet_payments=False))
+    world.finance.settings.update_settings(STAFF, settings(internal_wallet_payments=False))
     world.top_up("emma", 5000)
     inv = world.invoice("emma", 100)
     with pytest.raises(Conflict) as exc:
@@ -154,7 +154,9 @@ def test_online_payment_is_not_offered_yet_and_unknown_methods_are_refused(world
     inv = world.invoice("emma", 100)
     for method in ("online", "cheque", ""):
         with pytest.raises(InvalidRequest):
-            world.svc.pay_invoice(MUM, pb.PayInvoiceRequest(invoice_id=inv.id, method=method))
+            world.finance.wallet_payments.pay_invoice(
+                MUM, pb.PayInvoiceRequest(invoice_id=inv.id, method=method)
+            )
 
 
 def test_another_familys_invoice_and_wallet_answer_not_found(world):
@@ -164,13 +166,13 @@ def test_another_familys_invoice_and_wallet_answer_not_found(world):
     with pytest.raises(NotFound):
         world.pay(STRANGER, emma_invoice.id, world.wallet("noah").id)
     with pytest.raises(NotFound):
-        world.svc.get_invoice(STRANGER, emma_invoice.id)
+        world.finance.invoices.get_invoice(STRANGER, emma_invoice.id)
     with pytest.raises(NotFound):  # emma's invoice from noah's wallet
         world.pay(STAFF, emma_invoice.id, world.wallet("noah").id)
     with pytest.raises(NotFound):  # from a sibling's wallet: the invoice's own student only
         world.pay(MUM, emma_invoice.id, world.wallet("leo").id)
     with pytest.raises(NotFound):  # the gateway names the active child
-        world.svc.pay_invoice(
+        world.finance.wallet_payments.pay_invoice(
             MUM,
             pb.PayInvoiceRequest(
                 invoice_id=emma_invoice.id,
@@ -180,7 +182,7 @@ def test_another_familys_invoice_and_wallet_answer_not_found(world):
             ),
         )
     with pytest.raises(Forbidden):
-        world.svc.list_invoices(STRANGER, "emma")
+        world.finance.invoices.list_invoices(STRANGER, "emma")
     assert world.balance("noah") == 5000
 
 
@@ -201,7 +203,7 @@ def test_replaying_a_payment_key_answers_the_first_answer_and_moves_money_once(w
 
 def test_a_credit_note_cancels_the_invoice_and_reverses_what_was_due(world, finance_rt):
     inv = world.invoice("emma", 2400)
-    made = world.svc.issue_credit_note(
+    made = world.finance.invoices.issue_credit_note(
         STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="Sortie annulée")
     )
     assert made.invoice.status == "cancelled" and made.credit_note.credited_cents == 2400
@@ -225,14 +227,18 @@ def test_a_credit_note_cancels_the_invoice_and_reverses_what_was_due(world, fina
     )
     assert cancelled.credit_note_number == "NC2026-00001"
     with pytest.raises(Conflict) as exc:
-        world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="encore"))
+        world.finance.invoices.issue_credit_note(
+            STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="encore")
+        )
     assert exc.value.code == "invoice_cancelled"
     world.top_up("emma", 5000)
     with pytest.raises(Conflict) as exc:
         world.pay(MUM, inv.id, world.wallet("emma").id)
     assert exc.value.code == "invoice_cancelled"
     with pytest.raises(Forbidden):
-        world.svc.issue_credit_note(MUM, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="x"))
+        world.finance.invoices.issue_credit_note(
+            MUM, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="x")
+        )
     assert_ledger_invariants(finance_rt)
 
 
@@ -241,7 +247,9 @@ def test_a_paid_invoice_takes_no_credit_note(world):
     inv = world.invoice("emma", 500)
     world.pay(MUM, inv.id, world.wallet("emma").id)
     with pytest.raises(Conflict) as exc:
-        world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="trop tard"))
+        world.finance.invoices.issue_credit_note(
+            STAFF, pb.IssueCreditNoteRequest(invoice_id=inv.id, reason="trop tard")
+        )
     assert exc.value.code == "already_paid"
 
 
@@ -257,17 +265,17 @@ def test_an_order_invoice_is_made_once_per_key_with_the_credit_taken_off(world, 
             pb.InvoiceLineInput(label="Cahier", quantity=1, unit_price_cents=890),
         ],
     )
-    first = world.svc.create_order_invoice(MUM, req)
+    first = world.finance.invoices.create_order_invoice(MUM, req)
     assert (
         first.invoice.total_cents == 1640 and first.invoice.credit_cents == 500 and first.checkout_url == ""
     )
     retried = pb.CreateOrderInvoiceRequest()
     retried.CopyFrom(req)
     retried.return_url = "http://y/other"
-    assert world.svc.create_order_invoice(MUM, retried) == first
-    assert len(world.svc.list_invoices(MUM, "emma").invoices) == 1
+    assert world.finance.invoices.create_order_invoice(MUM, retried) == first
+    assert len(world.finance.invoices.list_invoices(MUM, "emma").invoices) == 1
     with pytest.raises(Forbidden):
-        world.svc.create_order_invoice(STRANGER, req)
+        world.finance.invoices.create_order_invoice(STRANGER, req)
     (issued,) = events(finance_rt, "finance.invoice.issued.v1")
     assert issued.credit_cents == 500
     covered = pb.CreateOrderInvoiceRequest(
@@ -277,7 +285,9 @@ def test_an_order_invoice_is_made_once_per_key_with_the_credit_taken_off(world, 
         credit_cents=890,
         lines=[pb.InvoiceLineInput(label="Cahier", quantity=1, unit_price_cents=890)],
     )
-    assert world.svc.create_order_invoice(MUM, covered).invoice.status == "paid"  # the credit covers it all
+    assert (
+        world.finance.invoices.create_order_invoice(MUM, covered).invoice.status == "paid"
+    )  # the credit covers it all
     assert_ledger_invariants(finance_rt)
 
 
@@ -286,10 +296,10 @@ def test_invoices_filter_by_status(world):
     paid = world.invoice("emma", 100, title="Photos")
     world.pay(MUM, paid.id, world.wallet("emma").id)
     unpaid = world.invoice("emma", 200, title="Bruges")
-    assert [i.id for i in world.svc.list_invoices(MUM, "emma", "paid").invoices] == [paid.id]
-    assert [i.id for i in world.svc.list_invoices(MUM, "emma", "unpaid").invoices] == [unpaid.id]
+    assert [i.id for i in world.finance.invoices.list_invoices(MUM, "emma", "paid").invoices] == [paid.id]
+    assert [i.id for i in world.finance.invoices.list_invoices(MUM, "emma", "unpaid").invoices] == [unpaid.id]
     with pytest.raises(InvalidRequest):
-        world.svc.list_invoices(MUM, "emma", "late")
+        world.finance.invoices.list_invoices(MUM, "emma", "late")
 
 
 def test_the_ledger_refuses_to_be_rewritten(world, finance_rt):

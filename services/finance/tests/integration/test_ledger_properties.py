@@ -23,7 +23,7 @@ TYPES = ("Repas", "Activités")
 amounts = st.integers(min_value=1, max_value=5000)
 
 
-def machine_for(svc, rt):
+def machine_for(finance, rt):
     class LedgerMachine(RuleBasedStateMachine):
         @initialize()
         def school(self):
@@ -37,13 +37,13 @@ def machine_for(svc, rt):
                 school_id=self.school,
                 students={i: "1A" for i in self.ids.values()},
             )
-            svc.update_settings(self.staff, settings_request())
+            finance.settings.update_settings(self.staff, settings_request())
             self.wallet_payments = True
             for name in TYPES:
-                svc.create_wallet_type(self.staff, pb.CreateWalletTypeRequest(name=name))
+                finance.wallets.create_wallet_type(self.staff, pb.CreateWalletTypeRequest(name=name))
             self.wallets = {}
             for student in STUDENTS:
-                opened = svc.open_student_wallets(
+                opened = finance.wallets.open_student_wallets(
                     self.staff, pb.OpenStudentWalletsRequest(student_id=self.ids[student], level="primary")
                 )
                 for w in opened.wallets:
@@ -61,7 +61,7 @@ def machine_for(svc, rt):
                 method="cash",
                 idempotency_key=key,
             )
-            resp = svc.record_top_up(self.staff, req)
+            resp = finance.operations.record_top_up(self.staff, req)
             self.balance[(student, name)] += cents
             assert resp.balance_cents == self.balance[(student, name)]
             self.answers[key] = ("top_up", req, resp)
@@ -81,10 +81,13 @@ def machine_for(svc, rt):
             total = cents * qty
             if total > self.balance[(student, name)]:
                 with pytest.raises(Conflict) as exc:
-                    svc.record_sale(self.staff, req)
+                    finance.operations.record_sale(self.staff, req)
                 assert exc.value.code == "insufficient_balance"
             else:
-                assert svc.record_sale(self.staff, req).balance_cents == self.balance[(student, name)] - total
+                assert (
+                    finance.operations.record_sale(self.staff, req).balance_cents
+                    == self.balance[(student, name)] - total
+                )
                 self.balance[(student, name)] -= total
 
         @rule(
@@ -94,7 +97,7 @@ def machine_for(svc, rt):
         )
         def invoice(self, student, cents, credit):
             credit = min(credit, cents)
-            inv = svc.create_invoice(
+            inv = finance.invoices.create_invoice(
                 self.staff,
                 pb.CreateInvoiceRequest(
                     student_id=self.ids[student],
@@ -134,10 +137,10 @@ def machine_for(svc, rt):
             )
             if expected:
                 with pytest.raises(Conflict) as exc:
-                    svc.pay_invoice(self.parent, req)
+                    finance.wallet_payments.pay_invoice(self.parent, req)
                 assert exc.value.code == expected
                 return
-            resp = svc.pay_invoice(self.parent, req)
+            resp = finance.wallet_payments.pay_invoice(self.parent, req)
             inv["paid"] += due
             self.balance[(inv["student"], name)] -= due
             assert (
@@ -154,15 +157,15 @@ def machine_for(svc, rt):
             req = pb.IssueCreditNoteRequest(invoice_id=inv["id"], reason="Annulée")
             if inv["cancelled"] or inv["paid"] >= inv["total"]:
                 with pytest.raises(Conflict):
-                    svc.issue_credit_note(self.staff, req)
+                    finance.invoices.issue_credit_note(self.staff, req)
                 return
-            resp = svc.issue_credit_note(self.staff, req)
+            resp = finance.invoices.issue_credit_note(self.staff, req)
             assert resp.credit_note.credited_cents == inv["total"] - inv["paid"]
             inv["cancelled"] = True
 
         @rule(on=st.booleans())
         def switch_wallet_payments(self, on):
-            svc.update_settings(self.staff, settings_request(internal_wallet_payments=on))
+            finance.settings.update_settings(self.staff, settings_request(internal_wallet_payments=on))
             self.wallet_payments = on
 
         @rule(data=st.data())
@@ -172,7 +175,11 @@ def machine_for(svc, rt):
             key = data.draw(st.sampled_from(sorted(self.answers)))
             kind, req, resp = self.answers[key]
             who = self.staff if kind == "top_up" else self.parent
-            again = svc.record_top_up(who, req) if kind == "top_up" else svc.pay_invoice(who, req)
+            again = (
+                finance.operations.record_top_up(who, req)
+                if kind == "top_up"
+                else finance.wallet_payments.pay_invoice(who, req)
+            )
             assert again == resp  # the first answer, nothing moved
 
         @invariant()
@@ -182,11 +189,11 @@ def machine_for(svc, rt):
             assert_ledger_invariants(rt, self.school)
             listed = {}
             for student in STUDENTS:
-                for w in svc.list_wallets(self.staff, self.ids[student]).wallets:
+                for w in finance.wallets.list_wallets(self.staff, self.ids[student]).wallets:
                     listed[(student, w.name)] = w.balance_cents
             assert listed == self.balance
             for inv in self.invoices:
-                got = svc.get_invoice(self.staff, inv["id"]).invoice
+                got = finance.invoices.get_invoice(self.staff, inv["id"]).invoice
                 assert got.paid_cents == inv["paid"]
                 assert got.status == (
                     "cancelled" if inv["cancelled"] else "paid" if inv["paid"] >= inv["total"] else "unpaid"
@@ -196,11 +203,11 @@ def machine_for(svc, rt):
 
 
 def test_any_sequence_of_operations_keeps_the_ledger_balanced_and_no_wallet_negative(
-    svc, finance_rt, databases
+    finance, finance_rt, databases
 ):
     examples = 30 if databases.backend == "sqlite" else 15
     run_state_machine_as_test(
-        lambda: machine_for(svc, finance_rt)(),
+        lambda: machine_for(finance, finance_rt)(),
         settings=settings(
             max_examples=examples,
             stateful_step_count=25,

@@ -18,8 +18,8 @@ from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
 from devtools.mollie_standin import create_app as standin_app
 from kit.errors import Conflict, InvalidRequest, NotFound, Unavailable
-from services.finance.db import outbox, payments, unmatched_transfers
-from services.finance.payments import PaymentsService
+from services.finance.app import UseCases, use_cases
+from services.finance.db import ledger_sums, outbox, payments, unmatched_transfers
 from services.finance.providers.mollie import MollieClient
 from services.finance.tests.conftest import MUM, STAFF, STRANGER, assert_ledger_invariants, settings
 
@@ -62,9 +62,9 @@ def webhooks():
 
 
 @pytest.fixture
-def pay(finance_rt, provider, webhooks, world) -> PaymentsService:
+def pay(finance_rt, provider, webhooks, world) -> UseCases:
     finance_rt.settings = dataclasses.replace(finance_rt.settings, public_base_url=webhooks.url)
-    return PaymentsService(finance_rt, MollieClient(provider.url, "test_service_tests"))
+    return use_cases(finance_rt, MollieClient(provider.url, "test_service_tests"))
 
 
 def checkout(resp: pb.StartPaymentResponse, action: str) -> requests.Response:
@@ -93,7 +93,7 @@ def received_events(finance_rt, name: str = "finance.payment.received.v1") -> li
 def top_up(
     pay, world, cents: int = 1000, key: str = "", who=MUM, student: str = "emma"
 ) -> pb.StartPaymentResponse:
-    return pay.start_top_up(
+    return pay.online_payments.start_top_up(
         who,
         pb.StartTopUpRequest(
             wallet_id=world.wallet(student).id, amount_cents=cents, method="online", idempotency_key=key
@@ -113,14 +113,14 @@ def test_paid_top_up_is_booked_once_from_the_webhook_with_its_event(pay, world, 
     assert world.balance("emma") == 0  # the redirect proves nothing
     pid = provider_id(finance_rt, started.payment.id)
     assert webhooks.received == [pid]
-    done = pay.handle_webhook(pid)
+    done = pay.webhooks.handle_webhook(pid)
     assert (done.known, done.status, done.booked) == (True, "paid", True)
     assert world.balance("emma") == 1000
     for _ in range(3):  # replays
-        again = pay.handle_webhook(pid)
+        again = pay.webhooks.handle_webhook(pid)
         assert (again.status, again.booked) == ("paid", False)
     assert world.balance("emma") == 1000
-    got = pay.get_payment(MUM, started.payment.id).payment
+    got = pay.online_payments.get_payment(MUM, started.payment.id).payment
     assert (got.status, got.amount_cents, got.purpose, got.method) == ("paid", 1000, "top_up", "online")
     (event,) = received_events(finance_rt)
     assert (
@@ -130,7 +130,9 @@ def test_paid_top_up_is_booked_once_from_the_webhook_with_its_event(pay, world, 
         event.balance_after_cents,
         event.wallet_name,
     ) == ("online", "top_up", 1000, 1000, "Repas")
-    ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
+    ops = world.finance.operations.list_operations(
+        MUM, pb.ListOperationsRequest(student_id="emma")
+    ).operations
     assert [(o.type, o.payment_method, o.amount_cents) for o in ops] == [("top_up", "online", 1000)]
     assert_ledger_invariants(finance_rt)
 
@@ -139,19 +141,19 @@ def test_paid_top_up_is_booked_once_from_the_webhook_with_its_event(pay, world, 
 def test_a_payment_that_does_not_succeed_books_nothing(pay, world, finance_rt, action):
     started = top_up(pay, world, 2500)
     checkout(started, action)
-    done = pay.handle_webhook(provider_id(finance_rt, started.payment.id))
+    done = pay.webhooks.handle_webhook(provider_id(finance_rt, started.payment.id))
     assert (done.status, done.booked) == (action, False)
-    assert pay.get_payment(MUM, started.payment.id).payment.status == action
+    assert pay.online_payments.get_payment(MUM, started.payment.id).payment.status == action
     assert world.balance("emma") == 0 and received_events(finance_rt) == []
 
 
 def test_a_webhook_while_the_payment_is_open_changes_nothing_and_a_later_one_books(pay, world, finance_rt):
     started = top_up(pay, world, 700)
     pid = provider_id(finance_rt, started.payment.id)
-    early = pay.handle_webhook(pid)  # before the parent chose anything
+    early = pay.webhooks.handle_webhook(pid)  # before the parent chose anything
     assert (early.status, early.booked) == ("open", False)
     checkout(started, "paid")
-    assert pay.handle_webhook(pid).booked
+    assert pay.webhooks.handle_webhook(pid).booked
     assert world.balance("emma") == 700
 
 
@@ -163,7 +165,7 @@ def test_concurrent_webhooks_book_once(pay, world, finance_rt):
 
     def hook():
         try:
-            results.append(pay.handle_webhook(pid).booked)
+            results.append(pay.webhooks.handle_webhook(pid).booked)
         except Exception as exc:  # pragma: no cover - shown on failure
             errors.append(exc)
 
@@ -178,13 +180,13 @@ def test_concurrent_webhooks_book_once(pay, world, finance_rt):
 
 
 def test_unknown_and_malformed_webhook_ids_are_answered_without_booking(pay):
-    assert not pay.handle_webhook("tr_doesnotexist").known
-    assert not pay.handle_webhook("not-an-id").known
-    assert not pay.handle_webhook("").known
+    assert not pay.webhooks.handle_webhook("tr_doesnotexist").known
+    assert not pay.webhooks.handle_webhook("not-an-id").known
+    assert not pay.webhooks.handle_webhook("").known
 
 
 def test_the_provider_down_makes_the_webhook_fail_so_it_is_retried(finance_rt, world):
-    pay = PaymentsService(finance_rt, MollieClient("http://127.0.0.1:9", "test_x", timeout=1))
+    pay = use_cases(finance_rt, MollieClient("http://127.0.0.1:9", "test_x", timeout=1))
     with finance_rt.db.unit_of_work() as s:
         s.execute(
             payments.insert().values(
@@ -201,7 +203,7 @@ def test_the_provider_down_makes_the_webhook_fail_so_it_is_retried(finance_rt, w
             )
         )
     with pytest.raises(Unavailable):
-        pay.handle_webhook("tr_down1234")
+        pay.webhooks.handle_webhook("tr_down1234")
     with pytest.raises(Unavailable):  # and starting a payment answers 503, not 500
         top_up(pay, world, 500)
 
@@ -227,12 +229,12 @@ def test_a_crash_before_the_provider_id_was_written_is_recovered_from_the_provid
 
         s.execute(update(payments).where(payments.c.id == started.payment.id).values(provider_id=None))
     checkout(started, "paid")
-    assert pay.handle_webhook(pid).booked
+    assert pay.webhooks.handle_webhook(pid).booked
     assert world.balance("emma") == 900
 
 
 def test_online_top_up_needs_the_method_enabled(pay, world):
-    world.svc.update_settings(STAFF, settings(top_up_methods=["transfer"]))
+    world.finance.settings.update_settings(STAFF, settings(top_up_methods=["transfer"]))
     with pytest.raises(Conflict) as err:
         top_up(pay, world)
     assert err.value.code == "method_disabled"
@@ -246,21 +248,21 @@ def test_amounts_and_ownership_are_checked(pay, world):
         top_up(pay, world, who=STRANGER)  # another family's wallet
     started = top_up(pay, world, 1000)
     with pytest.raises(NotFound):
-        pay.get_payment(STRANGER, started.payment.id)
+        pay.online_payments.get_payment(STRANGER, started.payment.id)
     with pytest.raises(NotFound):
-        pay.get_payment(MUM, str(uuid.uuid4()))
-    assert pay.get_payment(STAFF, started.payment.id).payment.id == started.payment.id
+        pay.online_payments.get_payment(MUM, str(uuid.uuid4()))
+    assert pay.online_payments.get_payment(STAFF, started.payment.id).payment.id == started.payment.id
 
 
 def test_invoice_paid_online_and_its_rules(pay, world, finance_rt):
     inv = world.invoice("emma", 4200)
-    started = pay.start_invoice_payment(
+    started = pay.online_payments.start_invoice_payment(
         MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online")
     )
     assert (started.payment.purpose, started.payment.amount_cents) == ("invoice", 4200)
     checkout(started, "paid")
-    assert pay.handle_webhook(provider_id(finance_rt, started.payment.id)).booked
-    paid = world.svc.get_invoice(MUM, inv.id).invoice
+    assert pay.webhooks.handle_webhook(provider_id(finance_rt, started.payment.id)).booked
+    paid = world.finance.invoices.get_invoice(MUM, inv.id).invoice
     assert (paid.status, paid.paid_cents) == ("paid", 4200)
     (event,) = received_events(finance_rt)
     assert (event.method, event.purpose, event.invoice_number, event.HasField("balance_after_cents")) == (
@@ -270,46 +272,52 @@ def test_invoice_paid_online_and_its_rules(pay, world, finance_rt):
         False,
     )
     with pytest.raises(Conflict) as err:
-        pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online"))
+        pay.online_payments.start_invoice_payment(
+            MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id, method="online")
+        )
     assert err.value.code == "already_paid"
     cancelled = world.invoice("emma", 100, title="Photocopies")
-    world.svc.issue_credit_note(STAFF, pb.IssueCreditNoteRequest(invoice_id=cancelled.id, reason="erreur"))
+    world.finance.invoices.issue_credit_note(
+        STAFF, pb.IssueCreditNoteRequest(invoice_id=cancelled.id, reason="erreur")
+    )
     with pytest.raises(Conflict) as err:
-        pay.start_invoice_payment(
+        pay.online_payments.start_invoice_payment(
             MUM, pb.StartInvoicePaymentRequest(invoice_id=cancelled.id, method="online")
         )
     assert err.value.code == "invoice_cancelled"
     with pytest.raises(NotFound):
-        pay.start_invoice_payment(
+        pay.online_payments.start_invoice_payment(
             STRANGER, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 50).id)
         )
-    world.svc.update_settings(STAFF, settings(top_up_methods=["transfer"]))
+    world.finance.settings.update_settings(STAFF, settings(top_up_methods=["transfer"]))
     with pytest.raises(Conflict) as err:
-        pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 70).id))
+        pay.online_payments.start_invoice_payment(
+            MUM, pb.StartInvoicePaymentRequest(invoice_id=world.invoice("emma", 70).id)
+        )
     assert err.value.code == "method_disabled"
     assert_ledger_invariants(finance_rt)
 
 
 def test_an_invoice_paid_twice_online_keeps_the_excess_for_the_manager(pay, world, finance_rt):
     inv = world.invoice("emma", 3000)
-    first = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
-    second = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    first = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    second = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
     for started in (first, second):
         checkout(started, "paid")
-        pay.handle_webhook(provider_id(finance_rt, started.payment.id))
-    got = world.svc.get_invoice(MUM, inv.id).invoice
+        pay.webhooks.handle_webhook(provider_id(finance_rt, started.payment.id))
+    got = world.finance.invoices.get_invoice(MUM, inv.id).invoice
     assert (got.status, got.paid_cents) == ("paid", 3000)
-    (left,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
+    (left,) = pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers
     assert (left.amount_cents, left.reason, left.source) == (3000, "invoice_settled", "online")
     assert left.communication == inv.structured_communication
-    assert pay.get_payment(MUM, second.payment.id).payment.status == "paid"
+    assert pay.online_payments.get_payment(MUM, second.payment.id).payment.status == "paid"
     assert_ledger_invariants(finance_rt)
     with finance_rt.db.unit_of_work() as s:
         assert s.execute(select(func.count()).select_from(unmatched_transfers)).scalar_one() == 1
 
 
 def test_an_order_invoice_answers_a_checkout_when_the_school_takes_orders_online(pay, world, finance_rt):
-    world.svc.update_settings(STAFF, settings(top_up_methods=[], online_payment_for_orders=True))
+    world.finance.settings.update_settings(STAFF, settings(top_up_methods=[], online_payment_for_orders=True))
     req = pb.CreateOrderInvoiceRequest(
         student_id="emma",
         title="Manuels",
@@ -317,22 +325,24 @@ def test_an_order_invoice_answers_a_checkout_when_the_school_takes_orders_online
         return_url="http://ignored/",
         lines=[pb.InvoiceLineInput(label="Atlas", quantity=1, unit_price_cents=2150)],
     )
-    first = pay.create_order_invoice(MUM, req)
+    first = pay.online_payments.create_order_invoice(MUM, req)
     assert first.checkout_url.startswith("http") and first.payment_id
-    again = pay.create_order_invoice(MUM, req)
+    again = pay.online_payments.create_order_invoice(MUM, req)
     assert (again.invoice.id, again.payment_id, again.checkout_url) == (
         first.invoice.id,
         first.payment_id,
         first.checkout_url,
     )
-    got = pay.get_payment(MUM, first.payment_id).payment
+    got = pay.online_payments.get_payment(MUM, first.payment_id).payment
     assert (got.purpose, got.amount_cents) == ("order", 2150)
     requests.post(first.checkout_url, data={"action": "paid"}, allow_redirects=False, timeout=10)
-    assert pay.handle_webhook(provider_id(finance_rt, first.payment_id)).booked
-    assert world.svc.get_invoice(MUM, first.invoice.id).invoice.status == "paid"
+    assert pay.webhooks.handle_webhook(provider_id(finance_rt, first.payment_id)).booked
+    assert world.finance.invoices.get_invoice(MUM, first.invoice.id).invoice.status == "paid"
     # online payment of an order's invoice is allowed by that setting alone
-    world.svc.update_settings(STAFF, settings(top_up_methods=[], online_payment_for_orders=False))
-    plain = pay.create_order_invoice(
+    world.finance.settings.update_settings(
+        STAFF, settings(top_up_methods=[], online_payment_for_orders=False)
+    )
+    plain = pay.online_payments.create_order_invoice(
         MUM,
         pb.CreateOrderInvoiceRequest(
             student_id="emma",
@@ -348,13 +358,13 @@ def test_sync_books_a_paid_payment_whose_webhook_was_lost(pay, world, finance_rt
     started = top_up(pay, world, 800)
     checkout(started, "paid")
     finance_rt.clock.advance(minutes=5)
-    assert pay.sync_open_payments(older_than_seconds=120) == 1
+    assert pay.webhooks.sync_open_payments(older_than_seconds=120) == 1
     assert world.balance("emma") == 800
-    assert pay.sync_open_payments(older_than_seconds=120) == 0
+    assert pay.webhooks.sync_open_payments(older_than_seconds=120) == 0
 
 
 def test_transfer_details_with_the_epc_qr_code(pay, world):
-    details = pay.get_wallet_transfer(
+    details = pay.transfers.get_wallet_transfer(
         MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id)
     ).transfer
     assert (details.iban, details.bic, details.beneficiary) == (
@@ -367,20 +377,24 @@ def test_transfer_details_with_the_epc_qr_code(pay, world):
     assert details.epc_payload.splitlines()[:4] == ["BCD", "002", "1", "SCT"]
     assert details.structured_communication in details.epc_payload
     inv = world.invoice("emma", 1234)
-    got = pay.get_invoice_transfer(MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id))
+    got = pay.transfers.get_invoice_transfer(MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id))
     assert got.transfer.amount_cents == 1234 and "EUR12.34" in got.transfer.epc_payload
     assert got.transfer.structured_communication == inv.structured_communication
     with pytest.raises(NotFound):
-        pay.get_wallet_transfer(STRANGER, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id))
+        pay.transfers.get_wallet_transfer(
+            STRANGER, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id)
+        )
     with pytest.raises(NotFound):
-        pay.get_invoice_transfer(STRANGER, pb.GetInvoiceTransferRequest(invoice_id=inv.id))
-    world.svc.update_settings(STAFF, settings(top_up_methods=["online"]))
+        pay.transfers.get_invoice_transfer(STRANGER, pb.GetInvoiceTransferRequest(invoice_id=inv.id))
+    world.finance.settings.update_settings(STAFF, settings(top_up_methods=["online"]))
     with pytest.raises(Conflict) as err:
-        pay.get_wallet_transfer(MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id))
+        pay.transfers.get_wallet_transfer(MUM, pb.GetWalletTransferRequest(wallet_id=world.wallet("emma").id))
     assert err.value.code == "method_disabled"
     # an invoice's details stay available: its own communication is on the invoice itself
     assert (
-        pay.get_invoice_transfer(MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id)).transfer.amount_cents
+        pay.transfers.get_invoice_transfer(
+            MUM, pb.GetInvoiceTransferRequest(invoice_id=inv.id)
+        ).transfer.amount_cents
         == 1234
     )
 
@@ -417,7 +431,7 @@ def paid_top_up(pay, world, finance_rt, cents: int) -> tuple[pb.StartPaymentResp
     started = top_up(pay, world, cents)
     checkout(started, "paid")
     pid = provider_id(finance_rt, started.payment.id)
-    assert pay.handle_webhook(pid).booked
+    assert pay.webhooks.handle_webhook(pid).booked
     return started, pid
 
 
@@ -442,21 +456,23 @@ def test_a_refund_of_a_top_up_is_booked_once_however_often_the_webhook_comes(
     made = refund(provider, pid, 400)
     assert made["id"].startswith("re_") and made["webhook"]["delivered"] is True
     assert webhooks.received[-1] == pid  # the provider calls the same webhook with the payment id
-    results = [pay.handle_webhook(pid) for _ in range(3)]
+    results = [pay.webhooks.handle_webhook(pid) for _ in range(3)]
     assert [(r.status, r.booked, r.reversals_booked) for r in results] == [
         ("paid", False, 1),
         ("paid", False, 0),
         ("paid", False, 0),
     ]
     assert world.balance("emma") == 600
-    got = pay.get_payment(MUM, started.payment.id).payment
+    got = pay.online_payments.get_payment(MUM, started.payment.id).payment
     assert (got.status, got.amount_cents, got.refunded_cents, got.charged_back_cents) == (
         "paid",
         1000,
         400,
         0,
     )
-    ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
+    ops = world.finance.operations.list_operations(
+        MUM, pb.ListOperationsRequest(student_id="emma")
+    ).operations
     assert [(o.type, o.payment_method, o.amount_cents) for o in ops] == [
         ("refund", "online", -400),
         ("top_up", "online", 1000),
@@ -472,10 +488,10 @@ def test_a_refund_of_a_top_up_is_booked_once_however_often_the_webhook_comes(
     assert event.balance_after_cents == 600 and event.rest_invoice_id == ""
     # a second, later partial refund is booked on its own
     refund(provider, pid, 250, status="refunded")
-    assert pay.handle_webhook(pid).reversals_booked == 1
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
     assert world.balance("emma") == 350
-    assert pay.get_payment(MUM, started.payment.id).payment.refunded_cents == 650
-    assert world.svc.list_invoices(STAFF, "emma").invoices == []
+    assert pay.online_payments.get_payment(MUM, started.payment.id).payment.refunded_cents == 650
+    assert world.finance.invoices.list_invoices(STAFF, "emma").invoices == []
     assert_ledger_invariants(finance_rt)
 
 
@@ -486,7 +502,7 @@ def test_racing_webhooks_book_a_refund_once(pay, world, finance_rt, provider):
 
     def hook():
         try:
-            results.append(pay.handle_webhook(pid).reversals_booked)
+            results.append(pay.webhooks.handle_webhook(pid).reversals_booked)
         except Exception as exc:  # pragma: no cover - shown on failure
             errors.append(exc)
 
@@ -504,23 +520,21 @@ def test_racing_webhooks_book_a_refund_once(pay, world, finance_rt, provider):
 def test_a_chargeback_of_a_top_up_already_spent_empties_the_wallet_and_invoices_the_rest(
     pay, world, finance_rt, provider
 ):
-    from services.finance.service import ledger_sums
-
     started, pid = paid_top_up(pay, world, finance_rt, 1000)
     world.sale("emma", [("Repas chaud", 2, 350)])  # 700 of the 1000 spent
     chargeback = charge_back(provider, pid, 1000)
     assert chargeback["id"].startswith("chb_") and chargeback["reversedAt"] is None
-    assert pay.handle_webhook(pid).reversals_booked == 1
-    assert pay.handle_webhook(pid).reversals_booked == 0
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 0
     assert world.balance("emma") == 0
-    (inv,) = world.svc.list_invoices(STAFF, "emma").invoices
+    (inv,) = world.finance.invoices.list_invoices(STAFF, "emma").invoices
     assert (inv.title, inv.total_cents, inv.paid_cents, inv.status) == (
         "Rétrofacturation du paiement en ligne du 16/03/2026",
         700,
         0,
         "unpaid",
     )
-    got = pay.get_payment(MUM, started.payment.id).payment
+    got = pay.online_payments.get_payment(MUM, started.payment.id).payment
     assert (got.status, got.refunded_cents, got.charged_back_cents) == ("paid", 0, 1000)
     (event,) = reversed_events(finance_rt)
     assert (event.kind, event.wallet_debited_cents, event.rest_invoice_cents, event.rest_invoice_id) == (
@@ -529,7 +543,9 @@ def test_a_chargeback_of_a_top_up_already_spent_empties_the_wallet_and_invoices_
         700,
         inv.id,
     )
-    ops = world.svc.list_operations(MUM, pb.ListOperationsRequest(student_id="emma")).operations
+    ops = world.finance.operations.list_operations(
+        MUM, pb.ListOperationsRequest(student_id="emma")
+    ).operations
     assert [(o.type, o.amount_cents) for o in ops] == [("refund", -300), ("purchase", -700), ("top_up", 1000)]
     with finance_rt.db.unit_of_work() as s:
         sums = ledger_sums(s, STAFF.school_id)
@@ -553,29 +569,29 @@ def received_names(finance_rt) -> list[str]:
 
 def test_a_refund_of_an_invoice_payment_reopens_the_invoice(pay, world, finance_rt, provider):
     inv = world.invoice("emma", 4200)
-    started = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    started = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
     checkout(started, "paid")
     pid = provider_id(finance_rt, started.payment.id)
-    assert pay.handle_webhook(pid).booked
+    assert pay.webhooks.handle_webhook(pid).booked
     refund(provider, pid, 1000)
-    assert pay.handle_webhook(pid).reversals_booked == 1
-    got = world.svc.get_invoice(MUM, inv.id).invoice
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
+    got = world.finance.invoices.get_invoice(MUM, inv.id).invoice
     assert (got.status, got.paid_cents) == ("partially_paid", 3200)
     assert_ledger_invariants(finance_rt)
     charge_back(provider, pid, 3200)
-    assert pay.handle_webhook(pid).reversals_booked == 1
-    got = world.svc.get_invoice(MUM, inv.id).invoice
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
+    got = world.finance.invoices.get_invoice(MUM, inv.id).invoice
     assert (got.status, got.paid_cents) == ("unpaid", 0)
-    payment = pay.get_payment(MUM, started.payment.id).payment
+    payment = pay.online_payments.get_payment(MUM, started.payment.id).payment
     assert (payment.status, payment.refunded_cents, payment.charged_back_cents) == ("paid", 1000, 3200)
     events = reversed_events(finance_rt)
     assert [(e.kind, e.invoice_reopened_cents, e.invoice_number) for e in events] == [
         ("refund", 1000, inv.number),
         ("chargeback", 3200, inv.number),
     ]
-    assert len(world.svc.list_invoices(STAFF, "emma").invoices) == 1  # no invoice for a rest
+    assert len(world.finance.invoices.list_invoices(STAFF, "emma").invoices) == 1  # no invoice for a rest
     # the parent can pay it again online
-    again = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    again = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
     assert again.payment.amount_cents == 4200
     assert_ledger_invariants(finance_rt)
 
@@ -584,24 +600,22 @@ def test_refunding_the_excess_of_an_invoice_paid_twice_closes_the_unmatched_tran
     pay, world, finance_rt, provider
 ):
     inv = world.invoice("emma", 3000)
-    first = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
-    second = pay.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    first = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
+    second = pay.online_payments.start_invoice_payment(MUM, pb.StartInvoicePaymentRequest(invoice_id=inv.id))
     for started in (first, second):
         checkout(started, "paid")
-        pay.handle_webhook(provider_id(finance_rt, started.payment.id))
+        pay.webhooks.handle_webhook(provider_id(finance_rt, started.payment.id))
     pid = provider_id(finance_rt, second.payment.id)
     refund(provider, pid, 3000)
-    assert pay.handle_webhook(pid).reversals_booked == 1
-    got = world.svc.get_invoice(MUM, inv.id).invoice
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
+    got = world.finance.invoices.get_invoice(MUM, inv.id).invoice
     assert (got.status, got.paid_cents) == ("paid", 3000)  # the first payment still pays it
-    assert pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers == []
-    (gone,) = pay.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest(status="all")).transfers
+    assert pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest()).transfers == []
+    (gone,) = pay.transfers.list_unmatched(STAFF, pb.ListUnmatchedTransfersRequest(status="all")).transfers
     assert (gone.status, gone.amount_cents) == ("refunded", 3000)
     (event,) = reversed_events(finance_rt)
     assert (event.unallocated_cents, event.invoice_reopened_cents, event.rest_invoice_cents) == (3000, 0, 0)
     with finance_rt.db.unit_of_work() as s:
-        from services.finance.service import ledger_sums
-
         sums = ledger_sums(s, STAFF.school_id)
     assert sums.get(f"school:{STAFF.school_id}:unallocated", 0) == 0
     assert_ledger_invariants(finance_rt)
@@ -615,13 +629,13 @@ def test_a_failed_or_canceled_refund_books_nothing(pay, world, finance_rt, provi
         f"{provider.url}/_standin/payments/{pid}/refunds/{made['id']}", json={"status": outcome}, timeout=10
     )
     assert moved.status_code == 200 and moved.json()["status"] == outcome
-    assert pay.handle_webhook(pid).reversals_booked == 0
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 0
     assert world.balance("emma") == 1000
     # with another refund that goes through, only that one is booked
     refund(provider, pid, 300)
-    assert pay.handle_webhook(pid).reversals_booked == 1
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 1
     assert world.balance("emma") == 700
-    assert pay.get_payment(MUM, started.payment.id).payment.refunded_cents == 300
+    assert pay.online_payments.get_payment(MUM, started.payment.id).payment.refunded_cents == 300
     assert [e.amount_cents for e in reversed_events(finance_rt)] == [300]
     assert_ledger_invariants(finance_rt)
 
@@ -632,7 +646,7 @@ def test_a_chargeback_reversed_before_we_saw_it_books_nothing(pay, world, financ
     requests.post(
         f"{provider.url}/_standin/payments/{pid}/chargebacks/{chargeback['id']}/reverse", timeout=10
     )
-    assert pay.handle_webhook(pid).reversals_booked == 0
+    assert pay.webhooks.handle_webhook(pid).reversals_booked == 0
     assert world.balance("emma") == 800
     assert reversed_events(finance_rt) == []
 
@@ -670,7 +684,7 @@ def test_reversals_beyond_the_payment_amount_are_not_booked(pay, world, finance_
         refunds=[ProviderReversal("re_first", "refund", 700, "refunded")],
         chargebacks=[ProviderReversal("chb_second", "chargeback", 700)],
     )
-    out = PaymentsService(finance_rt, fake).handle_webhook(pid)
+    out = use_cases(finance_rt, fake).webhooks.handle_webhook(pid)
     assert out.reversals_booked == 1  # the second would take back more than was paid: logged, not booked
     assert world.balance("emma") == 300
     assert_ledger_invariants(finance_rt)

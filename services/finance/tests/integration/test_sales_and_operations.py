@@ -14,7 +14,7 @@ from services.finance.tests.conftest import MUM, STAFF, STRANGER, assert_ledger_
 def ops(world, who=MUM, student="emma", period="today", **kw) -> list[pb.Operation]:
     f = pb.PeriodFilter(period=period, from_date=kw.pop("from_date", ""), to_date=kw.pop("to_date", ""))
     return list(
-        world.svc.list_operations(
+        world.finance.operations.list_operations(
             who, pb.ListOperationsRequest(student_id=student, period=f, **kw)
         ).operations
     )
@@ -22,7 +22,11 @@ def ops(world, who=MUM, student="emma", period="today", **kw) -> list[pb.Operati
 
 def journal(world, who=MUM, student="emma", period="today", **kw) -> list[pb.SaleLine]:
     f = pb.PeriodFilter(period=period, from_date=kw.pop("from_date", ""), to_date=kw.pop("to_date", ""))
-    return list(world.svc.list_sales(who, pb.ListSalesRequest(student_id=student, period=f, **kw)).lines)
+    return list(
+        world.finance.operations.list_sales(
+            who, pb.ListSalesRequest(student_id=student, period=f, **kw)
+        ).lines
+    )
 
 
 def test_a_sale_debits_the_wallet_and_lands_in_the_sales_journal_line_by_line(world, finance_rt):
@@ -48,7 +52,7 @@ def test_a_sale_the_wallet_does_not_cover_is_refused_and_books_nothing(world, fi
     assert exc.value.code == "insufficient_balance"
     assert world.balance("emma") == 300 and journal(world) == []
     with pytest.raises(NotFound):  # a wallet that is not this student's
-        world.svc.record_sale(
+        world.finance.operations.record_sale(
             STAFF,
             pb.RecordSaleRequest(
                 student_id="noah",
@@ -57,7 +61,7 @@ def test_a_sale_the_wallet_does_not_cover_is_refused_and_books_nothing(world, fi
             ),
         )
     with pytest.raises(Forbidden):  # parents do not record sales
-        world.svc.record_sale(
+        world.finance.operations.record_sale(
             MUM,
             pb.RecordSaleRequest(
                 student_id="emma",
@@ -119,7 +123,7 @@ def test_operations_and_sales_follow_the_period_in_brussels_days(world, finance_
     assert [
         o.amount_cents for o in ops(world, period="custom", from_date="2026-04-01", to_date="2026-04-01")
     ] == [200]
-    resp = world.svc.list_operations(
+    resp = world.finance.operations.list_operations(
         MUM, pb.ListOperationsRequest(student_id="emma")
     )  # default: last 30 days
     assert (resp.starts_at, resp.ends_at) == ("2026-03-02T23:00:00+00:00", "2026-04-01T22:00:00+00:00")
@@ -161,13 +165,13 @@ def test_top_ups_by_staff_are_cash_only_and_replay_by_key(world, finance_rt):
     assert world.top_up("emma", 1500, key="cash-1") == first
     assert world.balance("emma") == 1500
     with pytest.raises(InvalidRequest):
-        world.svc.record_top_up(
+        world.finance.operations.record_top_up(
             STAFF, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10, method="online")
         )
     with pytest.raises(InvalidRequest):
         world.top_up("emma", 0)
     with pytest.raises(Forbidden):
-        world.svc.record_top_up(
+        world.finance.operations.record_top_up(
             MUM, pb.RecordTopUpRequest(wallet_id=world.wallet("emma").id, amount_cents=10)
         )
     assert_ledger_invariants(finance_rt)

@@ -6,9 +6,9 @@ import io
 import json
 
 from kit.identity import Identity
+from services.finance.app import use_cases
 from services.finance.demo import seed_demo
-from services.finance.service import FinanceService
-from services.finance.tests.conftest import assert_ledger_invariants
+from services.finance.tests.conftest import NO_PROVIDER, assert_ledger_invariants
 
 PAYLOAD = {
     "school_id": "demo-school",
@@ -24,12 +24,12 @@ def test_seed_demo_creates_wallets_money_and_invoices_once(finance_rt, capsys):
         assert seed_demo(finance_rt, [], stdin=io.StringIO(json.dumps(PAYLOAD))) == 0
     first, second = capsys.readouterr().out.strip().splitlines()
     assert json.loads(first) == json.loads(second)
-    svc = FinanceService(finance_rt)
+    finance = use_cases(finance_rt, provider=NO_PROVIDER)
     staff = Identity(account_id="x", role="staff", school_id="demo-school")
-    settings = svc.get_settings(staff).settings
+    settings = finance.settings.get_settings(staff).settings
     assert settings.internal_wallet_payments and settings.iban == "BE68539007547034"
-    wallets = svc.list_wallets(staff, "demo-emma").wallets
+    wallets = finance.wallets.list_wallets(staff, "demo-emma").wallets
     assert {w.name: w.balance_cents for w in wallets} == {"Repas": 4500 - 790, "Activités": 2000 - 850}
-    statuses = sorted(i.status for i in svc.list_invoices(staff, "demo-lucas").invoices)
+    statuses = sorted(i.status for i in finance.invoices.list_invoices(staff, "demo-lucas").invoices)
     assert statuses == ["paid", "unpaid"]
     assert_ledger_invariants(finance_rt)

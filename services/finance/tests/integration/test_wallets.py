@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("world")
 
 
 def test_every_student_has_one_wallet_per_type_each_with_its_own_valid_communication(world):
-    emma = world.svc.list_wallets(MUM, "emma").wallets
+    emma = world.finance.wallets.list_wallets(MUM, "emma").wallets
     assert [w.name for w in emma] == ["Repas", "Activités"]
     assert all(w.balance_cents == 0 for w in emma)
     comms = {w.structured_communication for s in world.wallets.values() for w in s.values()}
@@ -29,27 +29,29 @@ def test_every_student_has_one_wallet_per_type_each_with_its_own_valid_communica
 
 
 def test_opening_wallets_again_changes_nothing(world):
-    before = world.svc.list_wallets(STAFF, "emma").wallets
-    again = world.svc.open_student_wallets(
+    before = world.finance.wallets.list_wallets(STAFF, "emma").wallets
+    again = world.finance.wallets.open_student_wallets(
         STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="primary")
     )
     assert list(again.wallets) == list(before)
 
 
 def test_a_new_wallet_type_opens_that_wallet_for_every_known_student(world):
-    made = world.svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Garderie"))
+    made = world.finance.wallets.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Garderie"))
     assert made.created and made.wallets_opened == 3
     for student in ("emma", "leo", "noah"):
-        assert "Garderie" in [w.name for w in world.svc.list_wallets(STAFF, student).wallets]
-    same = world.svc.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="  garderie "))
+        assert "Garderie" in [w.name for w in world.finance.wallets.list_wallets(STAFF, student).wallets]
+    same = world.finance.wallets.create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="  garderie "))
     assert not same.created and same.wallet_type.id == made.wallet_type.id
 
 
 def test_moving_to_secondary_gives_new_communications_and_the_old_ones_still_name_the_wallet(
     world, finance_rt
 ):
-    old = {w.id: w.structured_communication for w in world.svc.list_wallets(STAFF, "emma").wallets}
-    moved = world.svc.open_student_wallets(
+    old = {
+        w.id: w.structured_communication for w in world.finance.wallets.list_wallets(STAFF, "emma").wallets
+    }
+    moved = world.finance.wallets.open_student_wallets(
         STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary")
     )
     new = {w.id: w.structured_communication for w in moved.wallets}
@@ -70,7 +72,7 @@ def test_moving_to_secondary_gives_new_communications_and_the_old_ones_still_nam
         assert previous.valid_until is not None  # still credits the same wallet until then
         assert previous.wallet_id == current.wallet_id == wallet_id
     # stable from then on
-    again = world.svc.open_student_wallets(
+    again = world.finance.wallets.open_student_wallets(
         STAFF, pb.OpenStudentWalletsRequest(student_id="emma", level="secondary")
     )
     assert {w.id: w.structured_communication for w in again.wallets} == new
@@ -90,24 +92,28 @@ def test_student_created_event_opens_the_same_wallets_once_and_a_late_event_chan
         return consumer.handle(env.SerializeToString())
 
     assert deliver("zoe", "primary") == "handled"
-    zoe = world.svc.list_wallets(STAFF, "zoe").wallets
+    zoe = world.finance.wallets.list_wallets(STAFF, "zoe").wallets
     assert [w.name for w in zoe] == ["Repas", "Activités"]
-    world.svc.open_student_wallets(STAFF, pb.OpenStudentWalletsRequest(student_id="zoe", level="primary"))
-    assert list(world.svc.list_wallets(STAFF, "zoe").wallets) == list(zoe)
+    world.finance.wallets.open_student_wallets(
+        STAFF, pb.OpenStudentWalletsRequest(student_id="zoe", level="primary")
+    )
+    assert list(world.finance.wallets.list_wallets(STAFF, "zoe").wallets) == list(zoe)
     # leo is secondary already: a stale event saying primary must not renew his communications
-    leo = list(world.svc.list_wallets(STAFF, "leo").wallets)
+    leo = list(world.finance.wallets.list_wallets(STAFF, "leo").wallets)
     deliver("leo", "primary")
-    assert list(world.svc.list_wallets(STAFF, "leo").wallets) == leo
+    assert list(world.finance.wallets.list_wallets(STAFF, "leo").wallets) == leo
 
 
 def test_parents_see_only_their_children_and_only_staff_open_wallets(world):
     with pytest.raises(Forbidden):
-        world.svc.list_wallets(STRANGER, "emma")
+        world.finance.wallets.list_wallets(STRANGER, "emma")
     with pytest.raises(Forbidden):
-        world.svc.open_student_wallets(MUM, pb.OpenStudentWalletsRequest(student_id="emma", level="primary"))
+        world.finance.wallets.open_student_wallets(
+            MUM, pb.OpenStudentWalletsRequest(student_id="emma", level="primary")
+        )
     with pytest.raises(InvalidRequest):
-        world.svc.open_student_wallets(
+        world.finance.wallets.open_student_wallets(
             STAFF, pb.OpenStudentWalletsRequest(student_id="x", level="university")
         )
     with pytest.raises(Forbidden):
-        world.svc.create_wallet_type(MUM, pb.CreateWalletTypeRequest(name="Piscine"))
+        world.finance.wallets.create_wallet_type(MUM, pb.CreateWalletTypeRequest(name="Piscine"))

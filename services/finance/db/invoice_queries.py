@@ -1,0 +1,141 @@
+"""Queries of invoices, their lines and credit notes."""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.finance.db.tables import credit_notes, invoice_lines, invoices, structured_communications
+from services.finance.db.wallet_queries import chunks
+
+
+def find_invoice(s: Session, school_id: str, invoice_id: str, *, lock: bool = False):
+    """The school's invoice, locked until commit with ``lock``; None when it has none of this id."""
+    q = select(invoices).where(invoices.c.id == invoice_id, invoices.c.school_id == school_id)
+    return s.execute(q.with_for_update() if lock else q).first()
+
+
+def lock_invoice(s: Session, school_id: str, invoice_id: str):
+    """The school's invoice (it must exist), locked until commit."""
+    row = find_invoice(s, school_id, invoice_id, lock=True)
+    if row is None:
+        raise LookupError(f"no invoice {invoice_id}")
+    return row
+
+
+def invoice_row(s: Session, invoice_id: str):
+    return s.execute(select(invoices).where(invoices.c.id == invoice_id)).one()
+
+
+def student_invoices(s: Session, school_id: str, student_id: str, status: str = ""):
+    """The student's invoices, newest first, optionally of one status."""
+    q = select(invoices).where(invoices.c.student_id == student_id, invoices.c.school_id == school_id)
+    if status:
+        q = q.where(invoices.c.status == status)
+    return s.execute(q.order_by(invoices.c.issued_on.desc(), invoices.c.number.desc())).all()
+
+
+def invoice_number(s: Session, invoice_id: str) -> str | None:
+    return s.execute(select(invoices.c.number).where(invoices.c.id == invoice_id)).scalar_one_or_none()
+
+
+def invoice_number_and_title(s: Session, invoice_id: str):
+    return s.execute(select(invoices.c.number, invoices.c.title).where(invoices.c.id == invoice_id)).one()
+
+
+def invoice_digits(s: Session, invoice_id: str) -> str:
+    """The invoice's structured communication (12 digits)."""
+    sc = structured_communications
+    return s.execute(select(sc.c.digits).where(sc.c.invoice_id == invoice_id)).scalar_one()
+
+
+def invoices_digits(s: Session, ids: list[str]) -> dict[str, str]:
+    sc = structured_communications
+    return dict(s.execute(select(sc.c.invoice_id, sc.c.digits).where(sc.c.invoice_id.in_(ids))).all())
+
+
+def lines_of(s: Session, ids: list[str]) -> dict[str, list]:
+    """The invoices' lines in order, by invoice id."""
+    out: dict[str, list] = {}
+    for ln in s.execute(
+        select(invoice_lines).where(invoice_lines.c.invoice_id.in_(ids)).order_by(invoice_lines.c.position)
+    ):
+        out.setdefault(ln.invoice_id, []).append(ln)
+    return out
+
+
+def insert_invoice(s: Session, lines: list[tuple[str, int, int, int]], **values) -> None:
+    """An invoice row and its ``(label, quantity, unit price, amount)`` lines."""
+    s.execute(invoices.insert().values(**values))
+    s.execute(
+        invoice_lines.insert(),
+        [
+            {
+                "invoice_id": values["id"],
+                "position": i,
+                "label": label,
+                "quantity": qty,
+                "unit_price_cents": unit,
+                "amount_cents": amount,
+            }
+            for i, (label, qty, unit, amount) in enumerate(lines)
+        ],
+    )
+
+
+def set_invoice_paid(s: Session, invoice_id: str, paid_cents: int, status: str) -> None:
+    s.execute(
+        update(invoices).where(invoices.c.id == invoice_id).values(paid_cents=paid_cents, status=status)
+    )
+
+
+def cancel_invoice(
+    s: Session,
+    invoice_id: str,
+    *,
+    note_id: str,
+    school_id: str,
+    number: str,
+    reason: str,
+    credited: int,
+    now: datetime,
+) -> None:
+    """The credit note ``number`` and the invoice it cancels, crediting what was still due."""
+    s.execute(
+        credit_notes.insert().values(
+            id=note_id,
+            school_id=school_id,
+            invoice_id=invoice_id,
+            number=number,
+            reason=reason,
+            credited_cents=credited,
+            created_at=now,
+        )
+    )
+    s.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id)
+        .values(status="cancelled", credited_cents=credited)
+    )
+
+
+def lock_invoices(s: Session, school_id: str, ids: set[str]) -> list:
+    """The school's invoices among ``ids``, locked in id order (what a statement import pays)."""
+    rows = []
+    for chunk in chunks(sorted(ids)):
+        rows += s.execute(
+            select(
+                invoices.c.id,
+                invoices.c.student_id,
+                invoices.c.number,
+                invoices.c.title,
+                invoices.c.total_cents,
+                invoices.c.paid_cents,
+                invoices.c.status,
+                invoices.c.source,
+            )
+            .where(invoices.c.school_id == school_id, invoices.c.id.in_(chunk))
+            .order_by(invoices.c.id)
+            .with_for_update()
+        ).all()
+    return rows

@@ -1,0 +1,79 @@
+"""What the finance service publishes: each event's routing key written once, beside its message.
+
+Each builder answers an :class:`Event` (routing key, message); :func:`record` writes events into the
+outbox of the caller's transaction, and a statement import gathers thousands of them for
+``kit.bus.record_events``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from google.protobuf.message import Message
+from sqlalchemy.orm import Session
+
+from cartable.finance.v1 import events_pb2 as ev
+from kit.service import Runtime
+
+
+class Event(NamedTuple):
+    routing_key: str
+    message: Message
+
+
+def record(rt: Runtime, s: Session, school_id: str, event: Event) -> None:
+    """Write ``event`` into the outbox in the caller's transaction; the relay publishes it after commit."""
+    rt.record(s, event.routing_key, event.message, school_id)
+
+
+def invoice_issued(**fields) -> Event:
+    """An invoice was issued (documents renders it, notifications mail it): ``ev.InvoiceIssued``'s
+    fields."""
+    return Event("finance.invoice.issued.v1", ev.InvoiceIssued(**fields))
+
+
+def invoice_cancelled(**fields) -> Event:
+    """A credit note cancelled an invoice: ``ev.InvoiceCancelled``'s fields."""
+    return Event("finance.invoice.cancelled.v1", ev.InvoiceCancelled(**fields))
+
+
+def payment_received(
+    payment_id: str,
+    student_id: str,
+    amount_cents: int,
+    method: str,
+    purpose: str,
+    *,
+    wallet_id: str = "",
+    invoice_id: str = "",
+    balance_after: int | None = None,
+    wallet_name: str = "",
+    invoice_number: str = "",
+) -> Event:
+    """Money was booked for a student: a wallet top-up or an invoice payment (``balance_after``: the
+    wallet's balance afterwards, when a wallet moved)."""
+    msg = ev.PaymentReceived(
+        payment_id=payment_id,
+        student_id=student_id,
+        amount_cents=amount_cents,
+        method=method,
+        purpose=purpose,
+        wallet_id=wallet_id,
+        invoice_id=invoice_id,
+        wallet_name=wallet_name,
+        invoice_number=invoice_number,
+    )
+    if balance_after is not None:
+        msg.balance_after_cents = balance_after
+    return Event("finance.payment.received.v1", msg)
+
+
+def payment_reversed(**fields) -> Event:
+    """A refund or chargeback of an online payment was booked, with where its money was taken back:
+    ``ev.PaymentReversed``'s fields."""
+    return Event("finance.payment.reversed.v1", ev.PaymentReversed(**fields))
+
+
+def sale_recorded(**fields) -> Event:
+    """A purchase at school was paid from a wallet: ``ev.SaleRecorded``'s fields."""
+    return Event("finance.sale.recorded.v1", ev.SaleRecorded(**fields))

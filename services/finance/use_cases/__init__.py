@@ -1,0 +1,19 @@
+"""The finance service's use cases, one module per capability (see docs/architecture.md); each class
+takes the runtime (and what else ``app.py`` injects) and answers the API's protobuf messages.
+
+- ``wallets``: wallet types, students' wallets and their communications.
+- ``settings``: the school's payment settings.
+- ``invoices``: issuing invoices (staff, orders), listing them, credit notes.
+- ``wallet_payments``: paying an invoice from a wallet.
+- ``online_payments``: starting online payments (top-ups, invoices, orders' checkouts), reading one.
+- ``webhooks``: the provider's word on a payment (webhook, sync of lost webhooks), booking it once.
+- ``reversals``: refunds and chargebacks of online payments.
+- ``transfers``: transfer details (EPC QR code) and unmatched transfers assigned by the manager.
+- ``statements`` (and ``statement_batch``): bank statement imports.
+- ``operations``: cash top-ups, sales, the operations and sales lists.
+- ``common``: the clock, idempotency, periods, lines, loading invoices, crediting an invoice.
+
+How an invoice gets paid: ``domain.invoices.settle`` says what the money covers and what is left;
+wallet_payments, webhooks (through ``common.credit_invoice``), statement_batch, transfers and
+reversals all ask it.
+"""

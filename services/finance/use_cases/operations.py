@@ -1,0 +1,207 @@
+"""Money in and out of wallets at school, and what parents and staff read of it: cash top-ups at the
+office, purchases paid from a wallet (the sales journal), the list of a student's wallet operations
+and of sales."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from cartable.finance.v1 import finance_pb2 as pb
+from kit.errors import Conflict, InvalidRequest, NotFound
+from kit.identity import Identity
+from kit.service import Runtime
+from services.finance import db, events, views
+from services.finance.domain import ledger
+from services.finance.domain.payments import METHODS
+from services.finance.use_cases import common
+
+# Operation types as API.md names them, and the ledger kinds behind them; anything else is an adjustment.
+OPERATION_TYPES = {
+    "top_up": ledger.KIND_TOP_UP,
+    "purchase": ledger.KIND_SALE,
+    "invoice_payment": ledger.KIND_INVOICE_PAYMENT,
+    "refund": ledger.KIND_REFUND,
+}
+OPERATION_TYPE_OF_KIND = {kind: name for name, kind in OPERATION_TYPES.items()}
+
+
+class Operations:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def record_top_up(self, who: Identity, req: pb.RecordTopUpRequest) -> pb.RecordTopUpResponse:
+        """Staff: cash handed over at the office credits the wallet (online and transfer top-ups come
+        through the payment provider and bank statements)."""
+        who.require_staff()
+        method = req.method or "cash"
+        if method != "cash":
+            raise InvalidRequest("staff record cash top-ups only", fields={"method": "cash"})
+        if not 1 <= req.amount_cents <= common.MAX_UNIT_CENTS:
+            raise InvalidRequest(
+                "amount_cents must be positive", fields={"amount_cents": f"1 to {common.MAX_UNIT_CENTS}"}
+            )
+        label = " ".join((req.label or "").split())[:300] or "Rechargement en espèces"
+
+        def work(s: Session) -> pb.RecordTopUpResponse:
+            wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
+            if wallet is None:
+                raise NotFound("no such wallet")
+            at = common.now(self.rt)
+            tx_id = db.book(
+                s,
+                who.school_id,
+                ledger.top_up(wallet.id, who.school_id, req.amount_cents, method),
+                at=at,
+                label=label,
+                student_id=wallet.student_id,
+            )
+            payment_id = db.insert_paid_payment(
+                s,
+                who.school_id,
+                wallet.student_id,
+                "top_up",
+                method,
+                req.amount_cents,
+                at,
+                tx_id,
+                wallet_id=wallet.id,
+            )
+            balance = wallet.balance_cents + req.amount_cents
+            events.record(
+                self.rt,
+                s,
+                who.school_id,
+                events.payment_received(
+                    payment_id,
+                    wallet.student_id,
+                    req.amount_cents,
+                    method,
+                    "top_up",
+                    wallet_id=wallet.id,
+                    balance_after=balance,
+                    wallet_name=wallet.name,
+                ),
+            )
+            return pb.RecordTopUpResponse(payment_id=payment_id, balance_cents=balance)
+
+        return common.idempotent(
+            self.rt, f"top-up:{who.account_id}", req.idempotency_key, req, pb.RecordTopUpResponse, work
+        )
+
+    def record_sale(self, who: Identity, req: pb.RecordSaleRequest) -> pb.RecordSaleResponse:
+        """Staff: a purchase at school paid from the student's wallet (the sales journal); refused with
+        insufficient_balance when the wallet does not cover it."""
+        who.require_staff()
+        parsed = common.parse_lines(req.lines)
+        amount = sum(a for *_, a in parsed)
+        if amount <= 0:
+            raise InvalidRequest("a sale must cost something", fields={"lines": "total above 0"})
+        label = ", ".join(f"{lb} ×{q}" if q > 1 else lb for lb, q, _u, _a in parsed)[:300]
+
+        def work(s: Session) -> pb.RecordSaleResponse:
+            wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
+            if wallet is None or wallet.student_id != req.student_id:
+                raise NotFound("no such wallet for this student")
+            try:
+                balance_after = ledger.check_can_debit(wallet.balance_cents, amount)
+            except ledger.InsufficientBalance as e:
+                raise Conflict(
+                    f"the wallet holds {e.balance_cents} cents, the sale costs {e.amount_cents}",
+                    code="insufficient_balance",
+                ) from None
+            at = common.now(self.rt)
+            tx_id = db.book(
+                s,
+                who.school_id,
+                ledger.sale(wallet.id, who.school_id, amount),
+                at=at,
+                label=label,
+                student_id=wallet.student_id,
+            )
+            sale_id = db.insert_sale(
+                s,
+                parsed,
+                school_id=who.school_id,
+                student_id=wallet.student_id,
+                wallet_id=wallet.id,
+                transaction_id=tx_id,
+                amount=amount,
+                recorded_by=who.account_id,
+                now=at,
+            )
+            events.record(
+                self.rt,
+                s,
+                who.school_id,
+                events.sale_recorded(
+                    sale_id=sale_id,
+                    student_id=wallet.student_id,
+                    wallet_id=wallet.id,
+                    wallet_name=wallet.name,
+                    amount_cents=amount,
+                    balance_after_cents=balance_after,
+                    label=label,
+                ),
+            )
+            return pb.RecordSaleResponse(id=sale_id, balance_cents=balance_after, amount_cents=amount)
+
+        return common.idempotent(
+            self.rt, f"sale:{who.account_id}", req.idempotency_key, req, pb.RecordSaleResponse, work
+        )
+
+    def list_operations(self, who: Identity, req: pb.ListOperationsRequest) -> pb.ListOperationsResponse:
+        """Every movement of the student's wallets in the period, newest first, optionally of one type
+        and one payment method; amounts signed (+ in, − out)."""
+        who.require_student(req.student_id)
+        if req.type and req.type not in (*OPERATION_TYPES, "adjustment"):
+            raise InvalidRequest(
+                "unknown operation type", fields={"type": " | ".join([*OPERATION_TYPES, "adjustment"])}
+            )
+        if req.payment_method and req.payment_method not in METHODS:
+            raise InvalidRequest("unknown payment method", fields={"payment_method": " | ".join(METHODS)})
+        start, end = common.period(self.rt, req.period)
+        with self.rt.db.unit_of_work() as s:
+            names = db.wallet_names(s, who.school_id, req.student_id)
+            if req.wallet_id and req.wallet_id not in names:
+                raise NotFound("no such wallet")
+            accounts = [ledger.wallet_account(w) for w in ([req.wallet_id] if req.wallet_id else names)]
+            rows = (
+                db.postings_of(
+                    s,
+                    accounts,
+                    start,
+                    end,
+                    kind=OPERATION_TYPES.get(req.type, ""),
+                    not_kinds=list(OPERATION_TYPES.values()) if req.type == "adjustment" else None,
+                    method=req.payment_method,
+                )
+                if accounts
+                else []
+            )
+        ops = []
+        for r in rows:
+            wallet_id = r.account[len(db.WALLET_PREFIX) :]
+            ops.append(
+                views.operation(
+                    r, OPERATION_TYPE_OF_KIND.get(r.kind, "adjustment"), wallet_id, names[wallet_id]
+                )
+            )
+        return pb.ListOperationsResponse(
+            operations=ops, starts_at=views.rfc3339(start), ends_at=views.rfc3339(end)
+        )
+
+    def list_sales(self, who: Identity, req: pb.ListSalesRequest) -> pb.ListSalesResponse:
+        """The sales journal in the period, newest first: a student's purchases line by line (staff
+        without a student: the whole school's)."""
+        if req.student_id or not who.is_staff:
+            who.require_student(req.student_id)
+        start, end = common.period(self.rt, req.period)
+        with self.rt.db.unit_of_work() as s:
+            rows = db.sale_lines_of(
+                s, who.school_id, start, end, student_id=req.student_id, wallet_id=req.wallet_id
+            )
+        return pb.ListSalesResponse(
+            lines=[views.sale_line(r) for r in rows],
+            starts_at=views.rfc3339(start),
+            ends_at=views.rfc3339(end),
+        )

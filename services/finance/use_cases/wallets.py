@@ -1,0 +1,144 @@
+"""Wallets: the school's wallet types and every student's wallet of each type, with its own
+structured communication (for top-ups by bank transfer). Students reach finance through
+OpenStudentWallets (the gateway, right after creating one) and auth.student.created.v1
+(``handlers.py``); whichever comes second finds the wallets open."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from cartable.finance.v1 import finance_pb2 as pb
+from kit.errors import InvalidRequest, NotFound
+from kit.identity import Identity
+from kit.service import Runtime
+from services.finance import db, views
+from services.finance.use_cases.common import now
+
+LEVELS = ("primary", "secondary")
+# After primary -> secondary, transfers with the old communication still credit the wallet this long.
+OLD_COMMUNICATION_GRACE = timedelta(days=365)
+
+
+class Wallets:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def list_wallets(self, who: Identity, student_id: str) -> pb.ListWalletsResponse:
+        """The student's wallets, one per wallet type, with their balances and communications."""
+        who.require_student(student_id)
+        with self.rt.db.unit_of_work() as s:
+            return pb.ListWalletsResponse(wallets=_wallets(s, who.school_id, student_id))
+
+    def open_student_wallets(
+        self, who: Identity, req: pb.OpenStudentWalletsRequest
+    ) -> pb.OpenStudentWalletsResponse:
+        """Make sure the student has one wallet per wallet type (idempotent). A new level gives every
+        wallet a new structured communication; the old one keeps crediting it for a while."""
+        who.require_staff()
+        if not req.student_id or len(req.student_id) > 36:
+            raise InvalidRequest("student_id is required", fields={"student_id": "required"})
+        if req.level not in LEVELS:
+            raise InvalidRequest(
+                "level must be primary or secondary", fields={"level": "primary | secondary"}
+            )
+        with self.rt.db.unit_of_work() as s:
+            self.open_wallets_in(
+                s,
+                who.school_id,
+                req.student_id,
+                req.level,
+                first_name=req.first_name,
+                last_name=req.last_name,
+                class_name=req.class_name,
+            )
+            return pb.OpenStudentWalletsResponse(wallets=_wallets(s, who.school_id, req.student_id))
+
+    def open_wallets_in(
+        self,
+        s: Session,
+        school_id: str,
+        student_id: str,
+        level: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        class_name: str = "",
+        update_existing: bool = True,
+    ) -> int:
+        """In the caller's transaction (the RPC, or the auth.student.created.v1 handler): record the
+        student and open its missing wallets. Returns how many wallets were opened. With
+        ``update_existing`` false (a possibly late event) a known student's level and names stay."""
+        at = now(self.rt)
+        db.school_lock(s, school_id, "wallets")
+        db.add_student(
+            s,
+            id=student_id,
+            school_id=school_id,
+            level=level,
+            first_name=first_name[:100],
+            last_name=last_name[:100],
+            class_name=class_name[:50],
+            created_at=at,
+        )
+        student = db.student_row(s, student_id)
+        if student.school_id != school_id:
+            raise NotFound("not found")
+        changes = (
+            {}
+            if not update_existing
+            else {
+                k: v[:100]
+                for k, v in (("first_name", first_name), ("last_name", last_name), ("class_name", class_name))
+                if v and v != getattr(student, k)
+            }
+        )
+        if update_existing and level != student.level:
+            changes["level"] = level
+            db.renew_communications(s, school_id, student_id, level, at, at + OLD_COMMUNICATION_GRACE)
+        if changes:
+            db.update_student(s, student_id, changes)
+        have = db.wallet_type_ids_of(s, student_id)
+        opened = 0
+        for type_id in db.wallet_type_ids(s, school_id):
+            if type_id not in have:
+                db.open_wallet(s, school_id, student_id, type_id, level, at)
+                opened += 1
+        return opened
+
+    def create_wallet_type(
+        self, who: Identity, req: pb.CreateWalletTypeRequest
+    ) -> pb.CreateWalletTypeResponse:
+        """A wallet type for the school, opened at once for every student finance knows. An existing
+        name (any case) answers the existing type."""
+        who.require_staff()
+        name = " ".join((req.name or "").split())
+        if not name or len(name) > 100:
+            raise InvalidRequest(
+                "name is required (at most 100 characters)", fields={"name": "1 to 100 characters"}
+            )
+        at = now(self.rt)
+        with self.rt.db.unit_of_work() as s:
+            db.school_lock(s, who.school_id, "wallets")
+            found = db.find_wallet_type(s, who.school_id, name.casefold())
+            if found is not None:
+                return pb.CreateWalletTypeResponse(wallet_type=views.wallet_type(found))
+            type_id = db.add_wallet_type(s, who.school_id, name, at)
+            known = db.students_of(s, who.school_id)
+            for st in known:
+                db.open_wallet(s, who.school_id, st.id, type_id, st.level, at)
+            return pb.CreateWalletTypeResponse(
+                wallet_type=pb.WalletType(id=type_id, name=name), wallets_opened=len(known), created=True
+            )
+
+    def list_wallet_types(self, who: Identity) -> pb.ListWalletTypesResponse:
+        """Staff: the school's wallet types, in the order it created them."""
+        who.require_staff()
+        with self.rt.db.unit_of_work() as s:
+            rows = db.wallet_types_of(s, who.school_id)
+        return pb.ListWalletTypesResponse(wallet_types=[views.wallet_type(r) for r in rows])
+
+
+def _wallets(s: Session, school_id: str, student_id: str) -> list[pb.Wallet]:
+    return [views.wallet(r) for r in db.student_wallets(s, school_id, student_id)]
