@@ -56,6 +56,7 @@ def list_of(schema: dict[str, Any]) -> dict[str, Any]:
 S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
 B = {"type": "boolean"}
+NS = {"type": ["string", "null"]}
 
 BASE_SCHEMAS: dict[str, Any] = {
     "Error": obj(

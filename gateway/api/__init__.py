@@ -6,11 +6,26 @@ from gateway.api import (
     dashboard,
     documents,
     finance,
+    finance_staff,
     meetings,
     notifications,
     orders,
     payments,
+    payments_staff,
     photos,
 )
 
-ALL = [core, account, dashboard, documents, finance, payments, orders, meetings, notifications, photos]
+ALL = [
+    core,
+    account,
+    dashboard,
+    documents,
+    finance,
+    finance_staff,
+    payments,
+    payments_staff,
+    orders,
+    meetings,
+    notifications,
+    photos,
+]

@@ -1,4 +1,4 @@
-"""The gateway's layout rules (CONVENTIONS.md): no import cycle among its modules."""
+"""The gateway's layout rules (CONVENTIONS.md): no import cycle among its modules, none over 500 lines."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 GATEWAY = Path(__file__).resolve().parents[1]
+MAX_LINES = 500
 
 
 def _modules() -> dict[str, Path]:
@@ -60,3 +61,12 @@ def test_no_gateway_module_imports_itself_back():
     graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
     cycles = [c for name in sorted(graph) if (c := _cycle_from(name, graph))]
     assert cycles == []
+
+
+def test_no_gateway_module_is_over_500_lines():
+    long = {
+        str(path.relative_to(GATEWAY)): n
+        for path in GATEWAY.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
