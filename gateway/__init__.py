@@ -1,4 +1,17 @@
-"""The web gateway: parent portal, staff back office and the JSON API, over the services' gRPC APIs."""
+"""The web gateway: parent portal, staff back office and the JSON API, over the services' gRPC APIs.
+
+Where things are (a route reaches its use case in two hops: route -> ``calls/<area>.py`` -> service):
+
+- ``api/<area>.py``: the JSON routes of API.md with their OpenAPI paths (``OPENAPI``, documented once,
+  beside the route); ``api/<area>_staff.py`` the school's side of a large area; ``api/shapes.py``
+  every JSON shape (protobuf message -> dict).
+- ``pages/<area>.py``: the web pages (templates/, translations/<area>/).
+- ``calls/<area>.py``: every call to a service, shared by a page and its API route. The services own
+  the rules; the gateway checks shapes and passes their refusals through.
+- ``web.py`` request plumbing (session and its cookie, CSRF, errors, JSON bodies, pagination);
+  ``i18n.py`` languages and money (kit.money) for the pages; ``clients.py`` gRPC channels and
+  deadlines; ``openapi.py`` the document's builder.
+"""
 
 from __future__ import annotations
 
