@@ -167,11 +167,12 @@ def ledger_sums(s: Session, school_id: str | None = None) -> dict[str, int]:
 def posted_on(s: Session, transaction_id: str, account: str) -> int:
     """What one transaction posted on one account (0 when nothing)."""
     p = ledger_postings
-    return s.execute(
+    total = s.execute(
         select(func.coalesce(func.sum(p.c.amount_cents), 0)).where(
             p.c.transaction_id == transaction_id, p.c.account == account
         )
     ).scalar_one()
+    return int(total)  # PostgreSQL sums bigints as numeric
 
 
 def postings_of(
