@@ -3,8 +3,8 @@
 Where things are (a route reaches its use case in two hops: route -> ``calls/<area>.py`` -> service):
 
 - ``api/<area>.py``: the JSON routes of API.md with their OpenAPI paths (``OPENAPI``, documented once,
-  beside the route); ``api/<area>_staff.py`` the school's side of a large area; ``api/shapes.py``
-  every JSON shape (protobuf message -> dict).
+  beside the route); ``api/<area>_staff.py`` the school's side of a large area.
+- ``shapes.py``: every JSON shape of the API (protobuf message -> dict), pure.
 - ``pages/<area>.py``: the web pages (templates/, translations/<area>/).
 - ``calls/<area>.py``: every call to a service, shared by a page and its API route. The services own
   the rules; the gateway checks shapes and passes their refusals through.

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from gateway.api.shapes import child_json, session_json, wallet_json
 from gateway.calls.account import (
     activate,
     change_password,
@@ -28,6 +27,7 @@ from gateway.calls.finance import open_student_wallets
 from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
+from gateway.shapes import child_json, session_json, wallet_json
 from gateway.web import (
     clear_session_cookie,
     field_str,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from gateway.api.shapes import child_json, event_json
 from gateway.calls.dashboard import assemble
 from gateway.calls.notifications import create_event, list_events
 from gateway.openapi import error_responses, json_body, list_of, obj, ok, ref
+from gateway.shapes import child_json, event_json
 from gateway.web import field_str, require_parent_child, require_staff
 from gateway.web import json_body as read_json
 from kit.errors import InvalidRequest

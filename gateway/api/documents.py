@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from gateway.api.shapes import document_json
 from gateway.calls.documents import deposit, list_documents, open_document
 from gateway.openapi import error_responses, list_of, obj, ok
+from gateway.shapes import document_json
 from gateway.web import require_parent_child, require_session, require_staff
 from kit.errors import InvalidRequest
 

@@ -10,9 +10,9 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from cartable.finance.v1 import finance_pb2 as pb
-from gateway.api.shapes import invoice_json, operation_json, sale_line_json, wallet_json
 from gateway.calls import finance
 from gateway.openapi import I, S, error_responses, list_of, obj, ok, ref
+from gateway.shapes import invoice_json, operation_json, sale_line_json, wallet_json
 from gateway.web import page_params, paginate, require_parent_child
 from kit.errors import InvalidRequest
 

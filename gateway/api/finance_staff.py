@@ -15,7 +15,10 @@ from gateway.api.finance import (
     list_page,
     period_filter,
 )
-from gateway.api.shapes import (
+from gateway.calls import finance
+from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
+from gateway.openapi import json_body as body_schema
+from gateway.shapes import (
     credit_note_json,
     invoice_json,
     sale_line_json,
@@ -23,9 +26,6 @@ from gateway.api.shapes import (
     wallet_json,
     wallet_type_json,
 )
-from gateway.calls import finance
-from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
-from gateway.openapi import json_body as body_schema
 from gateway.web import field_int, field_str, idempotency_key, json_body, require_staff
 from kit.errors import InvalidRequest
 

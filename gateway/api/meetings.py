@@ -6,14 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from gateway.api.shapes import (
-    booking_json,
-    evening_json,
-    evening_summary_json,
-    open_evening_json,
-    schedule_json,
-    teacher_json,
-)
 from gateway.calls.meetings import (
     book,
     cancel,
@@ -25,6 +17,14 @@ from gateway.calls.meetings import (
     schedule,
 )
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.shapes import (
+    booking_json,
+    evening_json,
+    evening_summary_json,
+    open_evening_json,
+    schedule_json,
+    teacher_json,
+)
 from gateway.web import (
     idempotency_key,
     page_params,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from gateway.api.shapes import failed_mail_json, prefs_json
 from gateway.calls import notifications
 from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.shapes import failed_mail_json, prefs_json
 from gateway.web import json_body as read_json
 from gateway.web import require_session, require_staff
 from kit.errors import Forbidden, InvalidRequest

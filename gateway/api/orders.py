@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from gateway.api.shapes import catalog_json, period_json, summary_json
 from gateway.calls import orders
 from gateway.calls.account import list_students
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.shapes import catalog_json, period_json, summary_json
 from gateway.web import field_int, field_str, idempotency_key, require_parent_child, require_staff
 from gateway.web import json_body as read_json
 from kit.errors import InvalidRequest

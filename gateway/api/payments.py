@@ -12,10 +12,10 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from gateway.api.shapes import invoice_json, payment_json, started_payment_json, transfer_json
 from gateway.calls import finance
 from gateway.openapi import NS, I, S, error_responses, obj, ok, ref
 from gateway.openapi import json_body as body_schema
+from gateway.shapes import invoice_json, payment_json, started_payment_json, transfer_json
 from gateway.web import (
     field_int,
     field_str,

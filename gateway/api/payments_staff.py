@@ -7,10 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from gateway.api.payments import ID, IDEMPOTENCY
-from gateway.api.shapes import invoice_json, statement_json, unmatched_json
 from gateway.calls import finance
 from gateway.openapi import NS, I, S, error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
+from gateway.shapes import invoice_json, statement_json, unmatched_json
 from gateway.web import field_str, idempotency_key, json_body, page_params, paginate, require_staff
 from kit.errors import InvalidRequest
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from gateway.api.shapes import album_json, photo_json
 from gateway.calls.photos import (
     PHOTO_PAGE,
     add_photos,
@@ -22,6 +21,7 @@ from gateway.calls.photos import (
     withdraw_photo,
 )
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
+from gateway.shapes import album_json, photo_json
 from gateway.web import field_int, field_str, require_parent_child, require_session, require_staff
 from gateway.web import json_body as read_json
 from kit.errors import InvalidRequest

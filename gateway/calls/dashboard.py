@@ -15,7 +15,8 @@ from cartable.finance.v1 import finance_pb2
 from cartable.meetings.v1 import meetings_pb2
 from cartable.notifications.v1 import notifications_pb2
 from cartable.orders.v1 import orders_pb2
-from gateway.api.shapes import (
+from gateway.clients import rpc_future
+from gateway.shapes import (
     event_json,
     latest_documents_json,
     period_json,
@@ -23,7 +24,6 @@ from gateway.api.shapes import (
     upcoming_booking_json,
     wallet_json,
 )
-from gateway.clients import rpc_future
 
 log = logging.getLogger("gateway.dashboard")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cartable.notifications.v1 import notifications_pb2 as pb
-from gateway.api.shapes import mail_switches
 from gateway.clients import rpc
 from gateway.i18n import LANGUAGES
+from gateway.shapes import mail_switches
 from kit.errors import InvalidRequest
 
 

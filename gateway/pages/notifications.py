@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gateway.api.shapes import mail_switches
 from gateway.calls.notifications import get_preferences, update_preferences
 from gateway.i18n import form_cents
 from gateway.pages.account import login_required
+from gateway.shapes import mail_switches
 from gateway.web import load_session
 from kit.errors import Forbidden, InvalidRequest
 

@@ -7,9 +7,9 @@ import uuid
 from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 
-from gateway.api.shapes import catalog_json
 from gateway.calls.orders import catalog, place, summarize
 from gateway.pages.account import current_child, parent_page
+from gateway.shapes import catalog_json
 from kit.errors import Conflict, InvalidRequest
 
 bp = Blueprint("orders", __name__)

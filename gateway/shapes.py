@@ -1,8 +1,9 @@
 """Every JSON shape of API.md, written once: a service's protobuf message in, the API's dict out.
 
 Pure functions (no Flask, no service call), used by the API routes, by the dashboard's fan-out and by
-the order pages (which render the catalog shape). The OpenAPI schema of each shape sits with the
-routes that answer it (``OPENAPI`` / ``SCHEMAS`` of each ``gateway.api`` module).
+the order pages (which render the catalog shape); outside ``gateway.api`` so that those import it
+without loading every API area. The OpenAPI schema of each shape sits with the routes that answer it
+(``OPENAPI`` / ``SCHEMAS`` of each ``gateway.api`` module).
 """
 
 from __future__ import annotations
