@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -21,13 +22,20 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def _wait(host: str, port: int, seconds: float) -> bool:
+def _amqp_answers(url: str) -> bool:
+    from kit.bus import broker_answers  # pika only when RabbitMQ had to be started
+
+    return broker_answers(url)
+
+
+def _wait(ready: Callable[[], bool], seconds: float) -> bool:
+    """Poll ``ready`` (a command-line tool's own loop: kit.testing.wait_for is for tests)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if _answers(host, port):
+        if ready():
             return True
         time.sleep(0.5)
-    return False
+    return ready()
 
 
 def ensure_rabbitmq(url: str) -> bool:
@@ -54,8 +62,8 @@ def ensure_rabbitmq(url: str) -> bool:
         return False
     print("Starting RabbitMQ ...", file=sys.stderr)
     subprocess.run([server, "-detached"], check=False)
-    if _wait(host, port, 90):
-        time.sleep(2)  # the port opens a moment before the broker accepts AMQP sessions
+    # the port opens a moment before the broker accepts AMQP sessions: wait for a session
+    if _wait(lambda: _amqp_answers(url), 90):
         return True
     print("RabbitMQ did not start within 90 s; see its logs (/var/log/rabbitmq).", file=sys.stderr)
     return False
@@ -73,7 +81,7 @@ def ensure_postgres(url: str) -> bool:
             subprocess.run(
                 ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False
             )
-        if _wait(host, port, 60):
+        if _wait(lambda: _answers(host, port), 60):
             return True
     print(
         f"PostgreSQL at {host}:{port} does not answer; start it or unset TEST_DATABASE_URL.", file=sys.stderr

@@ -20,13 +20,14 @@ import json
 import re
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from email.message import EmailMessage
 from typing import Any
 
 import requests
+
+from kit.testing import wait_for
 
 API_PREFIX = "/api/v1"
 TIMEOUT = 30
@@ -383,24 +384,25 @@ def token_in(msg: EmailMessage) -> str | None:
 
 
 def wait_for_token_mail(
-    suite, address: str, *, previous: Iterable[str] = (), timeout: float = 30
+    suite, address: str, *, previous: Iterable[str] = (), timeout: float = 60
 ) -> EmailMessage:
     """The first mail to ``address`` carrying a connection token not in ``previous`` (tokens already
     seen), waiting for it to arrive."""
     seen = set(previous)
-    deadline = time.monotonic() + timeout
-    while True:
-        for msg in mails_to(suite, address):
-            tok = token_in(msg)
-            if tok and tok not in seen:
-                return msg
-        if time.monotonic() >= deadline:
-            subjects = [str(m.get("Subject", "")) for m in mails_to(suite, address)]
-            raise TimeoutError(f"no new token mail for {address} within {timeout}s (mails to it: {subjects})")
-        time.sleep(0.1)
+
+    def new_token_mail() -> list[EmailMessage]:
+        return [m for m in mails_to(suite, address) if (tok := token_in(m)) and tok not in seen][:1]
+
+    found = wait_for(
+        new_token_mail,
+        timeout,
+        what=f"a new token mail for {address}",
+        describe=lambda: f"mails to it: {[str(m.get('Subject', '')) for m in mails_to(suite, address)]}",
+    )
+    return found[0]
 
 
-def wait_for_token(suite, address: str, *, previous: Iterable[str] = (), timeout: float = 30) -> str:
+def wait_for_token(suite, address: str, *, previous: Iterable[str] = (), timeout: float = 60) -> str:
     """The connection token of the first mail to ``address`` whose token is not in ``previous``."""
     tok = token_in(wait_for_token_mail(suite, address, previous=previous, timeout=timeout))
     assert tok is not None

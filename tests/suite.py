@@ -1,6 +1,10 @@
 """The whole suite started for end-to-end and browser tests: every service as its own processes
 (serve, relay, consume) on free ports with throwaway databases, a private exchange on the real
-RabbitMQ, the SMTP catcher, the payment provider's stand-in, and the gateway on a real HTTP port."""
+RabbitMQ, the SMTP catcher, the payment provider's stand-in, and the gateway on a real HTTP port.
+
+A test never sleeps to let the suite catch up: it waits for what it means (``kit.testing.wait_for``),
+and before asserting that nothing more came of what it did (no doubled event, mail or document) it
+waits until the bus has settled: ``mark = suite.bus_mark()`` first, then ``suite.wait_until_settled(mark)``."""
 
 from __future__ import annotations
 
@@ -10,16 +14,17 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import requests
+from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy.engine import Engine
 from werkzeug.serving import make_server
 
 from kit import migrations
 from kit.service import bootstrap, make_consumer
 from kit.settings import ROOT, SERVICES, load_settings
-from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases
+from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases, wait_for
 
 PROCESSES = {
     "auth": ("serve", "relay"),
@@ -29,6 +34,11 @@ PROCESSES = {
     "notifications": ("serve", "relay", "consume", "mailer"),
     "meetings": ("serve", "relay"),
 }
+
+# The stand-in retries a failing webhook sooner than Mollie would; a test that needs to look at what
+# happens before a late webhook holds the retries itself (``/_standin/payments/<id>/webhook-retries``).
+WEBHOOK_RETRY_DELAYS = "0.2,0.5,1,2,5,15,60"
+MAIL_SERVICE = "notifications"  # the service whose ``outgoing_mails`` the mailer sends
 
 
 def free_port() -> int:
@@ -68,6 +78,8 @@ class Suite:
         self._mollie: subprocess.Popen | None = None
         self._gunicorn: subprocess.Popen | None = None
         self.gunicorn_workers = gunicorn_workers
+        self.bound: dict[str, frozenset[str]] = {}  # consuming service -> the event names it handles
+        self._engines: dict[str, Engine] = {}
 
     def env(self, service: str | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -111,6 +123,7 @@ class Suite:
                 rt = bootstrap(spec, load_settings(svc, self.env(svc)))
                 consumer = make_consumer(rt)
                 consumer.declare_on(consumer.amqp_url)
+                self.bound[svc] = frozenset(consumer.bindings)
                 rt.db.dispose()
 
     def start_service(self, svc: str) -> None:
@@ -166,6 +179,7 @@ class Suite:
         mollie_env["MOLLIE_STANDIN_ADDR"] = f"127.0.0.1:{self.mollie_port}"
         mollie_env["MOLLIE_STANDIN_PUBLIC_URL"] = f"http://127.0.0.1:{self.mollie_port}"
         mollie_env["MOLLIE_STANDIN_STATE"] = str(self.var / "mollie-standin.json")
+        mollie_env["MOLLIE_STANDIN_RETRY_DELAYS"] = WEBHOOK_RETRY_DELAYS
         self._mollie = subprocess.Popen(
             [sys.executable, "-m", "devtools.mollie_standin"],
             env=mollie_env,
@@ -208,19 +222,84 @@ class Suite:
         cfg.update(config)
         return create_app(cfg)
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
+    def wait_ready(self, timeout: float = 90) -> None:
+        last: list[requests.Response | None] = [None]
+
+        def ready() -> bool:
             try:
-                last = requests.get(self.base_url + "/readyz", timeout=3)
-                if last.status_code == 200:
-                    return
+                last[0] = requests.get(self.base_url + "/readyz", timeout=3)
             except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        logs = {p.name: p.read_text(errors="replace")[-2000:] for p in self.logs.glob("*.log")}
-        raise RuntimeError(f"suite not ready: {last.text if last is not None else 'no answer'}\n{logs}")
+                return False
+            return last[0].status_code == 200
+
+        def what_was_there() -> str:
+            logs = {p.name: p.read_text(errors="replace")[-2000:] for p in self.logs.glob("*.log")}
+            return f"{last[0].text if last[0] is not None else 'no answer'}\n{logs}"
+
+        wait_for(ready, timeout, interval=0.3, what="the suite to be ready", describe=what_was_there)
+
+    # -- the bus settled ------------------------------------------------------------------------
+
+    def _db(self, svc: str) -> Engine:
+        if svc not in self._engines:
+            self._engines[svc] = create_engine(self.urls[svc])
+        return self._engines[svc]
+
+    def bus_mark(self) -> dict[str, int]:
+        """Where every service's outbox stands now: what a test did comes after it."""
+        mark = {}
+        for svc in SERVICES:
+            with self._db(svc).connect() as c:
+                mark[svc] = c.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
+        return mark
+
+    def unsettled(self, mark: dict[str, int]) -> list[str]:
+        """What is still on its way among the events written since ``mark`` (and the events they
+        caused in turn): events not yet published, events a consuming service has not handled yet,
+        and mails made from them not sent yet."""
+        events: dict[str, str] = {}  # event_id -> name, every service's events since the mark
+        left = []
+        for svc in SERVICES:
+            with self._db(svc).connect() as c:
+                rows = c.execute(
+                    text("SELECT event_id, event_name, published_at FROM outbox WHERE id > :m"),
+                    {"m": mark.get(svc, 0)},
+                ).all()
+            for event_id, name, published_at in rows:
+                events[event_id] = name
+                if published_at is None:
+                    left.append(f"{svc}: {name} {event_id} not published")
+        in_inbox = text("SELECT event_id FROM inbox WHERE event_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for svc, names in self.bound.items():
+            wanted = [e for e, name in events.items() if name in names]
+            if not wanted:
+                continue
+            with self._db(svc).connect() as c:
+                handled = set(c.execute(in_inbox, {"ids": wanted}).scalars())
+            left += [f"{svc}: {events[e]} {e} not handled" for e in wanted if e not in handled]
+        if events:
+            pending = text(
+                "SELECT kind, recipient FROM outgoing_mails WHERE status = 'pending' AND event_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True))
+            with self._db(MAIL_SERVICE).connect() as c:
+                left += [
+                    f"mail {kind} to {to} not sent" for kind, to in c.execute(pending, {"ids": list(events)})
+                ]
+        return left
+
+    def wait_until_settled(self, mark: dict[str, int], timeout: float = 60) -> None:
+        """Wait until everything that came of the events written since ``mark`` is done: each one
+        published, handled by every service consuming it (and what that wrote in turn, likewise), its
+        mails sent. After it, an event, mail or document that was going to be doubled is there."""
+        wait_for(
+            lambda: not self.unsettled(mark),
+            timeout,
+            interval=0.2,
+            what="the bus to settle",
+            describe=lambda: "; ".join(self.unsettled(mark)[:20]),
+        )
 
     def stop(self) -> None:
         if self._http is not None:
@@ -235,6 +314,8 @@ class Suite:
             self._mollie.wait(10)
         if self._catcher is not None:
             self._catcher.stop()
+        for engine in self._engines.values():
+            engine.dispose()
 
     def run_command(self, svc: str, *args: str) -> str:
         """Run ``python -m services.<svc> <args>`` against the suite's database; returns stdout."""

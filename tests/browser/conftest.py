@@ -36,6 +36,6 @@ def browser():
 def page(browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-BE")  # a phone
     p = ctx.new_page()
-    p.set_default_timeout(10000)
+    p.set_default_timeout(30000)  # a generous deadline: a loaded machine is slow, not wrong
     yield p
     ctx.close()

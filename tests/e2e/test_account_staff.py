@@ -4,10 +4,10 @@ wallets), parent accounts and new tokens; and the published OpenAPI entries of t
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
+from kit.testing import wait_for
 from tests.factories import anonymous, expect, mail_text, mails_to, new_family, new_school, unique
 
 COMMUNICATION = re.compile(r"^\+\+\+\d{3}/\d{4}/\d{5}\+\+\+$")
@@ -74,10 +74,7 @@ def test_a_student_is_created_while_finance_is_down_and_gets_its_wallets_later(s
         return
     # finance opens them from auth.student.created.v1
     family = new_family(suite, staff, children=[{"id": student_id}])
-    deadline = time.monotonic() + 20
-    while not expect(family.get("/wallets")).json()["items"]:
-        assert time.monotonic() < deadline, "the wallets were never opened"
-        time.sleep(0.3)
+    wait_for(lambda: expect(family.get("/wallets")).json()["items"], timeout=60, what="the wallets opened")
 
 
 def test_staff_create_a_parent_account(suite, staff):
@@ -194,11 +191,13 @@ def test_a_brother_enrolled_later_is_linked_to_the_existing_parent(suite, staff)
 
     # the contact book of notifications follows: a document for Tom is mailed to this parent. Events of
     # two services are not ordered between them, so a document deposited in the same instant as the
-    # link may be announced before the link is known: deposit again until one is mailed (bounded).
+    # link may be announced before the link is known: deposit again until one is mailed (bounded). Each
+    # deposit is waited for until the bus has settled (its announcement handled, its mail sent or not).
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     mailed = False
     for attempt in range(10):
         title = f"Journal de classe {attempt}"
+        mark = suite.bus_mark()
         expect(
             staff.post(
                 "/admin/documents",
@@ -207,10 +206,8 @@ def test_a_brother_enrolled_later_is_linked_to_the_existing_parent(suite, staff)
             ),
             201,
         )
-        deadline = time.monotonic() + 3
-        while not mailed and time.monotonic() < deadline:
-            mailed = any(title in mail_text(m) for m in mails_to(suite, parent.email))
-            time.sleep(0.2)
+        suite.wait_until_settled(mark)
+        mailed = any(title in mail_text(m) for m in mails_to(suite, parent.email))
         if mailed:
             break
     assert mailed, "no mail about Tom's documents reached the linked parent"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -80,12 +81,12 @@ def _family_with_content(suite):
 
 def test_dashboard_assembles_every_panel(suite):
     staff, parent = _family_with_content(suite)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # the invoice's PDF arrives through the broker
+
+    def with_the_invoice_pdf() -> dict | None:  # the invoice's PDF arrives through the broker
         d = expect(parent.get("/dashboard")).json()
-        if d["documents"]["unread_count"] == 2:
-            break
-        time.sleep(0.2)
+        return d if d["documents"]["unread_count"] == 2 else None
+
+    d = wait_for(with_the_invoice_pdf, timeout=60, interval=0.2, what="the invoice's PDF on the dashboard")
     assert d["unavailable"] == []
     assert d["child"]["first_name"] == "Emma" and d["child"]["class_name"] == "1A"
     assert [e["title"] for e in d["events"]] == ["Fancy-fair"]  # the 6A trip is not Emma's

@@ -3,6 +3,7 @@ uploads checked, another family's document out of reach."""
 
 from __future__ import annotations
 
+from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -86,6 +87,7 @@ def test_issued_invoice_appears_as_a_pdf_document_once(suite):
     staff = new_school(suite)
     kid = staff.create_student("Mia", "Wouters", "3B")
     parent = new_family(suite, staff, [kid])
+    mark = suite.bus_mark()
     invoice = expect(
         staff.post(
             "/admin/invoices",
@@ -98,17 +100,13 @@ def test_issued_invoice_appears_as_a_pdf_document_once(suite):
         ),
         201,
     ).json()
-    import time
-
-    deadline = time.monotonic() + 20
-    docs = []
-    while time.monotonic() < deadline:
-        docs = [
+    docs = wait_for(
+        lambda: [
             d for d in parent.get("/documents").json()["items"] if d["title"] == "Facture – Visite à Bruges"
-        ]
-        if docs:
-            break
-        time.sleep(0.2)
+        ],
+        timeout=60,
+        what="the invoice PDF in the documents",
+    )
     assert len(docs) == 1, "the invoice PDF must appear in the documents"
     pdf = expect(parent.get(f"/documents/{docs[0]['id']}/file")).content
     assert pdf.startswith(b"%PDF")
@@ -118,5 +116,5 @@ def test_issued_invoice_appears_as_a_pdf_document_once(suite):
 
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert invoice["number"] in text and "15,00 €" in text
-    time.sleep(1)
+    suite.wait_until_settled(mark)  # a doubled invoice event would have made its document by now
     assert len([d for d in parent.get("/documents").json()["items"] if d["title"].startswith("Facture")]) == 1

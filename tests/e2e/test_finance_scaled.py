@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -14,6 +13,7 @@ import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 
+from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
 from tests.suite import free_port
 
@@ -28,20 +28,19 @@ def _served(metrics_port: int) -> float:
     )
 
 
-def _wait_serving(port: int, timeout: float = 30) -> None:
+def _wait_serving(port: int, timeout: float = 60) -> None:
     stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def serving() -> bool:
         try:
-            if (
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            return (
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status
                 == health_pb2.HealthCheckResponse.SERVING
-            ):
-                return
+            )
         except grpc.RpcError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"finance instance on {port} never served")
+            return False
+
+    wait_for(serving, timeout, interval=0.2, what=f"finance instance on {port} to serve")
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ sales journal, and what another family may not see."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from kit.testing import wait_for
 from tests.factories import anonymous, expect, new_family, new_school
 
 SETTINGS = {
@@ -287,13 +287,19 @@ def test_an_issued_invoice_becomes_a_pdf_in_the_childs_documents(suite):
     staff = finance_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Emma"}])
     invoice(staff, parent.active_child_id, 1850, title="Classe verte")
-    deadline = time.monotonic() + 30
     titles: list[str] = []
-    while time.monotonic() < deadline:
-        titles = [d["title"] for d in expect(parent.get("/documents")).json()["items"]]
-        if any("Classe verte" in t for t in titles):
-            break
-        time.sleep(0.3)
+
+    def titles_now() -> list[str]:
+        titles[:] = [d["title"] for d in expect(parent.get("/documents")).json()["items"]]
+        return titles
+
+    wait_for(
+        lambda: any("Classe verte" in t for t in titles_now()),
+        timeout=60,
+        interval=0.3,
+        what="the invoice's PDF in the documents",
+        describe=lambda: titles,
+    )
     assert any("Classe verte" in t for t in titles), titles
 
 

@@ -4,7 +4,6 @@ JSON API, staff read the schedules, and the events leave through the outbox onto
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from datetime import datetime, timedelta
 from datetime import time as clock
@@ -14,6 +13,7 @@ import pytest
 
 from cartable.events.v1 import envelope_pb2
 from cartable.meetings.v1 import events_pb2
+from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -79,14 +79,15 @@ class EventTap:
 
         self.broker.channel_call(get_all)
 
-    def wait_for(self, name: str, count: int, school_evening: str, timeout: float = 20) -> list:
-        deadline = time.monotonic() + timeout
-        while True:
+    def wait_for(self, name: str, count: int, school_evening: str, timeout: float = 60) -> list:
+        """The ``name`` events of the evening seen so far, once there are at least ``count``."""
+
+        def found() -> list:
             self.drain()
-            found = [p for n, p in self.seen if n == name and p.booking.evening_id == school_evening]
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.2)
+            return [p for n, p in self.seen if n == name and p.booking.evening_id == school_evening]
+
+        wait_for(lambda: len(found()) >= count, timeout, interval=0.2, what=f"{count} × {name}")
+        return found()
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +217,10 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     # The day before at 09:00 the reminder command publishes one reminder per standing booking, once.
     day_before = datetime.fromisoformat(made["date"]) - timedelta(days=1)
     at = datetime.combine(day_before.date(), clock(9), BRUSSELS).isoformat()
+    mark = suite.bus_mark()
     suite.run_command("meetings", "remind", "--once", "--now", at)
     suite.run_command("meetings", "remind", "--once", "--now", at)
-    time.sleep(1)  # a second reminder would have been published by now
+    suite.wait_until_settled(mark)  # every reminder is published: a second one would be among them
     reminders = tap.wait_for("meetings.booking.reminder_due.v1", 3, evening_id)
     final = expect(staff.get(f"/admin/meetings/{evening_id}/schedule"), 200).json()
     standing = {s["booking"]["id"] for t in final["teachers"] for s in t["slots"] if s["booking"]}

@@ -4,9 +4,9 @@ the documents, closed periods, one order for a double submission."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
+from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
 
 
@@ -39,15 +39,6 @@ def _open_period(staff, class_name="1A", *, opens=-1, closes=7):
             201,
         ).json()["id"]
     return period, items
-
-
-def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_order_path_from_catalog_to_invoice_with_credit_applied_once(suite):
@@ -93,8 +84,10 @@ def test_order_path_from_catalog_to_invoice_with_credit_applied_once(suite):
     invoices = expect(parent.get("/invoices")).json()["items"]
     invoice = next(i for i in invoices if i["id"] == placed["invoice_id"])
     assert (invoice["total_cents"], invoice["status"]) == (1140, "unpaid")
-    assert _wait(
-        lambda: any(d["title"] == "Facture – Manuels 2027" for d in parent.get("/documents").json()["items"])
+    wait_for(
+        lambda: any(d["title"] == "Facture – Manuels 2027" for d in parent.get("/documents").json()["items"]),
+        timeout=60,
+        what="the invoice's PDF in the documents",
     )
 
     again = expect(parent.post(f"/order-periods/{period}/summary", json={"item_ids": chosen})).json()
