@@ -39,6 +39,7 @@ from services.finance.db.invoice_queries import (
     lock_invoice,
     lock_invoices,
     set_invoice_paid,
+    set_invoices_paid,
     student_invoices,
 )
 from services.finance.db.payment_queries import (
@@ -103,6 +104,7 @@ from services.finance.db.transfer_queries import (
     dedup_key,
     import_row,
     insert_import,
+    insert_statement_rows,
     known_dedup_keys,
     lock_open_excess,
     lock_unmatched,
@@ -170,6 +172,7 @@ __all__ = [
     "insert_paid_payment",
     "insert_reversal",
     "insert_sale",
+    "insert_statement_rows",
     "invoice_digits",
     "invoice_lines",
     "invoice_number",
@@ -213,6 +216,7 @@ __all__ = [
     "school_lock",
     "school_settings",
     "set_invoice_paid",
+    "set_invoices_paid",
     "settings_row",
     "statement_imports",
     "structured_communications",

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.finance.db.booking import update_by_id
 from services.finance.db.tables import credit_notes, invoice_lines, invoices, structured_communications
 from services.finance.db.wallet_queries import chunks
 
@@ -87,6 +88,12 @@ def set_invoice_paid(s: Session, invoice_id: str, paid_cents: int, status: str) 
     s.execute(
         update(invoices).where(invoices.c.id == invoice_id).values(paid_cents=paid_cents, status=status)
     )
+
+
+def set_invoices_paid(s: Session, paid: dict[str, tuple[int, str]]) -> None:
+    """Many invoices' ``(paid_cents, status)`` by id at once."""
+    update_by_id(s, invoices, "paid_cents", {i: cents for i, (cents, _status) in paid.items()})
+    update_by_id(s, invoices, "status", {i: status for i, (_cents, status) in paid.items()})
 
 
 def cancel_invoice(

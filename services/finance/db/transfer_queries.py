@@ -8,9 +8,11 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kit.db import bulk_insert
 from services.finance.db.booking import book
 from services.finance.db.tables import (
     bank_movements,
+    payments,
     statement_imports,
     structured_communications,
     unmatched_transfers,
@@ -172,3 +174,12 @@ def communication_targets(
         ):
             out[r.digits] = (r.wallet_id, r.invoice_id, r.valid_until)
     return out
+
+
+def insert_statement_rows(
+    s: Session, *, payment_rows: list, movement_rows: list, unmatched_rows: list
+) -> None:
+    """What an import gathered, in multi-row inserts: its payments, movements and unmatched transfers."""
+    bulk_insert(s, payments, payment_rows)
+    bulk_insert(s, bank_movements, movement_rows)
+    bulk_insert(s, unmatched_transfers, unmatched_rows)

@@ -28,7 +28,7 @@ class Batch:
         self.payments: list[dict] = []
         self.movements: list[dict] = []
         self.unmatched_rows: list[dict] = []
-        self.events: list = []  # for kit.bus.record_events
+        self.events: list[events.Event] = []
         self.credited = 0
         self.credited_cents = 0
         self.debits = 0
@@ -164,18 +164,15 @@ class Batch:
         payment_id = self._payment(wallet["student_id"], "top_up", amount, tx_id, wallet_id=wallet["id"])
         wallet["balance"] += amount
         self.events.append(
-            (
-                *events.payment_received(
-                    payment_id,
-                    wallet["student_id"],
-                    amount,
-                    "transfer",
-                    "top_up",
-                    wallet_id=wallet["id"],
-                    balance_after=wallet["balance"],
-                    wallet_name=self.wallet_names.get(wallet["type_id"], ""),
-                ),
-                self.school,
+            events.payment_received(
+                payment_id,
+                wallet["student_id"],
+                amount,
+                "transfer",
+                "top_up",
+                wallet_id=wallet["id"],
+                balance_after=wallet["balance"],
+                wallet_name=self.wallet_names.get(wallet["type_id"], ""),
             )
         )
         row.update(outcome="wallet", wallet_id=wallet["id"], payment_id=payment_id)
@@ -202,17 +199,14 @@ class Batch:
             payment_id = self._payment(inv["student_id"], purpose, applied, tx_id, invoice_id=inv["id"])
             inv["paid"] += applied
             self.events.append(
-                (
-                    *events.payment_received(
-                        payment_id,
-                        inv["student_id"],
-                        applied,
-                        "transfer",
-                        purpose,
-                        invoice_id=inv["id"],
-                        invoice_number=inv["number"],
-                    ),
-                    self.school,
+                events.payment_received(
+                    payment_id,
+                    inv["student_id"],
+                    applied,
+                    "transfer",
+                    purpose,
+                    invoice_id=inv["id"],
+                    invoice_number=inv["number"],
                 )
             )
             row.update(outcome="invoice", payment_id=payment_id)

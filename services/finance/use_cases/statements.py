@@ -34,13 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
-from kit import bus
-from kit.db import bulk_insert
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
 from kit.ogm import format_ogm
 from kit.service import Runtime
-from services.finance import db, views
+from services.finance import db, events, views
 from services.finance.domain.invoices import invoice_status
 from services.finance.domain.statements import CREDIT, ParsedStatement, StatementError, parse_statement
 from services.finance.use_cases import common
@@ -172,21 +170,18 @@ class Statements:
                 b.pay_invoice(row, m, target[1], comm)
 
         db.book_many(s, school, b.entries)
-        bulk_insert(s, db.payments, b.payments)
-        bulk_insert(s, db.bank_movements, b.movements)
-        bulk_insert(s, db.unmatched_transfers, b.unmatched_rows)
-        changed = {i: st for i, st in b.invoices.items() if st["paid"] != st["paid_before"]}
-        db.update_by_id(s, db.invoices, "paid_cents", {i: st["paid"] for i, st in changed.items()})
-        db.update_by_id(
+        db.insert_statement_rows(
+            s, payment_rows=b.payments, movement_rows=b.movements, unmatched_rows=b.unmatched_rows
+        )
+        db.set_invoices_paid(
             s,
-            db.invoices,
-            "status",
             {
-                i: invoice_status(st["total"], st["paid"], st["status"] == "cancelled")
-                for i, st in changed.items()
+                i: (st["paid"], invoice_status(st["total"], st["paid"], st["status"] == "cancelled"))
+                for i, st in b.invoices.items()
+                if st["paid"] != st["paid_before"]
             },
         )
-        bus.record_events(s, self.rt.spec.outbox, b.events)
+        events.record_many(self.rt, s, school, b.events)
         counts = dict(
             credited=b.credited,
             unmatched=len(b.unmatched_rows),
