@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -88,6 +89,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@overload
+def aware(dt: datetime) -> datetime: ...
+@overload
+def aware(dt: None) -> None: ...
+def aware(dt: datetime | None) -> datetime | None:
+    """An instant read back from a ``DateTime(timezone=True)`` column, with its offset: SQLite hands
+    it back naive, and every instant is stored in UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
+from kit.db import aware as aware  # re-exported: this service's modules read it from here
 from kit.migrations import new_metadata
 
 metadata = new_metadata()
@@ -124,11 +125,6 @@ photo_album_offers = Table(
     Column("offered_by", String(36), nullable=False),
     Column("offered_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def aware(dt: datetime) -> datetime:
-    """SQLite gives instants back without their offset; they were stored in UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # -- documents queries -----------------------------------------------------------------------------

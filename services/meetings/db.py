@@ -4,7 +4,7 @@ bookings) and every query the use cases make."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
+from kit.db import aware as aware  # re-exported: this service's modules read it from here
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
 
@@ -120,11 +121,6 @@ bookings = Table(
 )
 
 _STANDING = bookings.c.cancelled_at.is_(None)
-
-
-def aware(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything is stored in UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # -- evenings, teachers, slots ------------------------------------------------------------------

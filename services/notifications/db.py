@@ -4,8 +4,8 @@ queries the use cases, handlers and mailer share."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from typing import cast, overload
+from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
+from kit.db import aware as aware  # re-exported: this service's modules read it from here
 from kit.migrations import new_metadata
 from services.notifications.domain.mail import PREFERENCE_FIELDS, Preferences
 
@@ -126,17 +127,6 @@ outgoing_mails = Table(
 def _insert(session: Session, table: Table):
     """An INSERT that can say ON CONFLICT on both backends."""
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-@overload
-def aware(dt: datetime) -> datetime: ...
-@overload
-def aware(dt: None) -> None: ...
-def aware(dt: datetime | None) -> datetime | None:
-    """SQLite gives instants back without their offset; they were stored in UTC."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # -- school events ------------------------------------------------------------------------------

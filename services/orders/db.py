@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
+from kit.db import aware as aware  # re-exported: this service's modules read it from here
 from kit.idempotency import idempotency_table
 from kit.migrations import new_metadata
 from services.orders.domain.periods import Period
@@ -114,11 +115,6 @@ credit_entries = Table(
     Column("order_id", String(36), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def aware(dt: datetime) -> datetime:
-    """SQLite gives instants back without their offset; they were stored in UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # -- periods ---------------------------------------------------------------------------------------

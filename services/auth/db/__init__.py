@@ -12,9 +12,6 @@ The queries are beside: ``directory.py`` (schools, accounts, students, guardians
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import overload
-
 from sqlalchemy import (
     Boolean,
     Column,
@@ -28,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from kit.bus import bus_tables
+from kit.db import aware as aware  # re-exported: this service's modules read it from here
 from kit.migrations import new_metadata
 
 metadata = new_metadata()
@@ -131,17 +129,6 @@ sign_in_failures = Table(
     Index("ix_sign_in_failures_key", "key_kind", "key_value", "at"),
     Index("ix_sign_in_failures_at", "at"),
 )
-
-
-@overload
-def aware(dt: datetime) -> datetime: ...
-@overload
-def aware(dt: None) -> None: ...
-def aware(dt: datetime | None) -> datetime | None:
-    """SQLite gives instants back without their offset; they were stored in UTC."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def locked(s: Session, q, **of):
