@@ -4,23 +4,13 @@ the upcoming ones of their child."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from cartable.notifications.v1 import notifications_pb2 as pb
 from kit.errors import InvalidRequest
 from kit.identity import Identity
+from kit.instants import parse_instant
 from kit.service import Runtime
 from services.notifications import db, views
-
-
-def _parse_instant(value: str, field: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidRequest("invalid date", fields={field: "expected an RFC 3339 instant"}) from None
-    if dt.tzinfo is None:
-        raise InvalidRequest("invalid date", fields={field: "the instant needs an offset"})
-    return dt.astimezone(UTC)
 
 
 class SchoolEvents:
@@ -47,11 +37,11 @@ class SchoolEvents:
             fields["title"] = "required, at most 200 characters"
         start = end = None
         try:
-            start = _parse_instant(req.starts_at, "starts_at")
+            start = parse_instant(req.starts_at, "starts_at")
         except InvalidRequest as e:
             fields.update(e.fields)
         try:
-            end = _parse_instant(req.ends_at or req.starts_at, "ends_at")
+            end = parse_instant(req.ends_at or req.starts_at, "ends_at")
         except InvalidRequest as e:
             fields.update(e.fields)
         if start and end and end < start:

@@ -3,11 +3,12 @@ child's class."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cartable.orders.v1 import orders_pb2 as pb
 from kit.errors import InvalidRequest
 from kit.identity import Identity
+from kit.instants import parse_instant
 from kit.service import Runtime
 from services.orders import db, views
 
@@ -15,14 +16,10 @@ from services.orders import db, views
 def _instant(value: str, field: str, errors: dict[str, str]) -> datetime | None:
     """An RFC 3339 instant with its offset, in UTC; else None, and why under ``field`` in ``errors``."""
     try:
-        dt = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        errors[field] = "expected an RFC 3339 instant"
+        return parse_instant(value, field)
+    except InvalidRequest as err:
+        errors.update(err.fields)
         return None
-    if dt.tzinfo is None:
-        errors[field] = "the instant needs an offset"
-        return None
-    return dt.astimezone(UTC)
 
 
 class Periods:
