@@ -20,9 +20,6 @@ from kit.errors import InvalidRequest, Unavailable
 
 log = logging.getLogger("finance.mollie")
 
-FINAL_STATUSES = frozenset({"paid", "failed", "canceled", "expired"})
-
-
 # A refund in these statuses will not (or did not) send money back: nothing to book for it.
 REFUND_VOID_STATUSES = frozenset({"failed", "canceled"})
 REFUND_STATUSES = frozenset({"queued", "pending", "processing", "refunded"}) | REFUND_VOID_STATUSES

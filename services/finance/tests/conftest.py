@@ -3,9 +3,6 @@ used through its use cases or served over gRPC on a free port."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
-
 import grpc
 import pytest
 from sqlalchemy import select
@@ -13,6 +10,7 @@ from sqlalchemy import select
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import finance_pb2_grpc
 from kit import migrations
+from kit.clock import FakeClock
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
@@ -28,32 +26,13 @@ ACCOUNTS = {
 IBAN = "BE68 5390 0754 7034"
 
 
-class Clock:
-    """A clock the tests move by hand (UTC)."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def set(self, now: datetime) -> None:
-        with self._lock:
-            self.now = now
-
-    def advance(self, **kw) -> None:
-        self.set(self.now + timedelta(**kw))
-
-
 @pytest.fixture
 def finance_rt(databases, keys):
     url = databases.migrated("finance")
     sp = spec()
     migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("finance", url, keys, None))
-    rt.clock = Clock()
+    rt.clock = FakeClock()  # 2026-03-16 09:30 UTC, moved by hand
     yield rt
     rt.db.dispose()
 
