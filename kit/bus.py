@@ -21,10 +21,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import pika
 import pika.exceptions
@@ -254,13 +254,20 @@ class OutboxRelay:
         self.close()
 
 
-Handler = Callable[[Session, envelope_pb2.Envelope, Message], None]
+E = TypeVar("E", bound=Message)
+
+# A reaction to one event: it runs in the consumer's transaction (``session``), with the envelope
+# (school, correlation id) and the payload unpacked as its own message type.
+Handler = Callable[[Session, envelope_pb2.Envelope, E], None]
 
 
 @dataclass(frozen=True)
-class Binding:
-    payload_type: type[Message]
-    handler: Handler
+class Binding(Generic[E]):
+    """What a routing key is unpacked as, and who handles it: ``Binding(InvoiceIssued, on_issued)``
+    where ``on_issued`` takes an ``InvoiceIssued`` (a bindings map holds ``Binding[Any]``)."""
+
+    payload_type: type[E]
+    handler: Handler[E]
 
 
 class EventConsumer:
@@ -273,7 +280,7 @@ class EventConsumer:
         amqp_url: str,
         exchange: str,
         queue: str,
-        bindings: dict[str, Binding],
+        bindings: Mapping[str, Binding[Any]],
         *,
         max_attempts: int = 5,
         retry_delay: float = 0.5,

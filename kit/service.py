@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +63,7 @@ class ServiceSpec:
     migrations_dir: Path
     registrations: Callable[[Runtime], list[Registration]]
     public_methods: frozenset[str] = frozenset()
-    bindings: Callable[[Runtime], dict[str, bus.Binding]] | None = None
+    bindings: Callable[[Runtime], Mapping[str, bus.Binding[Any]]] | None = None
     commands: dict[str, Callable[[Runtime, list[str]], int]] = field(default_factory=dict)
 
 
@@ -103,7 +103,9 @@ def make_consumer(rt: Runtime) -> bus.EventConsumer:
     )
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: what a long-running command (server, relay, consumer, mailer,
+    reminders) waits on to stop cleanly."""
     stop = threading.Event()
 
     def _handler(signum: int, _frame: FrameType | None) -> None:
@@ -131,7 +133,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     if ns.command in spec.commands:
         return spec.commands[ns.command](rt, ns.args)
     start_metrics_server(settings.metrics_port)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     if ns.command == "serve":
         server = start_grpc(rt)
         stop.wait()

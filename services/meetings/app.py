@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from datetime import datetime
 from pathlib import Path
 
 from cartable.meetings.v1 import meetings_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
-from kit.service import Runtime, ServiceSpec
+from kit.service import Runtime, ServiceSpec, stop_on_signals
 from services.meetings import db
 from services.meetings.grpc_api import Servicer
 from services.meetings.use_cases import Booking, Evenings, Reminders, UseCases
@@ -53,9 +51,7 @@ def remind(rt: Runtime, args: list[str]) -> int:
         log.info("reminder round done", extra={"reminders": sent})
         rt.db.dispose()
         return 0
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     while not stop.is_set():
         try:
             reminders.send_due_reminders(ns.now)

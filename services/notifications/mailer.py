@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from prometheus_client import Counter
 
 from kit.metrics import start_metrics_server
-from kit.service import Runtime, _stop_on_signals
+from kit.service import Runtime, stop_on_signals
 from kit.settings import Settings, SettingsError
 from services.notifications import db, events
 from services.notifications.domain.mail import RetryPolicy
@@ -285,7 +285,7 @@ class Mailer:
 
 def mailer_command(rt: Runtime, args: list[str]) -> int:
     """``python -m services.notifications mailer``: send mail until SIGTERM/SIGINT."""
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     start_metrics_server(rt.settings.metrics_port)
     mailer = Mailer.from_runtime(rt)
     log.info(
