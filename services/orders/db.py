@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -95,12 +96,14 @@ order_lines = Table(
     Column("price_cents", BigInteger, nullable=False),
 )
 
-# One row per student, locked while an order takes its credit, so two orders never both use it.
+# One row per (school, student), locked while an order takes its credit, so two orders never both use
+# it. Keyed by the school too: a credit recorded by one school for an id it typed never reaches the
+# orders of another school's student with that id.
 credit_accounts = Table(
     "credit_accounts",
     metadata,
+    Column("school_id", String(36), primary_key=True),
     Column("student_id", String(36), primary_key=True),
-    Column("school_id", String(36), nullable=False),
     Column("balance_cents", BigInteger, nullable=False),
 )
 
@@ -109,11 +112,16 @@ credit_entries = Table(
     "credit_entries",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("student_id", String(36), ForeignKey("credit_accounts.student_id"), nullable=False, index=True),
+    Column("school_id", String(36), nullable=False),
+    Column("student_id", String(36), nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("note", Text, nullable=False, default=""),
     Column("order_id", String(36), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["school_id", "student_id"], ["credit_accounts.school_id", "credit_accounts.student_id"]
+    ),
+    Index("ix_credit_entries_school_student", "school_id", "student_id"),
 )
 
 
@@ -254,10 +262,12 @@ def withdraw_items(s: Session, school_id: str, references: list[str], at: dateti
 # -- book-return credit ----------------------------------------------------------------------------
 
 
-def credit_balance(s: Session, student_id: str, *, lock: bool = False) -> int:
-    """The student's credit; ``lock`` holds the account row until the commit (not on SQLite, whose
-    writers take turns anyway)."""
-    q = select(credit_accounts.c.balance_cents).where(credit_accounts.c.student_id == student_id)
+def credit_balance(s: Session, school_id: str, student_id: str, *, lock: bool = False) -> int:
+    """The student's credit in the school; ``lock`` holds the account row until the commit (not on
+    SQLite, whose writers take turns anyway)."""
+    q = select(credit_accounts.c.balance_cents).where(
+        credit_accounts.c.school_id == school_id, credit_accounts.c.student_id == student_id
+    )
     if lock and s.get_bind().dialect.name != "sqlite":
         q = q.with_for_update()
     return s.execute(q).scalar_one_or_none() or 0
@@ -265,7 +275,9 @@ def credit_balance(s: Session, student_id: str, *, lock: bool = False) -> int:
 
 def ensure_credit_account(s: Session, school_id: str, student_id: str) -> None:
     exists = s.execute(
-        select(credit_accounts.c.student_id).where(credit_accounts.c.student_id == student_id)
+        select(credit_accounts.c.student_id).where(
+            credit_accounts.c.school_id == school_id, credit_accounts.c.student_id == student_id
+        )
     ).first()
     if not exists:
         s.execute(
@@ -274,12 +286,19 @@ def ensure_credit_account(s: Session, school_id: str, student_id: str) -> None:
 
 
 def _credit_entry(
-    s: Session, student_id: str, amount_cents: int, note: str, order_id: str | None, at: datetime
+    s: Session,
+    school_id: str,
+    student_id: str,
+    amount_cents: int,
+    note: str,
+    order_id: str | None,
+    at: datetime,
 ) -> str:
     entry_id = str(uuid.uuid4())
     s.execute(
         credit_entries.insert().values(
             id=entry_id,
+            school_id=school_id,
             student_id=student_id,
             amount_cents=amount_cents,
             note=note,
@@ -290,24 +309,38 @@ def _credit_entry(
     return entry_id
 
 
-def add_credit(s: Session, school_id: str, student_id: str, cents: int, note: str, at: datetime) -> str:
-    """Credit earned by returned books; the entry's id."""
+def _move_credit(s: Session, school_id: str, student_id: str, cents: int) -> None:
     s.execute(
         update(credit_accounts)
-        .where(credit_accounts.c.student_id == student_id, credit_accounts.c.school_id == school_id)
+        .where(credit_accounts.c.school_id == school_id, credit_accounts.c.student_id == student_id)
         .values(balance_cents=credit_accounts.c.balance_cents + cents)
     )
-    return _credit_entry(s, student_id, cents, note, None, at)
 
 
-def take_credit(s: Session, student_id: str, cents: int, order_id: str, at: datetime) -> None:
+def add_credit(s: Session, school_id: str, student_id: str, cents: int, note: str, at: datetime) -> str:
+    """Credit earned by returned books; the entry's id."""
+    _move_credit(s, school_id, student_id, cents)
+    return _credit_entry(s, school_id, student_id, cents, note, None, at)
+
+
+def take_credit(s: Session, school_id: str, student_id: str, cents: int, order_id: str, at: datetime) -> None:
     """Credit used by an order."""
-    s.execute(
-        update(credit_accounts)
-        .where(credit_accounts.c.student_id == student_id)
-        .values(balance_cents=credit_accounts.c.balance_cents - cents)
+    _move_credit(s, school_id, student_id, -cents)
+    _credit_entry(s, school_id, student_id, -cents, "order", order_id, at)
+
+
+def student_known_elsewhere(s: Session, school_id: str, student_id: str) -> bool:
+    """Whether what this service trusts puts the student in another school and never in this one:
+    its orders that finance invoiced (finance knows each school's students; a staff member's typed
+    id proves nothing, so book-return credits do not count)."""
+    schools = set(
+        s.execute(
+            select(orders.c.school_id)
+            .where(orders.c.student_id == student_id, orders.c.status == "placed")
+            .distinct()
+        ).scalars()
     )
-    _credit_entry(s, student_id, -cents, "order", order_id, at)
+    return bool(schools) and school_id not in schools
 
 
 # -- orders ----------------------------------------------------------------------------------------

@@ -3,11 +3,14 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
+from sqlalchemy import select
 
+from cartable.orders.v1 import orders_pb2_grpc
 from kit import migrations
 from kit.identity import Identity
-from kit.service import bootstrap
+from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
 from services.orders.app import spec, use_cases
 from services.orders.use_cases.ordering import Invoiced
@@ -73,4 +76,30 @@ def orders_world(databases, keys):
         ).id,
     }
     yield rt, svc, invoicer, staff, parent, period, items
+    rt.db.dispose()
+
+
+def snapshot(rt) -> dict[str, list[tuple]]:
+    """Every row of every table of the service (outbox, inbox and idempotency keys included): equal
+    before and after a call when the call wrote nothing."""
+    with rt.db.unit_of_work() as s:
+        return {
+            t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr)
+            for t in rt.spec.metadata.sorted_tables
+        }
+
+
+@pytest.fixture
+def orders_grpc(databases, keys):
+    """The orders servicer over gRPC on a free port (finance stood in by a FakeInvoicer); (rt, stub)."""
+    url = databases.migrated("orders")
+    sp = spec()
+    migrations.upgrade(sp.migrations_dir, url)
+    rt = bootstrap(sp, test_settings("orders", url, keys, None), invoicer=FakeInvoicer())
+    rt.clock = Clock()
+    server = start_grpc(rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield rt, orders_pb2_grpc.OrdersServiceStub(channel)
+    channel.close()
+    server.server.stop(0)
     rt.db.dispose()

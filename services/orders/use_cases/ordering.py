@@ -30,12 +30,14 @@ class Invoiced:
 Invoicer = Callable[[Identity, str, str, list[tuple[str, int, int]], int, str, str], Invoiced]
 
 
-def _summarize(s: Session, period_id: str, student_id: str, item_ids: list[str], *, lock: bool) -> Summary:
-    """The summary of the chosen items on sale with the student's credit (``lock``: held until the
-    commit); a 400 for an empty choice or items not on sale."""
+def _summarize(
+    s: Session, who: Identity, period_id: str, student_id: str, item_ids: list[str], *, lock: bool
+) -> Summary:
+    """The summary of the chosen items on sale with the student's credit in the caller's school
+    (``lock``: held until the commit); a 400 for an empty choice or items not on sale."""
     items = [db.item_of(r) for r in db.items_on_sale(s, period_id)]
     try:
-        return summarize(items, item_ids, db.credit_balance(s, student_id, lock=lock))
+        return summarize(items, item_ids, db.credit_balance(s, who.school_id, student_id, lock=lock))
     except EmptyOrder:
         raise InvalidRequest("choose at least one item", fields={"item_ids": "at least one item"}) from None
     except UnknownItems as e:
@@ -53,7 +55,7 @@ class Ordering:
         """ "Récapitulatif": the order amount, the credit earned by returned books, the grand total."""
         with self.rt.db.unit_of_work() as s:
             open_period_for(s, who, period_id, student_id, self.rt.clock())
-            return views.summary_pb(_summarize(s, period_id, student_id, item_ids, lock=False))
+            return views.summary_pb(_summarize(s, who, period_id, student_id, item_ids, lock=False))
 
     def place_order(
         self,
@@ -73,7 +75,7 @@ class Ordering:
         def record(s: Session) -> pb.PlaceOrderResponse:
             open_period_for(s, who, period_id, student_id, self.rt.clock())
             db.ensure_credit_account(s, who.school_id, student_id)
-            summary = _summarize(s, period_id, student_id, item_ids, lock=True)
+            summary = _summarize(s, who, period_id, student_id, item_ids, lock=True)
             now = self.rt.clock()
             order_id = db.insert_order(
                 s,
@@ -85,7 +87,7 @@ class Ordering:
                 created_at=now,
             )
             if summary.credit_cents:
-                db.take_credit(s, student_id, summary.credit_cents, order_id, now)
+                db.take_credit(s, who.school_id, student_id, summary.credit_cents, order_id, now)
             return pb.PlaceOrderResponse(
                 order_id=order_id,
                 grand_total_cents=summary.grand_total_cents,

@@ -11,6 +11,7 @@ from kit.identity import Identity
 from kit.instants import parse_instant
 from kit.service import Runtime
 from services.orders import db, views
+from services.orders.use_cases.common import require_student_here
 
 
 def _instant(value: str, field: str, errors: dict[str, str]) -> datetime | None:
@@ -28,9 +29,9 @@ class Periods:
 
     def list_open_periods(self, who: Identity, student_id: str) -> pb.ListOpenPeriodsResponse:
         """The periods open now for the student's class (or for every class), the first to close first."""
-        who.require_student(student_id)
         class_name = who.students.get(student_id)
         with self.rt.db.unit_of_work() as s:
+            require_student_here(s, who, student_id)
             periods = db.periods_open_at(s, who.school_id, self.rt.clock())
         return pb.ListOpenPeriodsResponse(
             periods=[views.period_pb(p) for p in periods if p.serves(class_name)]
