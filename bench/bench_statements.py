@@ -66,7 +66,8 @@ def seed(rt, n: int) -> tuple[int, int]:
     type_id = Wallets(rt).create_wallet_type(STAFF, pb.CreateWalletTypeRequest(name="Repas")).wallet_type.id
     now = datetime.now(UTC)
     rand = random.Random(7)
-    students, wallets, comms, invoices, lines, entries = [], [], [], [], [], []
+    students, wallets, comms, invoices, lines = [], [], [], [], []
+    entries: list[tuple[str, ledger.Transaction, datetime, str, str | None]] = []
     for i in range(n):
         if i % 10 >= 8:  # free text only, or a debit: names nothing
             continue

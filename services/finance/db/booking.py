@@ -3,10 +3,12 @@ the same transaction, the accounts' balances and postings read back; and the sal
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    CursorResult,
     MetaData,
     String,
     Table,
@@ -66,10 +68,13 @@ def book(
     )
     for p in tx.postings:
         if p.account.startswith(WALLET_PREFIX):
-            moved = s.execute(
-                update(wallets)
-                .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
-                .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
+            moved = cast(
+                CursorResult,
+                s.execute(
+                    update(wallets)
+                    .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
+                    .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
+                ),
             ).rowcount
             if moved != 1:
                 raise LookupError(f"no wallet behind the account {p.account}")

@@ -128,7 +128,7 @@ def cancel_invoice(
 
 def lock_invoices(s: Session, school_id: str, ids: set[str]) -> list:
     """The school's invoices among ``ids``, locked in id order (what a statement import pays)."""
-    rows = []
+    rows: list = []
     for chunk in chunks(sorted(ids)):
         rows += s.execute(
             select(

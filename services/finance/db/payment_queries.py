@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.tables import payment_reversals, payments
@@ -141,24 +142,23 @@ def adopt_provider_payment(
 ) -> bool:
     """Name the provider payment behind our online payment of ``amount_cents`` that names none yet;
     whether it did."""
-    return bool(
-        s.execute(
-            update(payments)
-            .where(
-                payments.c.id == payment_id,
-                payments.c.provider_id.is_(None),
-                payments.c.method == "online",
-                payments.c.amount_cents == amount_cents,
-            )
-            .values(provider_id=provider_id, checkout_url=checkout_url, updated_at=now)
-        ).rowcount
+    result = s.execute(
+        update(payments)
+        .where(
+            payments.c.id == payment_id,
+            payments.c.provider_id.is_(None),
+            payments.c.method == "online",
+            payments.c.amount_cents == amount_cents,
+        )
+        .values(provider_id=provider_id, checkout_url=checkout_url, updated_at=now)
     )
+    return bool(cast(CursorResult, result).rowcount)
 
 
 def open_online_payments(s: Session, created_before: datetime, limit: int) -> list[str]:
     """Provider ids of online payments still open that were started before ``created_before``, oldest
     first."""
-    return (
+    return list(
         s.execute(
             select(payments.c.provider_id)
             .where(

@@ -102,12 +102,14 @@ def lock_open_excess(s: Session, online_payment_id: str) -> list:
     """What of an online payment is still unassigned (its open unmatched transfers), oldest first,
     locked until commit."""
     u = unmatched_transfers
-    return s.execute(
-        select(u)
-        .where(u.c.online_payment_id == online_payment_id, u.c.status == "open")
-        .order_by(u.c.created_at, u.c.id)
-        .with_for_update()
-    ).all()
+    return list(
+        s.execute(
+            select(u)
+            .where(u.c.online_payment_id == online_payment_id, u.c.status == "open")
+            .order_by(u.c.created_at, u.c.id)
+            .with_for_update()
+        ).all()
+    )
 
 
 def update_unmatched(s: Session, transfer_id: str, **values) -> None:

@@ -141,7 +141,7 @@ def wallet_types_of(s: Session, school_id: str):
 
 
 def wallet_type_ids(s: Session, school_id: str) -> list[str]:
-    return s.execute(select(wallet_types.c.id).where(wallet_types.c.school_id == school_id)).scalars().all()
+    return list(s.execute(select(wallet_types.c.id).where(wallet_types.c.school_id == school_id)).scalars())
 
 
 def find_wallet_type(s: Session, school_id: str, name_key: str):
@@ -185,7 +185,7 @@ def wallet_type_names(s: Session, school_id: str) -> dict[str, str]:
 def lock_wallets(s: Session, school_id: str, ids: set[str]) -> list:
     """The school's wallets among ``ids`` (id, student_id, balance_cents, wallet_type_id), locked in id
     order."""
-    rows = []
+    rows: list = []
     for chunk in chunks(sorted(ids)):
         rows += s.execute(
             select(wallets.c.id, wallets.c.student_id, wallets.c.balance_cents, wallets.c.wallet_type_id)

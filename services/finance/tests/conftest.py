@@ -3,6 +3,8 @@ used through its use cases or served over gRPC on a free port."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import grpc
 import pytest
 from sqlalchemy import select
@@ -64,7 +66,7 @@ OTHER_SCHOOL_STAFF = Identity(
 
 
 def settings(**over) -> pb.UpdateSettingsRequest:
-    base = dict(
+    base: dict[str, Any] = dict(
         iban=IBAN,
         bic="BBRUBEBB",
         beneficiary="École Saint-Joseph",
@@ -218,4 +220,6 @@ def md(token: str) -> list[tuple[str, str]]:
 
 
 def error_code(exc: grpc.RpcError) -> str:
-    return dict(exc.trailing_metadata() or ()).get("x-error-code", "")
+    # (key, value) pairs at run time; the stubs type them as an opaque _Metadatum.
+    pairs = cast("tuple[tuple[str, str], ...]", exc.trailing_metadata() or ())
+    return dict(pairs).get("x-error-code", "")

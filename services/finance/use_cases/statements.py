@@ -160,14 +160,14 @@ class Statements:
             elif target is None:
                 reason = "unknown_communication" if m.structured_communication else "no_communication"
                 b.unmatched(row, m, m.amount_cents, reason, comm)
-            elif target[0]:
-                wallet_id, _inv, valid_until = target
-                if valid_until is not None and db.utc(valid_until).date() < m.booked_on:
+            else:
+                wallet_id, invoice_id, valid_until = target
+                if wallet_id is None:
+                    b.pay_invoice(row, m, str(invoice_id), comm)
+                elif valid_until is not None and db.utc(valid_until).date() < m.booked_on:
                     b.unmatched(row, m, m.amount_cents, "expired_communication", comm)
                 else:
                     b.credit_wallet(row, m, wallet_id)
-            else:
-                b.pay_invoice(row, m, target[1], comm)
 
         db.book_many(s, school, b.entries)
         db.insert_statement_rows(
