@@ -79,7 +79,7 @@ class Clients:
 
     def health(self, service: str, timeout: float = 1.0) -> bool:
         try:
-            resp = health_pb2_grpc.HealthStub(self.channel(service)).Check(
+            resp = health_pb2_grpc.HealthStub(self.channel(service)).Check(  # type: ignore[attr-defined]
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
             )
         except grpc.RpcError:

@@ -11,10 +11,11 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from cartable.auth.v1 import auth_pb2
 from gateway.clients import rpc
@@ -25,6 +26,7 @@ from kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 log = logging.getLogger("gateway")
 
 SESSION_COOKIE = "cartable_session"
+AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)  # Flask's, or a redirect's
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthenticated",
@@ -233,7 +235,7 @@ def client_address() -> str:
     return str(_ip(chain[0]))
 
 
-def set_session_cookie(resp: Response, sess) -> Response:
+def set_session_cookie(resp: AnyResponse, sess) -> AnyResponse:
     """The ``cartable_session`` cookie for ``sess``: HttpOnly, SameSite=Lax, Secure outside local runs.
 
     It expires with the session (``Session.expires_at``, unix seconds; auth prolongs it while in use,
@@ -251,7 +253,7 @@ def set_session_cookie(resp: Response, sess) -> Response:
     return resp
 
 
-def clear_session_cookie(resp: Response) -> Response:
+def clear_session_cookie(resp: AnyResponse) -> AnyResponse:
     resp.delete_cookie(
         SESSION_COOKIE,
         path="/",
@@ -280,7 +282,7 @@ def install(app: Flask) -> None:
         resp.headers["X-Request-Id"] = g.get("request_id", "")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if not resp.mimetype.startswith("image/"):
+        if not (resp.mimetype or "").startswith("image/"):
             resp.headers.setdefault("X-Frame-Options", "DENY")
         if is_api():
             resp.headers.setdefault("Cache-Control", "no-store")

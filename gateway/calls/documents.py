@@ -25,9 +25,8 @@ def list_documents(student_id: str, state: str, limit: int = 50, cursor: str = "
 def file_response(doc, content: bytes) -> Response:
     disposition = "inline" if doc.content_type.split(";")[0] in INLINE_TYPES else "attachment"
     ascii_name = doc.filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
+    # text/* goes out as "; charset=utf-8" (Werkzeug adds it to a text mimetype)
     resp = Response(content, mimetype=doc.content_type.split(";")[0])
-    if doc.content_type.startswith("text/"):
-        resp.charset = "utf-8"
     resp.headers["Content-Disposition"] = (
         f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(doc.filename)}"
     )

@@ -15,7 +15,9 @@ PREFS = npb.MailPreferences(language="fr", email="parent@example.be", low_balanc
 
 
 def _csrf(text: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
 
 
 @pytest.fixture
