@@ -8,13 +8,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kit.db import aware
 from kit.ogm import new_ogm
 from services.finance.db.tables import counters, school_settings, structured_communications, students
 
 
 def utc(dt: datetime) -> datetime:
-    """Datetimes read back from SQLite are naive: they were written in UTC."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    """An instant read back (``kit.db.aware``: SQLite's are naive, written in UTC) or given, in UTC, as
+    the API shows instants."""
+    return aware(dt).astimezone(UTC)
 
 
 def insert_ignoring_duplicate(s: Session, table: Table, **values) -> None:
