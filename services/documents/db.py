@@ -169,6 +169,22 @@ def mark_read(s: Session, document_id: str, account_id: str, at: datetime) -> No
     s.execute(document_reads.insert().values(document_id=document_id, account_id=account_id, read_at=at))
 
 
+def students_known_elsewhere(s: Session, school_id: str, student_ids: list[str]) -> set[str]:
+    """Of ``student_ids``, those that what this service trusts puts in another school and never in
+    ``school_id``: the invoices and credit notes it rendered from finance's events (finance knows each
+    school's students; a deposit's ids are only what a staff member typed, so deposits do not count)."""
+    schools: dict[str, set[str]] = {}
+    for i in range(0, len(student_ids), 500):
+        rows = s.execute(
+            select(documents.c.student_id, documents.c.school_id)
+            .where(documents.c.student_id.in_(student_ids[i : i + 500]), documents.c.source != "deposit")
+            .distinct()
+        )
+        for student_id, school in rows:
+            schools.setdefault(student_id, set()).add(school)
+    return {sid for sid, known in schools.items() if school_id not in known}
+
+
 def document_id_for_ref(s: Session, ref: str) -> str | None:
     return s.execute(select(documents.c.id).where(documents.c.source_ref == ref)).scalar_one_or_none()
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
+from sqlalchemy import select
 
 from cartable.documents.v1 import documents_pb2_grpc
 from kit import migrations
@@ -32,3 +35,16 @@ def documents_stub(documents_rt):
     yield documents_pb2_grpc.DocumentsServiceStub(channel)
     channel.close()
     server.server.stop(0)
+
+
+def snapshot(rt) -> dict[str, list]:
+    """Every row of every table of the service (outbox and inbox included) and every file of the blob
+    store: equal before and after a call when the call wrote nothing."""
+    with rt.db.unit_of_work() as s:
+        rows: dict[str, list] = {
+            t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr)
+            for t in rt.spec.metadata.sorted_tables
+        }
+    root = Path(rt.settings.blob_store_url.removeprefix("file://"))
+    rows["blob files"] = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return rows

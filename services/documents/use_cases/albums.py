@@ -24,6 +24,7 @@ from services.documents.use_cases.common import (
     audience,
     delete_blobs,
     load_album,
+    require_students_here,
 )
 
 MAX_CLASSES = 100
@@ -56,6 +57,7 @@ class Albums:
         offset = _after(cursor, "album")
         limit = _page_size(limit, 50)
         with self.rt.db.unit_of_work() as s:
+            require_students_here(s, who, [student_id])
             rows = db.album_page(s, who.school_id, seen_by, limit + 1, offset)
             more = len(rows) > limit
             rows = rows[:limit]
@@ -70,6 +72,7 @@ class Albums:
         after = _after(cursor, "photo")
         limit = _page_size(limit, 60)
         with self.rt.db.unit_of_work() as s:
+            require_students_here(s, who, [student_id])
             album = album_message(s, load_album(s, who, album_id, seen_by))
             rows = db.photos_after(s, album_id, after, limit + 1)
         more = len(rows) > limit

@@ -1,5 +1,5 @@
-"""Steps shared by the documents service's use cases: new blob keys, who sees which album, loading an
-album the caller may see, album messages, deleting files."""
+"""Steps shared by the documents service's use cases: new blob keys, refusing another school's
+students, who sees which album, loading an album the caller may see, album messages, deleting files."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ def new_blob_key(extension: str) -> str:
     """A fresh key in the blob store (spread over 256 prefixes); names never reach the store."""
     u = str(uuid.uuid4())
     return f"{u[:2]}/{u}.{extension}"
+
+
+def require_students_here(s: Session, who: Identity, student_ids: list[str]) -> None:
+    """Refuse (not_found, like an unknown id) students this service knows only in another school. A
+    parent's token names their children, checked by the caller; a staff token names none, so a staff
+    member's ids are checked against the invoices rendered here (a student never invoiced cannot be
+    told apart from a new one of the caller's school)."""
+    ids = [sid for sid in student_ids if sid]
+    if who.role != "parent" and ids and db.students_known_elsewhere(s, who.school_id, ids):
+        raise NotFound("no such student")
 
 
 def audience(who: Identity, student_id: str) -> list[str] | None:

@@ -14,7 +14,7 @@ from kit.service import Runtime
 from services.documents import db, events, views
 from services.documents.blobstore import BlobStore
 from services.documents.domain.files import PDF, RejectedFile, check_upload, clean_filename
-from services.documents.use_cases.common import new_blob_key
+from services.documents.use_cases.common import new_blob_key, require_students_here
 
 log = logging.getLogger("documents")
 
@@ -38,6 +38,7 @@ class Documents:
         limit = limit if 0 < limit <= 200 else 50
         offset = int(cursor) if cursor.isdigit() else 0
         with self.rt.db.unit_of_work() as s:
+            require_students_here(s, who, [student_id])
             rows, total, unread = db.document_page(
                 s, who.school_id, who.account_id, student_id, state, limit, offset
             )
@@ -68,7 +69,8 @@ class Documents:
     def deposit_document(
         self, who: Identity, title: str, filename: str, content: bytes, student_ids: list[str]
     ) -> pb.DepositDocumentResponse:
-        """Staff deposit one file for several students: one document each, one stored file."""
+        """Staff deposit one file for several students: one document each, one stored file. Any student
+        of another school (see ``require_students_here``) refuses the whole deposit: not_found."""
         who.require_staff()
         title = (title or "").strip()
         fields = {}
@@ -89,6 +91,8 @@ class Documents:
         if fields:
             raise InvalidRequest("the document cannot be deposited", fields=fields)
         assert kind is not None
+        with self.rt.db.unit_of_work() as s:  # before the file is stored: a refusal writes nothing
+            require_students_here(s, who, ids)
         key = new_blob_key(kind.extension)
         self.blobs.put(key, content, kind.content_type)
         now = self.rt.clock()

@@ -35,6 +35,7 @@ from services.documents.use_cases.common import (
     delete_blobs,
     load_album,
     new_blob_key,
+    require_students_here,
 )
 
 log = logging.getLogger("documents.photos")
@@ -95,6 +96,7 @@ class Photos:
         """One photo, its album and the ids of the photos before and after it (or "")."""
         seen_by = audience(who, student_id)
         with self.rt.db.unit_of_work() as s:
+            require_students_here(s, who, [student_id])
             photo, album_row = _load_photo(s, who, photo_id, seen_by)
             album = album_message(s, album_row)
             prev_id, next_id = db.neighbours(s, photo.album_id, photo.number)

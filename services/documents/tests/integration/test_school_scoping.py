@@ -1,0 +1,159 @@
+"""Every staff RPC of the documents service refuses, in the service itself, an id of another school:
+not_found, like an id that never existed, and nothing written (every table, the outbox and the blob
+store the same before and after). Through the real servicer over gRPC, with staff tokens.
+
+A staff token names no student: a student is "of another school" when this service rendered their
+invoices in that school (from finance's events) and never in the caller's
+(see use_cases/common.require_students_here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from PIL import Image
+
+from cartable.documents.v1 import documents_pb2 as pb
+from cartable.finance.v1 import events_pb2 as fin
+from kit.bus import make_envelope
+from kit.service import make_consumer
+from services.documents.tests.conftest import snapshot
+
+OURS, THEIRS = "sch-1", "sch-2"
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def md(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+def jpeg() -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (64, 48), (40, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def invoice_pdf_for(rt, school_id: str, student_id: str) -> None:
+    """An invoice of the student issued in the school, as finance announces it (the consumer's path)."""
+    ev = fin.InvoiceIssued(
+        invoice_id=f"inv-{school_id}-{student_id}",
+        student_id=student_id,
+        number="2026-0001",
+        title="Excursion",
+    )
+    body = make_envelope("finance.invoice.issued.v1", ev, school_id).SerializeToString()
+    assert make_consumer(rt).handle(body) == "handled"
+
+
+@dataclass
+class Schools:
+    rt: object
+    stub: object
+    staff: str  # a staff member of OURS: the caller of every call below
+    us: SimpleNamespace  # ids of OURS: student, document, album, photo, period
+    them: SimpleNamespace  # ids of THEIRS
+
+
+def _school(stub, token: str, student: str, publish: bool) -> SimpleNamespace:
+    doc = stub.DepositDocument(
+        pb.DepositDocumentRequest(
+            title="Circulaire", filename="c.pdf", content=PDF_BYTES, student_ids=[student]
+        ),
+        metadata=md(token),
+    ).documents[0]
+    album = stub.CreateAlbum(
+        pb.CreateAlbumRequest(title="Fancy-fair", publish=publish), metadata=md(token)
+    ).album
+    photo = stub.AddPhotos(
+        pb.AddPhotosRequest(album_id=album.id, files=[pb.PhotoUpload(filename="a.jpg", content=jpeg())]),
+        metadata=md(token),
+    ).photos[0]
+    return SimpleNamespace(
+        student=student, document=doc.id, album=album.id, photo=photo.id, period=f"p-{student}"
+    )
+
+
+@pytest.fixture
+def schools(documents_rt, documents_stub, keys) -> Schools:
+    staff = keys.token(role="staff", school_id=OURS, account_id="staff-1")
+    their_staff = keys.token(role="staff", school_id=THEIRS, account_id="staff-2")
+    us = _school(documents_stub, staff, "emma", publish=True)
+    them = _school(documents_stub, their_staff, "zoe", publish=False)  # a draft: PublishAlbum would change it
+    invoice_pdf_for(documents_rt, THEIRS, "zoe")
+    return Schools(documents_rt, documents_stub, staff, us, them)
+
+
+# (RPC, the request field holding the other school's id) -> the request, built from our ids except
+# that field, which takes the ids given (ours in the control test, theirs in the matrix).
+Build = Callable[[SimpleNamespace, SimpleNamespace], object]
+CASES: dict[tuple[str, str], Build] = {
+    ("ListDocuments", "student_id"): lambda us, x: pb.ListDocumentsRequest(student_id=x.student),
+    ("OpenDocument", "document_id"): lambda us, x: pb.OpenDocumentRequest(document_id=x.document),
+    # one student of another school among the caller's refuses the whole deposit
+    ("DepositDocument", "student_ids"): lambda us, x: pb.DepositDocumentRequest(
+        title="Bulletin", filename="b.pdf", content=PDF_BYTES, student_ids=[us.student, x.student]
+    ),
+    ("ListAlbums", "student_id"): lambda us, x: pb.ListAlbumsRequest(student_id=x.student),
+    ("GetAlbum", "album_id"): lambda us, x: pb.GetAlbumRequest(album_id=x.album),
+    ("GetAlbum", "student_id"): lambda us, x: pb.GetAlbumRequest(album_id=us.album, student_id=x.student),
+    ("GetPhoto", "photo_id"): lambda us, x: pb.GetPhotoRequest(photo_id=x.photo),
+    ("GetPhoto", "student_id"): lambda us, x: pb.GetPhotoRequest(photo_id=us.photo, student_id=x.student),
+    ("OpenPhoto", "photo_id"): lambda us, x: pb.OpenPhotoRequest(photo_id=x.photo, variant="full"),
+    ("PublishAlbum", "album_id"): lambda us, x: pb.PublishAlbumRequest(album_id=x.album),
+    ("AddPhotos", "album_id"): lambda us, x: pb.AddPhotosRequest(
+        album_id=x.album, files=[pb.PhotoUpload(filename="b.jpg", content=jpeg())]
+    ),
+    ("WithdrawPhoto", "photo_id"): lambda us, x: pb.WithdrawPhotoRequest(photo_id=x.photo),
+    ("WithdrawAlbum", "album_id"): lambda us, x: pb.WithdrawAlbumRequest(album_id=x.album),
+    ("RecordAlbumOffer", "album_id"): lambda us, x: pb.RecordAlbumOfferRequest(
+        album_id=x.album, period_id=us.period, price_cents=300, item_count=1
+    ),
+}
+
+# Id fields not in CASES, and why.
+EXEMPT = {
+    # Ordering periods live in orders; documents holds no period's school. The gateway adds the items
+    # to the period through orders (which refuses another school's period) before recording the offer;
+    # the offer only labels the caller's own album, shown to the caller's school.
+    ("RecordAlbumOffer", "period_id"): "documents knows no periods",
+}
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(CASES), ids=[f"{r}.{f}" for r, f in sorted(CASES)])
+def test_an_id_of_another_school_is_refused_and_nothing_is_written(schools, rpc, field):
+    before = snapshot(schools.rt)
+    with pytest.raises(grpc.RpcError) as exc:
+        getattr(schools.stub, rpc)(CASES[(rpc, field)](schools.us, schools.them), metadata=md(schools.staff))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND, exc.value.details()
+    assert snapshot(schools.rt) == before
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(CASES), ids=[f"{r}.{f}" for r, f in sorted(CASES)])
+def test_the_same_call_with_our_own_ids_is_served(schools, rpc, field):
+    getattr(schools.stub, rpc)(CASES[(rpc, field)](schools.us, schools.us), metadata=md(schools.staff))
+
+
+def test_a_student_invoiced_in_both_schools_is_the_callers_too(schools):
+    """A student who moved schools has invoices in both: the caller's school may still deposit."""
+    invoice_pdf_for(schools.rt, OURS, "zoe")
+    made = schools.stub.DepositDocument(
+        pb.DepositDocumentRequest(title="Bulletin", filename="b.pdf", content=PDF_BYTES, student_ids=["zoe"]),
+        metadata=md(schools.staff),
+    )
+    assert [d.student_id for d in made.documents] == ["zoe"]
+
+
+def test_every_id_field_of_every_rpc_is_in_the_matrix():
+    """A new RPC, or a new id field, must say how it is scoped (a case above, or an exemption)."""
+    service = pb.DESCRIPTOR.services_by_name["DocumentsService"]
+    fields = {
+        (m.name, f.name)
+        for m in service.methods
+        for f in m.input_type.fields
+        if f.name.endswith(("_id", "_ids"))
+    }
+    assert fields == set(CASES) | set(EXEMPT)
