@@ -4,8 +4,9 @@ inbox and a dead-letter queue.
 - ``record_event`` writes the event into the ``outbox`` table inside the use case's own transaction:
   if the transaction rolls back, nothing is published; if it commits, the relay publishes it later,
   even when the broker is down at that moment.
-- ``OutboxRelay`` publishes pending rows in order with publisher confirms and marks them published.
-  Several relays may run (finance scaled out): on PostgreSQL rows are claimed with SKIP LOCKED.
+- ``OutboxRelay`` publishes pending rows in order, a batch at a time, collects the batch's publisher
+  confirms and marks the confirmed rows published. Several relays may run (finance scaled out): on
+  PostgreSQL rows are claimed with SKIP LOCKED.
 - ``EventConsumer`` reads the service's durable queue; each event is handled in one transaction that
   also records its ``event_id`` in the ``inbox`` (a redelivered event is handled once); the message is
   acked only after that commit. A handler that keeps failing is retried ``max_attempts`` times, then
@@ -28,10 +29,12 @@ from typing import Any, Generic, TypeVar, cast
 
 import pika
 import pika.exceptions
+import pika.frame
 import pika.spec
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import DecodeError, Message
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.channel import Channel as PikaChannel
 from sqlalchemy import (
     Column,
     DateTime,
@@ -160,8 +163,17 @@ def broker_answers(url: str) -> bool:
     return True
 
 
+class ConfirmsMissing(pika.exceptions.AMQPError):
+    """The broker did not confirm a batch in time, or closed the channel before it did."""
+
+
 class OutboxRelay:
-    """Publishes committed outbox rows with publisher confirms."""
+    """Publishes committed outbox rows with publisher confirms, a batch at a time.
+
+    A batch is written to the broker at once and its confirms are collected afterwards (one round trip
+    per batch, not per message). Rows the broker acknowledged are marked published; rows it refused
+    (nack) stay pending for the next batch. A lost connection or a missing confirm rolls the batch back:
+    the rows are published again, and the consumers' inbox makes the second delivery a no-op."""
 
     def __init__(
         self,
@@ -172,6 +184,7 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        confirm_timeout: float = 30.0,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -179,17 +192,58 @@ class OutboxRelay:
         self.exchange = exchange
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.confirm_timeout = confirm_timeout
         self._conn: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._impl: PikaChannel | None = None
+        self._next_tag = 1  # the broker numbers the messages of a confirming channel from 1
+        self._outstanding: dict[int, int] = {}  # delivery tag -> outbox row id, awaiting the broker
+        self._acked: list[int] = []
 
-    def _ensure_channel(self) -> BlockingChannel:
-        if self._conn is None or self._conn.is_closed:
+    def _ensure_channel(self) -> PikaChannel:
+        if self._conn is None or self._conn.is_closed or self._channel is None or self._channel.is_closed:
+            self.close()
             self._conn = _connect(self.amqp_url)
             self._channel = self._conn.channel()
-            self._channel.confirm_delivery()
             declare_exchange(self._channel, self.exchange)
-        assert self._channel is not None  # set with the connection above
-        return self._channel
+            # BlockingChannel's own confirm mode waits for each message's confirm inside basic_publish.
+            # The asynchronous channel beneath it lets a whole batch go out first and the confirms
+            # come back as callbacks (pika has no public blocking API for that).
+            impl = cast(PikaChannel, cast(Any, self._channel)._impl)
+            selected: list[bool] = []
+            impl.confirm_delivery(
+                ack_nack_callback=self._on_confirm, callback=lambda _f: selected.append(True)
+            )
+            self._wait_until(lambda: bool(selected), "Confirm.SelectOk")
+            self._impl, self._next_tag = impl, 1
+            self._outstanding.clear()
+        assert self._impl is not None  # set with the connection above
+        return self._impl
+
+    def _on_confirm(self, frame: pika.frame.Method[Any]) -> None:
+        method = frame.method
+        tag = cast(int, method.delivery_tag)
+        tags = [t for t in self._outstanding if t <= tag] if method.multiple else [tag]
+        acked = isinstance(method, pika.spec.Basic.Ack)
+        for t in tags:
+            row_id = self._outstanding.pop(t, None)
+            if row_id is not None and acked:
+                self._acked.append(row_id)
+        if not acked:
+            log.warning("broker refused outbox events, they stay pending", extra={"refused": len(tags)})
+        if not self._outstanding and self._conn is not None:
+            self._conn.call_later(0, _nothing)  # ends the process_data_events below at once
+
+    def _wait_until(self, done: Callable[[], bool], what: str) -> None:
+        assert self._conn is not None and self._channel is not None
+        deadline = time.monotonic() + self.confirm_timeout
+        while not done():
+            if self._channel.is_closed:
+                raise ConfirmsMissing(f"the broker closed the channel before {what}")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConfirmsMissing(f"no {what} within {self.confirm_timeout:g} s")
+            self._conn.process_data_events(time_limit=min(remaining, 1.0))
 
     def close(self) -> None:
         if self._conn is not None and self._conn.is_open:
@@ -197,7 +251,8 @@ class OutboxRelay:
                 self._conn.close()
             except AMQP_ERRORS:
                 pass
-        self._conn = None
+        self._conn = self._channel = self._impl = None
+        self._outstanding.clear()
 
     def backlog(self) -> int:
         """Events written but not yet published."""
@@ -208,7 +263,7 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish one batch; returns how many were confirmed. Raises AMQP errors to the caller."""
-        channel = self._ensure_channel()
+        impl = self._ensure_channel()
         o = self.outbox
         with self.db.unit_of_work() as s:
             q = (
@@ -222,7 +277,7 @@ class OutboxRelay:
             rows = s.execute(q).all()
             if not rows:
                 return 0
-            done = []
+            self._acked = []
             for row in rows:
                 props = pika.BasicProperties(
                     delivery_mode=pika.DeliveryMode.Persistent,
@@ -230,12 +285,13 @@ class OutboxRelay:
                     type=row.event_name,
                     content_type="application/x-protobuf",
                 )
-                # With confirms on, basic_publish returns once the broker has taken the message,
-                # and raises when it refuses it: the row then stays pending.
-                channel.basic_publish(self.exchange, row.event_name, row.body, props)
-                done.append(row.id)
-            s.execute(update(o).where(o.c.id.in_(done)).values(published_at=datetime.now(UTC)))
-            return len(done)
+                impl.basic_publish(self.exchange, row.event_name, row.body, props)
+                self._outstanding[self._next_tag] = row.id
+                self._next_tag += 1
+            self._wait_until(lambda: not self._outstanding, f"confirms of {len(rows)} events")
+            if self._acked:
+                s.execute(update(o).where(o.c.id.in_(self._acked)).values(published_at=datetime.now(UTC)))
+            return len(self._acked)
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set, reconnecting with backoff when the broker goes away."""
@@ -252,6 +308,10 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
         self.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 E = TypeVar("E", bound=Message)
