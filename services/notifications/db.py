@@ -237,6 +237,20 @@ class Contact:
     preferences: Preferences
 
 
+def student_known_elsewhere(s: Session, school_id: str, student_id: str) -> bool:
+    """Whether the contact book (auth's announcements of parents and their children, each with its
+    school) puts the student in another school and never in ``school_id``."""
+    schools = set(
+        s.execute(
+            select(contacts.c.school_id)
+            .join(contact_students, contact_students.c.account_id == contacts.c.account_id)
+            .where(contact_students.c.student_id == student_id)
+            .distinct()
+        ).scalars()
+    )
+    return bool(schools) and school_id not in schools
+
+
 def parents_of_student(s: Session, school_id: str, student_id: str) -> list[Contact]:
     """The parents of a student in the contact book, with their mail preferences."""
     rows = s.execute(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from cartable.notifications.v1 import notifications_pb2 as pb
@@ -167,3 +168,13 @@ def html_of(msg) -> str:
 
 def auth_metadata(keys, **kw) -> list[tuple[str, str]]:
     return [("authorization", "Bearer " + keys.token(**kw))]
+
+
+def snapshot(rt) -> dict[str, list[tuple]]:
+    """Every row of every table of the service (outbox and inbox included): equal before and after a
+    call when the call wrote nothing."""
+    with rt.db.unit_of_work() as s:
+        return {
+            t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr)
+            for t in rt.spec.metadata.sorted_tables
+        }

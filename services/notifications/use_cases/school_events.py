@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from cartable.notifications.v1 import notifications_pb2 as pb
-from kit.errors import InvalidRequest
+from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.instants import parse_instant
 from kit.service import Runtime
@@ -18,13 +18,21 @@ class SchoolEvents:
         self.rt = rt
 
     def list_events(self, who: Identity, student_id: str, limit: int = 20) -> pb.ListEventsResponse:
-        """Upcoming events of the caller's school; for a student, those of the whole school or their class."""
+        """Upcoming events of the caller's school; for a student, those of the whole school or their class.
+        Staff naming a student the contact book knows only in another school: not_found (a staff token
+        names no student; a parent's names their children)."""
         class_name = None
         if student_id:
             who.require_student(student_id)
             class_name = who.students.get(student_id, "")
         limit = max(1, min(limit or 20, 200))
         with self.rt.db.unit_of_work() as s:
+            if (
+                student_id
+                and who.role != "parent"
+                and db.student_known_elsewhere(s, who.school_id, student_id)
+            ):
+                raise NotFound("no such student")
             rows = db.upcoming_school_events(s, who.school_id, self.rt.clock(), class_name, limit)
         return pb.ListEventsResponse(events=[views.school_event(r) for r in rows])
 
