@@ -131,6 +131,28 @@ def load_invoice(s: Session, who: Identity, invoice_id: str, *, lock: bool = Fal
     return row
 
 
+def wallet_of(who: Identity, wallet, student_id: str = ""):
+    """``wallet`` (a row, or None when the school has none of its id) if the caller may use it (staff,
+    its student's parents) and it is the student's the request names, if it names one."""
+    if wallet is None:
+        raise NotFound("no such wallet")
+    who.require_owner(wallet.student_id)
+    if student_id and wallet.student_id != student_id:
+        raise NotFound("no such wallet")
+    return wallet
+
+
+def balance_after_debit(balance_cents: int, amount_cents: int, what: str) -> int:
+    """The wallet's balance once ``amount_cents`` is taken from it; 409 insufficient_balance when it
+    does not hold them (``what`` says what needs them: "the sale costs")."""
+    try:
+        return ledger.check_can_debit(balance_cents, amount_cents)
+    except ledger.InsufficientBalance as e:
+        raise Conflict(
+            f"the wallet holds {e.balance_cents} cents, {what} {e.amount_cents}", code="insufficient_balance"
+        ) from None
+
+
 def require_payable(inv) -> int:
     """What a payment of the invoice may pay: its open amount; 409 invoice_cancelled or already_paid
     when nothing is open."""

@@ -86,12 +86,7 @@ class OnlinePayments:
             )
 
         def work(s: Session) -> pb.StartPaymentResponse:
-            wallet = db.find_wallet(s, who.school_id, req.wallet_id)
-            if wallet is None:
-                raise NotFound("no such wallet")
-            who.require_owner(wallet.student_id)
-            if req.student_id and wallet.student_id != req.student_id:
-                raise NotFound("no such wallet")
+            wallet = common.wallet_of(who, db.find_wallet(s, who.school_id, req.wallet_id), req.student_id)
             if not _online_enabled(db.settings_row(s, who.school_id)):
                 raise Conflict("the school has not enabled online top-ups", code="method_disabled")
             row = db.insert_online_payment(
@@ -106,15 +101,7 @@ class OnlinePayments:
             )
             return pb.StartPaymentResponse(payment=payment_message(s, row))
 
-        started = common.idempotent(
-            self.rt,
-            f"otu:{who.school_id}:{who.account_id}",
-            req.idempotency_key,
-            req,
-            pb.StartPaymentResponse,
-            work,
-        )
-        return self._with_checkout(started)
+        return self._start(f"otu:{who.school_id}:{who.account_id}", req, work)
 
     def start_invoice_payment(
         self, who: Identity, req: pb.StartInvoicePaymentRequest
@@ -144,15 +131,7 @@ class OnlinePayments:
             )
             return pb.StartPaymentResponse(payment=payment_message(s, row))
 
-        started = common.idempotent(
-            self.rt,
-            f"oinv:{who.school_id}:{who.account_id}",
-            req.idempotency_key,
-            req,
-            pb.StartPaymentResponse,
-            work,
-        )
-        return self._with_checkout(started)
+        return self._start(f"oinv:{who.school_id}:{who.account_id}", req, work)
 
     def create_order_invoice(
         self, who: Identity, req: pb.CreateOrderInvoiceRequest
@@ -214,7 +193,11 @@ class OnlinePayments:
 
     # -- the provider payment behind ours ---------------------------------------------------------
 
-    def _with_checkout(self, started: pb.StartPaymentResponse) -> pb.StartPaymentResponse:
+    def _start(
+        self, scope: str, req: pb.StartTopUpRequest | pb.StartInvoicePaymentRequest, work
+    ) -> pb.StartPaymentResponse:
+        """Our payment row, once per key (``work``), then outside the transaction its checkout."""
+        started = common.idempotent(self.rt, scope, req.idempotency_key, req, pb.StartPaymentResponse, work)
         checkout = self._ensure_checkout(started.payment.id)
         out = pb.StartPaymentResponse()
         out.CopyFrom(started)

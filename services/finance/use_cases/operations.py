@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
-from kit.errors import Conflict, InvalidRequest, NotFound
+from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
 from services.finance import db, events, views
@@ -102,13 +102,7 @@ class Operations:
             wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
             if wallet is None or wallet.student_id != req.student_id:
                 raise NotFound("no such wallet for this student")
-            try:
-                balance_after = ledger.check_can_debit(wallet.balance_cents, amount)
-            except ledger.InsufficientBalance as e:
-                raise Conflict(
-                    f"the wallet holds {e.balance_cents} cents, the sale costs {e.amount_cents}",
-                    code="insufficient_balance",
-                ) from None
+            balance_after = common.balance_after_debit(wallet.balance_cents, amount, "the sale costs")
             at = common.now(self.rt)
             tx_id = db.book(
                 s,

@@ -40,12 +40,9 @@ class Transfers:
         communication, with the EPC QR code (no amount: the parent chooses). 409 method_disabled when
         the school does not take top-ups by transfer."""
         with self.rt.db.unit_of_work() as s:
-            wallet = db.wallet_with_communication(s, who.school_id, req.wallet_id)
-            if wallet is None:
-                raise NotFound("no such wallet")
-            who.require_owner(wallet.student_id)
-            if req.student_id and wallet.student_id != req.student_id:
-                raise NotFound("no such wallet")
+            wallet = common.wallet_of(
+                who, db.wallet_with_communication(s, who.school_id, req.wallet_id), req.student_id
+            )
             settings = db.settings_row(s, who.school_id)
         if settings is None or "transfer" not in settings.top_up_methods.split(","):
             raise Conflict("the school does not take top-ups by bank transfer", code="method_disabled")

@@ -52,13 +52,7 @@ class WalletPayments:
                 raise NotFound("no such wallet")
             # The wallet pays the whole open amount or nothing: nothing is ever left over.
             amount = settle(open_cents, open_cents).applied_cents
-            try:
-                balance_after = ledger.check_can_debit(wallet.balance_cents, amount)
-            except ledger.InsufficientBalance as e:
-                raise Conflict(
-                    f"the wallet holds {e.balance_cents} cents, the invoice needs {e.amount_cents}",
-                    code="insufficient_balance",
-                ) from None
+            balance_after = common.balance_after_debit(wallet.balance_cents, amount, "the invoice needs")
             at = common.now(self.rt)
             tx_id = db.book(
                 s,
