@@ -67,6 +67,9 @@ class Settings:
     trusted_proxies: str = ""
     # auth
     auth_password_profile: str = "rfc9106-low-memory"
+    # argon2 computations at once (services/auth/hashing.py): each takes the profile's memory (64 MiB
+    # by default), so this times that plus ~100 MiB stays well under auth's memory limit (deploy/k8s)
+    auth_max_concurrent_hashes: int = 2
     # meetings (also the gateway's meeting pages)
     meetings_timezone: str = "Europe/Brussels"
     meetings_reminder_hour: int = 8
@@ -160,6 +163,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", str(20 * 1024 * 1024), int),
         trusted_proxies=env.get("TRUSTED_PROXIES", ""),
         auth_password_profile=env.get("AUTH_PASSWORD_PROFILE", "rfc9106-low-memory"),
+        auth_max_concurrent_hashes=_number(env, "AUTH_MAX_CONCURRENT_HASHES", "2", int),
         meetings_timezone=env.get("MEETINGS_TIMEZONE", "Europe/Brussels"),
         meetings_reminder_hour=_number(env, "MEETINGS_REMINDER_HOUR", "8", int),
         meetings_remind_interval=_number(env, "MEETINGS_REMIND_INTERVAL", "300", float),

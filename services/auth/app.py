@@ -13,6 +13,7 @@ from kit.service import Runtime, ServiceSpec
 from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
+from services.auth.hashing import BoundedHasher, HashGate
 from services.auth.use_cases.common import Deps, hasher_for_profile
 
 SERVICE = "cartable.auth.v1.AuthService"
@@ -36,8 +37,9 @@ PUBLIC_METHODS = frozenset(
 
 def use_case_deps(rt: Runtime) -> Deps:
     """What the use cases are given. ``rt.extras`` may carry ``password_hasher`` (tests use cheaper,
-    still OWASP-level, argon2 parameters) and ``sleep`` (tests record the throttling delays instead of
-    waiting them)."""
+    still OWASP-level, argon2 parameters), ``hash_gate`` (tests hold its slots) and ``sleep`` (tests
+    record the throttling delays instead of waiting them). Every argon2 computation goes through one
+    gate of ``auth_max_concurrent_hashes`` slots per process (services/auth/hashing.py)."""
     settings = rt.settings
 
     @functools.cache
@@ -49,10 +51,21 @@ def use_case_deps(rt: Runtime) -> Deps:
         db=rt.db,
         record=rt.record,
         clock=lambda: rt.clock(),  # read at each call: a test may give the runtime its own clock later
-        hasher=rt.extras.get("password_hasher") or hasher_for_profile(settings.auth_password_profile),
+        hasher=BoundedHasher(
+            rt.extras.get("password_hasher") or hasher_for_profile(settings.auth_password_profile),
+            _gate(rt),
+        ),
         signer=signer,
         sleep=rt.extras.get("sleep", time.sleep),
     )
+
+
+def _gate(rt: Runtime) -> HashGate:
+    """The process's one gate: commands and the servicer built from the same runtime share it."""
+    gate = rt.extras.get("hash_gate")
+    if gate is None:
+        gate = rt.extras["hash_gate"] = HashGate(rt.settings.auth_max_concurrent_hashes)
+    return gate
 
 
 def registrations(rt: Runtime) -> list[Registration]:

@@ -25,6 +25,7 @@ from services.auth.db import access, directory
 from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
 from services.auth.domain.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY, prune_before
 from services.auth.events import Event
+from services.auth.hashing import BoundedHasher
 
 # one logger for every auth use case
 log = logging.getLogger("auth.service")
@@ -42,7 +43,7 @@ class Deps:
     db: Database
     record: Callable[[Session, str, Message, str], object]  # an event into the outbox (Runtime.record)
     clock: Callable[[], datetime]  # the service's time (tests move it)
-    hasher: PasswordHasher
+    hasher: BoundedHasher  # argon2, at most AUTH_MAX_CONCURRENT_HASHES at once (Unavailable beyond)
     signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file on first use
     sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead)
 
@@ -76,6 +77,14 @@ def record_failures(s: Session, now: datetime, keys: list[tuple[str, str]]) -> l
     caller deletes the returned ids then); failures too old for any policy go."""
     access.delete_failures_before(s, prune_before(now, ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY))
     return [access.insert_failure(s, kind, value, now) for kind, value in keys if value]
+
+
+def forget_attempt(deps: Deps, pending: list[int]) -> None:
+    """An attempt counted by ``record_failures`` that was never checked (no hashing slot): it is no
+    failure, since nothing was learnt from it."""
+    if pending:
+        with deps.db.unit_of_work() as s:
+            access.delete_failures(s, pending)
 
 
 def require_school(s: Session, school_id: str) -> None:

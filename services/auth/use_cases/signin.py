@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
-from kit.errors import Conflict, InvalidRequest, RateLimited, Unauthenticated
+from kit.errors import Conflict, InvalidRequest, RateLimited, Unauthenticated, Unavailable
 from services.auth.db import access, directory
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import (
@@ -25,7 +25,7 @@ from services.auth.domain.throttle import (
     decide,
 )
 from services.auth.domain.usernames import normalize_username
-from services.auth.use_cases.common import Deps, log, record_failures, weak_password_error
+from services.auth.use_cases.common import Deps, forget_attempt, log, record_failures, weak_password_error
 from services.auth.use_cases.sessions import live_session, open_session
 
 
@@ -47,15 +47,21 @@ def sign_in(
         stored = account.password_hash if account is not None else None
     if decision.delay_seconds:
         deps.sleep(decision.delay_seconds)
-    if stored is None:  # unknown username, or not activated yet: the time of a check, then refused
-        deps.hasher.dummy_verify(password or "")
-    if account is None or stored is None or not deps.hasher.verify(stored, password or ""):
+    try:
+        if stored is None:  # unknown username, or not activated yet: the time of a check, then refused
+            right = deps.hasher.dummy_verify(password or "")
+        else:
+            right = deps.hasher.verify(stored, password or "")
+    except Unavailable:
+        forget_attempt(deps, pending)  # not checked: no failure (domain/throttle.py)
+        raise
+    if account is None or stored is None or not right:
         log.info(
             "sign-in failed",
             extra={"account_id": account.id if account is not None else None, "client": address},
         )
         raise Unauthenticated("wrong username or password", code="invalid_credentials")
-    new_hash = deps.hasher.hash(password) if deps.hasher.needs_rehash(stored) else None
+    new_hash = _rehashed(deps, stored, password)
     with deps.db.unit_of_work() as s:
         access.delete_failures(s, pending)
         access.clear_failures(s, "account", name)
@@ -89,9 +95,14 @@ def change_password(
         stored = acc.password_hash
     if decision.delay_seconds:
         deps.sleep(decision.delay_seconds)
-    if not stored or not deps.hasher.verify(stored, current_password or ""):
+    try:
+        right = bool(stored) and deps.hasher.verify(stored, current_password or "")
+        new_hash = deps.hasher.hash(new_password) if right else ""
+    except Unavailable:
+        forget_attempt(deps, pending)
+        raise
+    if not right:
         raise InvalidRequest("the current password is not right", fields={"current_password": "incorrect"})
-    new_hash = deps.hasher.hash(new_password)
     with deps.db.unit_of_work() as s:
         access.delete_failures(s, pending)
         access.clear_failures(s, "account", acc.username)
@@ -102,6 +113,17 @@ def change_password(
         access.end_sessions_of(s, acc.id, now, but=row.id)
     log.info("password changed, other sessions ended", extra={"account_id": acc.id})
     return pb.ChangePasswordResponse()
+
+
+def _rehashed(deps: Deps, stored: str, password: str) -> str | None:
+    """The password hashed with today's parameters when the stored hash is older; None when not
+    needed, or when no hashing slot is free (it waits for the next sign-in rather than fail this one)."""
+    if not deps.hasher.needs_rehash(stored):
+        return None
+    try:
+        return deps.hasher.hash(password)
+    except Unavailable:
+        return None
 
 
 def _throttle(s: Session, now: datetime, name: str, address: str) -> Decision:
