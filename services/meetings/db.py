@@ -294,6 +294,17 @@ def standing_bookings_of(
     return _booking_views(s, *where)
 
 
+def student_known_elsewhere(s: Session, school_id: str, student_id: str) -> bool:
+    """Whether the bookings (made by parents, whose identity names the child and the school) put the
+    student in another school and never in ``school_id``."""
+    schools = set(
+        s.execute(
+            select(bookings.c.school_id).where(bookings.c.student_id == student_id).distinct()
+        ).scalars()
+    )
+    return bool(schools) and school_id not in schools
+
+
 def standing_bookings_by_slot(s: Session, teacher_ids: list[str]) -> dict:
     """The standing bookings of these teachers, by slot id."""
     rows = s.execute(select(bookings).where(bookings.c.teacher_id.in_(teacher_ids), _STANDING)).all()

@@ -6,6 +6,7 @@ from typing import cast
 
 import grpc
 import pytest
+from sqlalchemy import select
 
 from cartable.meetings.v1 import meetings_pb2 as pb
 from cartable.meetings.v1 import meetings_pb2_grpc
@@ -113,3 +114,13 @@ def error_code(exc: grpc.RpcError) -> str:
     # (key, value) pairs at run time; the stubs type them as an opaque _Metadatum.
     pairs = cast("tuple[tuple[str, str], ...]", exc.trailing_metadata() or ())
     return dict(pairs).get("x-error-code", "")
+
+
+def snapshot(rt) -> dict[str, list[tuple]]:
+    """Every row of every table of the service (outbox and idempotency keys included): equal before and
+    after a call when the call wrote nothing."""
+    with rt.db.unit_of_work() as s:
+        return {
+            t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr)
+            for t in rt.spec.metadata.sorted_tables
+        }

@@ -36,6 +36,14 @@ def _one_line(text: str) -> str:
     return " ".join((text or "").split())[:200]
 
 
+def _require_student_here(s: Session, who: Identity, student_id: str) -> None:
+    """The caller may act for the student; staff (whose token names no student) not for one the
+    bookings put only in another school: not_found, like an unknown id."""
+    who.require_student(student_id)
+    if who.role != "parent" and db.student_known_elsewhere(s, who.school_id, student_id):
+        raise NotFound("no such student")
+
+
 class Booking:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -43,13 +51,13 @@ class Booking:
     def list_open_evenings(self, who: Identity, student_id: str) -> pb.ListOpenEveningsResponse:
         """The evenings open for booking now where the child has teachers; each teacher with the
         free slots and the caller's own booking for this child."""
-        who.require_student(student_id)
         class_name = who.students.get(student_id)
         at = now(self.rt)
         out = pb.ListOpenEveningsResponse()
-        if not class_name:
-            return out
         with self.rt.db.unit_of_work() as s:
+            _require_student_here(s, who, student_id)
+            if not class_name:
+                return out
             evening_rows = db.open_evenings(s, who.school_id, at)
             if not evening_rows:
                 return out
@@ -160,9 +168,9 @@ class Booking:
 
     def my_bookings(self, who: Identity, student_id: str) -> pb.ListMyBookingsResponse:
         """The caller's standing bookings for the child, for meetings not yet over, soonest first."""
-        who.require_student(student_id)
         at = now(self.rt)
         with self.rt.db.unit_of_work() as s:
+            _require_student_here(s, who, student_id)
             rows = db.standing_bookings_of(
                 s, who.account_id, student_id, school_id=who.school_id, ending_after=at
             )

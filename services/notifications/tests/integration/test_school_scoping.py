@@ -91,13 +91,18 @@ def test_the_failed_mails_listed_are_the_callers_schools_only(schools):
     assert [m.id for m in listed] == [schools.us.mail]
 
 
+def _id_fields(message, prefix: str = "") -> set[str]:
+    out = set()
+    for f in message.fields:
+        if f.message_type is not None:
+            out |= _id_fields(f.message_type, f"{prefix}{f.name}.")
+        elif f.name.endswith(("_id", "_ids")) or f.name == "references":
+            out.add(prefix + f.name)
+    return out
+
+
 def test_every_id_field_of_every_rpc_is_in_the_matrix():
-    """A new RPC, or a new id field, must say how it is scoped (a case above, or an exemption)."""
+    """A new RPC, or a new id field (nested ones too), must say how it is scoped (a case or an exemption)."""
     service = pb.DESCRIPTOR.services_by_name["NotificationsService"]
-    fields = {
-        (m.name, f.name)
-        for m in service.methods
-        for f in m.input_type.fields
-        if f.name.endswith(("_id", "_ids"))
-    }
+    fields = {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)}
     assert fields == set(CASES) | set(EXEMPT)
