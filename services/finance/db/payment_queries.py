@@ -10,6 +10,35 @@ from sqlalchemy.orm import Session
 from services.finance.db.tables import payment_reversals, payments
 
 
+def _insert_payment(
+    s: Session,
+    school_id: str,
+    student_id: str,
+    purpose: str,
+    method: str,
+    status: str,
+    amount: int,
+    now: datetime,
+    **values,
+) -> str:
+    payment_id = str(uuid.uuid4())
+    s.execute(
+        payments.insert().values(
+            id=payment_id,
+            school_id=school_id,
+            student_id=student_id,
+            purpose=purpose,
+            method=method,
+            status=status,
+            amount_cents=amount,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+    )
+    return payment_id
+
+
 def insert_paid_payment(
     s: Session,
     school_id: str,
@@ -25,26 +54,21 @@ def insert_paid_payment(
     created_by: str | None = None,
 ) -> str:
     """A payment that is paid as it is recorded (wallet, transfer, cash, an assigned statement line)."""
-    payment_id = str(uuid.uuid4())
-    s.execute(
-        payments.insert().values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            purpose=purpose,
-            method=method,
-            status="paid",
-            amount_cents=amount,
-            wallet_id=wallet_id,
-            invoice_id=invoice_id,
-            transaction_id=tx_id,
-            created_at=now,
-            paid_at=now,
-            created_by=created_by,
-            updated_at=now,
-        )
+    return _insert_payment(
+        s,
+        school_id,
+        student_id,
+        purpose,
+        method,
+        "paid",
+        amount,
+        now,
+        wallet_id=wallet_id,
+        invoice_id=invoice_id,
+        transaction_id=tx_id,
+        paid_at=now,
+        created_by=created_by,
     )
-    return payment_id
 
 
 def insert_online_payment(
@@ -60,22 +84,18 @@ def insert_online_payment(
     invoice_id: str | None = None,
 ):
     """An online payment, ``open`` until the provider says how it ended; its row."""
-    payment_id = str(uuid.uuid4())
-    s.execute(
-        payments.insert().values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            purpose=purpose,
-            method="online",
-            status="open",
-            amount_cents=amount,
-            wallet_id=wallet_id,
-            invoice_id=invoice_id,
-            created_at=now,
-            created_by=created_by,
-            updated_at=now,
-        )
+    payment_id = _insert_payment(
+        s,
+        school_id,
+        student_id,
+        purpose,
+        "online",
+        "open",
+        amount,
+        now,
+        wallet_id=wallet_id,
+        invoice_id=invoice_id,
+        created_by=created_by,
     )
     return payment_row(s, payment_id)
 
