@@ -50,9 +50,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from cartable.events.v1 import envelope_pb2
-from kit.db import Database, bulk_insert
+from kit.db import Database, aware, bulk_insert
 from kit.logs import event_id_var, request_id_var
-from kit.metrics import EVENTS_HANDLED, QUEUE_LAG
+from kit.metrics import BROKER_CONNECTED, EVENTS_HANDLED, QUEUE_LAG, Heartbeat
 
 log = logging.getLogger("kit.bus")
 
@@ -151,16 +151,44 @@ def declare_exchange(channel: BlockingChannel, exchange: str) -> None:
 
 
 def broker_answers(url: str) -> bool:
-    """True when an AMQP connection can be opened (used by health checks)."""
+    """True when an AMQP connection can be opened."""
+    return broker_report(url)[0]
+
+
+def broker_report(url: str, queue: str | None = None) -> tuple[bool, int]:
+    """Whether the broker answers, and how many consumers read ``queue`` (0 when it does not exist or
+    no queue is named): what a server says about the broker and its service's consumers."""
     try:
         conn = _connect(url)
     except AMQP_ERRORS:
-        return False
+        return False, 0
+    consumers = 0
     try:
-        conn.close()
+        if queue:
+            try:
+                consumers = conn.channel().queue_declare(queue=queue, passive=True).method.consumer_count
+            except pika.exceptions.ChannelClosedByBroker:
+                consumers = 0  # 404: never declared, no consumer ever started
     except AMQP_ERRORS:
-        pass
-    return True
+        return False, 0
+    finally:
+        try:
+            conn.close()
+        except AMQP_ERRORS:
+            pass
+    return True, consumers
+
+
+def outbox_lag(db: Database, outbox: Table) -> float:
+    """Seconds since the oldest event still waiting in ``outbox`` was written (0 when none waits): how
+    far behind the relay is, seen from the database alone."""
+    with db.unit_of_work() as s:
+        oldest: datetime | None = s.execute(
+            select(func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        ).scalar()
+    if oldest is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - aware(oldest)).total_seconds())
 
 
 class ConfirmsMissing(pika.exceptions.AMQPError):
@@ -185,6 +213,8 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.2,
         confirm_timeout: float = 30.0,
+        service: str = "",
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -193,6 +223,10 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.confirm_timeout = confirm_timeout
+        self.service = service
+        # Beats once per round of ``run``; a stuck loop goes stale (see kit.metrics.Heartbeat).
+        self.heartbeat = heartbeat or Heartbeat()
+        self.broker_connected = False
         self._conn: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
         self._impl: PikaChannel | None = None
@@ -293,16 +327,23 @@ class OutboxRelay:
                 s.execute(update(o).where(o.c.id.in_(self._acked)).values(published_at=datetime.now(UTC)))
             return len(self._acked)
 
+    def _broker(self, connected: bool) -> None:
+        self.broker_connected = connected
+        BROKER_CONNECTED.labels(self.service, "relay").set(1 if connected else 0)
+
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set, reconnecting with backoff when the broker goes away."""
         backoff = 0.5
         while not stop.is_set():
+            self.heartbeat.beat()
             try:
                 n = self.publish_pending()
+                self._broker(True)
                 backoff = 0.5
                 if n == 0:
                     self._conn.process_data_events(time_limit=self.poll_interval)  # type: ignore[union-attr]
             except AMQP_ERRORS as exc:
+                self._broker(False)
                 log.warning("broker unavailable, outbox events wait", extra={"error": repr(exc)})
                 self.close()
                 stop.wait(backoff)
@@ -344,6 +385,8 @@ class EventConsumer:
         *,
         max_attempts: int = 5,
         retry_delay: float = 0.5,
+        heartbeat: Heartbeat | None = None,
+        handler_deadline: float = 300.0,
     ) -> None:
         self.db = db
         self.inbox = inbox
@@ -357,6 +400,11 @@ class EventConsumer:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="handler")
         # "<prefix>finance.events" -> "finance": the label of this consumer's metrics
         self.service = queue.removesuffix(".events").rsplit(".", 1)[-1]
+        # Beats each time the loop goes round, and while a handler runs up to ``handler_deadline``
+        # seconds: a handler stuck longer than that lets the heartbeat go stale (liveness restarts).
+        self.heartbeat = heartbeat or Heartbeat()
+        self.handler_deadline = handler_deadline
+        self.broker_connected = False
 
     def declare(self, channel: BlockingChannel) -> None:
         declare_exchange(channel, self.exchange)
@@ -419,7 +467,10 @@ class EventConsumer:
     def _wait_keeping_heartbeats(
         self, conn: pika.BlockingConnection, fut: concurrent.futures.Future[str]
     ) -> None:
+        started = time.monotonic()
         while not fut.done():
+            if time.monotonic() - started < self.handler_deadline:
+                self.heartbeat.beat()
             conn.process_data_events(time_limit=0.2)
 
     def _on_message(
@@ -450,6 +501,7 @@ class EventConsumer:
                 return
             deadline = time.monotonic() + self.retry_delay * attempts
             while time.monotonic() < deadline:
+                self.heartbeat.beat()
                 conn.process_data_events(time_limit=0.1)
             headers["x-attempts"] = attempts
             retry_props = pika.BasicProperties(
@@ -466,10 +518,15 @@ class EventConsumer:
             return
         channel.basic_ack(tag)
 
+    def _broker(self, connected: bool) -> None:
+        self.broker_connected = connected
+        BROKER_CONNECTED.labels(self.service, "consume").set(1 if connected else 0)
+
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; reconnect with backoff after a broker restart."""
         backoff = 0.5
         while not stop.is_set():
+            self.heartbeat.beat()
             conn = None
             try:
                 conn = _connect(self.amqp_url)
@@ -482,8 +539,10 @@ class EventConsumer:
                     lambda ch, m, p, b: pending.append((m, p, b)),  # noqa: B023
                     auto_ack=False,
                 )
+                self._broker(True)
                 backoff = 0.5
                 while not stop.is_set():
+                    self.heartbeat.beat()
                     conn.process_data_events(time_limit=0.2)
                     while pending:
                         m, p, b = pending.pop(0)
@@ -491,6 +550,7 @@ class EventConsumer:
                 if conn.is_open:
                     conn.close()
             except AMQP_ERRORS as exc:
+                self._broker(False)
                 log.warning("broker unavailable, consumer reconnects", extra={"error": repr(exc)})
                 if conn is not None and conn.is_open:
                     try:

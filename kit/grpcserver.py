@@ -1,5 +1,16 @@
-"""gRPC server bootstrap: health (SERVING only once the database and broker answer), reflection,
-interceptors (request id, identity token, error mapping, metrics) and graceful shutdown."""
+"""gRPC server bootstrap: health, reflection, interceptors (request id, identity token, error mapping,
+metrics) and graceful shutdown.
+
+Health answers three kinds of names:
+
+- ``""``, the service's short name (``finance``) and each servicer's full name: readiness, SERVING
+  while every check passes (the database: a server works without the broker, its events wait in the
+  outbox);
+- ``liveness``: SERVING as long as the process serves at all (Kubernetes' liveness probe);
+- ``<service>.<part>`` (``finance.relay``, ``finance.consume``, ``finance.broker``): what the server
+  sees of the parts that run beside it, for the gateway's ``/readyz`` to say which part is degraded.
+  They never change readiness.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,12 +126,34 @@ class GrpcServer:
     port: int
     service_names: list[str]
     checks: list[Callable[[], bool]] = field(default_factory=list)
+    # ``{"finance.relay": True, ...}``: evaluated apart from the checks, every ``parts_interval`` s
+    parts: Callable[[], Mapping[str, bool]] | None = None
+    parts_interval: float = 10.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _watcher: threading.Thread | None = None
 
     def set_status(self, status: int) -> None:
-        for name in ["", *self.service_names]:
+        for name in ["", self.service, *self.service_names]:
             self.health.set(name, status)
+
+    def update_parts(self) -> dict[str, bool]:
+        """Evaluate the parts once and publish each under its own health name."""
+        if self.parts is None:
+            return {}
+        try:
+            report = dict(self.parts())
+        except Exception:  # a part that cannot be evaluated is not known to be serving
+            log.warning("cannot evaluate the parts' health", exc_info=True)
+            return {}
+        for name, ok in report.items():
+            if not self._stop.is_set():
+                self.health.set(
+                    name,
+                    health_pb2.HealthCheckResponse.SERVING
+                    if ok
+                    else health_pb2.HealthCheckResponse.NOT_SERVING,
+                )
+        return report
 
     def watch(self, interval: float = 2.0) -> None:
         """Keep health in step with the dependencies: SERVING only while every check passes."""
@@ -138,6 +171,14 @@ class GrpcServer:
 
         self._watcher = threading.Thread(target=loop, name="health-watch", daemon=True)
         self._watcher.start()
+        if self.parts is not None:
+            # Apart from readiness: a broker that does not answer may take seconds to time out.
+            def parts_loop() -> None:
+                while not self._stop.is_set():
+                    self.update_parts()
+                    self._stop.wait(self.parts_interval)
+
+            threading.Thread(target=parts_loop, name="health-parts", daemon=True).start()
 
     def shutdown(self, drain: float = 1.0, grace: float = 10.0) -> None:
         """NOT_SERVING first (so balancers stop sending), a short drain, then stop with grace."""
@@ -156,6 +197,8 @@ def build_server(
     public_methods: Iterable[str] = (),
     checks: list[Callable[[], bool]] | None = None,
     max_workers: int = 32,
+    parts: Callable[[], Mapping[str, bool]] | None = None,
+    parts_interval: float = 10.0,
 ) -> GrpcServer:
     """Create and start a server on ``listen`` (``host:0`` picks a free port)."""
     server = grpc.server(
@@ -177,10 +220,19 @@ def build_server(
     port = server.add_insecure_port(listen)
     if port == 0:
         raise RuntimeError(f"cannot listen on {listen}")
-    gs = GrpcServer(service, server, health_servicer, port, names, checks or [])
+    gs = GrpcServer(
+        service,
+        server,
+        health_servicer,
+        port,
+        names,
+        checks or [],
+        parts=parts,
+        parts_interval=parts_interval,
+    )
     gs.set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
     # "liveness" answers SERVING as long as the process serves at all (Kubernetes liveness probe);
-    # "" and each service name follow the dependencies (readiness).
+    # "", the short name and each servicer's name follow the checks (readiness).
     health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     server.start()
     gs.watch()

@@ -24,7 +24,7 @@ from kit.db import Database
 from kit.grpcserver import GrpcServer, Registration, build_server
 from kit.identity import TokenVerifier, ensure_keypair
 from kit.logs import configure_logging
-from kit.metrics import OUTBOX_BACKLOG, start_metrics_server
+from kit.metrics import OUTBOX_BACKLOG, Probe, start_metrics_server
 from kit.settings import Settings, load_settings
 
 log = logging.getLogger("kit.service")
@@ -80,20 +80,47 @@ def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras: Any
     )
 
 
-def start_grpc(rt: Runtime, listen: str | None = None) -> GrpcServer:
-    amqp = rt.settings.amqp_url
+# The relay counts as behind (``<service>.relay`` NOT_SERVING) once an event waits longer than this.
+RELAY_MAX_LAG_SECONDS = 60.0
+
+
+def part_health(rt: Runtime, relay_max_lag: float = RELAY_MAX_LAG_SECONDS) -> dict[str, bool]:
+    """What a server sees of the parts beside it, by health name: ``<svc>.relay`` (no event waits in
+    the outbox longer than ``relay_max_lag``), ``<svc>.broker`` (the broker answers) and, for a service
+    with event bindings, ``<svc>.consume`` (its queue has a consumer). Informative only: readiness
+    is the database's."""
+    name = rt.spec.name
+    try:
+        relay_ok = bus.outbox_lag(rt.db, rt.spec.outbox) <= relay_max_lag
+    except Exception:  # the database is restarting: readiness says so; the relay is not known to keep up
+        relay_ok = False
+    queue = rt.queue_name if rt.spec.bindings else None
+    broker_ok, consumers = bus.broker_report(rt.settings.amqp_url, queue)
+    parts = {f"{name}.relay": relay_ok, f"{name}.broker": broker_ok}
+    if queue:
+        parts[f"{name}.consume"] = broker_ok and consumers > 0
+    return parts
+
+
+def start_grpc(rt: Runtime, listen: str | None = None, *, parts_interval: float = 10.0) -> GrpcServer:
+    """Start the service's gRPC server: ready while its database answers (servers only write to the
+    outbox, so a broker outage does not take them out of service); the parts' health beside it."""
     return build_server(
         rt.spec.name,
         listen or rt.settings.grpc_listen,
         rt.spec.registrations(rt),
         rt.verifier,
         rt.spec.public_methods,
-        checks=[rt.db.ping, lambda: bus.broker_answers(amqp)],
+        checks=[rt.db.ping],
+        parts=lambda: part_health(rt),
+        parts_interval=parts_interval,
     )
 
 
 def make_relay(rt: Runtime) -> bus.OutboxRelay:
-    return bus.OutboxRelay(rt.db, rt.spec.outbox, rt.settings.amqp_url, rt.settings.events_exchange)
+    return bus.OutboxRelay(
+        rt.db, rt.spec.outbox, rt.settings.amqp_url, rt.settings.events_exchange, service=rt.spec.name
+    )
 
 
 def make_consumer(rt: Runtime) -> bus.EventConsumer:
@@ -101,6 +128,16 @@ def make_consumer(rt: Runtime) -> bus.EventConsumer:
     return bus.EventConsumer(
         rt.db, rt.spec.inbox, rt.settings.amqp_url, rt.settings.events_exchange, rt.queue_name, bindings
     )
+
+
+def loop_probes(loop: bus.OutboxRelay | bus.EventConsumer) -> tuple[Probe, Probe]:
+    """A relay's or consumer's ``/livez`` (its heartbeat is fresh) and ``/readyz`` (it holds a broker
+    connection): liveness restarts a stuck loop, readiness reports the broker."""
+
+    def ready() -> tuple[bool, dict[str, Any]]:
+        return loop.broker_connected, {"broker": "connected" if loop.broker_connected else "unavailable"}
+
+    return loop.heartbeat.probe, ready
 
 
 def stop_on_signals() -> threading.Event:
@@ -132,15 +169,17 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     rt = bootstrap(spec, settings)
     if ns.command in spec.commands:
         return spec.commands[ns.command](rt, ns.args)
-    start_metrics_server(settings.metrics_port)
     stop = stop_on_signals()
     if ns.command == "serve":
+        start_metrics_server(settings.metrics_port)
         server = start_grpc(rt)
         stop.wait()
         drain = settings.shutdown_drain_seconds
         server.shutdown(drain=drain, grace=10)
     elif ns.command == "relay":
         relay = make_relay(rt)
+        live, ready = loop_probes(relay)
+        start_metrics_server(settings.metrics_port, live=live, ready=ready)
 
         def gauge() -> None:
             while not stop.wait(5):
@@ -152,7 +191,10 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         threading.Thread(target=gauge, daemon=True).start()
         relay.run(stop)
     elif ns.command == "consume":
-        make_consumer(rt).run(stop)
+        consumer = make_consumer(rt)
+        live, ready = loop_probes(consumer)
+        start_metrics_server(settings.metrics_port, live=live, ready=ready)
+        consumer.run(stop)
     rt.db.dispose()
     return 0
 

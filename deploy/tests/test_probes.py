@@ -1,0 +1,57 @@
+"""Probes say what the code serves: servers are ready on their gRPC health (the database only, see
+kit/grpcserver.py); relays and consumers are restarted by their loop's heartbeat (/livez) and report the
+broker (/readyz) on their metrics port, never judged by /metrics answering."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.tests.test_manifests import SERVICES, by_kind
+
+LOOPS = sorted(
+    name
+    for name, d in by_kind("Deployment").items()
+    if d["metadata"]["labels"]["app.kubernetes.io/component"] in ("relay", "consume")
+)
+
+
+def _container(name: str) -> dict:
+    return by_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_every_service_with_an_outbox_has_a_relay_and_consumers_are_found():
+    assert {f"{svc}-relay" for svc in SERVICES} <= set(LOOPS)
+    assert {"finance-consume", "notifications-consume", "documents-consume"} <= set(LOOPS)
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_relays_and_consumers_live_by_their_heartbeat_and_report_the_broker(name):
+    c = _container(name)
+    assert c["command"][-1] in ("relay", "consume")
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["metrics"] == 9100
+    assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    # A stale heartbeat is 60 s; the probe must not restart a loop inside that window.
+    live = c["livenessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 30
+
+
+@pytest.mark.parametrize("svc", sorted(SERVICES))
+def test_servers_are_ready_on_their_own_health_not_on_the_broker(svc):
+    c = _container(svc)
+    assert c["readinessProbe"]["grpc"] == {"port": SERVICES[svc]}  # "": the database only
+    assert "httpGet" not in c["livenessProbe"]
+
+
+def test_no_deployment_is_judged_by_its_metrics_endpoint_but_the_mailer():
+    judged = [
+        name
+        for name, d in by_kind("Deployment").items()
+        for c in d["spec"]["template"]["spec"]["containers"]
+        for probe in ("livenessProbe", "readinessProbe")
+        if c.get(probe, {}).get("httpGet", {}).get("path") == "/metrics"
+    ]
+    assert judged == [
+        "notifications-mailer"
+    ]  # its loop has no heartbeat yet (services/notifications/mailer.py)
