@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -67,12 +68,9 @@ def _runtime(spec: ServiceSpec, database_url: str, keys, broker, amqp_url: str |
 
 def _status(port: int, name: str) -> int | None:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs' HealthStub lacks its methods
     try:
-        return (
-            health_pb2_grpc.HealthStub(channel)
-            .Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
-            .status
-        )
+        return stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
     except grpc.RpcError:
         return None  # NOT_FOUND: nothing published under that name
     finally:
