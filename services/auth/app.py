@@ -13,7 +13,7 @@ from kit.service import Runtime, ServiceSpec
 from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
-from services.auth.hashing import BoundedHasher, HashGate
+from services.auth.hashing import BoundedHasher, HashGate, WaitRoom
 from services.auth.use_cases.common import Deps, hasher_for_profile
 
 SERVICE = "cartable.auth.v1.AuthService"
@@ -56,7 +56,7 @@ def use_case_deps(rt: Runtime) -> Deps:
             _gate(rt),
         ),
         signer=signer,
-        sleep=rt.extras.get("sleep", time.sleep),
+        sleep=WaitRoom(rt.extras.get("sleep", time.sleep)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Argon2 under a bound: at most ``slots`` hashes or verifications run at once in this process.
+"""What a sign-in may hold of the server: argon2 under a bound (at most ``slots`` hashes or
+verifications at once in this process), and throttling waits under another (``WaitRoom``).
 
 Each argon2id computation takes the profile's whole memory (64 MiB for "rfc9106-low-memory") for a
 few hundred milliseconds, and every sign-in computes one, for an unknown username too (the dummy
@@ -7,17 +8,20 @@ threads and the kernel kills auth, and with it every signed-in request (they all
 here). So: ``slots`` at once (``AUTH_MAX_CONCURRENT_HASHES``), a few more callers may wait a short
 while for one, and anyone beyond is answered at once with ``Unavailable`` (503 ``unavailable`` with
 Retry-After at the gateway). Keeping the waiting room small also keeps most server threads free for
-the cheap calls (ResolveSession, health) during the burst.
+the cheap calls (ResolveSession, health) during the burst. For the same reason a throttling delay
+(domain/throttle.py) is waited by a bounded number of sign-ins at once: beyond, the attempt is
+refused at once as rate limited (with the delay as Retry-After) instead of holding a thread asleep.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from kit.errors import Unavailable
+from kit.errors import RateLimited, Unavailable
 from services.auth.domain.passwords import PasswordHasher
 
 T = TypeVar("T")
@@ -106,3 +110,38 @@ class BoundedHasher:
     def needs_rehash(self, hash: str) -> bool:
         # reads the parameters in the hash string: no argon2 computation, no slot
         return self.inner.needs_rehash(hash)
+
+
+# Sign-ins waiting out a throttling delay at once (each holds a server thread; the server has 32).
+MAX_WAITING_SIGN_INS = 8
+
+
+class WaitRoom:
+    """``sleep`` for at most ``max_waiting`` callers at once; RateLimited for the others."""
+
+    def __init__(self, sleep: Callable[[float], None], max_waiting: int = MAX_WAITING_SIGN_INS) -> None:
+        self._sleep = sleep
+        self.max_waiting = max_waiting
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            full = self._waiting >= self.max_waiting
+            if not full:
+                self._waiting += 1
+        if full:
+            raise RateLimited(
+                "too many sign-ins at once; try again in a moment",
+                code="rate_limited",
+                retry_after=max(1, math.ceil(seconds)),
+            )
+        try:
+            self._sleep(seconds)
+        finally:
+            with self._lock:
+                self._waiting -= 1

@@ -15,12 +15,18 @@ client's address, see ``address_key``), the times of the failed sign-ins it chec
 * windows slide: failures older than ``window`` no longer count. A successful sign-in should clear the
   account's failures.
 
+An address's lock is not an account's (``decide_sign_in``): a school's Wi-Fi or a mobile operator's
+NAT puts many parents behind one address (a parents' evening), and one machine there trying
+usernames must not shut all of them out. So while an address is locked its attempts still wait the
+longest delay and are still checked: the right password of an existing account signs in (its own
+username's throttling alone applies), and anything else (a wrong password, an unknown username) is
+answered with the address's lock, the same for both, so the lock tells the guesser nothing more.
+
 Numbers: an account is locked 5 minutes after 5 failures within 15 minutes, so a stranger who knows a
 parent's username can shut them out only 5 minutes at a time, and must keep trying to keep them out,
 which also feeds the address's count. An address is locked 15 minutes after 30 failures within 15
-minutes: more than an account, as a school's Wi-Fi or a mobile operator's NAT puts many parents
-behind one address (a parents' evening), yet enough to stop one machine trying a common password
-against many usernames.
+minutes: more than an account, yet enough to slow one machine trying a common password against many
+usernames to one try per longest delay, each answered "locked".
 """
 
 from __future__ import annotations
@@ -108,6 +114,38 @@ def decide(failures: Iterable[datetime], now: datetime, policy: ThrottlePolicy =
         if now < locked_until:
             return Decision(False, 0.0, max(1, math.ceil((locked_until - now).total_seconds())))
     return Decision(True, policy.delay_after(len(recent)), 0)
+
+
+@dataclass(frozen=True)
+class SignInDecision:
+    """What to do with one sign-in attempt, from its username's and its address's failures."""
+
+    refused_retry_after: int = 0  # > 0: the username is locked, refuse whatever the password
+    delay_seconds: float = 0.0  # otherwise wait this long, then check the password
+    failure_retry_after: int = 0  # > 0: the address is locked; a failed check is answered so
+
+
+def decide_sign_in(
+    account_failures: Iterable[datetime],
+    address_failures: Iterable[datetime] | None,
+    now: datetime,
+    account_policy: ThrottlePolicy = ACCOUNT_POLICY,
+    address_policy: ThrottlePolicy = ADDRESS_POLICY,
+) -> SignInDecision:
+    """The username's lock refuses the attempt; the address's lock (``address_failures`` None when
+    the address is unknown) only makes it wait the longest delay and turns a failure into the lock."""
+    by_account = decide(account_failures, now, account_policy)
+    if not by_account.allowed:
+        return SignInDecision(refused_retry_after=by_account.retry_after_seconds)
+    if address_failures is None:
+        return SignInDecision(delay_seconds=by_account.delay_seconds)
+    by_address = decide(address_failures, now, address_policy)
+    if not by_address.allowed:
+        return SignInDecision(
+            delay_seconds=max(by_account.delay_seconds, address_policy.max_delay),
+            failure_retry_after=by_address.retry_after_seconds,
+        )
+    return SignInDecision(delay_seconds=combine(by_account, by_address).delay_seconds)
 
 
 def combine(*decisions: Decision) -> Decision:

@@ -45,7 +45,8 @@ class Deps:
     clock: Callable[[], datetime]  # the service's time (tests move it)
     hasher: BoundedHasher  # argon2, at most AUTH_MAX_CONCURRENT_HASHES at once (Unavailable beyond)
     signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file on first use
-    sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead)
+    sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead); RateLimited when
+    # too many are waiting already (hashing.WaitRoom)
 
     def emit(self, s: Session, event: Event) -> None:
         """Record ``event`` in the outbox, in the transaction of ``s``."""

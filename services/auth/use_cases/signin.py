@@ -1,9 +1,12 @@
 """Checking a password someone types: signing in, and changing one's password. Both are throttled.
 
 Failed attempts are slowed, then refused for a while (RateLimited with retry_after), per username typed
-and per client address (domain/throttle.py). An attempt counts as a failure from the moment it is
-allowed until the password proves right, so parallel guesses count too; a success clears the
-account's failures. Hashing and waiting happen between two short transactions (see common.py).
+and per client address (domain/throttle.py). A locked username refuses every attempt; a locked address
+only its failures, so the right password of an existing account behind it still signs in. An attempt
+counts as a failure from the moment it is allowed until the password proves right, so parallel
+guesses count too; one that could not be checked (no hashing slot, too many waiting) counts for
+nothing. A success clears the account's failures. Hashing and waiting happen between two short
+transactions (see common.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,9 @@ from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
-    Decision,
+    SignInDecision,
     address_key,
-    combine,
-    decide,
+    decide_sign_in,
 )
 from services.auth.domain.usernames import normalize_username
 from services.auth.use_cases.common import Deps, forget_attempt, log, record_failures, weak_password_error
@@ -45,14 +47,13 @@ def sign_in(
         pending = record_failures(s, now, [("account", name), ("address", address)])
         account = directory.account_by_username(s, name)
         stored = account.password_hash if account is not None else None
-    if decision.delay_seconds:
-        deps.sleep(decision.delay_seconds)
     try:
+        _wait(deps, decision)
         if stored is None:  # unknown username, or not activated yet: the time of a check, then refused
             right = deps.hasher.dummy_verify(password or "")
         else:
             right = deps.hasher.verify(stored, password or "")
-    except Unavailable:
+    except (Unavailable, RateLimited):
         forget_attempt(deps, pending)  # not checked: no failure (domain/throttle.py)
         raise
     if account is None or stored is None or not right:
@@ -60,6 +61,8 @@ def sign_in(
             "sign-in failed",
             extra={"account_id": account.id if account is not None else None, "client": address},
         )
+        if decision.failure_retry_after:  # the address is locked: it learns no more than that
+            raise _address_locked(decision)
         raise Unauthenticated("wrong username or password", code="invalid_credentials")
     new_hash = _rehashed(deps, stored, password)
     with deps.db.unit_of_work() as s:
@@ -93,12 +96,11 @@ def change_password(
         decision = _throttle(s, now, acc.username, "")
         pending = record_failures(s, now, [("account", acc.username)])
         stored = acc.password_hash
-    if decision.delay_seconds:
-        deps.sleep(decision.delay_seconds)
     try:
+        _wait(deps, decision)
         right = bool(stored) and deps.hasher.verify(stored, current_password or "")
         new_hash = deps.hasher.hash(new_password) if right else ""
-    except Unavailable:
+    except (Unavailable, RateLimited):
         forget_attempt(deps, pending)
         raise
     if not right:
@@ -126,20 +128,38 @@ def _rehashed(deps: Deps, stored: str, password: str) -> str | None:
         return None
 
 
-def _throttle(s: Session, now: datetime, name: str, address: str) -> Decision:
+def _throttle(s: Session, now: datetime, name: str, address: str) -> SignInDecision:
     """May a password be checked now for this username (and client address, when known), after how
-    long a wait? RateLimited while either is locked."""
-    since = now - ACCOUNT_POLICY.window
-    decisions = [decide(access.failure_times(s, "account", name, since), now, ACCOUNT_POLICY)]
-    if address:
-        since = now - ADDRESS_POLICY.window
-        decisions.append(decide(access.failure_times(s, "address", address, since), now, ADDRESS_POLICY))
-    decision = combine(*decisions)
-    if not decision.allowed:
-        log.info("sign-in refused while locked", extra={"client": address})
+    long a wait? RateLimited while the username is locked; a locked address only answers failures
+    (``_address_locked``): the right password of an existing account still signs in."""
+    account_failures = access.failure_times(s, "account", name, now - ACCOUNT_POLICY.window)
+    address_failures = (
+        access.failure_times(s, "address", address, now - ADDRESS_POLICY.window) if address else None
+    )
+    decision = decide_sign_in(account_failures, address_failures, now)
+    if decision.refused_retry_after:
+        log.info("sign-in refused while the username is locked", extra={"client": address})
+        minutes = max(1, round(decision.refused_retry_after / 60))
         raise RateLimited(
-            "too many failed attempts; try again later",
+            f"too many failed attempts for this username: try again in {minutes} min, "
+            "or ask for a new password",
             code="rate_limited",
-            retry_after=decision.retry_after_seconds,
+            retry_after=decision.refused_retry_after,
         )
     return decision
+
+
+def _wait(deps: Deps, decision: SignInDecision) -> None:
+    """Wait the throttling delay (RateLimited when too many sign-ins are waiting already)."""
+    if decision.delay_seconds:
+        deps.sleep(decision.delay_seconds)
+
+
+def _address_locked(decision: SignInDecision) -> RateLimited:
+    log.info("sign-in failed from a locked address")
+    return RateLimited(
+        "too many failed sign-ins from your network: try again later "
+        "(the right username and password still work)",
+        code="rate_limited",
+        retry_after=decision.failure_retry_after,
+    )

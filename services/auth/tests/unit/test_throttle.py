@@ -6,10 +6,12 @@ from services.auth.domain.throttle import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
     Decision,
+    SignInDecision,
     ThrottlePolicy,
     address_key,
     combine,
     decide,
+    decide_sign_in,
     prune_before,
 )
 
@@ -92,6 +94,26 @@ def test_combine_refuses_if_any_refuses_for_the_longest_wait():
     )
     assert combine(Decision(True, 0.5), Decision(True, 2.0)) == Decision(True, 2.0, 0)
     assert combine() == Decision(True, 0.0, 0)
+
+
+def test_a_sign_in_from_a_locked_address_is_checked_after_the_longest_delay_and_only_a_failure_locked():
+    address = [s(i) for i in range(30)]
+    assert decide_sign_in([], address, s(30)) == SignInDecision(0, ADDRESS_POLICY.max_delay, 15 * 60 - 1)
+    # the username's own failures still count as before
+    assert decide_sign_in([s(29)] * 3, address, s(30)) == SignInDecision(0, 2.0, 15 * 60 - 1)
+
+
+def test_a_locked_username_refuses_the_sign_in_whatever_the_address():
+    account = [s(i) for i in range(5)]
+    assert decide_sign_in(account, [], s(5)) == SignInDecision(refused_retry_after=5 * 60 - 1)
+    assert decide_sign_in(account, None, s(5)) == SignInDecision(refused_retry_after=5 * 60 - 1)
+
+
+def test_a_sign_in_waits_the_longer_of_its_username_s_and_address_s_delays():
+    assert decide_sign_in([s(0)] * 2, [s(0)] * 10, s(1)) == SignInDecision(0, 0.5, 0)
+    assert decide_sign_in([s(0)] * 4, [s(0)] * 10, s(1)) == SignInDecision(0, 2.0, 0)
+    assert decide_sign_in([], [s(0)] * 12, s(1)) == SignInDecision(0, 2.0, 0)
+    assert decide_sign_in([s(0)] * 3, None, s(1)) == SignInDecision(0, 1.0, 0)
 
 
 def test_failures_older_than_every_window_may_be_pruned():

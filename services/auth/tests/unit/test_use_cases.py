@@ -290,9 +290,18 @@ def test_one_address_is_locked_after_thirty_failures_whatever_the_usernames(deps
     for i in range(30):
         with pytest.raises(Unauthenticated):
             signin.sign_in(deps, f"someone{i}", "guess", "198.51.100.7")
+    # issue #15: the lock answers every failure from that address (an unknown username or a wrong
+    # password alike), but no longer shuts out the right password of an existing account behind it
     with pytest.raises(RateLimited) as caught:
-        signin.sign_in(deps, school.staff_username, STAFF_PASSWORD, "198.51.100.7")
+        signin.sign_in(deps, "someone31", "guess", "198.51.100.7")
     assert caught.value.retry_after > 800
+    with pytest.raises(RateLimited) as wrong:
+        signin.sign_in(deps, school.staff_username, "not the password", "198.51.100.7")
+    assert (wrong.value.code, wrong.value.message) == (caught.value.code, caught.value.message)
+    assert (
+        signin.sign_in(deps, school.staff_username, STAFF_PASSWORD, "198.51.100.7").session.account.role
+        == "staff"
+    )
     assert (
         signin.sign_in(deps, school.staff_username, STAFF_PASSWORD, "198.51.100.8").session.account.role
         == "staff"
