@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
 import pika
@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from cartable.events.v1 import envelope_pb2
-from kit.db import Database, aware, bulk_insert
+from kit.db import Database, aware, bulk_insert, delete_in_batches
 from kit.logs import event_id_var, request_id_var
 from kit.metrics import BROKER_CONNECTED, EVENTS_HANDLED, QUEUE_LAG, Heartbeat
 
@@ -177,6 +177,23 @@ def broker_report(url: str, queue: str | None = None) -> tuple[bool, int]:
         except AMQP_ERRORS:
             pass
     return True, consumers
+
+
+# How long handled rows are kept. Published outbox rows are only history once out; inbox rows stop
+# a redelivered event from being handled twice, so they outlive any redelivery (a message the broker
+# still holds, one replayed from the dead-letter queue by hand).
+OUTBOX_RETENTION = timedelta(days=7)
+INBOX_RETENTION = timedelta(days=30)
+
+
+def purge_outbox(db: Database, outbox: Table, now: datetime, retention: timedelta = OUTBOX_RETENTION) -> int:
+    """Delete outbox rows published more than ``retention`` ago (pending rows always stay)."""
+    return delete_in_batches(db, outbox, outbox.c.published_at < now - retention)
+
+
+def purge_inbox(db: Database, inbox: Table, now: datetime, retention: timedelta = INBOX_RETENTION) -> int:
+    """Delete inbox rows of events handled more than ``retention`` ago."""
+    return delete_in_batches(db, inbox, inbox.c.handled_at < now - retention)
 
 
 def outbox_lag(db: Database, outbox: Table) -> float:

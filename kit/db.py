@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast, overload
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import Table, create_engine, delete, event, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,6 +101,26 @@ def aware(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def delete_in_batches(db: Database, table: Table, condition: Any, *, batch: int = 1000) -> int:
+    """Delete the rows of ``table`` matching ``condition``, ``batch`` rows per transaction (a purge of
+    months of rows must not hold one long lock); returns how many went. Rows are picked by primary key,
+    so a row written meanwhile that matches is taken by a later batch or the next run."""
+    key = list(table.primary_key.columns)
+    total = 0
+    while True:
+        with db.unit_of_work() as s:
+            picked = [tuple(r) for r in s.execute(select(*key).where(condition).limit(batch)).all()]
+            if not picked:
+                return total
+            if len(key) == 1:
+                s.execute(delete(table).where(key[0].in_([p[0] for p in picked])))
+            else:
+                s.execute(delete(table).where(tuple_(*key).in_(picked)))
+        total += len(picked)
+        if len(picked) < batch:
+            return total
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -3,14 +3,15 @@
 The first answer to ``(scope, key)`` is stored in the same transaction as the work it reports; the
 same key with the same request answers it again and changes nothing; with another request, 409
 ``idempotency_key_reused``. Two concurrent calls with one key: the unique key makes the second wait
-for the first and then replay its answer.
+for the first and then replay its answer. Keys expire after ``KEY_TTL``: ``purge_expired_keys``
+removes them, run on a schedule by each service's ``purge`` command.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -18,10 +19,15 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Row, String, Tab
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kit.db import Database
+from kit.db import Database, delete_in_batches
 from kit.errors import AppError, Conflict, InvalidRequest
 
 M = TypeVar("M", bound=Message)
+
+# How long a key answers its first answer again: far longer than any client retries a call (a
+# network error, a double click, an app resumed the next day). After that the key is purged and the
+# same key runs the work again.
+KEY_TTL = timedelta(days=7)
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -106,3 +112,8 @@ def run_idempotent(
                 return response_type.FromString(first.response)
             raise
     raise Conflict("the request is being processed, retry", code="idempotency_key_in_use")
+
+
+def purge_expired_keys(db: Database, table: Table, now: datetime, ttl: timedelta = KEY_TTL) -> int:
+    """Delete the keys (and their stored answers) created more than ``ttl`` ago."""
+    return delete_in_batches(db, table, table.c.created_at < now - ttl)

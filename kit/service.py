@@ -1,4 +1,5 @@
-"""What every service is made of, and its command line: ``serve | relay | consume | migrate``."""
+"""What every service is made of, and its command line: ``serve | relay | consume | migrate | purge``
+and the service's own commands."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session
 
 from cartable.events.v1 import envelope_pb2
-from kit import bus, migrations
+from kit import bus, idempotency, migrations
 from kit.db import Database
 from kit.grpcserver import GrpcServer, Registration, build_server
 from kit.identity import TokenVerifier, ensure_keypair
@@ -154,10 +155,51 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def purge(
+    rt: Runtime,
+    now: datetime | None = None,
+    *,
+    outbox_retention: timedelta = bus.OUTBOX_RETENTION,
+    inbox_retention: timedelta = bus.INBOX_RETENTION,
+    key_ttl: timedelta = idempotency.KEY_TTL,
+) -> dict[str, int]:
+    """Delete what the service no longer needs: outbox rows published, inbox rows handled, before their
+    retention, and expired idempotency keys (for a service that has the table). Returns the counts."""
+    now = now or rt.clock()
+    counts = {
+        "outbox": bus.purge_outbox(rt.db, rt.spec.outbox, now, outbox_retention),
+        "inbox": bus.purge_inbox(rt.db, rt.spec.inbox, now, inbox_retention),
+    }
+    keys = rt.spec.metadata.tables.get("idempotency_keys")
+    if keys is not None:
+        counts["idempotency_keys"] = idempotency.purge_expired_keys(rt.db, keys, now, key_ttl)
+    return counts
+
+
+def purge_command(rt: Runtime, args: list[str]) -> int:
+    """``python -m services.<svc> purge [--outbox-days D] [--inbox-days D] [--idempotency-days D]``:
+    one purge (see ``purge``), for a CronJob."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{rt.spec.name} purge")
+    parser.add_argument("--outbox-days", type=float, default=bus.OUTBOX_RETENTION / timedelta(days=1))
+    parser.add_argument("--inbox-days", type=float, default=bus.INBOX_RETENTION / timedelta(days=1))
+    parser.add_argument("--idempotency-days", type=float, default=idempotency.KEY_TTL / timedelta(days=1))
+    ns = parser.parse_args(args)
+    counts = purge(
+        rt,
+        outbox_retention=timedelta(days=ns.outbox_days),
+        inbox_retention=timedelta(days=ns.inbox_days),
+        key_ttl=timedelta(days=ns.idempotency_days),
+    )
+    log.info("purged", extra={"purged": counts})
+    rt.db.dispose()
+    return 0
+
+
 def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
-    """``python -m services.<svc> serve|relay|consume|migrate|<extra command>``."""
+    """``python -m services.<svc> serve|relay|consume|migrate|purge|<extra command>``."""
+    commands = {"purge": purge_command, **spec.commands}
     parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
-    parser.add_argument("command", choices=["serve", "relay", "consume", "migrate", *spec.commands])
+    parser.add_argument("command", choices=["serve", "relay", "consume", "migrate", *commands])
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     settings = load_settings(spec.name)
@@ -167,8 +209,8 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         log.info("migrations applied")
         return 0
     rt = bootstrap(spec, settings)
-    if ns.command in spec.commands:
-        return spec.commands[ns.command](rt, ns.args)
+    if ns.command in commands:
+        return commands[ns.command](rt, ns.args)
     stop = stop_on_signals()
     if ns.command == "serve":
         start_metrics_server(settings.metrics_port)
