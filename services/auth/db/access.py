@@ -22,6 +22,7 @@ def token_with_account(s: Session, token_hash: str, *, lock: bool = False) -> Ro
     q = (
         select(
             t.c.id.label("token_id"),
+            t.c.reason,
             t.c.issued_at,
             t.c.used_at,
             t.c.revoked_at,

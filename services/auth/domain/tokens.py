@@ -22,7 +22,10 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Literal
 
+# A first connection's token (created, or sent again by the school) lives 14 days, as the guide says;
+# a forgotten password's lives 1 hour: it is asked for by whoever types the address, and used at once.
 TOKEN_TTL = timedelta(days=14)
+RESET_TOKEN_TTL = timedelta(hours=1)
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 TOKEN_LENGTH = 28  # characters drawn; the dashes come on top
@@ -66,21 +69,30 @@ def session_hash(session_token: str) -> str:
     return hashlib.sha256(session_token.encode("utf-8")).hexdigest()
 
 
-def token_expires_at(issued_at: datetime) -> datetime:
-    return issued_at + TOKEN_TTL
+def token_ttl(reason: str = "created") -> timedelta:
+    """How long a token issued for ``reason`` (created | reissued | password_reset) lives."""
+    return RESET_TOKEN_TTL if reason == "password_reset" else TOKEN_TTL
+
+
+def token_expires_at(issued_at: datetime, reason: str = "created") -> datetime:
+    return issued_at + token_ttl(reason)
 
 
 def token_state(
-    issued_at: datetime, used_at: datetime | None, revoked_at: datetime | None, now: datetime
+    issued_at: datetime,
+    used_at: datetime | None,
+    revoked_at: datetime | None,
+    now: datetime,
+    reason: str = "created",
 ) -> TokenState:
     """Where a token stands at ``now``. ``revoked`` means a newer token replaced it (the service may show
     it like a used or unknown one). A token is valid from ``issued_at`` up to, not including,
-    ``issued_at + TOKEN_TTL``: at exactly 14 days it has expired. Used wins over revoked, which wins over
-    expired."""
+    ``issued_at`` + its lifetime (``token_ttl``): at exactly 14 days (1 hour for a password reset) it has
+    expired. Used wins over revoked, which wins over expired."""
     if used_at is not None:
         return "used"
     if revoked_at is not None:
         return "revoked"
-    if now >= token_expires_at(issued_at):
+    if now >= token_expires_at(issued_at, reason):
         return "expired"
     return "valid"

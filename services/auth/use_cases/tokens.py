@@ -55,8 +55,9 @@ def activate(
     ends the account's other sessions and opens a new one at once.
 
     Unknown or replaced token: InvalidRequest ``invalid_token``; used: Conflict ``token_used``;
-    14 days old or more: Conflict ``token_expired``; weak or different passwords: InvalidRequest
-    with the reason's code in ``fields.password`` / ``fields.password_confirm``."""
+    14 days old or more (1 hour for a password reset): Conflict ``token_expired``; weak or different
+    passwords: InvalidRequest with the reason's code in ``fields.password`` /
+    ``fields.password_confirm``."""
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         row = _usable_token(s, token, now)
@@ -80,8 +81,8 @@ def request_password_reset(
     deps: Deps, email: str, client_address: str = ""
 ) -> pb.RequestPasswordResetResponse:
     """Forgotten password: the answer is the same whether or not the address is known. When it is,
-    each account with that address gets a new connection token (mailed with the username by
-    notifications), which replaces the previous one. Requests are limited per client address
+    each account with that address gets a new connection token valid 1 hour (mailed with the username
+    by notifications), which replaces the previous one. Requests are limited per client address
     (RateLimited, whatever the address asked for) and per account (beyond a few an hour, quietly
     nothing more is mailed)."""
     wanted = normalize_email(email)
@@ -130,7 +131,7 @@ def issue_token(deps: Deps, s: Session, acc, reason: str, now: datetime) -> tupl
     """A new connection token for ``acc``; older ones stop working. The token is only in the event
     (and returned, for the command that creates a staff account)."""
     token = new_connection_token()
-    expires_at = token_expires_at(now)
+    expires_at = token_expires_at(now, reason)
     access.insert_connection_token(s, acc, hash_token(token), reason, now, expires_at)
     deps.emit(s, events.token_issued(acc, token, reason, expires_at))
     log.info("connection token issued", extra={"account_id": acc.id, "reason": reason})
@@ -149,7 +150,7 @@ def _usable_token(s: Session, token: str, now: datetime, lock: bool = False):
             code="invalid_token",
             fields={"token": "invalid"},
         )
-    state = token_state(aware(row.issued_at), aware(row.used_at), aware(row.revoked_at), now)
+    state = token_state(aware(row.issued_at), aware(row.used_at), aware(row.revoked_at), now, row.reason)
     if state == "revoked":  # replaced by a newer token: to the parent, just not valid
         raise InvalidRequest(
             "this connection token is no longer valid: use the latest one you received",
@@ -162,8 +163,9 @@ def _usable_token(s: Session, token: str, now: datetime, lock: bool = False):
             code="token_used",
         )
     if state == "expired":
+        lifetime = "1 hour" if row.reason == "password_reset" else "14 days"
         raise Conflict(
-            "this connection token has expired (it was valid 14 days); ask for a new one",
+            f"this connection token has expired (it was valid {lifetime}); ask for a new one",
             code="token_expired",
         )
     return row

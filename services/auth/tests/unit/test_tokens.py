@@ -11,7 +11,9 @@ from services.auth.domain.tokens import (
     new_connection_token,
     new_session_id,
     normalize_token,
+    token_expires_at,
     token_state,
+    token_ttl,
 )
 
 T0 = datetime(2024, 9, 2, 8, 30, tzinfo=UTC)
@@ -92,6 +94,15 @@ def test_a_token_lives_14_days():
 )
 def test_a_token_is_valid_until_exactly_14_days(now, state):
     assert token_state(T0, None, None, now) == state
+
+
+def test_a_password_reset_token_lives_one_hour_and_a_first_connection_s_14_days():
+    assert token_ttl("password_reset") == timedelta(hours=1)
+    assert token_ttl("created") == token_ttl("reissued") == timedelta(days=14)
+    assert token_expires_at(T0, "password_reset") == T0 + timedelta(hours=1)
+    assert token_state(T0, None, None, T0 + timedelta(minutes=59, seconds=59), "password_reset") == "valid"
+    assert token_state(T0, None, None, T0 + timedelta(hours=1), "password_reset") == "expired"
+    assert token_state(T0, None, None, T0 + timedelta(hours=1), "reissued") == "valid"
 
 
 def test_a_used_token_stays_used_even_once_expired():
