@@ -38,7 +38,6 @@ from gateway.web import (
     session_token_from_request,
     set_session_cookie,
 )
-from gateway.web import client_address as client_address  # noqa: PLC0414  (tests/e2e import it from here)
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_account", __name__)

@@ -58,9 +58,9 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     page.get_by_role("navigation", name="Modules").get_by_role("link", name="Soldes").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Soldes")
     meals = page.locator(".wallet", has_text="Repas")
-    assert "29,20 €" in meals.inner_text()
+    assert "29,20\u00a0€" in meals.inner_text()
     assert wallets["Repas"]["structured_communication"] in meals.inner_text()
-    assert "1,50 €" in page.locator(".wallet", has_text="Activités").inner_text()
+    assert "1,50\u00a0€" in page.locator(".wallet", has_text="Activités").inner_text()
 
     # colour and words: green paid, red to pay, blue cancelled
     assert (
@@ -87,10 +87,10 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     row = _row(page, "Visite à Bruges")
     # on a phone the table's header is hidden: each cell says what it is
     assert (
-        "Payée" in row.inner_text() and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50 €"
+        "Payée" in row.inner_text() and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50\u00a0€"
     )
     assert _marker_colour(row) == GREEN
-    assert "16,70 €" in page.locator(".wallet", has_text="Repas").inner_text()
+    assert "16,70\u00a0€" in page.locator(".wallet", has_text="Repas").inner_text()
 
 
 def test_operations_and_sales_journal_follow_the_period_picker_and_filters(suite, page):
@@ -121,7 +121,7 @@ def test_operations_and_sales_journal_follow_the_period_picker_and_filters(suite
     page.get_by_role("button", name="Appliquer").click()
     page.wait_for_load_state()
     table = page.locator("table").inner_text()
-    assert "Rechargement" in table and "+20,00 €" in table and "Achat" in table and "-4,10 €" in table
+    assert "Rechargement" in table and "+20,00\u00a0€" in table and "Achat" in table and "-4,10\u00a0€" in table
     page.get_by_label("Type d'opération").select_option("purchase")
     page.get_by_role("button", name="Appliquer").click()
     page.wait_for_load_state()
@@ -144,8 +144,8 @@ def test_operations_and_sales_journal_follow_the_period_picker_and_filters(suite
     page.get_by_role("button", name="Appliquer").click()
     page.wait_for_load_state()
     journal = page.locator("table").inner_text()
-    assert "Goûter" in journal and "Photocopies" in journal and "3,60 €" in journal
-    assert "4,10 €" in page.locator(".totals").inner_text()
+    assert "Goûter" in journal and "Photocopies" in journal and "3,60\u00a0€" in journal
+    assert "4,10\u00a0€" in page.locator(".totals").inner_text()
 
     page.goto(suite.base_url + "/journal-des-ventes?lang=nl")
     assert page.get_by_role("heading", level=1).inner_text() == "Verkoopjournaal"

@@ -59,8 +59,8 @@ def test_parent_orders_books_from_form_to_confirmation(suite, page):
     page.get_by_label("Actimath 1").check()
     page.get_by_role("button", name="Récapitulatif").click()
 
-    assert "12,50 €" in page.locator("table").inner_text()
-    assert page.locator("#grand-total").inner_text() == "10,00 €"
+    assert "12,50\u00a0€" in page.locator("table").inner_text()
+    assert page.locator("#grand-total").inner_text() == "10,00\u00a0€"
     page.get_by_role("button", name="Commander").click()  # "Je confirme" not ticked: the browser stops it
     assert page.get_by_role("heading", level=1).inner_text().startswith("Récapitulatif")
     page.get_by_label("Je confirme").check()

@@ -19,7 +19,7 @@ def test_recharger_en_ligne_then_back_to_the_wallets(suite, page):
     parent.browser_login(page)
     page.goto(suite.base_url + "/soldes")
     wallet = page.locator(".wallet", has_text="Repas")
-    assert "0,00 €" in wallet.inner_text()
+    assert "0,00\u00a0€" in wallet.inner_text()
     wallet.locator("summary", has_text="Recharger").click()  # the little arrow next to "Recharger"
     wallet.get_by_label("Combien d'euros souhaitez-vous recharger ?").fill("10")
     with page.expect_navigation():
@@ -33,7 +33,7 @@ def test_recharger_en_ligne_then_back_to_the_wallets(suite, page):
     with page.expect_navigation():
         page.get_by_role("link", name="Retour", exact=True).click()
     assert page.url.endswith("/soldes")
-    assert "10,00 €" in page.locator(".wallet", has_text="Repas").inner_text()
+    assert "10,00\u00a0€" in page.locator(".wallet", has_text="Repas").inner_text()
 
 
 def test_a_refused_payment_says_so_and_books_nothing(suite, page):
@@ -51,7 +51,7 @@ def test_a_refused_payment_says_so_and_books_nothing(suite, page):
     assert "Le paiement a échoué" in page.get_by_role("status").inner_text()
     page.get_by_role("link", name="Retour", exact=True).click()
     page.wait_for_url("**/soldes")
-    assert "0,00 €" in page.locator(".wallet", has_text="Repas").inner_text()
+    assert "0,00\u00a0€" in page.locator(".wallet", has_text="Repas").inner_text()
 
 
 def test_par_virement_bancaire_shows_what_to_write_and_the_qr_code(suite, page):

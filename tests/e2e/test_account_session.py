@@ -10,7 +10,7 @@ import pytest
 import requests
 from flask import Flask
 
-from gateway.api.account import client_address
+from gateway.web import client_address
 from tests.factories import anonymous, new_family, new_school
 
 
