@@ -24,7 +24,7 @@ def test_aware_gives_back_the_stored_utc_instant_on_every_backend(databases):
         s.execute(t.insert().values(id=1, at=written))
         s.execute(t.insert().values(id=2, at=None))
     with db.unit_of_work() as s:
-        rows = dict(s.execute(select(t.c.id, t.c.at)).tuples().all())
+        rows = {r.id: r.at for r in s.execute(select(t.c.id, t.c.at))}
     db.dispose()
     got = aware(rows[1])
     assert got == written
