@@ -14,7 +14,8 @@ from services.auth.domain.usernames import display_name
 TOKEN_ISSUED = "auth.token.issued.v1"
 STUDENT_CREATED = "auth.student.created.v1"
 PARENT_CREATED = "auth.parent.created.v1"
-# the parent as they are now (same message as created), e.g. after a child was linked to them
+# the parent as they are now (same message as created), e.g. after a child was linked to them, or the
+# school disabled or enabled the account (``disabled``)
 PARENT_UPDATED = "auth.parent.updated.v1"
 
 
@@ -58,7 +59,8 @@ def parent_created(acc, student_ids: list[str], student_names: dict[str, str]) -
 
 
 def parent_updated(acc, children) -> Event:
-    """The parent and all their children (student rows) now, e.g. after a child was linked."""
+    """The parent and all their children (student rows) now, e.g. after a child was linked or the
+    account was disabled or enabled."""
     return Event(
         PARENT_UPDATED,
         _parent(acc, [c.id for c in children], {c.id: c.first_name for c in children}),
@@ -74,4 +76,5 @@ def _parent(acc, student_ids: list[str], student_names: dict[str, str]) -> event
         language=acc.language,
         student_ids=student_ids,
         student_names=student_names,
+        disabled=acc.disabled_at is not None,
     )

@@ -3,7 +3,7 @@ comes from the identity token (kit.identity.current()), except for the public me
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.auth.use_cases import people, sessions, signin, tokens
+from services.auth.use_cases import accounts, people, sessions, signin, tokens
 from services.auth.use_cases.common import Deps
 
 
@@ -84,4 +84,16 @@ class Servicer(pb_grpc.AuthServiceServicer):
         return tokens.issue_connection_token(self.deps, current(), request.parent_id)
 
     def ListParents(self, request, context):
-        return people.list_parents(self.deps, current(), list(request.student_ids))
+        return people.list_parents(self.deps, current(), list(request.student_ids), request.status)
+
+    def ListStaff(self, request, context):
+        return accounts.list_staff(self.deps, current())
+
+    def DisableAccount(self, request, context):
+        return accounts.disable_account(self.deps, current(), request.account_id)
+
+    def EnableAccount(self, request, context):
+        return accounts.enable_account(self.deps, current(), request.account_id)
+
+    def EndSessions(self, request, context):
+        return accounts.end_sessions(self.deps, current(), request.account_id)

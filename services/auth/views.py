@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cartable.auth.v1 import auth_pb2 as pb
 from services.auth.db import aware
+from services.auth.domain.accounts import account_status
 from services.auth.domain.usernames import display_name
 
 
@@ -65,6 +66,11 @@ def student(row) -> pb.Student:
     )
 
 
+def status(acc) -> str:
+    """invited | active | disabled (domain/accounts.py)."""
+    return account_status(acc.password_hash is not None, acc.disabled_at is not None)
+
+
 def parent_contact(acc, student_ids: list[str]) -> pb.ParentContact:
     return pb.ParentContact(
         id=acc.id,
@@ -72,4 +78,20 @@ def parent_contact(acc, student_ids: list[str]) -> pb.ParentContact:
         email=acc.email,
         language=acc.language,
         student_ids=student_ids,
+        first_name=acc.first_name,
+        last_name=acc.last_name,
+        username=acc.username,
+        status=status(acc),
+    )
+
+
+def staff_member(acc) -> pb.StaffMember:
+    return pb.StaffMember(
+        id=acc.id,
+        first_name=acc.first_name,
+        last_name=acc.last_name,
+        email=acc.email,
+        username=acc.username,
+        status=status(acc),
+        language=acc.language,
     )

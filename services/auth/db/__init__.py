@@ -40,7 +40,8 @@ schools = Table(
     Index("ix_schools_name", "name"),
 )
 
-# Parents and staff. The password hash stays null until the account's first connection.
+# Parents and staff. The password hash stays null until the account's first connection. Status, as the
+# school sees it (views.status): invited (no password yet), active, or disabled (wins).
 accounts = Table(
     "accounts",
     metadata,
@@ -55,6 +56,9 @@ accounts = Table(
     Column("password_hash", String(255), nullable=True),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # set while the school has disabled the account (no sign-in, no session), with who did it
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("disabled_by", String(36), nullable=True),
     Index("ix_accounts_email", "email"),
     Index("ix_accounts_school_role", "school_id", "role"),
 )

@@ -31,6 +31,7 @@ def token_with_account(s: Session, token_hash: str, *, lock: bool = False) -> Ro
             a.c.email,
             a.c.first_name,
             a.c.last_name,
+            a.c.disabled_at,
         )
         .join(a, a.c.id == t.c.account_id)
         .where(t.c.token_hash == token_hash)
@@ -43,11 +44,7 @@ def insert_connection_token(
 ) -> None:
     """A new token for ``acc``; its older unused ones are revoked."""
     t = connection_tokens
-    s.execute(
-        update(t)
-        .where(t.c.account_id == acc.id, t.c.used_at.is_(None), t.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    revoke_unused_tokens(s, acc.id, now)
     s.execute(
         t.insert().values(
             id=str(uuid.uuid4()),
@@ -58,6 +55,15 @@ def insert_connection_token(
             issued_at=now,
             expires_at=expires_at,
         )
+    )
+
+
+def revoke_unused_tokens(s: Session, account_id: str, now: datetime) -> None:
+    t = connection_tokens
+    s.execute(
+        update(t)
+        .where(t.c.account_id == account_id, t.c.used_at.is_(None), t.c.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
 
 
@@ -125,12 +131,17 @@ def end_session(s: Session, session_id: str, now: datetime) -> None:
     )
 
 
-def end_sessions_of(s: Session, account_id: str, now: datetime, *, but: str | None = None) -> None:
-    """End the account's sessions, all or all but the one with id ``but``."""
-    q = update(sessions).where(sessions.c.account_id == account_id, sessions.c.ended_at.is_(None))
+def end_sessions_of(s: Session, account_id: str, now: datetime, *, but: str | None = None) -> int:
+    """End the account's sessions, all or all but the one with id ``but``; how many of them were still
+    usable (not expired)."""
+    conditions = [sessions.c.account_id == account_id, sessions.c.ended_at.is_(None)]
     if but is not None:
-        q = q.where(sessions.c.id != but)
-    s.execute(q.values(ended_at=now))
+        conditions.append(sessions.c.id != but)
+    usable = s.execute(
+        select(func.count()).select_from(sessions).where(*conditions, sessions.c.expires_at > now)
+    ).scalar_one()
+    s.execute(update(sessions).where(*conditions).values(ended_at=now))
+    return usable
 
 
 def delete_sessions_expired_before(s: Session, account_id: str, before: datetime) -> None:

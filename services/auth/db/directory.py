@@ -56,6 +56,17 @@ def accounts_by_email(s: Session, email: str) -> Sequence[Row]:
     return s.execute(select(accounts).where(accounts.c.email == email).order_by(accounts.c.id)).all()
 
 
+def account_of_school(s: Session, account_id: str, school_id: str, *, lock: bool = False) -> Row | None:
+    """A parent or staff account of the school (None for another school's, or none)."""
+    q = select(accounts).where(accounts.c.id == account_id, accounts.c.school_id == school_id)
+    return s.execute(locked(s, q) if lock else q).first()
+
+
+def set_disabled(s: Session, account_id: str, now: datetime | None, by: str | None) -> None:
+    """Disable the account (``now`` and who), or enable it again (``None, None``)."""
+    s.execute(update(accounts).where(accounts.c.id == account_id).values(disabled_at=now, disabled_by=by))
+
+
 def parent_of_school(s: Session, parent_id: str, school_id: str, *, lock: bool = False) -> Row | None:
     a = accounts
     q = select(a).where(a.c.id == parent_id, a.c.school_id == school_id, a.c.role == "parent")
@@ -197,12 +208,25 @@ def insert_guardianships(
     )
 
 
-def find_parents(s: Session, school_id: str, student_ids: list[str]) -> Sequence[Row]:
-    """The school's parents, all or those of ``student_ids``, by name."""
+def find_parents(s: Session, school_id: str, student_ids: list[str], status: str = "") -> Sequence[Row]:
+    """The school's parents, all or those of ``student_ids``, all or those with ``status`` (invited,
+    active, disabled: domain/accounts.py), by name."""
     a, g = accounts, guardianships
     q = select(a).where(a.c.school_id == school_id, a.c.role == "parent")
     if student_ids:
         q = q.where(a.c.id.in_(select(g.c.parent_id).where(g.c.student_id.in_(student_ids))))
+    if status == "disabled":
+        q = q.where(a.c.disabled_at.is_not(None))
+    elif status in ("invited", "active"):
+        has_password = a.c.password_hash.is_not(None) if status == "active" else a.c.password_hash.is_(None)
+        q = q.where(a.c.disabled_at.is_(None), has_password)
+    return s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
+
+
+def find_staff(s: Session, school_id: str) -> Sequence[Row]:
+    """The school's staff accounts, by name."""
+    a = accounts
+    q = select(a).where(a.c.school_id == school_id, a.c.role == "staff")
     return s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
 
 

@@ -31,6 +31,7 @@ PARENT_PASSWORD = "Tortue rapide au matin"
 PAYLOADS = {
     "auth.token.issued.v1": events_pb2.TokenIssued,
     "auth.parent.created.v1": events_pb2.ParentCreated,
+    "auth.parent.updated.v1": events_pb2.ParentCreated,
     "auth.student.created.v1": events_pb2.StudentCreated,
 }
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kit.db import Database
-from kit.errors import InvalidRequest, NotFound
+from kit.errors import Forbidden, InvalidRequest, NotFound
 from kit.identity import TokenSigner
 from services.auth.db import access, directory
 from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
@@ -86,6 +86,11 @@ def forget_attempt(deps: Deps, pending: list[int]) -> None:
     if pending:
         with deps.db.unit_of_work() as s:
             access.delete_failures(s, pending)
+
+
+def account_disabled() -> Forbidden:
+    """What an account the school disabled is told when it proves who it is (API.md: 403)."""
+    return Forbidden("this account has been disabled by the school; contact it", code="account_disabled")
 
 
 def require_school(s: Session, school_id: str) -> None:

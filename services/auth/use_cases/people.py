@@ -17,6 +17,7 @@ from kit.errors import Forbidden, InvalidRequest, NotFound
 from kit.identity import Identity
 from services.auth import events, views
 from services.auth.db import directory
+from services.auth.domain.accounts import STATUSES
 from services.auth.use_cases.common import (
     Deps,
     email_field,
@@ -132,12 +133,18 @@ def link_children(
     return pb.LinkChildrenResponse(student_ids=all_ids)
 
 
-def list_parents(deps: Deps, who: Identity, student_ids: Iterable[str] = ()) -> pb.ListParentsResponse:
-    """Staff: their school's parents, all or those of the given students, with their children."""
+def list_parents(
+    deps: Deps, who: Identity, student_ids: Iterable[str] = (), status: str = ""
+) -> pb.ListParentsResponse:
+    """Staff: their school's parents, all or those of the given students, all or those with a
+    status (invited, active, disabled), with their children."""
     who.require_staff()
     ids = unique(student_ids)
+    status = (status or "").strip().lower()
+    if status and status not in STATUSES:
+        raise InvalidRequest("unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
     with deps.db.unit_of_work() as s:
-        parents = directory.find_parents(s, who.school_id, ids)
+        parents = directory.find_parents(s, who.school_id, ids, status)
         links = directory.children_ids_by_parent(s, [p.id for p in parents])
     return pb.ListParentsResponse(parents=[views.parent_contact(p, links.get(p.id, [])) for p in parents])
 

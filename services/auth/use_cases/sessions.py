@@ -32,7 +32,8 @@ KEEP_ENDED = timedelta(days=30)
 
 def resolve_session(deps: Deps, session_token: str) -> pb.ResolveSessionResponse:
     """The session behind an opaque session token, with a fresh identity token for the other
-    services. Unauthenticated when unknown, ended or expired (12 h idle, 7 days in all)."""
+    services. Unauthenticated when unknown, ended or expired (12 h idle, 7 days in all), or when the
+    school disabled the account (code ``account_disabled``)."""
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         row, acc = live_session(s, session_token, now)
@@ -94,6 +95,8 @@ def live_session(s: Session, session_token: str, now: datetime):
     if row is None or row.ended_at is not None or aware(row.expires_at) <= now:
         raise Unauthenticated("the session has ended; sign in again")
     acc = directory.account(s, row.account_id)
+    if acc is None or acc.disabled_at is not None:  # its sessions ended then; this one in a race
+        raise Unauthenticated("this account has been disabled by the school", code="account_disabled")
     if now - aware(row.last_seen_at) >= TOUCH_EVERY:
         expires = min(now + IDLE_TIMEOUT, aware(row.created_at) + ABSOLUTE_TIMEOUT)
         access.touch_session(s, row.id, now, expires)

@@ -27,7 +27,14 @@ from services.auth.domain.throttle import (
     decide_sign_in,
 )
 from services.auth.domain.usernames import normalize_username
-from services.auth.use_cases.common import Deps, forget_attempt, log, record_failures, weak_password_error
+from services.auth.use_cases.common import (
+    Deps,
+    account_disabled,
+    forget_attempt,
+    log,
+    record_failures,
+    weak_password_error,
+)
 from services.auth.use_cases.sessions import live_session, open_session
 
 
@@ -37,7 +44,8 @@ def sign_in(
     """Open a session for a username and password (parent or staff).
 
     Whether the username exists never shows: an unknown one is checked against a dummy hash, answers
-    the same ``invalid_credentials`` and is throttled the same. A new session id every time; the
+    the same ``invalid_credentials`` and is throttled the same. The right password of an account the
+    school disabled answers Forbidden ``account_disabled``. A new session id every time; the
     browser's previous session, when given, ends."""
     name = normalize_username(username or "")[:320]
     address = address_key(client_address) if client_address else ""
@@ -71,6 +79,9 @@ def sign_in(
         acc = directory.account_for_update(s, account.id)
         if acc is None or acc.password_hash != stored:  # the password changed in between
             raise Unauthenticated("wrong username or password", code="invalid_credentials")
+        if acc.disabled_at is not None:  # the password was right: say why it does not open
+            log.info("sign-in of a disabled account", extra={"account_id": acc.id})
+            raise account_disabled()
         if new_hash:
             directory.rehash_password(s, acc.id, new_hash)
         session = open_session(deps, s, acc, now, previous_session_token)

@@ -21,7 +21,14 @@ from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import RESET_ADDRESS_POLICY, address_key, decide
 from services.auth.domain.tokens import hash_token, new_connection_token, token_expires_at, token_state
 from services.auth.domain.usernames import display_name
-from services.auth.use_cases.common import Deps, log, normalize_email, record_failures, weak_password_error
+from services.auth.use_cases.common import (
+    Deps,
+    account_disabled,
+    log,
+    normalize_email,
+    record_failures,
+    weak_password_error,
+)
 from services.auth.use_cases.sessions import open_session
 
 # At most this many reset tokens per account per hour; more requests answer the same but mail nothing,
@@ -103,6 +110,8 @@ def request_password_reset(
             record_failures(s, now, [("reset_address", address)])
         if wanted and len(wanted) <= 320:
             for acc in directory.accounts_by_email(s, wanted):
+                if acc.disabled_at is not None:  # the school disabled it: no way back in by mail
+                    continue
                 recent = access.tokens_issued_since(s, acc.id, "password_reset", now - timedelta(hours=1))
                 if recent >= RESETS_PER_ACCOUNT_PER_HOUR:
                     log.info("password reset not mailed again so soon", extra={"account_id": acc.id})
@@ -113,13 +122,16 @@ def request_password_reset(
 
 def issue_connection_token(deps: Deps, who: Identity, parent_id: str) -> pb.IssueConnectionTokenResponse:
     """The school sends a parent a new connection token (auth.token.issued.v1, reason
-    ``reissued``); the previous one stops working. NotFound for a parent of another school."""
+    ``reissued``); the previous one stops working. NotFound for a parent of another school,
+    Conflict ``account_disabled`` for a disabled one."""
     who.require_staff()
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         acc = directory.parent_of_school(s, parent_id or "", who.school_id)
         if acc is None:
             raise NotFound("no such parent")
+        if acc.disabled_at is not None:
+            raise Conflict("this account is disabled: enable it first", code="account_disabled")
         issue_token(deps, s, acc, "reissued", now)
     return pb.IssueConnectionTokenResponse()
 
@@ -150,6 +162,8 @@ def _usable_token(s: Session, token: str, now: datetime, lock: bool = False):
             code="invalid_token",
             fields={"token": "invalid"},
         )
+    if row.disabled_at is not None:  # the school disabled the account (and revoked its tokens)
+        raise account_disabled()
     state = token_state(aware(row.issued_at), aware(row.used_at), aware(row.revoked_at), now, row.reason)
     if state == "revoked":  # replaced by a newer token: to the parent, just not valid
         raise InvalidRequest(
