@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import cast
+
 import grpc
 import pytest
 
 from cartable.documents.v1 import documents_pb2 as pb
+from kit.errors import FIELDS_KEY
+from services.documents.tests.unit.test_file_checks import docx_whose_mimetype_inflates
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -139,3 +144,17 @@ def test_a_text_file_named_pdf_gets_its_real_type(documents_stub, people):
     ).document
     assert doc.content_type.startswith("text/plain")
     assert doc.filename == "note.txt"
+
+
+def test_a_docx_that_unpacks_to_150_mb_is_refused_with_a_clear_reason_and_nothing_is_written(
+    documents_stub, people, tmp_path
+):
+    with pytest.raises(grpc.RpcError) as exc:
+        deposit(
+            documents_stub, people["staff"], content=docx_whose_mimetype_inflates(), filename="lettre.docx"
+        )
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = json.loads(dict(cast("tuple[tuple[str, str], ...]", exc.value.trailing_metadata()))[FIELDS_KEY])
+    assert fields["file"].startswith("this archive is refused: it unpacks to 150 MiB")
+    blobs = tmp_path / "blobs"
+    assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))
