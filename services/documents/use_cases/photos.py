@@ -8,9 +8,11 @@ identity names (see albums.py); anything else answers ``not_found``, like a phot
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
@@ -23,8 +25,10 @@ from services.documents import db, views
 from services.documents.blobstore import BlobStore
 from services.documents.domain.photos import (
     CONTENT_TYPE,
+    MAX_PROCESSING_BYTES,
     ProcessedPhoto,
     RejectedPhoto,
+    memory_of,
     photo_filename,
     pixels_of,
     process_photo,
@@ -43,6 +47,33 @@ log = logging.getLogger("documents.photos")
 MAX_FILES_PER_UPLOAD = 100
 VARIANTS = ("thumbnail", "display", "full")
 MAX_REQUEST_PIXELS = 400_000_000  # decoded at most two at a time: bounds the memory of one upload
+# What the photos being processed may take together, in the whole service (every upload at once): one
+# photo of the largest size, or two smaller ones; with the service's own ~100 MiB this stays within the
+# 256 MiB its manifests give it. Raise it together with that limit.
+DECODING_BUDGET_BYTES = MAX_PROCESSING_BYTES
+
+
+class MemoryBudget:
+    """Memory shared by the decodes of every upload: a decode waits until its share is free, so
+    concurrent uploads take turns instead of exhausting the service's memory."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._free = total
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        amount = min(amount, self.total)
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= amount)
+            self._free -= amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += amount
+                self._changed.notify_all()
 
 
 def _load_photo(s: Session, who: Identity, photo_id: str, seen_by: list[str] | None):
@@ -53,13 +84,14 @@ def _load_photo(s: Session, who: Identity, photo_id: str, seen_by: list[str] | N
     return photo, load_album(s, who, photo.album_id, seen_by)
 
 
-def _process_all(uploads: Sequence[pb.PhotoUpload]) -> list[ProcessedPhoto]:
-    """Every file processed (a few at a time: Pillow works outside the GIL), or a 400 naming each
-    refused file by its name."""
+def _process_all(uploads: Sequence[pb.PhotoUpload], budget: MemoryBudget) -> list[ProcessedPhoto]:
+    """Every file processed (two at a time: Pillow works outside the GIL; each once its memory is free
+    in ``budget``), or a 400 naming each refused file by its name."""
 
     def one(u: pb.PhotoUpload) -> ProcessedPhoto | RejectedPhoto:
         try:
-            return process_photo(u.content)
+            with budget.reserve(memory_of(u.content)):
+                return process_photo(u.content)
         except RejectedPhoto as e:
             return e
 
@@ -89,6 +121,7 @@ class Photos:
         self.rt = rt
         self.blobs = blobs
         self.max_bytes = rt.settings.max_upload_bytes
+        self.decoding = MemoryBudget(DECODING_BUDGET_BYTES)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -161,7 +194,7 @@ class Photos:
             raise TooLarge(f"at most {self.max_bytes // (1024 * 1024)} MiB of files at once")
         with self.rt.db.unit_of_work() as s:  # a missing album is said before any work
             load_album(s, who, album_id, None)
-        processed = _process_all(uploads)
+        processed = _process_all(uploads, self.decoding)
 
         written: list[str] = []
         try:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from cartable.documents.v1 import documents_pb2 as pb
 from kit.errors import FIELDS_KEY
 from services.documents.db import outbox
+from services.documents.tests.unit.test_photo_processing import png_bomb
 
 GPS_IFD = 0x8825
 
@@ -319,6 +320,21 @@ def test_an_upload_declaring_too_many_pixels_in_all_is_refused_before_decoding(
         lambda: add(documents_stub, people["staff"], album.id, *[(f"{i}.png", bytes(data)) for i in range(6)])
     )
     assert err.code() == grpc.StatusCode.OUT_OF_RANGE and "megapixels" in err.details()
+    assert stored_files(tmp_path) == []
+
+
+def test_a_png_bomb_among_good_photos_refuses_the_upload_before_decoding_it(documents_stub, people, tmp_path):
+    album = create(documents_stub, people["staff"], "Affiches", ())
+    err = refused(
+        lambda: add(
+            documents_stub, people["staff"], album.id, ("ok.jpg", jpeg()), ("bomb.png", png_bomb(8000, 8000))
+        )
+    )
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields_of(err) == {
+        "files[1]": "bomb.png: the image is too large to process (64.0 megapixels; a PNG like it may have at "
+        "most 50.3): save it as a JPEG"
+    }
     assert stored_files(tmp_path) == []
 
 
