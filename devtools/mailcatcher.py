@@ -107,6 +107,8 @@ def _peer_host(peer: object) -> str:
 class CatcherController(Controller):
     """aiosmtpd's threaded Controller, also when asked for port 0: ``port`` is then the chosen one."""
 
+    directory: Path  # where its handler writes, set by start_catcher
+
     def _trigger_server(self):
         if self.port == 0 and self.server is not None and self.server.sockets:
             self.port = self.server.sockets[0].getsockname()[1]

@@ -719,6 +719,7 @@ def create_app(
     def create_refund(payment_id: str):
         body = _json_body()
         cents = validate_amount(body)
+        assert isinstance(body, dict)  # validate_amount refused anything else
         status = body.get("status", "pending")
         if status not in REFUND_START:
             raise Refused(422, f"A new refund's status is one of {', '.join(REFUND_START)}.", "status")

@@ -106,6 +106,7 @@ def _fields(
             raise ValueError(f"not a valid structured communication: {structured_communication!r}")
         remittance = format_ogm(digits)
     else:
+        assert text is not None  # has_text
         remittance = _one_line(text.strip(), "text")
         if len(remittance) > _MAX_TEXT:
             raise ValueError(f"the text has at most {_MAX_TEXT} characters, got {len(remittance)}")
@@ -176,6 +177,8 @@ def _qr(
         # segno's helper insists on an amount, which EPC069-12 makes optional: encode the same payload
         # with the same settings it uses (byte mode, level M, no error-level boost).
         qr = segno.make_qr(payload.encode("utf-8"), error="m", boost_error=False)
+    # A Micro QR's version is a string ("M1".."M4"); neither maker above makes one.
+    assert isinstance(qr.version, int)
     if qr.version > _MAX_QR_VERSION:  # pragma: no cover - 331 bytes always fit in version 13 at level M
         raise ValueError(f"the EPC QR code needs version {qr.version}, at most {_MAX_QR_VERSION} is allowed")
     return qr

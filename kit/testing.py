@@ -12,12 +12,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 import pika
+import pika.exceptions
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 from sqlalchemy import create_engine, text
 
 from kit.clock import FakeClock
@@ -78,8 +80,14 @@ def create_pg_database(name: str) -> str:
     return f"{base}/{name}"
 
 
+def _require_pg_admin_url() -> str:
+    admin = pg_admin_url()
+    assert admin, "TEST_DATABASE_URL is not set"
+    return admin
+
+
 def drop_pg_database(name: str) -> None:
-    engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    engine = create_engine(_require_pg_admin_url(), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
@@ -115,11 +123,12 @@ class ThrowawayDatabases:
             return f"sqlite:///{target}"
         name = f"cartable_test_{service}_{uuid.uuid4().hex[:10]}"
         self.created.append(name)
-        engine = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+        admin = _require_pg_admin_url()
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         engine.dispose()
-        return f"{pg_admin_url().rsplit('/', 1)[0]}/{name}"
+        return f"{admin.rsplit('/', 1)[0]}/{name}"
 
     def cleanup(self) -> None:
         for name in self.created:
@@ -144,7 +153,7 @@ def _migrated_template(backend: str, service: str) -> str:
         return _TEMPLATES[(backend, service)]
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     """Drop the session's template databases."""
     for (backend, _service), template in list(_TEMPLATES.items()):
         if backend == "postgresql":
@@ -154,7 +163,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     _TEMPLATES.clear()
 
 
-def backends() -> list:
+def backends() -> list[object]:
     """SQLite always; PostgreSQL when TEST_DATABASE_URL is set (CI sets it)."""
     pg = pytest.param(
         "postgresql",
@@ -183,7 +192,7 @@ class BrokerNamespace:
         self.queues.update({q, q + ".dlq"})
         return q
 
-    def channel_call(self, fn):
+    def channel_call(self, fn: Callable[[BlockingChannel], T]) -> T:
         conn = pika.BlockingConnection(pika.URLParameters(self.url))
         try:
             return fn(conn.channel())
@@ -194,7 +203,7 @@ class BrokerNamespace:
         return self.channel_call(lambda ch: ch.queue_declare(queue=queue, passive=True).method.message_count)
 
     def cleanup(self) -> None:
-        def _delete(ch):
+        def _delete(ch: BlockingChannel) -> None:
             for q in self.queues:
                 ch.queue_delete(queue=q)
             ch.exchange_delete(exchange=self.exchange)
@@ -288,7 +297,13 @@ class Keys:
         self.signer = TokenSigner.from_file(self.private_file)
         self.verifier = TokenVerifier.from_files([self.public_file])
 
-    def token(self, role: str = "parent", school_id: str = "school-1", students=None, account_id=None) -> str:
+    def token(
+        self,
+        role: str = "parent",
+        school_id: str = "school-1",
+        students: Mapping[str, str] | None = None,
+        account_id: str | None = None,
+    ) -> str:
         ident = Identity(
             account_id=account_id or str(uuid.uuid4()),
             role=role,
@@ -299,7 +314,7 @@ class Keys:
 
 
 def test_settings(
-    service: str, database_url: str, keys: Keys, broker: BrokerNamespace | None, **env
+    service: str, database_url: str, keys: Keys, broker: BrokerNamespace | None, **env: object
 ) -> Settings:
     base = {
         "CARTABLE_ENV": "test",
@@ -315,21 +330,22 @@ def test_settings(
     return load_settings(service, base)
 
 
-test_settings.__test__ = False  # a helper, not a test, even when a test module imports it
+# A helper, not a test, even when a test module imports it (mypy does not model function attributes).
+test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
 # pytest fixtures -------------------------------------------------------------------------------
 
 
 @pytest.fixture(params=backends())
-def databases(request, tmp_path) -> Iterator[ThrowawayDatabases]:
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThrowawayDatabases]:
     dbs = ThrowawayDatabases(request.param, tmp_path)
     yield dbs
     dbs.cleanup()
 
 
 @pytest.fixture
-def e2e_databases(tmp_path) -> Iterator[ThrowawayDatabases]:
+def e2e_databases(tmp_path: Path) -> Iterator[ThrowawayDatabases]:
     dbs = ThrowawayDatabases(preferred_backend(), tmp_path)
     yield dbs
     dbs.cleanup()
@@ -343,7 +359,7 @@ def broker() -> Iterator[BrokerNamespace]:
 
 
 @pytest.fixture
-def keys(tmp_path) -> Keys:
+def keys(tmp_path: Path) -> Keys:
     return Keys(tmp_path)
 
 

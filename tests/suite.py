@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from sqlalchemy import bindparam, create_engine, text
@@ -25,6 +26,11 @@ from kit import migrations
 from kit.service import bootstrap, make_consumer
 from kit.settings import ROOT, SERVICES, load_settings
 from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases, wait_for
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+    from devtools.mailcatcher import CatcherController
 
 PROCESSES = {
     "auth": ("serve", "relay"),
@@ -73,8 +79,8 @@ class Suite:
         self.mollie_port = free_port()
         self.http_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.http_port}"
-        self._catcher = None
-        self._http = None
+        self._catcher: CatcherController | None = None
+        self._http: BaseWSGIServer | None = None
         self._mollie: subprocess.Popen | None = None
         self._gunicorn: subprocess.Popen | None = None
         self.gunicorn_workers = gunicorn_workers
@@ -227,10 +233,11 @@ class Suite:
 
         def ready() -> bool:
             try:
-                last[0] = requests.get(self.base_url + "/readyz", timeout=3)
+                answer = requests.get(self.base_url + "/readyz", timeout=3)
             except requests.RequestException:
                 return False
-            return last[0].status_code == 200
+            last[0] = answer
+            return answer.status_code == 200
 
         def what_was_there() -> str:
             logs = {p.name: p.read_text(errors="replace")[-2000:] for p in self.logs.glob("*.log")}

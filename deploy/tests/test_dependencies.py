@@ -17,7 +17,9 @@ def canonical(name: str) -> str:
 
 
 def requirement_name(spec: str) -> str:
-    return canonical(re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec).group(0))
+    found = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec)
+    assert found, f"not a requirement: {spec!r}"
+    return canonical(found.group(0))
 
 
 def pins(lock: str) -> dict[str, str]:

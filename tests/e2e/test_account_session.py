@@ -179,7 +179,9 @@ def test_client_address_honours_x_forwarded_for_only_from_trusted_proxies(
 def page_sign_in(suite, username: str, password: str) -> tuple[requests.Session, requests.Response]:
     http = requests.Session()
     form = http.get(suite.base_url + "/connexion", timeout=30).text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found, "the sign-in page has no CSRF token"
+    csrf = found.group(1)
     resp = http.post(
         suite.base_url + "/connexion",
         data={"csrf_token": csrf, "username": username, "password": password},

@@ -30,11 +30,14 @@ def _served(metrics_port: int) -> float:
 
 def _wait_serving(port: int, timeout: float = 60) -> None:
     stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    # types-grpcio-health-checking declares HealthStub without its methods.
+    check: grpc.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
+    check = stub.Check  # type: ignore[attr-defined]
 
     def serving() -> bool:
         try:
             return (
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                check(health_pb2.HealthCheckRequest(), timeout=5).status
                 == health_pb2.HealthCheckResponse.SERVING
             )
         except grpc.RpcError:

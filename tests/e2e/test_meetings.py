@@ -18,6 +18,9 @@ from tests.factories import expect, new_family, new_school
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
+# What the tap reads: each of these events carries the booking it is about.
+BookingEvent = events_pb2.BookingConfirmed | events_pb2.BookingCancelled | events_pb2.BookingReminderDue
+
 
 def evening_body(title: str, *, days_ahead: int = 3, open_now: bool = True) -> dict:
     now = datetime.now(BRUSSELS)
@@ -58,7 +61,7 @@ class EventTap:
             ch.queue_bind(queue=self.queue, exchange=self.broker.exchange, routing_key="meetings.#")
 
         self.broker.channel_call(declare)
-        self.seen: list[tuple[str, object]] = []
+        self.seen: list[tuple[str, BookingEvent]] = []
 
     def drain(self) -> None:
         types = {
@@ -79,10 +82,10 @@ class EventTap:
 
         self.broker.channel_call(get_all)
 
-    def wait_for(self, name: str, count: int, school_evening: str, timeout: float = 60) -> list:
+    def wait_for(self, name: str, count: int, school_evening: str, timeout: float = 60) -> list[BookingEvent]:
         """The ``name`` events of the evening seen so far, once there are at least ``count``."""
 
-        def found() -> list:
+        def found() -> list[BookingEvent]:
             self.drain()
             return [p for n, p in self.seen if n == name and p.booking.evening_id == school_evening]
 
