@@ -105,7 +105,7 @@ def metadata(identity_token: str | None) -> list[tuple[str, str]]:
 
 
 def rpc(
-    service: str, method: str, request, *, identity: str | None | bool = True, timeout: float | None = None
+    service: str, method: str, request, *, identity: str | bool | None = True, timeout: float | None = None
 ):
     """Call ``service.method`` with the current caller's identity token and a deadline.
 

@@ -99,7 +99,9 @@ def assemble(child_id: str) -> dict[str, Any]:
     for name, service, method, req, shape in panels(child_id):
         try:
             calls.append((name, rpc_future(service, method, req, timeout=deadline), shape))
-        except Exception:  # a channel that cannot even start the call
+        # A panel that cannot even start its call (whatever the reason) is shown unavailable: one
+        # panel never takes the dashboard down.
+        except Exception:  # noqa: BLE001
             log.warning("dashboard panel could not start", extra={"panel": name})
             calls.append((name, None, shape))
     body: dict[str, Any] = dict(EMPTY)

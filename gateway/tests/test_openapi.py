@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, ClassVar
 
 import pytest
 
@@ -56,10 +57,12 @@ def test_each_path_and_method_is_documented_by_one_area_only():
 
 def test_a_path_documented_by_two_areas_is_refused():
     class First:
-        OPENAPI = {"/api/v1/x": {"get": {"summary": "one"}}}
+        OPENAPI: ClassVar[dict[str, Any]] = {"/api/v1/x": {"get": {"summary": "one"}}}
 
     class Second:
-        OPENAPI = {"/api/v1/x": {"get": {"summary": "two"}, "post": {"summary": "three"}}}
+        OPENAPI: ClassVar[dict[str, Any]] = {
+            "/api/v1/x": {"get": {"summary": "two"}, "post": {"summary": "three"}}
+        }
 
     with pytest.raises(ValueError, match="documented twice"):
         build_spec([First, Second])
