@@ -71,4 +71,4 @@ def line(label: str, count: int, seconds: float, lat: list[float], errors: int) 
     )
 
 
-__all__ = ["expect", "make_families", "new_school", "start_suite", "stop_suite", "percentiles", "line"]
+__all__ = ["expect", "line", "make_families", "new_school", "percentiles", "start_suite", "stop_suite"]

@@ -77,7 +77,7 @@ class EmlWriter:
             raise
         return target
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         content = envelope.original_content or b""
         try:
             path = self.write(content, envelope.mail_from or "", list(envelope.rcpt_tos), session.peer)

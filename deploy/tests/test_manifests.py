@@ -41,7 +41,7 @@ def by_kind(kind: str) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize(
-    "path", sorted(BASE.glob("*.yaml")) + [DEPLOY / "k8s" / "secrets.example.yaml"], ids=lambda p: p.name
+    "path", [*sorted(BASE.glob("*.yaml")), DEPLOY / "k8s" / "secrets.example.yaml"], ids=lambda p: p.name
 )
 def test_every_manifest_validates_against_the_kubernetes_schema(path):
     if path.name == "kustomization.yaml":

@@ -237,7 +237,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):  # http.server's hook name
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 call = {"path": self.path, "body": raw, "content_type": self.headers.get("Content-Type")}
                 if raw.startswith("id="):
@@ -554,8 +554,8 @@ def test_a_refund_that_fails_its_webhook_is_retried_in_the_background(served):
 def test_retry_delays_are_read_from_the_environment(monkeypatch):
     assert parse_delays("1, 5,15") == (1.0, 5.0, 15.0)
     assert parse_delays("") == () and parse_delays(" , ") == ()
-    for bad in ("x", "1,-2"):
-        with pytest.raises(ValueError):
+    for bad, why in (("x", "could not convert"), ("1,-2", "retry delays are seconds >= 0")):
+        with pytest.raises(ValueError, match=why):
             parse_delays(bad)
     monkeypatch.setenv("MOLLIE_STANDIN_RETRY_DELAYS", "0.05")
     app = create_app()

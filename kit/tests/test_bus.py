@@ -223,7 +223,7 @@ def test_handler_that_always_fails_ends_in_the_dead_letter_queue(databases, brok
         assert world.handled_ids() == []
 
         def get_dead(ch):
-            method, _props, body = ch.basic_get(consumer.dlq, auto_ack=True)
+            _method, _props, body = ch.basic_get(consumer.dlq, auto_ack=True)
             return body
 
         env = envelope_pb2.Envelope()
@@ -275,7 +275,7 @@ def test_relay_publishes_in_commit_order_with_persistent_messages(databases, bro
     def drain(ch):
         out = []
         while True:
-            method, props, body = ch.basic_get(consumer.queue, auto_ack=True)
+            method, props, _body = ch.basic_get(consumer.queue, auto_ack=True)
             if method is None:
                 return out
             assert props.delivery_mode == pika.DeliveryMode.Persistent.value

@@ -40,9 +40,9 @@ def test_setting_the_fake_clock_keeps_it_aware_and_in_utc():
     clock.now = clock.now.replace(hour=9, minute=59)  # tests write ``now`` directly too
     assert clock() == datetime(2026, 10, 14, 9, 59, tzinfo=UTC)
     with pytest.raises(ValueError, match="naive"):
-        clock.set(datetime(2026, 10, 14, 12, 0))
+        clock.set(datetime(2026, 10, 14, 12, 0))  # noqa: DTZ001 - the naive datetime it must refuse
     with pytest.raises(ValueError, match="naive"):
-        FakeClock(datetime(2026, 10, 14, 12, 0))
+        FakeClock(datetime(2026, 10, 14, 12, 0))  # noqa: DTZ001 - the naive datetime it must refuse
 
 
 def test_the_fake_clock_is_read_safely_from_other_threads():

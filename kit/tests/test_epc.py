@@ -159,7 +159,9 @@ def test_every_accepted_payload_has_eleven_lines_and_fits_in_331_bytes(name, cen
     try:
         payload = epc_payload(name, IBAN, BIC, cents, structured_communication=make_ogm(base))
     except ValueError as exc:
-        assert "331" in str(exc)
+        # The only refusal allowed here is the 331-byte limit (a long name in many-byte characters).
+        if "331" not in str(exc):
+            raise
         return
     assert len(lines(payload)) == 11
     assert len(payload.encode("utf-8")) <= EPC_MAX_BYTES
@@ -287,7 +289,7 @@ def test_the_png_for_pdfs_and_the_svg_for_pages_draw_the_code_of_the_same_exact_
 
 
 def test_the_png_refuses_what_banking_apps_refuse():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid IBAN"):
         epc_qr_png(NAME, "BE00 0000 0000 0000", BIC, 100, OGM)
     with pytest.raises(TypeError):
         epc_qr_png(NAME, IBAN, BIC, 10.5, OGM)

@@ -157,7 +157,7 @@ def test_make_ogm_pads_the_check_digits_to_two():
 
 @pytest.mark.parametrize("base", [0, -1, 10**10])
 def test_make_ogm_refuses_bases_outside_ten_nonzero_digits(base):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must be 1\.\.9999999999"):
         make_ogm(base)
 
 
