@@ -280,7 +280,7 @@ def auth_command(suite, *args: str, stdin: str | None = None) -> dict:
 
 def _pick(data: Mapping, *keys: str) -> Any:
     for key in keys:
-        if key in data and data[key]:
+        if data.get(key):
             return data[key]
         for nested in ("school", "staff", "account"):
             inner = data.get(nested)

@@ -87,7 +87,8 @@ def test_balances_show_wallets_and_invoices_by_status_and_pay_one_from_the_walle
     row = _row(page, "Visite à Bruges")
     # on a phone the table's header is hidden: each cell says what it is
     assert (
-        "Payée" in row.inner_text() and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50\u00a0€"
+        "Payée" in row.inner_text()
+        and row.locator("td").nth(3).inner_text() == "Montant déjà payé : 12,50\u00a0€"
     )
     assert _marker_colour(row) == GREEN
     assert "16,70\u00a0€" in page.locator(".wallet", has_text="Repas").inner_text()
@@ -121,7 +122,9 @@ def test_operations_and_sales_journal_follow_the_period_picker_and_filters(suite
     page.get_by_role("button", name="Appliquer").click()
     page.wait_for_load_state()
     table = page.locator("table").inner_text()
-    assert "Rechargement" in table and "+20,00\u00a0€" in table and "Achat" in table and "-4,10\u00a0€" in table
+    assert (
+        "Rechargement" in table and "+20,00\u00a0€" in table and "Achat" in table and "-4,10\u00a0€" in table
+    )
     page.get_by_label("Type d'opération").select_option("purchase")
     page.get_by_role("button", name="Appliquer").click()
     page.wait_for_load_state()

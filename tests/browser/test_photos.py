@@ -37,7 +37,7 @@ def album_with_photos(staff, title, classes, n):
 def test_a_parent_browses_the_grid_opens_a_photo_and_downloads_it_on_a_phone(suite, page):
     staff = new_school(suite)
     family = new_family(suite, staff, children=[{"first_name": "Lina", "class_name": "3A"}])
-    album, photos = album_with_photos(staff, "Classe de neige", ["3A"], 12)
+    _album, _photos = album_with_photos(staff, "Classe de neige", ["3A"], 12)
     album_with_photos(staff, "Classe de mer 5B", ["5B"], 1)
     family.browser_login(page)
 

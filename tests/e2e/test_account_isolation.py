@@ -111,7 +111,7 @@ def test_another_childs_wallet_is_not_found(world, spec):
 @pytest.fixture(scope="module")
 def b_invoice(world, spec):
     needs(spec, "/api/v1/admin/invoices")
-    due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    due = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
     body = {
         "student_id": world["b1"]["id"],
         "title": "Classe verte",
@@ -148,7 +148,7 @@ def test_another_childs_invoice_transfer_is_not_found(world, spec, b_invoice):
 
 def test_paying_with_another_childs_wallet_is_refused(world, spec):
     needs(spec, "/api/v1/admin/invoices", "/api/v1/invoices/{id}/payments")
-    due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    due = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
     body = {
         "student_id": world["a1"]["id"],
         "title": "Piscine",
@@ -300,7 +300,7 @@ def test_another_schools_staff_cannot_read_this_schools_students(world, spec, ot
 def test_another_schools_staff_cannot_act_for_this_schools_students(world, spec, other_staff, b_invoice):
     b1 = world["b1"]["id"]
     lines = [{"label": "Intrus", "quantity": 1, "unit_price_cents": 100}]
-    due = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    due = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
     made = other_staff.post(
         "/admin/invoices", json={"student_id": b1, "title": "X", "due_on": due, "lines": lines}
     )

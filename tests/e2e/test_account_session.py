@@ -101,7 +101,7 @@ def proxied(suite):
 
 
 def address() -> str:
-    return f"198.51.100.{random.randint(1, 254)}"  # noqa: S311 - TEST-NET-2, only needs to differ
+    return f"198.51.100.{random.randint(1, 254)}"  # TEST-NET-2, only needs to differ
 
 
 def test_repeated_failures_lock_the_account_with_429_and_retry_after(suite, staff, proxied):

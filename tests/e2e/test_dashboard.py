@@ -80,7 +80,7 @@ def _family_with_content(suite):
 
 
 def test_dashboard_assembles_every_panel(suite):
-    staff, parent = _family_with_content(suite)
+    _staff, parent = _family_with_content(suite)
 
     def with_the_invoice_pdf() -> dict | None:  # the invoice's PDF arrives through the broker
         d = expect(parent.get("/dashboard")).json()
@@ -100,7 +100,7 @@ def test_dashboard_assembles_every_panel(suite):
 
 
 def test_dashboard_with_finance_stopped_still_arrives_in_time(suite):
-    staff, parent = _family_with_content(suite)
+    _staff, parent = _family_with_content(suite)
     suite.stop_service("finance")
     try:
         started = time.monotonic()

@@ -132,8 +132,8 @@ def test_concurrent_double_submission_makes_one_order(suite):
 def test_another_familys_period_and_items_are_out_of_reach(suite):
     staff = new_school(suite)
     parent = new_family(suite, staff, [{"first_name": "Zoé", "class_name": "3C"}])
-    period, items = _open_period(staff, "1A")  # not Zoé's class
+    period, _items = _open_period(staff, "1A")  # not Zoé's class
     assert parent.get(f"/order-periods/{period}/catalog").status_code == 404
     other_school = new_school(suite)
-    theirs, their_items = _open_period(other_school, "3C")
+    theirs, _their_items = _open_period(other_school, "3C")
     assert parent.get(f"/order-periods/{theirs}/catalog").status_code == 404

@@ -156,7 +156,7 @@ def test_online_top_up_is_booked_once_by_the_webhook(suite, school):
 
 
 @pytest.mark.parametrize(
-    "action,words",
+    ("action", "words"),
     [
         ("failed", "a échoué"),
         ("canceled", "a été annulé"),
