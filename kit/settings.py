@@ -1,8 +1,10 @@
 """Settings from environment variables, read once per process, with safe local defaults.
 
 Local defaults: SQLite files under ``var/``, RabbitMQ on 127.0.0.1:5672, the SMTP catcher on
-127.0.0.1:1025, the payment provider's stand-in on 127.0.0.1:8010. In production every value
-comes from the environment; ``CARTABLE_ENV=production`` makes missing secrets fail fast.
+127.0.0.1:1025, the payment provider's stand-in on 127.0.0.1:8010. In production (``CARTABLE_ENV``,
+the image's default) every value comes from the environment and ``check_production`` refuses to start
+on what is only fit for a local run: default broker credentials, SQLite, SMTP without TLS, a missing
+or placeholder secret, a missing identity public key. Each refusal names its variable.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +28,15 @@ DEFAULT_GRPC_PORTS = {
     "notifications": 50055,
     "meetings": 50056,
 }
+
+
+MODES = ("local", "test", "production")
+
+# What deploy/k8s/secrets.example.yaml and deploy/README.md put where a real value goes.
+PLACEHOLDER = "CHANGE-ME"
+
+# The gateway signs its session cookies with GATEWAY_SECRET_KEY: at least 128 bits of hex.
+MIN_SECRET_KEY_CHARS = 32
 
 
 class SettingsError(RuntimeError):
@@ -110,6 +122,9 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     """Read the settings of ``service`` (``auth``, ``finance``, ..., or ``gateway``)."""
     env = os.environ if env is None else env
     mode = env.get("CARTABLE_ENV", "local")
+    if mode not in MODES:
+        # A typo must not fall back to the local defaults (SQLite, generated keys, plain cookies).
+        raise SettingsError(f"CARTABLE_ENV must be one of {', '.join(MODES)}, got {mode!r}")
     production = mode == "production"
     var_dir = Path(env.get("CARTABLE_VAR_DIR", str(ROOT / "var")))
     up = service.upper()
@@ -126,12 +141,17 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     }
     listen_default = f"127.0.0.1:{DEFAULT_GRPC_PORTS.get(service, 0)}"
     keys = var_dir / "keys"
-    return Settings(
+    amqp_default: str | None = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    if production:
+        # No local broker outside a local run: a service must be told where it is; the gateway never
+        # talks to it.
+        amqp_default = "" if service == "gateway" else None
+    settings = Settings(
         service=service,
         env=mode,
         var_dir=var_dir,
         database_url=database_url,
-        amqp_url=_get(env, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F", production=production),
+        amqp_url=_get(env, "AMQP_URL", amqp_default, production=False),
         events_exchange=env.get("EVENTS_EXCHANGE", "cartable.events"),
         queue_prefix=env.get("QUEUE_PREFIX", ""),
         grpc_listen=env.get(f"{up}_GRPC_LISTEN", env.get("GRPC_LISTEN", listen_default)),
@@ -143,10 +163,13 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
             env.get("IDENTITY_PUBLIC_KEY_FILE", str(keys / "identity_ed25519.pub.pem"))
         ),
         identity_ttl_seconds=_number(env, "IDENTITY_TTL_SECONDS", "300", int),
-        smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:1025"),
+        # Production has no default: the mailer refuses to start without one (SmtpConfig.from_url).
+        smtp_url=env.get("SMTP_URL", "" if production else "smtp://127.0.0.1:1025"),
         mail_from=env.get("MAIL_FROM", "Cartable <no-reply@cartable.local>"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-        mollie_api_url=env.get("MOLLIE_API_URL", "http://127.0.0.1:8010").rstrip("/"),
+        mollie_api_url=env.get(
+            "MOLLIE_API_URL", "https://api.mollie.com" if production else "http://127.0.0.1:8010"
+        ).rstrip("/"),
         # Only finance talks to the provider: its adapter refuses to start a payment without a key
         # in production; the other processes never need it.
         mollie_api_key=env.get("MOLLIE_API_KEY", "" if production else "test_local_standin_key"),
@@ -173,3 +196,70 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         mail_lease_seconds=_number(env, "MAIL_LEASE_SECONDS", "300", float),
         mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "1", float),
     )
+    if production:
+        check_production(settings)
+    return settings
+
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def check_production(s: Settings) -> None:
+    """Refuse, naming the variable, what only a local run may use. Checked for every process of the
+    service (the relay, the migration, the purge too), so each Deployment gets what its service needs;
+    what one command alone uses is checked where it is read (the mailer's SMTP_URL, auth's keys)."""
+    up = s.service.upper()
+    if s.service in SERVICES:
+        name = f"{up}_DATABASE_URL"
+        _no_placeholder(name, s.database_url)
+        if s.database_url.startswith("sqlite"):
+            raise SettingsError(f"{name}: SQLite is for local runs; production needs PostgreSQL")
+        _check_broker(s.amqp_url)
+        for var, path in [
+            ("IDENTITY_PUBLIC_KEY_FILE", s.identity_public_key_file),
+            *(("IDENTITY_EXTRA_PUBLIC_KEY_FILES", p) for p in s.identity_extra_public_key_files),
+        ]:
+            if not path.is_file():
+                raise SettingsError(f"{var}: no identity public key at {path}")
+    if s.service == "gateway":
+        if not s.gateway_secret_key:
+            raise SettingsError("missing environment variable GATEWAY_SECRET_KEY")
+        _no_placeholder("GATEWAY_SECRET_KEY", s.gateway_secret_key)
+        if len(s.gateway_secret_key) < MIN_SECRET_KEY_CHARS:
+            raise SettingsError(
+                f"GATEWAY_SECRET_KEY: at least {MIN_SECRET_KEY_CHARS} random characters "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+    if s.service == "finance":
+        if not s.mollie_api_key:
+            raise SettingsError("missing environment variable MOLLIE_API_KEY")
+        _no_placeholder("MOLLIE_API_KEY", s.mollie_api_key)
+        if urlsplit(s.mollie_api_url).scheme != "https":
+            raise SettingsError(
+                f"MOLLIE_API_URL: the provider is reached over https, not {s.mollie_api_url!r}"
+            )
+    if s.smtp_url:  # given to the mailer alone (deploy/k8s); it refuses to start without it
+        _no_placeholder("SMTP_URL", s.smtp_url)
+        parts = urlsplit(s.smtp_url)
+        starttls = (parse_qs(parts.query).get("starttls") or [""])[-1].lower() in _TRUE
+        if parts.scheme != "smtps" and not starttls:
+            raise SettingsError(
+                "SMTP_URL: plain SMTP is refused in production (passwords and parents' mail in clear): "
+                "use smtps://host:465 or smtp://host:587?starttls=1"
+            )
+
+
+def _check_broker(url: str) -> None:
+    _no_placeholder("AMQP_URL", url)
+    parts = urlsplit(url)
+    # Without credentials in the URL, the client sends RabbitMQ's default ones (guest:guest).
+    if not parts.username or not parts.password or (parts.username, parts.password) == ("guest", "guest"):
+        raise SettingsError(
+            "AMQP_URL: the broker's default credentials (guest:guest, or none) are refused in production; "
+            "give amqp://<user>:<password>@host:5672/%2F of a user of its own"
+        )
+
+
+def _no_placeholder(name: str, value: str) -> None:
+    if PLACEHOLDER.lower() in value.lower():
+        raise SettingsError(f"{name}: still holds the example's {PLACEHOLDER} placeholder")

@@ -171,7 +171,11 @@ def test_public_method_accepts_a_call_with_a_stale_identity_token(keys):
 def test_production_settings_need_no_provider_key_outside_finance():
     from kit.settings import SettingsError, load_settings
 
-    env = {"CARTABLE_ENV": "production", "AMQP_URL": "amqp://u:p@broker:5672/%2F"}
+    env = {
+        "CARTABLE_ENV": "production",
+        "AMQP_URL": "amqp://u:p@broker:5672/%2F",
+        "GATEWAY_SECRET_KEY": "0123456789abcdef" * 4,  # the gateway's own secret (test_settings_production)
+    }
     gateway = load_settings("gateway", env)
     assert gateway.mollie_api_key == ""
     with pytest.raises(SettingsError):  # a service without its database URL fails fast
