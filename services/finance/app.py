@@ -46,7 +46,11 @@ class UseCases:
 
 
 def payment_provider(rt: Runtime) -> PaymentProvider:
-    """The provider the settings name (Mollie, or the local stand-in that speaks its API)."""
+    """The provider the runtime brings (``rt.extras["payment_provider"]``: a test's fake), else the one
+    the settings name (Mollie, or the local stand-in that speaks its API)."""
+    given = rt.extras.get("payment_provider")
+    if given is not None:
+        return given
     return MollieClient(rt.settings.mollie_api_url, rt.settings.mollie_api_key)
 
 
@@ -54,13 +58,14 @@ def use_cases(rt: Runtime, provider: PaymentProvider) -> UseCases:
     """Every use case of the service; those that talk to the provider get ``provider``."""
     invoices = Invoices(rt)
     reversals = Reversals(rt)
+    online_payments = OnlinePayments(rt, provider, invoices)
     return UseCases(
         wallets=Wallets(rt),
         settings=PaymentSettings(rt),
         invoices=invoices,
         wallet_payments=WalletPayments(rt),
-        online_payments=OnlinePayments(rt, provider, invoices),
-        webhooks=PaymentWebhooks(rt, provider, reversals),
+        online_payments=online_payments,
+        webhooks=PaymentWebhooks(rt, provider, reversals, online_payments),
         reversals=reversals,
         transfers=Transfers(rt),
         statements=Statements(rt),

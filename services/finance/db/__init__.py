@@ -43,7 +43,6 @@ from services.finance.db.invoice_queries import (
     student_invoices,
 )
 from services.finance.db.payment_queries import (
-    adopt_provider_payment,
     attach_provider_payment,
     fail_open_payment,
     find_payment,
@@ -57,6 +56,7 @@ from services.finance.db.payment_queries import (
     reversal_booked,
     reversed_by_kind,
     reversed_cents,
+    unnamed_open_payments,
     update_payment,
 )
 from services.finance.db.school import (
@@ -144,7 +144,6 @@ __all__ = [
     "WALLET_PREFIX",
     "add_student",
     "add_wallet_type",
-    "adopt_provider_payment",
     "attach_provider_payment",
     "bank_movements",
     "book",
@@ -228,6 +227,7 @@ __all__ = [
     "unmatched_of",
     "unmatched_row",
     "unmatched_transfers",
+    "unnamed_open_payments",
     "update_by_id",
     "update_import",
     "update_payment",

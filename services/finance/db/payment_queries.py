@@ -2,9 +2,8 @@
 
 import uuid
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.tables import payment_reversals, payments
@@ -157,22 +156,24 @@ def attach_provider_payment(
     )
 
 
-def adopt_provider_payment(
-    s: Session, payment_id: str, provider_id: str, amount_cents: int, checkout_url: str | None, now: datetime
-) -> bool:
-    """Name the provider payment behind our online payment of ``amount_cents`` that names none yet;
-    whether it did."""
-    result = s.execute(
-        update(payments)
-        .where(
-            payments.c.id == payment_id,
-            payments.c.provider_id.is_(None),
-            payments.c.method == "online",
-            payments.c.amount_cents == amount_cents,
+def unnamed_open_payments(s: Session, created_before: datetime, limit: int) -> list[str]:
+    """Our ids of online payments still open, started before ``created_before``, that name no provider
+    payment (we stopped between creating it and writing its id), oldest first."""
+    return list(
+        s.execute(
+            select(payments.c.id)
+            .where(
+                payments.c.status == "open",
+                payments.c.method == "online",
+                payments.c.provider_id.is_(None),
+                payments.c.created_at < created_before,
+            )
+            .order_by(payments.c.created_at)
+            .limit(limit)
         )
-        .values(provider_id=provider_id, checkout_url=checkout_url, updated_at=now)
+        .scalars()
+        .all()
     )
-    return bool(cast(CursorResult, result).rowcount)
 
 
 def open_online_payments(s: Session, created_before: datetime, limit: int) -> list[str]:

@@ -3,14 +3,18 @@ used through its use cases or served over gRPC on a free port."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, cast
 
 import grpc
 import pytest
+from flask import Flask, request
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import finance_pb2_grpc
+from devtools.mollie_standin import create_app as standin_app
 from kit import migrations
 from kit.clock import FakeClock
 from kit.identity import Identity
@@ -47,6 +51,65 @@ class NoProvider:
 
 
 NO_PROVIDER = NoProvider()
+
+
+class CountingProvider:
+    """A payment provider that records every call (method name, first argument) before passing it on
+    to ``inner`` (the stand-in's client; NO_PROVIDER: a call fails the test after being recorded)."""
+
+    def __init__(self, inner: Any = NO_PROVIDER) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str):
+        method = getattr(self.inner, name) if not isinstance(self.inner, NoProvider) else None
+
+        def call(*args, **kw):
+            first = args[0] if args else kw.get("idempotency_key", "")
+            self.calls.append((name, str(first)))
+            if method is None:
+                raise AssertionError(f"the payment provider was called ({name})")
+            return method(*args, **kw)
+
+        return call
+
+
+class Served:
+    """A WSGI app on a free local port, in a thread."""
+
+    def __init__(self, app) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.received: list[str] = []
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def provider():
+    """The Mollie stand-in, in memory, webhooks not retried."""
+    served = Served(standin_app(state_file=None, webhook_retry_delays=()))
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def webhooks():
+    """Where the stand-in's webhooks land: the ids are recorded, the test decides when to handle them."""
+    received: list[str] = []
+    app = Flask("webhooks")
+
+    @app.post("/webhooks/mollie")
+    def hook():
+        received.append(request.form.get("id", ""))
+        return ""
+
+    served = Served(app)
+    served.received = received
+    yield served
+    served.close()
 
 
 @pytest.fixture

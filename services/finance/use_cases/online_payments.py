@@ -169,7 +169,7 @@ class OnlinePayments:
                 )
             payment_id = existing.id
         try:
-            checkout = self._ensure_checkout(payment_id)
+            checkout = self.ensure_checkout(payment_id)
         except Unavailable:
             log.warning(
                 "provider unavailable: the order is invoiced without a checkout",
@@ -198,7 +198,7 @@ class OnlinePayments:
     ) -> pb.StartPaymentResponse:
         """Our payment row, once per key (``work``), then outside the transaction its checkout."""
         started = common.idempotent(self.rt, scope, req.idempotency_key, req, pb.StartPaymentResponse, work)
-        checkout = self._ensure_checkout(started.payment.id)
+        checkout = self.ensure_checkout(started.payment.id)
         out = pb.StartPaymentResponse()
         out.CopyFrom(started)
         out.checkout_url = checkout
@@ -215,9 +215,11 @@ class OnlinePayments:
         who = " ".join(p for p in (name.first_name, name.last_name) if p)
         return f"Rechargement {name.name}" + (f" – {who}" if who else "")
 
-    def _ensure_checkout(self, payment_id: str) -> str:
+    def ensure_checkout(self, payment_id: str) -> str:
         """The provider payment behind ours (created once, with our id as its Idempotency-Key) and its
-        checkout URL; "" when our payment is not open any more."""
+        checkout URL; "" when our payment is not open any more. Also how ``webhooks.sync_open_payments``
+        finds the provider payment of a row that names none (we stopped before writing its id): asked
+        again with the same key, the provider answers the payment it made then."""
         with self.rt.db.unit_of_work() as s:
             row = db.payment_row(s, payment_id)
             if row.status != "open":

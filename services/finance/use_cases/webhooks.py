@@ -9,6 +9,14 @@ unallocated account and listed as an unmatched transfer for the manager to assig
 and expired payments book nothing. A webhook repeated, late or out of order finds the row already
 final and changes nothing. The redirect back to the site books nothing (it is not even seen here).
 Refunds and chargebacks come by the same webhook and are booked by ``reversals.py``.
+
+The webhook is public and carries only an id: an id that is not in our payments table is answered as
+unknown without asking the provider anything, so nobody can make us spend the provider's rate limit
+(or wait on it) with made-up ids. What a lost webhook or a lost provider id would have told us is
+recovered by ``sync_open_payments`` (a cron job): it fetches the status of payments still open, and
+asks the provider again, with the same Idempotency-Key, for the payment behind an open row that names
+none (a crash between creating the provider payment and writing its id; its checkout URL never
+reached anyone, so it cannot have been paid before the sync names it).
 """
 
 from __future__ import annotations
@@ -26,39 +34,41 @@ from services.finance.domain import ledger
 from services.finance.domain.payments import OPEN, PAID, our_status
 from services.finance.providers import PaymentProvider, ProviderPayment, ProviderReversal
 from services.finance.use_cases import common
+from services.finance.use_cases.online_payments import OnlinePayments
 from services.finance.use_cases.reversals import Reversals
 
 log = logging.getLogger("finance.payments")
 
 
 class PaymentWebhooks:
-    def __init__(self, rt: Runtime, provider: PaymentProvider, reversals: Reversals) -> None:
+    def __init__(
+        self, rt: Runtime, provider: PaymentProvider, reversals: Reversals, checkouts: OnlinePayments
+    ) -> None:
         self.rt = rt
         self.provider = provider
         self.reversals = reversals
+        self.checkouts = checkouts
 
     def handle_webhook(self, provider_payment_id: str) -> pb.HandlePaymentWebhookResponse:
         """The provider says a payment changed (the webhook carries only its id): fetch its status from
-        the provider and apply it. Unknown ids answer known=false (and are logged). The provider not
-        answering raises Unavailable, so the webhook is answered 503 and retried."""
+        the provider and apply it. Ids not in our payments table answer known=false (and are logged)
+        without any call to the provider. The provider not answering raises Unavailable, so the webhook
+        is answered 503 and retried."""
         pid = (provider_payment_id or "").strip()
         if not pid.startswith("tr_") or len(pid) > 100 or not pid[3:].isalnum():
             log.warning("webhook with a malformed payment id", extra={"provider_id": pid[:100]})
             return pb.HandlePaymentWebhookResponse(known=False)
         with self.rt.db.unit_of_work() as s:
             payment_id = db.payment_id_of_provider(s, pid)
+        if payment_id is None:
+            # Not ours: no call to the provider (the id alone proves nothing, and costs us a request).
+            log.warning("webhook for an unknown payment", extra={"provider_id": pid})
+            return pb.HandlePaymentWebhookResponse(known=False)
         try:
             fetched = self.provider.get_payment(pid)
         except LookupError:
             log.warning("webhook for a payment the provider does not know", extra={"provider_id": pid})
-            return pb.HandlePaymentWebhookResponse(known=payment_id is not None)
-        if payment_id is None:
-            # Our row may lack the provider id when we crashed between creating the provider payment and
-            # writing its id: the provider's metadata names our payment.
-            payment_id = self._adopt(pid, fetched)
-            if payment_id is None:
-                log.warning("webhook for an unknown payment", extra={"provider_id": pid})
-                return pb.HandlePaymentWebhookResponse(known=False)
+            return pb.HandlePaymentWebhookResponse(known=True)
         result = self.apply_provider_status(payment_id, fetched)
         if result.status == PAID and (fetched.amount_refunded_cents or fetched.amount_charged_back_cents):
             # Outside any transaction, like every call to the provider.
@@ -73,21 +83,6 @@ class PaymentWebhooks:
                 return result
             result.reversals_booked = self.reversals.apply_reversals(payment_id, reversals)
         return result
-
-    def _adopt(self, pid: str, fetched: ProviderPayment) -> str | None:
-        ours = str((fetched.metadata or {}).get("payment_id", ""))[:36]
-        if not ours:
-            return None
-        with self.rt.db.unit_of_work() as s:
-            done = db.adopt_provider_payment(
-                s, ours, pid, fetched.amount_cents, fetched.checkout_url[:500] or None, common.now(self.rt)
-            )
-        if done:
-            log.info(
-                "provider payment adopted from its metadata", extra={"payment_id": ours, "provider_id": pid}
-            )
-            return ours
-        return None
 
     def apply_provider_status(
         self, payment_id: str, fetched: ProviderPayment
@@ -188,8 +183,19 @@ class PaymentWebhooks:
 
     def sync_open_payments(self, older_than_seconds: int = 120, limit: int = 500) -> int:
         """Fetch the status of online payments still open after a while (a webhook lost on the way)
-        and apply it, exactly as the webhook does. Returns how many were looked at."""
+        and apply it, exactly as the webhook does; first, name the provider payment of open rows that
+        name none (``OnlinePayments.ensure_checkout``: the same Idempotency-Key answers the payment made
+        before the crash). Returns how many open payments' statuses were fetched."""
         cutoff = common.now(self.rt) - timedelta(seconds=older_than_seconds)
+        with self.rt.db.unit_of_work() as s:
+            unnamed = db.unnamed_open_payments(s, cutoff, limit)
+        for payment_id in unnamed:
+            try:
+                self.checkouts.ensure_checkout(payment_id)
+            except Unavailable:
+                log.warning("provider unavailable while naming a payment", extra={"payment_id": payment_id})
+                break
+            log.info("provider payment named by the sync", extra={"payment_id": payment_id})
         with self.rt.db.unit_of_work() as s:
             ids = db.open_online_payments(s, cutoff, limit)
         for pid in ids:
