@@ -1,5 +1,9 @@
-"""gRPC server bootstrap: health, reflection, interceptors (request id, identity token, error mapping,
-metrics) and graceful shutdown.
+"""gRPC server bootstrap: health, reflection (local runs and tests only), interceptors (request id,
+identity token, error mapping, metrics) and graceful shutdown.
+
+Every call is unary: the identity interceptor refuses a streaming method (UNIMPLEMENTED) before its
+handler runs, so a streaming RPC added later cannot skip the identity check. Only the health service's
+own methods (``Watch`` streams) are left to grpc.
 
 Health answers three kinds of names:
 
@@ -15,6 +19,7 @@ Health answers three kinds of names:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -41,6 +46,26 @@ LIVENESS = "liveness"
 
 _OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
+STREAMING_REFUSED = "streaming calls are not served"
+
+
+def _refuse_streaming(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    """A handler of the same shape that aborts at once: the request stream is never read and the
+    servicer's method never runs."""
+
+    def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, STREAMING_REFUSED)
+
+    options = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse, **options)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(refuse, **options)
+    return grpc.unary_stream_rpc_method_handler(refuse, **options)
+
 
 class ServiceInterceptor(grpc.ServerInterceptor):
     """Sets the request id, verifies the identity token and maps domain errors to statuses."""
@@ -57,8 +82,12 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(_OPEN_PREFIXES) or handler.unary_unary is None:
+        if handler is None or method.startswith(_OPEN_PREFIXES):
             return handler
+        if handler.unary_unary is None:
+            log.warning("streaming call refused", extra={"method": method})
+            RPC_REQUESTS.labels(self.service, method.rsplit("/", 1)[-1], "UNIMPLEMENTED").inc()
+            return _refuse_streaming(handler)
         inner = handler.unary_unary
         is_public = method in self.public
         short = method.rsplit("/", 1)[-1]
@@ -199,8 +228,13 @@ def build_server(
     max_workers: int = 32,
     parts: Callable[[], Mapping[str, bool]] | None = None,
     parts_interval: float = 10.0,
+    reflection_enabled: bool | None = None,
 ) -> GrpcServer:
-    """Create and start a server on ``listen`` (``host:0`` picks a free port)."""
+    """Create and start a server on ``listen`` (``host:0`` picks a free port). Reflection lists every
+    method to whoever asks: served in local runs and tests only (``reflection_enabled=None``: from
+    ``CARTABLE_ENV``, off in production)."""
+    if reflection_enabled is None:
+        reflection_enabled = os.environ.get("CARTABLE_ENV", "local") in ("local", "test")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc"),
         interceptors=[ServiceInterceptor(service, verifier, public_methods)],
@@ -216,7 +250,8 @@ def build_server(
         names.append(reg.full_name)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    if reflection_enabled:
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     port = server.add_insecure_port(listen)
     if port == 0:
         raise RuntimeError(f"cannot listen on {listen}")
