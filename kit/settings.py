@@ -196,9 +196,28 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         mail_lease_seconds=_number(env, "MAIL_LEASE_SECONDS", "300", float),
         mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "1", float),
     )
+    _check_metrics_port(settings, env)
     if production:
         check_production(settings)
     return settings
+
+
+def _port_of(address: str) -> int | None:
+    host_port = address.rsplit(":", 1)
+    return int(host_port[1]) if len(host_port) == 2 and host_port[1].isdigit() else None
+
+
+def _check_metrics_port(s: Settings, env: Mapping[str, str]) -> None:
+    """/metrics (and the loops' probes) are never served on the public port: a scrape target is not
+    for the callers of the service or the gateway."""
+    if not s.metrics_port:
+        return
+    public = _port_of(env.get("GATEWAY_BIND", "127.0.0.1:8000") if s.service == "gateway" else s.grpc_listen)
+    if s.metrics_port == public:
+        raise SettingsError(
+            f"METRICS_PORT ({s.metrics_port}) must differ from the public port of {s.service}: "
+            "metrics are served apart"
+        )
 
 
 _TRUE = ("1", "true", "yes", "on")

@@ -196,3 +196,23 @@ def test_the_image_runs_in_production_unless_told_otherwise():
     dockerfile = (Path(__file__).resolve().parents[2] / "deploy" / "Dockerfile").read_text()
     final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
     assert "CARTABLE_ENV=production" in final_stage
+
+
+@pytest.mark.parametrize(
+    ("service", "env"),
+    [
+        ("finance", {"FINANCE_GRPC_LISTEN": "0.0.0.0:50053", "METRICS_PORT": "50053"}),
+        ("auth", {"GRPC_LISTEN": "0.0.0.0:9100", "METRICS_PORT": "9100"}),
+        ("gateway", {"GATEWAY_BIND": "0.0.0.0:8000", "METRICS_PORT": "8000"}),
+    ],
+)
+def test_metrics_are_never_served_on_the_public_port(service, env, tmp_path):
+    env = {"CARTABLE_ENV": "local", "CARTABLE_VAR_DIR": str(tmp_path), **env}
+    with pytest.raises(SettingsError, match="METRICS_PORT"):
+        load_settings(service, env)
+
+
+def test_metrics_on_their_own_port_are_accepted(tmp_path):
+    env = {"CARTABLE_ENV": "local", "CARTABLE_VAR_DIR": str(tmp_path), "METRICS_PORT": "9100"}
+    assert load_settings("finance", {**env, "FINANCE_GRPC_LISTEN": "0.0.0.0:50053"}).metrics_port == 9100
+    assert load_settings("gateway", {**env, "GATEWAY_BIND": "0.0.0.0:8000"}).metrics_port == 9100
