@@ -1,6 +1,7 @@
 """Probes say what the code serves: servers are ready on their gRPC health (the database only, see
-kit/grpcserver.py); relays and consumers are restarted by their loop's heartbeat (/livez) and report the
-broker (/readyz) on their metrics port, never judged by /metrics answering."""
+kit/grpcserver.py); relays, consumers and the mailer are restarted by their loop's heartbeat (/livez),
+relays and consumers report the broker (/readyz) on their metrics port, none is judged by /metrics
+answering."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_servers_are_ready_on_their_own_health_not_on_the_broker(svc):
     assert "httpGet" not in c["livenessProbe"]
 
 
-def test_no_deployment_is_judged_by_its_metrics_endpoint_but_the_mailer():
+def test_no_deployment_is_judged_by_its_metrics_endpoint():
     judged = [
         name
         for name, d in by_kind("Deployment").items()
@@ -52,6 +53,13 @@ def test_no_deployment_is_judged_by_its_metrics_endpoint_but_the_mailer():
         for probe in ("livenessProbe", "readinessProbe")
         if c.get(probe, {}).get("httpGet", {}).get("path") == "/metrics"
     ]
-    assert judged == [
-        "notifications-mailer"
-    ]  # its loop has no heartbeat yet (services/notifications/mailer.py)
+    assert judged == []
+
+
+def test_the_mailer_lives_by_its_heartbeat():
+    c = _container("notifications-mailer")
+    assert c["command"][-1] == "mailer"
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["metrics"] == 9100
+    assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
+    live = c["livenessProbe"]
+    assert live["periodSeconds"] * live["failureThreshold"] >= 30

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from prometheus_client import Counter
 
-from kit.metrics import start_metrics_server
+from kit.metrics import Heartbeat, start_metrics_server
 from kit.service import Runtime, stop_on_signals
 from kit.settings import Settings, SettingsError
 from services.notifications import db, events
@@ -207,6 +207,10 @@ class Mailer:
         self.config = config
         self.transport = transport or SmtpTransport(config.smtp)
         self.clock = clock or rt.clock
+        # Beats each round of ``run`` (its longest pause is 30 s). A round sends at most one mail, each
+        # SMTP step bounded by the relay's timeout: a round longer than the mail's lease is stuck (the
+        # mail goes again once the lease ends), and the liveness probe restarts the mailer.
+        self.heartbeat = Heartbeat(max_age=max(60.0, config.lease.total_seconds()))
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Mailer:
@@ -265,6 +269,7 @@ class Mailer:
         """Send until ``stop`` is set. A mail being sent when it is set is finished first."""
         pause = 0.0
         while not stop.is_set():
+            self.heartbeat.beat()
             try:
                 outcome = self.send_next()
             except Exception:  # the database may be restarting; try again shortly
@@ -286,8 +291,9 @@ class Mailer:
 def mailer_command(rt: Runtime, args: list[str]) -> int:
     """``python -m services.notifications mailer``: send mail until SIGTERM/SIGINT."""
     stop = stop_on_signals()
-    start_metrics_server(rt.settings.metrics_port)
     mailer = Mailer.from_runtime(rt)
+    # /livez: the loop's heartbeat (the Deployment's liveness probe), beside /metrics
+    start_metrics_server(rt.settings.metrics_port, live=mailer.heartbeat.probe)
     log.info(
         "mailer started", extra={"smtp_host": mailer.config.smtp.host, "smtp_port": mailer.config.smtp.port}
     )
