@@ -82,6 +82,10 @@ class Settings:
     # argon2 computations at once (services/auth/hashing.py): each takes the profile's memory (64 MiB
     # by default), so this times that plus ~100 MiB stays well under auth's memory limit (deploy/k8s)
     auth_max_concurrent_hashes: int = 2
+    # Fernet key(s) encrypting the TOTP secrets at rest, comma-separated (the first encrypts, all
+    # decrypt: a rotation adds a new one in front); empty in a local run or a test: auth writes one
+    # under var/keys (services/auth/secretbox.py); outside them auth refuses to start without it
+    auth_totp_key: str = ""
     # meetings (also the gateway's meeting pages)
     meetings_timezone: str = "Europe/Brussels"
     meetings_reminder_hour: int = 8
@@ -187,6 +191,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         trusted_proxies=env.get("TRUSTED_PROXIES", ""),
         auth_password_profile=env.get("AUTH_PASSWORD_PROFILE", "rfc9106-low-memory"),
         auth_max_concurrent_hashes=_number(env, "AUTH_MAX_CONCURRENT_HASHES", "2", int),
+        # only auth reads it, and refuses to serve without it in production (not every process)
+        auth_totp_key=env.get("AUTH_TOTP_KEY", ""),
         meetings_timezone=env.get("MEETINGS_TIMEZONE", "Europe/Brussels"),
         meetings_reminder_hour=_number(env, "MEETINGS_REMINDER_HOUR", "8", int),
         meetings_remind_interval=_number(env, "MEETINGS_REMIND_INTERVAL", "300", float),

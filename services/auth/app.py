@@ -14,6 +14,7 @@ from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
 from services.auth.hashing import BoundedHasher, HashGate, WaitRoom
+from services.auth.secretbox import SecretBox, totp_box
 from services.auth.use_cases.common import Deps, hasher_for_profile
 
 SERVICE = "cartable.auth.v1.AuthService"
@@ -31,6 +32,10 @@ PUBLIC_METHODS = frozenset(
         "SignOut",
         "ChangePassword",
         "SelectChild",
+        # with the session token, so that a session still to set its factor up can do so
+        "BeginSecondFactorSetup",
+        "ConfirmSecondFactorSetup",
+        "DisableSecondFactor",
     )
 )
 
@@ -47,7 +52,12 @@ def use_case_deps(rt: Runtime) -> Deps:
         # on first use: commands that sign nothing need no private key
         return TokenSigner.from_file(settings.identity_private_key_file, settings.identity_ttl_seconds)
 
+    @functools.cache
+    def box() -> SecretBox:
+        return totp_box(settings)
+
     return Deps(
+        totp_box=box,
         db=rt.db,
         record=rt.record,
         clock=lambda: rt.clock(),  # read at each call: a test may give the runtime its own clock later
@@ -70,6 +80,8 @@ def _gate(rt: Runtime) -> HashGate:
 
 def registrations(rt: Runtime) -> list[Registration]:
     deps = use_case_deps(rt)
+    # Outside a local run, no server without the key of the TOTP secrets (AUTH_TOTP_KEY).
+    deps.totp_box()
     # The first unknown username must not take longer than the next ones: make the dummy hash now.
     deps.hasher.dummy_verify("")
     return [Registration(pb_grpc.add_AuthServiceServicer_to_server, Servicer(deps), SERVICE)]

@@ -3,7 +3,7 @@ comes from the identity token (kit.identity.current()), except for the public me
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current
-from services.auth.use_cases import accounts, people, sessions, signin, tokens
+from services.auth.use_cases import accounts, people, second_factor, sessions, signin, tokens
 from services.auth.use_cases.common import Deps
 
 
@@ -19,6 +19,7 @@ class Servicer(pb_grpc.AuthServiceServicer):
             request.password,
             request.client_address,
             request.previous_session_token,
+            request.otp,
         )
 
     def CheckConnectionToken(self, request, context):
@@ -32,6 +33,7 @@ class Servicer(pb_grpc.AuthServiceServicer):
             request.password_confirm,
             request.client_address,
             request.previous_session_token,
+            request.otp,
         )
 
     def RequestPasswordReset(self, request, context):
@@ -54,6 +56,15 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     def SelectChild(self, request, context):
         return sessions.select_child(self.deps, request.session_token, request.child_id)
+
+    def BeginSecondFactorSetup(self, request, context):
+        return second_factor.begin_setup(self.deps, request.session_token)
+
+    def ConfirmSecondFactorSetup(self, request, context):
+        return second_factor.confirm_setup(self.deps, request.session_token, request.code)
+
+    def DisableSecondFactor(self, request, context):
+        return second_factor.disable(self.deps, request.session_token, request.otp, request.password)
 
     # with an identity token
     def CreateStudent(self, request, context):
@@ -97,3 +108,12 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     def EndSessions(self, request, context):
         return accounts.end_sessions(self.deps, current(), request.account_id)
+
+    def ResetSecondFactor(self, request, context):
+        return second_factor.reset(self.deps, current(), request.account_id)
+
+    def GetSecuritySettings(self, request, context):
+        return second_factor.get_security_settings(self.deps, current())
+
+    def UpdateSecuritySettings(self, request, context):
+        return second_factor.update_security_settings(self.deps, current(), request.require_second_factor)

@@ -8,8 +8,9 @@ from services.auth.domain.accounts import account_status
 from services.auth.domain.usernames import display_name
 
 
-def account(acc, school_name: str) -> pb.Account:
+def account(acc, school_name: str, second_factor_enabled: bool = False) -> pb.Account:
     return pb.Account(
+        second_factor_enabled=second_factor_enabled,
         id=acc.id,
         display_name=display_name(acc.first_name, acc.last_name),
         role=acc.role,
@@ -41,12 +42,16 @@ def session(
     active_child_id: str,
     identity_token: str,
     identity_expires_at: int,
+    *,
+    second_factor_enabled: bool = False,
+    second_factor_setup_required: bool = False,
 ) -> pb.Session:
     """A session row, its account and the account's children (student rows, none for staff)."""
     return pb.Session(
         session_token=token,
         csrf_token=row.csrf_token,
-        account=account(acc, school_name),
+        account=account(acc, school_name, second_factor_enabled),
+        second_factor_setup_required=second_factor_setup_required,
         children=[child(c, school_name) for c in children],
         active_child_id=active_child_id,
         identity_token=identity_token,
@@ -85,8 +90,9 @@ def parent_contact(acc, student_ids: list[str]) -> pb.ParentContact:
     )
 
 
-def staff_member(acc) -> pb.StaffMember:
+def staff_member(acc, second_factor_enabled: bool = False) -> pb.StaffMember:
     return pb.StaffMember(
+        second_factor_enabled=second_factor_enabled,
         id=acc.id,
         first_name=acc.first_name,
         last_name=acc.last_name,

@@ -6,13 +6,15 @@ SHA-256 hashes (both are uniformly random, see ``domain/tokens.py``). Every row 
 school carries its ``school_id``; usernames are unique across the deployment, since a parent signs in
 with a username alone.
 
-The queries are beside: ``directory.py`` (schools, accounts, students, guardianships) and ``access.py``
-(connection tokens, sessions, failed sign-ins).
+The queries are beside: ``directory.py`` (schools, accounts, students, guardianships), ``access.py``
+(connection tokens, sessions, failed sign-ins) and ``factors.py`` (second factors, recovery codes,
+the school's requirement).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    false,
 )
 from sqlalchemy.orm import Session
 
@@ -37,6 +40,8 @@ schools = Table(
     Column("id", String(36), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # every staff account must sign in with a second factor (off for a new school, and the demo's)
+    Column("require_second_factor", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_schools_name", "name"),
 )
 
@@ -119,6 +124,33 @@ sessions = Table(
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Index("ix_sessions_account", "account_id"),
     Index("ix_sessions_expires", "expires_at"),
+)
+
+# An account's TOTP second factor (domain/second_factor.py). ``secret`` is set (sealed with
+# secretbox.py, never in clear) once a set-up was confirmed with a code; ``pending_secret`` while a
+# set-up waits for its first code. ``last_used_step``: the step of the last code accepted (no replay).
+second_factors = Table(
+    "second_factors",
+    metadata,
+    Column("account_id", String(36), ForeignKey("accounts.id"), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("secret", String(500), nullable=True),
+    Column("enabled_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_step", BigInteger, nullable=True),
+    Column("pending_secret", String(500), nullable=True),
+    Column("pending_since", DateTime(timezone=True), nullable=True),
+)
+
+# Single-use recovery codes of a second factor, as SHA-256 of the normalised code.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_recovery_codes_account_hash", "account_id", "code_hash"),
 )
 
 # Failed sign-ins (and password-reset requests) per throttling key, see domain/throttle.py. Not scoped

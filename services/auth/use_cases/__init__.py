@@ -6,6 +6,8 @@
 - ``tokens.py``: connection tokens: first connection, forgotten password, a token sent again
 - ``sessions.py``: sessions behind the browser's cookie, and the identity tokens they hand out
 - ``people.py``: students, parents and who is whose child, as the school's staff see them
+- ``accounts.py``: the school's managers disabling and enabling accounts, ending their sessions
+- ``second_factor.py``: TOTP second factor: set-up, turning off, the school requiring it, the check
 - ``schools.py``: setting up a school and its staff (commands)
 - ``demo.py``: the local run's demo school (command)
 - ``common.py``: what they share: ``Deps``, the hashing profile, field checks

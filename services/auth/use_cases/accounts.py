@@ -16,7 +16,7 @@ from cartable.auth.v1 import auth_pb2 as pb
 from kit.errors import Forbidden, NotFound
 from kit.identity import Identity
 from services.auth import events, views
-from services.auth.db import access, directory
+from services.auth.db import access, directory, factors
 from services.auth.use_cases.common import Deps, log
 
 
@@ -25,7 +25,8 @@ def list_staff(deps: Deps, who: Identity) -> pb.ListStaffResponse:
     who.require_staff()
     with deps.db.unit_of_work() as s:
         rows = directory.find_staff(s, who.school_id)
-    return pb.ListStaffResponse(staff=[views.staff_member(r) for r in rows])
+        with_factor = factors.enabled_ids(s, [r.id for r in rows])
+    return pb.ListStaffResponse(staff=[views.staff_member(r, r.id in with_factor) for r in rows])
 
 
 def disable_account(deps: Deps, who: Identity, account_id: str) -> pb.DisableAccountResponse:
@@ -97,4 +98,4 @@ def _answer(s: Session, acc) -> dict:
     if acc.role == "parent":
         ids = directory.children_ids_by_parent(s, [acc.id]).get(acc.id, [])
         return {"parent": views.parent_contact(acc, ids)}
-    return {"staff": views.staff_member(acc)}
+    return {"staff": views.staff_member(acc, bool(factors.enabled_ids(s, [acc.id])))}

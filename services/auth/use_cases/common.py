@@ -19,13 +19,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kit.db import Database
-from kit.errors import Forbidden, InvalidRequest, NotFound
+from kit.errors import Forbidden, InvalidRequest, NotFound, RateLimited
 from kit.identity import TokenSigner
 from services.auth.db import access, directory
 from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
-from services.auth.domain.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, RESET_ADDRESS_POLICY, prune_before
+from services.auth.domain.throttle import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    RESET_ADDRESS_POLICY,
+    SignInDecision,
+    decide_sign_in,
+    prune_before,
+)
 from services.auth.events import Event
 from services.auth.hashing import BoundedHasher
+from services.auth.secretbox import SecretBox
 
 # one logger for every auth use case
 log = logging.getLogger("auth.service")
@@ -45,6 +53,7 @@ class Deps:
     clock: Callable[[], datetime]  # the service's time (tests move it)
     hasher: BoundedHasher  # argon2, at most AUTH_MAX_CONCURRENT_HASHES at once (Unavailable beyond)
     signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file on first use
+    totp_box: Callable[[], SecretBox]  # seals the TOTP secrets (secretbox.py), built on first use
     sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead); RateLimited when
     # too many are waiting already (hashing.WaitRoom)
 
@@ -140,3 +149,33 @@ def weak_password_error(err: WeakPassword, password_field: str, confirm_field: s
     ``mismatch``...) that pages translate; the message is for a person and ends with the same code."""
     name = confirm_field if err.code == "mismatch" else password_field
     return InvalidRequest(f"{err.message} [{err.code}]", fields={name: err.code})
+
+
+# -- throttling (domain/throttle.py) --------------------------------------------------------------
+
+
+def throttle(s: Session, now: datetime, name: str, address: str) -> SignInDecision:
+    """May a password (or second-factor code) be checked now for this username (and client address,
+    when known), after how long a wait? RateLimited while the username is locked; a locked address
+    only answers failures (signin.py): the right password of an existing account still signs in."""
+    account_failures = access.failure_times(s, "account", name, now - ACCOUNT_POLICY.window)
+    address_failures = (
+        access.failure_times(s, "address", address, now - ADDRESS_POLICY.window) if address else None
+    )
+    decision = decide_sign_in(account_failures, address_failures, now)
+    if decision.refused_retry_after:
+        log.info("sign-in refused while the username is locked", extra={"client": address})
+        minutes = max(1, round(decision.refused_retry_after / 60))
+        raise RateLimited(
+            f"too many failed attempts for this username: try again in {minutes} min, "
+            "or ask for a new password",
+            code="rate_limited",
+            retry_after=decision.refused_retry_after,
+        )
+    return decision
+
+
+def wait_delay(deps: Deps, decision: SignInDecision) -> None:
+    """Wait the throttling delay (RateLimited when too many sign-ins are waiting already)."""
+    if decision.delay_seconds:
+        deps.sleep(decision.delay_seconds)

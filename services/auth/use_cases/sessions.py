@@ -2,7 +2,9 @@
 
 A session ends after 12 hours without use, and 7 days after sign-in whatever happens. Session tokens
 are returned to the caller once per sign-in and stored only as their SHA-256. Each answer carries a
-fresh identity token, signed by auth, that the other services verify.
+fresh identity token, signed by auth, that the other services verify, except the session of a staff
+account whose school requires a second factor it has not set up yet: that one says
+``second_factor_setup_required`` and carries none, so it can only set the factor up.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from cartable.auth.v1 import auth_pb2 as pb
 from kit.errors import NotFound, Unauthenticated
 from kit.identity import Identity
 from services.auth import views
-from services.auth.db import access, aware, directory
+from services.auth.db import access, aware, directory, factors
 from services.auth.domain.tokens import new_session_id, session_hash
 from services.auth.use_cases.common import Deps
 
@@ -37,7 +39,7 @@ def resolve_session(deps: Deps, session_token: str) -> pb.ResolveSessionResponse
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         row, acc = live_session(s, session_token, now)
-        return pb.ResolveSessionResponse(session=_session(deps, s, session_token, row, acc))
+        return pb.ResolveSessionResponse(session=session_message(deps, s, session_token, row, acc))
 
 
 def sign_out(deps: Deps, session_token: str) -> pb.SignOutResponse:
@@ -60,7 +62,7 @@ def select_child(deps: Deps, session_token: str, child_id: str) -> pb.SelectChil
             raise NotFound("no such child")
         access.set_active_child(s, row.id, child_id)
         row = access.session(s, row.id)
-        return pb.SelectChildResponse(session=_session(deps, s, session_token, row, acc, children))
+        return pb.SelectChildResponse(session=session_message(deps, s, session_token, row, acc, children))
 
 
 # -- steps of the other use cases -----------------------------------------------------------------
@@ -84,7 +86,7 @@ def open_session(deps: Deps, s: Session, acc, now: datetime, previous_session_to
         expires_at=now + IDLE_TIMEOUT,
     )
     row = access.session(s, session_hash(token))
-    return _session(deps, s, token, row, acc, children)
+    return session_message(deps, s, token, row, acc, children)
 
 
 def live_session(s: Session, session_token: str, now: datetime):
@@ -108,7 +110,7 @@ def _children(s: Session, acc) -> Sequence[Row]:
     return directory.children_of(s, acc) if acc.role == "parent" else []
 
 
-def _session(
+def session_message(
     deps: Deps, s: Session, token: str, row, acc, children: Sequence[Row] | None = None
 ) -> pb.Session:
     if children is None:
@@ -126,7 +128,22 @@ def _session(
         # staff name no student: Identity.may_act_for lets them act for any of their school's
         students={c.id: c.class_name for c in children},
     )
-    # Signed with the real time, not the service clock: every verifier checks it against theirs.
-    identity_token, identity_exp = deps.signer().sign(identity)
+    has_factor = bool(factors.enabled_ids(s, [acc.id]))
+    setup_required = acc.role == "staff" and not has_factor and factors.school_requires(s, acc.school_id)
+    identity_token, identity_exp = "", 0
+    if not setup_required:  # until then the session only serves to set the factor up
+        # Signed with the real time, not the service clock: every verifier checks it against theirs.
+        identity_token, identity_exp = deps.signer().sign(identity)
     school_name = directory.school_name(s, acc.school_id)
-    return views.session(token, row, acc, school_name, children, active or "", identity_token, identity_exp)
+    return views.session(
+        token,
+        row,
+        acc,
+        school_name,
+        children,
+        active or "",
+        identity_token,
+        identity_exp,
+        second_factor_enabled=has_factor,
+        second_factor_setup_required=setup_required,
+    )

@@ -16,15 +16,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
-from kit.errors import Conflict, InvalidRequest, RateLimited, Unauthenticated, Unavailable
+from kit.errors import AppError, Conflict, InvalidRequest, RateLimited, Unauthenticated, Unavailable
 from services.auth.db import access, directory
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import (
-    ACCOUNT_POLICY,
-    ADDRESS_POLICY,
     SignInDecision,
     address_key,
-    decide_sign_in,
 )
 from services.auth.domain.usernames import normalize_username
 from services.auth.use_cases.common import (
@@ -33,30 +30,42 @@ from services.auth.use_cases.common import (
     forget_attempt,
     log,
     record_failures,
+    throttle,
+    wait_delay,
     weak_password_error,
 )
+from services.auth.use_cases.second_factor import verify_second_factor
 from services.auth.use_cases.sessions import live_session, open_session
 
 
 def sign_in(
-    deps: Deps, username: str, password: str, client_address: str = "", previous_session_token: str = ""
+    deps: Deps,
+    username: str,
+    password: str,
+    client_address: str = "",
+    previous_session_token: str = "",
+    otp: str = "",
 ) -> pb.SignInResponse:
-    """Open a session for a username and password (parent or staff).
+    """Open a session for a username and password (parent or staff), and the second factor's code
+    (``otp``) when the account has one.
 
     Whether the username exists never shows: an unknown one is checked against a dummy hash, answers
     the same ``invalid_credentials`` and is throttled the same. The right password of an account the
-    school disabled answers Forbidden ``account_disabled``. A new session id every time; the
-    browser's previous session, when given, ends."""
+    school disabled answers Forbidden ``account_disabled``; of an account with a second factor,
+    without ``otp``, Unauthenticated ``second_factor_required`` (not a failure: the client asks for
+    the code and sends everything again), with a wrong one Unauthenticated ``invalid_otp`` (a failure,
+    throttled like a wrong password). A new session id every time; the browser's previous session,
+    when given, ends."""
     name = normalize_username(username or "")[:320]
     address = address_key(client_address) if client_address else ""
     now = deps.clock()
     with deps.db.unit_of_work() as s:
-        decision = _throttle(s, now, name, address)
+        decision = throttle(s, now, name, address)
         pending = record_failures(s, now, [("account", name), ("address", address)])
         account = directory.account_by_username(s, name)
         stored = account.password_hash if account is not None else None
     try:
-        _wait(deps, decision)
+        wait_delay(deps, decision)
         if stored is None:  # unknown username, or not activated yet: the time of a check, then refused
             right = deps.hasher.dummy_verify(password or "")
         else:
@@ -74,19 +83,46 @@ def sign_in(
         raise Unauthenticated("wrong username or password", code="invalid_credentials")
     new_hash = _rehashed(deps, stored, password)
     with deps.db.unit_of_work() as s:
+        # no exception in here: what it decides about the failures must be committed
+        outcome = _open(deps, s, account.id, stored, new_hash, otp, pending, now, previous_session_token)
+    if isinstance(outcome, AppError):
+        raise outcome
+    log.info("signed in", extra={"account_id": outcome.account.id, "role": outcome.account.role})
+    return pb.SignInResponse(session=outcome)
+
+
+def _open(
+    deps: Deps,
+    s: Session,
+    account_id: str,
+    stored: str,
+    new_hash: str | None,
+    otp: str,
+    pending: list[int],
+    now: datetime,
+    previous_session_token: str,
+) -> pb.Session | AppError:
+    """The second half of a sign-in whose password proved right: the session, or the error to
+    answer once this transaction is committed (the attempt's failure kept or forgotten)."""
+    acc = directory.account_for_update(s, account_id)
+    if acc is None or acc.password_hash != stored:  # the password changed in between: a failure
+        return Unauthenticated("wrong username or password", code="invalid_credentials")
+    if acc.disabled_at is not None:  # the password was right: say why it does not open
         access.delete_failures(s, pending)
-        access.clear_failures(s, "account", name)
-        acc = directory.account_for_update(s, account.id)
-        if acc is None or acc.password_hash != stored:  # the password changed in between
-            raise Unauthenticated("wrong username or password", code="invalid_credentials")
-        if acc.disabled_at is not None:  # the password was right: say why it does not open
-            log.info("sign-in of a disabled account", extra={"account_id": acc.id})
-            raise account_disabled()
-        if new_hash:
-            directory.rehash_password(s, acc.id, new_hash)
-        session = open_session(deps, s, acc, now, previous_session_token)
-    log.info("signed in", extra={"account_id": acc.id, "role": acc.role})
-    return pb.SignInResponse(session=session)
+        log.info("sign-in of a disabled account", extra={"account_id": acc.id})
+        return account_disabled()
+    second = verify_second_factor(deps, s, acc, otp, now)
+    if second == "missing":  # not a failure, but the account's earlier ones stay: no free guesses
+        access.delete_failures(s, pending)
+        return Unauthenticated("enter the code from your authenticator app", code="second_factor_required")
+    if second == "wrong":  # counted like a wrong password
+        log.info("sign-in with a wrong second-factor code", extra={"account_id": acc.id})
+        return Unauthenticated("this code is not right", code="invalid_otp")
+    access.delete_failures(s, pending)
+    access.clear_failures(s, "account", acc.username)
+    if new_hash:
+        directory.rehash_password(s, acc.id, new_hash)
+    return open_session(deps, s, acc, now, previous_session_token)
 
 
 def change_password(
@@ -104,11 +140,11 @@ def change_password(
             )
         except WeakPassword as err:
             raise weak_password_error(err, "new_password", "new_password_confirm") from None
-        decision = _throttle(s, now, acc.username, "")
+        decision = throttle(s, now, acc.username, "")
         pending = record_failures(s, now, [("account", acc.username)])
         stored = acc.password_hash
     try:
-        _wait(deps, decision)
+        wait_delay(deps, decision)
         right = bool(stored) and deps.hasher.verify(stored, current_password or "")
         new_hash = deps.hasher.hash(new_password) if right else ""
     except (Unavailable, RateLimited):
@@ -137,33 +173,6 @@ def _rehashed(deps: Deps, stored: str, password: str) -> str | None:
         return deps.hasher.hash(password)
     except Unavailable:
         return None
-
-
-def _throttle(s: Session, now: datetime, name: str, address: str) -> SignInDecision:
-    """May a password be checked now for this username (and client address, when known), after how
-    long a wait? RateLimited while the username is locked; a locked address only answers failures
-    (``_address_locked``): the right password of an existing account still signs in."""
-    account_failures = access.failure_times(s, "account", name, now - ACCOUNT_POLICY.window)
-    address_failures = (
-        access.failure_times(s, "address", address, now - ADDRESS_POLICY.window) if address else None
-    )
-    decision = decide_sign_in(account_failures, address_failures, now)
-    if decision.refused_retry_after:
-        log.info("sign-in refused while the username is locked", extra={"client": address})
-        minutes = max(1, round(decision.refused_retry_after / 60))
-        raise RateLimited(
-            f"too many failed attempts for this username: try again in {minutes} min, "
-            "or ask for a new password",
-            code="rate_limited",
-            retry_after=decision.refused_retry_after,
-        )
-    return decision
-
-
-def _wait(deps: Deps, decision: SignInDecision) -> None:
-    """Wait the throttling delay (RateLimited when too many sign-ins are waiting already)."""
-    if decision.delay_seconds:
-        deps.sleep(decision.delay_seconds)
 
 
 def _address_locked(decision: SignInDecision) -> RateLimited:

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
-from kit.errors import Conflict, InvalidRequest, NotFound, RateLimited
+from kit.errors import Conflict, InvalidRequest, NotFound, RateLimited, Unauthenticated, Unavailable
 from kit.identity import Identity
 from services.auth import events
-from services.auth.db import access, aware, directory
+from services.auth.db import access, aware, directory, factors
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import RESET_ADDRESS_POLICY, address_key, decide
 from services.auth.domain.tokens import hash_token, new_connection_token, token_expires_at, token_state
@@ -24,11 +24,15 @@ from services.auth.domain.usernames import display_name
 from services.auth.use_cases.common import (
     Deps,
     account_disabled,
+    forget_attempt,
     log,
     normalize_email,
     record_failures,
+    throttle,
+    wait_delay,
     weak_password_error,
 )
+from services.auth.use_cases.second_factor import verify_second_factor
 from services.auth.use_cases.sessions import open_session
 
 # At most this many reset tokens per account per hour; more requests answer the same but mail nothing,
@@ -44,8 +48,11 @@ def check_connection_token(deps: Deps, token: str) -> pb.CheckConnectionTokenRes
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         row = _usable_token(s, token, now)
+        has_factor = bool(factors.enabled_ids(s, [row.account_id]))
     return pb.CheckConnectionTokenResponse(
-        username=row.username, display_name=display_name(row.first_name, row.last_name)
+        username=row.username,
+        display_name=display_name(row.first_name, row.last_name),
+        second_factor_required=has_factor,
     )
 
 
@@ -56,6 +63,7 @@ def activate(
     password_confirm: str,
     client_address: str = "",
     previous_session_token: str = "",
+    otp: str = "",
 ) -> pb.ActivateResponse:
     """First connection (and the end of a forgotten password): the connection token, typed with
     any spaces around it, and a new password typed twice. Sets the password, uses the token up,
@@ -64,22 +72,45 @@ def activate(
     Unknown or replaced token: InvalidRequest ``invalid_token``; used: Conflict ``token_used``;
     14 days old or more (1 hour for a password reset): Conflict ``token_expired``; weak or different
     passwords: InvalidRequest with the reason's code in ``fields.password`` /
-    ``fields.password_confirm``."""
+    ``fields.password_confirm``; the account disabled: Forbidden ``account_disabled``. An account with
+    a second factor also needs its code (``otp``: a token by mail must not skip it): without,
+    Unauthenticated ``second_factor_required``; wrong, ``invalid_otp``, throttled like a sign-in.
+    The token stays usable after any of these."""
     now = deps.clock()
+    pending: list[int] = []
     with deps.db.unit_of_work() as s:
         row = _usable_token(s, token, now)
+        has_factor = bool(factors.enabled_ids(s, [row.account_id]))
+        if has_factor and not (otp or "").strip():
+            raise Unauthenticated("enter the code from your authenticator app", code="second_factor_required")
+        if has_factor:
+            decision = throttle(s, now, row.username, "")
+            pending = record_failures(s, now, [("account", row.username)])
     try:
         check_password_policy(password or "", password_confirm or "", username=row.username, email=row.email)
     except WeakPassword as err:
+        forget_attempt(deps, pending)
         raise weak_password_error(err, "password", "password_confirm") from None
-    new_hash = deps.hasher.hash(password)
+    try:
+        if has_factor:
+            wait_delay(deps, decision)
+        new_hash = deps.hasher.hash(password)
+    except (Unavailable, RateLimited):
+        forget_attempt(deps, pending)
+        raise
     with deps.db.unit_of_work() as s:
         row = _usable_token(s, token, now, lock=True)  # again: the same token may have been used meanwhile
-        access.mark_token_used(s, row.token_id, now)
-        directory.set_password(s, row.account_id, new_hash, now)
-        access.end_sessions_of(s, row.account_id, now)
-        access.clear_failures(s, "account", row.username)
-        session = open_session(deps, s, directory.account(s, row.account_id), now, previous_session_token)
+        acc = directory.account_for_update(s, row.account_id)
+        second = verify_second_factor(deps, s, acc, otp, now)
+        if second not in ("wrong", "missing"):  # "missing": the factor was set up meanwhile
+            access.delete_failures(s, pending)
+            access.mark_token_used(s, row.token_id, now)
+            directory.set_password(s, row.account_id, new_hash, now)
+            access.end_sessions_of(s, row.account_id, now)
+            access.clear_failures(s, "account", row.username)
+            session = open_session(deps, s, directory.account(s, row.account_id), now, previous_session_token)
+    if second in ("wrong", "missing"):  # after the commit: the wrong code stays counted
+        raise Unauthenticated("this code is not right", code="invalid_otp")
     log.info("password set with a connection token", extra={"account_id": row.account_id})
     return pb.ActivateResponse(session=session)
 

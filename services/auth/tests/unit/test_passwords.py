@@ -75,7 +75,7 @@ def test_an_unreadable_hash_needs_rehash(hasher):
 
 
 def test_parameters_below_the_owasp_minimum_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="OWASP minimum"):
         PasswordHasher(argon2.profiles.CHEAPEST)
     assert DEFAULT_PARAMETERS.type is argon2.Type.ID
 

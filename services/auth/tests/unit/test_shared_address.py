@@ -31,7 +31,7 @@ def parent(deps, sqlite_rt):
     return created
 
 
-def guess_many_usernames(deps, n=40, address=NAT):
+def guess_many_usernames(deps, n=31, address=NAT):
     for i in range(n):
         with pytest.raises((Unauthenticated, RateLimited)):
             signin.sign_in(deps, f"guess{i}.someone", "Password1", address)

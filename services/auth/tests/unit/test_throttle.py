@@ -123,9 +123,9 @@ def test_failures_older_than_every_window_may_be_pruned():
 
 
 def test_inconsistent_policies_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="lock_for may not exceed window"):
         ThrottlePolicy(timedelta(minutes=5), 2, 0.5, 2.0, 5, timedelta(minutes=10))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="free_failures <= lock_after"):
         ThrottlePolicy(timedelta(minutes=5), 6, 0.5, 2.0, 5, timedelta(minutes=1))
 
 

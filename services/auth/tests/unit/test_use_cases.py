@@ -357,7 +357,7 @@ def test_sign_out_ends_the_session(deps, sqlite_rt, school):
 
 
 def test_with_one_child_the_child_is_active_at_sign_in(deps, sqlite_rt, school):
-    parent, (only,) = activated(deps, sqlite_rt, school, n_children=1)
+    _parent, (only,) = activated(deps, sqlite_rt, school, n_children=1)
     session = signin.sign_in(deps, "marie.dupont", PARENT_PASSWORD).session
     assert session.active_child_id == only.id
     assert session.children[0].school_name == "École Sainte-Marie"
