@@ -278,6 +278,16 @@ def stub(finance_server):
     channel.close()
 
 
+def snapshot(rt) -> dict[str, list[tuple]]:
+    """Every row of every table of the service (outbox, inbox and idempotency keys included): equal
+    before and after a call when the call wrote nothing."""
+    with rt.db.unit_of_work() as s:
+        return {
+            t.name: sorted((tuple(r) for r in s.execute(select(t))), key=repr)
+            for t in rt.spec.metadata.sorted_tables
+        }
+
+
 def md(token: str) -> list[tuple[str, str]]:
     return [("authorization", f"Bearer {token}")]
 

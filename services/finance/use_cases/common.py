@@ -118,6 +118,16 @@ def student(s: Session, who: Identity, student_id: str):
     return row
 
 
+def require_student_here(s: Session, who: Identity, student_id: str) -> None:
+    """Staff naming a student: one finance knows in the caller's school, else not_found. A staff token
+    names no student, so finance's own record says whose a student is (``students``, written when the
+    school opened the student's wallets): another school's student, or one finance never heard of,
+    is not found rather than answered with an empty list. Parents: their token names the student
+    (``Identity.require_student``), nothing more to check here."""
+    if who.is_staff:
+        student(s, who, student_id)
+
+
 def student_name(row) -> str:
     return " ".join(p for p in (row.first_name, row.last_name) if p)
 

@@ -179,11 +179,13 @@ class Invoices:
         )
 
     def list_invoices(self, who: Identity, student_id: str, status: str = "") -> pb.ListInvoicesResponse:
-        """The student's invoices, newest first, optionally of one status."""
+        """The student's invoices, newest first, optionally of one status. Staff: a student finance
+        does not know in their school is not found."""
         who.require_student(student_id)
         if status and status not in STATUSES:
             raise InvalidRequest("unknown status", fields={"status": " | ".join(STATUSES)})
         with self.rt.db.unit_of_work() as s:
+            common.require_student_here(s, who, student_id)
             rows = db.student_invoices(s, who.school_id, student_id, status)
             return pb.ListInvoicesResponse(invoices=common.invoice_messages(s, rows, with_lines=False))
 

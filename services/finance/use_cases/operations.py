@@ -145,7 +145,8 @@ class Operations:
 
     def list_operations(self, who: Identity, req: pb.ListOperationsRequest) -> pb.ListOperationsResponse:
         """Every movement of the student's wallets in the period, newest first, optionally of one type
-        and one payment method; amounts signed (+ in, − out)."""
+        and one payment method; amounts signed (+ in, − out). Staff: a student finance does not know in
+        their school is not found, as is a wallet that is not the student's."""
         who.require_student(req.student_id)
         if req.type and req.type not in (*OPERATION_TYPES, "adjustment"):
             raise InvalidRequest(
@@ -155,6 +156,7 @@ class Operations:
             raise InvalidRequest("unknown payment method", fields={"payment_method": " | ".join(METHODS)})
         start, end = common.period(self.rt, req.period)
         with self.rt.db.unit_of_work() as s:
+            common.require_student_here(s, who, req.student_id)
             names = db.wallet_names(s, who.school_id, req.student_id)
             if req.wallet_id and req.wallet_id not in names:
                 raise NotFound("no such wallet")
@@ -186,11 +188,17 @@ class Operations:
 
     def list_sales(self, who: Identity, req: pb.ListSalesRequest) -> pb.ListSalesResponse:
         """The sales journal in the period, newest first: a student's purchases line by line (staff
-        without a student: the whole school's)."""
+        without a student: the whole school's). A student (staff: unknown to finance in their school)
+        or a wallet (not the school's, not the student's, not the parent's) that is not the caller's to
+        read is not found."""
         if req.student_id or not who.is_staff:
             who.require_student(req.student_id)
         start, end = common.period(self.rt, req.period)
         with self.rt.db.unit_of_work() as s:
+            if req.student_id:
+                common.require_student_here(s, who, req.student_id)
+            if req.wallet_id:
+                common.wallet_of(who, db.find_wallet(s, who.school_id, req.wallet_id), req.student_id)
             rows = db.sale_lines_of(
                 s, who.school_id, start, end, student_id=req.student_id, wallet_id=req.wallet_id
             )

@@ -14,7 +14,7 @@ from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
 from services.finance import db, views
-from services.finance.use_cases.common import now
+from services.finance.use_cases.common import now, require_student_here
 
 LEVELS = ("primary", "secondary")
 # After primary -> secondary, transfers with the old communication still credit the wallet this long.
@@ -26,9 +26,11 @@ class Wallets:
         self.rt = rt
 
     def list_wallets(self, who: Identity, student_id: str) -> pb.ListWalletsResponse:
-        """The student's wallets, one per wallet type, with their balances and communications."""
+        """The student's wallets, one per wallet type, with their balances and communications. Staff:
+        a student finance does not know in their school is not found."""
         who.require_student(student_id)
         with self.rt.db.unit_of_work() as s:
+            require_student_here(s, who, student_id)
             return pb.ListWalletsResponse(wallets=_wallets(s, who.school_id, student_id))
 
     def open_student_wallets(
