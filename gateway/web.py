@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ from kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 log = logging.getLogger("gateway")
 
 SESSION_COOKIE = "cartable_session"
+# A caller's X-Request-Id is echoed, sent as gRPC metadata and logged: only a plain token is taken
+# (gRPC refuses non-ASCII metadata, and a control character would split a log line or a header).
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 AnyResponse = TypeVar("AnyResponse", bound=BaseResponse)  # Flask's, or a redirect's
 _HTTP_CODES = {
     400: "invalid_request",
@@ -269,10 +273,16 @@ def adopt(sess) -> None:
     g.session, g.session_token = sess, sess.session_token
 
 
+def request_id_from_header(sent: str) -> str:
+    """The caller's request id when it is a safe token, else a new one."""
+    sent = sent.strip()
+    return sent if SAFE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+
 def install(app: Flask) -> None:
     @app.before_request
     def _start():
-        rid = request.headers.get("X-Request-Id", "").strip()[:100] or uuid.uuid4().hex
+        rid = request_id_from_header(request.headers.get("X-Request-Id", ""))
         g.request_id = rid
         g.started = time.perf_counter()
         g.rid_token = request_id_var.set(rid)
