@@ -28,8 +28,6 @@ from kit.settings import ROOT
 from kit.testing import wait_for
 from services.auth.tests.conftest import error_code
 
-pytestmark = pytest.mark.broker  # health is SERVING only while the broker answers
-
 BURST = 50
 MANIFEST = ROOT / "deploy" / "k8s" / "base" / "auth.yaml"
 _UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
