@@ -56,13 +56,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         ),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.is_local,
         WTF_CSRF_TIME_LIMIT=None,
         PUBLIC_BASE_URL=settings.public_base_url,
+        # HTTPS only, for two years, subdomains too: outside local and test runs (plain HTTP there).
+        HSTS_SECONDS=0 if settings.is_local else 2 * 365 * 86400,
+        CONTENT_SECURITY_POLICY=web.content_security_policy(
+            web.checkout_origins(settings.mollie_api_url, local=settings.is_local)
+        ),
     )
     if config:
         app.config.update(config)
-    app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
+    # Flask's own cookie carries the pages' CSRF token and flashed messages. Outside local runs it is
+    # a __Host- cookie (Secure, Path=/, no Domain: no subdomain can set or overwrite it). The session
+    # cookie keeps its name, cartable_session, which API.md fixes; it has the same attributes.
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["SESSION_COOKIE_PATH"] = "/"
+    app.config["SESSION_COOKIE_DOMAIN"] = None
+    app.config["SESSION_COOKIE_NAME"] = ("__Host-" if secure else "") + web.CSRF_COOKIE
     app.extensions["cartable_clients"] = Clients(app.config["GRPC_TARGETS"], app.config["GRPC_TIMEOUT"])
     app.extensions["cartable_api_areas"] = API_AREAS  # what /api/v1/openapi.json documents
 

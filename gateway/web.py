@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -26,7 +27,8 @@ from kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("gateway")
 
-SESSION_COOKIE = "cartable_session"
+SESSION_COOKIE = "cartable_session"  # API.md names it: the same name in every run
+CSRF_COOKIE = "cartable_csrf"  # Flask's session (the pages' CSRF token, flashes); __Host- outside local
 # A caller's X-Request-Id is echoed, sent as gRPC metadata and logged: only a plain token is taken
 # (gRPC refuses non-ASCII metadata, and a control character would split a log line or a header).
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -273,6 +275,63 @@ def adopt(sess) -> None:
     g.session, g.session_token = sess, sess.session_token
 
 
+# -- headers every answer carries ------------------------------------------------------------------
+
+
+def content_security_policy(form_targets: list[str]) -> str:
+    """The pages' policy: scripts and styles from this origin only (no inline ones: gateway/static/),
+    images from here or data: URLs, never framed. ``form_targets``: origins a form may end up at
+    besides ours (a form's 303 to the payment provider's checkout is checked by form-action)."""
+    directives = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+        "form-action": " ".join(["'self'", *form_targets]),
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def checkout_origins(mollie_api_url: str, *, local: bool) -> list[str]:
+    """Where a page's form may be redirected to pay: the provider's checkout. Mollie's API is on
+    api.mollie.com and its checkout on www.mollie.com; the local stand-in serves both on one origin.
+    Local and test runs start the stand-in on any port of this machine."""
+    if local:
+        return ["http://127.0.0.1:*", "http://localhost:*"]
+    parts = urlsplit(mollie_api_url)
+    if parts.hostname in ("api.mollie.com", "mollie.com", "www.mollie.com"):
+        return ["https://www.mollie.com", "https://*.mollie.com"]
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+def security_headers(resp: Response) -> None:
+    """What the browser is told about every answer; a header a route set itself is kept."""
+    headers, cfg = resp.headers, current_app.config
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if cfg.get("HSTS_SECONDS"):
+        headers.setdefault(
+            "Strict-Transport-Security", f"max-age={int(cfg['HSTS_SECONDS'])}; includeSubDomains"
+        )
+    if not (resp.mimetype or "").startswith("image/"):
+        headers.setdefault("X-Frame-Options", "DENY")
+    if resp.mimetype == "text/html" and cfg.get("CONTENT_SECURITY_POLICY"):
+        headers.setdefault("Content-Security-Policy", cfg["CONTENT_SECURITY_POLICY"])
+    if request.endpoint == "static":
+        return
+    # Nothing personal is kept by the browser or a shared cache: every API answer, and every answer
+    # to a caller who showed a session (a signed-in page, or the one that signs in or out).
+    if is_api() or g.get("session") is not None or g.get("session_token") or _sets_session(resp):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def _sets_session(resp: Response) -> bool:
+    return any(c.startswith(f"{SESSION_COOKIE}=") for c in resp.headers.getlist("Set-Cookie"))
+
+
 def request_id_from_header(sent: str) -> str:
     """The caller's request id when it is a safe token, else a new one."""
     sent = sent.strip()
@@ -290,12 +349,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def _finish(resp: Response):
         resp.headers["X-Request-Id"] = g.get("request_id", "")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if not (resp.mimetype or "").startswith("image/"):
-            resp.headers.setdefault("X-Frame-Options", "DENY")
-        if is_api():
-            resp.headers.setdefault("Cache-Control", "no-store")
+        security_headers(resp)
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         HTTP_REQUESTS.labels(endpoint, str(resp.status_code)).inc()
         if "started" in g:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -32,10 +33,23 @@ def browser():
         b.close()
 
 
+# How Chromium reports a blocked script, style, image, frame or form target in the console.
+CSP_VIOLATION = re.compile(r"Content Security Policy|Content-Security-Policy", re.IGNORECASE)
+
+
 @pytest.fixture
-def page(browser):
+def csp_violations() -> list[str]:
+    """Every CSP violation Chromium reported in the test's pages (the ``page`` fixture fails on any)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp_violations):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-BE")  # a phone
+    ctx.on("console", lambda msg: csp_violations.append(msg.text) if CSP_VIOLATION.search(msg.text) else None)
     p = ctx.new_page()
     p.set_default_timeout(30000)  # a generous deadline: a loaded machine is slow, not wrong
     yield p
     ctx.close()
+    if csp_violations:
+        pytest.fail("the Content-Security-Policy blocked something:\n" + "\n".join(csp_violations))
