@@ -2,6 +2,10 @@
 
 Auth signs it with its Ed25519 private key (EdDSA JWT, a few minutes long); every service verifies it
 with auth's public key and refuses a call for a student the token does not name.
+
+A token auth issues right after the caller typed their password again (auth's Reauthenticate) also
+carries ``reauthenticated_at`` (epoch seconds): what a sensitive change (the school's IBAN) asks for,
+with :meth:`Identity.require_reauthenticated`. Tokens without it verify as before (``None``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from kit.errors import Forbidden, NotFound, Unauthenticated
 ISSUER = "cartable-auth"
 AUDIENCE = "cartable"
 METADATA_KEY = "authorization"
+REAUTH_CLAIM = "reauthenticated_at"
+# A reauthentication dated this far ahead of the verifier's clock is accepted (clocks drift a little).
+REAUTH_CLOCK_SKEW = 30
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class Identity:
     school_id: str
     students: dict[str, str] = field(default_factory=dict)
     token: str = ""
+    # Epoch seconds of the caller's last password check (auth's Reauthenticate); None: not in the token.
+    reauthenticated_at: int | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -58,6 +67,20 @@ class Identity:
     def require_school(self, school_id: str) -> None:
         if school_id != self.school_id:
             raise NotFound("not found")
+
+    def reauthenticated_within(self, seconds: int, now: float | None = None) -> bool:
+        """Whether the caller typed their password again at most ``seconds`` ago (a date slightly
+        ahead of ``now`` counts as now: clocks drift)."""
+        if self.reauthenticated_at is None:
+            return False
+        now = time.time() if now is None else now
+        return -REAUTH_CLOCK_SKEW <= now - self.reauthenticated_at <= seconds
+
+    def require_reauthenticated(self, seconds: int, now: float | None = None) -> None:
+        """Refuse a sensitive change unless the caller typed their password again at most ``seconds``
+        ago: Forbidden ``reauthentication_required`` (the gateway asks for ``current_password``)."""
+        if not self.reauthenticated_within(seconds, now):
+            raise Forbidden("type your password again to make this change", code="reauthentication_required")
 
 
 current_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
@@ -124,6 +147,8 @@ class TokenSigner:
             "iat": int(now),
             "exp": exp,
         }
+        if identity.reauthenticated_at is not None:
+            claims[REAUTH_CLAIM] = int(identity.reauthenticated_at)
         token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
         return token, exp
 
@@ -160,11 +185,17 @@ class TokenVerifier:
             students = claims.get("stu") or {}
             if not isinstance(students, dict):
                 raise Unauthenticated("malformed identity token")
+            reauthenticated_at = claims.get(REAUTH_CLAIM)
+            if reauthenticated_at is not None and (
+                isinstance(reauthenticated_at, bool) or not isinstance(reauthenticated_at, int)
+            ):
+                raise Unauthenticated("malformed identity token")
             return Identity(
                 account_id=str(claims["sub"]),
                 role=str(claims.get("role", "")),
                 school_id=str(claims.get("school", "")),
                 students={str(k): str(v) for k, v in students.items()},
                 token=token,
+                reauthenticated_at=reauthenticated_at,
             )
         raise Unauthenticated("invalid identity token") from last

@@ -35,7 +35,14 @@ DEMO_SETTINGS = pb.Settings(
 def seed_demo(rt: Runtime, argv: list[str], stdin=None) -> int:
     data = json.load(stdin or sys.stdin)
     school_id = data["school_id"]
-    who = Identity(account_id="seed-demo", role="system", school_id=school_id)
+    # The operator running the seed stands for the demo school's manager: its first IBAN is set as if
+    # the password had just been typed again (UpdateSettings asks for it).
+    who = Identity(
+        account_id="seed-demo",
+        role="system",
+        school_id=school_id,
+        reauthenticated_at=int(rt.clock().timestamp()),
+    )
     settings, wallets, operations = PaymentSettings(rt), Wallets(rt), Operations(rt)
     invoices, wallet_payments = Invoices(rt), WalletPayments(rt)
     if not settings.get_settings(who).settings.iban:

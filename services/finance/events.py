@@ -83,3 +83,9 @@ def payment_reversed(**fields) -> Event:
 def sale_recorded(**fields) -> Event:
     """A purchase at school was paid from a wallet: ``ev.SaleRecorded``'s fields."""
     return Event("finance.sale.recorded.v1", ev.SaleRecorded(**fields))
+
+
+def iban_changed(**fields) -> Event:
+    """The school's IBAN changed (notifications mail every manager): ``ev.IbanChanged``'s fields, the
+    IBANs masked."""
+    return Event("finance.settings.iban_changed.v1", ev.IbanChanged(**fields))

@@ -10,6 +10,7 @@ from cartable.finance.v1 import finance_pb2 as pb
 from kit.epc import epc_payload, epc_qr_svg
 from kit.ogm import format_ogm
 from services.finance.db import utc
+from services.finance.domain.school_settings import DEFAULT_REMINDERS
 
 DEFAULT_QR_TITLE = "Code QR du virement (EPC / SEPA)"
 
@@ -35,9 +36,19 @@ def wallet_type(r) -> pb.WalletType:
 
 
 def settings(row) -> pb.Settings:
-    """The school's settings (no row yet: empty, every method off)."""
+    """The school's settings (no row yet: empty, every method off, the default reminders)."""
     if row is None:
-        return pb.Settings()
+        d = DEFAULT_REMINDERS
+        return pb.Settings(
+            reminders=pb.ReminderSettings(
+                enabled=d.enabled,
+                first_after_days=d.first_after_days,
+                repeat_every_days=d.repeat_every_days,
+                max_count=d.max_count,
+            ),
+            creditor_id="",
+            enterprise_number="",
+        )
     return pb.Settings(
         iban=row.iban,
         bic=row.bic,
@@ -46,6 +57,14 @@ def settings(row) -> pb.Settings:
         top_up_methods=[m for m in row.top_up_methods.split(",") if m],
         internal_wallet_payments=row.internal_wallet_payments,
         online_payment_for_orders=row.online_payment_for_orders,
+        reminders=pb.ReminderSettings(
+            enabled=row.reminders_enabled,
+            first_after_days=row.reminders_first_after_days,
+            repeat_every_days=row.reminders_repeat_every_days,
+            max_count=row.reminders_max_count,
+        ),
+        creditor_id=row.creditor_id,
+        enterprise_number=row.enterprise_number,
     )
 
 

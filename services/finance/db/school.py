@@ -83,9 +83,11 @@ def issue_communication(
 # --- settings --------------------------------------------------------------------------------------
 
 
-def settings_row(s: Session, school_id: str):
-    """The school's payment settings row, None before the school set them."""
-    return s.execute(select(school_settings).where(school_settings.c.school_id == school_id)).first()
+def settings_row(s: Session, school_id: str, *, lock: bool = False):
+    """The school's payment settings row, None before the school set them; locked until commit with
+    ``lock`` (two managers saving at once: the second sees the first's IBAN)."""
+    q = select(school_settings).where(school_settings.c.school_id == school_id)
+    return s.execute(q.with_for_update() if lock else q).first()
 
 
 def save_settings(s: Session, school_id: str, values: dict) -> None:

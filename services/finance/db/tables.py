@@ -347,6 +347,14 @@ school_settings = Table(
     Column("internal_wallet_payments", Boolean, nullable=False, default=False),
     Column("online_payment_for_orders", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # SEPA creditor identifier (AT-02, compact) and KBO/BCE enterprise number (10 digits); "" for none.
+    Column("creditor_id", String(35), nullable=False, default=""),
+    Column("enterprise_number", String(10), nullable=False, default=""),
+    # Reminders of overdue invoices (domain/school_settings.Reminders; defaults: DEFAULT_REMINDERS).
+    Column("reminders_enabled", Boolean, nullable=False, default=False),
+    Column("reminders_first_after_days", Integer, nullable=False, default=7),
+    Column("reminders_repeat_every_days", Integer, nullable=False, default=14),
+    Column("reminders_max_count", Integer, nullable=False, default=3),
 )
 
 counters = Table(

@@ -6,13 +6,15 @@ import grpc
 import pytest
 
 from cartable.finance.v1 import finance_pb2 as pb
-from services.finance.tests.conftest import ACCOUNTS, SCHOOL, error_code, md
+from services.finance.tests.conftest import ACCOUNTS, SCHOOL, STAFF, error_code, md, reauthenticated_token
 
 
 @pytest.fixture
-def tokens(keys):
+def tokens(keys, finance_rt):
     return {
         "staff": keys.token(role="staff", school_id=SCHOOL, account_id=ACCOUNTS["manager"]),
+        # what auth's Reauthenticate answers: the password typed again just now (the IBAN asks for it)
+        "staff_reauth": reauthenticated_token(keys, finance_rt, STAFF),
         "mum": keys.token(
             role="parent", school_id=SCHOOL, students={"emma": "1A"}, account_id=ACCOUNTS["mum"]
         ),
@@ -46,7 +48,7 @@ def test_school_setup_invoice_and_wallet_payment_over_grpc(stub, tokens):
                 internal_wallet_payments=True,
             )
         ),
-        staff,
+        tokens["staff_reauth"],
     ).settings
     assert (got.iban, got.bic, list(got.top_up_methods)) == ("BE68539007547034", "BBRUBEBB", ["transfer"])
     assert call(stub, "GetSettings", pb.GetSettingsRequest(), mum).settings == got

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.errors import Conflict
 from kit.identity import Identity
-from services.finance.tests.conftest import assert_ledger_invariants
+from services.finance.tests.conftest import assert_ledger_invariants, reauthenticated
 from services.finance.tests.conftest import settings as settings_request
 
 STUDENTS = ("ana", "ben")
@@ -37,7 +37,9 @@ def machine_for(finance, rt):
                 school_id=self.school,
                 students={i: "1A" for i in self.ids.values()},
             )
-            finance.settings.update_settings(self.staff, settings_request())
+            finance.settings.update_settings(
+                reauthenticated(self.staff, finance.settings.rt), settings_request()
+            )
             self.wallet_payments = True
             for name in TYPES:
                 finance.wallets.create_wallet_type(self.staff, pb.CreateWalletTypeRequest(name=name))
