@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from gateway.api import ALL as API_AREAS
     from gateway.clients import Clients
     from gateway.pages import ALL as PAGE_AREAS
+    from gateway.ratelimit import SlidingWindow
 
     settings = load_settings("gateway")
     app = Flask(__name__)
@@ -58,6 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         PUBLIC_BASE_URL=settings.public_base_url,
+        # (calls, seconds): Mollie calls once per status change, and retries what we refuse.
+        WEBHOOK_RATE_LIMIT=(120, 60.0),
         # HTTPS only, for two years, subdomains too: outside local and test runs (plain HTTP there).
         HSTS_SECONDS=0 if settings.is_local else 2 * 365 * 86400,
         CONTENT_SECURITY_POLICY=web.content_security_policy(
@@ -75,6 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_DOMAIN"] = None
     app.config["SESSION_COOKIE_NAME"] = ("__Host-" if secure else "") + web.CSRF_COOKIE
     app.extensions["cartable_clients"] = Clients(app.config["GRPC_TARGETS"], app.config["GRPC_TIMEOUT"])
+    # The provider's webhook, per client address and per worker (gateway/ratelimit.py says why).
+    limit, window = app.config["WEBHOOK_RATE_LIMIT"]
+    app.extensions["cartable_webhook_limit"] = SlidingWindow(int(limit), float(window))
     app.extensions["cartable_api_areas"] = API_AREAS  # what /api/v1/openapi.json documents
 
     Babel(app, locale_selector=select_locale)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from gateway.calls import finance
 from gateway.openapi import NS, I, S, error_responses, obj, ok, ref
 from gateway.openapi import json_body as body_schema
+from gateway.ratelimit import address_key
 from gateway.shapes import invoice_json, payment_json, started_payment_json, transfer_json
 from gateway.web import (
+    client_address,
     field_int,
     field_str,
     idempotency_key,
@@ -24,7 +26,7 @@ from gateway.web import (
     require_parent_child,
     require_session,
 )
-from kit.errors import AppError, InvalidRequest, Unavailable
+from kit.errors import AppError, InvalidRequest, RateLimited, Unavailable
 from kit.money import MAX_CENTS
 
 log = logging.getLogger("gateway.payments")
@@ -97,7 +99,16 @@ def payment(payment_id: str):
 def mollie_webhook():
     """Form-encoded ``id=tr_...``. 200 for anything we could handle, including ids we do not know
     (nothing leaks to whoever calls); 503 when we could not (finance or the provider unreachable), so
-    the provider retries later."""
+    the provider retries later. 429 ``rate_limited`` with Retry-After past the rate limit of the
+    caller's address (``WEBHOOK_RATE_LIMIT``: anyone may call, and each call reaches finance)."""
+    address = client_address()
+    wait = current_app.extensions["cartable_webhook_limit"].hit(address_key(address))
+    if wait is not None:
+        log.warning("webhook rate limited", extra={"client_address": address, "retry_after": wait})
+        err = RateLimited("too many webhook calls from this address", retry_after=wait)
+        resp = jsonify(err.to_json())
+        resp.status_code, resp.headers["Retry-After"] = err.http_status, str(wait)
+        return resp
     provider_id = (request.form.get("id") or "").strip()[:100]
     try:
         got = finance.handle_payment_webhook(provider_id)
