@@ -16,4 +16,12 @@ takes the runtime (and what else ``app.py`` injects) and answers the API's proto
 How an invoice gets paid: ``domain.invoices.settle`` says what the money covers and what is left;
 wallet_payments, webhooks (through ``common.credit_invoice``), statement_batch, transfers and
 reversals all ask it.
+
+Audit (the staff actions that move money or change settings, API.md's ``GET /api/v1/admin/audit``):
+each use case that would record an entry has one ``# audit: <action> (<object type>, <object id>),
+detail: ...`` line at the point inside its unit of work where the entry belongs (the session ``s``,
+the caller ``who`` and the object's id are at hand there, so the entry commits with the change or not
+at all): ``grep -rn "# audit" services/finance/use_cases``. They are: update_settings (settings.updated,
+settings.iban_changed), create_wallet_type, create_invoice, issue_credit_note, record_top_up,
+record_sale, pay_invoice (staff callers), import_statement, assign_unmatched.
 """

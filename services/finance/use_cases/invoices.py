@@ -131,6 +131,7 @@ class Invoices:
         who.require_staff()
 
         def work(s: Session) -> pb.CreateInvoiceResponse:
+            # audit: finance.invoice.created (invoice, its id), detail: student, number, total
             return pb.CreateInvoiceResponse(
                 invoice=issue_invoice(
                     self.rt,
@@ -253,6 +254,7 @@ class Invoices:
                     credit_note_number=number,
                 ),
             )
+            # audit: finance.credit_note.issued (invoice, inv.id), detail: credit note number, credited cents, reason
             return pb.IssueCreditNoteResponse(
                 credit_note=pb.CreditNote(
                     id=note_id,

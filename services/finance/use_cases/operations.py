@@ -82,6 +82,7 @@ class Operations:
                     wallet_name=wallet.name,
                 ),
             )
+            # audit: finance.top_up.recorded (wallet, wallet.id), detail: amount, method, payment id
             return pb.RecordTopUpResponse(payment_id=payment_id, balance_cents=balance)
 
         return common.idempotent(
@@ -137,6 +138,7 @@ class Operations:
                     label=label,
                 ),
             )
+            # audit: finance.sale.recorded (sale, sale_id), detail: wallet, amount
             return pb.RecordSaleResponse(id=sale_id, balance_cents=balance_after, amount_cents=amount)
 
         return common.idempotent(

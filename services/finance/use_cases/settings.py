@@ -109,9 +109,9 @@ class PaymentSettings:
                 who.require_reauthenticated(REAUTH_WINDOW_SECONDS, now=at.timestamp())
             db.save_settings(s, who.school_id, values)
             saved = common.settings(s, who.school_id)
-            # audit: settings.updated (school_settings, school id), detail: the fields that changed
+            # audit: finance.settings.updated (school_settings, school id), detail: the fields changed
             if changed:
-                # audit: settings.iban_changed (school_settings, school id), detail: the masked IBANs
+                # audit: finance.settings.iban_changed (school_settings, school id), detail: masked IBANs
                 events.record(
                     self.rt,
                     s,

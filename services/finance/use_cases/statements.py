@@ -190,6 +190,7 @@ class Statements:
             credited_cents=b.credited_cents,
             unmatched_cents=sum(r["amount_cents"] for r in b.unmatched_rows),
         )
+        # audit: finance.statement.imported (statement_import, import_id), detail: format, counts
         db.update_import(s, import_id, **counts)
         log.info(
             "statement imported", extra={"import_id": import_id, "movements": len(parsed.movements), **counts}

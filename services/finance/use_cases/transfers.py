@@ -116,6 +116,8 @@ class Transfers:
                 payment_id=payment_id,
                 **values,
             )
+            # audit: finance.unmatched_transfer.assigned (unmatched_transfer, t.id), detail: wallet or
+            # invoice, amount applied
             out.payment_id = payment_id
             out.transfer.CopyFrom(views.unmatched_transfer(db.unmatched_row(s, t.id)))
             return out

@@ -95,6 +95,8 @@ class WalletPayments:
                     invoice_number=inv.number,
                 ),
             )
+            # audit (staff callers only, who.is_staff): finance.invoice.paid_from_wallet (invoice, inv.id),
+            # detail: wallet, amount
             return pb.PayInvoiceResponse(
                 invoice=invoice, payment_id=payment_id, wallet_balance_cents=balance_after
             )

@@ -130,6 +130,7 @@ class Wallets:
             known = db.students_of(s, who.school_id)
             for st in known:
                 db.open_wallet(s, who.school_id, st.id, type_id, st.level, at)
+            # audit: finance.wallet_type.created (wallet_type, type_id), detail: name, wallets opened
             return pb.CreateWalletTypeResponse(
                 wallet_type=pb.WalletType(id=type_id, name=name), wallets_opened=len(known), created=True
             )
