@@ -78,13 +78,24 @@ class Clients:
             return self._stubs[service]
 
     def health(self, service: str, timeout: float = 1.0) -> bool:
+        """Whether ``service`` is ready: its health name ``""`` (its database) answers SERVING."""
+        return self.health_status(service, "", timeout) == "serving"
+
+    def health_status(self, service: str, name: str = "", timeout: float = 1.0) -> str:
+        """``service``'s gRPC health for ``name`` (``""``, or a part: ``finance.relay``, ...):
+        ``serving``, ``not_serving``, or ``unknown`` when the name is not published (NOT_FOUND: a
+        part not evaluated yet, a server without it) or the service does not answer in time."""
         try:
             resp = health_pb2_grpc.HealthStub(self.channel(service)).Check(  # type: ignore[attr-defined]
-                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+                health_pb2.HealthCheckRequest(service=name), timeout=timeout
             )
         except grpc.RpcError:
-            return False
-        return resp.status == health_pb2.HealthCheckResponse.SERVING
+            return "unknown"
+        if resp.status == health_pb2.HealthCheckResponse.SERVING:
+            return "serving"
+        if resp.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+            return "not_serving"
+        return "unknown"
 
     def close(self) -> None:
         with self._lock:

@@ -12,6 +12,16 @@ from gateway.openapi import build_spec, obj, ok
 bp = Blueprint("api_core", __name__)
 
 SERVICES = ("auth", "documents", "finance", "orders", "notifications", "meetings")
+# What runs beside each server, as its gRPC health names it (kit/service.py part_health): the outbox
+# relay and the broker for all, the event consumer for those that consume events.
+CONSUMERS = ("finance", "documents", "notifications")
+PARTS = tuple(
+    f"{svc}.{part}"
+    for svc in SERVICES
+    for part in ("relay", "broker", *(("consume",) if svc in CONSUMERS else ()))
+)
+CHECK_TIMEOUT = 1.0  # seconds, each check; they all run at once
+PART_STATUS = {"serving": "serving", "not_serving": "degraded", "unknown": "unknown"}
 
 
 @bp.get("/healthz")
@@ -22,16 +32,27 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: every service's gRPC health answers SERVING (checked in parallel, 1 s each)."""
+    """Readiness: every service's gRPC health ``""`` (its database) answers SERVING: 200, else 503.
+    Beside it, each part's health (``parts``): a relay behind, a broker not answering or a consumer
+    missing is ``degraded`` (status ``degraded``, still 200: the servers work without them); a part
+    not published or not answering in time is ``unknown``. All checks at once, 1 s each."""
     c = clients()
-    with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
-        results = dict(zip(SERVICES, pool.map(c.health, SERVICES), strict=True))
-    ready = all(results.values())
-    body = {
-        "status": "ready" if ready else "unavailable",
-        "services": {k: ("serving" if v else "unavailable") for k, v in results.items()},
+    checks = [(svc, "") for svc in SERVICES] + [(part.split(".", 1)[0], part) for part in PARTS]
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        answers = list(pool.map(lambda check: c.health_status(*check, timeout=CHECK_TIMEOUT), checks))
+    services = {
+        svc: ("serving" if a == "serving" else "unavailable")
+        for svc, a in zip(SERVICES, answers[: len(SERVICES)], strict=True)
     }
-    return jsonify(body), (200 if ready else 503)
+    parts = {part: PART_STATUS[a] for part, a in zip(PARTS, answers[len(SERVICES) :], strict=True)}
+    if any(v != "serving" for v in services.values()):
+        status = "unavailable"
+    elif any(v == "degraded" for v in parts.values()):
+        status = "degraded"
+    else:
+        status = "ready"
+    body = {"status": status, "services": services, "parts": parts}
+    return jsonify(body), (503 if status == "unavailable" else 200)
 
 
 @bp.get("/api/v1/openapi.json")
