@@ -116,11 +116,24 @@ def from_rpc_error(exc: grpc.RpcError) -> AppError:
     )
     md = {k: v for k, v in pairs}
     message = exc.details() if hasattr(exc, "details") else str(exc)
+    retry = _retry_after(md.get(RETRY_KEY))
+    if status == grpc.StatusCode.UNAVAILABLE and CODE_KEY in md:
+        # The service itself answered Unavailable (auth's hashing gate is full): its code, message
+        # and Retry-After reach the caller (503 with Retry-After), unlike a transport failure.
+        return Unavailable(message or "", code=md[CODE_KEY], retry_after=retry)
     if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
-        return Unavailable("the service did not answer in time", code="unavailable")
+        # No service spoke (connection refused, deadline): gRPC's own details are not for users.
+        return Unavailable("the service did not answer in time", code="unavailable", retry_after=retry)
     cls = _BY_GRPC.get(status)
     if cls is None:
         return AppError(message or "internal error")
     fields = json.loads(md[FIELDS_KEY]) if FIELDS_KEY in md else None
-    retry = int(md[RETRY_KEY]) if RETRY_KEY in md else None
     return cls(message or "", code=md.get(CODE_KEY), fields=fields, retry_after=retry)
+
+
+def _retry_after(value: Any) -> int | None:
+    """The ``x-retry-after`` seconds, or None when absent or not a whole number."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
