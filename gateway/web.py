@@ -51,14 +51,22 @@ def is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+# Seconds a caller is asked to wait when a service did not answer (UNAVAILABLE, a deadline, a
+# database refusing connections) and said nothing itself: a restarting pod is back within seconds.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
 def error_response(err: AppError) -> Response:
     if is_api():
         resp = jsonify(err.to_json())
     else:
         resp = Response(render_template("error.html", error=err), mimetype="text/html")
     resp.status_code = err.http_status
-    if err.retry_after is not None:
-        resp.headers["Retry-After"] = str(err.retry_after)
+    retry_after = err.retry_after
+    if retry_after is None and err.http_status == 503:
+        retry_after = RETRY_AFTER_UNAVAILABLE
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(retry_after)
     return resp
 
 

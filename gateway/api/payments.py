@@ -18,6 +18,7 @@ from gateway.openapi import json_body as body_schema
 from gateway.ratelimit import address_key
 from gateway.shapes import invoice_json, payment_json, started_payment_json, transfer_json
 from gateway.web import (
+    RETRY_AFTER_UNAVAILABLE,
     client_address,
     field_int,
     field_str,
@@ -114,16 +115,22 @@ def mollie_webhook():
         got = finance.handle_payment_webhook(provider_id)
     except Unavailable:
         log.warning("webhook not handled now, the provider will retry", extra={"provider_id": provider_id})
-        return Response("unavailable", status=503, mimetype="text/plain")
+        return _webhook_unavailable()
     except AppError as err:
         if err.http_status >= 500:
             log.error("webhook failed", extra={"provider_id": provider_id, "code": err.code})
-            return Response("unavailable", status=503, mimetype="text/plain")
+            return _webhook_unavailable()
         log.warning("webhook refused by finance", extra={"provider_id": provider_id, "code": err.code})
         return Response("", status=200, mimetype="text/plain")
     if not got.known:
         log.warning("webhook for an unknown payment", extra={"provider_id": provider_id})
     return Response("", status=200, mimetype="text/plain")
+
+
+def _webhook_unavailable() -> Response:
+    resp = Response("unavailable", status=503, mimetype="text/plain")
+    resp.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return resp
 
 
 # -- OpenAPI ----------------------------------------------------------------------------------------
