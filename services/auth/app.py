@@ -10,6 +10,7 @@ from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
 from kit.identity import TokenSigner
 from kit.service import Runtime, ServiceSpec
+from kit.settings import SettingsError
 from services.auth import db
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
@@ -49,8 +50,14 @@ def use_case_deps(rt: Runtime) -> Deps:
 
     @functools.cache
     def signer() -> TokenSigner:
-        # on first use: commands that sign nothing need no private key
-        return TokenSigner.from_file(settings.identity_private_key_file, settings.identity_ttl_seconds)
+        # read once; the server reads it at start (registrations), commands that sign nothing never
+        path = settings.identity_private_key_file
+        try:
+            return TokenSigner.from_file(path, settings.identity_ttl_seconds)
+        except (OSError, ValueError, TypeError) as exc:
+            raise SettingsError(
+                f"cannot read the identity signing key IDENTITY_PRIVATE_KEY_FILE={path}: {exc}"
+            ) from exc
 
     @functools.cache
     def box() -> SecretBox:
@@ -80,6 +87,9 @@ def _gate(rt: Runtime) -> HashGate:
 
 def registrations(rt: Runtime) -> list[Registration]:
     deps = use_case_deps(rt)
+    # No server without its signing key: a missing or unreadable IDENTITY_PRIVATE_KEY_FILE fails at
+    # start, not at the first sign-in of the day.
+    deps.signer()
     # Outside a local run, no server without the key of the TOTP secrets (AUTH_TOTP_KEY).
     deps.totp_box()
     # The first unknown username must not take longer than the next ones: make the dummy hash now.

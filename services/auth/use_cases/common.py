@@ -52,7 +52,8 @@ class Deps:
     record: Callable[[Session, str, Message, str], object]  # an event into the outbox (Runtime.record)
     clock: Callable[[], datetime]  # the service's time (tests move it)
     hasher: BoundedHasher  # argon2, at most AUTH_MAX_CONCURRENT_HASHES at once (Unavailable beyond)
-    signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file on first use
+    signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file once (the
+    # server: at start)
     totp_box: Callable[[], SecretBox]  # seals the TOTP secrets (secretbox.py), built on first use
     sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead); RateLimited when
     # too many are waiting already (hashing.WaitRoom)
