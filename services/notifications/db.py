@@ -215,6 +215,14 @@ def upsert_contact(
         )
 
 
+def remove_contact(s: Session, account_id: str) -> None:
+    """A parent the school disabled leaves the contact book (their students' mails, their bookings'
+    mails): nothing is addressed to them any more. Their mail preferences stay for when the school
+    enables them again (auth then announces them as they are, students included)."""
+    s.execute(delete(contact_students).where(contact_students.c.account_id == account_id))
+    s.execute(delete(contacts).where(contacts.c.account_id == account_id))
+
+
 def _preferences(row) -> Preferences:
     if row is None or row.p_account_id is None:
         return Preferences()

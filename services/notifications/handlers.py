@@ -192,6 +192,9 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
     mails = MailQueue(rt)
 
     def parent_created(s: Session, env, ev: auth_events.ParentCreated) -> None:
+        if ev.disabled:  # the school disabled the account: out of the contact book, no more mails
+            db.remove_contact(s, ev.account_id)
+            return
         names = dict(ev.student_names)
         db.upsert_contact(
             s,
@@ -346,7 +349,8 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
 
     return {
         "auth.parent.created.v1": Binding(auth_events.ParentCreated, parent_created),
-        # the same parent as they are now (a child linked later): the contact book follows
+        # the same parent as they are now (a child linked later, the account disabled or enabled):
+        # the contact book follows
         "auth.parent.updated.v1": Binding(auth_events.ParentCreated, parent_created),
         "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
         "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
