@@ -9,6 +9,8 @@ def test_every_service_is_ready_behind_the_gateway(suite):
     assert r.json()["services"] == {
         s: "serving" for s in ("auth", "documents", "finance", "meetings", "notifications", "orders")
     }
+    assert r.json()["status"] in ("ready", "degraded")  # a part behind does not take the suite out
+    assert "finance.relay" in r.json()["parts"]
 
 
 def test_request_id_is_echoed_or_created(suite):
@@ -39,6 +41,8 @@ def test_readiness_reports_a_stopped_service(suite):
         assert r.status_code == 503
         assert r.json()["services"]["orders"] == "unavailable"
         assert r.json()["services"]["finance"] == "serving"
+        assert r.json()["status"] == "unavailable"
+        assert r.json()["parts"]["orders.relay"] == "unknown"  # nothing answers for its parts either
     finally:
         suite.start_service("orders")
         suite.wait_ready()
