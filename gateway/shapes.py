@@ -41,6 +41,17 @@ def session_json(sess) -> dict[str, Any]:
     }
 
 
+def parent_json(p) -> dict[str, Any]:
+    """API.md's parent (auth's ParentContact); status invited | active | disabled."""
+    names = ("id", "first_name", "last_name", "email", "username", "status")
+    return {**{n: getattr(p, n) for n in names}, "student_ids": list(p.student_ids)}
+
+
+def staff_json(m) -> dict[str, Any]:
+    """An item of GET /api/v1/admin/staff (auth's StaffMember)."""
+    return {n: getattr(m, n) for n in ("id", "first_name", "last_name", "email", "username", "status")}
+
+
 # -- finance: wallets, invoices, operations, sales ------------------------------------------------
 
 

@@ -12,12 +12,16 @@ from gateway.api import (
     orders,
     payments,
     payments_staff,
+    people,
     photos,
+    security,
 )
 
 ALL = [
     core,
+    security,
     account,
+    people,
     dashboard,
     documents,
     finance,

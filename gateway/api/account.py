@@ -1,5 +1,7 @@
 """JSON API: accounts and sign-in (API.md "Parents": activation, session, password-reset, password,
 children, session/child) and the school's accounts ("School staff": students, parents, tokens).
+The second factor is in ``gateway.api.security``, the people lists and their actions in
+``gateway.api.people``.
 
 The calls to auth are in ``gateway.calls.account`` (the pages of ``gateway.pages.account`` use them
 too); the session cookie and the client's address in ``gateway.web``.
@@ -44,6 +46,7 @@ bp = Blueprint("api_account", __name__)
 
 LEVELS = ("primary", "secondary")
 MAX_PASSWORD_CHARS = 1024  # the policy (auth) stops at 128; this only bounds what we forward
+MAX_OTP_CHARS = 64  # a TOTP code is 6 digits, a recovery code 19 characters
 
 
 # -- request checks ------------------------------------------------------------------------------
@@ -57,6 +60,11 @@ def field_password(data: dict, name: str) -> str:
     if len(value) > MAX_PASSWORD_CHARS:
         raise InvalidRequest(f"{name} is too long", fields={name: f"at most {MAX_PASSWORD_CHARS} characters"})
     return value
+
+
+def field_otp(data: dict, name: str = "otp", *, required: bool = False) -> str:
+    """A second-factor code as typed (auth reads digits, spaces and dashes alike)."""
+    return field_str(data, name, required=required, max_len=MAX_OTP_CHARS)
 
 
 def session_answer(sess, status: int = 200) -> Response:
@@ -74,7 +82,7 @@ def activation():
     token = field_str(data, "token", max_len=200)
     password = field_password(data, "password")
     confirm = field_password(data, "password_confirm")
-    return session_answer(activate(token, password, confirm))
+    return session_answer(activate(token, password, confirm, field_otp(data)))
 
 
 @bp.post("/api/v1/session")
@@ -82,7 +90,7 @@ def session_create():
     data = json_body()
     username = field_str(data, "username", max_len=200)
     password = field_password(data, "password")
-    return session_answer(sign_in(username, password))
+    return session_answer(sign_in(username, password, field_otp(data)))
 
 
 @bp.delete("/api/v1/session")
@@ -199,13 +207,18 @@ def admin_parent_token(parent_id: str):
 
 S = {"type": "string"}
 PASSWORD = {"type": "string", "format": "password", "minLength": 1}
+OTP = {
+    "type": "string",
+    "maxLength": MAX_OTP_CHARS,
+    "description": "the authenticator app's current 6-digit code, or one of the recovery codes",
+}
 SESSION_OK = ok(ref("Session"), "the session; sets the cartable_session cookie")
 RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait before trying again", "schema": {"type": "integer"}}
 }
 
 
-def _with_retry_after(responses: dict[str, Any]) -> dict[str, Any]:
+def with_retry_after(responses: dict[str, Any]) -> dict[str, Any]:
     if "429" in responses:
         responses["429"] = {**responses["429"], "headers": RETRY_AFTER}
     return responses
@@ -217,25 +230,35 @@ OPENAPI: dict[str, Any] = {
             "summary": "First connection (or after a reset): the mailed connection token and a new password",
             "description": "The token is single use and valid 14 days; spaces around it are ignored. "
             "409 `token_used` / `token_expired`; 400 `invalid_token` for an unknown token, or when the "
-            "passwords differ or are weak (with `fields`). Signs in at once.",
+            "passwords differ or are weak (with `fields`). An account with a second factor needs `otp` "
+            "too: 401 `second_factor_required` without it, `invalid_otp` when wrong (the token stays "
+            "usable). 403 `account_disabled`. Signs in at once.",
             "security": [],
             "requestBody": body_schema(
                 obj(
-                    {"token": S, "password": PASSWORD, "password_confirm": PASSWORD},
+                    {"token": S, "password": PASSWORD, "password_confirm": PASSWORD, "otp": OTP},
                     ["token", "password", "password_confirm"],
                 )
             ),
-            "responses": _with_retry_after({**SESSION_OK, **error_responses(400, 409, 429, 503)}),
+            "responses": with_retry_after({**SESSION_OK, **error_responses(400, 401, 403, 409, 429, 503)}),
         }
     },
     "/api/v1/session": {
         "post": {
             "summary": "Sign in with username and password",
             "description": "401 `invalid_credentials`; 429 `rate_limited` with Retry-After after repeated "
-            "failures. With one child `active_child_id` is set; with several it is null until chosen.",
+            "failures. With one child `active_child_id` is set; with several it is null until chosen. "
+            "An account with a second factor: 401 `second_factor_required` until the same body carries "
+            "`otp` (the app's 6 digits, or a recovery code), 401 `invalid_otp` when it is wrong. The "
+            "right password of an account the school disabled: 403 `account_disabled`. A staff member "
+            "of a school that requires a second factor and has none yet gets a session that only "
+            "serves to set one up (`/api/v1/second-factor/...`): every other call answers 403 "
+            "`second_factor_setup_required`.",
             "security": [],
-            "requestBody": body_schema(obj({"username": S, "password": PASSWORD}, ["username", "password"])),
-            "responses": _with_retry_after({**SESSION_OK, **error_responses(400, 401, 429, 503)}),
+            "requestBody": body_schema(
+                obj({"username": S, "password": PASSWORD, "otp": OTP}, ["username", "password"])
+            ),
+            "responses": with_retry_after({**SESSION_OK, **error_responses(400, 401, 403, 429, 503)}),
         },
         "delete": {
             "summary": "Sign out: ends the session and clears the cookie",
@@ -248,7 +271,7 @@ OPENAPI: dict[str, Any] = {
             "description": "The same answer whether or not the address is known.",
             "security": [],
             "requestBody": body_schema(obj({"email": {"type": "string", "format": "email"}}, ["email"])),
-            "responses": _with_retry_after(
+            "responses": with_retry_after(
                 {
                     "202": {"description": "accepted", "content": {"application/json": {"schema": obj({})}}},
                     **error_responses(400, 429, 503),
@@ -269,7 +292,7 @@ OPENAPI: dict[str, Any] = {
                     ["current_password", "new_password", "new_password_confirm"],
                 )
             ),
-            "responses": _with_retry_after(
+            "responses": with_retry_after(
                 {"204": {"description": "changed"}, **error_responses(400, 401, 403, 429, 503)}
             ),
         }

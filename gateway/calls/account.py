@@ -9,6 +9,8 @@ from gateway.clients import rpc
 from gateway.web import adopt, client_address, session_token_from_request
 from kit.errors import InvalidRequest, NotFound, Unauthenticated
 
+PARENT_STATUSES = ("invited", "active", "disabled")
+
 
 def _previous_session_token() -> str:
     """The session this client held before signing in again: auth ends it when the new one opens."""
@@ -16,7 +18,10 @@ def _previous_session_token() -> str:
     return token
 
 
-def sign_in(username: str, password: str):
+def sign_in(username: str, password: str, otp: str = ""):
+    """A session for the username and password, and the second factor's code when the account has
+    one (auth answers 401 ``second_factor_required`` without it, ``invalid_otp`` when wrong, 403
+    ``account_disabled`` for the right password of an account the school disabled)."""
     sess = rpc(
         "auth",
         "SignIn",
@@ -25,6 +30,7 @@ def sign_in(username: str, password: str):
             password=password,
             client_address=client_address(),
             previous_session_token=_previous_session_token(),
+            otp=otp,
         ),
         identity=False,
     ).session
@@ -33,14 +39,15 @@ def sign_in(username: str, password: str):
 
 
 def check_connection_token(token: str):
-    """Whether a connection token is usable, without using it up: ``{username, display_name}``;
-    raises like Activate for an unknown (400 invalid_token), used or expired (409) token."""
+    """Whether a connection token is usable, without using it up: ``{username, display_name,
+    second_factor_required}`` (Activate then needs ``otp``); raises like Activate for an unknown
+    (400 invalid_token), used or expired (409) token."""
     return rpc(
         "auth", "CheckConnectionToken", auth_pb2.CheckConnectionTokenRequest(token=token), identity=False
     )
 
 
-def activate(token: str, password: str, password_confirm: str):
+def activate(token: str, password: str, password_confirm: str, otp: str = ""):
     sess = rpc(
         "auth",
         "Activate",
@@ -50,6 +57,7 @@ def activate(token: str, password: str, password_confirm: str):
             password_confirm=password_confirm,
             client_address=client_address(),
             previous_session_token=_previous_session_token(),
+            otp=otp,
         ),
         identity=False,
     ).session
@@ -103,6 +111,60 @@ def select_child(sess, child_id: str):
     return new
 
 
+# -- the second factor (one's own: with the session token, so a session still to set it up can) -----
+
+
+def begin_second_factor_setup():
+    """A fresh secret for the authenticator app: ``{secret, provisioning_uri}``; 409
+    ``second_factor_enabled`` when the account has one already."""
+    return rpc(
+        "auth",
+        "BeginSecondFactorSetup",
+        auth_pb2.BeginSecondFactorSetupRequest(session_token=g.session_token),
+        identity=False,
+    )
+
+
+def confirm_second_factor_setup(code: str) -> list[str]:
+    """The first code from the app turns the factor on: the 10 recovery codes (shown once); the
+    session goes on refreshed (no longer limited to the set-up). 400 ``invalid_otp`` (fields.code),
+    409 ``no_setup_pending``."""
+    done = rpc(
+        "auth",
+        "ConfirmSecondFactorSetup",
+        auth_pb2.ConfirmSecondFactorSetupRequest(session_token=g.session_token, code=code),
+        identity=False,
+    )
+    adopt(done.session)
+    return list(done.recovery_codes)
+
+
+def disable_second_factor(otp: str, password: str):
+    """Turn one's factor off with a code (or a recovery code) or the password; the session as it is
+    now (a staff member of a school that requires one is back to setting one up)."""
+    sess = rpc(
+        "auth",
+        "DisableSecondFactor",
+        auth_pb2.DisableSecondFactorRequest(session_token=g.session_token, otp=otp, password=password),
+        identity=False,
+    ).session
+    adopt(sess)
+    return sess
+
+
+def get_security_settings():
+    """The school's ``require_second_factor`` and how many staff accounts have no factor yet."""
+    return rpc("auth", "GetSecuritySettings", auth_pb2.GetSecuritySettingsRequest())
+
+
+def update_security_settings(require_second_factor: bool):
+    return rpc(
+        "auth",
+        "UpdateSecuritySettings",
+        auth_pb2.UpdateSecuritySettingsRequest(require_second_factor=require_second_factor),
+    )
+
+
 # -- the school's people (staff) --------------------------------------------------------------------
 
 
@@ -147,3 +209,56 @@ def link_children(parent_id: str, student_ids: list[str]) -> list[str]:
 
 def issue_connection_token(parent_id: str) -> None:
     rpc("auth", "IssueConnectionToken", auth_pb2.IssueConnectionTokenRequest(parent_id=parent_id))
+
+
+def list_parents(status: str = "", student_ids: list[str] | None = None) -> list:
+    """The school's parents (``ParentContact``), by name; all, or those with a status or of students."""
+    req = auth_pb2.ListParentsRequest(status=status, student_ids=student_ids or [])
+    return list(rpc("auth", "ListParents", req).parents)
+
+
+def list_staff() -> list:
+    """The school's staff accounts (``StaffMember``), by name."""
+    return list(rpc("auth", "ListStaff", auth_pb2.ListStaffRequest()).staff)
+
+
+def get_parent(parent_id: str):
+    """One parent of the school (``ParentContact``); NotFound otherwise. auth has no call reading one
+    account: the school's list is read and searched (a stopgap until auth offers one)."""
+    found = next((p for p in list_parents() if p.id == parent_id), None)
+    if found is None:
+        raise NotFound("no such parent")
+    return found
+
+
+def check_role(account_id: str, role: str) -> None:
+    """NotFound unless ``account_id`` is a ``role`` account ("parent" or "staff") of the school as
+    far as the staff list tells: auth's DisableAccount, EnableAccount and EndSessions take any
+    account of the school, and a parent's route must never act on a colleague (nor the reverse).
+    A parent id that is not the school's at all is refused by auth itself (NotFound)."""
+    is_staff = any(m.id == account_id for m in list_staff())
+    if is_staff != (role == "staff"):
+        raise NotFound("no such parent" if role == "parent" else "no such staff member")
+
+
+def disable_account(account_id: str):
+    """Disable an account of the school: its sessions end at once; the parent or staff member as it
+    is now. 403 ``cannot_disable_self``."""
+    made = rpc("auth", "DisableAccount", auth_pb2.DisableAccountRequest(account_id=account_id))
+    return getattr(made, made.WhichOneof("account") or "parent")
+
+
+def enable_account(account_id: str):
+    made = rpc("auth", "EnableAccount", auth_pb2.EnableAccountRequest(account_id=account_id))
+    return getattr(made, made.WhichOneof("account") or "parent")
+
+
+def end_sessions(account_id: str) -> int:
+    """End every session of an account of the school; how many were open."""
+    return rpc("auth", "EndSessions", auth_pb2.EndSessionsRequest(account_id=account_id)).ended
+
+
+def reset_second_factor(account_id: str) -> None:
+    """Remove a colleague's second factor (phone and recovery codes lost); their sessions end.
+    403 ``cannot_reset_self``."""
+    rpc("auth", "ResetSecondFactor", auth_pb2.ResetSecondFactorRequest(account_id=account_id))

@@ -1,0 +1,241 @@
+"""The school's people through the JSON API (API.md "School back office": parents and staff), in-process
+against a fake auth: the parents' list with its search, status filter and paging, one parent, disabling
+and enabling, ending sessions, the staff list and a colleague's actions, and auth's refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartable.auth.v1 import auth_pb2 as pb
+from kit.errors import Forbidden, InvalidRequest, NotFound
+
+PARENT_KEYS = {"id", "first_name", "last_name", "email", "username", "student_ids", "status"}
+STAFF_KEYS = {"id", "first_name", "last_name", "email", "username", "status"}
+
+
+def parent(i: int, first: str, last: str, status: str = "active", email: str = "") -> pb.ParentContact:
+    return pb.ParentContact(
+        id=f"p-{i}",
+        first_name=first,
+        last_name=last,
+        display_name=f"{first} {last}",
+        email=email or f"{first.lower()}.{last.lower()}@example.test",
+        username=f"{first.lower()}.{last.lower()}",
+        student_ids=[f"s-{i}"],
+        status=status,
+        language="fr",
+    )
+
+
+PARENTS = [
+    parent(1, "Éloïse", "Dubois"),
+    parent(2, "Marc", "Dubois-Léger", "invited"),
+    parent(3, "Fatima", "El Amrani", "disabled", email="fatima@MAIL.example"),
+    parent(4, "Jan", "Peeters"),
+    parent(5, "Sofie", "Van den Broeck", "invited"),
+]
+COLLEAGUE = pb.StaffMember(
+    id="st-2",
+    first_name="Luc",
+    last_name="Secrétariat",
+    email="luc@school.test",
+    username="luc",
+    status="active",
+)
+
+
+@pytest.fixture
+def staff(fakes):
+    fakes.on(
+        "auth",
+        "ListParents",
+        lambda req: pb.ListParentsResponse(
+            parents=[p for p in PARENTS if not req.status or p.status == req.status]
+        ),
+    )
+    signed = fakes.staff()
+    me = pb.StaffMember(
+        id=signed.session.account.id, first_name="Claire", last_name="Direction", status="active"
+    )
+    fakes.on("auth", "ListStaff", pb.ListStaffResponse(staff=[me, COLLEAGUE]))
+    return signed
+
+
+def _ids(resp) -> list[str]:
+    return [p["id"] for p in resp.get_json()["items"]]
+
+
+def test_the_parents_list_has_the_contract_shape(client, staff):
+    resp = client.get("/api/v1/admin/parents", headers=staff.bearer)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert set(body) == {"items", "next_cursor"} and body["next_cursor"] is None
+    assert [set(p) for p in body["items"]] == [PARENT_KEYS] * 5
+    assert body["items"][0] == {
+        "id": "p-1",
+        "first_name": "Éloïse",
+        "last_name": "Dubois",
+        "email": "éloïse.dubois@example.test",
+        "username": "éloïse.dubois",
+        "student_ids": ["s-1"],
+        "status": "active",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("dubois", ["p-1", "p-2"]),
+        ("eloise", ["p-1"]),  # accents ignored
+        ("LÉGER", ["p-2"]),
+        ("dubois marc", ["p-2"]),  # every word, any order
+        ("mail.example", ["p-3"]),  # the e-mail address, case ignored
+        ("van den", ["p-5"]),
+        ("nobody", []),
+    ],
+)
+def test_q_finds_parents_by_name_or_email(client, staff, query, expected):
+    resp = client.get("/api/v1/admin/parents", query_string={"q": query}, headers=staff.bearer)
+    assert _ids(resp) == expected
+
+
+def test_status_is_asked_of_auth_and_checked(client, fakes, staff):
+    resp = client.get("/api/v1/admin/parents?status=invited", headers=staff.bearer)
+    assert _ids(resp) == ["p-2", "p-5"]
+    assert fakes.requests("auth", "ListParents")[-1].status == "invited"
+    bad = client.get("/api/v1/admin/parents?status=gone", headers=staff.bearer)
+    assert bad.status_code == 400 and "status" in bad.get_json()["error"]["fields"]
+
+
+def test_paging_with_limit_and_cursor(client, staff):
+    first = client.get("/api/v1/admin/parents?limit=2", headers=staff.bearer).get_json()
+    assert [p["id"] for p in first["items"]] == ["p-1", "p-2"] and first["next_cursor"]
+    second = client.get(
+        "/api/v1/admin/parents",
+        query_string={"limit": 2, "cursor": first["next_cursor"]},
+        headers=staff.bearer,
+    ).get_json()
+    assert [p["id"] for p in second["items"]] == ["p-3", "p-4"]
+    third = client.get(
+        "/api/v1/admin/parents",
+        query_string={"limit": 2, "cursor": second["next_cursor"]},
+        headers=staff.bearer,
+    ).get_json()
+    assert [p["id"] for p in third["items"]] == ["p-5"] and third["next_cursor"] is None
+    for bad in ({"limit": 0}, {"limit": 201}, {"limit": "x"}, {"cursor": "nonsense"}, {"q": "x" * 201}):
+        resp = client.get("/api/v1/admin/parents", query_string=bad, headers=staff.bearer)
+        assert resp.status_code == 400, bad
+
+
+def test_one_parent_or_404(client, staff):
+    assert client.get("/api/v1/admin/parents/p-4", headers=staff.bearer).get_json()["last_name"] == "Peeters"
+    resp = client.get("/api/v1/admin/parents/p-404", headers=staff.bearer)
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_disable_and_enable_a_parent(client, fakes, staff):
+    disabled = pb.ParentContact()
+    disabled.CopyFrom(PARENTS[3])
+    disabled.status = "disabled"
+    fakes.on("auth", "DisableAccount", lambda req: pb.DisableAccountResponse(parent=disabled))
+    fakes.on("auth", "EnableAccount", lambda req: pb.EnableAccountResponse(parent=PARENTS[3]))
+    resp = client.post("/api/v1/admin/parents/p-4/disable", headers=staff.bearer)
+    assert resp.status_code == 200
+    assert set(resp.get_json()) == PARENT_KEYS and resp.get_json()["status"] == "disabled"
+    assert fakes.requests("auth", "DisableAccount")[0].account_id == "p-4"
+    resp = client.post("/api/v1/admin/parents/p-4/enable", headers=staff.bearer)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "active"
+
+
+def test_a_parents_route_never_acts_on_a_colleague_nor_the_reverse(client, fakes, staff):
+    fakes.on("auth", "DisableAccount", lambda req: pb.DisableAccountResponse(staff=COLLEAGUE))
+    fakes.on("auth", "EndSessions", pb.EndSessionsResponse(ended=1))
+    for path in ("/api/v1/admin/parents/st-2/disable", "/api/v1/admin/parents/st-2/enable"):
+        assert client.post(path, headers=staff.bearer).status_code == 404
+    assert client.delete("/api/v1/admin/parents/st-2/sessions", headers=staff.bearer).status_code == 404
+    for path in ("/api/v1/admin/staff/p-4/disable", "/api/v1/admin/staff/p-4/enable"):
+        assert client.post(path, headers=staff.bearer).status_code == 404
+    assert client.delete("/api/v1/admin/staff/p-4/second-factor", headers=staff.bearer).status_code == 404
+    assert fakes.requests("auth", "DisableAccount") == [] and fakes.requests("auth", "EndSessions") == []
+
+
+def test_auth_refusals_pass_through(client, fakes, staff):
+    def unknown(_req):
+        raise NotFound("no such account")
+
+    def self_(_req):
+        raise Forbidden("you cannot disable your own account", code="cannot_disable_self")
+
+    def reset_self(_req):
+        raise Forbidden("turn your own off", code="cannot_reset_self")
+
+    fakes.on("auth", "DisableAccount", unknown)
+    assert (
+        client.post("/api/v1/admin/parents/p-other-school/disable", headers=staff.bearer).status_code == 404
+    )
+    fakes.on("auth", "DisableAccount", self_)
+    me = staff.session.account.id
+    resp = client.post(f"/api/v1/admin/staff/{me}/disable", headers=staff.bearer)
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "cannot_disable_self"
+    fakes.on("auth", "ResetSecondFactor", reset_self)
+    resp = client.delete(f"/api/v1/admin/staff/{me}/second-factor", headers=staff.bearer)
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "cannot_reset_self"
+
+
+def test_end_sessions_answers_how_many(client, fakes, staff):
+    fakes.on("auth", "EndSessions", pb.EndSessionsResponse(ended=2))
+    resp = client.delete("/api/v1/admin/parents/p-1/sessions", headers=staff.bearer)
+    assert resp.status_code == 200 and resp.get_json() == {"ended": 2}
+    resp = client.delete("/api/v1/admin/staff/st-2/sessions", headers=staff.bearer)
+    assert resp.get_json() == {"ended": 2}
+
+
+def test_the_staff_list_and_a_colleagues_actions(client, fakes, staff):
+    body = client.get("/api/v1/admin/staff", headers=staff.bearer).get_json()
+    assert [set(m) for m in body["items"]] == [STAFF_KEYS, STAFF_KEYS]
+    assert body["items"][1] == {
+        "id": "st-2",
+        "first_name": "Luc",
+        "last_name": "Secrétariat",
+        "email": "luc@school.test",
+        "username": "luc",
+        "status": "active",
+    }
+    off = pb.StaffMember()
+    off.CopyFrom(COLLEAGUE)
+    off.status = "disabled"
+    fakes.on("auth", "DisableAccount", lambda req: pb.DisableAccountResponse(staff=off))
+    fakes.on("auth", "EnableAccount", lambda req: pb.EnableAccountResponse(staff=COLLEAGUE))
+    fakes.on("auth", "ResetSecondFactor", pb.ResetSecondFactorResponse())
+    assert (
+        client.post("/api/v1/admin/staff/st-2/disable", headers=staff.bearer).get_json()["status"]
+        == "disabled"
+    )
+    assert (
+        client.post("/api/v1/admin/staff/st-2/enable", headers=staff.bearer).get_json()["status"] == "active"
+    )
+    assert client.delete("/api/v1/admin/staff/st-2/second-factor", headers=staff.bearer).status_code == 204
+    assert fakes.requests("auth", "ResetSecondFactor")[0].account_id == "st-2"
+
+
+def test_parents_cannot_use_these_and_cookie_callers_need_the_csrf_header(client, fakes, staff):
+    parent = fakes.parent()
+    for method, path in [
+        ("get", "/api/v1/admin/parents"),
+        ("get", "/api/v1/admin/staff"),
+        ("post", "/api/v1/admin/parents/p-1/disable"),
+    ]:
+        assert getattr(client, method)(path, headers=parent.bearer).status_code == 403
+    client.set_cookie("cartable_session", staff.token)
+    resp = client.post("/api/v1/admin/parents/p-1/disable")
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "csrf_failed"
+    assert fakes.requests("auth", "DisableAccount") == []
+
+
+def test_a_bad_status_from_auth_is_a_400_with_its_field(client, fakes, staff):
+    def refuse(_req):
+        raise InvalidRequest("unknown status", fields={"status": "one of invited, active, disabled"})
+
+    fakes.on("auth", "ListParents", refuse)
+    resp = client.get("/api/v1/admin/parents", headers=staff.bearer)
+    assert resp.status_code == 400 and "status" in resp.get_json()["error"]["fields"]
