@@ -33,6 +33,8 @@ PUBLIC_METHODS = frozenset(
         "SignOut",
         "ChangePassword",
         "SelectChild",
+        # the session token, or the identity token when there is no session (checked by the use case)
+        "Reauthenticate",
         # with the session token, so that a session still to set its factor up can do so
         "BeginSecondFactorSetup",
         "ConfirmSecondFactorSetup",

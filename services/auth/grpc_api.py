@@ -2,7 +2,7 @@
 comes from the identity token (kit.identity.current()), except for the public methods (app.py)."""
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
-from kit.identity import current
+from kit.identity import current, current_identity
 from services.auth.use_cases import accounts, people, second_factor, sessions, signin, tokens
 from services.auth.use_cases.common import Deps
 
@@ -52,6 +52,16 @@ class Servicer(pb_grpc.AuthServiceServicer):
             request.current_password,
             request.new_password,
             request.new_password_confirm,
+        )
+
+    def Reauthenticate(self, request, context):
+        # with the session token, or else the identity token's account
+        return signin.reauthenticate(
+            self.deps,
+            request.session_token,
+            current_identity.get(),
+            request.current_password,
+            request.client_address,
         )
 
     def SelectChild(self, request, context):

@@ -57,7 +57,7 @@ def select_child(deps: Deps, session_token: str, child_id: str) -> pb.SelectChil
     now = deps.clock()
     with deps.db.unit_of_work() as s:
         row, acc = live_session(s, session_token, now)
-        children = _children(s, acc)
+        children = children_of(s, acc)
         if not child_id or child_id not in {c.id for c in children}:
             raise NotFound("no such child")
         access.set_active_child(s, row.id, child_id)
@@ -74,7 +74,7 @@ def open_session(deps: Deps, s: Session, acc, now: datetime, previous_session_to
     if previous_session_token:
         access.end_session(s, session_hash(previous_session_token), now)
     access.delete_sessions_expired_before(s, acc.id, now - KEEP_ENDED)
-    children = _children(s, acc)
+    children = children_of(s, acc)
     token = new_session_id()
     access.insert_session(
         s,
@@ -106,34 +106,50 @@ def live_session(s: Session, session_token: str, now: datetime):
     return row, acc
 
 
-def _children(s: Session, acc) -> Sequence[Row]:
+def children_of(s: Session, acc) -> Sequence[Row]:
+    """A parent's children (student rows); none for staff."""
     return directory.children_of(s, acc) if acc.role == "parent" else []
+
+
+def identity_of(acc, children: Sequence[Row], reauthenticated_at: int | None = None) -> Identity:
+    """Who an identity token of this account says the caller is."""
+    return Identity(
+        account_id=acc.id,
+        role=acc.role,
+        school_id=acc.school_id,
+        # staff name no student: Identity.may_act_for lets them act for any of their school's
+        students={c.id: c.class_name for c in children},
+        reauthenticated_at=reauthenticated_at,
+    )
+
+
+def second_factor_setup_required(s: Session, acc, has_factor: bool | None = None) -> bool:
+    """A staff account of a school that requires a second factor, without one yet: its session
+    carries no identity token until it sets one up."""
+    if acc.role != "staff":
+        return False
+    if has_factor is None:
+        has_factor = bool(factors.enabled_ids(s, [acc.id]))
+    return not has_factor and factors.school_requires(s, acc.school_id)
 
 
 def session_message(
     deps: Deps, s: Session, token: str, row, acc, children: Sequence[Row] | None = None
 ) -> pb.Session:
     if children is None:
-        children = _children(s, acc)
+        children = children_of(s, acc)
     ids = [c.id for c in children]
     active = row.active_child_id if row.active_child_id in ids else None
     if active is None and len(ids) == 1:
         active = ids[0]
     if active != row.active_child_id:  # a child was added or left the school since
         access.set_active_child(s, row.id, active)
-    identity = Identity(
-        account_id=acc.id,
-        role=acc.role,
-        school_id=acc.school_id,
-        # staff name no student: Identity.may_act_for lets them act for any of their school's
-        students={c.id: c.class_name for c in children},
-    )
     has_factor = bool(factors.enabled_ids(s, [acc.id]))
-    setup_required = acc.role == "staff" and not has_factor and factors.school_requires(s, acc.school_id)
+    setup_required = second_factor_setup_required(s, acc, has_factor)
     identity_token, identity_exp = "", 0
     if not setup_required:  # until then the session only serves to set the factor up
         # Signed with the real time, not the service clock: every verifier checks it against theirs.
-        identity_token, identity_exp = deps.signer().sign(identity)
+        identity_token, identity_exp = deps.signer().sign(identity_of(acc, children))
     school_name = directory.school_name(s, acc.school_id)
     return views.session(
         token,

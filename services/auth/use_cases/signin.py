@@ -1,4 +1,5 @@
-"""Checking a password someone types: signing in, and changing one's password. Both are throttled.
+"""Checking a password someone types: signing in, changing one's password, and typing it again
+before a sensitive change (reauthenticate). All are throttled.
 
 Failed attempts are slowed, then refused for a while (RateLimited with retry_after), per username typed
 and per client address (domain/throttle.py). A locked username refuses every attempt; a locked address
@@ -11,12 +12,22 @@ transactions (see common.py).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
-from kit.errors import AppError, Conflict, InvalidRequest, RateLimited, Unauthenticated, Unavailable
+from kit.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+from kit.identity import Identity
 from services.auth.db import access, directory
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.throttle import (
@@ -35,7 +46,13 @@ from services.auth.use_cases.common import (
     weak_password_error,
 )
 from services.auth.use_cases.second_factor import verify_second_factor
-from services.auth.use_cases.sessions import live_session, open_session
+from services.auth.use_cases.sessions import (
+    children_of,
+    identity_of,
+    live_session,
+    open_session,
+    second_factor_setup_required,
+)
 
 
 def sign_in(
@@ -143,11 +160,10 @@ def change_password(
         decision = throttle(s, now, acc.username, "")
         pending = record_failures(s, now, [("account", acc.username)])
         stored = acc.password_hash
+    right = _typed_password_right(deps, decision, pending, stored, current_password)
     try:
-        wait_delay(deps, decision)
-        right = bool(stored) and deps.hasher.verify(stored, current_password or "")
         new_hash = deps.hasher.hash(new_password) if right else ""
-    except (Unavailable, RateLimited):
+    except Unavailable:
         forget_attempt(deps, pending)
         raise
     if not right:
@@ -162,6 +178,75 @@ def change_password(
         access.end_sessions_of(s, acc.id, now, but=row.id)
     log.info("password changed, other sessions ended", extra={"account_id": acc.id})
     return pb.ChangePasswordResponse()
+
+
+def reauthenticate(
+    deps: Deps, session_token: str, who: Identity | None, current_password: str, client_address: str = ""
+) -> pb.ReauthenticateResponse:
+    """The signed-in caller types their password again before a sensitive change (the school's
+    IBAN): a fresh identity token for the same account, school and students, carrying
+    ``reauthenticated_at``. The account is the session's, or without a session token the identity
+    token's (still enabled, of the same school). Throttled like a sign-in, per account and address;
+    a wrong or empty password is Unauthenticated ``invalid_credentials`` (``fields.current_password``)."""
+    if not (current_password or ""):
+        raise Unauthenticated(
+            "type your password", code="invalid_credentials", fields={"current_password": "required"}
+        )
+    address = address_key(client_address) if client_address else ""
+    now = deps.clock()
+    with deps.db.unit_of_work() as s:
+        acc = _caller(s, session_token, who, now)
+        if second_factor_setup_required(s, acc):
+            raise Forbidden("set up your second factor first", code="second_factor_setup_required")
+        decision = throttle(s, now, acc.username, address)
+        pending = record_failures(s, now, [("account", acc.username), ("address", address)])
+        stored = acc.password_hash
+    if not _typed_password_right(deps, decision, pending, stored, current_password):
+        log.info("reauthentication failed", extra={"account_id": acc.id, "client": address})
+        if decision.failure_retry_after:
+            raise _address_locked(decision)
+        raise Unauthenticated(
+            "the password is not right", code="invalid_credentials", fields={"current_password": "incorrect"}
+        )
+    at = int(time.time())  # an instant in the token, like its iat: the real time, not the service clock
+    with deps.db.unit_of_work() as s:
+        access.delete_failures(s, pending)
+        access.clear_failures(s, "account", acc.username)
+        current = directory.account(s, acc.id)
+        if current is None or current.disabled_at is not None:
+            raise account_disabled()
+        identity = identity_of(current, children_of(s, current), reauthenticated_at=at)
+    token, expires = deps.signer().sign(identity)
+    log.info("reauthenticated", extra={"account_id": acc.id})
+    return pb.ReauthenticateResponse(identity_token=token, identity_expires_at=expires, reauthenticated_at=at)
+
+
+def _caller(s: Session, session_token: str, who: Identity | None, now: datetime):
+    """The account calling: its session's (refreshed), else its identity token's."""
+    if session_token:
+        return live_session(s, session_token, now)[1]
+    if who is None or who.role not in ("parent", "staff"):
+        raise Unauthenticated("sign in first")
+    acc = directory.account(s, who.account_id)
+    if acc is None or acc.school_id != who.school_id:
+        raise Unauthenticated("sign in first")
+    if acc.disabled_at is not None:
+        raise Unauthenticated("this account has been disabled by the school", code="account_disabled")
+    return acc
+
+
+def _typed_password_right(
+    deps: Deps, decision: SignInDecision, pending: list[int], stored: str | None, password: str
+) -> bool:
+    """Wait the throttling delay, then check ``password`` against the account's hash (an account
+    without one checks nothing and is wrong). An attempt that could not be checked (no hashing
+    slot, too many waiting) is forgotten and its error raised."""
+    try:
+        wait_delay(deps, decision)
+        return bool(stored) and deps.hasher.verify(stored or "", password or "")
+    except (Unavailable, RateLimited):
+        forget_attempt(deps, pending)
+        raise
 
 
 def _rehashed(deps: Deps, stored: str, password: str) -> str | None:
