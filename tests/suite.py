@@ -4,7 +4,11 @@ RabbitMQ, the SMTP catcher, the payment provider's stand-in, and the gateway on 
 
 A test never sleeps to let the suite catch up: it waits for what it means (``kit.testing.wait_for``),
 and before asserting that nothing more came of what it did (no doubled event, mail or document) it
-waits until the bus has settled: ``mark = suite.bus_mark()`` first, then ``suite.wait_until_settled(mark)``."""
+waits until the bus has settled: ``mark = suite.bus_mark()`` first, then ``suite.wait_until_settled(mark)``.
+
+``Suite(..., broker_proxy=True)`` puts a ``kit.testing.TcpProxy`` between every process and RabbitMQ:
+``suite.broker_proxy.cut()`` is the broker going away for all of them, ``restore()`` its return. The
+test's own ``suite.broker`` (queues, counts, cleanup) still reaches the broker directly."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from sqlalchemy import bindparam, create_engine, text
@@ -25,7 +30,7 @@ from werkzeug.serving import make_server
 from kit import migrations
 from kit.service import bootstrap, make_consumer
 from kit.settings import ROOT, SERVICES, load_settings
-from kit.testing import BrokerNamespace, Keys, ThrowawayDatabases, wait_for
+from kit.testing import BrokerNamespace, Keys, TcpProxy, ThrowawayDatabases, wait_for
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -59,13 +64,34 @@ def _has_command(service: str, command: str) -> bool:
     return True
 
 
+def through_proxy(amqp_url: str, proxy: TcpProxy) -> str:
+    """``amqp_url`` with its host and port replaced by the proxy's (credentials and vhost kept)."""
+    parts = urlsplit(amqp_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class Suite:
     def __init__(
-        self, tmp: Path, databases: ThrowawayDatabases, broker: BrokerNamespace, gunicorn_workers: int = 0
+        self,
+        tmp: Path,
+        databases: ThrowawayDatabases,
+        broker: BrokerNamespace,
+        gunicorn_workers: int = 0,
+        *,
+        broker_proxy: bool = False,
     ) -> None:
         self.tmp = tmp
         self.databases = databases
         self.broker = broker
+        # The processes' way to the broker: directly, or through a relay a test can cut.
+        self.broker_proxy: TcpProxy | None = None
+        self.amqp_url = broker.url
+        if broker_proxy:
+            target = urlsplit(broker.url)
+            self.broker_proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672)
+            self.amqp_url = through_proxy(broker.url, self.broker_proxy)
         self.keys = Keys(tmp)
         self.var = tmp / "var"
         self.mail_dir = self.var / "mail"
@@ -95,7 +121,7 @@ class Suite:
                 "CARTABLE_VAR_DIR": str(self.var),
                 "IDENTITY_PRIVATE_KEY_FILE": str(self.keys.private_file),
                 "IDENTITY_PUBLIC_KEY_FILE": str(self.keys.public_file),
-                "AMQP_URL": self.broker.url,
+                "AMQP_URL": self.amqp_url,
                 "EVENTS_EXCHANGE": self.broker.exchange,
                 "QUEUE_PREFIX": self.broker.prefix,
                 "SMTP_URL": f"smtp://127.0.0.1:{self.smtp_port}",
@@ -323,6 +349,8 @@ class Suite:
             self._catcher.stop()
         for engine in self._engines.values():
             engine.dispose()
+        if self.broker_proxy is not None:
+            self.broker_proxy.close()
 
     def run_command(self, svc: str, *args: str) -> str:
         """Run ``python -m services.<svc> <args>`` against the suite's database; returns stdout."""
