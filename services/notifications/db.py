@@ -181,6 +181,58 @@ def upcoming_school_events(
     return rows[:limit]
 
 
+
+def school_event(s: Session, school_id: str, event_id: str):
+    """One of the school's events (None when there is no such event in this school)."""
+    return s.execute(
+        select(school_events).where(school_events.c.id == event_id, school_events.c.school_id == school_id)
+    ).first()
+
+
+def school_events_between(
+    s: Session, school_id: str, start: datetime | None, end: datetime | None, limit: int
+) -> list:
+    """The school's events starting in [start, end) (a bound None: none that side), soonest first."""
+    q = select(school_events).where(school_events.c.school_id == school_id)
+    if start is not None:
+        q = q.where(school_events.c.starts_at >= start)
+    if end is not None:
+        q = q.where(school_events.c.starts_at < end)
+    return list(s.execute(q.order_by(school_events.c.starts_at, school_events.c.id).limit(limit)).all())
+
+
+def update_school_event(
+    s: Session,
+    *,
+    id: str,
+    school_id: str,
+    title: str,
+    description: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    class_names: list[str],
+) -> None:
+    s.execute(
+        update(school_events)
+        .where(school_events.c.id == id, school_events.c.school_id == school_id)
+        .values(
+            title=title,
+            description=description,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            class_names="\n".join(class_names),
+        )
+    )
+
+
+def delete_school_event(s: Session, school_id: str, event_id: str) -> bool:
+    """Remove the event (parents' lists read this table: it is gone for them at once); False when the
+    school has no such event."""
+    result = s.execute(
+        delete(school_events).where(school_events.c.id == event_id, school_events.c.school_id == school_id)
+    )
+    return cast(CursorResult, result).rowcount == 1
+
 # -- contact book and preferences ---------------------------------------------------------------
 
 

@@ -16,6 +16,18 @@ class Servicer(pb_grpc.NotificationsServiceServicer):
     def CreateEvent(self, request, context):
         return self.school_events.create_event(current(), request)
 
+    def ListSchoolEvents(self, request, context):
+        return self.school_events.list_school_events(current(), request)
+
+    def GetEvent(self, request, context):
+        return self.school_events.get_event(current(), request.event_id)
+
+    def UpdateEvent(self, request, context):
+        return self.school_events.update_event(current(), request)
+
+    def DeleteEvent(self, request, context):
+        return self.school_events.delete_event(current(), request.event_id)
+
     def GetMailPreferences(self, request, context):
         return self.mails.get_mail_preferences(current())
 

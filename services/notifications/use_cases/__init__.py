@@ -1,6 +1,6 @@
 """Use cases of the notifications service, one module per capability, one unit of work each.
 
-- school_events: the school's calendar, published by staff and read by parents
+- school_events: the school's calendar, published, listed, changed and deleted by staff and read by parents
 - mails: a parent's choice of mails; the mails that could not be sent, for staff to retry
 
 The mails themselves are queued by handlers.py (reactions to other services' events) and sent by

@@ -55,7 +55,11 @@ def schools(notifications_rt, notifications_stub, consumer, mailer, smtp_catcher
         [mail] = notifications_stub.ListFailedMails(
             pb.ListFailedMailsRequest(), metadata=md(their_staff)
         ).mails
-        ids[school] = SimpleNamespace(student=student, mail=mail.id)
+        event = notifications_stub.CreateEvent(
+            pb.CreateEventRequest(title=f"Fête de {student}", starts_at="2026-12-05T10:00:00+01:00"),
+            metadata=md(their_staff),
+        )
+        ids[school] = SimpleNamespace(student=student, mail=mail.id, event=event.id)
     return SimpleNamespace(
         rt=notifications_rt, stub=notifications_stub, staff=staff, us=ids[OURS], them=ids[THEIRS]
     )
@@ -66,8 +70,13 @@ def schools(notifications_rt, notifications_stub, consumer, mailer, smtp_catcher
 CASES: dict[tuple[str, str], Callable[[SimpleNamespace], object]] = {
     ("ListEvents", "student_id"): lambda x: pb.ListEventsRequest(student_id=x.student),
     ("RetryFailedMail", "mail_id"): lambda x: pb.RetryFailedMailRequest(mail_id=x.mail),
+    ("GetEvent", "event_id"): lambda x: pb.GetEventRequest(event_id=x.event),
+    ("UpdateEvent", "event_id"): lambda x: pb.UpdateEventRequest(
+        event_id=x.event, title="Changed", class_names=pb.EventClasses(names=["6A"])
+    ),
+    ("DeleteEvent", "event_id"): lambda x: pb.DeleteEventRequest(event_id=x.event),
 }
-# CreateEvent, ListFailedMails and the parents' GetMailPreferences / UpdateMailPreferences take no id:
+# CreateEvent, ListSchoolEvents, ListFailedMails and the parents' GetMailPreferences / UpdateMailPreferences take no id:
 # they act on the caller's school (or account) only.
 EXEMPT: dict[tuple[str, str], str] = {}
 
@@ -89,6 +98,11 @@ def test_the_same_call_with_our_own_ids_is_served(schools, rpc, field):
 def test_the_failed_mails_listed_are_the_callers_schools_only(schools):
     listed = schools.stub.ListFailedMails(pb.ListFailedMailsRequest(), metadata=md(schools.staff)).mails
     assert [m.id for m in listed] == [schools.us.mail]
+
+
+def test_the_events_listed_are_the_callers_schools_only(schools):
+    listed = schools.stub.ListSchoolEvents(pb.ListSchoolEventsRequest(), metadata=md(schools.staff)).events
+    assert [e.id for e in listed] == [schools.us.event]
 
 
 def _id_fields(message, prefix: str = "") -> set[str]:
