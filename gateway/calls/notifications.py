@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cartable.notifications.v1 import notifications_pb2 as pb
 from gateway.clients import rpc
 from gateway.i18n import LANGUAGES
 from gateway.shapes import mail_switches
+from gateway.web import field_str
+from kit.dates import BRUSSELS
 from kit.errors import InvalidRequest
 
 
@@ -59,3 +63,46 @@ def create_event(title: str, description: str, starts_at: str, ends_at: str, cla
         title=title, description=description, starts_at=starts_at, ends_at=ends_at, class_names=class_names
     )
     return rpc("notifications", "CreateEvent", req).id
+
+
+def school_today() -> str:
+    """Today on the school's clock (Europe/Brussels), YYYY-MM-DD: where "upcoming" starts."""
+    return datetime.now(BRUSSELS).date().isoformat()
+
+
+def list_school_events(first: str, last: str) -> list[pb.SchoolEvent]:
+    """Staff: the school's events starting on ``first`` .. ``last`` (YYYY-MM-DD, both included, the
+    school's days; empty: no bound), soonest first. The service checks the dates."""
+    req = pb.ListSchoolEventsRequest(from_date=first, to_date=last)
+    return list(rpc("notifications", "ListSchoolEvents", req).events)
+
+
+def get_event(event_id: str) -> pb.SchoolEvent:
+    return rpc("notifications", "GetEvent", pb.GetEventRequest(event_id=event_id)).event
+
+
+def update_event(event_id: str, data: dict) -> pb.SchoolEvent:
+    """Change the fields of POST /api/v1/admin/events that ``data`` has (a JSON body, or the page's
+    form as one); the others stay. The service checks the event as it then is."""
+    req = pb.UpdateEventRequest(event_id=event_id)
+    for name, max_len in (("title", 200), ("description", 5000), ("starts_at", 100), ("ends_at", 100)):
+        if name in data:
+            setattr(req, name, field_str(data, name, required=False, max_len=max_len))
+    if "class_names" in data:
+        req.class_names.CopyFrom(pb.EventClasses(names=class_names_of(data)))
+    return rpc("notifications", "UpdateEvent", req).event
+
+
+def delete_event(event_id: str) -> None:
+    """Parents no longer see it, from their next read on."""
+    rpc("notifications", "DeleteEvent", pb.DeleteEventRequest(event_id=event_id))
+
+
+def class_names_of(data: dict) -> list[str]:
+    """``class_names`` of a body: a list of strings (null or absent: none, the whole school)."""
+    classes = data.get("class_names") or []
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise InvalidRequest(
+            "class_names must be a list of class names", fields={"class_names": "list of strings"}
+        )
+    return classes
