@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import sqlalchemy.exc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from kit.errors import AppError, Unauthenticated, trailing_metadata
+from kit.errors import AppError, Unauthenticated, Unavailable, trailing_metadata
 from kit.identity import METADATA_KEY, TokenVerifier, current_identity
 from kit.logs import request_id_var
 from kit.metrics import RPC_LATENCY, RPC_REQUESTS
@@ -116,6 +117,15 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 return inner(request, context)
             except AppError as err:
                 code = err.grpc_status.name
+                context.set_trailing_metadata(trailing_metadata(err))
+                context.abort(err.grpc_status, err.message)
+            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError) as exc:
+                # The database refused or dropped the connection (down, restarting, "too many
+                # clients", a pool exhausted, a deadlock rolled back): nothing was committed, the
+                # same call can be retried, so the caller hears "unavailable", never "internal".
+                code = "UNAVAILABLE"
+                log.warning("database unavailable in %s", method, extra={"error": type(exc).__name__})
+                err = Unavailable("the database is not answering, retry in a moment", retry_after=2)
                 context.set_trailing_metadata(trailing_metadata(err))
                 context.abort(err.grpc_status, err.message)
             except Exception:

@@ -107,11 +107,6 @@ def test_a_service_that_is_gone_is_503_with_retry_after(quick, fakes):
     assert r.headers["Retry-After"] == str(RETRY_AFTER_UNAVAILABLE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kit/grpcserver.py answers INTERNAL for any exception that is not an AppError, "
-    "sqlalchemy's OperationalError included (issue #15: it should be UNAVAILABLE)",
-)
 def test_a_database_refusing_connections_inside_a_service_is_503(client, fakes):
     def too_many_clients(_req):
         raise sqlalchemy.exc.OperationalError(
