@@ -125,9 +125,9 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 # same call can be retried, so the caller hears "unavailable", never "internal".
                 code = "UNAVAILABLE"
                 log.warning("database unavailable in %s", method, extra={"error": type(exc).__name__})
-                err = Unavailable("the database is not answering, retry in a moment", retry_after=2)
-                context.set_trailing_metadata(trailing_metadata(err))
-                context.abort(err.grpc_status, err.message)
+                down = Unavailable("the database is not answering, retry in a moment", retry_after=2)
+                context.set_trailing_metadata(trailing_metadata(down))
+                context.abort(down.grpc_status, down.message)
             except Exception:
                 # code(): on grpc's server context, not in its stubs.
                 if context.code() is not None:  # type: ignore[attr-defined]  # already aborted by the servicer
