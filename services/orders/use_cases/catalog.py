@@ -6,9 +6,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.orders.v1 import orders_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest
 from kit.idempotency import request_hash, run_idempotent
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.orders import db, views
 from services.orders.domain.pricing import ITEM_TYPES, MAX_PRICE_CENTS, catalog_order
@@ -83,6 +85,16 @@ class Catalog:
                 reference=reference or None,
                 created_at=self.rt.clock(),
             )
+            if not reference:  # an album's photos are audited once, as the album's offer (documents)
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "orders.item.added",
+                    "order_item",
+                    item_id,
+                    f"{title.strip()}, {format_eur(price_cents)}",
+                )
             return pb.AddItemResponse(id=item_id)
 
         return run_idempotent(
@@ -106,4 +118,14 @@ class Catalog:
             raise InvalidRequest("too many references", fields={"references": f"at most {MAX_REFERENCES}"})
         with self.rt.db.unit_of_work() as s:
             count = db.withdraw_items(s, who.school_id, refs, self.rt.clock())
+            if count:
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "orders.items.withdrawn",
+                    "order_items",
+                    refs[0],
+                    f"{count} off sale: {', '.join(refs)}",
+                )
         return pb.WithdrawItemsResponse(count=count)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cartable.orders.v1 import orders_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest
 from kit.identity import Identity
 from kit.instants import parse_instant
@@ -70,4 +71,5 @@ class Periods:
                 class_names=sorted({c.strip() for c in class_names if c.strip()}),
                 created_at=self.rt.clock(),
             )
+            audit.record(self.rt, s, who, "orders.period.created", "order_period", period_id, title)
         return pb.CreatePeriodResponse(id=period_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from cartable.orders.v1 import orders_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.orders import db
 from services.orders.domain.pricing import MAX_PRICE_CENTS
@@ -32,4 +34,13 @@ class Returns:
                 s, who.school_id, student_id, credit_cents, (note or "").strip(), self.rt.clock()
             )
             balance = db.credit_balance(s, who.school_id, student_id)
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "orders.book_return.recorded",
+                "student",
+                student_id,
+                f"credit {format_eur(credit_cents)}",
+            )
         return pb.RecordBookReturnResponse(id=entry_id, credit_balance_cents=balance)

@@ -161,7 +161,9 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
     svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
     svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
     with rt.db.unit_of_work() as s:
-        bodies = s.execute(select(outbox.c.body)).scalars().all()
+        # the world's staff actions (period, items) left their audit entries there too
+        q = select(outbox.c.body).where(outbox.c.event_name != "orders.audit.recorded.v1")
+        bodies = s.execute(q).scalars().all()
     assert len(bodies) == 1
     env = envelope_pb2.Envelope.FromString(bodies[0])
     ev = events_pb2.OrderPlaced()
