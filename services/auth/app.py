@@ -11,7 +11,7 @@ from kit.grpcserver import Registration
 from kit.identity import TokenSigner
 from kit.service import Runtime, ServiceSpec
 from kit.settings import SettingsError
-from services.auth import db
+from services.auth import db, handlers
 from services.auth.commands import COMMANDS
 from services.auth.grpc_api import Servicer
 from services.auth.hashing import BoundedHasher, HashGate, WaitRoom
@@ -118,5 +118,6 @@ def spec() -> ServiceSpec:
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
         public_methods=PUBLIC_METHODS,
+        bindings=lambda rt: handlers.bindings(use_case_deps(rt)),
         commands={name: _with_deps(command) for name, command in COMMANDS.items()},
     )

@@ -3,7 +3,16 @@ comes from the identity token (kit.identity.current()), except for the public me
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
 from kit.identity import current, current_identity
-from services.auth.use_cases import accounts, people, second_factor, sessions, signin, tokens
+from services.auth.use_cases import (
+    accounts,
+    audit,
+    people,
+    schools,
+    second_factor,
+    sessions,
+    signin,
+    tokens,
+)
 from services.auth.use_cases.common import Deps
 
 
@@ -107,6 +116,11 @@ class Servicer(pb_grpc.AuthServiceServicer):
     def ListParents(self, request, context):
         return people.list_parents(self.deps, current(), list(request.student_ids), request.status)
 
+    def CreateStaff(self, request, context):
+        return schools.create_staff_member(
+            self.deps, current(), request.first_name, request.last_name, request.email, request.language
+        )
+
     def ListStaff(self, request, context):
         return accounts.list_staff(self.deps, current())
 
@@ -127,3 +141,6 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     def UpdateSecuritySettings(self, request, context):
         return second_factor.update_security_settings(self.deps, current(), request.require_second_factor)
+
+    def ListAuditEntries(self, request, context):
+        return audit.list_audit_entries(self.deps, current(), request.limit, request.cursor)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from cartable.auth.v1 import auth_pb2 as pb
 from services.auth.db import aware
 from services.auth.domain.accounts import account_status
@@ -100,4 +102,17 @@ def staff_member(acc, second_factor_enabled: bool = False) -> pb.StaffMember:
         username=acc.username,
         status=status(acc),
         language=acc.language,
+    )
+
+
+def audit_entry(row) -> pb.AuditEntry:
+    return pb.AuditEntry(
+        id=row.id,
+        at=aware(row.at).astimezone(UTC).isoformat(),
+        actor_id=row.actor_id,
+        actor_name=row.actor_name,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        detail=row.detail,
     )

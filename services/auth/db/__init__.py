@@ -7,8 +7,8 @@ school carries its ``school_id``; usernames are unique across the deployment, si
 with a username alone.
 
 The queries are beside: ``directory.py`` (schools, accounts, students, guardianships), ``access.py``
-(connection tokens, sessions, failed sign-ins) and ``factors.py`` (second factors, recovery codes,
-the school's requirement).
+(connection tokens, sessions, failed sign-ins), ``factors.py`` (second factors, recovery codes,
+the school's requirement) and ``audit.py`` (the audit log).
 """
 
 from __future__ import annotations
@@ -164,6 +164,30 @@ sign_in_failures = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_sign_in_failures_key", "key_kind", "key_value", "at"),
     Index("ix_sign_in_failures_at", "at"),
+)
+
+
+# The school's audit log (kit/audit.py): every staff action of every service that moved money or
+# changed settings, people or permissions, as its ``<svc>.audit.recorded.v1`` event said, with the
+# actor's name as auth knew it then. Append-only: no code updates or deletes a row (and a trigger
+# refuses it, migration c2e7b9d4f610). ``id`` is the event's id: delivered twice, kept once. ``seq``
+# orders the entries of one instant as they were kept (a service's own, as it recorded them).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("school_id", String(36), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(36), nullable=False),
+    Column("actor_role", String(10), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),  # when auth kept it
+    Index("ix_audit_entries_school_at", "school_id", "at", "seq"),
 )
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from cartable.auth.v1 import auth_pb2_grpc, events_pb2
-from cartable.events.v1 import envelope_pb2
+from cartable.events.v1 import audit_pb2, envelope_pb2
 from kit import migrations
 from kit.errors import CODE_KEY
 from kit.identity import Identity
@@ -33,6 +33,7 @@ PAYLOADS = {
     "auth.parent.created.v1": events_pb2.ParentCreated,
     "auth.parent.updated.v1": events_pb2.ParentCreated,
     "auth.student.created.v1": events_pb2.StudentCreated,
+    "auth.audit.recorded.v1": audit_pb2.AuditRecorded,
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
 from kit.errors import Forbidden, NotFound
 from kit.identity import Identity
 from services.auth import events, views
@@ -45,6 +46,9 @@ def disable_account(deps: Deps, who: Identity, account_id: str) -> pb.DisableAcc
             ended = access.end_sessions_of(s, acc.id, now)
             access.revoke_unused_tokens(s, acc.id, now)
             acc = _announced(deps, s, acc.id)
+            audit.record(
+                deps, s, who, "auth.account.disabled", "account", acc.id, f"{acc.role} {acc.username}"
+            )
             log.info("account disabled", extra={"account_id": acc.id, "by": who.account_id, "ended": ended})
         return pb.DisableAccountResponse(**_answer(s, acc))
 
@@ -59,6 +63,9 @@ def enable_account(deps: Deps, who: Identity, account_id: str) -> pb.EnableAccou
         if acc.disabled_at is not None:
             directory.set_disabled(s, acc.id, None, None)
             acc = _announced(deps, s, acc.id)
+            audit.record(
+                deps, s, who, "auth.account.enabled", "account", acc.id, f"{acc.role} {acc.username}"
+            )
             log.info("account enabled", extra={"account_id": acc.id, "by": who.account_id})
         return pb.EnableAccountResponse(**_answer(s, acc))
 
@@ -71,6 +78,7 @@ def end_sessions(deps: Deps, who: Identity, account_id: str) -> pb.EndSessionsRe
     with deps.db.unit_of_work() as s:
         acc = _account(s, who, account_id)
         ended = access.end_sessions_of(s, acc.id, now)
+        audit.record(deps, s, who, "auth.sessions.ended", "account", acc.id, f"{acc.username}, {ended} ended")
     log.info(
         "sessions ended by the school", extra={"account_id": acc.id, "by": who.account_id, "ended": ended}
     )

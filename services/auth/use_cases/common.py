@@ -57,6 +57,7 @@ class Deps:
     totp_box: Callable[[], SecretBox]  # seals the TOTP secrets (secretbox.py), built on first use
     sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead); RateLimited when
     # too many are waiting already (hashing.WaitRoom)
+    service: str = "auth"  # the name kit.audit.record gives this service's audit entries
 
     def emit(self, s: Session, event: Event) -> None:
         """Record ``event`` in the outbox, in the transaction of ``s``."""

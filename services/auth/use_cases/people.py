@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
 from kit.errors import Forbidden, InvalidRequest, NotFound
 from kit.identity import Identity
 from services.auth import events, views
@@ -50,6 +51,7 @@ def create_student(
     with deps.db.unit_of_work() as s:
         require_school(s, who.school_id)
         student = add_student(deps, s, who.school_id, first, last, klass, level, deps.clock())
+        audit.record(deps, s, who, "auth.student.created", "student", student.id, f"{first} {last}, {klass}")
     log.info("student created", extra={"student_id": student.id})
     return pb.CreateStudentResponse(student=student)
 
@@ -100,6 +102,9 @@ def create_parent(
         require_school(s, who.school_id)
         acc = add_parent(deps, s, who.school_id, first, last, address, lang, ids, now)
         issue_token(deps, s, acc, "created", now)
+        audit.record(
+            deps, s, who, "auth.parent.created", "account", acc.id, f"{first} {last}, children {len(ids)}"
+        )
         return pb.CreateParentResponse(id=acc.id, username=acc.username)
 
     created = retrying(deps, create)
@@ -128,6 +133,15 @@ def link_children(
         if new:
             directory.insert_guardianships(s, acc.id, new, who.school_id, now)
             deps.emit(s, events.parent_updated(acc, directory.children_of(s, acc)))
+            audit.record(
+                deps,
+                s,
+                who,
+                "auth.parent.children_linked",
+                "account",
+                acc.id,
+                f"students linked: {', '.join(new)}",
+            )
         all_ids = sorted(linked | set(new))
     log.info("children linked", extra={"account_id": acc.id, "new": len(new)})
     return pb.LinkChildrenResponse(student_ids=all_ids)

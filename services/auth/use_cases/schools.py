@@ -1,5 +1,6 @@
 """Setting up a school and its staff: what ``python -m services.auth create-school | create-staff``
-run (commands.py). No RPC reaches these: a school starts from the command line."""
+run (commands.py), and a manager adding a colleague (CreateStaff). A school starts from the command
+line: no RPC creates one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest
+from kit.identity import Identity
 from services.auth.db import directory
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.usernames import normalize_username
@@ -37,6 +41,21 @@ class CreatedStaff:
     token_expires_at: datetime | None = None
 
 
+def operator(school_id: str) -> Identity:
+    """Who the audit log says acted when an operator ran a command (no account: role system)."""
+    return Identity(account_id="", role="system", school_id=school_id)
+
+
+def create_staff_member(
+    deps: Deps, who: Identity, first_name: str, last_name: str, email: str, language: str = "fr"
+) -> pb.CreateStaffResponse:
+    """Staff: a manager adds a colleague to the school's staff (API.md POST /api/v1/admin/staff);
+    the new account receives a connection token (mailed) to set its password."""
+    who.require_staff()
+    created = create_staff(deps, who.school_id, first_name, last_name, email, language=language, who=who)
+    return pb.CreateStaffResponse(id=created.account_id, username=created.username)
+
+
 def create_school(deps: Deps, name: str) -> str:
     """A new school; returns its id."""
     errors: dict[str, str] = {}
@@ -59,9 +78,11 @@ def create_staff(
     username: str = "",
     password: str | None = None,
     language: str = "fr",
+    who: Identity | None = None,
 ) -> CreatedStaff:
     """A school's manager. With a password (checked like a parent's), ready to sign in; without,
-    a connection token is issued (mailed, and returned for the one who runs the command)."""
+    a connection token is issued (mailed, and returned for the one who runs the command). ``who``:
+    the manager who creates a colleague (CreateStaff); none for the operator's command. Audited."""
     errors: dict[str, str] = {}
     first = text_field(first_name, "first_name", errors, max_len=100)
     last = text_field(last_name, "last_name", errors, max_len=100)
@@ -99,5 +120,8 @@ def create_staff(
         token = expires = None
         if password_hash is None:
             token, expires = issue_token(deps, s, acc, "created", now)
+        audit.record(
+            deps, s, who or operator(school_id), "auth.staff.created", "account", acc.id, f"{first} {last}"
+        )
     log.info("staff account created", extra={"account_id": acc.id, "school_id": school_id})
     return CreatedStaff(acc.id, school_id, acc.username, token, expires)

@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited, Unavailable
 from kit.identity import Identity
 from services.auth.db import access, directory, factors
@@ -145,6 +146,7 @@ def reset(deps: Deps, who: Identity, account_id: str) -> pb.ResetSecondFactorRes
             raise NotFound("no such account")
         factors.remove(s, acc.id)
         access.end_sessions_of(s, acc.id, now)
+        audit.record(deps, s, who, "auth.second_factor.reset", "account", acc.id, acc.username)
     log.info("second factor reset by the school", extra={"account_id": acc.id, "by": who.account_id})
     return pb.ResetSecondFactorResponse()
 
@@ -165,6 +167,15 @@ def update_security_settings(deps: Deps, who: Identity, require_second_factor: b
         require_school(s, who.school_id)
         factors.set_school_requires(s, who.school_id, bool(require_second_factor))
         answer = _settings(s, who.school_id)
+        audit.record(
+            deps,
+            s,
+            who,
+            "auth.security_settings.updated",
+            "school",
+            who.school_id,
+            f"require_second_factor={answer.require_second_factor}",
+        )
     log.info(
         "second factor requirement changed",
         extra={"school_id": who.school_id, "required": answer.require_second_factor, "by": who.account_id},

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest, NotFound, RateLimited, Unauthenticated, Unavailable
 from kit.identity import Identity
 from services.auth import events
@@ -164,6 +165,7 @@ def issue_connection_token(deps: Deps, who: Identity, parent_id: str) -> pb.Issu
         if acc.disabled_at is not None:
             raise Conflict("this account is disabled: enable it first", code="account_disabled")
         issue_token(deps, s, acc, "reissued", now)
+        audit.record(deps, s, who, "auth.connection_token.issued", "account", acc.id, "reissued")
     return pb.IssueConnectionTokenResponse()
 
 
