@@ -10,7 +10,6 @@ whole for every page).
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -21,8 +20,8 @@ from gateway.calls.account import (
     disable_account,
     enable_account,
     end_sessions,
+    find_parents,
     get_parent,
-    list_parents,
     list_staff,
     reset_second_factor,
 )
@@ -36,18 +35,6 @@ bp = Blueprint("api_people", __name__)
 MAX_QUERY_CHARS = 200
 
 
-def folded(text: str) -> str:
-    """Text compared as a person means it: case and accents ignored (``Éloïse`` finds ``eloise``)."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def matches(parent, query: str) -> bool:
-    """``query`` (folded, words in any order) is in the parent's names or e-mail address."""
-    haystack = folded(" ".join([parent.first_name, parent.last_name, parent.email, parent.username]))
-    return all(word in haystack for word in query.split())
-
-
 def parents_query() -> tuple[str, str]:
     """(q, status) from the query string, checked."""
     q = (request.args.get("q") or "").strip()
@@ -57,13 +44,6 @@ def parents_query() -> tuple[str, str]:
     if status and status not in PARENT_STATUSES:
         raise InvalidRequest("unknown status", fields={"status": " | ".join(PARENT_STATUSES)})
     return q, status
-
-
-def find_parents(q: str, status: str) -> list:
-    """The school's parents with ``status`` (all when empty) whose names or e-mail contain ``q``."""
-    found = list_parents(status=status)
-    query = folded(q)
-    return [p for p in found if matches(p, query)] if query else found
 
 
 # -- parents -----------------------------------------------------------------------------------------

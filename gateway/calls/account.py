@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import g
 
 from cartable.auth.v1 import auth_pb2
@@ -215,6 +217,29 @@ def list_parents(status: str = "", student_ids: list[str] | None = None) -> list
     """The school's parents (``ParentContact``), by name; all, or those with a status or of students."""
     req = auth_pb2.ListParentsRequest(status=status, student_ids=student_ids or [])
     return list(rpc("auth", "ListParents", req).parents)
+
+
+def folded(text: str) -> str:
+    """Text compared as a person means it: case and accents ignored (``Éloïse`` finds ``eloise``)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def find_parents(q: str = "", status: str = "") -> list:
+    """The school's parents with ``status`` (all when empty) whose names, e-mail address or username
+    contain every word of ``q`` (case and accents ignored), by name.
+
+    auth's ListParents filters by status but does not search: the search runs here over the school's
+    whole list, a stopgap until the service searches and pages itself."""
+    found = list_parents(status=status)
+    words = folded(q).split()
+    if not words:
+        return found
+    return [
+        p
+        for p in found
+        if all(w in folded(" ".join([p.first_name, p.last_name, p.email, p.username])) for w in words)
+    ]
 
 
 def list_staff() -> list:

@@ -9,9 +9,11 @@ from gateway.pages import (
     notifications,
     orders,
     payments,
+    people,
     photos,
     portal,
+    security,
     staff,
 )
 
-ALL = [home, account, portal, documents, finance, payments, orders, meetings, notifications, photos, staff]
+ALL = [home, account, security, portal, documents, finance, payments, orders, meetings, notifications, photos, staff, people]

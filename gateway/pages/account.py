@@ -1,5 +1,6 @@
 """Web pages: sign in, connection token (first connection or after a reset), forgotten password,
-child choice, password change, sign out (chapters 1° to 3° of the parent guide).
+child choice, password change, sign out (chapters 1° to 3° of the parent guide). The second factor's
+pages (the code at sign-in, setting it up) are in ``gateway.pages.security``.
 
 Other page modules protect their views with ``login_required`` (signed in) or ``parent_page`` (a
 parent with a child chosen); both make ``g.session`` and ``g.active_child`` available, and every
@@ -8,15 +9,11 @@ template gets ``session_info`` and ``active_child``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import re
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import (
     Blueprint,
     current_app,
@@ -30,8 +27,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
+import gateway.pages.sealed as sealed
 from gateway.calls.account import (
     activate,
     change_password,
@@ -40,6 +37,15 @@ from gateway.calls.account import (
     select_child,
     sign_in,
     sign_out,
+)
+from gateway.pages.account_messages import (
+    disabled_message,
+    lockout_message,
+    otp_missing_message,
+    otp_wrong_message,
+    password_message,
+    token_message,
+    unavailable_message,
 )
 from gateway.web import (
     SESSION_COOKIE,
@@ -62,14 +68,25 @@ log = logging.getLogger("gateway.pages.account")
 
 bp = Blueprint("account", __name__)
 
-# The connection token between the two steps of /jeton: in Flask's signed session cookie, encrypted
-# (the cookie is only signed) and good for this long.
+# The connection token between the two steps of /jeton (pages/sealed.py), good for this long.
 ACTIVATION_KEY = "activation_token"
 ACTIVATION_TTL = 30 * 60
+# The username and password between the two steps of a sign-in with a second factor (auth wants both
+# again with the code): kept briefly, dropped once used (pages/security.py reads them).
+SIGN_IN_KEY = "sign_in_pending"
+SIGN_IN_TTL = 5 * 60
 ACTIVATION_WHO_KEY = "activation_account"  # username and name, shown at the second step
 RESET_SENT_KEY = "password_reset_sent"
 TOKEN_ERROR_CODES = {"invalid_token", "token_invalid", "unknown_token", "token_unknown", "token_revoked"}
-NOT_AFTER_SIGN_IN = {"/connexion", "/jeton", "/jeton/mot-de-passe", "/deconnexion", "/mot-de-passe-oublie"}
+NOT_AFTER_SIGN_IN = {
+    "/connexion",
+    "/connexion/code",
+    "/jeton",
+    "/jeton/mot-de-passe",
+    "/deconnexion",
+    "/mot-de-passe-oublie",
+}
+SETUP_PAGE = "security.index"  # where a session still to set its second factor up is sent
 STAFF_HOMES = ("staff.index", "staff.home", "staff.dashboard", "documents.staff_deposit")
 
 
@@ -103,8 +120,11 @@ def login_required(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if load_session() is None:
+        sess = load_session()
+        if sess is None:
             return _sign_in_redirect()
+        if sess.second_factor_setup_required:
+            return redirect(url_for(SETUP_PAGE))
         g.pop("active_child", None)
         current_child()
         return view(*args, **kwargs)
@@ -134,7 +154,10 @@ def parent_page(view):
 
 
 def landing_url(sess) -> str:
-    """Where a session lands after signing in: the dashboard, the child choice, or staff's home."""
+    """Where a session lands after signing in: the dashboard, the child choice, or staff's home (the
+    second factor's set-up first when the school requires one and the account has none)."""
+    if sess.second_factor_setup_required:
+        return url_for(SETUP_PAGE)
     if sess.account.role == "staff":
         for endpoint in STAFF_HOMES:
             if endpoint in current_app.view_functions:
@@ -160,10 +183,11 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _signed_in_redirect(sess, target: str | None = None):
+def signed_in_redirect(sess, target: str | None = None):
+    if sess.second_factor_setup_required:
+        target = None  # nothing else works until it is set up
     resp = redirect(target or landing_url(sess), code=303)
-    session.pop(ACTIVATION_KEY, None)
-    session.pop(ACTIVATION_WHO_KEY, None)
+    sealed.drop(ACTIVATION_KEY, ACTIVATION_WHO_KEY, SIGN_IN_KEY)
     return set_session_cookie(resp, sess)
 
 
@@ -183,70 +207,6 @@ def _renew_session_cookie(resp):
     return resp
 
 
-# -- messages ------------------------------------------------------------------------------------
-
-
-def lockout_message(err: AppError) -> str:
-    minutes = max(1, -(-(err.retry_after or 60) // 60))
-    return ngettext(
-        "Trop de tentatives. Par sécurité, réessayez dans %(num)d minute.",
-        "Trop de tentatives. Par sécurité, réessayez dans %(num)d minutes.",
-        minutes,
-    )
-
-
-def token_message(err: AppError) -> str | None:
-    """The message for a connection token refused by auth, or None when the token was not the issue."""
-    if err.code == "token_expired":
-        return _(
-            "Ce jeton de connexion a expiré : il est valable 14 jours. Demandez-en un nouveau avec "
-            "« Mot de passe oublié ? » ou auprès de votre établissement scolaire."
-        )
-    if err.code == "token_used":
-        return _(
-            "Ce jeton de connexion a déjà été utilisé. Connectez-vous avec votre nom d'utilisateur et "
-            "votre mot de passe, ou demandez un nouveau jeton avec « Mot de passe oublié ? »."
-        )
-    if err.code in TOKEN_ERROR_CODES or (isinstance(err, InvalidRequest) and "token" in err.fields):
-        return _(
-            "Ce jeton de connexion n'est pas reconnu. Recopiez-le depuis le dernier courriel reçu : "
-            "un jeton plus ancien ne fonctionne plus."
-        )
-    return None
-
-
-def password_message(err: AppError) -> tuple[str, str]:
-    """(field, message) for a new password refused by auth's policy (its codes or its English text)."""
-    text = " ".join([err.code, err.message, *err.fields.keys(), *map(str, err.fields.values())]).lower()
-    if "mismatch" in text or "differ" in text:
-        return "password_confirm", _("Les deux mots de passe sont différents.")
-    if "too_short" in text or "at least" in text:
-        found = re.search(r"at least (\d+)", text)
-        return "password", _(
-            "Le mot de passe doit compter au moins %(num)d caractères.",
-            num=int(found.group(1)) if found else 8,
-        )
-    if "too_long" in text or "at most" in text:
-        found = re.search(r"at most (\d+)", text)
-        return "password", _(
-            "Le mot de passe peut compter au plus %(num)d caractères.",
-            num=int(found.group(1)) if found else 128,
-        )
-    if "common" in text:
-        return "password", _(
-            "Ce mot de passe est trop courant. Choisissez-en un autre, par exemple une phrase de quelques mots."
-        )
-    if "username" in text or "mail" in text:
-        return "password", _(
-            "Le mot de passe ne peut contenir ni votre nom d'utilisateur ni votre adresse e-mail."
-        )
-    return "password", _("Ce mot de passe ne peut pas être choisi. Choisissez-en un autre.")
-
-
-def unavailable_message() -> str:
-    return _("Le service est momentanément indisponible. Réessayez dans quelques instants.")
-
-
 def _render(template: str, status: int = 200, retry_after: int | None = None, **ctx):
     resp = current_app.make_response((render_template(template, **ctx), status))
     if retry_after:
@@ -257,24 +217,12 @@ def _render(template: str, status: int = 200, retry_after: int | None = None, **
 # -- the connection token between the two steps ----------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    key = hashlib.sha256(b"cartable activation token\0" + str(current_app.secret_key).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _keep_token(token: str) -> None:
-    session[ACTIVATION_KEY] = _fernet().encrypt(token.encode()).decode()
+    sealed.keep(ACTIVATION_KEY, token, "activation token")
 
 
 def _kept_token() -> str | None:
-    sealed = session.get(ACTIVATION_KEY)
-    if not sealed:
-        return None
-    try:
-        return _fernet().decrypt(sealed.encode(), ttl=ACTIVATION_TTL).decode()
-    except (InvalidToken, ValueError):
-        session.pop(ACTIVATION_KEY, None)
-        return None
+    return sealed.kept(ACTIVATION_KEY, "activation token", ACTIVATION_TTL)
 
 
 # -- sign in ---------------------------------------------------------------------------------------
@@ -309,13 +257,24 @@ def sign_in_page():
             errors=errors,
             next=target,
         )
-    except (Unauthenticated, InvalidRequest):
+    except Unauthenticated as err:
+        if err.code == "second_factor_required":  # the password was right: the code, next page
+            sealed.keep(SIGN_IN_KEY, {"u": username, "p": password, "next": target}, "sign in")
+            return redirect(url_for("security.sign_in_code"), code=303)
         errors["form"] = _("Nom d'utilisateur ou mot de passe incorrect.")
         return _render("account/sign_in.html", 401, form={"username": username}, errors=errors, next=target)
+    except InvalidRequest:
+        errors["form"] = _("Nom d'utilisateur ou mot de passe incorrect.")
+        return _render("account/sign_in.html", 401, form={"username": username}, errors=errors, next=target)
+    except Forbidden as err:
+        if err.code != "account_disabled":
+            raise
+        errors["form"] = disabled_message()
+        return _render("account/sign_in.html", 403, form={"username": username}, errors=errors, next=target)
     except Unavailable:
         errors["form"] = unavailable_message()
         return _render("account/sign_in.html", 503, form={"username": username}, errors=errors, next=target)
-    return _signed_in_redirect(sess, target)
+    return signed_in_redirect(sess, target)
 
 
 # -- connection token: step 1 (the token), step 2 (the password) ------------------------------------
@@ -340,6 +299,10 @@ def token():
         return _render("account/token.html", 429, err.retry_after, errors={"token": lockout_message(err)})
     except Unavailable:
         return _render("account/token.html", 503, errors={"token": unavailable_message()})
+    except Forbidden as err:
+        if err.code != "account_disabled":
+            raise
+        return _render("account/token.html", 403, errors={"token": disabled_message()})
     except AppError as err:
         message = token_message(err)
         if not message:
@@ -347,7 +310,11 @@ def token():
         return _render(
             "account/token.html", 409 if isinstance(err, Conflict) else 400, errors={"token": message}
         )
-    session[ACTIVATION_WHO_KEY] = {"username": found.username, "display_name": found.display_name}
+    session[ACTIVATION_WHO_KEY] = {
+        "username": found.username,
+        "display_name": found.display_name,
+        "second_factor": found.second_factor_required,  # the account has one: its code is asked too
+    }
     _keep_token(value)
     return redirect(url_for("account.token_password"), code=303)
 
@@ -363,15 +330,31 @@ def token_password():
         return render_template("account/set_password.html", errors={}, who=who)
     password = request.form.get("password", "")
     confirm = request.form.get("password_confirm", "")
+    otp = request.form.get("otp", "").strip()[:64]
     errors: dict[str, str] = {}
     if not password:
         errors["password"] = _("Choisissez un mot de passe.")
     elif password != confirm:
         errors["password_confirm"] = _("Les deux mots de passe sont différents.")
+    if who.get("second_factor") and not otp:
+        errors["otp"] = otp_missing_message()
     if errors:
         return _render("account/set_password.html", 400, errors=errors, who=who)
     try:
-        sess = activate(kept, password, confirm)
+        sess = activate(kept, password, confirm, otp)
+    except Unauthenticated as err:
+        if err.code not in ("second_factor_required", "invalid_otp"):
+            raise
+        # the account has a factor (set up since the token was checked, or the code was wrong)
+        who = {**who, "second_factor": True}
+        session[ACTIVATION_WHO_KEY] = who
+        text = otp_missing_message() if err.code == "second_factor_required" else otp_wrong_message()
+        return _render("account/set_password.html", 401, errors={"otp": text}, who=who)
+    except Forbidden as err:
+        if err.code != "account_disabled":
+            raise
+        sealed.drop(ACTIVATION_KEY, ACTIVATION_WHO_KEY)
+        return _render("account/set_password.html", 403, errors={"form": disabled_message()}, who={})
     except RateLimited as err:
         return _render(
             "account/set_password.html", 429, err.retry_after, errors={"form": lockout_message(err)}, who=who
@@ -381,15 +364,14 @@ def token_password():
     except AppError as err:
         message = token_message(err)
         if message:
-            session.pop(ACTIVATION_KEY, None)
-            session.pop(ACTIVATION_WHO_KEY, None)
+            sealed.drop(ACTIVATION_KEY, ACTIVATION_WHO_KEY)
             flash(message, "error")
             return redirect(url_for("account.token"), code=303)
         if not isinstance(err, InvalidRequest):
             raise
         field, text = password_message(err)
         return _render("account/set_password.html", 400, errors={field: text}, who=who)
-    return _signed_in_redirect(sess)
+    return signed_in_redirect(sess)
 
 
 # -- forgotten password ----------------------------------------------------------------------------
@@ -433,11 +415,11 @@ def children():
         raise Forbidden(_("Cette page est réservée aux parents."))
     if request.method == "POST":
         new = select_child(sess, request.form.get("child_id", "").strip())
-        return _signed_in_redirect(new, url_for("portal.dashboard"))
+        return signed_in_redirect(new, url_for("portal.dashboard"))
     if len(sess.children) == 1:
         only = sess.children[0]
         new = sess if sess.active_child_id == only.id else select_child(sess, only.id)
-        return _signed_in_redirect(new, url_for("portal.dashboard"))
+        return signed_in_redirect(new, url_for("portal.dashboard"))
     return render_template("account/children.html", children=list(sess.children))
 
 
