@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 
 from cartable.documents.v1 import documents_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest
 from kit.identity import Identity
 from kit.service import Runtime
@@ -142,6 +143,7 @@ class Albums:
                 db.publish_album(s, album_id, self.rt.clock())
                 classes = db.class_names_of(s, album_id)
                 events.album_published(self.rt, s, who.school_id, album_id, row.title, classes)
+                audit.record(self.rt, s, who, "documents.album.published", "album", album_id, row.title)
                 row = load_album(s, who, album_id, None)
             return pb.PublishAlbumResponse(album=album_message(s, row))
 
@@ -153,5 +155,8 @@ class Albums:
         with self.rt.db.unit_of_work() as s:
             load_album(s, who, album_id, None)
             keys = db.withdraw_album(s, album_id, who.account_id, now)
+            audit.record(
+                self.rt, s, who, "documents.album.withdrawn", "album", album_id, f"{len(keys)} photos"
+            )
         delete_blobs(self.blobs, [k for row in keys for k in row if k])
         return pb.WithdrawAlbumResponse(photo_count=len(keys))

@@ -8,6 +8,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from cartable.documents.v1 import documents_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest, NotFound, TooLarge
 from kit.identity import Identity
 from kit.service import Runtime
@@ -115,6 +116,15 @@ class Documents:
                     )
                     events.document_deposited(self.rt, s, who.school_id, doc_id, sid, title)
                     made.append(pb.DepositedDocument(id=doc_id, student_id=sid))
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "documents.document.deposited",
+                    "document",
+                    made[0].id,
+                    f"{title}, {len(made)} students",
+                )
         except Exception:
             self.blobs.delete(key)  # nothing refers to it
             raise

@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from cartable.documents.v1 import documents_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.documents import db
 from services.documents.use_cases.common import load_album
@@ -29,6 +31,15 @@ class Offers:
                 load_album(s, who, album_id, None)
                 db.insert_offer(
                     s, album_id, period_id, price_cents, item_count, who.account_id, self.rt.clock()
+                )
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "documents.album.offered",
+                    "album",
+                    album_id,
+                    f"period {period_id}, {item_count} photos at {format_eur(price_cents)}",
                 )
         except IntegrityError:
             raise Conflict("the album is already offered in this period", code="already_offered") from None

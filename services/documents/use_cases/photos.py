@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from sqlalchemy.orm import Session
 
 from cartable.documents.v1 import documents_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest, NotFound, TooLarge, Unavailable
 from kit.identity import Identity
 from kit.service import Runtime
@@ -256,8 +257,11 @@ class Photos:
         """The photo disappears for everyone and its files are deleted."""
         who.require_staff()
         with self.rt.db.unit_of_work() as s:
-            photo, _album = _load_photo(s, who, photo_id, None)
+            photo, album = _load_photo(s, who, photo_id, None)
             db.withdraw_photo(s, photo_id, who.account_id, self.rt.clock())
+            audit.record(
+                self.rt, s, who, "documents.photo.withdrawn", "photo", photo_id, f"album {album.title}"
+            )
         delete_blobs(self.blobs, [k for k in (photo.thumb_key, photo.display_key, photo.full_key) if k])
         return pb.WithdrawPhotoResponse()
 
