@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from cartable.meetings.v1 import meetings_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
@@ -97,6 +98,15 @@ class Evenings:
                 slot_rows,
             )
             evening = _evening(s, who, evening_id)
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "meetings.evening.created",
+                "evening",
+                evening_id,
+                f"{plan.title}, {plan.day}",
+            )
         teachers = [
             views.teacher(r["id"], t, t.class_names) for r, t in zip(teacher_rows, plan.teachers, strict=True)
         ]
