@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 
 from cartable.notifications.v1 import notifications_pb2 as pb
+from kit import audit
 from kit.dates import BRUSSELS
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
@@ -23,6 +24,8 @@ from services.notifications.domain.school_events import clean_class_names, day_r
 
 # What one staff listing answers at most (a school year holds a few hundred events).
 MAX_LISTED = 1000
+# The fields UpdateEventRequest may set, as the audit entry names those a change set.
+_FIELDS = ("title", "description", "starts_at", "ends_at", "class_names")
 
 
 def _event_values(
@@ -90,7 +93,9 @@ class SchoolEvents:
             rows = db.upcoming_school_events(s, who.school_id, self.rt.clock(), class_name, limit)
         return pb.ListEventsResponse(events=[views.school_event(r) for r in rows])
 
-    def list_school_events(self, who: Identity, req: pb.ListSchoolEventsRequest) -> pb.ListSchoolEventsResponse:
+    def list_school_events(
+        self, who: Identity, req: pb.ListSchoolEventsRequest
+    ) -> pb.ListSchoolEventsResponse:
         """Staff: the school's events starting from ``from_date`` to ``to_date`` (days of the school's
         time zone, both included; either may be empty), soonest first, at most MAX_LISTED."""
         who.require_staff()
@@ -125,7 +130,15 @@ class SchoolEvents:
         event_id = str(uuid.uuid4())
         with self.rt.db.unit_of_work() as s:
             db.insert_school_event(s, id=event_id, school_id=who.school_id, now=self.rt.clock(), **values)
-            # audit: notifications.event.created (school_event, event_id), detail: title, starts_at
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "notifications.event.created",
+                "school_event",
+                event_id,
+                f"{values['title']}, {req.starts_at}",
+            )
         return pb.CreateEventResponse(id=event_id)
 
     def update_event(self, who: Identity, req: pb.UpdateEventRequest) -> pb.UpdateEventResponse:
@@ -146,7 +159,15 @@ class SchoolEvents:
                 req.class_names.names if req.HasField("class_names") else db.class_names_of(row),
             )
             db.update_school_event(s, id=row.id, school_id=who.school_id, **values)
-            # audit: notifications.event.updated (school_event, event_id), detail: the fields changed
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "notifications.event.updated",
+                "school_event",
+                row.id,
+                "changed: " + ", ".join(f for f in _FIELDS if req.HasField(f)),
+            )
             row = db.school_event(s, who.school_id, row.id)
         return pb.UpdateEventResponse(event=views.school_event(row))
 
@@ -156,5 +177,5 @@ class SchoolEvents:
         with self.rt.db.unit_of_work() as s:
             if not db.delete_school_event(s, who.school_id, event_id):
                 raise NotFound("no such event")
-            # audit: notifications.event.deleted (school_event, event_id), detail: title
+            audit.record(self.rt, s, who, "notifications.event.deleted", "school_event", event_id)
         return pb.DeleteEventResponse()
