@@ -1,0 +1,148 @@
+"""The school's people through the whole suite (API.md "School back office": parents and staff): the
+parents' list (search, status, paging), disabling a parent (sessions end at once, the right password
+answers 403 `account_disabled`), enabling again, ending sessions, the staff list and a colleague's
+account, another school's ids, and the staff pages of the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_account_second_factor import colleague, sign_in
+from tests.factories import expect, invite_parent, new_family, new_school, unique
+
+PARENT_KEYS = {"id", "first_name", "last_name", "email", "username", "student_ids", "status"}
+STAFF_KEYS = {"id", "first_name", "last_name", "email", "username", "status"}
+
+
+@pytest.fixture(scope="module")
+def school(suite):
+    staff = new_school(suite)
+    last = unique("Dubois-").capitalize()
+    active = new_family(suite, staff, first_name="Éloïse", last_name=last)
+    invited = invite_parent(suite, staff, first_name="Marc", last_name=last)
+    return staff, active, invited, last
+
+
+def test_the_parents_list_search_status_and_paging(suite, school):
+    staff, active, invited, last = school
+    body = expect(staff.get("/admin/parents")).json()
+    assert set(body) == {"items", "next_cursor"}
+    assert all(set(p) == PARENT_KEYS for p in body["items"])
+    mine = {p["id"]: p for p in body["items"]}
+    assert mine[active.id]["status"] == "active" and mine[invited["id"]]["status"] == "invited"
+    assert mine[active.id]["student_ids"] and mine[active.id]["username"] == active.username
+
+    found = expect(staff.get("/admin/parents", params={"q": "eloise " + last.lower()})).json()["items"]
+    assert [p["id"] for p in found] == [active.id]  # accents and case ignored, every word
+    by_mail = expect(staff.get("/admin/parents", params={"q": active.email.upper()})).json()["items"]
+    assert [p["id"] for p in by_mail] == [active.id]
+    pending = expect(staff.get("/admin/parents", params={"status": "invited"})).json()["items"]
+    assert [p["id"] for p in pending] == [invited["id"]]
+
+    first = expect(staff.get("/admin/parents", params={"limit": 1})).json()
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    second = expect(staff.get("/admin/parents", params={"limit": 1, "cursor": first["next_cursor"]})).json()
+    assert {first["items"][0]["id"], second["items"][0]["id"]} == {active.id, invited["id"]}
+    for bad in ({"status": "gone"}, {"limit": 0}, {"cursor": "nonsense"}):
+        assert staff.get("/admin/parents", params=bad).status_code == 400, bad
+
+
+def test_disabling_a_parent_ends_their_sessions_and_refuses_their_password(suite):
+    staff = new_school(suite)
+    family = new_family(suite, staff)
+    other_session = family.sign_in_again()
+    disabled = expect(staff.post(f"/admin/parents/{family.id}/disable")).json()
+    assert set(disabled) == PARENT_KEYS and disabled["status"] == "disabled"
+    for client in (family, other_session):
+        assert client.get("/children").status_code == 401
+    refused = sign_in(suite, family.username, family.password)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "account_disabled"
+    wrong = sign_in(suite, family.username, "not the password")
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
+    # no new token for a disabled parent
+    token = staff.post(f"/admin/parents/{family.id}/token")
+    assert token.status_code == 409 and token.json()["error"]["code"] == "account_disabled"
+    listed = expect(staff.get("/admin/parents", params={"status": "disabled"})).json()["items"]
+    assert [p["id"] for p in listed] == [family.id]
+
+    enabled = expect(staff.post(f"/admin/parents/{family.id}/enable")).json()
+    assert enabled["status"] == "active"
+    expect(sign_in(suite, family.username, family.password), 200)
+
+
+def test_ending_a_parents_sessions(suite):
+    staff = new_school(suite)
+    family = new_family(suite, staff)
+    ended = expect(staff.delete(f"/admin/parents/{family.id}/sessions")).json()
+    assert ended["ended"] >= 1
+    assert family.get("/children").status_code == 401
+    expect(sign_in(suite, family.username, family.password), 200)  # they may sign in again
+
+
+def test_another_schools_parent_or_staff_is_not_found(suite, school):
+    staff, active, _invited, _last = school
+    other = new_school(suite)
+    for method, path in [
+        ("get", f"/admin/parents/{active.id}"),
+        ("post", f"/admin/parents/{active.id}/disable"),
+        ("post", f"/admin/parents/{active.id}/enable"),
+        ("delete", f"/admin/parents/{active.id}/sessions"),
+        ("post", f"/admin/staff/{staff.account_id}/disable"),
+        ("delete", f"/admin/staff/{staff.account_id}/sessions"),
+        ("delete", f"/admin/staff/{staff.account_id}/second-factor"),
+        ("post", "/admin/parents/no-such-id/disable"),
+    ]:
+        resp = getattr(other, method)(path)
+        assert resp.status_code == 404, (method, path, resp.text)
+    assert expect(active.get("/children")).status_code == 200  # untouched
+    assert active.id not in {p["id"] for p in expect(other.get("/admin/parents")).json()["items"]}
+
+
+def test_the_staff_list_and_a_colleague_disabled(suite):
+    manager = new_school(suite)
+    luc = colleague(suite, manager)
+    items = expect(manager.get("/admin/staff")).json()["items"]
+    assert all(set(m) == STAFF_KEYS for m in items)
+    by_name = {m["username"]: m for m in items}
+    assert set(by_name) == {manager.username, luc["username"]}
+    luc_id = by_name[luc["username"]]["id"]
+    luc_session = expect(sign_in(suite, luc["username"], luc["password"])).json()
+
+    me = manager.post(f"/admin/staff/{manager.account_id}/disable")
+    assert me.status_code == 403 and me.json()["error"]["code"] == "cannot_disable_self"
+    off = expect(manager.post(f"/admin/staff/{luc_id}/disable")).json()
+    assert off["status"] == "disabled" and set(off) == STAFF_KEYS
+    stale = manager.get("/admin/staff", headers={"Authorization": f"Bearer {luc_session['session_token']}"})
+    assert stale.status_code == 401
+    assert sign_in(suite, luc["username"], luc["password"]).json()["error"]["code"] == "account_disabled"
+    # a colleague is not a parent, nor the reverse
+    assert manager.post(f"/admin/parents/{luc_id}/enable").status_code == 404
+    expect(manager.post(f"/admin/staff/{luc_id}/enable"))
+    expect(sign_in(suite, luc["username"], luc["password"]), 200)
+    assert expect(manager.delete(f"/admin/staff/{luc_id}/sessions")).json()["ended"] >= 1
+
+
+def test_parents_cannot_use_the_people_endpoints(suite, school):
+    _staff, active, _invited, _last = school
+    for method, path in [
+        ("get", "/admin/parents"),
+        ("get", "/admin/staff"),
+        ("post", f"/admin/parents/{active.id}/disable"),
+    ]:
+        assert getattr(active, method)(path).status_code == 403
+
+
+def test_the_staff_pages_list_and_show_the_parents(suite, school):
+    staff, active, invited, last = school
+    page = staff.page("/gestion/parents", params={"q": last})
+    assert page.status_code == 200
+    assert (
+        f'href="/gestion/parents/{active.id}"' in page.text
+        and f'href="/gestion/parents/{invited["id"]}"' in page.text
+    )
+    detail = staff.page(f"/gestion/parents/{active.id}")
+    assert detail.status_code == 200 and active.username in detail.text
+    assert "Désactiver le compte" in detail.text
+    colleagues = staff.page("/gestion/collegues")
+    assert colleagues.status_code == 200 and staff.username in colleagues.text
+    assert active.page("/gestion/parents").status_code == 403
