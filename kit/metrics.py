@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
+    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
@@ -75,14 +76,16 @@ class Heartbeat:
         return age <= self.max_age, {"heartbeat_age_seconds": round(age, 3), "max_age_seconds": self.max_age}
 
 
-def _handler(live: Probe | None, ready: Probe | None) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    live: Probe | None, ready: Probe | None, registry: CollectorRegistry = REGISTRY
+) -> type[BaseHTTPRequestHandler]:
     probes = {"/livez": live, "/readyz": ready}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._answer(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+                self._answer(200, generate_latest(registry), CONTENT_TYPE_LATEST)
                 return
             probe = probes.get(path)
             if probe is None:
@@ -90,7 +93,7 @@ def _handler(live: Probe | None, ready: Probe | None) -> type[BaseHTTPRequestHan
                 return
             try:
                 ok, detail = probe()
-            except Exception as exc:  # a probe that fails to answer fails
+            except Exception as exc:  # noqa: BLE001 - a probe that fails to answer fails
                 ok, detail = False, {"error": repr(exc)}
             body = {"status": "ok" if ok else "failing", **detail}
             self._answer(200 if ok else 503, json.dumps(body).encode(), "application/json")
@@ -102,27 +105,37 @@ def _handler(live: Probe | None, ready: Probe | None) -> type[BaseHTTPRequestHan
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # probes every few seconds: not worth a log line each
 
     return Handler
 
 
 def serve_probes(
-    port: int, *, live: Probe | None = None, ready: Probe | None = None, host: str = "0.0.0.0"
+    port: int,
+    *,
+    live: Probe | None = None,
+    ready: Probe | None = None,
+    host: str = "0.0.0.0",
+    registry: CollectorRegistry = REGISTRY,
 ) -> ThreadingHTTPServer:
-    """Serve ``/metrics``, ``/livez`` and ``/readyz`` on ``port`` (0 picks a free one) in a daemon
+    """Serve ``/metrics`` (of ``registry``: this process's, or e.g. a ``MultiProcessCollector``'s for
+    the gunicorn master), ``/livez`` and ``/readyz`` on ``port`` (0 picks a free one) in a daemon
     thread; a path whose probe is not given answers 404."""
-    server = ThreadingHTTPServer((host, port), _handler(live, ready))
+    server = ThreadingHTTPServer((host, port), _handler(live, ready, registry))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="probes", daemon=True).start()
     return server
 
 
 def start_metrics_server(
-    port: int, *, live: Probe | None = None, ready: Probe | None = None
+    port: int,
+    *,
+    live: Probe | None = None,
+    ready: Probe | None = None,
+    registry: CollectorRegistry = REGISTRY,
 ) -> ThreadingHTTPServer | None:
-    """Serve /metrics (and the probes given) on ``port``; 0 = disabled."""
+    """Serve /metrics of ``registry`` (and the probes given) on ``port``; 0 = disabled."""
     if not port:
         return None
-    return serve_probes(port, live=live, ready=ready)
+    return serve_probes(port, live=live, ready=ready, registry=registry)

@@ -76,19 +76,23 @@ def test_only_the_gateway_and_the_services_that_call_one_reach_its_grpc_port(clu
     assert reaching == callers
 
 
-def test_only_the_ingress_controller_reaches_the_gateway_and_prometheus_scrapes_it(cluster):
+def test_only_the_ingress_controller_reaches_the_gateway_and_prometheus_its_metrics_port(cluster):
     policies, pods = cluster
     gateway = _pod(pods, "gateway")
+    assert gateway.port("http") == 8000
     reaching = {p.name for p in [*pods, *STAND_INS] if policies.allows(p, gateway, 8000)}
-    # Prometheus only while the gateway serves /metrics on its public port (gateway/api/core.py)
-    assert reaching == {"ingress-nginx", "prometheus"}
+    # Prometheus neither: the public port has no /metrics (gateway/gunicorn_conf.py serves them apart)
+    assert reaching == {"ingress-nginx"}
     assert not policies.allows(STRANGER, gateway, 8000)
+    assert gateway.port("metrics") == 9100
+    reaching = {p.name for p in [*pods, *STAND_INS] if policies.allows(p, gateway, 9100)}
+    assert reaching == {"prometheus"}
 
 
 def test_prometheus_alone_reaches_the_metrics_ports(cluster):
     policies, pods = cluster
     with_metrics = [p for p in pods if p.port("metrics")]
-    assert {p.name for p in with_metrics} >= {f"{svc}-relay" for svc in SERVICES} | set(SERVICES)
+    assert {p.name for p in with_metrics} >= {f"{svc}-relay" for svc in SERVICES} | {*SERVICES, "gateway"}
     for pod in with_metrics:
         port = pod.port("metrics")
         assert policies.allows(PROMETHEUS, pod, port), pod.name

@@ -63,3 +63,18 @@ def test_the_mailer_lives_by_its_heartbeat():
     assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
     live = c["livenessProbe"]
     assert live["periodSeconds"] * live["failureThreshold"] >= 30
+
+
+def test_prometheus_scrapes_every_pod_on_its_metrics_port():
+    scraped = {
+        name: d["spec"]["template"]
+        for name, d in by_kind("Deployment").items()
+        if d["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/scrape") == "true"
+    }
+    assert {"gateway", *SERVICES} <= set(scraped)
+    for name, template in scraped.items():
+        (c,) = template["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        # the gateway too: its gunicorn master serves the workers' metrics apart from the public port
+        assert template["metadata"]["annotations"]["prometheus.io/port"] == str(ports["metrics"]), name
+        assert template["metadata"]["annotations"].get("prometheus.io/path", "/metrics") == "/metrics", name

@@ -66,18 +66,3 @@ OPENAPI = {
         "get": {"summary": "This document", "security": [], "responses": ok(obj({}))},
     },
 }
-
-
-@bp.get("/metrics")
-def metrics():
-    """Prometheus metrics of this gateway process (all workers when PROMETHEUS_MULTIPROC_DIR is set)."""
-    import os
-
-    from flask import Response
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
