@@ -37,13 +37,15 @@ if TYPE_CHECKING:
 
     from devtools.mailcatcher import CatcherController
 
+# As the Procfile runs them. "consume" starts only for a service with handlers.py (``_has_command``),
+# the same test that makes ``migrate`` bind its queue: a bound queue always has its consumer.
 PROCESSES = {
-    "auth": ("serve", "relay"),
+    "auth": ("serve", "relay", "consume"),
     "documents": ("serve", "relay", "consume"),
     "finance": ("serve", "relay", "consume"),
-    "orders": ("serve", "relay"),
+    "orders": ("serve", "relay", "consume"),
     "notifications": ("serve", "relay", "consume", "mailer"),
-    "meetings": ("serve", "relay"),
+    "meetings": ("serve", "relay", "consume"),
 }
 
 # The stand-in retries a failing webhook sooner than Mollie would; a test that needs to look at what
