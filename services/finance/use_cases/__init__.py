@@ -18,10 +18,9 @@ wallet_payments, webhooks (through ``common.credit_invoice``), statement_batch, 
 reversals all ask it.
 
 Audit (the staff actions that move money or change settings, API.md's ``GET /api/v1/admin/audit``):
-each use case that would record an entry has one ``# audit: <action> (<object type>, <object id>),
-detail: ...`` line at the point inside its unit of work where the entry belongs (the session ``s``,
-the caller ``who`` and the object's id are at hand there, so the entry commits with the change or not
-at all): ``grep -rn "# audit" services/finance/use_cases``. They are: update_settings (settings.updated,
-settings.iban_changed), create_wallet_type, create_invoice, issue_credit_note, record_top_up,
-record_sale, pay_invoice (staff callers), import_statement, assign_unmatched.
+each of these records its entry with ``kit.audit.record`` inside its unit of work (the entry commits
+with the change or not at all): update_settings (finance.settings.updated, and
+finance.settings.iban_changed with the IBANs masked), create_wallet_type, create_invoice,
+issue_credit_note, record_top_up, record_sale, pay_invoice (staff callers), import_statement,
+assign_unmatched.
 """

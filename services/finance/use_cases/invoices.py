@@ -12,8 +12,10 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
@@ -131,20 +133,19 @@ class Invoices:
         who.require_staff()
 
         def work(s: Session) -> pb.CreateInvoiceResponse:
-            # audit: finance.invoice.created (invoice, its id), detail: student, number, total
-            return pb.CreateInvoiceResponse(
-                invoice=issue_invoice(
-                    self.rt,
-                    s,
-                    who,
-                    req.student_id,
-                    req.title,
-                    req.due_on,
-                    req.lines,
-                    req.credit_cents,
-                    "staff",
-                )
+            invoice = issue_invoice(
+                self.rt, s, who, req.student_id, req.title, req.due_on, req.lines, req.credit_cents, "staff"
             )
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.invoice.created",
+                "invoice",
+                invoice.id,
+                f"{invoice.number} {invoice.title}, {format_eur(invoice.total_cents)}, student {invoice.student_id}",
+            )
+            return pb.CreateInvoiceResponse(invoice=invoice)
 
         return common.idempotent(
             self.rt,
@@ -254,7 +255,15 @@ class Invoices:
                     credit_note_number=number,
                 ),
             )
-            # audit: finance.credit_note.issued (invoice, inv.id), detail: credit note number, credited cents, reason
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.credit_note.issued",
+                "invoice",
+                inv.id,
+                f"{number} for {inv.number}, {format_eur(open_cents)}: {reason}",
+            )
             return pb.IssueCreditNoteResponse(
                 credit_note=pb.CreditNote(
                     id=note_id,

@@ -7,8 +7,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
@@ -82,7 +84,15 @@ class Operations:
                     wallet_name=wallet.name,
                 ),
             )
-            # audit: finance.top_up.recorded (wallet, wallet.id), detail: amount, method, payment id
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.top_up.recorded",
+                "wallet",
+                wallet.id,
+                f"{format_eur(req.amount_cents)} {method}, payment {payment_id}",
+            )
             return pb.RecordTopUpResponse(payment_id=payment_id, balance_cents=balance)
 
         return common.idempotent(
@@ -138,7 +148,15 @@ class Operations:
                     label=label,
                 ),
             )
-            # audit: finance.sale.recorded (sale, sale_id), detail: wallet, amount
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.sale.recorded",
+                "sale",
+                sale_id,
+                f"{label}, {format_eur(amount)} from {wallet.name}",
+            )
             return pb.RecordSaleResponse(id=sale_id, balance_cents=balance_after, amount_cents=amount)
 
         return common.idempotent(

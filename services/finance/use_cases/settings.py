@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.epc import validate_bic, validate_iban
 from kit.errors import InvalidRequest
 from kit.identity import Identity
@@ -84,6 +85,16 @@ def _validated(new: pb.Settings) -> dict[str, Any]:
     return values
 
 
+def _changes(stored, values: dict[str, Any]) -> str:
+    """The audit detail of a save: which settings it changed (their names only: no IBAN in clear)."""
+    names = [
+        k
+        for k, v in values.items()
+        if k != "updated_at" and (stored is None or getattr(stored, k, None) != v)
+    ]
+    return "changed: " + (", ".join(names) or "nothing")
+
+
 class PaymentSettings:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -109,9 +120,25 @@ class PaymentSettings:
                 who.require_reauthenticated(REAUTH_WINDOW_SECONDS, now=at.timestamp())
             db.save_settings(s, who.school_id, values)
             saved = common.settings(s, who.school_id)
-            # audit: finance.settings.updated (school_settings, school id), detail: the fields changed
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.settings.updated",
+                "school_settings",
+                who.school_id,
+                _changes(stored, values),
+            )
             if changed:
-                # audit: finance.settings.iban_changed (school_settings, school id), detail: masked IBANs
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "finance.settings.iban_changed",
+                    "school_settings",
+                    who.school_id,
+                    f"{mask_iban(old_iban) or 'none'} -> {mask_iban(saved.iban)}",
+                )
                 events.record(
                     self.rt,
                     s,

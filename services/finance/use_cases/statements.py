@@ -34,8 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.ogm import format_ogm
 from kit.service import Runtime
 from services.finance import db, events, views
@@ -190,7 +192,15 @@ class Statements:
             credited_cents=b.credited_cents,
             unmatched_cents=sum(r["amount_cents"] for r in b.unmatched_rows),
         )
-        # audit: finance.statement.imported (statement_import, import_id), detail: format, counts
+        audit.record(
+            self.rt,
+            s,
+            who,
+            "finance.statement.imported",
+            "statement_import",
+            import_id,
+            f"{filename} ({parsed.format}): {b.credited} credited, {len(b.unmatched_rows)} unmatched, {duplicates} duplicates, {format_eur(b.credited_cents)}",
+        )
         db.update_import(s, import_id, **counts)
         log.info(
             "statement imported", extra={"import_id": import_id, "movements": len(parsed.movements), **counts}

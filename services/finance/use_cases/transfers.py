@@ -8,8 +8,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
@@ -116,8 +118,16 @@ class Transfers:
                 payment_id=payment_id,
                 **values,
             )
-            # audit: finance.unmatched_transfer.assigned (unmatched_transfer, t.id), detail: wallet or
-            # invoice, amount applied
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.unmatched_transfer.assigned",
+                "unmatched_transfer",
+                t.id,
+                f"{format_eur(t.amount_cents)} to "
+                + (f"wallet {req.wallet_id}" if req.wallet_id else f"invoice {req.invoice_id}"),
+            )
             out.payment_id = payment_id
             out.transfer.CopyFrom(views.unmatched_transfer(db.unmatched_row(s, t.id)))
             return out

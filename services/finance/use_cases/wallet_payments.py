@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.identity import Identity
+from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import db, events
 from services.finance.domain import ledger
@@ -95,8 +97,16 @@ class WalletPayments:
                     invoice_number=inv.number,
                 ),
             )
-            # audit (staff callers only, who.is_staff): finance.invoice.paid_from_wallet (invoice, inv.id),
-            # detail: wallet, amount
+            if who.is_staff:  # a parent paying is no staff action
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "finance.invoice.paid_from_wallet",
+                    "invoice",
+                    inv.id,
+                    f"{inv.number}, {format_eur(amount)} from {wallet.name}",
+                )
             return pb.PayInvoiceResponse(
                 invoice=invoice, payment_id=payment_id, wallet_balance_cents=balance_after
             )

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import audit
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
@@ -130,7 +131,15 @@ class Wallets:
             known = db.students_of(s, who.school_id)
             for st in known:
                 db.open_wallet(s, who.school_id, st.id, type_id, st.level, at)
-            # audit: finance.wallet_type.created (wallet_type, type_id), detail: name, wallets opened
+            audit.record(
+                self.rt,
+                s,
+                who,
+                "finance.wallet_type.created",
+                "wallet_type",
+                type_id,
+                f"{name}, {len(known)} wallets opened",
+            )
             return pb.CreateWalletTypeResponse(
                 wallet_type=pb.WalletType(id=type_id, name=name), wallets_opened=len(known), created=True
             )
