@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -156,9 +157,10 @@ def _render_form(form: dict, errors: dict, event_id: str = ""):
     )
 
 
-def _listed_from(starts_at: str) -> str:
-    """Where the list should start to show an event just saved: today, or its day when it is past."""
-    return min(school_today(), _local(starts_at).date().isoformat())
+def _list_url(starts_at: str) -> str:
+    """The list showing an event just saved: from today, or from its day when it is past."""
+    first = min(school_today(), _local(starts_at).date().isoformat())
+    return url_for("notifications.staff_events") + "?" + urlencode({"from": first})
 
 
 @bp.get("/gestion/evenements")
@@ -206,9 +208,7 @@ def staff_new_event():
     except InvalidRequest as err:
         return _render_form(form, _field_errors(err))
     flash(_("Évènement « %(title)s » publié.", title=values["title"].strip()), "success")
-    return redirect(
-        url_for("notifications.staff_events", **{"from": _listed_from(values["starts_at"])}), code=303
-    )
+    return redirect(_list_url(values["starts_at"]), code=303)
 
 
 @bp.route("/gestion/evenements/<event_id>/modifier", methods=["GET", "POST"])
@@ -223,9 +223,7 @@ def staff_edit_event(event_id: str):
     except InvalidRequest as err:
         return _render_form(form, _field_errors(err), event_id)
     flash(_("Évènement « %(title)s » modifié.", title=saved.title), "success")
-    return redirect(
-        url_for("notifications.staff_events", **{"from": _listed_from(saved.starts_at)}), code=303
-    )
+    return redirect(_list_url(saved.starts_at), code=303)
 
 
 @bp.route("/gestion/evenements/<event_id>/supprimer", methods=["GET", "POST"])

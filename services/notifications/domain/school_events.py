@@ -7,6 +7,7 @@ store what a creation would refuse.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ MAX_CLASS_NAME = 40
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def clean_class_names(names) -> list[str]:
+def clean_class_names(names: Iterable[str]) -> list[str]:
     """The classes as stored: each trimmed, inner spaces (and line breaks) made one space, empty ones
     dropped, each once, sorted. Empty: the whole school."""
     return sorted({" ".join(n.split()) for n in names if n and n.strip()})

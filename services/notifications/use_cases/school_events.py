@@ -9,6 +9,7 @@ ListEvents reads the same table); nobody is mailed about it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from cartable.notifications.v1 import notifications_pb2 as pb
@@ -33,7 +34,7 @@ def _event_values(
     description: str,
     starts_at: str | datetime,
     ends_at: str | datetime,
-    class_names,
+    class_names: Iterable[str],
 ) -> dict:
     """The event as stored, or InvalidRequest naming every wrong field at once. Instants come as the
     caller's RFC 3339 text or, for fields an update leaves alone, as stored; an empty ``ends_at``
@@ -49,17 +50,13 @@ def _event_values(
             fields.update(e.fields)
             return None
 
-    values = dict(
-        title=(title or "").strip(),
-        description=(description or "").strip(),
-        class_names=clean_class_names(class_names),
-        starts_at=instant(starts_at, "starts_at"),
-        ends_at=instant(ends_at or starts_at, "ends_at"),
-    )
-    fields.update(problems(**values))
+    title, description = (title or "").strip(), (description or "").strip()
+    classes = clean_class_names(class_names)
+    start, end = instant(starts_at, "starts_at"), instant(ends_at or starts_at, "ends_at")
+    fields.update(problems(title, description, start, end, classes))
     if fields:
         raise InvalidRequest("the event is not valid", fields=fields)
-    return values
+    return dict(title=title, description=description, starts_at=start, ends_at=end, class_names=classes)
 
 
 def _event_here(s, who: Identity, event_id: str):
