@@ -67,6 +67,14 @@ def field_otp(data: dict, name: str = "otp", *, required: bool = False) -> str:
     return field_str(data, name, required=required, max_len=MAX_OTP_CHARS)
 
 
+def field_email(data: dict, name: str = "email") -> str:
+    """An e-mail address, roughly: auth checks it for real."""
+    email = field_str(data, name, max_len=320)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InvalidRequest(f"{name} must be an e-mail address", fields={name: "expected an e-mail address"})
+    return email
+
+
 def session_answer(sess, status: int = 200) -> Response:
     resp = jsonify(session_json(sess))
     resp.status_code = status
@@ -166,11 +174,7 @@ def admin_parents():
     data = json_body()
     first_name = field_str(data, "first_name", max_len=100)
     last_name = field_str(data, "last_name", max_len=100)
-    email = field_str(data, "email", max_len=320)
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise InvalidRequest(
-            "email must be an e-mail address", fields={"email": "expected an e-mail address"}
-        )
+    email = field_email(data)
     ids = data.get("student_ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i.strip() for i in ids):
         raise InvalidRequest(

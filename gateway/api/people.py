@@ -14,9 +14,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from gateway.api.account import field_email
 from gateway.calls.account import (
     PARENT_STATUSES,
     check_role,
+    create_staff,
     disable_account,
     enable_account,
     end_sessions,
@@ -25,9 +27,11 @@ from gateway.calls.account import (
     list_staff,
     reset_second_factor,
 )
+from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, list_of, obj, ok, ref
+from gateway.openapi import json_body as body_schema
 from gateway.shapes import parent_json, staff_json
-from gateway.web import page_params, paginate, require_staff
+from gateway.web import field_str, json_body, page_params, paginate, require_staff
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_people", __name__)
@@ -92,6 +96,20 @@ def admin_parent_sessions(parent_id: str):
 def admin_staff_list():
     require_staff()
     return jsonify(items=[staff_json(m) for m in list_staff()], next_cursor=None)
+
+
+@bp.post("/api/v1/admin/staff")
+def admin_staff_create():
+    require_staff()
+    data = json_body()
+    first_name = field_str(data, "first_name", max_len=100)
+    last_name = field_str(data, "last_name", max_len=100)
+    email = field_email(data)
+    language = field_str(data, "language", required=False, max_len=5) or "fr"
+    if language not in LANGUAGES:
+        raise InvalidRequest("language must be fr, nl or en", fields={"language": "fr | nl | en"})
+    made = create_staff(first_name, last_name, email, language)
+    return jsonify(id=made.id, username=made.username), 201
 
 
 @bp.post("/api/v1/admin/staff/<account_id>/disable")
@@ -223,7 +241,27 @@ OPENAPI: dict[str, Any] = {
         "get": {
             "summary": "The school's staff accounts, by name",
             "responses": {**ok(list_of(ref("StaffMember"))), **error_responses(401, 403, 503)},
-        }
+        },
+        "post": {
+            "summary": "Add a colleague to the school's staff; they receive a connection token by mail",
+            "description": "The username is made from the names. 400 with `fields` for a bad name, "
+            "e-mail address or language.",
+            "requestBody": body_schema(
+                obj(
+                    {
+                        "first_name": S,
+                        "last_name": S,
+                        "email": {"type": "string", "format": "email"},
+                        "language": {"enum": list(LANGUAGES), "default": "fr"},
+                    },
+                    ["first_name", "last_name", "email"],
+                )
+            ),
+            "responses": {
+                **ok(obj({"id": S, "username": S}, ["id", "username"]), status=201),
+                **error_responses(400, 401, 403, 409, 503),
+            },
+        },
     },
     "/api/v1/admin/staff/{id}/disable": {
         "post": _action(

@@ -242,6 +242,17 @@ def find_parents(q: str = "", status: str = "") -> list:
     ]
 
 
+def create_staff(first_name: str, last_name: str, email: str, language: str):
+    """A colleague on the school's staff (``{id, username}``); auth mails them a connection token."""
+    return rpc(
+        "auth",
+        "CreateStaff",
+        auth_pb2.CreateStaffRequest(
+            first_name=first_name, last_name=last_name, email=email, language=language
+        ),
+    )
+
+
 def list_staff() -> list:
     """The school's staff accounts (``StaffMember``), by name."""
     return list(rpc("auth", "ListStaff", auth_pb2.ListStaffRequest()).staff)

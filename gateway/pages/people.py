@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from gateway.calls.account import (
     PARENT_STATUSES,
     check_role,
+    create_staff,
     disable_account,
     enable_account,
     end_sessions,
@@ -26,7 +28,7 @@ from gateway.calls.account import (
 from gateway.pages.account import login_required
 from gateway.pages.account_messages import account_error_message
 from gateway.web import require_staff
-from kit.errors import AppError, NotFound
+from kit.errors import AppError, Conflict, InvalidRequest, NotFound
 
 bp = Blueprint("people", __name__)
 
@@ -145,11 +147,66 @@ def _ended(count: int) -> str:
 # -- colleagues ----------------------------------------------------------------------------------------
 
 
-@bp.get("/gestion/collegues")
+@bp.route("/gestion/collegues", methods=["GET", "POST"])
 @login_required
 def colleagues():
+    """The school's staff; the form adds a colleague (auth mails them a connection token)."""
     sess = require_staff()
-    return render_template("people/colleagues.html", staff=list_staff(), me=sess.account.id)
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {k: request.form.get(k, "").strip() for k in ("first_name", "last_name", "email", "language")}
+        errors = _colleague_errors(form)
+        if not errors:
+            try:
+                made = create_staff(
+                    form["first_name"], form["last_name"], form["email"], form["language"] or "fr"
+                )
+            except InvalidRequest as err:
+                errors = {
+                    f: str(COLLEAGUE_FIELD_ERRORS.get(f, _l("Ce champ n'est pas valable.")))
+                    for f in err.fields
+                }
+                errors = errors or {"form": err.message}
+            except Conflict as err:
+                errors = {"email": account_error_message(err) or _("Cette adresse e-mail est déjà utilisée.")}
+            else:
+                flash(
+                    _(
+                        "Le compte de %(name)s est créé (nom d'utilisateur %(username)s) : un jeton de "
+                        "connexion lui a été envoyé par courriel.",
+                        name=f"{form['first_name']} {form['last_name']}",
+                        username=made.username,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("people.colleagues"), code=303)
+        status = 400
+    return render_template(
+        "people/colleagues.html", staff=list_staff(), me=sess.account.id, form=form, errors=errors
+    ), status
+
+
+COLLEAGUE_FIELD_ERRORS = {
+    "first_name": _l("Indiquez le prénom."),
+    "last_name": _l("Indiquez le nom."),
+    "email": _l("Indiquez une adresse e-mail valable, par exemple prenom.nom@ecole.be."),
+    "language": _l("Choisissez le français, le néerlandais ou l'anglais."),
+}
+
+
+def _colleague_errors(form: dict[str, str]) -> dict[str, str]:
+    errors = {}
+    for name in ("first_name", "last_name"):
+        if not form[name] or len(form[name]) > 100:
+            errors[name] = str(COLLEAGUE_FIELD_ERRORS[name])
+    email = form["email"]
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
+        errors["email"] = str(COLLEAGUE_FIELD_ERRORS["email"])
+    if form["language"] not in ("", "fr", "nl", "en"):
+        errors["language"] = str(COLLEAGUE_FIELD_ERRORS["language"])
+    return errors
 
 
 def _on_colleague(account_id: str, act, done):

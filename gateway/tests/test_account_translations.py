@@ -21,7 +21,7 @@ SOURCES = [
     *sorted((GATEWAY / "templates" / "people").glob("*.html")),
     *sorted((GATEWAY / "templates" / "staff").glob("*.html")),
 ]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def _msgids() -> set[str]:

@@ -239,3 +239,34 @@ def test_a_bad_status_from_auth_is_a_400_with_its_field(client, fakes, staff):
     fakes.on("auth", "ListParents", refuse)
     resp = client.get("/api/v1/admin/parents", headers=staff.bearer)
     assert resp.status_code == 400 and "status" in resp.get_json()["error"]["fields"]
+
+
+def test_adding_a_colleague(client, fakes, staff):
+    fakes.on("auth", "CreateStaff", lambda req: pb.CreateStaffResponse(id="st-3", username="marie.dupont"))
+    body = {"first_name": " Marie ", "last_name": "Dupont", "email": "marie@school.test"}
+    resp = client.post("/api/v1/admin/staff", headers=staff.bearer, json=body)
+    assert resp.status_code == 201 and resp.get_json() == {"id": "st-3", "username": "marie.dupont"}
+    sent = fakes.requests("auth", "CreateStaff")[0]
+    assert (sent.first_name, sent.last_name, sent.email, sent.language) == (
+        "Marie",
+        "Dupont",
+        "marie@school.test",
+        "fr",
+    )
+    for change, field in [
+        ({"first_name": ""}, "first_name"),
+        ({"last_name": 3}, "last_name"),
+        ({"email": "not-an-address"}, "email"),
+        ({"language": "de"}, "language"),
+    ]:
+        bad = client.post("/api/v1/admin/staff", headers=staff.bearer, json={**body, **change})
+        assert bad.status_code == 400 and field in bad.get_json()["error"]["fields"], change
+    assert len(fakes.requests("auth", "CreateStaff")) == 1
+
+    def refuse(_req):
+        raise InvalidRequest("the staff account is not valid", fields={"email": "not an e-mail address"})
+
+    fakes.on("auth", "CreateStaff", refuse)
+    bad = client.post("/api/v1/admin/staff", headers=staff.bearer, json={**body, "email": "a@b"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["fields"] == {"email": "not an e-mail address"}
+    assert client.post("/api/v1/admin/staff", headers=fakes.parent().bearer, json=body).status_code == 403

@@ -218,3 +218,30 @@ def test_the_staff_pages_speak_dutch_and_english(client, staff):
     assert "Ouders" in nl and "Naam of e-mailadres" in nl
     en = text(client.get("/gestion/collegues?lang=en"))
     assert "Colleagues" in en and "Two-step verification" in en
+
+
+def test_adding_a_colleague_from_the_page(client, fakes, staff):
+    fakes.on("auth", "CreateStaff", lambda req: pb.CreateStaffResponse(id="st-3", username="marie.dupont"))
+    page = text(client.get("/gestion/collegues"))
+    for label in ("Prénom", "Nom", "Adresse e-mail", "Langue des courriels"):
+        assert re.search(rf'<label for="\w+">{label}</label>', page), label
+    fields = form_fields(client.get("/gestion/collegues").get_data(as_text=True), "/gestion/collegues")
+    bad = client.post("/gestion/collegues", data={**fields, "first_name": "Marie", "email": "nope"})
+    assert bad.status_code == 400
+    body = text(bad)
+    assert 'id="last_name-error"' in body and 'id="email-error"' in body
+    assert 'value="Marie"' in body  # what was typed is kept
+    assert fakes.requests("auth", "CreateStaff") == []
+    done = client.post(
+        "/gestion/collegues",
+        data={
+            **fields,
+            "first_name": "Marie",
+            "last_name": "Dupont",
+            "email": "marie@school.test",
+            "language": "nl",
+        },
+    )
+    assert done.status_code == 303
+    assert "nom d'utilisateur marie.dupont" in text(client.get("/gestion/collegues"))
+    assert fakes.requests("auth", "CreateStaff")[0].language == "nl"

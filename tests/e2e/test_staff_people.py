@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_account_second_factor import colleague, sign_in
-from tests.factories import expect, invite_parent, new_family, new_school, unique
+from tests.factories import anonymous, expect, invite_parent, new_family, new_school, unique, wait_for_token
 
 PARENT_KEYS = {"id", "first_name", "last_name", "email", "username", "student_ids", "status"}
 STAFF_KEYS = {"id", "first_name", "last_name", "email", "username", "status"}
@@ -146,3 +146,33 @@ def test_the_staff_pages_list_and_show_the_parents(suite, school):
     colleagues = staff.page("/gestion/collegues")
     assert colleagues.status_code == 200 and staff.username in colleagues.text
     assert active.page("/gestion/parents").status_code == 403
+
+
+def test_a_manager_adds_a_colleague_who_connects_with_the_mailed_token(suite):
+    manager = new_school(suite)
+    email = f"{unique('marie.')}@school.example.test"
+    made = manager.post(
+        "/admin/staff", json={"first_name": "Marie", "last_name": "Dupont-Évrard", "email": email}
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert set(body) == {"id", "username"}
+    listed = {m["id"]: m for m in expect(manager.get("/admin/staff")).json()["items"]}
+    assert listed[body["id"]]["status"] == "invited" and listed[body["id"]]["username"] == body["username"]
+
+    token = wait_for_token(suite, email)
+    password = "Tournesol jaune sous la neige 8"
+    session = expect(
+        anonymous(suite).post(
+            "/activation", json={"token": token, "password": password, "password_confirm": password}
+        )
+    ).json()
+    assert session["account"]["role"] == "staff"
+    assert {m["id"]: m for m in expect(manager.get("/admin/staff")).json()["items"]}[body["id"]][
+        "status"
+    ] == "active"
+    other = new_school(suite)
+    assert body["id"] not in {m["id"] for m in expect(other.get("/admin/staff")).json()["items"]}
+
+    bad = manager.post("/admin/staff", json={"first_name": "Marie", "last_name": "", "email": email})
+    assert bad.status_code == 400 and "last_name" in bad.json()["error"]["fields"]
