@@ -40,7 +40,7 @@ def _translated(lang: str) -> dict[str, list[str]]:
             for m in read_po(f):
                 if m.id:
                     key = m.id if isinstance(m.id, str) else m.id[0]
-                    strings = [m.string] if isinstance(m.string, str) else list(m.string)
+                    strings = [m.string] if isinstance(m.string, str) else list(m.string or ())
                     if all(strings):
                         out[key] = strings
     return out
