@@ -51,7 +51,10 @@ WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 WALLETS = int(os.environ.get("BENCH_WALLETS", "64"))
 PGBENCH_SCALE = int(os.environ.get("BENCH_PGBENCH_SCALE", "8"))
 SCHOOL = str(uuid.uuid4())
-STAFF = Identity(account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL)
+# re-authenticated: setting the first IBAN asks for it (issue #15)
+STAFF = Identity(
+    account_id=str(uuid.uuid4()), role="staff", school_id=SCHOOL, reauthenticated_at=int(time.time())
+)
 
 
 def set_up(rt) -> list[str]:

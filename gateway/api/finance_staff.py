@@ -96,7 +96,35 @@ def put_settings():
         online_payment_for_orders=bool_field(data, "online_payment_for_orders"),
         school_name=field_str(data, "school_name", required=False, max_len=200),
     )
-    return jsonify(settings_json(finance.update_settings(new)))
+    # The additions of the back office: set only when the caller sends them (finance keeps what is
+    # stored otherwise), so a client that knows only the first fields changes nothing else.
+    if "reminders" in data:
+        new.reminders.CopyFrom(reminders_field(data))
+    for name in ("creditor_id", "enterprise_number"):
+        if name in data:
+            setattr(new, name, field_str(data, name, required=False, max_len=40))
+    password = data.get("current_password", "")
+    if not isinstance(password, str):
+        raise InvalidRequest("current_password must be text", fields={"current_password": "text"})
+    return jsonify(settings_json(finance.update_settings(new, password)))
+
+
+def reminders_field(data: dict) -> pb.ReminderSettings:
+    value = data["reminders"]
+    if not isinstance(value, dict):
+        raise InvalidRequest(
+            "reminders must be an object",
+            fields={"reminders": "{enabled, first_after_days, repeat_every_days, max_count}"},
+        )
+    try:
+        return pb.ReminderSettings(
+            enabled=bool_field(value, "enabled"),
+            first_after_days=field_int(value, "first_after_days", minimum=0, maximum=1000),
+            repeat_every_days=field_int(value, "repeat_every_days", minimum=0, maximum=1000),
+            max_count=field_int(value, "max_count", minimum=0, maximum=100),
+        )
+    except InvalidRequest as e:
+        raise InvalidRequest(e.message, fields={f"reminders.{k}": v for k, v in e.fields.items()}) from None
 
 
 @bp.get("/api/v1/admin/wallet-types")
@@ -212,9 +240,26 @@ SETTINGS = obj(
         "internal_wallet_payments": B,
         "online_payment_for_orders": B,
         "school_name": S,
+        "reminders": obj(
+            {"enabled": B, "first_after_days": I, "repeat_every_days": I, "max_count": I},
+            ["enabled", "first_after_days", "repeat_every_days", "max_count"],
+        ),
+        "creditor_id": {**S, "description": "SEPA creditor identifier (AT-02); empty clears it"},
+        "enterprise_number": {**S, "description": "KBO/BCE enterprise number; empty clears it"},
     },
     ["iban", "beneficiary"],
 )
+SETTINGS_UPDATE = {
+    **SETTINGS,
+    "properties": {
+        **SETTINGS["properties"],
+        "current_password": {
+            **S,
+            "description": "the manager's password: required to change the IBAN "
+            "(403 `reauthentication_required` without it or when wrong)",
+        },
+    },
+}
 
 SCHEMAS = {"PaymentSettings": SETTINGS}
 
@@ -225,8 +270,9 @@ OPENAPI: dict = {
             "responses": {**ok(ref("PaymentSettings")), **error_responses(401, 403, 503)},
         },
         "put": {
-            "summary": "Replace the school's payment settings (the IBAN is checked)",
-            "requestBody": body_schema(SETTINGS),
+            "summary": "Replace the school's payment settings (the IBAN is checked; changing it asks "
+            "`current_password` again and mails every manager)",
+            "requestBody": body_schema(SETTINGS_UPDATE),
             "responses": {**ok(ref("PaymentSettings")), **error_responses(400, 401, 403, 503)},
         },
     },

@@ -7,9 +7,11 @@ import logging
 
 from flask_babel import gettext as _
 
+from cartable.auth.v1 import auth_pb2
 from cartable.finance.v1 import finance_pb2 as pb
 from gateway.clients import rpc
-from kit.errors import NotFound, Unavailable
+from gateway.web import client_address
+from kit.errors import Forbidden, NotFound, Unauthenticated, Unavailable
 
 log = logging.getLogger("gateway.finance")
 
@@ -117,8 +119,32 @@ def get_settings() -> pb.Settings:
     return rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
 
 
-def update_settings(settings: pb.Settings) -> pb.Settings:
-    return rpc("finance", "UpdateSettings", pb.UpdateSettingsRequest(settings=settings)).settings
+def update_settings(settings: pb.Settings, current_password: str = "") -> pb.Settings:
+    """Change the school's payment settings. With ``current_password``, auth checks the manager's
+    password first and answers a re-authenticated identity token, which finance asks for before the
+    IBAN changes (finance decides when it is needed: the gateway does not compare IBANs)."""
+    identity: str | bool = True
+    if current_password:
+        try:
+            again = rpc(
+                "auth",
+                "Reauthenticate",
+                auth_pb2.ReauthenticateRequest(
+                    current_password=current_password, client_address=client_address()
+                ),
+            )
+        except Unauthenticated as err:
+            if err.code != "invalid_credentials":
+                raise
+            # 403, not 401: the session is fine, only this change is refused
+            raise Forbidden(
+                _("Le mot de passe n'est pas le bon : l'IBAN n'a pas été changé."),
+                code="reauthentication_required",
+            ) from None
+        identity = again.identity_token
+    return rpc(
+        "finance", "UpdateSettings", pb.UpdateSettingsRequest(settings=settings), identity=identity
+    ).settings
 
 
 def list_wallet_types() -> list[pb.WalletType]:

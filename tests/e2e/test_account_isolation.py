@@ -30,7 +30,7 @@ def world(suite, spec):
     if "/api/v1/admin/wallet-types" in spec:  # so that every student has a wallet to try
         expect(staff.post("/admin/wallet-types", json={"name": "Cantine"}), 201)
     if "/api/v1/admin/settings" in spec:  # every way to pay open, so that only ownership can refuse
-        expect(staff.put("/admin/settings", json=SETTINGS), 200)
+        expect(staff.put("/admin/settings", json={**SETTINGS, "current_password": staff.password}), 200)
     a1 = staff.create_student("Alice", unique("Aa").capitalize(), "2A")
     b1 = staff.create_student("Bruno", unique("Bb").capitalize(), "5B")
     parent_a = new_family(suite, staff, children=[a1])

@@ -28,7 +28,7 @@ def digits(ogm: str) -> str:
 @pytest.fixture
 def school(suite):
     staff = new_school(suite)
-    expect(staff.put("/admin/settings", json=SETTINGS), 200)
+    expect(staff.put("/admin/settings", json={**SETTINGS, "current_password": staff.password}), 200)
     expect(staff.post("/admin/wallet-types", json={"name": "Repas"}), 201)
     family = new_family(suite, staff, [{"first_name": "Emma", "class_name": "3A"}])
     return staff, family

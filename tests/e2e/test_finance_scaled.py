@@ -83,6 +83,7 @@ def test_concurrent_wallet_payments_over_two_finance_servers_never_overdraw(suit
                 "top_up_methods": ["online", "transfer"],
                 "internal_wallet_payments": True,
                 "online_payment_for_orders": False,
+                "current_password": staff.password,  # a first IBAN asks for the password again
             },
         ),
         200,

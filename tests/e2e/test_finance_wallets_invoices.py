@@ -22,7 +22,16 @@ SETTINGS = {
 def finance_school(suite, wallet_payments: bool = True):
     staff = new_school(suite)
     body = expect(
-        staff.put("/admin/settings", json={**SETTINGS, "internal_wallet_payments": wallet_payments}), 200
+        staff.put(
+            "/admin/settings",
+            # a first IBAN asks for the manager's password again
+            json={
+                **SETTINGS,
+                "internal_wallet_payments": wallet_payments,
+                "current_password": staff.password,
+            },
+        ),
+        200,
     ).json()
     assert body["iban"] == "BE68539007547034"
     for name in ("Repas", "Activités"):

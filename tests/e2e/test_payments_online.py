@@ -30,6 +30,7 @@ def open_school(suite, methods=("online", "transfer"), wallet_payments=True, ord
                 "top_up_methods": list(methods),
                 "internal_wallet_payments": wallet_payments,
                 "online_payment_for_orders": orders_online,
+                "current_password": staff.password,  # a first IBAN asks for the password again
             },
         ),
         200,
