@@ -23,7 +23,7 @@ from gateway.calls.account import (
 )
 from gateway.openapi import error_responses, obj, ok, ref
 from gateway.openapi import json_body as body_schema
-from gateway.shapes import session_json
+from gateway.shapes import security_settings_json, session_json
 from gateway.web import (
     is_api,
     json_body,
@@ -71,13 +71,6 @@ def _setup_first():
             "your school requires a second factor: set it up first (POST /api/v1/second-factor/setup)",
             code="second_factor_setup_required",
         )
-
-
-def security_settings_json(st) -> dict[str, Any]:
-    return {
-        "require_second_factor": st.require_second_factor,
-        "staff_without_second_factor": st.staff_without_second_factor,
-    }
 
 
 # -- one's own second factor -------------------------------------------------------------------------

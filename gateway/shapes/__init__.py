@@ -24,6 +24,9 @@ from gateway.shapes.accounts import (
     prefs_json as prefs_json,
 )
 from gateway.shapes.accounts import (
+    security_settings_json as security_settings_json,
+)
+from gateway.shapes.accounts import (
     session_json as session_json,
 )
 from gateway.shapes.accounts import (

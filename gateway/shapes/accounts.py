@@ -45,6 +45,14 @@ def staff_json(m) -> dict[str, Any]:
     return {n: getattr(m, n) for n in ("id", "first_name", "last_name", "email", "username", "status")}
 
 
+def security_settings_json(st) -> dict[str, Any]:
+    """The school's sign-in security (GET/PUT /api/v1/admin/security-settings)."""
+    return {
+        "require_second_factor": st.require_second_factor,
+        "staff_without_second_factor": st.staff_without_second_factor,
+    }
+
+
 # -- notifications ----------------------------------------------------------------------------------
 
 
