@@ -84,7 +84,7 @@ class Database:
                 conn.exec_driver_sql("SELECT 1")
                 conn.rollback()
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - a probe: whatever stops the database answering means "not ready"
             return False
 
     def dispose(self) -> None:

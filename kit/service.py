@@ -93,7 +93,7 @@ def part_health(rt: Runtime, relay_max_lag: float = RELAY_MAX_LAG_SECONDS) -> di
     name = rt.spec.name
     try:
         relay_ok = bus.outbox_lag(rt.db, rt.spec.outbox) <= relay_max_lag
-    except Exception:  # the database is restarting: readiness says so; the relay is not known to keep up
+    except Exception:  # noqa: BLE001 - the database is restarting: readiness says so; the relay is not known to keep up
         relay_ok = False
     queue = rt.queue_name if rt.spec.bindings else None
     broker_ok, consumers = bus.broker_report(rt.settings.amqp_url, queue)
@@ -227,7 +227,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
             while not stop.wait(5):
                 try:
                     OUTBOX_BACKLOG.labels(spec.name).set(relay.backlog())
-                except Exception:  # the database may be restarting; the next tick retries
+                except Exception:  # noqa: BLE001 - the database may be restarting; the next tick retries
                     log.warning("cannot read outbox backlog")
 
         threading.Thread(target=gauge, daemon=True).start()

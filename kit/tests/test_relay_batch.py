@@ -172,9 +172,8 @@ def test_a_channel_the_broker_closes_mid_batch_leaves_the_batch_pending_and_the_
     relay._ensure_channel()
     # Publishing to an exchange that is gone makes the broker close the channel (404).
     broker.channel_call(lambda ch: ch.exchange_delete(exchange=broker.exchange))
-    with pytest.raises(Exception) as err:
+    with pytest.raises(Exception, match=r"closed the channel|NOT_FOUND"):
         relay.publish_pending()
-    assert "closed the channel" in str(err.value) or "NOT_FOUND" in str(err.value)
     assert outbox.pending() == 3
     relay.close()
     _bind_queue(broker, "recover")  # the exchange back, as a restarted relay declares it

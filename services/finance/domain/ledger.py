@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "KINDS",
     "KIND_CREDIT_NOTE",
     "KIND_INVOICE_ISSUED",
     "KIND_INVOICE_PAYMENT",
@@ -30,15 +31,14 @@ __all__ = [
     "KIND_SALE",
     "KIND_TOP_UP",
     "KIND_UNALLOCATED",
-    "KINDS",
     "METHODS",
     "WALLET",
-    "allocate_invoice_payment",
-    "allocate_top_up",
     "InsufficientBalance",
     "InvalidTransaction",
     "Posting",
     "Transaction",
+    "allocate_invoice_payment",
+    "allocate_top_up",
     "bank_clearing_account",
     "cash_account",
     "check_can_debit",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from services.finance.domain.invoices import CANCELLED, settle
 
 __all__ = [
-    "METHODS",
     "MAX_ONLINE_CENTS",
+    "METHODS",
     "MIN_ONLINE_CENTS",
     "STATUSES",
     "TERMINAL",

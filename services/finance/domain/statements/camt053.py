@@ -23,7 +23,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from xml.etree.ElementTree import Element  # noqa: S405 - parsing is defusedxml's (camt_xml)
+from xml.etree.ElementTree import Element
 
 from services.finance.domain.statements.camt_xml import CamtFault, line_of, parse_xml
 from services.finance.domain.statements.model import (

@@ -122,7 +122,7 @@ def test_account_names_are_distinct_per_purpose_and_owner():
 
 @pytest.mark.parametrize("ident", ["", "a:b", "a b", None, True])
 def test_an_id_that_cannot_name_an_account_is_refused(ident):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"cannot name an account|is missing"):
         wallet_account(ident)
 
 
@@ -258,7 +258,7 @@ def test_check_can_debit_refuses_any_debit_from_a_negative_balance():
 
 
 def test_check_can_debit_refuses_a_non_positive_debit():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         check_can_debit(100, 0)
 
 

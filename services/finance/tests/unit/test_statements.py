@@ -64,9 +64,9 @@ def test_parse_statement_wants_bytes():
 def test_movement_refuses_non_positive_amounts_and_unknown_directions():
     base = parse_statement(build_coda([Mv(100)])).movements[0]
     fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="amount_cents must be positive"):
         StatementMovement(**{**fields, "amount_cents": 0})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="direction must be"):
         StatementMovement(**{**fields, "direction": "in"})
     with pytest.raises(TypeError):
         StatementMovement(**{**fields, "amount_cents": True})

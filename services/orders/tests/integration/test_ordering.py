@@ -14,7 +14,7 @@ from services.orders.db import catalog_items, credit_accounts, credit_entries, o
 
 
 def test_catalog_is_sorted_by_subject_with_comments(orders_world):
-    rt, svc, _inv, _staff, parent, period, items = orders_world
+    _rt, svc, _inv, _staff, parent, period, items = orders_world
     catalog = svc.catalog.get_catalog(parent, period, "emma")
     p, listed, comments = catalog.period, catalog.items, {i.id: i.comment for i in catalog.items}
     assert p.notes == "Cochez les livres nécessaires."
@@ -27,7 +27,7 @@ def test_catalog_is_sorted_by_subject_with_comments(orders_world):
 
 
 def test_summary_takes_the_credit_off_rentals_only(orders_world):
-    rt, svc, _inv, staff, parent, period, items = orders_world
+    _rt, svc, _inv, staff, parent, period, items = orders_world
     svc.returns.record_book_return(staff, "emma", 3000, "5 livres rendus")
     s = svc.ordering.summarize_order(parent, period, "emma", [items["maths"], items["cahier"]])
     assert (s.subtotal_cents, s.credit_cents, s.grand_total_cents) == (2140, 1250, 890)
@@ -49,7 +49,7 @@ def test_credit_is_applied_once_across_orders(orders_world):
 
 
 def test_order_is_invoiced_with_its_lines(orders_world):
-    rt, svc, inv, _staff, parent, period, items = orders_world
+    _rt, svc, inv, _staff, parent, period, items = orders_world
     placed = svc.ordering.place_order(parent, period, "emma", [items["maths"], items["cahier"]], "k")
     assert placed.invoice_id == "inv-1" and placed.checkout_url == ""
     student, title, lines, credit, key = inv.calls[0]
@@ -82,7 +82,7 @@ def test_a_period_closing_between_summary_and_order_refuses_cleanly(orders_world
 
 
 def test_period_of_another_class_is_not_found(orders_world):
-    rt, svc, _inv, _staff, _parent, period, items = orders_world
+    _rt, svc, _inv, _staff, _parent, period, _items = orders_world
     other = Identity(account_id="dad", role="parent", school_id="sch-1", students={"noah": "6C"})
     assert list(svc.periods.list_open_periods(other, "noah").periods) == []
     with pytest.raises(NotFound):
@@ -90,7 +90,7 @@ def test_period_of_another_class_is_not_found(orders_world):
 
 
 def test_bad_item_choices_are_refused(orders_world):
-    rt, svc, _inv, _staff, parent, period, items = orders_world
+    _rt, svc, _inv, _staff, parent, period, _items = orders_world
     with pytest.raises(InvalidRequest):
         svc.ordering.place_order(parent, period, "emma", [], "k")
     with pytest.raises(InvalidRequest):
@@ -98,7 +98,7 @@ def test_bad_item_choices_are_refused(orders_world):
 
 
 def test_same_key_replays_the_order_and_another_body_is_refused(orders_world):
-    rt, svc, inv, _staff, parent, period, items = orders_world
+    _rt, svc, inv, _staff, parent, period, items = orders_world
     a = svc.ordering.place_order(parent, period, "emma", [items["maths"]], "same")
     b = svc.ordering.place_order(parent, period, "emma", [items["maths"]], "same")
     assert a == b
@@ -115,7 +115,7 @@ def test_concurrent_double_submission_makes_one_order(orders_world):
     def submit():
         try:
             results.append(svc.ordering.place_order(parent, period, "emma", [items["maths"]], "double-click"))
-        except Exception as e:  # pragma: no cover - reported below
+        except Exception as e:  # noqa: BLE001  # pragma: no cover - a thread collects any failure, reported below
             errors.append(e)
 
     threads = [threading.Thread(target=submit) for _ in range(8)]
@@ -142,7 +142,7 @@ def test_an_order_whose_invoicing_failed_is_resumed_by_the_retry(orders_world):
 
 
 def test_parents_cannot_manage_periods_and_staff_records_credit(orders_world):
-    rt, svc, _inv, staff, parent, period, items = orders_world
+    _rt, svc, _inv, staff, parent, period, _items = orders_world
     from kit.errors import Forbidden
 
     with pytest.raises(Forbidden):
@@ -178,7 +178,7 @@ def test_placed_order_is_announced_once_with_its_lines(orders_world):
 
 
 def test_an_item_added_with_a_key_is_added_once(orders_world):
-    rt, svc, _inv, staff, parent, period, items = orders_world
+    rt, svc, _inv, staff, parent, period, _items = orders_world
     first = svc.catalog.add_item(
         staff, period, "Photos", "Photo 1", "", "purchase", 500, "album-offer:a:p:1"
     ).id
@@ -200,7 +200,7 @@ def test_an_item_added_with_a_key_is_added_once(orders_world):
 
 
 def test_withdrawn_items_leave_the_catalog_and_cannot_be_ordered(orders_world):
-    rt, svc, _inv, staff, parent, period, items = orders_world
+    _rt, svc, _inv, staff, parent, period, _items = orders_world
     from kit.errors import Forbidden
 
     photo = svc.catalog.add_item(
