@@ -26,7 +26,8 @@ def token_message(err: AppError) -> str | None:
     """The message for a connection token refused by auth, or None when the token was not the issue."""
     if err.code == "token_expired":
         return _(
-            "Ce jeton de connexion a expiré : il est valable 14 jours. Demandez-en un nouveau avec "
+            "Ce jeton de connexion a expiré : celui d'une première connexion est valable 14 jours, "
+            "celui d'un mot de passe oublié 1 heure. Demandez-en un nouveau avec "
             "« Mot de passe oublié ? » ou auprès de votre établissement scolaire."
         )
     if err.code == "token_used":
