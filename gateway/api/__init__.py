@@ -2,6 +2,7 @@
 
 from gateway.api import (
     account,
+    audit,
     core,
     dashboard,
     documents,
@@ -22,6 +23,7 @@ ALL = [
     security,
     account,
     people,
+    audit,
     dashboard,
     documents,
     finance,
