@@ -1,5 +1,5 @@
-"""Tables of the notifications service (school events, the mail log, contacts and preferences) and the
-queries the use cases, handlers and mailer share."""
+"""Tables of the notifications service (school events, the mail log, parents' and managers' contacts,
+preferences) and the queries the use cases, handlers and mailer share."""
 
 from __future__ import annotations
 
@@ -71,6 +71,21 @@ contact_students = Table(
     Column("student_id", String(36), primary_key=True),
     Column("student_name", String(200), nullable=False, default=""),
     Index("ix_contact_students_student", "student_id"),
+)
+
+# The managers' contact book: each school's staff as auth announced them (auth.staff.updated.v1), for the
+# security mails every manager gets (the IBAN changed). A disabled account stays, marked: nothing to it.
+managers = Table(
+    "managers",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("language", String(8), nullable=False, default="fr"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_managers_school", "school_id"),
 )
 
 # What each parent chose; no row means the defaults of domain.mail.Preferences.
@@ -181,7 +196,6 @@ def upcoming_school_events(
     return rows[:limit]
 
 
-
 def school_event(s: Session, school_id: str, event_id: str):
     """One of the school's events (None when there is no such event in this school)."""
     return s.execute(
@@ -232,6 +246,7 @@ def delete_school_event(s: Session, school_id: str, event_id: str) -> bool:
         delete(school_events).where(school_events.c.id == event_id, school_events.c.school_id == school_id)
     )
     return cast(CursorResult, result).rowcount == 1
+
 
 # -- contact book and preferences ---------------------------------------------------------------
 
@@ -347,6 +362,34 @@ def save_preferences(s: Session, account_id: str, school_id: str, p: Preferences
         .values(account_id=account_id, **values)
         .on_conflict_do_update(index_elements=[mail_preferences.c.account_id], set_=values)
     )
+
+
+# -- managers' contact book ---------------------------------------------------------------------
+
+
+def upsert_manager(s: Session, *, account_id: str, now: datetime, **values) -> None:
+    """Record (or refresh) a staff account: ``school_id``, ``email``, ``display_name``, ``language``,
+    ``disabled``."""
+    values["updated_at"] = now
+    s.execute(
+        _insert(s, managers)
+        .values(account_id=account_id, **values)
+        .on_conflict_do_update(index_elements=[managers.c.account_id], set_=values)
+    )
+
+
+def active_managers(s: Session, school_id: str) -> list:
+    """The school's managers who are not disabled, in a stable order."""
+    q = select(managers).where(managers.c.school_id == school_id, managers.c.disabled.is_(False))
+    return list(s.execute(q.order_by(managers.c.account_id)).all())
+
+
+def manager_name(s: Session, school_id: str, account_id: str) -> str:
+    """A manager's display name as the book has it ("" when the school's book does not know them)."""
+    q = select(managers.c.display_name).where(
+        managers.c.account_id == account_id, managers.c.school_id == school_id
+    )
+    return s.execute(q).scalar_one_or_none() or ""
 
 
 # -- outgoing mails -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Reactions to other services' events: the contact book, and the mails that keep parents informed.
+"""Reactions to other services' events: the contact books (parents, managers), and the mails that keep
+parents informed and tell managers what touches the school's money.
 
 Each handler runs inside the consumer's transaction (the inbox makes it once per event) and only
 inserts pending rows into ``outgoing_mails``; the mailer sends them. The unique key (event_id, kind,
@@ -207,6 +208,20 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
             now=rt.clock(),
         )
 
+    def staff_updated(s: Session, env, ev: auth_events.StaffUpdated) -> None:
+        # Unlike a disabled parent, a disabled manager stays in the book, marked: the security mails
+        # skip them, and the actor's name of an IBAN change they made earlier is still known.
+        db.upsert_manager(
+            s,
+            account_id=ev.account_id,
+            school_id=env.school_id,
+            email=ev.email,
+            display_name=ev.display_name,
+            language=language_or_default(ev.language),
+            disabled=ev.disabled,
+            now=rt.clock(),
+        )
+
     def token_issued(s: Session, env, ev: auth_events.TokenIssued) -> None:
         contact, prefs = db.contact_of(s, ev.account_id) if ev.account_id else (None, None)
         lang = language_or_default(
@@ -352,6 +367,8 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         # the same parent as they are now (a child linked later, the account disabled or enabled):
         # the contact book follows
         "auth.parent.updated.v1": Binding(auth_events.ParentCreated, parent_created),
+        # a staff account created, changed, disabled or enabled: the managers' contact book follows
+        "auth.staff.updated.v1": Binding(auth_events.StaffUpdated, staff_updated),
         "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
         "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
         "finance.invoice.issued.v1": Binding(finance_events.InvoiceIssued, invoice_issued),

@@ -141,6 +141,24 @@ def add_parent(
     assert consumer.handle(event_body("auth.parent.created.v1", ev)) == "handled"
 
 
+def staff_updated(
+    account_id: str, email_: str, name: str = "", *, language: str = "fr", disabled: bool = False
+) -> auth_events.StaffUpdated:
+    """A manager as auth announces them on auth.staff.updated.v1."""
+    return auth_events.StaffUpdated(
+        account_id=account_id,
+        email=email_,
+        display_name=name or account_id.title(),
+        language=language,
+        disabled=disabled,
+    )
+
+
+def add_manager(consumer, account_id: str, email_: str, language: str, name: str = "", school: str = SCHOOL):
+    ev = staff_updated(account_id, email_, name, language=language)
+    assert consumer.handle(event_body("auth.staff.updated.v1", ev, school)) == "handled"
+
+
 def choose(rt, account_id: str, **prefs) -> pb.MailPreferences:
     """The parent ``account_id`` saves ``Preferences(**prefs)`` (every field sent, meetings too)."""
     parent = Identity(account_id=account_id, role="parent", school_id=SCHOOL)
