@@ -2,6 +2,7 @@
 
 from gateway.pages import (
     account,
+    audit,
     documents,
     finance,
     home,
@@ -16,4 +17,4 @@ from gateway.pages import (
     staff,
 )
 
-ALL = [home, account, security, portal, documents, finance, payments, orders, meetings, notifications, photos, staff, people]
+ALL = [home, account, security, portal, documents, finance, payments, orders, meetings, notifications, photos, staff, people, audit]
