@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
 from services.notifications.domain import formatting
-from services.notifications.domain.mail import SENSITIVE_KINDS, TOKEN, language_or_default
+from services.notifications.domain.mail import MANDATORY_KINDS, language_or_default
 
 TEMPLATES_DIR = Path(__file__).parent / "mail_templates"
 
@@ -86,7 +86,7 @@ class MailRenderer:
         name = f"{lang}/{kind}.j2"
         # One line; no-break spaces (before € in French) stay.
         subject = re.sub(r"[ \t\r\n]+", " ", self._block(self._text, name, "subject", values)).strip()
-        optional = kind != TOKEN and kind not in SENSITIVE_KINDS
+        optional = kind not in MANDATORY_KINDS
         layout = {"name": values["name"], "lang": lang, "subject": subject, "optional": optional}
         text_body = self._block(self._text, name, "text", values)
         text = self._text.get_template(f"{lang}/_layout.txt.j2").render(layout, body=text_body.strip())

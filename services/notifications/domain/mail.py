@@ -18,6 +18,7 @@ MEETING_BOOKED = "meeting_booked"
 MEETING_CANCELLED = "meeting_cancelled"
 MEETING_REMINDER = "meeting_reminder"
 MEETING_KINDS = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
+IBAN_CHANGED = "iban_changed"  # to every manager of the school: its bank account changed
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
@@ -26,11 +27,16 @@ KINDS = (
     ORDER_PLACED,
     LOW_BALANCE,
     *MEETING_KINDS,
+    IBAN_CHANGED,
 )
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
 # from the failed list (the manager issues a new token instead).
 SENSITIVE_KINDS = frozenset({TOKEN})
+
+# Mails nobody can turn off: the way into an account, and the security notices to the managers (an IBAN
+# changed by someone who stole a manager's password must reach the others). No "choose your mails" footer.
+MANDATORY_KINDS = frozenset({TOKEN, IBAN_CHANGED})
 
 
 def language_or_default(*candidates: str | None) -> str:
@@ -55,8 +61,8 @@ class Preferences:
     low_balance_threshold_cents: int = 0  # 0: no alert
 
     def wants(self, kind: str) -> bool:
-        if kind == TOKEN:
-            return True  # the way into the account: never optional
+        if kind in MANDATORY_KINDS:
+            return True  # never optional
         if kind == LOW_BALANCE:
             return self.low_balance_threshold_cents > 0
         if kind in MEETING_KINDS:

@@ -10,13 +10,16 @@ from kit.settings import SettingsError
 from services.notifications.domain import formatting
 from services.notifications.domain.mail import (
     DOCUMENT_DEPOSITED,
+    IBAN_CHANGED,
     INVOICE_ISSUED,
     LOW_BALANCE,
+    MANDATORY_KINDS,
     MEETING_BOOKED,
     MEETING_CANCELLED,
     MEETING_REMINDER,
     ORDER_PLACED,
     PAYMENT_RECEIVED,
+    SENSITIVE_KINDS,
     TOKEN,
     Preferences,
     RetryPolicy,
@@ -51,6 +54,17 @@ def test_token_mails_go_whatever_the_parent_turned_off():
     p = Preferences(documents=False, invoices=False, payments=False, orders=False)
     assert p.wants(TOKEN)
     assert not any(p.wants(k) for k in (DOCUMENT_DEPOSITED, INVOICE_ISSUED, PAYMENT_RECEIVED, ORDER_PLACED))
+
+
+def test_the_iban_change_mail_is_mandatory_but_not_a_secret():
+    everything_off = Preferences(
+        documents=False, invoices=False, payments=False, orders=False, meetings=False
+    )
+    assert everything_off.wants(IBAN_CHANGED) and Preferences().wants(IBAN_CHANGED)
+    assert {TOKEN, IBAN_CHANGED} <= MANDATORY_KINDS
+    assert SENSITIVE_KINDS <= MANDATORY_KINDS  # a mail carrying a secret is never optional either
+    # masked IBANs only: its body is kept and a failed one may be sent again
+    assert IBAN_CHANGED not in SENSITIVE_KINDS
 
 
 @pytest.mark.parametrize(

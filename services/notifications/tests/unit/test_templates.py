@@ -60,6 +60,17 @@ SAMPLES |= {
 }
 
 
+IBAN = dict(
+    school_name="École Sainte-Marie",
+    old_iban="BE** **** **** 7034",
+    new_iban="BE** **** **** 6769",
+    actor="Claire Direction",
+    changed_at="2026-12-01T21:32:00Z",
+    link="https://x/mot-de-passe",
+)
+SAMPLES |= {"iban_changed": IBAN}
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_renders_in_every_language(kind, lang):
@@ -87,6 +98,7 @@ def test_optional_mails_say_where_to_choose_them_and_token_mails_do_not():
     r = MailRenderer()
     assert "Courriels" in r.render("document_deposited", "fr", **SAMPLES["document_deposited"]).text
     assert "Courriels" not in r.render("token", "fr", **SAMPLES["token"]).text
+    assert "Courriels" not in r.render("iban_changed", "fr", **IBAN).text
 
 
 def test_mime_message_has_text_and_html_in_utf8_with_date_message_id_and_language():
@@ -162,3 +174,68 @@ def test_the_cancellation_mail_says_who_cancelled():
     other = r.render("meeting_cancelled", "fr", student="Emma", **dict(MEETING, by_recipient=False))
     assert "Votre rendez-vous avec Mme Martin pour Emma a été annulé." in other.text
     assert "Le créneau est à nouveau libre" in other.text
+
+
+def test_the_iban_change_mail_says_what_changed_who_when_and_what_to_do():
+    r = MailRenderer()
+    expected = {
+        "fr": (
+            "Sécurité : l’IBAN de l’école a été modifié (École Sainte-Marie)",
+            [
+                "Ancien IBAN : BE** **** **** 7034",
+                "Nouvel IBAN : BE** **** **** 6769",
+                "Modifié par : Claire Direction",
+                "1 décembre 2026 à 22:32 (heure de Bruxelles)",
+                "autres gestionnaires",
+                "changez votre mot de passe",
+                "https://x/mot-de-passe",
+            ],
+        ),
+        "nl": (
+            "Beveiliging: het IBAN van de school is gewijzigd (École Sainte-Marie)",
+            [
+                "Vorig IBAN: BE** **** **** 7034",
+                "Nieuw IBAN: BE** **** **** 6769",
+                "Gewijzigd door: Claire Direction",
+                "1 december 2026 om 22:32 (Brusselse tijd)",
+                "andere beheerders",
+                "wijzig uw wachtwoord",
+                "https://x/mot-de-passe",
+            ],
+        ),
+        "en": (
+            "Security: the school’s IBAN was changed (École Sainte-Marie)",
+            [
+                "Previous IBAN: BE** **** **** 7034",
+                "New IBAN: BE** **** **** 6769",
+                "Changed by: Claire Direction",
+                "1 December 2026 at 22:32 (Brussels time)",
+                "other managers",
+                "change your password",
+                "https://x/mot-de-passe",
+            ],
+        ),
+    }
+    for lang, (subject, lines) in expected.items():
+        mail = r.render("iban_changed", lang, name="Luc", **IBAN)
+        assert mail.subject == subject, lang
+        for line in lines:
+            assert line in mail.text, (lang, line)
+        for value in (
+            "BE** **** **** 7034",
+            "BE** **** **** 6769",
+            "Claire Direction",
+            'href="https://x/mot-de-passe"',
+        ):
+            assert value in mail.html, (lang, value)
+
+
+def test_the_iban_change_mail_without_an_actor_or_a_previous_iban():
+    r = MailRenderer()
+    unknown = dict(IBAN, actor="", old_iban="", school_name="")
+    fr = r.render("iban_changed", "fr", **unknown)
+    assert "Modifié par : un membre de l’équipe" in fr.text and "Ancien IBAN : aucun" in fr.text
+    assert fr.subject == "Sécurité : l’IBAN de l’école a été modifié"
+    assert "Gewijzigd door: een lid van het team" in r.render("iban_changed", "nl", **unknown).text
+    assert "Changed by: a member of the staff" in r.render("iban_changed", "en", **unknown).text
+    assert "Previous IBAN: none" in r.render("iban_changed", "en", **unknown).text
