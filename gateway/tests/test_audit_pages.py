@@ -215,7 +215,9 @@ def _msgids() -> set[str]:
 def _catalog(area: str, lang: str) -> dict[str, str]:
     path = GATEWAY / "translations" / area / lang / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
+        return {
+            m.id: m.string for m in read_po(f) if isinstance(m.id, str) and m.id and isinstance(m.string, str)
+        }
 
 
 def test_every_action_and_object_known_is_a_source_string():
