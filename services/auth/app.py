@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
+from kit import bus
 from kit.grpcserver import Registration
 from kit.identity import TokenSigner
 from kit.service import Runtime, ServiceSpec
@@ -69,6 +70,7 @@ def use_case_deps(rt: Runtime) -> Deps:
         totp_box=box,
         db=rt.db,
         record=rt.record,
+        record_many=lambda s, batch: bus.record_events(s, db.outbox, batch),
         clock=lambda: rt.clock(),  # read at each call: a test may give the runtime its own clock later
         hasher=BoundedHasher(
             rt.extras.get("password_hasher") or hasher_for_profile(settings.auth_password_profile),

@@ -17,6 +17,11 @@ PARENT_CREATED = "auth.parent.created.v1"
 # the parent as they are now (same message as created), e.g. after a child was linked to them, or the
 # school disabled or enabled the account (``disabled``)
 PARENT_UPDATED = "auth.parent.updated.v1"
+# a student as they are now and the class and level they had (finance: new communications for a
+# new level; the services that scope by class follow the class)
+STUDENT_UPDATED = "auth.student.updated.v1"
+# a staff account as it is now (notifications' contact book of the school's managers)
+STAFF_UPDATED = "auth.staff.updated.v1"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,41 @@ def student_created(student_id: str, school_id: str, class_name: str, level: str
         STUDENT_CREATED,
         events_pb2.StudentCreated(student_id=student_id, class_name=class_name, level=level),
         school_id,
+    )
+
+
+def student_updated(student, previous_class_name: str, previous_level: str) -> Event:
+    """A student's names, class, level or status changed: ``student`` is how they are now (a row, or
+    anything with its attributes)."""
+    return Event(
+        STUDENT_UPDATED,
+        events_pb2.StudentUpdated(
+            student_id=student.id,
+            class_name=student.class_name,
+            level=student.level,
+            status="active" if student.active else "left",
+            left_on=student.left_on.isoformat() if student.left_on else "",
+            first_name=student.first_name,
+            last_name=student.last_name,
+            previous_class_name=previous_class_name,
+            previous_level=previous_level,
+        ),
+        student.school_id,
+    )
+
+
+def staff_updated(acc) -> Event:
+    """A staff account created, disabled or enabled: how it is now."""
+    return Event(
+        STAFF_UPDATED,
+        events_pb2.StaffUpdated(
+            account_id=acc.id,
+            email=acc.email,
+            display_name=display_name(acc.first_name, acc.last_name),
+            language=acc.language,
+            disabled=acc.disabled_at is not None,
+        ),
+        acc.school_id,
     )
 
 

@@ -6,11 +6,13 @@ from kit.identity import current, current_identity
 from services.auth.use_cases import (
     accounts,
     audit,
+    parents,
     people,
     schools,
     second_factor,
     sessions,
     signin,
+    students,
     tokens,
 )
 from services.auth.use_cases.common import Deps
@@ -92,9 +94,29 @@ class Servicer(pb_grpc.AuthServiceServicer):
         )
 
     def ListStudents(self, request, context):
-        return people.list_students(
-            self.deps, current(), list(request.student_ids), list(request.class_names)
+        return students.list_students(
+            self.deps,
+            current(),
+            list(request.student_ids),
+            list(request.class_names),
+            q=request.q,
+            class_name=request.class_name,
+            status=request.status,
+            limit=request.limit,
+            cursor=request.cursor,
         )
+
+    def GetStudent(self, request, context):
+        return students.get_student(self.deps, current(), request.student_id)
+
+    def UpdateStudent(self, request, context):
+        return students.update_student(self.deps, current(), request)
+
+    def LeaveStudent(self, request, context):
+        return students.leave_student(self.deps, current(), request.student_id, request.left_on)
+
+    def MoveClass(self, request, context):
+        return students.move_class(self.deps, current(), request.from_class, request.to_class)
 
     def CreateParent(self, request, context):
         return people.create_parent(
@@ -114,7 +136,21 @@ class Servicer(pb_grpc.AuthServiceServicer):
         return tokens.issue_connection_token(self.deps, current(), request.parent_id)
 
     def ListParents(self, request, context):
-        return people.list_parents(self.deps, current(), list(request.student_ids), request.status)
+        return parents.list_parents(
+            self.deps,
+            current(),
+            list(request.student_ids),
+            request.status,
+            q=request.q,
+            limit=request.limit,
+            cursor=request.cursor,
+        )
+
+    def GetParent(self, request, context):
+        return parents.get_parent(self.deps, current(), request.parent_id)
+
+    def UpdateParent(self, request, context):
+        return parents.update_parent(self.deps, current(), request)
 
     def CreateStaff(self, request, context):
         return schools.create_staff_member(

@@ -62,7 +62,9 @@ def session(
     )
 
 
-def student(row) -> pb.Student:
+def student(row, parent_ids: list[str] | None = None, national_number: str = "") -> pb.Student:
+    """A student row; ``parent_ids`` and ``national_number`` (masked or not: the caller's choice,
+    use_cases/common.shown_national_number) only for staff."""
     return pb.Student(
         id=row.id,
         school_id=row.school_id,
@@ -70,7 +72,18 @@ def student(row) -> pb.Student:
         last_name=row.last_name,
         class_name=row.class_name,
         level=row.level,
+        status=student_status(row),
+        external_id=row.external_id or "",
+        birth_date=row.birth_date.isoformat() if row.birth_date else "",
+        left_on=row.left_on.isoformat() if row.left_on else "",
+        parent_ids=parent_ids or [],
+        national_number=national_number,
     )
+
+
+def student_status(row) -> str:
+    """active | left."""
+    return "active" if row.active else "left"
 
 
 def status(acc) -> str:
@@ -78,8 +91,9 @@ def status(acc) -> str:
     return account_status(acc.password_hash is not None, acc.disabled_at is not None)
 
 
-def parent_contact(acc, student_ids: list[str]) -> pb.ParentContact:
+def parent_contact(acc, student_ids: list[str], national_number: str = "") -> pb.ParentContact:
     return pb.ParentContact(
+        national_number=national_number,
         id=acc.id,
         display_name=display_name(acc.first_name, acc.last_name),
         email=acc.email,

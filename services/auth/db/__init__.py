@@ -2,11 +2,13 @@
 and failed sign-ins, plus the outbox/inbox of the event bus.
 
 Secrets are never stored as such: passwords as argon2id hashes, connection tokens and session ids as
-SHA-256 hashes (both are uniformly random, see ``domain/tokens.py``). Every row that belongs to a
+SHA-256 hashes (both are uniformly random, see ``domain/tokens.py``); what must be read back (TOTP
+secrets, national register numbers) sealed with Fernet (``secretbox.py``). Every row that belongs to a
 school carries its ``school_id``; usernames are unique across the deployment, since a parent signs in
 with a username alone.
 
-The queries are beside: ``directory.py`` (schools, accounts, students, guardianships), ``access.py``
+The queries are beside: ``directory.py`` (schools, accounts, students, guardianships), ``roster.py``
+(the back office: finding and changing students, the People CSV import's bulk steps), ``access.py``
 (connection tokens, sessions, failed sign-ins), ``factors.py`` (second factors, recovery codes,
 the school's requirement) and ``audit.py`` (the audit log).
 """
@@ -17,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -64,6 +67,10 @@ accounts = Table(
     # set while the school has disabled the account (no sign-in, no session), with who did it
     Column("disabled_at", DateTime(timezone=True), nullable=True),
     Column("disabled_by", String(36), nullable=True),
+    # sealed (secretbox.py, the TOTP secrets' key): the 11 digits never in clear at rest
+    Column("national_number", String(500), nullable=True),
+    # domain/people.search_key: names both ways and the e-mail, folded (no accents, lower case)
+    Column("search_name", String(800), nullable=False, server_default=""),
     Index("ix_accounts_email", "email"),
     Index("ix_accounts_school_role", "school_id", "role"),
 )
@@ -77,9 +84,16 @@ students = Table(
     Column("last_name", String(100), nullable=False),
     Column("class_name", String(50), nullable=False),
     Column("level", String(10), nullable=False),  # primary | secondary
-    Column("active", Boolean, nullable=False, default=True),
+    Column("active", Boolean, nullable=False, default=True),  # false once left (status left)
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("external_id", String(64), nullable=True),  # the school's own id (the People CSV's student_id)
+    Column("birth_date", Date, nullable=True),
+    Column("national_number", String(500), nullable=True),  # sealed, as accounts.national_number
+    Column("left_on", Date, nullable=True),
+    Column("search_name", String(420), nullable=False, server_default=""),  # as accounts.search_name
     Index("ix_students_school_class", "school_id", "class_name"),
+    # unique per school; several students without one (NULLs are distinct on both databases)
+    Index("uq_students_school_external_id", "school_id", "external_id", unique=True),
 )
 
 # parent <-> student, many-to-many: a parent may have several children, a child several parents.
@@ -194,3 +208,13 @@ audit_entries = Table(
 def locked(s: Session, q, **of):
     """``q`` locking its rows on PostgreSQL (SQLite locks the whole database on write anyway)."""
     return q.with_for_update(**of) if s.get_bind().dialect.name == "postgresql" else q
+
+
+def like_escaped(text: str) -> str:
+    """``text`` with LIKE's own characters escaped (with ``\\``, the ``escape=`` of every LIKE here)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_pattern(term: str) -> str:
+    """``%term%``: ``term`` anywhere."""
+    return f"%{like_escaped(term)}%"

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, and_, select, update
+from sqlalchemy import Row, and_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from services.auth.db import accounts, guardianships, locked, schools, students
+from services.auth.db import accounts, guardianships, like_pattern, locked, schools, students
+from services.auth.domain.people import search_key
 from services.auth.domain.usernames import make_username
 
 # -- schools --------------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ def insert_account(
             password_hash=password_hash,
             password_changed_at=now if password_hash else None,
             created_at=now,
+            search_name=search_key(first, last, email),
         )
     )
     return s.execute(select(accounts).where(accounts.c.id == account_id)).one()
@@ -146,6 +148,7 @@ def insert_student(
             level=level,
             active=True,
             created_at=now,
+            search_name=search_key(first, last),
         )
     )
     return s.execute(select(students).where(students.c.id == student_id)).one()
@@ -160,24 +163,6 @@ def active_student_names(s: Session, school_id: str, student_ids: Iterable[str])
         )
     ).all()
     return {r.id: r.first_name for r in rows}
-
-
-def find_students(
-    s: Session, school_id: str, *, parent_id: str | None, ids: list[str], classes: list[str]
-) -> Sequence[Row]:
-    """The school's active students (only ``parent_id``'s children when given), by class then name."""
-    st = students
-    q = select(st).where(st.c.school_id == school_id, st.c.active.is_(True))
-    if parent_id is not None:
-        q = q.join(
-            guardianships,
-            and_(guardianships.c.student_id == st.c.id, guardianships.c.parent_id == parent_id),
-        )
-    if ids:
-        q = q.where(st.c.id.in_(ids))
-    if classes:
-        q = q.where(st.c.class_name.in_(classes))
-    return s.execute(q.order_by(st.c.class_name, st.c.last_name, st.c.first_name, st.c.id)).all()
 
 
 def children_of(s: Session, parent) -> Sequence[Row]:
@@ -208,11 +193,46 @@ def insert_guardianships(
     )
 
 
-def find_parents(s: Session, school_id: str, student_ids: list[str], status: str = "") -> Sequence[Row]:
+def update_account(s: Session, account_id: str, values: dict) -> None:
+    s.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def other_account_with_email(s: Session, email: str, account_id: str) -> bool:
+    """Does an account other than ``account_id`` (of any school) use this (lower-case) e-mail?"""
+    a = accounts
+    q = select(a.c.id).where(a.c.email == email, a.c.id != account_id).limit(1)
+    return s.execute(q).first() is not None
+
+
+# the parents' list order, the id last so that the order is total
+PARENT_ORDER = (accounts.c.last_name, accounts.c.first_name, accounts.c.id)
+
+
+def parent_sort_values(row) -> list[str]:
+    """A parent row's PARENT_ORDER values (what a cursor carries)."""
+    return [row.last_name, row.first_name, row.id]
+
+
+def find_parents(
+    s: Session,
+    school_id: str,
+    student_ids: list[str],
+    status: str = "",
+    *,
+    term: str = "",
+    after: list[str] | None = None,
+    limit: int | None = None,
+) -> Sequence[Row]:
     """The school's parents, all or those of ``student_ids``, all or those with ``status`` (invited,
-    active, disabled: domain/accounts.py), by name."""
+    active, disabled: domain/accounts.py), all or those whose names or e-mail hold ``term`` (folded,
+    domain/people.search_term), in PARENT_ORDER from after the sort values ``after``, at most
+    ``limit`` (None: all)."""
     a, g = accounts, guardianships
     q = select(a).where(a.c.school_id == school_id, a.c.role == "parent")
+    if term:
+        q = q.where(a.c.search_name.like(like_pattern(term), escape="\\"))
+    if after is not None:
+        q = q.where(tuple_(*PARENT_ORDER) > tuple_(*after))
     if student_ids:
         q = q.where(a.c.id.in_(select(g.c.parent_id).where(g.c.student_id.in_(student_ids))))
     if status == "disabled":
@@ -220,7 +240,8 @@ def find_parents(s: Session, school_id: str, student_ids: list[str], status: str
     elif status in ("invited", "active"):
         has_password = a.c.password_hash.is_not(None) if status == "active" else a.c.password_hash.is_(None)
         q = q.where(a.c.disabled_at.is_(None), has_password)
-    return s.execute(q.order_by(a.c.last_name, a.c.first_name, a.c.id)).all()
+    q = q.order_by(*PARENT_ORDER)
+    return s.execute(q.limit(limit) if limit is not None else q).all()
 
 
 def find_staff(s: Session, school_id: str) -> Sequence[Row]:

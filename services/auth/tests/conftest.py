@@ -33,6 +33,8 @@ PAYLOADS = {
     "auth.parent.created.v1": events_pb2.ParentCreated,
     "auth.parent.updated.v1": events_pb2.ParentCreated,
     "auth.student.created.v1": events_pb2.StudentCreated,
+    "auth.student.updated.v1": events_pb2.StudentUpdated,
+    "auth.staff.updated.v1": events_pb2.StaffUpdated,
     "auth.audit.recorded.v1": audit_pb2.AuditRecorded,
 }
 

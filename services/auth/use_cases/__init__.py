@@ -7,7 +7,9 @@ A staff action that changes people or permissions also records its audit entry t
   (reauthenticate), all throttled (domain/throttle.py)
 - ``tokens.py``: connection tokens: first connection, forgotten password, a token sent again
 - ``sessions.py``: sessions behind the browser's cookie, and the identity tokens they hand out
-- ``people.py``: students, parents and who is whose child, as the school's staff see them
+- ``people.py``: students, parents and who is whose child, as the school's staff register them
+- ``students.py``: the school's students found, changed, leaving, a class moved when the year turns
+- ``parents.py``: the school's parents found and changed
 - ``accounts.py``: the school's managers disabling and enabling accounts, ending their sessions
 - ``second_factor.py``: TOTP second factor: set-up, turning off, the school requiring it, the check
 - ``schools.py``: setting up a school and its staff (commands), a manager adding a colleague

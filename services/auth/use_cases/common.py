@@ -11,18 +11,21 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kit.dates import BRUSSELS
 from kit.db import Database
 from kit.errors import Forbidden, InvalidRequest, NotFound, RateLimited
 from kit.identity import TokenSigner
 from services.auth.db import access, directory
+from services.auth.domain.paging import decode_cursor, page_size
 from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
+from services.auth.domain.people import BadValue, clean_class, clean_name, mask_national_number
 from services.auth.domain.throttle import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
@@ -50,11 +53,14 @@ class Deps:
 
     db: Database
     record: Callable[[Session, str, Message, str], object]  # an event into the outbox (Runtime.record)
+    # many (name, payload, school id) into the outbox in one multi-row insert (kit.bus.record_events)
+    record_many: Callable[[Session, list[tuple[str, Message, str]]], object]
     clock: Callable[[], datetime]  # the service's time (tests move it)
     hasher: BoundedHasher  # argon2, at most AUTH_MAX_CONCURRENT_HASHES at once (Unavailable beyond)
     signer: Callable[[], TokenSigner]  # auth's identity-token signer, read from its key file once (the
     # server: at start)
-    totp_box: Callable[[], SecretBox]  # seals the TOTP secrets (secretbox.py), built on first use
+    # seals the TOTP secrets and the national numbers (secretbox.py: AUTH_TOTP_KEY), built on first use
+    totp_box: Callable[[], SecretBox]
     sleep: Callable[[float], None]  # waits a throttling delay (tests record it instead); RateLimited when
     # too many are waiting already (hashing.WaitRoom)
     service: str = "auth"  # the name kit.audit.record gives this service's audit entries
@@ -62,6 +68,12 @@ class Deps:
     def emit(self, s: Session, event: Event) -> None:
         """Record ``event`` in the outbox, in the transaction of ``s``."""
         self.record(s, event.name, event.payload, event.school_id)
+
+    def emit_many(self, s: Session, batch: list[Event]) -> None:
+        """Record every event of ``batch``, in order, in the transaction of ``s`` (a few statements
+        whatever their number: an import announces thousands)."""
+        if batch:
+            self.record_many(s, [(e.name, e.payload, e.school_id) for e in batch])
 
 
 def hasher_for_profile(profile: str) -> PasswordHasher:
@@ -123,6 +135,65 @@ def text_field(value: str, name: str, errors: dict[str, str], *, max_len: int, r
     elif len(value) > max_len:
         errors[name] = f"at most {max_len} characters"
     return value
+
+
+def name_field(value: str, name: str, errors: dict[str, str]) -> str:
+    """A person's first or last name (domain/people.clean_name), or the reason in ``errors``."""
+    return _checked(clean_name, value, name, errors)
+
+
+def class_field(value: str, errors: dict[str, str], name: str = "class_name") -> str:
+    return _checked(clean_class, value, name, errors)
+
+
+def _checked(check: Callable[[str], str], value: str, name: str, errors: dict[str, str]) -> str:
+    try:
+        return check(value)
+    except BadValue as bad:
+        errors[name] = bad.message
+        return ""
+
+
+def page_of(limit: int, cursor: str, *, paged: bool, values: int) -> tuple[int | None, list[str] | None]:
+    """A list's page size (domain/paging.page_size; None: everything) and the sort values it starts
+    after (from ``cursor``, carrying ``values`` of them); InvalidRequest with fields.limit or
+    fields.cursor."""
+    try:
+        size = page_size(limit, paged)
+    except ValueError as bad:
+        raise InvalidRequest("limit is 1 to 200", fields={"limit": str(bad)}) from None
+    try:
+        after = decode_cursor(cursor, values) if cursor else None
+    except ValueError:
+        raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"}) from None
+    return size, after
+
+
+def school_today(deps: Deps) -> date:
+    """Today on the school's wall clock (Europe/Brussels)."""
+    return deps.clock().astimezone(BRUSSELS).date()
+
+
+# -- national register numbers: sealed at rest (the TOTP secrets' Fernet key), masked when shown ---
+
+
+def seal_national_number(deps: Deps, digits: str) -> str | None:
+    """The 11 digits as stored (sealed), None for none."""
+    return deps.totp_box().seal(digits) if digits else None
+
+
+def shown_national_number(deps: Deps, sealed: str | None, *, full: bool = False) -> str:
+    """A stored national number as staff see it: ``••••••••••91``, or the 11 digits when ``full``
+    (a student's or parent's own page); "" for none, and for one sealed with a key no longer known
+    (a rotation gone wrong must not break a list)."""
+    if not sealed:
+        return ""
+    try:
+        digits = deps.totp_box().open(sealed)
+    except ValueError:
+        log.warning("a national number sealed with an unknown key")
+        return ""
+    return digits if full else mask_national_number(digits)
 
 
 def email_field(value: str, errors: dict[str, str], name: str = "email") -> str:

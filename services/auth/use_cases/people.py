@@ -1,4 +1,5 @@
-"""People, as the school's staff see them: students, parents, and who is whose child.
+"""People, as the school's staff register them: students, parents, and who is whose child (finding
+and changing them: students.py, parents.py; a whole file of them: imports.py).
 
 A parent account belongs to one school and is responsible for one or more of its active students (a
 child may have several parents). Creating one mails a connection token (tokens.py); the events tell
@@ -14,19 +15,19 @@ from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import auth_pb2 as pb
 from kit import audit
-from kit.errors import Forbidden, InvalidRequest, NotFound
+from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from services.auth import events, views
 from services.auth.db import directory
-from services.auth.domain.accounts import STATUSES
 from services.auth.use_cases.common import (
     Deps,
+    class_field,
     email_field,
     language_field,
     log,
+    name_field,
     require_school,
     retrying,
-    text_field,
     unique,
 )
 from services.auth.use_cases.tokens import issue_token
@@ -40,9 +41,9 @@ def create_student(
     """The school registers a student (auth.student.created.v1: finance opens the wallets)."""
     who.require_staff()
     errors: dict[str, str] = {}
-    first = text_field(first_name, "first_name", errors, max_len=100)
-    last = text_field(last_name, "last_name", errors, max_len=100)
-    klass = text_field(class_name, "class_name", errors, max_len=50)
+    first = name_field(first_name, "first_name", errors)
+    last = name_field(last_name, "last_name", errors)
+    klass = class_field(class_name, errors)
     level = (level or "").strip().lower()
     if level not in LEVELS:
         errors["level"] = "primary or secondary"
@@ -54,23 +55,6 @@ def create_student(
         audit.record(deps, s, who, "auth.student.created", "student", student.id, f"{first} {last}, {klass}")
     log.info("student created", extra={"student_id": student.id})
     return pb.CreateStudentResponse(student=student)
-
-
-def list_students(
-    deps: Deps, who: Identity, student_ids: Iterable[str] = (), class_names: Iterable[str] = ()
-) -> pb.ListStudentsResponse:
-    """Staff: their school's active students, all or those named by id and/or class. A parent:
-    only their own children (other ids are left out, as if they did not exist)."""
-    ids, classes = unique(student_ids), unique(class_names)
-    if who.role == "parent":
-        parent_id = who.account_id
-    elif who.is_staff:
-        parent_id = None
-    else:
-        raise Forbidden("not for this account")
-    with deps.db.unit_of_work() as s:
-        rows = directory.find_students(s, who.school_id, parent_id=parent_id, ids=ids, classes=classes)
-    return pb.ListStudentsResponse(students=[views.student(r) for r in rows])
 
 
 def create_parent(
@@ -87,8 +71,8 @@ def create_parent(
     auth.token.issued.v1 with reason ``created``)."""
     who.require_staff()
     errors: dict[str, str] = {}
-    first = text_field(first_name, "first_name", errors, max_len=100)
-    last = text_field(last_name, "last_name", errors, max_len=100)
+    first = name_field(first_name, "first_name", errors)
+    last = name_field(last_name, "last_name", errors)
     address = email_field(email, errors)
     lang = language_field(language, errors)
     ids = unique(student_ids)
@@ -145,22 +129,6 @@ def link_children(
         all_ids = sorted(linked | set(new))
     log.info("children linked", extra={"account_id": acc.id, "new": len(new)})
     return pb.LinkChildrenResponse(student_ids=all_ids)
-
-
-def list_parents(
-    deps: Deps, who: Identity, student_ids: Iterable[str] = (), status: str = ""
-) -> pb.ListParentsResponse:
-    """Staff: their school's parents, all or those of the given students, all or those with a
-    status (invited, active, disabled), with their children."""
-    who.require_staff()
-    ids = unique(student_ids)
-    status = (status or "").strip().lower()
-    if status and status not in STATUSES:
-        raise InvalidRequest("unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
-    with deps.db.unit_of_work() as s:
-        parents = directory.find_parents(s, who.school_id, ids, status)
-        links = directory.children_ids_by_parent(s, [p.id for p in parents])
-    return pb.ListParentsResponse(parents=[views.parent_contact(p, links.get(p.id, [])) for p in parents])
 
 
 # -- steps of the other use cases -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from services.auth.use_cases.common import (
     email_field,
     language_field,
     log,
+    name_field,
     require_school,
     text_field,
     weak_password_error,
@@ -84,8 +85,8 @@ def create_staff(
     a connection token is issued (mailed, and returned for the one who runs the command). ``who``:
     the manager who creates a colleague (CreateStaff); none for the operator's command. Audited."""
     errors: dict[str, str] = {}
-    first = text_field(first_name, "first_name", errors, max_len=100)
-    last = text_field(last_name, "last_name", errors, max_len=100)
+    first = name_field(first_name, "first_name", errors)
+    last = name_field(last_name, "last_name", errors)
     address = email_field(email, errors)
     lang = language_field(language, errors)
     wanted = normalize_username(username or "") or None

@@ -25,7 +25,9 @@ from services.auth.tests.conftest import (
     last_token,
     make_school,
 )
+from services.auth.use_cases import parents as parents_uc
 from services.auth.use_cases import people, schools, sessions, signin, tokens
+from services.auth.use_cases import students as students_uc
 from services.auth.use_cases.common import Deps
 from services.auth.use_cases.demo import DEMO_SCHOOL_NAME
 
@@ -136,7 +138,7 @@ def test_staff_use_cases_are_refused_to_parents(deps, school):
         lambda: people.create_student(deps, parent, "A", "B", "1A", "primary"),
         lambda: people.create_parent(deps, parent, "A", "B", "a@example.be", ["x"]),
         lambda: tokens.issue_connection_token(deps, parent, "x"),
-        lambda: people.list_parents(deps, parent),
+        lambda: parents_uc.list_parents(deps, parent),
     ):
         with pytest.raises(Forbidden):
             call()
@@ -152,22 +154,22 @@ def test_a_parent_of_another_school_gets_no_token_from_this_school(deps, sqlite_
 def test_list_students_staff_by_class_a_parent_only_their_children(deps, sqlite_rt, school):
     parent, kids = activated(deps, sqlite_rt, school)
     stranger = people.create_student(deps, school.staff, "Zoé", "Martin", "3A", "primary").student
-    staff_view = people.list_students(deps, school.staff, class_names=["3A"]).students
+    staff_view = students_uc.list_students(deps, school.staff, class_names=["3A"]).students
     assert [s.id for s in staff_view] == [kids[0].id, stranger.id]  # by class, then last name
     me = Identity(account_id=parent.id, role="parent", school_id=school.id)
-    assert {s.id for s in people.list_students(deps, me).students} == {k.id for k in kids}
-    assert list(people.list_students(deps, me, student_ids=[stranger.id]).students) == []
+    assert {s.id for s in students_uc.list_students(deps, me).students} == {k.id for k in kids}
+    assert list(students_uc.list_students(deps, me, student_ids=[stranger.id]).students) == []
 
 
 def test_list_parents_gives_each_parent_s_children(deps, school):
     parent, kids = family(deps, school)
     other, (zoe,) = family(deps, school, n_children=1, first="Paul", last="Martin", email="paul@example.be")
-    everyone = people.list_parents(deps, school.staff).parents
+    everyone = parents_uc.list_parents(deps, school.staff).parents
     assert {p.id: set(p.student_ids) for p in everyone} == {
         parent.id: {k.id for k in kids},
         other.id: {zoe.id},
     }
-    (found,) = people.list_parents(deps, school.staff, [kids[1].id]).parents
+    (found,) = parents_uc.list_parents(deps, school.staff, [kids[1].id]).parents
     assert (found.id, found.email, found.language) == (parent.id, "marie@example.be", "fr")
 
 
