@@ -5,7 +5,8 @@ A manager acts on accounts of their own school only (another school's are NOT_FO
 not exist). Disabling takes effect at once: the account's sessions end, it cannot sign in or use a
 connection token, and ResolveSession refuses it (sessions.live_session); enabling lets it sign in
 again with the password it had. A parent's change is announced (auth.parent.updated.v1) so that
-notifications' contact book can stop mailing a disabled parent.
+notifications' contact book can stop mailing a disabled parent, a manager's (auth.staff.updated.v1)
+so that its contact book of managers does the same.
 """
 
 from __future__ import annotations
@@ -93,11 +94,14 @@ def _account(s: Session, who: Identity, account_id: str):
 
 
 def _announced(deps: Deps, s: Session, account_id: str):
-    """The account re-read after a change; a parent's is announced to the other services."""
+    """The account re-read after a change, announced to the other services (a parent's to the
+    contact book of parents, a manager's to that of managers)."""
     acc = directory.account(s, account_id)
     assert acc is not None  # locked by _account in this transaction
     if acc.role == "parent":
         deps.emit(s, events.parent_updated(acc, directory.children_of(s, acc)))
+    else:
+        deps.emit(s, events.staff_updated(acc))
     return acc
 
 

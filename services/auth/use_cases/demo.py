@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.auth import events
 from services.auth.db import directory
 from services.auth.use_cases.common import Deps, log
 from services.auth.use_cases.people import add_parent, add_student
@@ -63,6 +64,7 @@ def seed_demo(deps: Deps) -> DemoSeed:
             now=now,
             password_hash=hashes[0],
         )
+        deps.emit(s, events.staff_updated(staff))
         kids = [
             add_student(deps, s, school_id, "Lucas", "Dupont", "3A", "primary", now),
             add_student(deps, s, school_id, "Emma", "Dupont", "1S2", "secondary", now),

@@ -13,6 +13,7 @@ from cartable.auth.v1 import auth_pb2 as pb
 from kit import audit
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from services.auth import events
 from services.auth.db import directory
 from services.auth.domain.passwords import WeakPassword, check_password_policy
 from services.auth.domain.usernames import normalize_username
@@ -83,7 +84,8 @@ def create_staff(
 ) -> CreatedStaff:
     """A school's manager. With a password (checked like a parent's), ready to sign in; without,
     a connection token is issued (mailed, and returned for the one who runs the command). ``who``:
-    the manager who creates a colleague (CreateStaff); none for the operator's command. Audited."""
+    the manager who creates a colleague (CreateStaff); none for the operator's command. Announced
+    (auth.staff.updated.v1) and audited."""
     errors: dict[str, str] = {}
     first = name_field(first_name, "first_name", errors)
     last = name_field(last_name, "last_name", errors)
@@ -118,6 +120,7 @@ def create_staff(
             username=wanted,
             password_hash=password_hash,
         )
+        deps.emit(s, events.staff_updated(acc))  # notifications' contact book of the managers
         token = expires = None
         if password_hash is None:
             token, expires = issue_token(deps, s, acc, "created", now)
