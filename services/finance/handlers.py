@@ -1,4 +1,5 @@
-"""Reactions to other services' events: a student created in auth gets its wallets here."""
+"""Reactions to other services' events: a student created in auth gets its wallets here, and a
+student's change (names, class, level) follows here."""
 
 from __future__ import annotations
 
@@ -22,4 +23,20 @@ def bindings(wallets: Wallets) -> dict[str, Binding]:
             update_existing=False,
         )
 
-    return {"auth.student.created.v1": Binding(auth_events.StudentCreated, student_created)}
+    def student_updated(session, env, event: auth_events.StudentUpdated) -> None:
+        # names, class, level as auth has them now (a class move, a correction, primary -> secondary)
+        wallets.follow_student_update(
+            session,
+            env.school_id,
+            event.student_id,
+            level=event.level,
+            previous_level=event.previous_level,
+            first_name=event.first_name,
+            last_name=event.last_name,
+            class_name=event.class_name,
+        )
+
+    return {
+        "auth.student.created.v1": Binding(auth_events.StudentCreated, student_created),
+        "auth.student.updated.v1": Binding(auth_events.StudentUpdated, student_updated),
+    }

@@ -1,11 +1,12 @@
 """Wallets: the school's wallet types and every student's wallet of each type, with its own
 structured communication (for top-ups by bank transfer). Students reach finance through
 OpenStudentWallets (the gateway, right after creating one) and auth.student.created.v1
-(``handlers.py``); whichever comes second finds the wallets open."""
+(``handlers.py``); whichever comes second finds the wallets open. auth.student.updated.v1 keeps their
+names, class and level in step (a new level: new communications, the old ones still credit)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -88,20 +89,8 @@ class Wallets:
         student = db.student_row(s, student_id)
         if student.school_id != school_id:
             raise NotFound("not found")
-        changes = (
-            {}
-            if not update_existing
-            else {
-                k: v[:100]
-                for k, v in (("first_name", first_name), ("last_name", last_name), ("class_name", class_name))
-                if v and v != getattr(student, k)
-            }
-        )
-        if update_existing and level != student.level:
-            changes["level"] = level
-            db.renew_communications(s, school_id, student_id, level, at, at + OLD_COMMUNICATION_GRACE)
-        if changes:
-            db.update_student(s, student_id, changes)
+        if update_existing:
+            _bring_up_to_date(s, student, at, level, first_name, last_name, class_name)
         have = db.wallet_type_ids_of(s, student_id)
         opened = 0
         for type_id in db.wallet_type_ids(s, school_id):
@@ -109,6 +98,43 @@ class Wallets:
                 db.open_wallet(s, school_id, student_id, type_id, level, at)
                 opened += 1
         return opened
+
+    def follow_student_update(
+        self,
+        s: Session,
+        school_id: str,
+        student_id: str,
+        *,
+        level: str,
+        previous_level: str,
+        first_name: str,
+        last_name: str,
+        class_name: str,
+    ) -> None:
+        """auth.student.updated.v1, in the consumer's transaction: the student's names and class as
+        auth has them now, and a new level (primary -> secondary) gives every wallet of the student a
+        new structured communication while the old ones still credit the same wallets
+        (OLD_COMMUNICATION_GRACE; statements.py matches by any communication still valid). The level
+        changes only when finance holds the level the event left (``previous_level``), so that an
+        event delivered late never undoes a later one. A student finance never heard of gets their
+        wallets at the new level."""
+        if level not in LEVELS:
+            level = "primary"
+        self.open_wallets_in(
+            s,
+            school_id,
+            student_id,
+            level,
+            first_name=first_name,
+            last_name=last_name,
+            class_name=class_name,
+            update_existing=False,
+        )
+        student = db.student_row(s, student_id)
+        follows = not previous_level or previous_level == student.level
+        _bring_up_to_date(
+            s, student, now(self.rt), level if follows else student.level, first_name, last_name, class_name
+        )
 
     def create_wallet_type(
         self, who: Identity, req: pb.CreateWalletTypeRequest
@@ -150,6 +176,23 @@ class Wallets:
         with self.rt.db.unit_of_work() as s:
             rows = db.wallet_types_of(s, who.school_id)
         return pb.ListWalletTypesResponse(wallet_types=[views.wallet_type(r) for r in rows])
+
+
+def _bring_up_to_date(
+    s: Session, student, at: datetime, level: str, first_name: str, last_name: str, class_name: str
+) -> None:
+    """The names and class given (an empty one stays), and the level: a new one renews every
+    wallet's communication (the current one keeps crediting its wallet for OLD_COMMUNICATION_GRACE)."""
+    changes: dict[str, str] = {
+        k: v[:100]
+        for k, v in (("first_name", first_name), ("last_name", last_name), ("class_name", class_name[:50]))
+        if v and v[:100] != getattr(student, k)
+    }
+    if level != student.level:
+        changes["level"] = level
+        db.renew_communications(s, student.school_id, student.id, level, at, at + OLD_COMMUNICATION_GRACE)
+    if changes:
+        db.update_student(s, student.id, changes)
 
 
 def _wallets(s: Session, school_id: str, student_id: str) -> list[pb.Wallet]:
