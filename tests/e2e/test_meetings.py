@@ -58,7 +58,8 @@ class EventTap:
         def declare(ch):
             ch.exchange_declare(exchange=self.broker.exchange, exchange_type="topic", durable=True)
             ch.queue_declare(queue=self.queue, durable=False, auto_delete=False)
-            ch.queue_bind(queue=self.queue, exchange=self.broker.exchange, routing_key="meetings.#")
+            # the bookings only (meetings also publishes its audit entries)
+            ch.queue_bind(queue=self.queue, exchange=self.broker.exchange, routing_key="meetings.booking.#")
 
         self.broker.channel_call(declare)
         self.seen: list[tuple[str, BookingEvent]] = []
@@ -196,7 +197,8 @@ def test_parents_book_cancel_and_staff_print_schedules_through_the_gateway(suite
     listed = expect(staff.get("/admin/meetings"), 200).json()["items"]
     assert [(e["booked_count"], e["slot_count"]) for e in listed if e["id"] == evening_id] == [(3, 18)]
     page = expect(staff.page(f"/gestion/reunions/{evening_id}/horaire"), 200).text
-    assert "Emma Peeters" in page and "meetings.css" in page and "window.print()" in page
+    # the print button: wired by static/app.js (no inline script under the CSP)
+    assert "Emma Peeters" in page and "meetings.css" in page and "data-print" in page and "app.js" in page
 
     # Mum cancels; the slot is free again.
     expect(mum.delete(f"/meetings/bookings/{booked['id']}"), 204)
