@@ -77,7 +77,11 @@ def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras: Any
         [settings.identity_public_key_file, *settings.identity_extra_public_key_files]
     )
     return Runtime(
-        spec=spec, settings=settings, db=Database(settings.database_url), verifier=verifier, extras=extras
+        spec=spec,
+        settings=settings,
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        verifier=verifier,
+        extras=extras,
     )
 
 

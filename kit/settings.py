@@ -71,6 +71,9 @@ class Settings:
     identity_extra_public_key_files: tuple[Path, ...] = ()
     # every server: how long a stopping server keeps answering before it drains
     shutdown_drain_seconds: float = 1.0
+    # connections a process keeps open to its PostgreSQL database (as many again in bursts): size it
+    # so that every process of every service stays within the server's max_connections
+    database_pool_size: int = 10
     # the gateway
     gateway_secret_key: str = ""
     gateway_grpc_timeout: float = 3.0
@@ -184,6 +187,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
             Path(p.strip()) for p in env.get("IDENTITY_EXTRA_PUBLIC_KEY_FILES", "").split(",") if p.strip()
         ),
         shutdown_drain_seconds=_number(env, "SHUTDOWN_DRAIN_SECONDS", "1", float),
+        database_pool_size=_number(env, "DATABASE_POOL_SIZE", "10", int),
         gateway_secret_key=env.get("GATEWAY_SECRET_KEY", ""),
         gateway_grpc_timeout=_number(env, "GATEWAY_GRPC_TIMEOUT", "3", float),
         dashboard_deadline=_number(env, "DASHBOARD_DEADLINE", "1.5", float),

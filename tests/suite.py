@@ -121,6 +121,9 @@ class Suite:
             {
                 "CARTABLE_ENV": "test",
                 "CARTABLE_VAR_DIR": str(self.var),
+                # two suites run at once (pytest-xdist) beside the tests' own engines: small pools keep
+                # them all within PostgreSQL's default 100 connections
+                "DATABASE_POOL_SIZE": "3",
                 "IDENTITY_PRIVATE_KEY_FILE": str(self.keys.private_file),
                 "IDENTITY_PUBLIC_KEY_FILE": str(self.keys.public_file),
                 "AMQP_URL": self.amqp_url,
