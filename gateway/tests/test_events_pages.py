@@ -40,7 +40,9 @@ def staff(client, fakes):
 
 
 def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
 
 
 def page(client, path: str) -> str:
@@ -50,7 +52,9 @@ def page(client, path: str) -> str:
 
 
 def field_tag(html: str, name: str) -> str:
-    return re.search(rf'<(?:input|textarea)[^>]*\bname="{name}"[^>]*>', html).group(0)
+    found = re.search(rf'<(?:input|textarea)[^>]*\bname="{name}"[^>]*>', html)
+    assert found, f"the page has no field {name}"
+    return found.group(0)
 
 
 # -- the list ----------------------------------------------------------------------------------------

@@ -181,7 +181,9 @@ def test_parents_may_not_list_change_or_delete(school):
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
 
 
 def test_the_staff_pages_publish_edit_and_delete_and_the_parent_sees_it(school):

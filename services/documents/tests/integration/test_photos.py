@@ -81,7 +81,8 @@ def refused(call) -> grpc.RpcError:
 
 
 def fields_of(err: grpc.RpcError) -> dict:
-    return json.loads(dict(err.trailing_metadata())[FIELDS_KEY])
+    trailing: dict[str, str] = dict(err.trailing_metadata())  # type: ignore[arg-type]  # grpc's stubs type it loosely
+    return json.loads(trailing[FIELDS_KEY])
 
 
 def stored_files(tmp_path):
