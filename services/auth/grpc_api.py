@@ -6,6 +6,7 @@ from kit.identity import current, current_identity
 from services.auth.use_cases import (
     accounts,
     audit,
+    imports,
     parents,
     people,
     schools,
@@ -117,6 +118,9 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     def MoveClass(self, request, context):
         return students.move_class(self.deps, current(), request.from_class, request.to_class)
+
+    def ImportPeople(self, request, context):
+        return imports.import_people(self.deps, current(), request.csv, request.dry_run, request.filename)
 
     def CreateParent(self, request, context):
         return people.create_parent(

@@ -10,7 +10,16 @@ from sqlalchemy import Row, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from kit.db import bulk_insert
-from services.auth.db import accounts, guardianships, like_escaped, like_pattern, locked, schools, students
+from services.auth.db import (
+    accounts,
+    connection_tokens,
+    guardianships,
+    like_escaped,
+    like_pattern,
+    locked,
+    schools,
+    students,
+)
 
 # ids per IN (...): far below SQLite's and PostgreSQL's limits on bound parameters
 CHUNK = 500
@@ -168,6 +177,15 @@ def links_between(s: Session, parent_ids: Sequence[str]) -> set[tuple[str, str]]
     return out
 
 
+def usernames_taken(s: Session, usernames: Sequence[str]) -> set[str]:
+    """Those of ``usernames`` an account has."""
+    a = accounts
+    out: set[str] = set()
+    for chunk in chunks(sorted(set(usernames))):
+        out.update(s.execute(select(a.c.username).where(a.c.username.in_(list(chunk)))).scalars())
+    return out
+
+
 def usernames_like(s: Session, bases: Sequence[str]) -> set[str]:
     """Every username that starts with one of ``bases`` (a superset of what a new one could clash
     with), in a few queries."""
@@ -177,6 +195,27 @@ def usernames_like(s: Session, bases: Sequence[str]) -> set[str]:
         starts = [a.c.username.like(like_escaped(b) + "%", escape="\\") for b in chunk]
         out.update(s.execute(select(a.c.username).where(or_(*starts))).scalars())
     return out
+
+
+def active_children_by_parent(s: Session, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
+    """Each parent's active children (id, first_name), by first name (what the parent events say)."""
+    st, g = students, guardianships
+    out: dict[str, list[Row]] = {}
+    for chunk in chunks(list(parent_ids)):
+        q = (
+            select(g.c.parent_id, st.c.id, st.c.first_name)
+            .join(st, st.c.id == g.c.student_id)
+            .where(g.c.parent_id.in_(list(chunk)), st.c.active.is_(True))
+            .order_by(g.c.parent_id, st.c.first_name, st.c.last_name, st.c.id)
+        )
+        for r in s.execute(q).all():
+            out.setdefault(r.parent_id, []).append(r)
+    return out
+
+
+def insert_tokens(s: Session, rows: list[dict[str, Any]]) -> None:
+    """Connection tokens of new accounts (none to revoke)."""
+    bulk_insert(s, connection_tokens, rows)
 
 
 def insert_students(s: Session, rows: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ _LEVEL_WORDS = {
 # apostrophes (typed or typographic) and dots (``St. John``).
 _NAME_PUNCTUATION = frozenset(" -‐‑–'’ʼ`´.")
 _SPACES = re.compile(r"\s+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MASK = "•" * 10
 
 # letters NFKD does not split into an ASCII letter and its accents (as domain/usernames.py)
@@ -96,6 +97,11 @@ def _short_text(value: str | None, max_len: int) -> str:
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
         raise BadValue("invalid_text", "no control characters")
     return text
+
+
+def looks_like_email(value: str) -> bool:
+    """Something@somewhere.tld, at most 320 characters, no space (the mail server says the rest)."""
+    return len(value) <= 320 and _EMAIL.match(value) is not None
 
 
 def parse_level(value: str | None, *, french: bool = False) -> str:

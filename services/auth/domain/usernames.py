@@ -42,11 +42,22 @@ def _cut(base: str, length: int) -> str:
     return base[:length].rstrip(".-")
 
 
+def username_base(first_name: str, last_name: str) -> str:
+    """The username these names give when it is free (every other candidate starts with it)."""
+    base = ".".join(part for part in (_ascii_name(first_name), _ascii_name(last_name)) if part) or FALLBACK
+    return _cut(base, MAX_LENGTH)
+
+
+def candidates_prefix(base: str) -> str:
+    """What every candidate ``make_username`` tries for this base starts with (a suffixed one is cut
+    a few characters shorter), for finding in one query every username that could be in the way."""
+    return base[: MAX_LENGTH - len(str(MAX_TRIES)) - 2]
+
+
 def make_username(first_name: str, last_name: str, taken: Callable[[str], bool]) -> str:
     """The first free username for these names; ``taken(candidate)`` tells if one is in use (the
     caller still relies on a unique constraint against races)."""
-    base = ".".join(part for part in (_ascii_name(first_name), _ascii_name(last_name)) if part) or FALLBACK
-    base = _cut(base, MAX_LENGTH)
+    base = username_base(first_name, last_name)
     if not taken(base):
         return base
     for n in range(2, MAX_TRIES):

@@ -10,6 +10,7 @@ A staff action that changes people or permissions also records its audit entry t
 - ``people.py``: students, parents and who is whose child, as the school's staff register them
 - ``students.py``: the school's students found, changed, leaving, a class moved when the year turns
 - ``parents.py``: the school's parents found and changed
+- ``imports.py``: the People CSV import (domain/people_csv.py reads it, domain/people_import.py plans it)
 - ``accounts.py``: the school's managers disabling and enabling accounts, ending their sessions
 - ``second_factor.py``: TOTP second factor: set-up, turning off, the school requiring it, the check
 - ``schools.py``: setting up a school and its staff (commands), a manager adding a colleague

@@ -8,7 +8,6 @@ hashes or waits, then re-checks what it read and writes everything in one unit o
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +24,13 @@ from kit.identity import TokenSigner
 from services.auth.db import access, directory
 from services.auth.domain.paging import decode_cursor, page_size
 from services.auth.domain.passwords import DEFAULT_PARAMETERS, OWASP_MINIMUM, PasswordHasher, WeakPassword
-from services.auth.domain.people import BadValue, clean_class, clean_name, mask_national_number
+from services.auth.domain.people import (
+    BadValue,
+    clean_class,
+    clean_name,
+    looks_like_email,
+    mask_national_number,
+)
 from services.auth.domain.throttle import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
@@ -44,7 +49,6 @@ log = logging.getLogger("auth.service")
 T = TypeVar("T")
 
 LANGUAGES = ("fr", "nl", "en")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ def email_field(value: str, errors: dict[str, str], name: str = "email") -> str:
     email = normalize_email(value)
     if not email:
         errors[name] = "required"
-    elif len(email) > 320 or not _EMAIL.match(email):
+    elif not looks_like_email(email):
         errors[name] = "not an e-mail address"
     return email
 

@@ -10,7 +10,7 @@ wallet communications for a new level, the services that scope by class follow) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -125,7 +125,7 @@ def update_student(deps: Deps, who: Identity, req: pb.UpdateStudentRequest) -> p
             row = _student(s, who, req.student_id, lock=True)
             changes = _differences(deps, row, wanted)
             if "external_id" in changes and changes["external_id"] is not None:
-                owner = roster.external_id_owner(s, who.school_id, changes["external_id"])
+                owner = roster.external_id_owner(s, who.school_id, str(changes["external_id"]))
                 if owner is not None and owner != row.id:
                     raise _external_id_taken()
             if changes:
@@ -234,7 +234,7 @@ def _checked_changes(req: pb.UpdateStudentRequest, today: date) -> dict[str, obj
     bad field."""
     errors: dict[str, str] = {}
     out: dict[str, object] = {}
-    checks = {
+    checks: dict[str, Callable[[str], object]] = {
         "first_name": rules.clean_name,
         "last_name": rules.clean_name,
         "class_name": rules.clean_class,
