@@ -120,6 +120,39 @@ def test_a_refused_action_records_nothing(stub, auth_rt, staff_session):
     assert len(audit_bodies(auth_rt)) == before
 
 
+def test_the_back_office_s_changes_are_listed_with_who_made_them_and_refusals_record_nothing(
+    stub, auth_rt, school, staff_session, consumer
+):
+    md = bearer(staff_session.identity_token)
+    parent, (lucas,) = create_family(stub, staff_session, n=1)
+    before = len(audit_bodies(auth_rt))
+    csv = b"student_id;first_name;last_name;class_name;level\r\nM1;Hugo;Petit;3A;primary\r\n"
+    refused(lambda: stub.UpdateStudent(pb.UpdateStudentRequest(student_id=lucas.id, level="x"), metadata=md))
+    refused(lambda: stub.UpdateParent(pb.UpdateParentRequest(parent_id=parent.id, email="x"), metadata=md))
+    refused(lambda: stub.MoveClass(pb.MoveClassRequest(from_class="3A", to_class="3A"), metadata=md))
+    stub.ImportPeople(pb.ImportPeopleRequest(csv=csv, dry_run=True), metadata=md)  # a dry run changes nothing
+    stub.ImportPeople(pb.ImportPeopleRequest(csv=csv.replace(b"primary", b"nursery")), metadata=md)  # bad row
+    stub.UpdateStudent(pb.UpdateStudentRequest(student_id=lucas.id, class_name="3A"), metadata=md)  # the same
+    assert len(audit_bodies(auth_rt)) == before
+
+    stub.UpdateStudent(pb.UpdateStudentRequest(student_id=lucas.id, class_name="4A"), metadata=md)
+    stub.UpdateParent(pb.UpdateParentRequest(parent_id=parent.id, first_name="Marie-Anne"), metadata=md)
+    stub.MoveClass(pb.MoveClassRequest(from_class="4A", to_class="5A"), metadata=md)
+    stub.LeaveStudent(pb.LeaveStudentRequest(student_id=lucas.id), metadata=md)
+    stub.ImportPeople(pb.ImportPeopleRequest(csv=csv, filename="rentree.csv"), metadata=md)
+    assert set(deliver(auth_rt, consumer)) == {"handled"}
+    entries = list(listed(stub, staff_session, limit=5).entries)
+    assert [(e.action, e.object_type, e.actor_name) for e in entries] == [
+        ("auth.people.imported", "import", "Anne Lambert"),
+        ("auth.student.left", "student", "Anne Lambert"),
+        ("auth.class.moved", "class", "Anne Lambert"),
+        ("auth.parent.updated", "account", "Anne Lambert"),
+        ("auth.student.updated", "student", "Anne Lambert"),
+    ]
+    assert [e.object_id for e in entries[1:]] == [lucas.id, "4A", parent.id, lucas.id]
+    assert entries[0].detail.startswith("rentree.csv: 1 rows, students created 1")
+
+
 def test_an_entry_delivered_twice_is_kept_once(stub, auth_rt, staff_session, consumer):
     create_family(stub, staff_session, n=1)
     first = deliver(auth_rt, consumer)
