@@ -95,6 +95,10 @@ def object_label(object_type: str) -> str:
     return str(label) if label is not None else object_type
 
 
+# Objects that are the school itself: their id (the school's) says nothing to its staff.
+SCHOOL_OBJECTS = frozenset({"school", "school_settings"})
+
+
 def _when(at: str) -> str:
     """``at`` (RFC 3339) on the school's clock in the reader's language; as given if unreadable."""
     try:
@@ -120,7 +124,7 @@ def _row(e: auth_pb2.AuditEntry) -> dict[str, str]:
         "what": action_label(e.action),
         "action": e.action,
         "object": object_label(e.object_type),
-        "object_id": e.object_id,
+        "object_id": "" if e.object_type in SCHOOL_OBJECTS else e.object_id,
         "detail": e.detail,
     }
 

@@ -84,7 +84,7 @@ def test_the_journal_lists_entries_newest_first_in_a_table(client, fakes, staff)
             "Quand : 29 mars 2026 à 03:30",
             "Qui : Claire Direction",
             "Action : a changé l'IBAN",
-            "Concerne : Paramètres de l'école school-1",
+            "Concerne : Paramètres de l'école",  # the school's own id left out
             "Détail : BE** **** **** 7034 -> BE** **** **** 6769",
         ],
         [
