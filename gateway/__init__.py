@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         GRPC_TARGETS=dict(settings.grpc_targets),
         GRPC_TIMEOUT=settings.gateway_grpc_timeout,
         DASHBOARD_DEADLINE=settings.dashboard_deadline,
+        WEBHOOK_TIMEOUT=settings.gateway_webhook_timeout,
         SECURE_COOKIES=not settings.is_local,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         BABEL_DEFAULT_LOCALE="fr",

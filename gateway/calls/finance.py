@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from cartable.auth.v1 import auth_pb2
@@ -20,7 +21,6 @@ MONEY_TIMEOUT = 10.0
 # Calls that reach the payment provider or book a whole statement take longer than a page's 3 s.
 PROVIDER_TIMEOUT = 20
 IMPORT_TIMEOUT = 180
-WEBHOOK_TIMEOUT = 20
 # Opening the new type's wallet for every student of a large school takes a moment.
 WALLET_TYPE_TIMEOUT = 30
 
@@ -266,7 +266,7 @@ def handle_payment_webhook(provider_payment_id: str) -> pb.HandlePaymentWebhookR
         "HandlePaymentWebhook",
         pb.HandlePaymentWebhookRequest(provider_payment_id=provider_payment_id),
         identity=False,
-        timeout=WEBHOOK_TIMEOUT,
+        timeout=current_app.config["WEBHOOK_TIMEOUT"],
     )
 
 

@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from kit.testing import BrokerNamespace, ThrowawayDatabases, backends, wait_for
+from kit.testing import BrokerNamespace, ThrowawayDatabases, preferred_backend, wait_for
 from services.finance.db import ledger_sums
 from services.finance.domain import ledger
 from tests.factories import (
@@ -45,10 +45,11 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DEADLINE = 120
 
 
-@pytest.fixture(params=backends())
-def suite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Suite]:
-    """A suite of its own whose every process reaches the broker through ``suite.broker_proxy``."""
-    dbs = ThrowawayDatabases(request.param, tmp_path)
+@pytest.fixture
+def suite(tmp_path: Path) -> Iterator[Suite]:
+    """A suite of its own whose every process reaches the broker through ``suite.broker_proxy``, on
+    PostgreSQL when the tests have it (as every end-to-end test: once, on the preferred backend)."""
+    dbs = ThrowawayDatabases(preferred_backend(), tmp_path)
     broker = BrokerNamespace()
     s = Suite(tmp_path, dbs, broker, broker_proxy=True)
     try:
