@@ -17,4 +17,19 @@ from gateway.pages import (
     staff,
 )
 
-ALL = [home, account, security, portal, documents, finance, payments, orders, meetings, notifications, photos, staff, people, audit]
+ALL = [
+    home,
+    account,
+    security,
+    portal,
+    documents,
+    finance,
+    payments,
+    orders,
+    meetings,
+    notifications,
+    photos,
+    staff,
+    people,
+    audit,
+]

@@ -228,7 +228,7 @@ class Mailer:
             return self._give_up(mail, "gave up: the mailer stopped during each attempt")
         try:
             self.transport.send(build_message(mail, self.config.mail_from, self.clock()))
-        except Exception as exc:  # SMTP, network, or a message smtplib cannot encode: counted the same
+        except Exception as exc:  # noqa: BLE001 - SMTP, network, or a message smtplib cannot encode: counted the same
             return self._failed_attempt(mail, exc)
         with self.rt.db.unit_of_work() as s:
             db.mark_sent(s, mail["id"], self.clock(), scrub=mail["sensitive"])

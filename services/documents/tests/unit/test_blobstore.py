@@ -37,7 +37,15 @@ def test_writing_again_replaces_the_file_and_leaves_no_temporary_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "key", ["../etc/passwd", "/etc/passwd", "ab/../../x", "AB/7c9e6679-7425-40de-944b-e07fc1f90ae7", "ab/not-a-uuid", ""]
+    "key",
+    [
+        "../etc/passwd",
+        "/etc/passwd",
+        "ab/../../x",
+        "AB/7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "ab/not-a-uuid",
+        "",
+    ],
 )
 def test_a_key_the_service_did_not_make_is_refused_before_any_file_is_touched(tmp_path, key):
     store = DirectoryBlobStore(tmp_path / "root")
