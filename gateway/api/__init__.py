@@ -8,6 +8,7 @@ from gateway.api import (
     documents,
     finance,
     finance_staff,
+    imports,
     meetings,
     notifications,
     orders,
@@ -16,6 +17,7 @@ from gateway.api import (
     people,
     photos,
     security,
+    students,
 )
 
 ALL = [
@@ -23,6 +25,8 @@ ALL = [
     security,
     account,
     people,
+    students,
+    imports,
     audit,
     dashboard,
     documents,

@@ -6,6 +6,7 @@ from gateway.pages import (
     documents,
     finance,
     home,
+    imports,
     meetings,
     notifications,
     orders,
@@ -15,6 +16,7 @@ from gateway.pages import (
     portal,
     security,
     staff,
+    students,
 )
 
 ALL = [
@@ -31,5 +33,7 @@ ALL = [
     photos,
     staff,
     people,
+    students,
+    imports,
     audit,
 ]
