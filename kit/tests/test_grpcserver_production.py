@@ -77,7 +77,7 @@ def _auth(keys) -> list[tuple[str, str]]:
 
 def test_a_unary_call_with_an_identity_reaches_the_servicer(server, calls, keys):
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
-        assert ch.unary_unary(f"/{SERVICE}/Echo")(b"hi", metadata=_auth(keys), timeout=5) == b"acc-1"
+        assert ch.unary_unary(f"/{SERVICE}/Echo")(b"hi", metadata=_auth(keys), timeout=30) == b"acc-1"
     assert calls.ran == ["Echo"]
 
 
@@ -90,12 +90,12 @@ def test_streaming_calls_are_refused_before_any_handler_runs(server, calls, keys
             yield b"x"
 
     attempts = {
-        "Watch": lambda ch: list(ch.unary_stream(f"/{SERVICE}/Watch")(b"x", metadata=metadata, timeout=5)),
+        "Watch": lambda ch: list(ch.unary_stream(f"/{SERVICE}/Watch")(b"x", metadata=metadata, timeout=30)),
         "Upload": lambda ch: ch.stream_unary(f"/{SERVICE}/Upload")(
-            never_ending(), metadata=metadata, timeout=5
+            never_ending(), metadata=metadata, timeout=30
         ),
         "Chat": lambda ch: list(
-            ch.stream_stream(f"/{SERVICE}/Chat")(never_ending(), metadata=metadata, timeout=5)
+            ch.stream_stream(f"/{SERVICE}/Chat")(never_ending(), metadata=metadata, timeout=30)
         ),
     }
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
@@ -112,7 +112,7 @@ def test_health_watch_still_streams(server):
 
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
         stream = health_pb2_grpc.HealthStub(ch).Watch(
-            health_pb2.HealthCheckRequest(service="liveness"), timeout=5
+            health_pb2.HealthCheckRequest(service="liveness"), timeout=30
         )
         assert next(stream).status == health_pb2.HealthCheckResponse.SERVING
         stream.cancel()
@@ -125,7 +125,7 @@ def _list_services(port: int) -> list[str]:
             request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
             response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
         )
-        answers = info(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+        answers = info(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=30)
         return [s.name for s in next(answers).list_services_response.service]
 
 
