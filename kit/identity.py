@@ -6,6 +6,15 @@ with auth's public key and refuses a call for a student the token does not name.
 A token auth issues right after the caller typed their password again (auth's Reauthenticate) also
 carries ``reauthenticated_at`` (epoch seconds): what a sensitive change (the school's IBAN) asks for,
 with :meth:`Identity.require_reauthenticated`. Tokens without it verify as before (``None``).
+
+A parent's children who left the school (issue #16) stay in their token, read-only: the ``stu`` claim
+names the active ones as before ({student_id: class}), a ``left`` claim the leavers ({student_id:
+{"class": ..., "left_on": "YYYY-MM-DD"}}). :attr:`Identity.students` holds both (what the caller may
+see: :meth:`Identity.may_act_for`), :attr:`Identity.left` the leavers' dates; what creates something
+new for a student (a top-up, an order, a booking, an invoice) asks :meth:`Identity.may_change_for` or
+:meth:`Identity.refuse_left` (409 ``student_left``). A verifier that predates the claim ignores it, so
+to it a leaver is not in the token at all (refused, as before the claim existed); a token without it
+names no leaver.
 """
 
 from __future__ import annotations
@@ -21,19 +30,22 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kit.errors import Forbidden, NotFound, Unauthenticated
+from kit.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 ISSUER = "cartable-auth"
 AUDIENCE = "cartable"
 METADATA_KEY = "authorization"
 REAUTH_CLAIM = "reauthenticated_at"
+LEFT_CLAIM = "left"
 # A reauthentication dated this far ahead of the verifier's clock is accepted (clocks drift a little).
 REAUTH_CLOCK_SKEW = 30
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The verified caller. ``students`` maps each student the caller may act for to its class."""
+    """The verified caller. ``students`` maps each student the caller may act for to its class (a
+    parent's children, those who left the school included); ``left`` maps the ones who left to their
+    leaving date (YYYY-MM-DD): they are shown, read-only."""
 
     account_id: str
     role: str  # parent | staff | system
@@ -42,13 +54,36 @@ class Identity:
     token: str = ""
     # Epoch seconds of the caller's last password check (auth's Reauthenticate); None: not in the token.
     reauthenticated_at: int | None = None
+    left: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_staff(self) -> bool:
         return self.role in ("staff", "system")
 
     def may_act_for(self, student_id: str) -> bool:
+        """Whether the caller may see the student's things (staff: any of their school; a parent: their
+        children, those who left included)."""
         return self.role in ("staff", "system") or student_id in self.students
+
+    def is_left(self, student_id: str) -> bool:
+        """Whether the token says the student left the school (a staff token names no student: the
+        service's own records say it for staff calls)."""
+        return student_id in self.left
+
+    def left_on(self, student_id: str) -> str:
+        """The leaving date (YYYY-MM-DD) the token gives a student who left; "" for any other."""
+        return self.left.get(student_id, "")
+
+    def may_change_for(self, student_id: str) -> bool:
+        """Whether the caller may create something new for the student (a top-up, an order, a
+        booking): they may act for them and the token does not say they left."""
+        return self.may_act_for(student_id) and not self.is_left(student_id)
+
+    def refuse_left(self, student_id: str) -> None:
+        """Refuse something new for a student the token says left the school: Conflict
+        ``student_left`` (409). Who may act for the student at all is the other checks' business."""
+        if self.is_left(student_id):
+            raise Conflict("this student has left the school", code="student_left")
 
     def require_student(self, student_id: str) -> None:
         """Refuse a call for a student this identity does not name (staff: any of their school)."""
@@ -143,12 +178,16 @@ class TokenSigner:
             "sub": identity.account_id,
             "role": identity.role,
             "school": identity.school_id,
-            "stu": identity.students,
+            "stu": {k: v for k, v in identity.students.items() if k not in identity.left},
             "iat": int(now),
             "exp": exp,
         }
         if identity.reauthenticated_at is not None:
             claims[REAUTH_CLAIM] = int(identity.reauthenticated_at)
+        if identity.left:
+            claims[LEFT_CLAIM] = {
+                k: {"class": identity.students.get(k, ""), "left_on": on} for k, on in identity.left.items()
+            }
         token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.key_id})
         return token, exp
 
@@ -190,12 +229,35 @@ class TokenVerifier:
                 isinstance(reauthenticated_at, bool) or not isinstance(reauthenticated_at, int)
             ):
                 raise Unauthenticated("malformed identity token")
+            classes = {str(k): str(v) for k, v in students.items()}
+            left = _left_claim(claims.get(LEFT_CLAIM))
+            for student_id, (class_name, _on) in left.items():
+                classes.setdefault(student_id, class_name)
             return Identity(
                 account_id=str(claims["sub"]),
                 role=str(claims.get("role", "")),
                 school_id=str(claims.get("school", "")),
-                students={str(k): str(v) for k, v in students.items()},
+                students=classes,
                 token=token,
                 reauthenticated_at=reauthenticated_at,
+                left={k: on for k, (_c, on) in left.items()},
             )
         raise Unauthenticated("invalid identity token") from last
+
+
+def _left_claim(value: object) -> dict[str, tuple[str, str]]:
+    """The ``left`` claim as {student_id: (class, left_on)}; absent: none; anything else but its
+    shape: Unauthenticated (a token auth signed always has it right)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Unauthenticated("malformed identity token")
+    out: dict[str, tuple[str, str]] = {}
+    for student_id, entry in value.items():
+        if not isinstance(entry, dict):
+            raise Unauthenticated("malformed identity token")
+        class_name, left_on = entry.get("class", ""), entry.get("left_on", "")
+        if not isinstance(class_name, str) or not isinstance(left_on, str):
+            raise Unauthenticated("malformed identity token")
+        out[str(student_id)] = (class_name, left_on)
+    return out
