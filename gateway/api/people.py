@@ -1,11 +1,8 @@
 """JSON API: the school's people as its staff manage them (API.md "School back office": parents and
-staff): the lists, disabling and enabling an account, ending its sessions, a colleague's second
-factor. The calls to auth are in ``gateway.calls.account``; the pages of ``gateway.pages.people``
-use them too.
-
-auth's ListParents filters by status but neither searches nor pages: ``q`` and the cursor are
-applied here over the school's whole list, a stopgap until the service pages (its answer is read
-whole for every page).
+staff): the lists, a parent's names and e-mail, disabling and enabling an account, ending its
+sessions, a colleague's second factor. The calls to auth are in ``gateway.calls.account``; the pages
+of ``gateway.pages.people`` use them too. auth searches and pages the parents (its own keyset
+cursor, passed through as it is).
 """
 
 from __future__ import annotations
@@ -26,17 +23,19 @@ from gateway.calls.account import (
     get_parent,
     list_staff,
     reset_second_factor,
+    update_parent,
 )
 from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.shapes import parent_json, staff_json
-from gateway.web import field_str, json_body, page_params, paginate, require_staff
+from gateway.web import field_str, json_body, require_staff
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_people", __name__)
 
 MAX_QUERY_CHARS = 200
+MAX_CURSOR_CHARS = 1000  # auth's cursors are a few sort values, base64: far shorter
 
 
 def parents_query() -> tuple[str, str]:
@@ -50,6 +49,47 @@ def parents_query() -> tuple[str, str]:
     return q, status
 
 
+def list_page() -> tuple[int, str]:
+    """(limit, cursor) of a list: limit 1-200 (default 50); the cursor as auth gave it (auth says
+    400 ``cursor`` for any other)."""
+    raw = request.args.get("limit", "50").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise InvalidRequest("limit must be an integer from 1 to 200", fields={"limit": "1 to 200"})
+    cursor = request.args.get("cursor", "").strip()
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"})
+    return int(raw), cursor
+
+
+# What PATCH /api/v1/admin/parents/{id} may change; the others of the parent are auth's own.
+PARENT_CHANGES = {"first_name": 100, "last_name": 100, "email": 320, "national_number": 30}
+
+
+def parent_changes(data: dict[str, Any]) -> dict[str, str]:
+    """The fields of a PATCH body, each checked for its shape (auth checks the values): names not
+    empty, an e-mail address, a national number ("" or null clears it)."""
+    errors = {k: "cannot be changed here" for k in data if k not in PARENT_CHANGES}
+    if errors:
+        raise InvalidRequest(
+            "only first_name, last_name, email and national_number can be changed", fields=errors
+        )
+    if not data:
+        raise InvalidRequest(
+            "nothing to change", fields={"body": "any of first_name, last_name, email, national_number"}
+        )
+    changes = {}
+    for name, max_len in PARENT_CHANGES.items():
+        if name not in data:
+            continue
+        if name == "email":
+            changes[name] = field_email(data)
+        elif name == "national_number":
+            changes[name] = field_str({name: data[name]}, name, required=False, max_len=max_len)
+        else:
+            changes[name] = field_str(data, name, max_len=max_len)
+    return changes
+
+
 # -- parents -----------------------------------------------------------------------------------------
 
 
@@ -57,15 +97,23 @@ def parents_query() -> tuple[str, str]:
 def admin_parents_list():
     require_staff()
     q, status = parents_query()
-    limit, offset = page_params()
-    page = paginate(find_parents(q, status), limit, offset)
-    return jsonify(items=[parent_json(p) for p in page["items"]], next_cursor=page["next_cursor"])
+    limit, cursor = list_page()
+    parents, next_cursor = find_parents(q, status, limit, cursor)
+    return jsonify(items=[parent_json(p) for p in parents], next_cursor=next_cursor or None)
 
 
 @bp.get("/api/v1/admin/parents/<parent_id>")
 def admin_parent(parent_id: str):
     require_staff()
-    return jsonify(parent_json(get_parent(parent_id)))
+    found, _children = get_parent(parent_id)
+    return jsonify(parent_json(found))
+
+
+@bp.patch("/api/v1/admin/parents/<parent_id>")
+def admin_parent_update(parent_id: str):
+    require_staff()
+    changes = parent_changes(json_body())
+    return jsonify(parent_json(update_parent(parent_id, **changes)))
 
 
 @bp.post("/api/v1/admin/parents/<parent_id>/disable")
@@ -190,8 +238,9 @@ OPENAPI: dict[str, Any] = {
     "/api/v1/admin/parents": {
         "get": {
             "summary": "The school's parents, by name: search, status, paging",
-            "description": "`q`: any part of a name or of the e-mail address (case and accents ignored; "
-            "several words must all match). `status`: invited (no password set yet), active, disabled.",
+            "description": "`q`: any part of the names (first then last, or last then first) or of "
+            "the e-mail address (case, accents, hyphens and apostrophes ignored). `status`: invited "
+            "(no password set yet), active, disabled. `cursor`: a `next_cursor` as given.",
             "parameters": [
                 {"name": "q", "in": "query", "schema": {**S, "maxLength": MAX_QUERY_CHARS}},
                 {"name": "status", "in": "query", "schema": STATUS},
@@ -202,6 +251,36 @@ OPENAPI: dict[str, Any] = {
     },
     "/api/v1/admin/parents/{id}": {
         "get": _action("A parent of the school", ok(ref("Parent")), 401, 403, 404, 503),
+        "patch": {
+            **_action(
+                "Change a parent's names, e-mail address or national register number",
+                ok(ref("Parent")),
+                400,
+                401,
+                403,
+                404,
+                409,
+                503,
+                description="Any of the fields; the others stay. Names are people's names (accents, "
+                "hyphens, apostrophes; spaces tidied). The e-mail address is kept lower-case and must "
+                "be no other account's: 409 `email_taken`. `national_number`: a Belgian national "
+                'register number (any punctuation), `""` or null clears it; it is never answered. '
+                "400 with `fields` for a bad value or a field that cannot be changed here.",
+            ),
+            "requestBody": body_schema(
+                {
+                    "type": "object",
+                    "properties": {
+                        "first_name": {**S, "maxLength": 100},
+                        "last_name": {**S, "maxLength": 100},
+                        "email": {"type": "string", "format": "email", "maxLength": 320},
+                        "national_number": {"type": ["string", "null"], "maxLength": 30},
+                    },
+                    "additionalProperties": False,
+                    "minProperties": 1,
+                }
+            ),
+        },
     },
     "/api/v1/admin/parents/{id}/disable": {
         "post": _action(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import g
 
 from cartable.auth.v1 import auth_pb2
@@ -176,6 +174,13 @@ def list_students(student_ids: list[str] | None = None, class_names: list[str] |
     return list(rpc("auth", "ListStudents", req).students)
 
 
+def search_students(q: str, limit: int = 20) -> list:
+    """The school's active students whose first or last name holds ``q`` (auth searches: accents
+    and case ignored), by class and name; at most ``limit``."""
+    req = auth_pb2.ListStudentsRequest(q=q, status="active", limit=limit)
+    return list(rpc("auth", "ListStudents", req).students)
+
+
 def create_student(first_name: str, last_name: str, class_name: str, level: str):
     return rpc(
         "auth",
@@ -209,37 +214,38 @@ def link_children(parent_id: str, student_ids: list[str]) -> list[str]:
     return list(made.student_ids)
 
 
+# The import answers once done (auth writes it in one transaction: 1,500 students in a few seconds,
+# its largest file in well under this), within gunicorn's 30 s worker timeout.
+IMPORT_TIMEOUT = 25.0
+
+
+def import_people(csv: bytes, dry_run: bool, filename: str):
+    """The People CSV into the school (API.md), or with ``dry_run`` only checked and counted: auth's
+    ``ImportPeopleResponse``, whose ``problems`` (every bad row) mean nothing was written. 413
+    ``too_large`` beyond auth's limits (10 MB, 20,000 rows)."""
+    req = auth_pb2.ImportPeopleRequest(csv=csv, dry_run=dry_run, filename=filename[:200])
+    return rpc("auth", "ImportPeople", req, timeout=IMPORT_TIMEOUT)
+
+
 def issue_connection_token(parent_id: str) -> None:
     rpc("auth", "IssueConnectionToken", auth_pb2.IssueConnectionTokenRequest(parent_id=parent_id))
 
 
 def list_parents(status: str = "", student_ids: list[str] | None = None) -> list:
-    """The school's parents (``ParentContact``), by name; all, or those with a status or of students."""
+    """The school's parents (``ParentContact``), by name; all, or those with a status or of students
+    (one unpaged answer: auth pages only a search or a request with a limit)."""
     req = auth_pb2.ListParentsRequest(status=status, student_ids=student_ids or [])
     return list(rpc("auth", "ListParents", req).parents)
 
 
-def folded(text: str) -> str:
-    """Text compared as a person means it: case and accents ignored (``Éloïse`` finds ``eloise``)."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def find_parents(q: str = "", status: str = "") -> list:
-    """The school's parents with ``status`` (all when empty) whose names, e-mail address or username
-    contain every word of ``q`` (case and accents ignored), by name.
-
-    auth's ListParents filters by status but does not search: the search runs here over the school's
-    whole list, a stopgap until the service searches and pages itself."""
-    found = list_parents(status=status)
-    words = folded(q).split()
-    if not words:
-        return found
-    return [
-        p
-        for p in found
-        if all(w in folded(" ".join([p.first_name, p.last_name, p.email, p.username])) for w in words)
-    ]
+def find_parents(q: str = "", status: str = "", limit: int = 50, cursor: str = "") -> tuple[list, str]:
+    """A page of ``limit`` of the school's parents with ``status`` (all when empty) whose names (first
+    then last, or last then first) or e-mail hold ``q`` (auth searches: accents, case, hyphens and
+    apostrophes ignored), by name, from ``cursor``: ``(parents, next_cursor)``, next_cursor "" on
+    the last page. A cursor auth did not give is a 400 on ``cursor``."""
+    req = auth_pb2.ListParentsRequest(q=q, status=status, limit=limit, cursor=cursor)
+    found = rpc("auth", "ListParents", req)
+    return list(found.parents), found.next_cursor
 
 
 def create_staff(first_name: str, last_name: str, email: str, language: str):
@@ -259,12 +265,25 @@ def list_staff() -> list:
 
 
 def get_parent(parent_id: str):
-    """One parent of the school (``ParentContact``); NotFound otherwise. auth has no call reading one
-    account: the school's list is read and searched (a stopgap until auth offers one)."""
-    found = next((p for p in list_parents() if p.id == parent_id), None)
-    if found is None:
+    """One parent of the school (``ParentContact``, the national number in full) and their children
+    (``Student``, active and left); NotFound for another school's, a staff account or none."""
+    if not parent_id or len(parent_id) > 64:
         raise NotFound("no such parent")
-    return found
+    found = rpc("auth", "GetParent", auth_pb2.GetParentRequest(parent_id=parent_id))
+    return found.parent, list(found.children)
+
+
+PARENT_FIELDS = ("first_name", "last_name", "email", "national_number")
+
+
+def update_parent(parent_id: str, **changes: str):
+    """Change the parent's fields named in ``changes`` (any of PARENT_FIELDS; others stay); the
+    parent as it is now. 409 ``email_taken``, 400 with fields for a bad value, 404."""
+    unknown = set(changes) - set(PARENT_FIELDS)
+    if unknown:
+        raise ValueError(f"not a parent's field: {sorted(unknown)}")
+    req = auth_pb2.UpdateParentRequest(parent_id=parent_id, **changes)
+    return rpc("auth", "UpdateParent", req).parent
 
 
 def check_role(account_id: str, role: str) -> None:
