@@ -1,12 +1,13 @@
 """Web pages of the school's people (API.md "School back office": parents and staff), under /gestion:
-the parents' list (search, status, pages) and a parent's page (status, children, a new connection
-token, disable or enable, end the sessions), and the colleagues' list with their actions (disable
-or enable, end the sessions, reset the second factor). The same calls as ``gateway.api.people``.
+the parents' list (search, status, pages of auth's cursor) and a parent's page (status, children,
+names and e-mail changed, another child linked by searching for them, a new connection token,
+disable or enable, end the sessions), and the colleagues' list with their actions (disable or
+enable, end the sessions, reset the second factor). The same calls as ``gateway.api.people``.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -21,9 +22,12 @@ from gateway.calls.account import (
     find_parents,
     get_parent,
     issue_connection_token,
+    link_children,
     list_staff,
     list_students,
     reset_second_factor,
+    search_students,
+    update_parent,
 )
 from gateway.pages.account import login_required
 from gateway.pages.account_messages import account_error_message
@@ -34,17 +38,29 @@ bp = Blueprint("people", __name__)
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
+PICKER_SIZE = 20  # students offered by the picker of a parent's page: a name narrows it
 
 
-def _page_number() -> int:
+def _position() -> int:
+    """Where the page starts in the list (1 for the first), as the previous page said: only shown."""
     try:
-        return max(1, int(request.args.get("page", "1")))
+        return max(1, int(request.args.get("debut", "1")))
     except ValueError:
         return 1
 
 
 def _students_by_id(ids: list[str]) -> dict:
     return {s.id: s for s in list_students(student_ids=ids)} if ids else {}
+
+
+def student_url(student_id: str) -> str | None:
+    """The staff page of a student (/gestion/eleves/<id>), once the students' pages serve it."""
+    for rule in current_app.url_map.iter_rules():
+        path = rule.rule
+        one_id = path.startswith("/gestion/eleves/<") and path.endswith(">") and path.count("<") == 1
+        if one_id and "GET" in (rule.methods or ()):
+            return url_for(rule.endpoint, **{next(iter(rule.arguments)): student_id})
+    return None
 
 
 # -- parents -----------------------------------------------------------------------------------------
@@ -57,32 +73,114 @@ def parents():
     q = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
     status = request.args.get("status", "")
     status = status if status in PARENT_STATUSES else ""
-    found = find_parents(q, status)
-    pages = max(1, -(-len(found) // PER_PAGE))
-    page = min(_page_number(), pages)
-    shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
-    children = _students_by_id(sorted({i for p in shown for i in p.student_ids}))
+    cursor = request.args.get("cursor", "")[:1000]
+    try:
+        found, next_cursor = find_parents(q, status, PER_PAGE, cursor)
+    except InvalidRequest:
+        if not cursor:
+            raise
+        flash(_("Ce lien ne mène plus à une page de la liste : voici la première."), "error")
+        return redirect(url_for("people.parents", q=q or None, status=status or None), code=303)
+    start = _position() if cursor else 1
+    children = _students_by_id(sorted({i for p in found for i in p.student_ids}))
     return render_template(
         "people/parents.html",
-        parents=shown,
+        parents=found,
         children=children,
-        total=len(found),
         q=q,
         status=status,
-        page=page,
-        pages=pages,
+        start=start,
+        next_cursor=next_cursor,
+        later=bool(cursor),
     )
+
+
+PARENT_FORM = ("first_name", "last_name", "email")
+PARENT_FIELD_ERRORS = {
+    "first_name": _l("Indiquez le prénom : des lettres, des espaces, des traits d'union ou des apostrophes."),
+    "last_name": _l("Indiquez le nom : des lettres, des espaces, des traits d'union ou des apostrophes."),
+    "email": _l("Indiquez une adresse e-mail valable, par exemple prenom.nom@exemple.be."),
+}
+
+
+def _parent_page(parent_id: str, *, form: dict[str, str] | None = None, errors=None, status: int = 200):
+    found, children = get_parent(parent_id)
+    q = (request.args.get("eleve") or "").strip()[:MAX_QUERY_CHARS]
+    candidates = None
+    if q:
+        linked = set(found.student_ids)
+        candidates = [s for s in search_students(q, PICKER_SIZE) if s.id not in linked]
+    return render_template(
+        "people/parent.html",
+        parent=found,
+        children=children,
+        student_url=student_url,
+        form=form or {n: getattr(found, n) for n in PARENT_FORM},
+        errors=errors or {},
+        student_q=q,
+        candidates=candidates,
+        picker_size=PICKER_SIZE,
+    ), status
 
 
 @bp.get("/gestion/parents/<parent_id>")
 @login_required
 def parent(parent_id: str):
     require_staff()
-    found = get_parent(parent_id)
-    children = _students_by_id(list(found.student_ids))
-    return render_template(
-        "people/parent.html", parent=found, children=[children[i] for i in found.student_ids if i in children]
-    )
+    return _parent_page(parent_id)
+
+
+@bp.post("/gestion/parents/<parent_id>/modifier")
+@login_required
+def parent_update(parent_id: str):
+    """The parent's names and e-mail address; a refused value is shown on its field."""
+    require_staff()
+    form = {n: request.form.get(n, "").strip() for n in PARENT_FORM}
+    errors = {
+        n: str(PARENT_FIELD_ERRORS[n]) for n in ("first_name", "last_name") if not 0 < len(form[n]) <= 100
+    }
+    email = form["email"]
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
+        errors["email"] = str(PARENT_FIELD_ERRORS["email"])
+    status = 400
+    if not errors:
+        try:
+            update_parent(parent_id, **form)
+        except InvalidRequest as err:
+            errors = {f: str(PARENT_FIELD_ERRORS[f]) for f in err.fields if f in PARENT_FIELD_ERRORS}
+            errors = errors or {"form": err.message}
+        except Conflict as err:
+            status = 409
+            if err.code == "email_taken":
+                errors = {"email": _("Cette adresse e-mail est déjà celle d'un autre compte.")}
+            else:
+                errors = {"form": account_error_message(err) or err.message}
+        else:
+            flash(_("Les coordonnées du parent sont enregistrées."), "success")
+            return redirect(url_for("people.parent", parent_id=parent_id), code=303)
+    return _parent_page(parent_id, form=form, errors=errors, status=status)
+
+
+@bp.post("/gestion/parents/<parent_id>/enfants")
+@login_required
+def parent_link(parent_id: str):
+    """Another child of the school for this parent (a brother or sister enrolled later)."""
+    require_staff()
+    student_id = request.form.get("student_id", "").strip()[:64]
+    try:
+        link_children(parent_id, [student_id] if student_id else [])
+    except InvalidRequest:
+        flash(_("Cet élève n'est pas un élève actif de l'école : rien n'a été lié."), "error")
+    else:
+        named = _students_by_id([student_id]).get(student_id)
+        who = f"{named.first_name} {named.last_name}" if named else ""
+        flash(
+            _("%(name)s fait maintenant partie des enfants de ce parent.", name=who)
+            if who
+            else _("L'enfant fait maintenant partie des enfants de ce parent."),
+            "success",
+        )
+    return redirect(url_for("people.parent", parent_id=parent_id), code=303)
 
 
 def _act(account_id: str, role: str, act, done) -> None:
