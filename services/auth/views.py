@@ -32,6 +32,8 @@ def child(student, school_name: str) -> pb.Child:
         class_name=student.class_name,
         school_name=school_name,
         level=student.level,
+        status=student_status(student),
+        left_on=student.left_on.isoformat() if student.left_on else "",
     )
 
 

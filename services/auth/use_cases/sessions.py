@@ -5,6 +5,10 @@ are returned to the caller once per sign-in and stored only as their SHA-256. Ea
 fresh identity token, signed by auth, that the other services verify, except the session of a staff
 account whose school requires a second factor it has not set up yet: that one says
 ``second_factor_setup_required`` and carries none, so it can only set the factor up.
+
+A parent's children who left the school stay in the session (``Child.status`` left) and in its
+identity token, marked as leavers (``Identity.left``): their parents still see them, read-only, and
+every service refuses what would be new for them (``Identity.refuse_left``, 409 ``student_left``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from cartable.auth.v1 import auth_pb2 as pb
 from kit.errors import NotFound, Unauthenticated
 from kit.identity import Identity
 from services.auth import views
-from services.auth.db import access, aware, directory, factors
+from services.auth.db import access, aware, directory, factors, roster
 from services.auth.domain.tokens import new_session_id, session_hash
 from services.auth.use_cases.common import Deps
 
@@ -81,7 +85,7 @@ def open_session(deps: Deps, s: Session, acc, now: datetime, previous_session_to
         session_hash(token),
         acc,
         csrf_token=secrets.token_urlsafe(32),
-        active_child_id=children[0].id if len(children) == 1 else None,
+        active_child_id=_chosen_for_them(children),
         now=now,
         expires_at=now + IDLE_TIMEOUT,
     )
@@ -107,12 +111,13 @@ def live_session(s: Session, session_token: str, now: datetime):
 
 
 def children_of(s: Session, acc) -> Sequence[Row]:
-    """A parent's children (student rows); none for staff."""
-    return directory.children_of(s, acc) if acc.role == "parent" else []
+    """A parent's children (student rows), those who left the school included; none for staff."""
+    return roster.all_children_of(s, acc) if acc.role == "parent" else []
 
 
 def identity_of(acc, children: Sequence[Row], reauthenticated_at: int | None = None) -> Identity:
-    """Who an identity token of this account says the caller is."""
+    """Who an identity token of this account says the caller is: the children it may act for, and
+    among them those who left (read-only)."""
     return Identity(
         account_id=acc.id,
         role=acc.role,
@@ -120,7 +125,17 @@ def identity_of(acc, children: Sequence[Row], reauthenticated_at: int | None = N
         # staff name no student: Identity.may_act_for lets them act for any of their school's
         students={c.id: c.class_name for c in children},
         reauthenticated_at=reauthenticated_at,
+        left={c.id: c.left_on.isoformat() if c.left_on else "" for c in children if not c.active},
     )
+
+
+def _chosen_for_them(children: Sequence[Row]) -> str | None:
+    """The child a session acts for until the parent chooses: the only child, or the only one still
+    at the school (a leaver stays one click away); none when there are several to choose from."""
+    if len(children) == 1:
+        return children[0].id
+    active = [c.id for c in children if c.active]
+    return active[0] if len(active) == 1 else None
 
 
 def second_factor_setup_required(s: Session, acc, has_factor: bool | None = None) -> bool:
@@ -140,9 +155,9 @@ def session_message(
         children = children_of(s, acc)
     ids = [c.id for c in children]
     active = row.active_child_id if row.active_child_id in ids else None
-    if active is None and len(ids) == 1:
-        active = ids[0]
-    if active != row.active_child_id:  # a child was added or left the school since
+    if active is None:
+        active = _chosen_for_them(children)
+    if active != row.active_child_id:  # a child was added or unlinked since
         access.set_active_child(s, row.id, active)
     has_factor = bool(factors.enabled_ids(s, [acc.id]))
     setup_required = second_factor_setup_required(s, acc, has_factor)

@@ -283,8 +283,8 @@ def test_one_student_with_their_parents(stub, auth_rt, md, pupils):
     assert err.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_a_leaver_leaves_their_parent_s_session_and_leaving_again_the_same_day_changes_nothing(
-    stub, auth_rt, md, pupils, clock
+def test_a_leaver_stays_in_their_parent_s_session_read_only_and_leaving_again_the_same_day_changes_nothing(
+    stub, auth_rt, md, pupils, clock, keys
 ):
     noe, lucas = pupils["Noé"], pupils["Lucas"]
     parent = stub.CreateParent(
@@ -300,8 +300,17 @@ def test_a_leaver_leaves_their_parent_s_session_and_leaving_again_the_same_day_c
     (_, ev), *_ = reversed(events(auth_rt, "auth.student.updated.v1"))
     assert (ev.student_id, ev.status, ev.left_on) == (noe.id, "left", left.left_on)
     again = stub.ResolveSession(pb.ResolveSessionRequest(session_token=session.session_token)).session
-    assert [c.id for c in again.children] == [lucas.id]
-    assert again.active_child_id == lucas.id
+    assert sorted((c.id, c.status, c.left_on) for c in again.children) == sorted(
+        [(noe.id, "left", left.left_on), (lucas.id, "active", "")]
+    )
+    assert again.active_child_id == lucas.id  # the only one still at the school
+    who = keys.verifier.verify(again.identity_token)
+    assert who.students == {noe.id: "3A", lucas.id: "3A"}
+    assert who.left == {noe.id: left.left_on} and not who.may_change_for(noe.id)
+    chosen = stub.SelectChild(
+        pb.SelectChildRequest(session_token=session.session_token, child_id=noe.id)
+    ).session
+    assert chosen.active_child_id == noe.id
 
     before = len(events(auth_rt))
     stub.LeaveStudent(pb.LeaveStudentRequest(student_id=noe.id, left_on=left.left_on), metadata=md)
