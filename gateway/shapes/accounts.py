@@ -9,13 +9,17 @@ from cartable.notifications.v1 import notifications_pb2
 # -- accounts ---------------------------------------------------------------------------------------
 
 
-def child_json(c) -> dict[str, str]:
+def child_json(c) -> dict[str, str | None]:
+    """API.md's child, with its ``status`` (active | left: a child who left the school is shown
+    read-only, its new top-ups, orders and bookings answer 409 ``student_left``) and ``left_on``."""
     return {
         "id": c.id,
         "first_name": c.first_name,
         "last_name": c.last_name,
         "class_name": c.class_name,
         "school_name": c.school_name,
+        "status": c.status or "active",
+        "left_on": c.left_on or None,
     }
 
 

@@ -95,6 +95,8 @@ def test_the_dashboard_shows_every_panel_and_marks_the_one_whose_service_failed(
         "last_name": "Peeters",
         "class_name": "3A",
         "school_name": "École du Parc",
+        "status": "active",
+        "left_on": None,
     }
     assert body["wallets"] == [
         {"id": "w-1", "name": "Repas", "balance_cents": 1250, "structured_communication": "+++1/2/3+++"}
