@@ -57,7 +57,7 @@ FIELD_ERRORS = {
     "birth_date": _l("Indiquez une date de naissance valable : ni dans le futur, ni il y a plus de 60 ans."),
     "external_id": _l("L'identifiant de l'école compte 64 caractères au plus."),
     "national_number": _l(
-        "Ce numéro de registre national n'est pas valable : 11 chiffres, par exemple 15.03.12-123.45."
+        "Ce numéro de registre national n'est pas valable : vérifiez ses 11 chiffres (AA.MM.JJ-XXX.XX)."
     ),
 }
 
