@@ -1,5 +1,11 @@
 """Steps shared by the orders service's use cases: refusing a student of another school, loading a
-period the caller may see, and one that is open for a student."""
+period the caller may see, and one that is open for a student.
+
+Orders keeps no copy of a student's class: a parent's identity token carries it on every call (auth
+signs it afresh for each request, so a class change or a leaving reaches orders at the next call),
+and staff name periods by class without naming students. Hence no consumer of auth.student.updated.v1
+here (tests/e2e/test_student_leaves_and_moves.py proves a moved child sees the new class's periods).
+"""
 
 from __future__ import annotations
 
@@ -33,8 +39,10 @@ def load_period(s: Session, who: Identity, period_id: str) -> Period:
 
 def open_period_for(s: Session, who: Identity, period_id: str, student_id: str, now: datetime) -> Period:
     """The period if the caller acts for the student, it is for the student's class and open ``now``;
-    another class's period answers not_found, a closed one 409 ``period_closed``."""
+    another class's period answers not_found, a closed one 409 ``period_closed``. A child who left the
+    school (the parent's token says so) orders nothing: 409 ``student_left``, whatever the period."""
     require_student_here(s, who, student_id)
+    who.refuse_left(student_id)
     period = load_period(s, who, period_id)
     if not period.serves(who.students.get(student_id)):
         raise NotFound("no such ordering period")

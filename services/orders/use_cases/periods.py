@@ -29,10 +29,13 @@ class Periods:
         self.rt = rt
 
     def list_open_periods(self, who: Identity, student_id: str) -> pb.ListOpenPeriodsResponse:
-        """The periods open now for the student's class (or for every class), the first to close first."""
+        """The periods open now for the student's class (or for every class), the first to close first;
+        none for a child who left the school (they order nothing more)."""
         class_name = who.students.get(student_id)
         with self.rt.db.unit_of_work() as s:
             require_student_here(s, who, student_id)
+            if who.is_left(student_id):
+                return pb.ListOpenPeriodsResponse()
             periods = db.periods_open_at(s, who.school_id, self.rt.clock())
         return pb.ListOpenPeriodsResponse(
             periods=[views.period_pb(p) for p in periods if p.serves(class_name)]
