@@ -1,5 +1,10 @@
 """Parents see the evenings open for their child, book a slot, cancel it and list their bookings.
 
+The child's class comes from the parent's identity token on every call (auth signs it afresh for each
+request): a class change reaches meetings at the next call, with no copy of the class to keep in step
+and no consumer of auth.student.updated.v1 here. A booking keeps the class the child was in when it
+was made (what the teacher's schedule prints). A child who left the school books nothing more.
+
 A slot is never given twice: the pre-checks give a clear answer in the common case, and the partial
 unique index on standing bookings is the guard when parents click at the same second (on SQLite the
 writers are serialized by BEGIN IMMEDIATE; on PostgreSQL the second insert waits for the first and
@@ -50,13 +55,14 @@ class Booking:
 
     def list_open_evenings(self, who: Identity, student_id: str) -> pb.ListOpenEveningsResponse:
         """The evenings open for booking now where the child has teachers; each teacher with the
-        free slots and the caller's own booking for this child."""
+        free slots and the caller's own booking for this child. None for a child who left the school
+        (nothing more to book; their standing bookings are in ``my_bookings``, still cancellable)."""
         class_name = who.students.get(student_id)
         at = now(self.rt)
         out = pb.ListOpenEveningsResponse()
         with self.rt.db.unit_of_work() as s:
             _require_student_here(s, who, student_id)
-            if not class_name:
+            if not class_name or who.is_left(student_id):
                 return out
             evening_rows = db.open_evenings(s, who.school_id, at)
             if not evening_rows:
@@ -87,7 +93,8 @@ class Booking:
     def book_slot(
         self, who: Identity, slot_id: str, student_id: str, child_name: str, parent_name: str, key: str
     ) -> pb.BookSlotResponse:
-        """Book one slot with a teacher of the child, inside the booking window; once per key."""
+        """Book one slot with a teacher of the child, inside the booking window; once per key. A child
+        who left the school (the parent's token says so): 409 ``student_left``."""
         if who.role != "parent":
             raise Forbidden("booking a meeting is for parents")
         who.require_student(student_id)
@@ -97,6 +104,7 @@ class Booking:
         req = pb.BookSlotRequest(slot_id=slot_id, student_id=student_id)
 
         def work(s: Session) -> pb.BookSlotResponse:
+            who.refuse_left(student_id)  # here: the same key still answers a booking made before
             at = now(self.rt)
             row = db.slot_of_school(s, slot_id, who.school_id)
             if row is None:
