@@ -37,6 +37,8 @@ AUDIENCE = "cartable"
 METADATA_KEY = "authorization"
 REAUTH_CLAIM = "reauthenticated_at"
 LEFT_CLAIM = "left"
+# The error code of something new refused for a student who left the school (409).
+STUDENT_LEFT = "student_left"
 # A reauthentication dated this far ahead of the verifier's clock is accepted (clocks drift a little).
 REAUTH_CLOCK_SKEW = 30
 
@@ -83,7 +85,7 @@ class Identity:
         """Refuse something new for a student the token says left the school: Conflict
         ``student_left`` (409). Who may act for the student at all is the other checks' business."""
         if self.is_left(student_id):
-            raise Conflict("this student has left the school", code="student_left")
+            raise Conflict("this student has left the school", code=STUDENT_LEFT)
 
     def require_student(self, student_id: str) -> None:
         """Refuse a call for a student this identity does not name (staff: any of their school)."""
