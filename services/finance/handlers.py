@@ -1,7 +1,9 @@
 """Reactions to other services' events: a student created in auth gets its wallets here, and a
-student's change (names, class, level) follows here."""
+student's change (names, class, level, leaving the school) follows here."""
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from kit.bus import Binding
@@ -24,7 +26,8 @@ def bindings(wallets: Wallets) -> dict[str, Binding]:
         )
 
     def student_updated(session, env, event: auth_events.StudentUpdated) -> None:
-        # names, class, level as auth has them now (a class move, a correction, primary -> secondary)
+        # names, class, level as auth has them now (a class move, a correction, primary -> secondary),
+        # and whether the student left the school (then no new top-up, invoice or sale)
         wallets.follow_student_update(
             session,
             env.school_id,
@@ -34,6 +37,9 @@ def bindings(wallets: Wallets) -> dict[str, Binding]:
             first_name=event.first_name,
             last_name=event.last_name,
             class_name=event.class_name,
+            status=event.status,
+            left_on=event.left_on,
+            said_at=env.occurred_at.ToDatetime(tzinfo=UTC) if env.HasField("occurred_at") else None,
         )
 
     return {

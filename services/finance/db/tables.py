@@ -1,7 +1,8 @@
 """Tables of the finance service (queries are in the sibling modules of this package).
 
 - ``students``: what finance knows of the school's students (fed by auth.student.created.v1 and
-  OpenStudentWallets): level and names for invoices.
+  OpenStudentWallets, kept up to date by auth.student.updated.v1): level and names for invoices, and
+  whether they left the school (no new top-up, invoice or sale then).
 - ``wallet_types`` / ``wallets``: one wallet per student and type. ``balance_cents`` is a cache of the
   wallet's postings, written in the same transaction as them and never negative (CHECK); tests prove
   it always equals the postings' sum.
@@ -54,6 +55,12 @@ students = Table(
     Column("last_name", String(100), nullable=False, default=""),
     Column("class_name", String(50), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # active | left, as auth.student.updated.v1 last said (issue #16): a leaver gets no new top-up,
+    # invoice or sale, whoever asks (a staff token names no student: this is what finance checks)
+    Column("status", String(10), nullable=False, default="active"),
+    Column("left_on", Date, nullable=True),
+    # when auth said it (the event's occurred_at): an older event delivered late changes nothing
+    Column("status_at", DateTime(timezone=True), nullable=True),
 )
 
 wallet_types = Table(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.idempotency import request_hash, run_idempotent
-from kit.identity import Identity
+from kit.identity import STUDENT_LEFT, Identity
 from kit.money import MAX_CENTS
 from kit.ogm import format_ogm
 from kit.service import Runtime
@@ -126,6 +126,18 @@ def require_student_here(s: Session, who: Identity, student_id: str) -> None:
     (``Identity.require_student``), nothing more to check here."""
     if who.is_staff:
         student(s, who, student_id)
+
+
+def refuse_left(s: Session, who: Identity, student_id: str, student=None) -> None:
+    """Refuse something new for a student who left the school (a top-up, a top-up's transfer details,
+    an invoice, a sale): 409 ``student_left``, whether the caller's token says so (a parent's) or
+    finance's own record does (from auth.student.updated.v1: staff tokens name no student, and orders
+    calls with the parent's token). What is already there stays: open invoices are still payable, the
+    wallets and their history readable. ``student``: the row, when the caller has it already."""
+    who.refuse_left(student_id)
+    row = student if student is not None else db.find_student(s, who.school_id, student_id)
+    if row is not None and row.status == "left":
+        raise Conflict("this student has left the school", code=STUDENT_LEFT)
 
 
 def student_name(row) -> str:

@@ -49,7 +49,8 @@ def issue_invoice(
     source: str,
 ) -> pb.Invoice:
     """Write an invoice (``source``: staff | order | reversal), its lines, its communication, the
-    receivable and finance.invoice.issued.v1, in the caller's transaction ``s``."""
+    receivable and finance.invoice.issued.v1, in the caller's transaction ``s``. A student who left
+    the school gets no new staff or order invoice: 409 ``student_left``."""
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise InvalidRequest(
@@ -64,6 +65,8 @@ def issue_invoice(
     issued_on = common.today(rt)
     due_on = _due_on(due_text, issued_on)
     student = common.student(s, who, student_id)
+    if source != "reversal":  # a reversal's invoice claims money the family already had back
+        common.refuse_left(s, who, student_id, student)
     at = common.now(rt)
     total = subtotal - credit_cents
     invoice_id = str(uuid.uuid4())
@@ -129,7 +132,8 @@ class Invoices:
         self.rt = rt
 
     def create_invoice(self, who: Identity, req: pb.CreateInvoiceRequest) -> pb.CreateInvoiceResponse:
-        """Staff: invoice a student (lines, due date, optional credit); once per idempotency key."""
+        """Staff: invoice a student (lines, due date, optional credit); once per idempotency key. A
+        student who left the school: 409 ``student_left`` (their open invoices stay payable)."""
         who.require_staff()
 
         def work(s: Session) -> pb.CreateInvoiceResponse:

@@ -72,7 +72,8 @@ class OnlinePayments:
     def start_top_up(self, who: Identity, req: pb.StartTopUpRequest) -> pb.StartPaymentResponse:
         """Parents ("Recharger" > "En ligne"): an online top-up of one of their child's wallets. Nothing
         is booked here; the answer carries the provider's checkout URL. 409 method_disabled when the
-        school has not enabled online top-ups. Once per Idempotency-Key."""
+        school has not enabled online top-ups, 409 student_left when the child left the school (their
+        open invoices stay payable). Once per Idempotency-Key."""
         method = req.method or "online"
         if method != "online":
             raise InvalidRequest(
@@ -87,6 +88,7 @@ class OnlinePayments:
 
         def work(s: Session) -> pb.StartPaymentResponse:
             wallet = common.wallet_of(who, db.find_wallet(s, who.school_id, req.wallet_id), req.student_id)
+            common.refuse_left(s, who, wallet.student_id)
             if not _online_enabled(db.settings_row(s, who.school_id)):
                 raise Conflict("the school has not enabled online top-ups", code="method_disabled")
             row = db.insert_online_payment(

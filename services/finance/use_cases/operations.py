@@ -33,7 +33,8 @@ class Operations:
 
     def record_top_up(self, who: Identity, req: pb.RecordTopUpRequest) -> pb.RecordTopUpResponse:
         """Staff: cash handed over at the office credits the wallet (online and transfer top-ups come
-        through the payment provider and bank statements)."""
+        through the payment provider and bank statements). A student who left the school: 409
+        ``student_left``."""
         who.require_staff()
         method = req.method or "cash"
         if method != "cash":
@@ -48,6 +49,7 @@ class Operations:
             wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
             if wallet is None:
                 raise NotFound("no such wallet")
+            common.refuse_left(s, who, wallet.student_id)
             at = common.now(self.rt)
             tx_id = db.book(
                 s,
@@ -101,7 +103,8 @@ class Operations:
 
     def record_sale(self, who: Identity, req: pb.RecordSaleRequest) -> pb.RecordSaleResponse:
         """Staff: a purchase at school paid from the student's wallet (the sales journal); refused with
-        insufficient_balance when the wallet does not cover it."""
+        insufficient_balance when the wallet does not cover it, student_left for a student who left
+        the school."""
         who.require_staff()
         parsed = common.parse_lines(req.lines)
         amount = sum(a for *_, a in parsed)
@@ -113,6 +116,7 @@ class Operations:
             wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
             if wallet is None or wallet.student_id != req.student_id:
                 raise NotFound("no such wallet for this student")
+            common.refuse_left(s, who, wallet.student_id)
             balance_after = common.balance_after_debit(wallet.balance_cents, amount, "the sale costs")
             at = common.now(self.rt)
             tx_id = db.book(

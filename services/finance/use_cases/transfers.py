@@ -40,11 +40,14 @@ class Transfers:
     def get_wallet_transfer(self, who: Identity, req: pb.GetWalletTransferRequest) -> pb.GetTransferResponse:
         """ "Par virement bancaire": the school's account and the wallet's own structured
         communication, with the EPC QR code (no amount: the parent chooses). 409 method_disabled when
-        the school does not take top-ups by transfer."""
+        the school does not take top-ups by transfer; 409 student_left for a child who left the school
+        (no new top-ups: a transfer that still arrives with the communication credits the wallet as
+        before, money received is never turned away; an invoice's details stay shown)."""
         with self.rt.db.unit_of_work() as s:
             wallet = common.wallet_of(
                 who, db.wallet_with_communication(s, who.school_id, req.wallet_id), req.student_id
             )
+            common.refuse_left(s, who, wallet.student_id)
             settings = db.settings_row(s, who.school_id)
         if settings is None or "transfer" not in settings.top_up_methods.split(","):
             raise Conflict("the school does not take top-ups by bank transfer", code="method_disabled")

@@ -2,11 +2,13 @@
 structured communication (for top-ups by bank transfer). Students reach finance through
 OpenStudentWallets (the gateway, right after creating one) and auth.student.created.v1
 (``handlers.py``); whichever comes second finds the wallets open. auth.student.updated.v1 keeps their
-names, class and level in step (a new level: new communications, the old ones still credit)."""
+names, class and level in step (a new level: new communications, the old ones still credit), and
+whether they left the school (``common.refuse_left``: no new top-up, invoice or sale for a leaver;
+their wallets stay readable, and money that still arrives for them is booked as any other)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,7 @@ from services.finance import db, views
 from services.finance.use_cases.common import now, require_student_here
 
 LEVELS = ("primary", "secondary")
+STATUSES = ("active", "left")
 # After primary -> secondary, transfers with the old communication still credit the wallet this long.
 OLD_COMMUNICATION_GRACE = timedelta(days=365)
 
@@ -110,6 +113,9 @@ class Wallets:
         first_name: str,
         last_name: str,
         class_name: str,
+        status: str = "",
+        left_on: str = "",
+        said_at: datetime | None = None,
     ) -> None:
         """auth.student.updated.v1, in the consumer's transaction: the student's names and class as
         auth has them now, and a new level (primary -> secondary) gives every wallet of the student a
@@ -117,7 +123,8 @@ class Wallets:
         (OLD_COMMUNICATION_GRACE; statements.py matches by any communication still valid). The level
         changes only when finance holds the level the event left (``previous_level``), so that an
         event delivered late never undoes a later one. A student finance never heard of gets their
-        wallets at the new level."""
+        wallets at the new level. ``status`` (active | left) and ``left_on`` are recorded unless
+        finance holds what a later event said (``said_at``: when auth said it)."""
         if level not in LEVELS:
             level = "primary"
         self.open_wallets_in(
@@ -135,6 +142,8 @@ class Wallets:
         _bring_up_to_date(
             s, student, now(self.rt), level if follows else student.level, first_name, last_name, class_name
         )
+        if status in STATUSES:
+            _follow_status(s, db.student_row(s, student_id), status, left_on, said_at)
 
     def create_wallet_type(
         self, who: Identity, req: pb.CreateWalletTypeRequest
@@ -193,6 +202,22 @@ def _bring_up_to_date(
         db.renew_communications(s, student.school_id, student.id, level, at, at + OLD_COMMUNICATION_GRACE)
     if changes:
         db.update_student(s, student.id, changes)
+
+
+def _follow_status(s: Session, student, status: str, left_on: str, said_at: datetime | None) -> None:
+    """The student's status and leaving date as auth said them at ``said_at``, unless finance already
+    holds what auth said later (events of one student may arrive out of order after a retry)."""
+    if said_at is not None and student.status_at is not None and db.utc(student.status_at) > said_at:
+        return
+    try:
+        day = date.fromisoformat(left_on) if status == "left" and left_on else None
+    except ValueError:
+        day = None
+    changes = {"status": status, "left_on": day, "status_at": said_at}
+    if any(getattr(student, k) != v for k, v in changes.items() if k != "status_at"):
+        db.update_student(s, student.id, changes)
+    elif said_at is not None:
+        db.update_student(s, student.id, {"status_at": said_at})
 
 
 def _wallets(s: Session, school_id: str, student_id: str) -> list[pb.Wallet]:
