@@ -26,6 +26,7 @@ from services.documents.use_cases.common import (
     delete_blobs,
     load_album,
     require_students_here,
+    sees_albums,
 )
 
 MAX_CLASSES = 100
@@ -52,8 +53,10 @@ class Albums:
     def list_albums(
         self, who: Identity, student_id: str = "", limit: int = 0, cursor: str = ""
     ) -> pb.ListAlbumsResponse:
-        """Albums the caller may see, newest first; parents only those with photos. Pages of ``limit``
-        (1 to 200, else 50)."""
+        """Albums the caller may see, newest first; parents only those with photos (none for a child
+        who left the school). Pages of ``limit`` (1 to 200, else 50)."""
+        if not sees_albums(who, student_id):
+            return pb.ListAlbumsResponse()
         seen_by = audience(who, student_id)
         offset = _after(cursor, "album")
         limit = _page_size(limit, 50)

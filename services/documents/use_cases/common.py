@@ -33,15 +33,30 @@ def require_students_here(s: Session, who: Identity, student_ids: list[str]) -> 
         raise NotFound("no such student")
 
 
-def audience(who: Identity, student_id: str) -> list[str] | None:
-    """Whose albums count: None for staff (every album of their school); for a parent the class of the
-    child the call names, or, when it names none, the classes of all their children."""
+def sees_albums(who: Identity, student_id: str) -> bool:
+    """Whether the caller sees any album: staff, and parents but for a child who left the school (the
+    school's life goes on without them, with other families' children in its photos; the token names
+    them so that their documents stay readable), or, naming none, when every child named left."""
     if who.is_staff:
-        return None
+        return True
     if student_id:
         who.require_student(student_id)
+        return not who.is_left(student_id)
+    return not who.students or any(not who.is_left(sid) for sid in who.students)
+
+
+def audience(who: Identity, student_id: str) -> list[str] | None:
+    """Whose albums count: None for staff (every album of their school); for a parent the class of the
+    child the call names, or, when it names none, the classes of all their children still at school.
+    A child's class is the token's (auth signs it afresh for each request: a class change shows at the
+    next call; documents keeps no copy of it). Nothing to see (``sees_albums``): not_found."""
+    if who.is_staff:
+        return None
+    if not sees_albums(who, student_id):
+        raise NotFound("no such album")
+    if student_id:
         return [who.students[student_id]]
-    return sorted({c for c in who.students.values() if c})
+    return sorted({c for sid, c in who.students.items() if c and not who.is_left(sid)})
 
 
 def load_album(s: Session, who: Identity, album_id: str, seen_by: list[str] | None, *, lock: bool = False):

@@ -1,5 +1,11 @@
 """Documents: staff deposit a file for students, parents list and open them (read state per parent),
-and the platform stores the PDFs it renders (invoices, credit notes)."""
+and the platform stores the PDFs it renders (invoices, credit notes).
+
+Documents keeps no copy of a student's class, so it has nothing to follow in auth.student.updated.v1:
+a deposit names its students (a deposit "for a class" is turned into that class's students by the
+gateway, asking auth at the moment of the deposit), and a parent's albums go by the class their
+identity token carries on every call. A child who left the school keeps their documents, read-only
+as everything else of theirs, and may still be sent one (a last report)."""
 
 from __future__ import annotations
 
