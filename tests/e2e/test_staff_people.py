@@ -1,14 +1,24 @@
 """The school's people through the whole suite (API.md "School back office": parents and staff): the
-parents' list (search, status, paging), disabling a parent (sessions end at once, the right password
-answers 403 `account_disabled`), enabling again, ending sessions, the staff list and a colleague's
-account, another school's ids, and the staff pages of the same."""
+parents' list (search, status, auth's pages), a parent's names, e-mail and national number changed
+(409 `email_taken`, 400 for bad values, 404 for another school's), disabling a parent (sessions end
+at once, the right password answers 403 `account_disabled`), enabling again, ending sessions, the
+staff list and a colleague's account, another school's ids, and the staff pages of the same."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.e2e.test_account_second_factor import colleague, sign_in
-from tests.factories import anonymous, expect, invite_parent, new_family, new_school, unique, wait_for_token
+from tests.factories import (
+    anonymous,
+    expect,
+    invite_parent,
+    new_family,
+    new_school,
+    unique,
+    wait_for_token,
+    wait_for_token_mail,
+)
 
 PARENT_KEYS = {"id", "first_name", "last_name", "email", "username", "student_ids", "status"}
 STAFF_KEYS = {"id", "first_name", "last_name", "email", "username", "status"}
@@ -45,6 +55,131 @@ def test_the_parents_list_search_status_and_paging(suite, school):
     assert {first["items"][0]["id"], second["items"][0]["id"]} == {active.id, invited["id"]}
     for bad in ({"status": "gone"}, {"limit": 0}, {"cursor": "nonsense"}):
         assert staff.get("/admin/parents", params=bad).status_code == 400, bad
+
+
+def _import_parents(staff, names: list[tuple[str, str]]) -> list[str]:
+    """Parents of one student each, made by one People CSV import (no mail to wait for): their e-mails."""
+    emails = [f"{unique(first.lower() + '.')}@famille.example.test" for first, _last in names]
+    lines = [
+        "student_id;first_name;last_name;class_name;level;parent1_first_name;parent1_last_name;parent1_email"
+    ]
+    lines += [
+        f"P{i};Enfant;{last};2B;primaire;{first};{last};{email}"
+        for i, ((first, last), email) in enumerate(zip(names, emails, strict=True))
+    ]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    expect(staff.post("/admin/imports/people", files={"file": ("parents.csv", data)}), 201)
+    return emails
+
+
+def test_the_parents_list_pages_through_auths_cursor(suite):
+    staff = new_school(suite)
+    last = unique("Janssens").capitalize()
+    names = [("Anna", last), ("Bert", last), ("Chloé", "Aerts"), ("Dirk", last), ("Emma", "Wouters")]
+    _import_parents(staff, names)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = expect(staff.get("/admin/parents", params={"limit": 2, "cursor": cursor})).json()
+        assert len(page["items"]) <= 2
+        seen += [(p["last_name"], p["first_name"]) for p in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and seen == sorted((n[1], n[0]) for n in names)  # by last name, first name, once each
+    # a search, a status and a page together
+    first = expect(
+        staff.get("/admin/parents", params={"q": last.lower(), "status": "invited", "limit": 2})
+    ).json()
+    assert [p["first_name"] for p in first["items"]] == ["Anna", "Bert"] and first["next_cursor"]
+    rest = expect(
+        staff.get(
+            "/admin/parents",
+            params={"q": last.lower(), "status": "invited", "limit": 2, "cursor": first["next_cursor"]},
+        )
+    ).json()
+    assert [p["first_name"] for p in rest["items"]] == ["Dirk"] and rest["next_cursor"] is None
+    assert (
+        expect(staff.get("/admin/parents", params={"q": "chloe aerts"})).json()["items"][0]["first_name"]
+        == "Chloé"
+    )
+    assert expect(staff.get("/admin/parents", params={"status": "active"})).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    for bad in ({"limit": 201}, {"limit": "two"}, {"cursor": "x" * 2000}, {"q": "x" * 201}):
+        resp = staff.get("/admin/parents", params=bad)
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_request", bad
+
+
+def patch(client, path: str, **kw):
+    return client.request("PATCH", path, **kw)
+
+
+def test_a_managers_changes_to_a_parent(suite, school):
+    staff, _active, invited, _last = school
+    active = new_family(suite, staff, first_name="Eloise")  # the module's families stay as they are
+    url = f"/admin/parents/{active.id}"
+    new_email = f"{unique('nouvelle.')}@Example.TEST"
+    changed = expect(
+        patch(staff, url, json={"first_name": "  Éloïse-Marie ", "last_name": "D'Hondt", "email": new_email})
+    ).json()
+    assert set(changed) == PARENT_KEYS
+    assert (changed["first_name"], changed["last_name"], changed["email"]) == (
+        "Éloïse-Marie",
+        "D'Hondt",
+        new_email.lower(),
+    )
+    assert changed["username"] == active.username and changed["status"] == "active"
+    assert expect(staff.get(url)).json() == changed
+    # only what is given changes; the national number is kept but never shown
+    expect(patch(staff, url, json={"national_number": "85.07.30-033.28"}))
+    again = expect(patch(staff, url, json={"last_name": "Dubois"})).json()
+    assert (
+        again["first_name"] == "Éloïse-Marie"
+        and again["last_name"] == "Dubois"
+        and "national_number" not in again
+    )
+    expect(patch(staff, url, json={"national_number": None}))  # cleared
+
+    # a mail for the parent now goes to the new address
+    expect(anonymous(suite).post("/password-reset", json={"email": new_email}), 202)
+    wait_for_token_mail(suite, new_email.lower())
+
+    taken = patch(staff, url, json={"email": invited["email"].upper()})
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "email_taken"
+    managers = expect(staff.get("/admin/staff")).json()["items"][0]["email"]
+    assert patch(staff, url, json={"email": managers}).json()["error"]["code"] == "email_taken"
+    for body, field in [
+        ({"email": "not-an-address"}, "email"),
+        ({"email": ""}, "email"),
+        ({"first_name": ""}, "first_name"),
+        ({"first_name": "<b>Éloïse</b>"}, "first_name"),
+        ({"last_name": "x" * 101}, "last_name"),
+        ({"national_number": "12345678901"}, "national_number"),
+        ({"first_name": 42}, "first_name"),
+        ({"username": "someone"}, "username"),
+        ({"status": "disabled"}, "status"),
+        ({}, "body"),
+    ]:
+        resp = patch(staff, url, json=body)
+        assert resp.status_code == 400, (body, resp.text)
+        assert field in resp.json()["error"]["fields"], (body, resp.json())
+    assert patch(staff, url, data="not json", headers={"Content-Type": "application/json"}).status_code == 400
+    after = expect(staff.get(url)).json()
+    assert after["last_name"] == "Dubois" and after["email"] == new_email.lower()
+
+
+def test_a_parent_of_another_school_or_no_one_cannot_be_changed(suite, school):
+    staff, active, _invited, _last = school
+    other = new_school(suite)
+    for target in (active.id, "no-such-parent", staff.account_id):
+        resp = patch(other, f"/admin/parents/{target}", json={"first_name": "Intrus"})
+        assert resp.status_code == 404, (target, resp.text)
+    own_staff = patch(staff, f"/admin/parents/{staff.account_id}", json={"first_name": "Intrus"})
+    assert own_staff.status_code == 404  # a colleague is not a parent
+    assert patch(active, f"/admin/parents/{active.id}", json={"first_name": "Moi"}).status_code == 403
+    assert expect(staff.get(f"/admin/parents/{active.id}")).json()["first_name"] != "Intrus"
 
 
 def test_disabling_a_parent_ends_their_sessions_and_refuses_their_password(suite):
