@@ -72,12 +72,16 @@ class SchoolEvents:
         self.rt = rt
 
     def list_events(self, who: Identity, student_id: str, limit: int = 20) -> pb.ListEventsResponse:
-        """Upcoming events of the caller's school; for a student, those of the whole school or their class.
-        Staff naming a student the contact book knows only in another school: not_found (a staff token
-        names no student; a parent's names their children)."""
+        """Upcoming events of the caller's school; for a student, those of the whole school or their class
+        (the class the parent's token carries on every call: a class change shows at the next call, no
+        copy of it is kept here); none for a child who left the school. Staff naming a student the
+        contact book knows only in another school: not_found (a staff token names no student; a
+        parent's names their children)."""
         class_name = None
         if student_id:
             who.require_student(student_id)
+            if who.is_left(student_id):  # the school's life goes on without them
+                return pb.ListEventsResponse()
             class_name = who.students.get(student_id, "")
         limit = max(1, min(limit or 20, 200))
         with self.rt.db.unit_of_work() as s:
