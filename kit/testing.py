@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -288,6 +288,30 @@ def _migrated_template(backend: str, service: str) -> str:
                 migrations.upgrade(migrations_dir, create_pg_database(name))
                 _TEMPLATES[(backend, service)] = name
         return _TEMPLATES[(backend, service)]
+
+
+_COMPILE_LOCK = threading.RLock()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Serialize ``compile()`` in test processes. CPython 3.11 counts the depth of its AST conversion
+    in one counter per interpreter, not per thread; two threads converting at once (a test's
+    assertion rewriting or a Flask app's routes beside the suite's gateway threads and in-process
+    gRPC servers) can leave it off, and from then on every ``ast.parse`` of that process fails with
+    "AST constructor recursion depth mismatch" (cpython gh-106905: 134 errors in one CI run, all in
+    one worker). ``ast.parse`` and compiling an AST both go through ``builtins.compile``."""
+    import builtins
+
+    original = builtins.compile
+    if getattr(original, "cartable_serialized", False):
+        return
+
+    def compile_serialized(*args: Any, **kwargs: Any) -> Any:
+        with _COMPILE_LOCK:
+            return original(*args, **kwargs)
+
+    compile_serialized.cartable_serialized = True  # type: ignore[attr-defined]
+    builtins.compile = compile_serialized
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
