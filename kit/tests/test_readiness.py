@@ -70,7 +70,7 @@ def _status(port: int, name: str) -> int | None:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs' HealthStub lacks its methods
     try:
-        return stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
+        return stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=30).status
     except grpc.RpcError:
         return None  # NOT_FOUND: nothing published under that name
     finally:
@@ -186,7 +186,7 @@ def test_the_consume_part_follows_the_consumers_of_the_service_queue(databases, 
 
 def _get(port: int, path: str) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
             body = r.read()
             status = r.status
     except urllib.error.HTTPError as err:
