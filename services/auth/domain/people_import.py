@@ -44,6 +44,7 @@ class Plan:
     parent_changes: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
     known_parents: dict[str, Any] = field(default_factory=dict)  # e-mail -> account row
     links: list[tuple[str, str]] = field(default_factory=list)  # (e-mail, external id) to add
+    known_students: dict[str, Any] = field(default_factory=dict)  # external id -> the file's known rows
     problems: list[Problem] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -69,6 +70,7 @@ def plan_import(entries: Sequence[StudentEntry], school_id: str, known: Known) -
             if not missing:
                 plan.new_students.append(entry)
             continue
+        plan.known_students[entry.external_id] = row
         changes = {
             f: getattr(entry, f)
             for f in STUDENT_FIELDS

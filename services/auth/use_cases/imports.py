@@ -118,7 +118,8 @@ def _write(deps: Deps, s: Session, who: Identity, plan: Plan, now: datetime) -> 
     said: list[Event] = []
 
     # students: the new ones, then the changes (with what they were)
-    ids = {row.external_id: row.id for row, _ in plan.student_changes}
+    # every student of the file, changed or not: a new parent may be linked to one unchanged
+    ids = {ext: row.id for ext, row in plan.known_students.items()}
     new_students = [_student_row(e, school_id, now) for e in plan.new_students]
     roster.insert_students(s, new_students)
     for row in new_students:

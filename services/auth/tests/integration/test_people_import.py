@@ -256,6 +256,17 @@ def test_a_whole_file_of_bad_rows_is_listed_whole(stub, auth_rt, md):
     assert answer.problems[-1].line == 2001
 
 
+def test_a_new_parent_of_a_known_unchanged_student_is_linked_to_them(stub, md):
+    first = "M009;Jade;Lambert;2A;primaire;;Paul;Lambert;paul@example.be;;;"
+    assert counts(imported(stub, md, csv_of(first))) == (1, 1, 0, 1, 0, 1)
+    # the student's own cells are the same: only a second parent is new
+    answer = imported(stub, md, csv_of(first.replace(";;;", ";Rita;Lambert;rita@example.be")))
+    assert counts(answer) == (1, 0, 0, 1, 0, 1)
+    (jade,) = stub.ListStudents(pb.ListStudentsRequest(q="jade"), metadata=md).students
+    (rita,) = stub.ListParents(pb.ListParentsRequest(q="rita"), metadata=md).parents
+    assert list(rita.student_ids) == [jade.id]
+
+
 def test_a_left_student_in_the_file_is_updated_and_stays_left(stub, md):
     imported(stub, md, csv_of(ROWS[2]))
     (zoe,) = stub.ListStudents(pb.ListStudentsRequest(q="zoe"), metadata=md).students
