@@ -51,7 +51,7 @@ def uploaded_csv() -> tuple[bytes, str]:
     content = upload.read()
     if not content:
         raise InvalidRequest("the file is empty", fields={"file": "empty"})
-    return content, upload.filename or ""
+    return content, (upload.filename or "")[:200]
 
 
 def dry_run_flag() -> bool:

@@ -162,7 +162,7 @@ def _upload() -> tuple[bytes, str] | None:
     if upload is None or not upload.filename:
         return None
     content = upload.read()
-    return (content, upload.filename) if content else None
+    return (content, upload.filename[:200]) if content else None
 
 
 def _dry_run(content: bytes, filename: str, me: str, notice: str | None = None):
