@@ -326,7 +326,7 @@ def _catalog(lang: str) -> dict[str, list[str]]:
     with (GATEWAY / "translations" / "students" / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
         return {
             (m.id if isinstance(m.id, str) else m.id[0]): (
-                [m.string] if isinstance(m.string, str) else list(m.string)
+                [m.string] if isinstance(m.string, str) else list(m.string or ())
             )
             for m in read_po(f)
             if m.id
