@@ -69,7 +69,16 @@ BASE_SCHEMAS: dict[str, Any] = {
         ["error"],
     ),
     "Child": obj(
-        {"id": S, "first_name": S, "last_name": S, "class_name": S, "school_name": S},
+        {
+            "id": S,
+            "first_name": S,
+            "last_name": S,
+            "class_name": S,
+            "school_name": S,
+            # a child who left the school stays, read-only: no new top-ups, orders or bookings
+            "status": {"enum": ["active", "left"]},
+            "left_on": {"type": ["string", "null"], "format": "date"},
+        },
         ["id", "first_name", "last_name", "class_name", "school_name"],
     ),
     "Session": obj(
