@@ -99,8 +99,8 @@ def parent_created(acc, student_ids: list[str], student_names: dict[str, str]) -
 
 
 def parent_updated(acc, children) -> Event:
-    """The parent and all their children (student rows) now, e.g. after a child was linked or the
-    account was disabled or enabled."""
+    """The parent and all their children (student rows) now, those who left the school included,
+    e.g. after a child was linked or the account was disabled or enabled."""
     return Event(
         PARENT_UPDATED,
         _parent(acc, [c.id for c in children], {c.id: c.first_name for c in children}),

@@ -197,15 +197,16 @@ def usernames_like(s: Session, bases: Sequence[str]) -> set[str]:
     return out
 
 
-def active_children_by_parent(s: Session, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
-    """Each parent's active children (id, first_name), by first name (what the parent events say)."""
+def children_by_parent(s: Session, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
+    """Each parent's children, active and left (id, first_name), by first name: what the parent events
+    say (a child who left stays its parents', read-only, and their open invoices still get mailed)."""
     st, g = students, guardianships
     out: dict[str, list[Row]] = {}
     for chunk in chunks(list(parent_ids)):
         q = (
             select(g.c.parent_id, st.c.id, st.c.first_name)
             .join(st, st.c.id == g.c.student_id)
-            .where(g.c.parent_id.in_(list(chunk)), st.c.active.is_(True))
+            .where(g.c.parent_id.in_(list(chunk)))
             .order_by(g.c.parent_id, st.c.first_name, st.c.last_name, st.c.id)
         )
         for r in s.execute(q).all():

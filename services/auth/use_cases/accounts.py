@@ -18,7 +18,7 @@ from kit import audit
 from kit.errors import Forbidden, NotFound
 from kit.identity import Identity
 from services.auth import events, views
-from services.auth.db import access, directory, factors
+from services.auth.db import access, directory, factors, roster
 from services.auth.use_cases.common import Deps, log
 
 
@@ -99,7 +99,7 @@ def _announced(deps: Deps, s: Session, account_id: str):
     acc = directory.account(s, account_id)
     assert acc is not None  # locked by _account in this transaction
     if acc.role == "parent":
-        deps.emit(s, events.parent_updated(acc, directory.children_of(s, acc)))
+        deps.emit(s, events.parent_updated(acc, roster.all_children_of(s, acc)))
     else:
         deps.emit(s, events.staff_updated(acc))
     return acc

@@ -151,7 +151,7 @@ def _write(deps: Deps, s: Session, who: Identity, plan: Plan, now: datetime) -> 
     )
     touched = {accounts[email] for email, _ in plan.links} | {acc.id for acc, _ in plan.parent_changes}
     known_touched = [acc for acc in plan.known_parents.values() if acc.id in touched]
-    children = roster.active_children_by_parent(s, [*touched])
+    children = roster.children_by_parent(s, [*touched])
     changed_names = {acc.id: changes for acc, changes in plan.parent_changes}
     for acc in known_touched:
         now_acc = SimpleNamespace(**{**acc._mapping, **changed_names.get(acc.id, {})})

@@ -119,7 +119,7 @@ def update_parent(deps: Deps, who: Identity, req: pb.UpdateParentRequest) -> pb.
             )
             directory.update_account(s, acc.id, values)
             acc = _parent(s, who, acc.id)
-            deps.emit(s, events.parent_updated(acc, directory.children_of(s, acc)))
+            deps.emit(s, events.parent_updated(acc, roster.all_children_of(s, acc)))
             said = [f"email {changes['email']}" if n == "email" else n for n in sorted(changes)]
             audit.record(
                 deps,

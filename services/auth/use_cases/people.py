@@ -18,7 +18,7 @@ from kit import audit
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from services.auth import events, views
-from services.auth.db import directory
+from services.auth.db import directory, roster
 from services.auth.use_cases.common import (
     Deps,
     class_field,
@@ -116,7 +116,7 @@ def link_children(
         new = [sid for sid in ids if sid not in linked]
         if new:
             directory.insert_guardianships(s, acc.id, new, who.school_id, now)
-            deps.emit(s, events.parent_updated(acc, directory.children_of(s, acc)))
+            deps.emit(s, events.parent_updated(acc, roster.all_children_of(s, acc)))
             audit.record(
                 deps,
                 s,

@@ -326,3 +326,20 @@ def test_a_leaver_stays_in_their_parent_s_session_read_only_and_leaving_again_th
             )
         )
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+
+
+def test_a_parent_s_update_still_names_their_child_who_left(stub, auth_rt, md, pupils):
+    # notifications keeps its contact book from these events: a leaver's open invoices still get mailed
+    noe, lucas = pupils["Noé"], pupils["Lucas"]
+    parent = stub.CreateParent(
+        pb.CreateParentRequest(
+            first_name="Marie", last_name="Dupont", email="marie@example.be", student_ids=[noe.id, lucas.id]
+        ),
+        metadata=md,
+    )
+    stub.LeaveStudent(pb.LeaveStudentRequest(student_id=noe.id), metadata=md)
+    stub.UpdateParent(pb.UpdateParentRequest(parent_id=parent.id, first_name="Marie-Anne"), metadata=md)
+    (_, ev), *_ = reversed(events(auth_rt, "auth.parent.updated.v1"))
+    assert (ev.account_id, ev.display_name) == (parent.id, "Marie-Anne Dupont")
+    assert set(ev.student_ids) == {noe.id, lucas.id}
+    assert ev.student_names[noe.id] == "Noé"
