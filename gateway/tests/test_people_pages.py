@@ -1,6 +1,7 @@
 """The staff pages of the school's people, in-process against a fake auth: the parents' list (search,
-status, pages), a parent's page and its buttons, the colleagues' list and its buttons, auth's refusals
-in the reader's words, and the one staff navigation on every staff page."""
+status, pages of auth's cursor), a parent's page and its buttons (names and e-mail changed, another
+child linked through the student picker), the colleagues' list and its buttons, auth's refusals in
+the reader's words, and the one staff navigation on every staff page."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from cartable.auth.v1 import auth_pb2 as pb
 from cartable.notifications.v1 import notifications_pb2
 from gateway.tests.conftest import form_fields
-from gateway.tests.test_people_api import COLLEAGUE, PARENTS, parent
-from kit.errors import Conflict, Forbidden
+from gateway.tests.test_people_api import COLLEAGUE, PARENTS, _copy, fake_parents, parent
+from kit.errors import Conflict, Forbidden, InvalidRequest
 
 STUDENTS = {
     f"s-{i}": pb.Student(id=f"s-{i}", first_name=f"Enfant{i}", last_name="Famille", class_name=f"{i}A")
@@ -27,19 +28,17 @@ def text(resp) -> str:
 
 @pytest.fixture
 def staff(client, fakes):
-    state = {"parents": list(PARENTS)}
-    fakes.on(
-        "auth",
-        "ListParents",
-        lambda req: pb.ListParentsResponse(
-            parents=[p for p in state["parents"] if not req.status or p.status == req.status]
-        ),
-    )
-    fakes.on(
-        "auth",
-        "ListStudents",
-        lambda req: pb.ListStudentsResponse(students=[STUDENTS[i] for i in req.student_ids if i in STUDENTS]),
-    )
+    state = {"parents": [_copy(p) for p in PARENTS]}
+    fake_parents(fakes, state["parents"], STUDENTS)
+
+    def students(req):
+        if req.q:
+            return pb.ListStudentsResponse(
+                students=[s for s in STUDENTS.values() if req.q.lower() in s.first_name.lower()][: req.limit]
+            )
+        return pb.ListStudentsResponse(students=[STUDENTS[i] for i in req.student_ids if i in STUDENTS])
+
+    fakes.on("auth", "ListStudents", students)
     signed = fakes.staff()
     me = pb.StaffMember(
         id=signed.session.account.id,
@@ -80,21 +79,26 @@ def test_the_parents_list_with_search_and_status(client, fakes, staff):
     assert client.get("/gestion/parents?status=gone").status_code == 200
 
 
-def test_the_parents_list_is_paged(client, staff):
-    staff.state["parents"] = [parent(i, f"Prénom{i:03d}", f"Nom{i:03d}") for i in range(1, 121)]
+def test_the_parents_list_is_paged(client, fakes, staff):
+    staff.state["parents"][:] = [parent(i, f"Prénom{i:03d}", f"Nom{i:03d}") for i in range(1, 121)]
     first = text(client.get("/gestion/parents"))
-    assert "120 parents." in first and "page 1 sur 3" in first
+    assert "Parents 1 à 50. D'autres suivent." in first
     assert "Nom050" in first and "Nom051" not in first
-    assert 'href="/gestion/parents?page=2" rel="next"' in first and 'rel="prev"' not in first
-    last = text(client.get("/gestion/parents?page=3"))
     assert (
-        "Nom120" in last and 'href="/gestion/parents?page=2" rel="prev"' in last and 'rel="next"' not in last
+        'href="/gestion/parents?cursor=after-50&debut=51" rel="next"' in first
+        and "Première page" not in first
     )
-    assert "page 3 sur 3" in text(client.get("/gestion/parents?page=99"))
+    assert fakes.requests("auth", "ListParents")[-1].limit == 50
+    last = text(client.get("/gestion/parents?cursor=after-100&debut=101"))
+    assert "Parents 101 à 120." in last and "Nom120" in last and 'rel="next"' not in last
+    assert 'href="/gestion/parents">Première page</a>' in last
     searched = text(client.get("/gestion/parents?q=nom1"))
     assert "21 parents trouvés." in searched and 'aria-label="Pages"' not in searched  # one page: no pager
     kept = text(client.get("/gestion/parents?q=nom&status=active"))
-    assert 'href="/gestion/parents?q=nom&status=active&page=2" rel="next"' in kept
+    assert 'href="/gestion/parents?q=nom&status=active&cursor=after-50&debut=51" rel="next"' in kept
+    stale = client.get("/gestion/parents?cursor=nonsense&q=nom")
+    assert stale.status_code == 303 and stale.headers["Location"].endswith("/gestion/parents?q=nom")
+    assert "voici la première" in text(client.get("/gestion/parents"))
 
 
 def test_a_parents_page_and_its_actions(client, fakes, staff):
@@ -103,14 +107,14 @@ def test_a_parents_page_and_its_actions(client, fakes, staff):
     disabled.status = "disabled"
 
     def disable(req):
-        staff.state["parents"][3] = disabled
+        staff.state["parents"][3].CopyFrom(disabled)
         return pb.DisableAccountResponse(parent=disabled)
 
     fakes.on("auth", "DisableAccount", disable)
     fakes.on("auth", "IssueConnectionToken", pb.IssueConnectionTokenResponse())
     fakes.on("auth", "EndSessions", pb.EndSessionsResponse(ended=2))
     page = text(client.get("/gestion/parents/p-4"))
-    assert "<h1>Jan Peeters</h1>" in page and "Enfant4 Famille · classe 4A" in page
+    assert "<h1>Jan Peeters</h1>" in page and re.search(r"Enfant4 Famille(</a>)? · classe 4A", page)
     assert "Renvoyer un jeton de connexion" in page and "Désactiver le compte" in page
     assert 'aria-current="page">Parents</a>' in page
     fields = form_fields(
@@ -130,6 +134,75 @@ def test_a_parents_page_and_its_actions(client, fakes, staff):
     assert "Le compte est désactivé" in after
     assert "Réactiver le compte" in after and "Renvoyer un jeton de connexion" not in after
     assert fakes.requests("auth", "DisableAccount")[0].account_id == "p-4"
+
+
+def test_a_parents_names_and_email_are_changed_on_their_page(client, fakes, staff):
+    page = text(client.get("/gestion/parents/p-4"))
+    assert '<h2 id="edit-title">Nom et adresse e-mail</h2>' in page
+    assert 'id="first_name" name="first_name"' in page and 'value="jan.peeters@example.test"' in page
+    fields = form_fields(
+        client.get("/gestion/parents/p-4").get_data(as_text=True), "/gestion/parents/p-4/modifier"
+    )
+    form = {**fields, "first_name": " Johan ", "last_name": "Peeters", "email": "Johan@Example.test"}
+    resp = client.post("/gestion/parents/p-4/modifier", data=form)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/gestion/parents/p-4")
+    sent = fakes.requests("auth", "UpdateParent")[-1]
+    assert (sent.parent_id, sent.first_name, sent.email) == ("p-4", "Johan", "Johan@Example.test")
+    after = text(client.get("/gestion/parents/p-4"))
+    assert "Les coordonnées du parent sont enregistrées." in after and "<h1>Johan Peeters</h1>" in after
+
+    def taken(_req):
+        raise Conflict("another account uses this e-mail address", code="email_taken")
+
+    fakes.on("auth", "UpdateParent", taken)
+    refused = client.post("/gestion/parents/p-4/modifier", data={**form, "email": "luc@school.test"})
+    assert refused.status_code == 409
+    body = text(refused)
+    assert 'id="email-error" class="field-error" role="alert">Cette adresse e-mail est déjà celle' in body
+    assert 'value="luc@school.test"' in body and 'aria-invalid="true"' in body  # what was typed is kept
+
+    def bad(_req):
+        raise InvalidRequest("the parent is not valid", fields={"last_name": "a name has letters"})
+
+    fakes.on("auth", "UpdateParent", bad)
+    refused = client.post("/gestion/parents/p-4/modifier", data={**form, "last_name": "1234"})
+    assert refused.status_code == 400 and 'id="last_name-error"' in text(refused)
+    calls = len(fakes.requests("auth", "UpdateParent"))
+    empty = client.post("/gestion/parents/p-4/modifier", data={**form, "first_name": "", "email": "nope"})
+    assert (
+        empty.status_code == 400
+        and 'id="first_name-error"' in text(empty)
+        and 'id="email-error"' in text(empty)
+    )
+    assert len(fakes.requests("auth", "UpdateParent")) == calls  # refused before asking auth
+
+
+def test_another_child_is_linked_through_the_student_picker(client, fakes, staff):
+    fakes.on(
+        "auth", "LinkChildren", lambda req: pb.LinkChildrenResponse(student_ids=["s-4", *req.student_ids])
+    )
+    page = text(client.get("/gestion/parents/p-4?eleve=enfant1"))
+    assert 'value="enfant1"' in page and "20 élèves trouvés." in page and "Précisez le nom" in page
+    sent = fakes.requests("auth", "ListStudents")[-1]
+    assert (sent.q, sent.status, sent.limit) == ("enfant1", "active", 20)
+    assert 'Lier<span class="visually-hidden"> : Enfant12 Famille, classe 12A</span>' in page
+    fields = form_fields(page.replace("&amp;", "&"), "/gestion/parents/p-4/enfants")
+    assert fields["student_id"] == "s-1"
+    resp = client.post("/gestion/parents/p-4/enfants", data={**fields, "student_id": "s-12"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/gestion/parents/p-4")
+    assert fakes.requests("auth", "LinkChildren")[-1].student_ids == ["s-12"]
+    assert "Enfant12 Famille fait maintenant partie des enfants de ce parent." in text(
+        client.get("/gestion/parents/p-4")
+    )
+    # the children already linked are not offered
+    assert "Enfant4 Famille, classe" not in text(client.get("/gestion/parents/p-4?eleve=enfant4"))
+
+    def unknown(_req):
+        raise InvalidRequest("unknown students", fields={"student_ids": "unknown: s-999"})
+
+    fakes.on("auth", "LinkChildren", unknown)
+    client.post("/gestion/parents/p-4/enfants", data={**fields, "student_id": "s-999"})
+    assert "rien n'a été lié" in text(client.get("/gestion/parents/p-4"))
 
 
 def test_auth_refusals_are_shown_in_the_readers_words(client, fakes, staff):
