@@ -15,6 +15,7 @@ from gateway.pages import (
     photos,
     portal,
     security,
+    settings_staff,
     staff,
     students,
 )
@@ -35,5 +36,6 @@ ALL = [
     people,
     students,
     imports,
+    settings_staff,
     audit,
 ]
