@@ -16,6 +16,7 @@ from services.orders.use_cases.catalog import Catalog
 from services.orders.use_cases.ordering import Invoicer, Ordering
 from services.orders.use_cases.periods import Periods
 from services.orders.use_cases.returns import Returns
+from services.orders.use_cases.staff_orders import StaffOrders
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,14 @@ class UseCases:
     catalog: Catalog
     ordering: Ordering
     returns: Returns
+    staff_orders: StaffOrders
 
 
 def use_cases(rt: Runtime, invoicer: Invoicer | None = None) -> UseCases:
     """Every use case of the service; orders are invoiced by ``invoicer``, by default the one the
     runtime brings (``rt.extras["invoicer"]``, a stand-in) or finance over gRPC."""
     invoicer = invoicer or rt.extras.get("invoicer") or FinanceInvoicer(rt)
-    return UseCases(Periods(rt), Catalog(rt), Ordering(rt, invoicer), Returns(rt))
+    return UseCases(Periods(rt), Catalog(rt), Ordering(rt, invoicer), Returns(rt), StaffOrders(rt))
 
 
 def registrations(rt: Runtime) -> list[Registration]:
@@ -38,7 +40,7 @@ def registrations(rt: Runtime) -> list[Registration]:
     return [
         Registration(
             pb_grpc.add_OrdersServiceServicer_to_server,
-            Servicer(uc.periods, uc.catalog, uc.ordering, uc.returns),
+            Servicer(uc.periods, uc.catalog, uc.ordering, uc.returns, uc.staff_orders),
             "cartable.orders.v1.OrdersService",
         )
     ]

@@ -6,10 +6,19 @@ from services.orders.use_cases.catalog import Catalog
 from services.orders.use_cases.ordering import Ordering
 from services.orders.use_cases.periods import Periods
 from services.orders.use_cases.returns import Returns
+from services.orders.use_cases.staff_orders import StaffOrders
 
 
 class Servicer(pb_grpc.OrdersServiceServicer):
-    def __init__(self, periods: Periods, catalog: Catalog, ordering: Ordering, returns: Returns) -> None:
+    def __init__(
+        self,
+        periods: Periods,
+        catalog: Catalog,
+        ordering: Ordering,
+        returns: Returns,
+        staff_orders: StaffOrders,
+    ) -> None:
+        self.staff_orders = staff_orders
         self.periods = periods
         self.catalog = catalog
         self.ordering = ordering
@@ -69,3 +78,17 @@ class Servicer(pb_grpc.OrdersServiceServicer):
         return self.returns.record_book_return(
             current(), request.student_id, request.credit_cents, request.note
         )
+
+    def UpdatePeriod(self, request, context):
+        return self.periods.update_period(current(), request)
+
+    def WithdrawItem(self, request, context):
+        return self.catalog.withdraw_item(current(), request.period_id, request.item_id)
+
+    def ListPeriodOrders(self, request, context):
+        return self.staff_orders.list_period_orders(
+            current(), request.period_id, request.limit, request.cursor
+        )
+
+    def GetPeriodTotals(self, request, context):
+        return self.staff_orders.get_period_totals(current(), request.period_id)

@@ -7,12 +7,12 @@ from sqlalchemy.orm import Session
 
 from cartable.orders.v1 import orders_pb2 as pb
 from kit import audit
-from kit.errors import InvalidRequest
+from kit.errors import InvalidRequest, NotFound
 from kit.idempotency import request_hash, run_idempotent
 from kit.identity import Identity
 from kit.money import format_eur
 from kit.service import Runtime
-from services.orders import db, views
+from services.orders import db, db_staff, views
 from services.orders.domain.pricing import ITEM_TYPES, MAX_PRICE_CENTS, catalog_order
 from services.orders.use_cases.common import load_period, open_period_for
 
@@ -129,3 +129,26 @@ class Catalog:
                     f"{count} off sale: {', '.join(refs)}",
                 )
         return pb.WithdrawItemsResponse(count=count)
+
+    def withdraw_item(self, who: Identity, period_id: str, item_id: str) -> pb.WithdrawItemResponse:
+        """Staff: one item of the period off the catalog; orders already placed keep their lines. An
+        item withdrawn before stays so (answers withdrawn_now false); an item not of this period of
+        the caller's school is not found."""
+        who.require_staff()
+        with self.rt.db.unit_of_work() as s:
+            load_period(s, who, period_id)
+            row = db_staff.find_item(s, period_id, item_id)
+            if row is None:
+                raise NotFound("no such item in this ordering period")
+            now = db_staff.withdraw_item(s, row.id, self.rt.clock())
+            if now:
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "orders.item.withdrawn",
+                    "order_item",
+                    row.id,
+                    f"{row.title}, {format_eur(row.price_cents)}",
+                )
+        return pb.WithdrawItemResponse(withdrawn_now=now)

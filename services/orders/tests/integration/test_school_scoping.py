@@ -143,6 +143,21 @@ CASES: dict[tuple[str, str], tuple[Build, grpc.StatusCode]] = {
         ),
         NF,
     ),
+    ("UpdatePeriod", "period_id"): (
+        lambda us, x: pb.UpdatePeriodRequest(period_id=x.period, title="Manuels de septembre"),
+        NF,
+    ),
+    ("WithdrawItem", "period_id"): (
+        lambda us, x: pb.WithdrawItemRequest(period_id=x.period, item_id=us.item),
+        NF,
+    ),
+    # The item is looked up in the (checked) period: another school's item is not found there.
+    ("WithdrawItem", "item_id"): (
+        lambda us, x: pb.WithdrawItemRequest(period_id=us.period, item_id=x.item),
+        NF,
+    ),
+    ("ListPeriodOrders", "period_id"): (lambda us, x: pb.ListPeriodOrdersRequest(period_id=x.period), NF),
+    ("GetPeriodTotals", "period_id"): (lambda us, x: pb.GetPeriodTotalsRequest(period_id=x.period), NF),
     ("RecordBookReturn", "student_id"): (
         lambda us, x: pb.RecordBookReturnRequest(student_id=x.student, credit_cents=700, note="rendu"),
         NF,
