@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -174,7 +175,7 @@ def _dry_run(content: bytes, filename: str, me: str, notice: str | None = None):
         return _render(413, error=_("Le fichier est trop volumineux : 10 Mo et 20 000 lignes au plus."))
     if answer.problems:
         return _render(400, problems=_problems(answer), filename=filename, rows=answer.rows, notice=notice)
-    checked = {
+    checked: dict[str, Any] = {
         "sha256": hashlib.sha256(content).hexdigest(),
         "filename": filename,
         "account_id": me,

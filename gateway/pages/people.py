@@ -7,7 +7,7 @@ enable, end the sessions, reset the second factor). The same calls as ``gateway.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -53,14 +53,9 @@ def _students_by_id(ids: list[str]) -> dict:
     return {s.id: s for s in list_students(student_ids=ids)} if ids else {}
 
 
-def student_url(student_id: str) -> str | None:
-    """The staff page of a student (/gestion/eleves/<id>), once the students' pages serve it."""
-    for rule in current_app.url_map.iter_rules():
-        path = rule.rule
-        one_id = path.startswith("/gestion/eleves/<") and path.endswith(">") and path.count("<") == 1
-        if one_id and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint, **{next(iter(rule.arguments)): student_id})
-    return None
+def student_url(student_id: str) -> str:
+    """The staff page of a student (/gestion/eleves/<id>)."""
+    return url_for("students.student", student_id=student_id)
 
 
 # -- parents -----------------------------------------------------------------------------------------
