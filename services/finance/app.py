@@ -15,10 +15,12 @@ from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
+from services.finance.use_cases.bulk_invoices import BulkInvoices
 from services.finance.use_cases.invoices import Invoices
 from services.finance.use_cases.online_payments import OnlinePayments
 from services.finance.use_cases.operations import Operations
 from services.finance.use_cases.reversals import Reversals
+from services.finance.use_cases.school_invoices import SchoolInvoices
 from services.finance.use_cases.settings import PaymentSettings
 from services.finance.use_cases.statements import Statements
 from services.finance.use_cases.transfers import Transfers
@@ -43,6 +45,8 @@ class UseCases:
     transfers: Transfers
     statements: Statements
     operations: Operations
+    bulk_invoices: BulkInvoices
+    school_invoices: SchoolInvoices
 
 
 def payment_provider(rt: Runtime) -> PaymentProvider:
@@ -70,6 +74,8 @@ def use_cases(rt: Runtime, provider: PaymentProvider) -> UseCases:
         transfers=Transfers(rt),
         statements=Statements(rt),
         operations=Operations(rt),
+        bulk_invoices=BulkInvoices(rt),
+        school_invoices=SchoolInvoices(rt),
     )
 
 
@@ -85,6 +91,8 @@ def registrations(rt: Runtime) -> list[Registration]:
         transfers=uc.transfers,
         statements=uc.statements,
         operations=uc.operations,
+        bulk_invoices=uc.bulk_invoices,
+        school_invoices=uc.school_invoices,
     )
     return [Registration(pb_grpc.add_FinanceServiceServicer_to_server, servicer, SERVICE)]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from cartable.finance.v1 import finance_pb2_grpc as pb_grpc
 from kit.identity import current
+from services.finance.use_cases.bulk_invoices import BulkInvoices
 from services.finance.use_cases.invoices import Invoices
 from services.finance.use_cases.online_payments import OnlinePayments
 from services.finance.use_cases.operations import Operations
+from services.finance.use_cases.school_invoices import SchoolInvoices
 from services.finance.use_cases.settings import PaymentSettings
 from services.finance.use_cases.statements import Statements
 from services.finance.use_cases.transfers import Transfers
@@ -28,6 +30,8 @@ class Servicer(pb_grpc.FinanceServiceServicer):
         transfers: Transfers,
         statements: Statements,
         operations: Operations,
+        bulk_invoices: BulkInvoices,
+        school_invoices: SchoolInvoices,
     ) -> None:
         self.wallets = wallets
         self.settings = settings
@@ -38,6 +42,8 @@ class Servicer(pb_grpc.FinanceServiceServicer):
         self.transfers = transfers
         self.statements = statements
         self.operations = operations
+        self.bulk_invoices = bulk_invoices
+        self.school_invoices = school_invoices
 
     # -- wallets and settings (use_cases/wallets.py, settings.py) -----------------------------------
 
@@ -128,3 +134,14 @@ class Servicer(pb_grpc.FinanceServiceServicer):
 
     def AssignUnmatchedTransfer(self, request, context):
         return self.transfers.assign_unmatched(current(), request)
+
+    # -- the school's invoices (use_cases/bulk_invoices.py, school_invoices.py) -----------------------
+
+    def BulkCreateInvoices(self, request, context):
+        return self.bulk_invoices.bulk_create_invoices(current(), request)
+
+    def ListSchoolInvoices(self, request, context):
+        return self.school_invoices.list_school_invoices(current(), request)
+
+    def GetFinanceSummary(self, request, context):
+        return self.school_invoices.get_finance_summary(current())

@@ -73,6 +73,14 @@ from services.finance.db.school import (
     update_student,
     utc,
 )
+from services.finance.db.school_invoices import (
+    class_summaries,
+    invoice_totals,
+    school_invoices_page,
+    students_by_ids,
+    students_in_classes,
+    wallets_total,
+)
 from services.finance.db.tables import (
     LEDGER_TABLES,
     bank_movements,
@@ -150,6 +158,7 @@ __all__ = [
     "book_many",
     "cancel_invoice",
     "chunks",
+    "class_summaries",
     "communication_targets",
     "counters",
     "credit_notes",
@@ -177,6 +186,7 @@ __all__ = [
     "invoice_number",
     "invoice_number_and_title",
     "invoice_row",
+    "invoice_totals",
     "invoices",
     "invoices_digits",
     "issue_communication",
@@ -212,6 +222,7 @@ __all__ = [
     "sale_lines_of",
     "sales",
     "save_settings",
+    "school_invoices_page",
     "school_lock",
     "school_settings",
     "set_invoice_paid",
@@ -223,6 +234,8 @@ __all__ = [
     "student_row",
     "student_wallets",
     "students",
+    "students_by_ids",
+    "students_in_classes",
     "students_of",
     "unmatched_of",
     "unmatched_row",
@@ -245,4 +258,5 @@ __all__ = [
     "wallet_types_of",
     "wallet_with_communication",
     "wallets",
+    "wallets_total",
 ]

@@ -47,16 +47,22 @@ def issue_invoice(
     lines: Sequence,
     credit_cents: int,
     source: str,
+    *,
+    student=None,
+    school_settings: pb.Settings | None = None,
+    parsed: list[tuple[str, int, int, int]] | None = None,
 ) -> pb.Invoice:
     """Write an invoice (``source``: staff | order | reversal), its lines, its communication, the
     receivable and finance.invoice.issued.v1, in the caller's transaction ``s``. A student who left
-    the school gets no new staff or order invoice: 409 ``student_left``."""
+    the school gets no new staff or order invoice: 409 ``student_left``. A batch (bulk_invoices.py)
+    gives what it loaded once: the ``student`` row, the ``school_settings``, the ``parsed`` lines."""
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise InvalidRequest(
             "title is required (at most 200 characters)", fields={"title": "1 to 200 characters"}
         )
-    parsed = common.parse_lines(lines)
+    if parsed is None:
+        parsed = common.parse_lines(lines)
     subtotal = sum(a for *_, a in parsed)
     if not 0 <= credit_cents <= subtotal:
         raise InvalidRequest(
@@ -64,7 +70,8 @@ def issue_invoice(
         )
     issued_on = common.today(rt)
     due_on = _due_on(due_text, issued_on)
-    student = common.student(s, who, student_id)
+    if student is None:
+        student = common.student(s, who, student_id)
     if source != "reversal":  # a reversal's invoice claims money the family already had back
         common.refuse_left(s, who, student_id, student)
     at = common.now(rt)
@@ -99,7 +106,7 @@ def issue_invoice(
             label=f"Facture {number} – {title}",
             student_id=student_id,
         )
-    settings = common.settings(s, who.school_id)
+    settings = school_settings if school_settings is not None else common.settings(s, who.school_id)
     invoice = common.invoice_message(s, invoice_id)
     events.record(
         rt,

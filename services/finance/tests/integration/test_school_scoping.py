@@ -136,6 +136,10 @@ CASES: dict[tuple[str, str], Build] = {
     ),
     ("ListInvoices", "student_id"): lambda us, x: pb.ListInvoicesRequest(student_id=x.student),
     ("GetInvoice", "invoice_id"): lambda us, x: pb.GetInvoiceRequest(invoice_id=x.invoice),
+    ("BulkCreateInvoices", "student_ids"): lambda us, x: pb.BulkCreateInvoicesRequest(
+        student_ids=[x.student], title="Piscine", lines=LINES, idempotency_key="k-bulk"
+    ),
+    ("ListSchoolInvoices", "student_id"): lambda us, x: pb.ListSchoolInvoicesRequest(student_id=x.student),
     ("PayInvoice", "invoice_id"): lambda us, x: pb.PayInvoiceRequest(
         invoice_id=x.invoice, method="wallet", wallet_id=us.wallet, idempotency_key="k-pay1"
     ),
