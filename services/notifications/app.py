@@ -1,18 +1,25 @@
 """The notifications service's composition: tables, servicers, event bindings, commands."""
 
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import datetime
 from pathlib import Path
 
 from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
 from kit.grpcserver import Registration
-from kit.service import Runtime, ServiceSpec
-from services.notifications import db, handlers
+from kit.service import Runtime, ServiceSpec, stop_on_signals
+from services.notifications import db, db_reminders, handlers  # noqa: F401 - db_reminders: its tables
 from services.notifications.grpc_api import Servicer
 from services.notifications.mailer import mailer_command
-from services.notifications.use_cases import Mails, SchoolEvents, UseCases
+from services.notifications.use_cases import Mails, Reminders, SchoolEvents, UseCases
+
+log = logging.getLogger("notifications.reminders")
 
 
 def use_cases(rt: Runtime) -> UseCases:
-    return UseCases(school_events=SchoolEvents(rt), mails=Mails(rt))
+    return UseCases(school_events=SchoolEvents(rt), mails=Mails(rt), reminders=Reminders(rt))
 
 
 def registrations(rt: Runtime) -> list[Registration]:
@@ -25,6 +32,34 @@ def registrations(rt: Runtime) -> list[Registration]:
     ]
 
 
+def remind(rt: Runtime, args: list[str]) -> int:
+    """``python -m services.notifications remind [--once] [--interval S] [--now RFC3339]``: the overdue
+    invoices' reminders. Without ``--once`` a round every ``--interval`` seconds until SIGTERM (the
+    Procfile's process); ``--once`` suits a CronJob. A round sends each day's reminder once, however
+    often it runs."""
+    parser = argparse.ArgumentParser(prog="python -m services.notifications remind")
+    parser.add_argument("--once", action="store_true")
+    parser.add_argument("--interval", type=float, default=900.0)
+    parser.add_argument("--now", type=datetime.fromisoformat, default=None)
+    ns = parser.parse_args(args)
+    if ns.now is not None and ns.now.tzinfo is None:
+        parser.error("--now needs an offset, e.g. 2026-10-14T09:00:00+02:00")
+    reminders = Reminders(rt)
+    if ns.once:
+        log.info("reminder round done", extra={"reminders": reminders.send_due_reminders(ns.now)})
+        rt.db.dispose()
+        return 0
+    stop = stop_on_signals()
+    while not stop.is_set():
+        try:
+            reminders.send_due_reminders(ns.now)
+        except Exception:  # the database may be restarting: the next round retries
+            log.exception("reminder round failed")
+        stop.wait(ns.interval)
+    rt.db.dispose()
+    return 0
+
+
 def spec() -> ServiceSpec:
     return ServiceSpec(
         name="notifications",
@@ -34,5 +69,5 @@ def spec() -> ServiceSpec:
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
         bindings=handlers.bindings,
-        commands={"mailer": mailer_command},
+        commands={"mailer": mailer_command, "remind": remind},
     )

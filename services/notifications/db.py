@@ -132,6 +132,7 @@ outgoing_mails = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("epc_qr", Text, nullable=True),  # JSON of kit.epc's arguments: a PNG attached when sent
     # A redelivered event never makes a second mail of the same kind to the same address.
     UniqueConstraint("event_id", "kind", "recipient", name="uq_outgoing_mails_event_kind_recipient"),
     Index("ix_outgoing_mails_due", "status", "next_attempt_at"),

@@ -9,6 +9,7 @@ class Servicer(pb_grpc.NotificationsServiceServicer):
     def __init__(self, uc: UseCases) -> None:
         self.school_events = uc.school_events
         self.mails = uc.mails
+        self.reminders = uc.reminders
 
     def ListEvents(self, request, context):
         return self.school_events.list_events(current(), request.student_id, request.limit)
@@ -39,3 +40,15 @@ class Servicer(pb_grpc.NotificationsServiceServicer):
 
     def RetryFailedMail(self, request, context):
         return self.mails.retry_failed_mail(current(), request.mail_id)
+
+    def UpdateReminderSettings(self, request, context):
+        return self.reminders.update_reminder_settings(current(), request)
+
+    def GetReminderSettings(self, request, context):
+        return self.reminders.get_reminder_settings(current())
+
+    def SendInvoiceReminder(self, request, context):
+        return self.reminders.send_invoice_reminder(current(), request.invoice_id)
+
+    def CountInvoiceReminders(self, request, context):
+        return self.reminders.count_invoice_reminders(current(), list(request.invoice_ids))

@@ -26,6 +26,7 @@ from cartable.orders.v1 import events_pb2 as orders_events
 from kit.bus import Binding
 from kit.service import Runtime
 from services.notifications import db
+from services.notifications import db_reminders as invoice_book
 from services.notifications.domain import formatting
 from services.notifications.domain.mail import (
     DOCUMENT_DEPOSITED,
@@ -87,13 +88,14 @@ class MailQueue:
         account_id: str | None = None,
         student_id: str | None = None,
         values: dict,
-    ) -> None:
+        epc_qr: str | None = None,
+    ) -> bool:
         email = (email or "").strip()
         if not email:
             log.warning(
                 "no address for a mail, nothing queued", extra={"kind": kind, "account_id": account_id}
             )
-            return
+            return False
         rendered = self.renderer.render(kind, lang, name=name, **values)
         now = self.rt.clock()
         mail_id = str(uuid.uuid4())
@@ -115,9 +117,11 @@ class MailQueue:
             message_id=make_msgid(domain=self.domain),
             next_attempt_at=now,
             created_at=now,
+            epc_qr=epc_qr,
         )
         if queued:
             log.info("mail queued", extra={"mail_id": mail_id, "kind": kind, "language": lang})
+        return queued
 
     def to_parents(
         self,
@@ -286,6 +290,24 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         mails.to_parents(s, env, DOCUMENT_DEPOSITED, ev.student_id, {"title": ev.title, "link": mails.portal})
 
     def invoice_issued(s: Session, env, ev: finance_events.InvoiceIssued) -> None:
+        invoice_book.record_invoice(  # the reminders' book of invoices
+            s,
+            invoice_id=ev.invoice_id,
+            now=rt.clock(),
+            school_id=env.school_id,
+            student_id=ev.student_id,
+            number=ev.number,
+            title=ev.title,
+            student_name=ev.student_name,
+            total_cents=ev.total_cents,
+            open_cents=ev.total_cents,
+            due_on=ev.due_on,
+            communication=ev.structured_communication,
+            school_name=ev.school_name,
+            beneficiary=ev.beneficiary,
+            iban=ev.iban,
+            bic=ev.bic,
+        )
         mails.to_parents(
             s,
             env,
@@ -318,7 +340,16 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
             also=crossed,
         )
 
+    def invoice_cancelled(s: Session, env, ev: finance_events.InvoiceCancelled) -> None:
+        invoice_book.cancel_invoice(s, ev.invoice_id, rt.clock())  # no reminder after a cancellation
+
+    def student_level(s: Session, env, ev) -> None:
+        if ev.level:  # a secondary school's reminder says that the payment may be spread
+            invoice_book.set_level(s, ev.student_id, ev.level, rt.clock())
+
     def payment_received(s: Session, env, ev: finance_events.PaymentReceived) -> None:
+        if ev.invoice_id:
+            invoice_book.record_payment(s, ev.invoice_id, ev.amount_cents, rt.clock())
         has_balance = ev.HasField("balance_after_cents")
         mails.to_parents(
             s,
@@ -407,6 +438,9 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         "auth.token.issued.v1": Binding(auth_events.TokenIssued, token_issued),
         "documents.document.deposited.v1": Binding(documents_events.DocumentDeposited, document_deposited),
         "finance.invoice.issued.v1": Binding(finance_events.InvoiceIssued, invoice_issued),
+        "finance.invoice.cancelled.v1": Binding(finance_events.InvoiceCancelled, invoice_cancelled),
+        "auth.student.created.v1": Binding(auth_events.StudentCreated, student_level),
+        "auth.student.updated.v1": Binding(auth_events.StudentUpdated, student_level),
         "finance.settings.iban_changed.v1": Binding(finance_events.IbanChanged, iban_changed),
         "finance.payment.received.v1": Binding(finance_events.PaymentReceived, payment_received),
         "finance.sale.recorded.v1": Binding(finance_events.SaleRecorded, sale_recorded),

@@ -9,6 +9,7 @@ dies between sending and recording sends the mail again once the lease ends, wit
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import ssl
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from prometheus_client import Counter
 
+from kit.epc import epc_qr_png
 from kit.metrics import Heartbeat, start_metrics_server
 from kit.service import Runtime, stop_on_signals
 from kit.settings import Settings, SettingsError
@@ -162,8 +164,21 @@ def build_message(mail: dict, mail_from: str, now: datetime) -> EmailMessage:
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     msg.set_content(mail["text_body"], charset="utf-8")
     msg.add_alternative(mail["html_body"], subtype="html", charset="utf-8")
+    if mail.get("epc_qr"):
+        _attach_epc_qr(msg, mail["epc_qr"])
     msg["Content-Language"] = mail["language"]  # after the content: set_content clears Content-* headers
     return msg
+
+
+def _attach_epc_qr(msg: EmailMessage, epc_json: str) -> None:
+    """The transfer's EPC QR code as a PNG attachment (Febelfin: beside the invoice, never on the
+    transfer form). Details a banking app would refuse leave the mail without it."""
+    try:
+        png = epc_qr_png(**json.loads(epc_json))
+    except (ValueError, TypeError):
+        log.warning("EPC QR code not attached: unusable transfer details")
+        return
+    msg.add_attachment(png, maintype="image", subtype="png", filename="virement-qr.png")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ MEETING_BOOKED = "meeting_booked"
 MEETING_CANCELLED = "meeting_cancelled"
 MEETING_REMINDER = "meeting_reminder"
 MEETING_KINDS = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
+INVOICE_REMINDER = "invoice_reminder"  # an overdue invoice (scheduled or sent by a manager)
 IBAN_CHANGED = "iban_changed"  # to every manager of the school: its bank account changed
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
     INVOICE_ISSUED,
+    INVOICE_REMINDER,
     PAYMENT_RECEIVED,
     ORDER_PLACED,
     LOW_BALANCE,
@@ -70,6 +72,7 @@ class Preferences:
         return {
             DOCUMENT_DEPOSITED: self.documents,
             INVOICE_ISSUED: self.invoices,
+            INVOICE_REMINDER: self.invoices,  # the parent's choice of invoice mails covers reminders
             PAYMENT_RECEIVED: self.payments,
             ORDER_PLACED: self.orders,
         }[kind]

@@ -2,6 +2,7 @@
 
 - school_events: the school's calendar, published, listed, changed and deleted by staff and read by parents
 - mails: a parent's choice of mails; the mails that could not be sent, for staff to retry
+- reminders: reminders of overdue invoices (settings, the scheduled round, "send one now", counts)
 
 The mails themselves are queued by handlers.py (reactions to other services' events) and sent by
 mailer.py.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notifications.use_cases.mails import Mails
+from services.notifications.use_cases.reminders import Reminders
 from services.notifications.use_cases.school_events import SchoolEvents
 
 
@@ -21,3 +23,4 @@ class UseCases:
 
     school_events: SchoolEvents
     mails: Mails
+    reminders: Reminders

@@ -69,6 +69,24 @@ IBAN = dict(
     link="https://x/mot-de-passe",
 )
 SAMPLES |= {"iban_changed": IBAN}
+REMINDER = dict(
+    number="F-2026-0042",
+    title="Classes vertes",
+    total_cents=12000,
+    open_cents=4550,
+    due_on="2026-11-15",
+    communication="+++010/8068/17183+++",
+    beneficiary="Athénée Royal",
+    iban="BE71 0961 2345 6769",
+    bic="GKCCBEBB",
+    school_name="Athénée Royal",
+    link="https://x/soldes/factures/inv-1/payer",
+    secondary=False,
+    contact="Claire Direction (claire@ecole.be)",
+    count=1,
+    epc=True,
+)
+SAMPLES |= {"invoice_reminder": REMINDER}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
