@@ -302,3 +302,56 @@ def assign(
             transfer_id=transfer_id, wallet_id=wallet_id, invoice_id=invoice_id, idempotency_key=key
         ),
     )
+
+
+# -- the school's invoices (back office) ------------------------------------------------------------
+
+# A whole school's batch is one transaction in finance: more than a page's deadline.
+BULK_TIMEOUT = 120
+
+
+def bulk_create_invoices(
+    title: str, due_on: str, lines: list, class_names: list[str], student_ids: list[str], key: str
+) -> pb.BulkCreateInvoicesResponse:
+    return rpc(
+        "finance",
+        "BulkCreateInvoices",
+        pb.BulkCreateInvoicesRequest(
+            title=title,
+            due_on=due_on,
+            lines=lines,
+            class_names=class_names,
+            student_ids=student_ids,
+            idempotency_key=key,
+        ),
+        timeout=BULK_TIMEOUT,
+    )
+
+
+def list_school_invoices(
+    *,
+    status: str = "",
+    student_id: str = "",
+    overdue: bool = False,
+    q: str = "",
+    class_name: str = "",
+    limit: int = 50,
+    cursor: str = "",
+) -> pb.ListSchoolInvoicesResponse:
+    return rpc(
+        "finance",
+        "ListSchoolInvoices",
+        pb.ListSchoolInvoicesRequest(
+            status=status,
+            student_id=student_id,
+            overdue=overdue,
+            q=q,
+            class_name=class_name,
+            limit=limit,
+            cursor=cursor,
+        ),
+    )
+
+
+def finance_summary() -> pb.GetFinanceSummaryResponse:
+    return rpc("finance", "GetFinanceSummary", pb.GetFinanceSummaryRequest())
