@@ -402,8 +402,9 @@ def queue_mail(s: Session, **values) -> bool:
         _insert(s, outgoing_mails)
         .values(status="pending", attempts=0, **values)
         .on_conflict_do_nothing(index_elements=["event_id", "kind", "recipient"])
+        .returning(outgoing_mails.c.id)  # psycopg answers rowcount -1 for this statement
     )
-    return cast(CursorResult, result).rowcount == 1
+    return result.first() is not None
 
 
 def claim_due_mail(s: Session, now: datetime, lease_until: datetime):

@@ -6,7 +6,6 @@ many runs race for it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from services.notifications.db import _insert, metadata
@@ -153,8 +151,9 @@ def claim_reminder(
         _insert(s, reminders_sent)
         .values(invoice_id=invoice_id, sent_on=day, school_id=school_id, manual=manual, created_at=now)
         .on_conflict_do_nothing(index_elements=[reminders_sent.c.invoice_id, reminders_sent.c.sent_on])
+        .returning(reminders_sent.c.invoice_id)  # rowcount is not reliable here on psycopg
     )
-    return cast(CursorResult, result).rowcount == 1
+    return result.first() is not None
 
 
 def school_settings(s: Session, school_id: str) -> ReminderSettings:

@@ -116,14 +116,15 @@ class Reminders:
     def _remind(self, s: Session, inv, day: date, *, manual: bool) -> int | None:
         """Claim the invoice's reminder of ``day`` and queue one mail per parent; None when that day's
         reminder was already claimed."""
-        if not book.claim_reminder(
+        claimed = book.claim_reminder(
             s,
             invoice_id=inv.invoice_id,
             school_id=inv.school_id,
             day=day.isoformat(),
             manual=manual,
             now=self.rt.clock(),
-        ):
+        )
+        if not claimed:
             return None
         settings = book.school_settings(s, inv.school_id)
         count, _last = book.reminders_of(s, [inv.invoice_id]).get(inv.invoice_id, (1, ""))

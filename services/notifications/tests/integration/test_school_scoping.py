@@ -15,6 +15,7 @@ import pytest
 
 from cartable.auth.v1 import events_pb2 as auth_events
 from cartable.documents.v1 import events_pb2 as documents_events
+from cartable.finance.v1 import events_pb2 as finance_events
 from cartable.notifications.v1 import notifications_pb2 as pb
 from services.notifications.tests.conftest import SCHOOL, drain, event_body, snapshot
 
@@ -59,7 +60,17 @@ def schools(notifications_rt, notifications_stub, consumer, mailer, smtp_catcher
             pb.CreateEventRequest(title=f"Fête de {student}", starts_at="2026-12-05T10:00:00+01:00"),
             metadata=md(their_staff),
         )
-        ids[school] = SimpleNamespace(student=student, mail=mail.id, event=event.id)
+        invoice = finance_events.InvoiceIssued(
+            invoice_id=f"inv-{student}",
+            student_id=f"no-parent-{school}",  # no mail: the failed-mail count stays
+            number="F-1",
+            total_cents=1000,
+            due_on="2026-11-01",
+        )
+        assert consumer.handle(event_body("finance.invoice.issued.v1", invoice, school)) == "handled"
+        ids[school] = SimpleNamespace(
+            student=student, mail=mail.id, event=event.id, invoice=invoice.invoice_id
+        )
     return SimpleNamespace(
         rt=notifications_rt, stub=notifications_stub, staff=staff, us=ids[OURS], them=ids[THEIRS]
     )
@@ -75,8 +86,12 @@ CASES: dict[tuple[str, str], Callable[[SimpleNamespace], object]] = {
         event_id=x.event, title="Changed", class_names=pb.EventClasses(names=["6A"])
     ),
     ("DeleteEvent", "event_id"): lambda x: pb.DeleteEventRequest(event_id=x.event),
+    ("SendInvoiceReminder", "invoice_id"): lambda x: pb.SendInvoiceReminderRequest(invoice_id=x.invoice),
+    ("CountInvoiceReminders", "invoice_ids"): lambda x: pb.CountInvoiceRemindersRequest(
+        invoice_ids=[x.invoice]
+    ),
 }
-# CreateEvent, ListSchoolEvents, ListFailedMails and the parents' GetMailPreferences / UpdateMailPreferences take no id:
+# CreateEvent, ListSchoolEvents, ListFailedMails, Update/GetReminderSettings and the parents' GetMailPreferences / UpdateMailPreferences take no id:
 # they act on the caller's school (or account) only.
 EXEMPT: dict[tuple[str, str], str] = {}
 
