@@ -18,6 +18,7 @@ from gateway.api import (
     payments_staff,
     people,
     photos,
+    reminders,
     security,
     students,
 )
@@ -42,4 +43,5 @@ ALL = [
     meetings,
     notifications,
     photos,
+    reminders,
 ]

@@ -106,3 +106,34 @@ def class_names_of(data: dict) -> list[str]:
             "class_names must be a list of class names", fields={"class_names": "list of strings"}
         )
     return classes
+
+
+# -- invoice reminders --------------------------------------------------------------------------------
+
+
+def send_invoice_reminder(invoice_id: str) -> pb.SendInvoiceReminderResponse:
+    """Staff: the parents get a reminder of the invoice now (409 already_paid / invoice_cancelled)."""
+    return rpc("notifications", "SendInvoiceReminder", pb.SendInvoiceReminderRequest(invoice_id=invoice_id))
+
+
+def reminders_sent(invoice_ids: list[str]) -> dict[str, int]:
+    """Staff: invoice id -> reminders sent, for the admin invoices list."""
+    if not invoice_ids:
+        return {}
+    resp = rpc(
+        "notifications", "CountInvoiceReminders", pb.CountInvoiceRemindersRequest(invoice_ids=invoice_ids)
+    )
+    return dict(resp.reminders_sent)
+
+
+def update_reminder_settings(reminders: dict) -> None:
+    """Staff: the settings' ``reminders`` object (API.md), as finance saved it, kept by notifications
+    for its scheduled reminders. Call after finance's UpdateSettings succeeded."""
+    settings = pb.ReminderSettings(
+        enabled=bool(reminders.get("enabled", False)),
+        first_after_days=int(reminders.get("first_after_days", 7)),
+        repeat_every_days=int(reminders.get("repeat_every_days", 14)),
+        max_count=int(reminders.get("max_count", 3)),
+        payment_plan_contact=str(reminders.get("payment_plan_contact", "") or ""),
+    )
+    rpc("notifications", "UpdateReminderSettings", pb.UpdateReminderSettingsRequest(settings=settings))
