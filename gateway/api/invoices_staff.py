@@ -11,12 +11,12 @@ from flask import Blueprint, jsonify, request
 from cartable.finance.v1 import finance_pb2 as pb
 from gateway.api.finance import INVOICE_STATUSES, choice
 from gateway.api.finance_staff import IDEMPOTENCY, LINE, lines_field
-from gateway.calls import finance
+from gateway.calls import finance, notifications
 from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.shapes import invoice_json
 from gateway.web import field_str, idempotency_key, json_body, require_staff
-from kit.errors import InvalidRequest
+from kit.errors import InvalidRequest, Unavailable
 
 bp = Blueprint("api_invoices_staff", __name__)
 
@@ -62,13 +62,13 @@ def bulk_json(resp: pb.BulkCreateInvoicesResponse) -> dict[str, Any]:
     return {"count": resp.count, "total_cents": resp.total_cents, "invoice_ids": list(resp.invoice_ids)}
 
 
-def school_invoice_json(item: pb.SchoolInvoice) -> dict[str, Any]:
+def school_invoice_json(item: pb.SchoolInvoice, reminders: dict[str, int]) -> dict[str, Any]:
     return {
         **invoice_json(item.invoice),
         "student_id": item.invoice.student_id,
         "student_name": item.student_name,
         "class_name": item.class_name,
-        "reminders_sent": item.reminders_sent,
+        "reminders_sent": reminders.get(item.invoice.id, item.reminders_sent),
     }
 
 
@@ -119,7 +119,13 @@ def list_args(args) -> dict[str, Any]:
 def school_invoices():
     require_staff()
     resp = finance.list_school_invoices(**list_args(request.args))
-    return jsonify(items=[school_invoice_json(i) for i in resp.items], next_cursor=resp.next_cursor or None)
+    try:  # notifications sends the reminders: one count per page
+        reminders = notifications.reminders_sent([i.invoice.id for i in resp.items])
+    except Unavailable:
+        reminders = {}  # the list still answers; the counts read 0 until notifications is back
+    return jsonify(
+        items=[school_invoice_json(i, reminders) for i in resp.items], next_cursor=resp.next_cursor or None
+    )
 
 
 @bp.post("/api/v1/admin/invoices/bulk")
