@@ -11,6 +11,8 @@ takes the runtime (and what else ``app.py`` injects) and answers the API's proto
 - ``transfers``: transfer details (EPC QR code) and unmatched transfers assigned by the manager.
 - ``statements`` (and ``statement_batch``): bank statement imports.
 - ``operations``: cash top-ups, sales, the operations and sales lists.
+- ``bulk_invoices``: one invoice per active student of classes or named, one transaction, once per key.
+- ``school_invoices``: the school's invoice list (filters, keyset pages) and the finance summary.
 - ``common``: the clock, idempotency, periods, lines, loading invoices, crediting an invoice.
 
 How an invoice gets paid: ``domain.invoices.settle`` says what the money covers and what is left;
@@ -21,6 +23,7 @@ Audit (the staff actions that move money or change settings, API.md's ``GET /api
 each of these records its entry with ``kit.audit.record`` inside its unit of work (the entry commits
 with the change or not at all): update_settings (finance.settings.updated, and
 finance.settings.iban_changed with the IBANs masked), create_wallet_type, create_invoice,
+bulk_create_invoices (finance.invoices.bulk_created, one entry per batch),
 issue_credit_note, record_top_up, record_sale, pay_invoice (staff callers), import_statement,
 assign_unmatched.
 """
