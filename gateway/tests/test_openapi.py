@@ -32,7 +32,10 @@ def test_the_document_is_served_and_documents_every_api_route(client):
     assert resp.status_code == 200
     spec = resp.get_json()
     assert spec["openapi"].startswith("3.")
-    documented = {path: set(ops) for path, ops in spec["paths"].items()}
+    # the document's own parameter names ({id}, {item_id}) compared as the routes' ({id})
+    documented: dict[str, set[str]] = {}
+    for path, ops in spec["paths"].items():
+        documented.setdefault(re.sub(r"\{\w+\}", "{id}", path), set()).update(ops)
     missing = {
         (path, method)
         for path, methods in _api_routes(client.application).items()
