@@ -5,7 +5,9 @@ catcher, and once the invoice is paid a reminder is refused with 409 already_pai
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from kit.dates import BRUSSELS
 from kit.testing import wait_for
 from tests.e2e.test_finance_wallets_invoices import finance_school, top_up, wallets_by_name
 from tests.factories import expect, mail_text, mails_to, new_family
@@ -20,7 +22,8 @@ def test_a_reminder_now_reaches_the_parent_and_a_paid_invoice_refuses_one(suite)
             json={
                 "student_id": parent.active_child_id,
                 "title": "Classes vertes",
-                "due_on": "2026-01-15",  # long past
+                # finance refuses a past due date; a manual reminder needs no overdue invoice
+                "due_on": datetime.now(BRUSSELS).date().isoformat(),
                 "lines": [{"label": "Séjour", "quantity": 1, "unit_price_cents": 4550}],
             },
         ),
