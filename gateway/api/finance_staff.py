@@ -106,7 +106,10 @@ def put_settings():
     password = data.get("current_password", "")
     if not isinstance(password, str):
         raise InvalidRequest("current_password must be text", fields={"current_password": "text"})
-    return jsonify(settings_json(finance.update_settings(new, password)))
+    contact = None  # whom parents of secondary schools contact to spread a payment (notifications')
+    if isinstance(data.get("reminders"), dict) and "payment_plan_contact" in data["reminders"]:
+        contact = field_str(data["reminders"], "payment_plan_contact", required=False, max_len=300)
+    return jsonify(settings_json(finance.update_settings(new, password, contact)))
 
 
 def reminders_field(data: dict) -> pb.ReminderSettings:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from cartable.auth.v1 import auth_pb2
 from cartable.finance.v1 import finance_pb2 as pb
+from gateway.calls import notifications
 from gateway.clients import rpc
 from gateway.web import client_address
 from kit.errors import Forbidden, NotFound, Unauthenticated, Unavailable
@@ -119,7 +120,9 @@ def get_settings() -> pb.Settings:
     return rpc("finance", "GetSettings", pb.GetSettingsRequest()).settings
 
 
-def update_settings(settings: pb.Settings, current_password: str = "") -> pb.Settings:
+def update_settings(
+    settings: pb.Settings, current_password: str = "", payment_plan_contact: str | None = None
+) -> pb.Settings:
     """Change the school's payment settings. With ``current_password``, auth checks the manager's
     password first and answers a re-authenticated identity token, which finance asks for before the
     IBAN changes (finance decides when it is needed: the gateway does not compare IBANs)."""
@@ -142,9 +145,26 @@ def update_settings(settings: pb.Settings, current_password: str = "") -> pb.Set
                 code="reauthentication_required",
             ) from None
         identity = again.identity_token
-    return rpc(
+    saved = rpc(
         "finance", "UpdateSettings", pb.UpdateSettingsRequest(settings=settings), identity=identity
     ).settings
+    if settings.HasField("reminders"):
+        # notifications sends the scheduled reminders and keeps its own copy of these settings (with
+        # whom to contact to spread a payment, which finance does not hold); if it does not answer,
+        # the manager is told (503) and saving again puts both in step
+        r = saved.reminders
+        if payment_plan_contact is None:  # not given: the contact notifications has stays
+            payment_plan_contact = notifications.reminder_settings().payment_plan_contact
+        notifications.update_reminder_settings(
+            {
+                "enabled": r.enabled,
+                "first_after_days": r.first_after_days or 7,
+                "repeat_every_days": r.repeat_every_days or 14,
+                "max_count": r.max_count or 3,
+                "payment_plan_contact": payment_plan_contact or "",
+            }
+        )
+    return saved
 
 
 def list_wallet_types() -> list[pb.WalletType]:

@@ -126,6 +126,11 @@ def reminders_sent(invoice_ids: list[str]) -> dict[str, int]:
     return dict(resp.reminders_sent)
 
 
+def reminder_settings() -> pb.ReminderSettings:
+    """Staff: the reminder settings notifications holds (whom to contact to spread a payment too)."""
+    return rpc("notifications", "GetReminderSettings", pb.GetReminderSettingsRequest()).settings
+
+
 def update_reminder_settings(reminders: dict) -> None:
     """Staff: the settings' ``reminders`` object (API.md), as finance saved it, kept by notifications
     for its scheduled reminders. Call after finance's UpdateSettings succeeded."""

@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 
 from cartable.finance.v1 import finance_pb2 as pb
 from gateway.calls.finance import create_wallet_type, get_settings, list_wallet_types, update_settings
+from gateway.calls.notifications import reminder_settings
 from gateway.pages.account import login_required
 from gateway.web import require_staff
-from kit.errors import Forbidden, InvalidRequest
+from kit.errors import Forbidden, InvalidRequest, Unavailable
 
 bp = Blueprint("settings_staff", __name__)
 
@@ -42,6 +43,7 @@ def _field_messages() -> dict[str, str]:
         "repeat_every_days": _("Un nombre de jours entre 1 et 180."),
         "max_count": _("Un nombre de rappels entre 1 et 10."),
         "current_password": _("Le mot de passe n'est pas le bon : l'IBAN n'a pas été changé."),
+        "payment_plan_contact": _("300 caractères au plus."),
     }
 
 
@@ -53,7 +55,17 @@ def _form_of(st: pb.Settings) -> dict:
         "online_payment_for_orders": st.online_payment_for_orders,
         "reminders_enabled": st.reminders.enabled,
         **{name: str(getattr(st.reminders, name) or "") for name in NUMBER_FIELDS},
+        "payment_plan_contact": _contact(),
     }
+
+
+def _contact() -> str:
+    """Whom parents contact to spread a payment (kept by notifications, said in secondary schools'
+    reminders); empty when notifications does not answer: the page still shows."""
+    try:
+        return reminder_settings().payment_plan_contact
+    except Unavailable:
+        return ""
 
 
 def _posted() -> dict:
@@ -65,6 +77,7 @@ def _posted() -> dict:
         "online_payment_for_orders": f.get("online_payment_for_orders") == "on",
         "reminders_enabled": f.get("reminders_enabled") == "on",
         **{name: f.get(name, "").strip() for name in NUMBER_FIELDS},
+        "payment_plan_contact": f.get("payment_plan_contact", "").strip()[:300],
     }
 
 
@@ -127,7 +140,7 @@ def settings_save():
     if errors:
         return _render(form, errors, status=400)
     try:
-        update_settings(settings, request.form.get("current_password", ""))
+        update_settings(settings, request.form.get("current_password", ""), form["payment_plan_contact"])
     except InvalidRequest as err:
         said = _field_messages()
         names = {k.removeprefix("reminders."): k for k in err.fields}

@@ -55,6 +55,7 @@ def test_a_manager_sets_the_school_account_reminders_and_a_wallet_type(suite, pa
     page.fill("#first_after_days", "7")
     page.fill("#repeat_every_days", "10")
     page.fill("#max_count", "3")
+    page.fill("#payment_plan_contact", "Mme Martin, économat, 02 123 45 67")
     page.fill("#current_password", staff.password)
     press(page, page.get_by_role("button", name="Enregistrer les réglages"))
     assert "Les réglages sont enregistrés." in page.inner_text("main")
@@ -71,6 +72,8 @@ def test_a_manager_sets_the_school_account_reminders_and_a_wallet_type(suite, pa
         "max_count": 3,
     }
     assert page.input_value("#current_password") == ""  # never written back into the page
+    # whom to contact to spread a payment: kept by notifications, which sends the reminders
+    assert page.input_value("#payment_plan_contact") == "Mme Martin, économat, 02 123 45 67"
     axe_audit(page)
 
     # a wallet type: an empty name said on its field, then one opened for every student
