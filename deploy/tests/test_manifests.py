@@ -173,3 +173,14 @@ def test_the_broker_definitions_config_map_carries_the_definitions_file():
     assert json.loads(cm["data"]["definitions.json"]) == json.loads(
         (DEPLOY / "rabbitmq" / "definitions.json").read_text()
     )
+
+
+def test_invoice_reminders_run_periodically_everywhere():
+    cron = by_kind("CronJob")["notifications-reminder"]
+    container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][-3:] == ["services.notifications", "remind", "--once"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["notifications-reminder"]["command"][-1] == "remind"
+    procfile = (DEPLOY.parent / "Procfile").read_text()
+    assert "notifications-reminder: .venv/bin/python -m services.notifications remind" in procfile
