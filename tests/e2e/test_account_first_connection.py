@@ -24,7 +24,15 @@ from tests.factories import (
 )
 
 SESSION_KEYS = {"session_token", "csrf_token", "account", "children", "active_child_id"}
-CHILD_KEYS = {"id", "first_name", "last_name", "class_name", "school_name"}
+CHILD_KEYS = {
+    "id",
+    "first_name",
+    "last_name",
+    "class_name",
+    "school_name",
+    "status",
+    "left_on",
+}  # API.md + leavers
 
 
 @pytest.fixture(scope="module")
