@@ -121,7 +121,7 @@ def _read_form(form) -> tuple[dict, dict[str, str]]:
 
 def _form_page(data: dict | None = None, errors: dict[str, str] | None = None, status: int = 200):
     summary = finance.finance_summary()
-    students = search_students("", limit=500)
+    students = search_students("", limit=200)
     data = data or {"key": str(uuid.uuid4()), "lines": [], "class_names": [], "student_ids": []}
     return (
         render_template(
@@ -154,7 +154,7 @@ def bulk_submit():
     per_invoice = sum(ln["quantity_n"] * ln["cents"] for ln in data["lines"])
     if request.form.get("step") != "issue":
         names = {
-            s.id: f"{s.first_name} {s.last_name} ({s.class_name})" for s in search_students("", limit=500)
+            s.id: f"{s.first_name} {s.last_name} ({s.class_name})" for s in search_students("", limit=200)
         }
         return render_template(
             "invoices_staff/confirm.html",

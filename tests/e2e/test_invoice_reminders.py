@@ -55,10 +55,13 @@ def test_a_reminder_now_reaches_the_parent_and_a_paid_invoice_refuses_one(suite)
         200,
     )
 
+    seen: list[str] = []
+
     def refused():  # once notifications consumed the payment
         r = staff.post(f"/admin/invoices/{inv['id']}/reminders")
-        return r if r.status_code == 409 else None
+        seen.append(f"{r.status_code} {r.text[:200]}")
+        return r.json() if r.status_code == 409 else None  # (a 409 Response is falsy)
 
-    r = wait_for(refused, 60, what="409 already_paid")
-    assert r.json()["code"] == "already_paid"
+    body = wait_for(refused, 60, what="409 already_paid", describe=lambda: seen[-3:])
+    assert body["error"]["code"] == "already_paid"
     assert len(reminder()) == 1  # the same-day retries sent nothing more
