@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -54,10 +55,28 @@ WEBHOOK_RETRY_DELAYS = "0.2,0.5,1,2,5,15,60"
 MAIL_SERVICE = "notifications"  # the service whose ``outgoing_mails`` the mailer sends
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range. A port the kernel hands out (bind to 0) is in
+    that range, where every outgoing connection of the machine takes its own: freed, it can be taken
+    by a client socket before the suite's server binds it (a CI run lost a whole worker's suite to
+    "Failed to bind to address"). Below it only listeners compete."""
+    high = max(_ephemeral_low(), 11000)
+    for _ in range(500):
+        port = random.randrange(10000, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _has_command(service: str, command: str) -> bool:
