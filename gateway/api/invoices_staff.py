@@ -144,7 +144,7 @@ def finance_summary():
 # -- OpenAPI ----------------------------------------------------------------------------------------
 
 STR_LIST = {"type": "array", "items": S}
-SCHOOL_INVOICE = {
+SCHOOL_INVOICE: dict[str, Any] = {
     "allOf": [
         ref("Invoice"),
         obj(
@@ -153,7 +153,7 @@ SCHOOL_INVOICE = {
         ),
     ]
 }
-OPENAPI = {
+OPENAPI: dict[str, Any] = {
     "/api/v1/admin/invoices/bulk": {
         "post": {
             "summary": "One invoice per active student named or in the classes, issued once per Idempotency-Key",

@@ -12,6 +12,7 @@ The same calls as ``gateway.api.invoices_staff``; finance owns every rule.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -78,7 +79,7 @@ def invoices():
 def _read_form(form) -> tuple[dict, dict[str, str]]:
     """The series as typed (kept to show again) and its errors by field."""
     errors: dict[str, str] = {}
-    data = {
+    data: dict[str, Any] = {
         "title": (form.get("title") or "").strip()[:200],
         "due_on": (form.get("due_on") or "").strip()[:10],
         "class_names": [c[:50] for c in form.getlist("class_names") if c.strip()][:100],

@@ -215,7 +215,9 @@ def test_the_list_page_in_each_language(client, staff, lang, said):
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
 
 
 def test_the_new_period_form_ties_errors_to_their_fields(client, fakes, staff):

@@ -6,6 +6,7 @@ date by auth.student.updated.v1)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -16,21 +17,23 @@ from services.finance.db.wallet_queries import chunks
 OPEN_STATUSES = ("unpaid", "partially_paid")
 
 
-def students_in_classes(s: Session, school_id: str, class_names: list[str]) -> list:
+def students_in_classes(s: Session, school_id: str, class_names: list[str]) -> list[Any]:
     """Every student finance knows in these classes of the school (leavers too: the caller decides),
     by class, last name, first name."""
     if not class_names:
         return []
-    return s.execute(
-        select(students)
-        .where(students.c.school_id == school_id, students.c.class_name.in_(class_names))
-        .order_by(students.c.class_name, students.c.last_name, students.c.first_name, students.c.id)
-    ).all()
+    return list(
+        s.execute(
+            select(students)
+            .where(students.c.school_id == school_id, students.c.class_name.in_(class_names))
+            .order_by(students.c.class_name, students.c.last_name, students.c.first_name, students.c.id)
+        ).all()
+    )
 
 
-def students_by_ids(s: Session, school_id: str, ids: list[str]) -> dict[str, object]:
+def students_by_ids(s: Session, school_id: str, ids: list[str]) -> dict[str, Any]:
     """The school's students among ``ids``, by id (another school's or unknown ids are absent)."""
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for chunk in chunks(sorted(set(ids))):
         for row in s.execute(
             select(students).where(students.c.school_id == school_id, students.c.id.in_(chunk))
@@ -79,7 +82,7 @@ def school_invoices_page(
         day, number = after
         query = query.where(or_(inv.c.issued_on < day, and_(inv.c.issued_on == day, inv.c.number < number)))
     query = query.order_by(inv.c.issued_on.desc(), inv.c.number.desc()).limit(limit)
-    return s.execute(query).all()
+    return list(s.execute(query).all())
 
 
 def _open_cents():
