@@ -168,8 +168,10 @@ class GrpcServer:
     # ``{"finance.relay": True, ...}``: evaluated apart from the checks, every ``parts_interval`` s
     parts: Callable[[], Mapping[str, bool]] | None = None
     parts_interval: float = 10.0
+    # the server's worker threads: grpc does not release an executor it was given
+    executor: futures.ThreadPoolExecutor | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
-    _watcher: threading.Thread | None = None
+    _loops: list[threading.Thread] = field(default_factory=list)
 
     def set_status(self, status: int) -> None:
         for name in ["", self.service, *self.service_names]:
@@ -208,8 +210,9 @@ class GrpcServer:
                     )
                 self._stop.wait(interval if ok else min(interval, 0.5))
 
-        self._watcher = threading.Thread(target=loop, name="health-watch", daemon=True)
-        self._watcher.start()
+        watcher = threading.Thread(target=loop, name="health-watch", daemon=True)
+        watcher.start()
+        self._loops.append(watcher)
         if self.parts is not None:
             # Apart from readiness: a broker that does not answer may take seconds to time out.
             def parts_loop() -> None:
@@ -217,7 +220,9 @@ class GrpcServer:
                     self.update_parts()
                     self._stop.wait(self.parts_interval)
 
-            threading.Thread(target=parts_loop, name="health-parts", daemon=True).start()
+            parts = threading.Thread(target=parts_loop, name="health-parts", daemon=True)
+            parts.start()
+            self._loops.append(parts)
 
     def shutdown(self, drain: float = 1.0, grace: float = 10.0) -> None:
         """NOT_SERVING first (so balancers stop sending), a short drain, then stop with grace."""
@@ -226,6 +231,27 @@ class GrpcServer:
         log.info("shutting down", extra={"drain": drain, "grace": grace})
         time.sleep(drain)
         self.server.stop(grace).wait()
+        self._release()
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop now (tests, a start that failed half-way): the health loops end at their next wake-up,
+        the server stops (``grace`` seconds for calls in flight; None cancels them) and its worker
+        threads are released. A process that starts many servers (a test session) keeps no thread of
+        a stopped one polling the database or the broker."""
+        self._stop.set()
+        self.server.stop(grace).wait()
+        self._release()
+
+    def _release(self, join: float = 5.0) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        # The loops wake on the stop event; one may be inside a check (a broker that takes its time).
+        for loop in self._loops:
+            loop.join(join)
+
+    def running_loops(self) -> list[str]:
+        """The names of this server's health loops still running (none once stopped)."""
+        return [t.name for t in self._loops if t.is_alive()]
 
 
 def build_server(
@@ -245,8 +271,9 @@ def build_server(
     ``CARTABLE_ENV``, off in production)."""
     if reflection_enabled is None:
         reflection_enabled = os.environ.get("CARTABLE_ENV", "local") in ("local", "test")
+    executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc")
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc"),
+        executor,
         interceptors=[ServiceInterceptor(service, verifier, public_methods)],
         options=[
             ("grpc.so_reuseport", 0),
@@ -274,6 +301,7 @@ def build_server(
         checks or [],
         parts=parts,
         parts_interval=parts_interval,
+        executor=executor,
     )
     gs.set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
     # "liveness" answers SERVING as long as the process serves at all (Kubernetes liveness probe);

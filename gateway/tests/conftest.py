@@ -200,7 +200,7 @@ def fake_server(tmp_path_factory):
         )
     server = build_server("fakes", "127.0.0.1:0", regs, fakes.keys.verifier, public_methods=PUBLIC)
     yield server, fakes
-    server.server.stop(0)
+    server.stop(0)
 
 
 @pytest.fixture

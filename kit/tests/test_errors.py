@@ -40,7 +40,7 @@ def stub(keys):
     channel = grpc.insecure_channel(f"127.0.0.1:{gs.port}")
     yield pb_grpc.NotificationsServiceStub(channel)
     channel.close()
-    gs.server.stop(0)
+    gs.stop(0)
 
 
 def test_a_service_that_answers_unavailable_keeps_its_retry_after_code_and_message(stub):

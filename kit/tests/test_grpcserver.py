@@ -45,7 +45,7 @@ def server(keys):
     )
     gs.flags = ok
     yield gs
-    gs.server.stop(0)
+    gs.stop(0)
 
 
 def _stub(port):
@@ -165,7 +165,7 @@ def test_public_method_accepts_a_call_with_a_stale_identity_token(keys):
             )
         assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
-        gs.server.stop(0)
+        gs.stop(0)
 
 
 def test_production_settings_need_no_provider_key_outside_finance():
@@ -180,3 +180,35 @@ def test_production_settings_need_no_provider_key_outside_finance():
     assert gateway.mollie_api_key == ""
     with pytest.raises(SettingsError):  # a service without its database URL fails fast
         load_settings("finance", env)
+
+
+def test_a_stopped_server_leaves_no_thread_behind(keys):
+    """A test session starts hundreds of servers: one that stops must take its health loops and its
+    worker threads with it (they once piled up by the hundred, polling the broker every 10 s)."""
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    gs = build_server(
+        "leak",
+        "127.0.0.1:0",
+        [Registration(pb_grpc.add_NotificationsServiceServicer_to_server, EchoServicer(), "x.Echo")],
+        keys.verifier,
+        checks=[lambda: True],
+        parts=lambda: {"leak.broker": True},
+        parts_interval=0.05,
+    )
+    token = keys.token(students={"s1": "1A"})
+    channel, stub, _ = _stub(gs.port)
+    resp = stub.ListEvents(
+        pb.ListEventsRequest(student_id="s1"), metadata=[("authorization", f"Bearer {token}")], timeout=5
+    )
+    assert len(resp.events) == 1  # a worker thread served it
+    channel.close()
+    assert sorted(gs.running_loops()) == ["health-parts", "health-watch"]
+    gs.stop(0)
+    assert gs.running_loops() == []
+    for t in threading.enumerate():
+        if t.name.startswith("leak-rpc"):
+            t.join(5)
+    left = [t.name for t in threading.enumerate() if t.ident not in before and t.name.startswith("leak-rpc")]
+    assert left == []

@@ -68,7 +68,7 @@ def calls() -> Calls:
 def server(keys, calls):
     gs = _server(keys, calls)
     yield gs
-    gs.server.stop(0)
+    gs.stop(0)
 
 
 def _auth(keys) -> list[tuple[str, str]]:
@@ -150,7 +150,7 @@ def test_reflection_is_served_in_local_runs_and_tests_only(keys, calls, monkeypa
         else:
             assert _reflection_refused(gs.port)
     finally:
-        gs.server.stop(0)
+        gs.stop(0)
 
 
 def test_reflection_can_be_turned_off_explicitly(keys, calls):
@@ -158,4 +158,4 @@ def test_reflection_can_be_turned_off_explicitly(keys, calls):
     try:
         assert _reflection_refused(gs.port)
     finally:
-        gs.server.stop(0)
+        gs.stop(0)

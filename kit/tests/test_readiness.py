@@ -93,7 +93,7 @@ def server_of():
     yield start
     for gs, rt in started:
         gs._stop.set()
-        gs.server.stop(0)
+        gs.stop(0)
         rt.db.dispose()
 
 

@@ -34,7 +34,7 @@ def documents_stub(documents_rt):
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield documents_pb2_grpc.DocumentsServiceStub(channel)
     channel.close()
-    server.server.stop(0)
+    server.stop(0)
 
 
 def snapshot(rt) -> dict[str, list]:

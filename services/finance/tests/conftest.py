@@ -281,7 +281,7 @@ def assert_ledger_invariants(rt, school_id: str | None = None) -> None:
 def finance_server(finance_rt):
     server = start_grpc(finance_rt, "127.0.0.1:0")
     yield server
-    server.server.stop(0)
+    server.stop(0)
 
 
 @pytest.fixture

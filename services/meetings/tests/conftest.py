@@ -103,7 +103,7 @@ def stub(meetings_rt):
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield meetings_pb2_grpc.MeetingsServiceStub(channel)
     channel.close()
-    server.server.stop(0)
+    server.stop(0)
 
 
 def md(token: str) -> list[tuple[str, str]]:

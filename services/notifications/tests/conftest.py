@@ -120,7 +120,7 @@ def notifications_stub(notifications_rt):
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield notifications_pb2_grpc.NotificationsServiceStub(channel)
     channel.close()
-    server.server.stop(0)
+    server.stop(0)
 
 
 def event_body(name: str, payload, school_id: str = SCHOOL) -> bytes:

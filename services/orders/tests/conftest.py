@@ -101,5 +101,5 @@ def orders_grpc(databases, keys):
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield rt, orders_pb2_grpc.OrdersServiceStub(channel)
     channel.close()
-    server.server.stop(0)
+    server.stop(0)
     rt.db.dispose()

@@ -114,7 +114,7 @@ def schools(finance_rt, keys):
     staff = keys.token(role="staff", school_id=SCHOOL, account_id=STAFF.account_id)
     yield Schools(finance_rt, finance_pb2_grpc.FinanceServiceStub(channel), staff, us, them)
     channel.close()
-    server.server.stop(0)
+    server.stop(0)
 
 
 # (RPC, the request field holding the other school's id) -> the request, built from our ids except

@@ -92,5 +92,5 @@ def test_the_grpc_webhook_answers_unknown_ids_without_the_provider(finance_rt):
             assert not got.known
     finally:
         channel.close()
-        server.server.stop(0)
+        server.stop(0)
     assert counter.calls == []

@@ -125,7 +125,7 @@ def test_unreachable_server_is_retried_with_backoff_then_the_mail_is_failed_and_
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         channel.close()
-        server.server.stop(0)
+        server.stop(0)
 
 
 def test_server_that_refuses_for_a_while_gets_the_mail_once_it_accepts_again(
