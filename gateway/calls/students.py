@@ -112,3 +112,47 @@ def student_finance(student_id: str) -> tuple[list[finance_pb2.Wallet], list[fin
         wallets.cancel()
         invoices.cancel()
         raise from_rpc_error(exc) from None
+
+
+@dataclass(frozen=True)
+class StudentMoney:
+    """What finance holds on one student for a statement of account: the wallets as they stand,
+    the invoices, and every wallet movement from ``first`` to today (oldest first)."""
+
+    wallets: list[finance_pb2.Wallet]
+    invoices: list[finance_pb2.Invoice]
+    operations: list[finance_pb2.Operation]
+
+
+def student_money(student_id: str, first: str, today: str) -> StudentMoney:
+    """The student's wallets, invoices and wallet movements since ``first`` (YYYY-MM-DD, the school's
+    days, at most 366 days before ``today``), asked of finance at once (call after auth said the student
+    is the school's: finance scopes by school too)."""
+    period = finance_pb2.PeriodFilter(period="custom", from_date=first, to_date=today)
+    calls = [
+        rpc_future(
+            "finance",
+            "ListWallets",
+            finance_pb2.ListWalletsRequest(student_id=student_id),
+            timeout=FINANCE_TIMEOUT,
+        ),
+        rpc_future(
+            "finance",
+            "ListInvoices",
+            finance_pb2.ListInvoicesRequest(student_id=student_id),
+            timeout=FINANCE_TIMEOUT,
+        ),
+        rpc_future(
+            "finance",
+            "ListOperations",
+            finance_pb2.ListOperationsRequest(student_id=student_id, period=period),
+            timeout=FINANCE_TIMEOUT,
+        ),
+    ]
+    try:
+        wallets, invoices, operations = (c.result() for c in calls)
+    except grpc.RpcError as exc:
+        for c in calls:
+            c.cancel()
+        raise from_rpc_error(exc) from None
+    return StudentMoney(list(wallets.wallets), list(invoices.invoices), list(reversed(operations.operations)))

@@ -19,6 +19,7 @@ from gateway.pages import (
     security,
     settings_staff,
     staff,
+    student_account,
     students,
 )
 
@@ -38,6 +39,7 @@ ALL = [
     staff,
     people,
     students,
+    student_account,
     imports,
     invoices_staff,
     settings_staff,
