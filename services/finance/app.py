@@ -15,6 +15,7 @@ from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
+from services.finance.till_api import registration as till_registration
 from services.finance.use_cases.bulk_invoices import BulkInvoices
 from services.finance.use_cases.invoices import Invoices
 from services.finance.use_cases.online_payments import OnlinePayments
@@ -94,7 +95,10 @@ def registrations(rt: Runtime) -> list[Registration]:
         bulk_invoices=uc.bulk_invoices,
         school_invoices=uc.school_invoices,
     )
-    return [Registration(pb_grpc.add_FinanceServiceServicer_to_server, servicer, SERVICE)]
+    return [
+        Registration(pb_grpc.add_FinanceServiceServicer_to_server, servicer, SERVICE),
+        till_registration(rt),
+    ]
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:

@@ -214,4 +214,5 @@ def sale_line(r) -> pb.SaleLine:
         wallet_id=r.wallet_id,
         wallet_name=r.name,
         student_id=r.student_id,
+        childcare=r.childcare,
     )

@@ -2,6 +2,7 @@
 the same transaction, the accounts' balances and postings read back; and the sales journal."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
@@ -222,8 +223,10 @@ def insert_sale(
     amount: int,
     recorded_by: str,
     now: datetime,
+    childcare: Sequence[bool] = (),
 ) -> str:
-    """A sale and its ``(label, quantity, unit price, amount)`` lines; its id."""
+    """A sale and its ``(label, quantity, unit price, amount)`` lines, each line childcare when
+    ``childcare`` says so (in the lines' order); its id."""
     sale_id = str(uuid.uuid4())
     s.execute(
         sales.insert().values(
@@ -248,6 +251,7 @@ def insert_sale(
                 "quantity": q,
                 "unit_price_cents": u,
                 "amount_cents": a,
+                "childcare": i < len(childcare) and bool(childcare[i]),
             }
             for i, (lb, q, u, a) in enumerate(lines)
         ],
@@ -269,6 +273,7 @@ def sale_lines_of(
             sl.c.quantity,
             sl.c.unit_price_cents,
             sl.c.amount_cents,
+            sl.c.childcare,
             sales.c.created_at,
             sales.c.wallet_id,
             sales.c.student_id,

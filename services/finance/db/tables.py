@@ -340,6 +340,8 @@ sale_lines = Table(
     Column("quantity", Integer, nullable=False),
     Column("unit_price_cents", BigInteger, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
+    # Out-of-school care (tax certificates): as the sale said it, from the till item's flag.
+    Column("childcare", Boolean, nullable=False, default=False),
 )
 
 school_settings = Table(
@@ -373,3 +375,26 @@ counters = Table(
 )
 
 LEDGER_TABLES = ("ledger_transactions", "ledger_postings")
+
+# The till's price list (issue #17): what the canteen or the shop's counter sells, per school. A sale
+# copies an item's label, price and childcare flag into its lines, so changing or archiving an item
+# (``archived_at``: off the list for good) leaves past sales as they were. ``active`` false keeps an
+# item on the list but off the till (out of season).
+till_items = Table(
+    "till_items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("label", String(120), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    # the wallet type it is sold from; NULL: any of the child's wallets
+    Column("wallet_type_id", String(36), ForeignKey("wallet_types.id"), nullable=True),
+    Column("childcare", Boolean, nullable=False, default=False),
+    Column("position", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("archived_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_till_items_school_position", "school_id", "position"),
+    CheckConstraint("price_cents > 0", name="positive"),
+)

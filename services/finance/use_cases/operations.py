@@ -137,6 +137,7 @@ class Operations:
                 amount=amount,
                 recorded_by=who.account_id,
                 now=at,
+                childcare=[line.childcare for line in req.lines],
             )
             events.record(
                 self.rt,

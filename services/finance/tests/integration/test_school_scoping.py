@@ -16,7 +16,8 @@ import grpc
 import pytest
 
 from cartable.finance.v1 import finance_pb2 as pb
-from cartable.finance.v1 import finance_pb2_grpc
+from cartable.finance.v1 import finance_pb2_grpc, till_pb2_grpc
+from cartable.finance.v1 import till_pb2 as tpb
 from kit.identity import Identity
 from kit.service import start_grpc
 from services.finance.app import use_cases
@@ -31,6 +32,7 @@ from services.finance.tests.conftest import (
     snapshot,
 )
 from services.finance.tests.statement_builders import Mv, build_coda
+from services.finance.use_cases.till import Till
 
 THEIRS = OTHER_SCHOOL_STAFF.school_id
 
@@ -271,3 +273,56 @@ def test_every_id_field_of_every_rpc_is_in_the_matrix():
     service = pb.DESCRIPTOR.services_by_name["FinanceService"]
     fields = {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)}
     assert fields == set(CASES) | set(EXEMPT)
+
+
+# -- TillService (the till's price list, use_cases/till.py), served beside FinanceService ------------
+
+TILL_CASES: dict[tuple[str, str], Build] = {
+    ("SaveTillItem", "item_id"): lambda us, x: tpb.SaveTillItemRequest(item_id=x.till_item, price_cents=150),
+    ("SaveTillItem", "wallet_type_id"): lambda us, x: tpb.SaveTillItemRequest(
+        label="Soupe", price_cents=120, wallet_type_id=x.wallet_type
+    ),
+    ("RemoveTillItem", "item_id"): lambda us, x: tpb.RemoveTillItemRequest(item_id=x.till_item),
+}
+
+
+@pytest.fixture
+def tills(schools):
+    """``schools`` with a till item and the wallet type's id in each school, and a TillService stub."""
+    till, wallets = Till(schools.rt), use_cases(schools.rt, FakeProvider()).wallets
+    for ids, who in ((schools.us, STAFF), (schools.them, OTHER_SCHOOL_STAFF)):
+        ids.till_item = till.save_item(who, tpb.SaveTillItemRequest(label="Repas", price_cents=395)).item.id
+        ids.wallet_type = wallets.list_wallet_types(who).wallet_types[0].id
+    server = start_grpc(schools.rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield schools, till_pb2_grpc.TillServiceStub(channel)
+    channel.close()
+    server.stop(0)
+
+
+TILL_IDS = [f"{r}.{f}" for r, f in sorted(TILL_CASES)]
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(TILL_CASES), ids=TILL_IDS)
+def test_a_till_call_with_an_id_of_another_school_is_not_found_and_writes_nothing(tills, rpc, field):
+    schools, stub = tills
+    before = snapshot(schools.rt)
+    with pytest.raises(grpc.RpcError) as exc:
+        getattr(stub, rpc)(
+            TILL_CASES[(rpc, field)](schools.us, schools.them), metadata=md(schools.staff), timeout=10
+        )
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND, exc.value.details()
+    assert snapshot(schools.rt) == before
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(TILL_CASES), ids=TILL_IDS)
+def test_the_same_till_call_with_our_own_ids_is_served(tills, rpc, field):
+    schools, stub = tills
+    getattr(stub, rpc)(
+        TILL_CASES[(rpc, field)](schools.us, schools.us), metadata=md(schools.staff), timeout=10
+    )
+
+
+def test_every_id_field_of_every_till_rpc_is_in_the_matrix():
+    service = tpb.DESCRIPTOR.services_by_name["TillService"]
+    assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(TILL_CASES)
