@@ -430,3 +430,60 @@ def test_the_staff_pages_find_and_show_a_student(suite, school):
     assert staff.page("/gestion/eleves/no-such-id").status_code == 404
     moving = staff.page("/gestion/eleves/changer-de-classe")
     assert moving.status_code == 200 and student["class_name"] in moving.text
+
+
+def test_the_statement_of_account_adds_up_to_finances_cents(suite, school):
+    """Through the real finance: a transfer credits the wallet, a sale and an invoice paid from it
+    debit it; the statement page's opening and closing balances and its invoices agree with the API."""
+    staff = new_school(suite)
+    expect(staff.put("/admin/settings", json={**SETTINGS, "current_password": staff.password}), 200)
+    expect(staff.post("/admin/wallet-types", json={"name": "Repas"}), 201)
+    student = staff.create_student("Noor", unique("Peeters").capitalize(), unique("4A-"))
+    new_family(suite, staff, [student], first_name="Els")
+    wallet = student["wallets"][0]
+    digits = wallet["structured_communication"].strip("+").replace("/", "")
+    statement = build_camt053([Mv(2500, ogm=digits, counterparty_name="PEETERS ELS", booked_on=today())])
+    expect(staff.post("/admin/bank-statements", files={"file": ("extrait.xml", statement, "text/xml")}), 201)
+    sale = expect(
+        staff.post(
+            "/admin/sales",
+            json={
+                "student_id": student["id"],
+                "wallet_id": wallet["id"],
+                "lines": [{"label": "Repas chaud", "quantity": 2, "unit_price_cents": 375}],
+            },
+            headers={"Idempotency-Key": unique("sale-")},
+        ),
+        201,
+    ).json()
+    assert sale["balance_cents"] == 1750
+    expect(
+        staff.post(
+            "/admin/invoices",
+            json={
+                "student_id": student["id"],
+                "title": "Théâtre",
+                "due_on": (today() + dt.timedelta(days=20)).isoformat(),
+                "lines": [{"label": "Place", "quantity": 1, "unit_price_cents": 1200}],
+            },
+        ),
+        201,
+    )
+
+    page = staff.page(f"/gestion/eleves/{student['id']}/releve-de-compte")
+    assert page.status_code == 200, page.text
+    text = page.text.replace("&#39;", "'")
+    table = text[text.index(f'id="wallet-{wallet["id"]}"') :]
+    table = table[: table.index("</table>")]
+    assert "Repas chaud" in table
+    assert '<td class="num opening"><span class="cell-label">Solde : </span>0,00\xa0€' in table
+    assert '<td class="num closing"><span class="cell-label">Solde : </span>17,50\xa0€' in table
+    assert "+25,00\xa0€ / −7,50\xa0€" in table
+    assert "Théâtre" in text and 'id="remaining-total">12,00\xa0€' in text
+    # the statement for yesterday: nothing had happened yet
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
+    before = staff.page(
+        f"/gestion/eleves/{student['id']}/releve-de-compte", params={"from": yesterday, "to": yesterday}
+    ).text
+    assert '<td class="num closing"><span class="cell-label">Solde : </span>0,00\xa0€' in before
+    assert "Repas chaud" not in before
