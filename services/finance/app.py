@@ -13,6 +13,7 @@ from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
+from services.finance.grpc_exports import registration as exports_registration
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
 from services.finance.till_api import registration as till_registration
@@ -98,6 +99,7 @@ def registrations(rt: Runtime) -> list[Registration]:
     return [
         Registration(pb_grpc.add_FinanceServiceServicer_to_server, servicer, SERVICE),
         till_registration(rt),
+        exports_registration(rt),
     ]
 
 
