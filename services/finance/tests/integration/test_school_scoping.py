@@ -15,8 +15,9 @@ from types import SimpleNamespace
 import grpc
 import pytest
 
+from cartable.finance.v1 import exports_pb2 as xpb
+from cartable.finance.v1 import exports_pb2_grpc, finance_pb2_grpc, till_pb2_grpc
 from cartable.finance.v1 import finance_pb2 as pb
-from cartable.finance.v1 import finance_pb2_grpc, till_pb2_grpc
 from cartable.finance.v1 import till_pb2 as tpb
 from kit.identity import Identity
 from kit.service import start_grpc
@@ -326,3 +327,71 @@ def test_the_same_till_call_with_our_own_ids_is_served(tills, rpc, field):
 def test_every_id_field_of_every_till_rpc_is_in_the_matrix():
     service = tpb.DESCRIPTOR.services_by_name["TillService"]
     assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(TILL_CASES)
+
+
+# -- ExportsService (the accountant's exports and the bank reconciliation), beside FinanceService -----
+# ListExportRows and GetExportTotals take no id: they read the caller's school only (test_exports.py
+# checks another school's staff export none of ours).
+
+EXPORTS_CASES: dict[tuple[str, str], Build] = {
+    ("GetStatementImport", "import_id"): lambda us, x: xpb.GetStatementImportRequest(
+        import_id=x.statement_import
+    ),
+}
+
+
+@pytest.fixture
+def exports(schools):
+    """``schools`` with each school's statement import id, and an ExportsService stub."""
+    statements = use_cases(schools.rt, FakeProvider()).statements
+    for ids, who in ((schools.us, STAFF), (schools.them, OTHER_SCHOOL_STAFF)):
+        (imp,) = statements.list_imports(who, pb.ListStatementImportsRequest()).imports
+        ids.statement_import = imp.id
+    server = start_grpc(schools.rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield schools, exports_pb2_grpc.ExportsServiceStub(channel)
+    channel.close()
+    server.stop(0)
+
+
+EXPORTS_IDS = [f"{r}.{f}" for r, f in sorted(EXPORTS_CASES)]
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(EXPORTS_CASES), ids=EXPORTS_IDS)
+def test_an_exports_call_with_an_id_of_another_school_is_not_found_and_writes_nothing(exports, rpc, field):
+    schools, stub = exports
+    before = snapshot(schools.rt)
+    with pytest.raises(grpc.RpcError) as exc:
+        getattr(stub, rpc)(
+            EXPORTS_CASES[(rpc, field)](schools.us, schools.them), metadata=md(schools.staff), timeout=10
+        )
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND, exc.value.details()
+    assert snapshot(schools.rt) == before
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(EXPORTS_CASES), ids=EXPORTS_IDS)
+def test_the_same_exports_call_with_our_own_ids_is_served(exports, rpc, field):
+    schools, stub = exports
+    getattr(stub, rpc)(
+        EXPORTS_CASES[(rpc, field)](schools.us, schools.us), metadata=md(schools.staff), timeout=10
+    )
+
+
+def test_the_exports_list_only_the_callers_school(exports):
+    schools, stub = exports
+    day = schools.rt.clock().date().isoformat()
+    for name in ("invoices", "payments", "operations", "sales"):
+        page = stub.ListExportRows(
+            xpb.ListExportRowsRequest(name=name, from_date=day, to_date=day), metadata=md(schools.staff)
+        )
+        students = {r.student_id for r in getattr(page, name)}
+        assert schools.them.student not in students, name
+    got = stub.ListExportRows(
+        xpb.ListExportRowsRequest(name="payments", from_date=day, to_date=day), metadata=md(schools.staff)
+    )
+    assert [p.payment_id for p in got.payments] == [schools.us.payment]
+
+
+def test_every_id_field_of_every_exports_rpc_is_in_the_matrix():
+    service = xpb.DESCRIPTOR.services_by_name["ExportsService"]
+    assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(EXPORTS_CASES)
