@@ -13,7 +13,7 @@ from cartable.finance.v1 import finance_pb2 as pb
 from gateway.calls import finance
 from gateway.openapi import I, S, error_responses, list_of, obj, ok, ref
 from gateway.shapes import invoice_json, operation_json, sale_line_json, wallet_json
-from gateway.web import page_params, paginate, require_parent_child
+from gateway.web import keyset_params, page_params, paginate, require_parent_child
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_finance", __name__)
@@ -87,8 +87,11 @@ def operations():
 @bp.get("/api/v1/sales")
 def sales():
     _sess, child = require_parent_child()
-    resp = finance.list_sales(child, period_filter(request.args), request.args.get("wallet_id", "")[:36])
-    return list_page([sale_line_json(ln) for ln in resp.lines])
+    limit, cursor = keyset_params()
+    resp = finance.list_sales(
+        child, period_filter(request.args), request.args.get("wallet_id", "")[:36], limit=limit, cursor=cursor
+    )
+    return jsonify(items=[sale_line_json(ln) for ln in resp.lines], next_cursor=resp.next_cursor or None)
 
 
 # -- OpenAPI ----------------------------------------------------------------------------------------

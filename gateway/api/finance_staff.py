@@ -26,7 +26,7 @@ from gateway.shapes import (
     wallet_json,
     wallet_type_json,
 )
-from gateway.web import field_int, field_str, idempotency_key, json_body, require_staff
+from gateway.web import field_int, field_str, idempotency_key, json_body, keyset_params, require_staff
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_finance_staff", __name__)
@@ -42,7 +42,9 @@ def bool_field(data: dict, name: str) -> bool:
     return value
 
 
-def lines_field(data: dict, message_type) -> list:
+def lines_field(data: dict, message_type, *, childcare: bool = False) -> list:
+    """The body's ``lines`` as ``message_type``s; with ``childcare`` each line may say ``childcare``
+    (a boolean: sale lines)."""
     raw = data.get("lines")
     if not isinstance(raw, list) or not raw:
         raise InvalidRequest(
@@ -60,6 +62,7 @@ def lines_field(data: dict, message_type) -> list:
                     if "quantity" in line
                     else 1,
                     unit_price_cents=field_int(line, "unit_price_cents", minimum=0, maximum=10_000_000),
+                    **({"childcare": bool_field(line, "childcare")} if childcare else {}),
                 )
             )
         except InvalidRequest as e:
@@ -187,7 +190,7 @@ def record_sale():
     resp = finance.record_sale(
         student_id=field_str(data, "student_id", max_len=36),
         wallet_id=field_str(data, "wallet_id", max_len=36),
-        lines=lines_field(data, pb.SaleLineInput),
+        lines=lines_field(data, pb.SaleLineInput, childcare=True),
         key=idempotency_key(),
     )
     return jsonify(id=resp.id, balance_cents=resp.balance_cents, amount_cents=resp.amount_cents), 201
@@ -196,12 +199,15 @@ def record_sale():
 @bp.get("/api/v1/admin/sales")
 def school_sales():
     require_staff()
+    limit, cursor = keyset_params()
     resp = finance.list_sales(
         request.args.get("student_id", "")[:36],
         period_filter(request.args),
         request.args.get("wallet_id", "")[:36],
+        limit=limit,
+        cursor=cursor,
     )
-    return list_page([sale_line_json(ln) for ln in resp.lines])
+    return jsonify(items=[sale_line_json(ln) for ln in resp.lines], next_cursor=resp.next_cursor or None)
 
 
 @bp.post("/api/v1/admin/wallets/<wallet_id>/top-ups")
@@ -233,6 +239,10 @@ IDEMPOTENCY = {
 LINE = obj(
     {"label": S, "quantity": {"type": "integer", "minimum": 1}, "unit_price_cents": I},
     ["label", "unit_price_cents"],
+)
+SALE_LINE = obj(
+    {**LINE["properties"], "childcare": {**B, "description": "out-of-school care (tax certificates)"}},
+    LINE["required"],
 )
 SETTINGS = obj(
     {
@@ -362,7 +372,7 @@ OPENAPI: dict = {
             "parameters": [IDEMPOTENCY],
             "requestBody": body_schema(
                 obj(
-                    {"student_id": S, "wallet_id": S, "lines": {"type": "array", "items": LINE}},
+                    {"student_id": S, "wallet_id": S, "lines": {"type": "array", "items": SALE_LINE}},
                     ["student_id", "wallet_id", "lines"],
                 )
             ),

@@ -106,10 +106,17 @@ def list_operations(
     )
 
 
-def list_sales(student_id: str, period: pb.PeriodFilter, wallet_id: str = "") -> pb.ListSalesResponse:
-    """The sales journal line by line: one student's, or the whole school's (no ``student_id``)."""
+def list_sales(
+    student_id: str, period: pb.PeriodFilter, wallet_id: str = "", *, limit: int = 0, cursor: str = ""
+) -> pb.ListSalesResponse:
+    """The sales journal line by line: one student's (every line of the period when ``limit`` is 0),
+    or the whole school's (no ``student_id``: always a page); pages computed by finance."""
     return rpc(
-        "finance", "ListSales", pb.ListSalesRequest(student_id=student_id, period=period, wallet_id=wallet_id)
+        "finance",
+        "ListSales",
+        pb.ListSalesRequest(
+            student_id=student_id, period=period, wallet_id=wallet_id, limit=limit, cursor=cursor
+        ),
     )
 
 

@@ -309,7 +309,11 @@ def test_parents_cannot_open_the_students_pages(client, fakes, staff):
 # -- every string in Dutch and English ------------------------------------------------------------------
 
 GATEWAY = Path(__file__).resolve().parents[1]
-SOURCES = [GATEWAY / "pages" / "students.py", GATEWAY / "pages" / "student_account.py", *sorted((GATEWAY / "templates" / "students").glob("*.html"))]
+SOURCES = [
+    GATEWAY / "pages" / "students.py",
+    GATEWAY / "pages" / "student_account.py",
+    *sorted((GATEWAY / "templates" / "students").glob("*.html")),
+]
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
 
 

@@ -233,6 +233,15 @@ def test_sales_debit_the_wallet_and_fill_the_sales_journal(suite):
     assert len(page["items"]) == 1 and page["next_cursor"]
     rest = expect(parent.get(f"/sales?limit=1&cursor={page['next_cursor']}")).json()
     assert [ln["label"] for ln in rest["items"]] == ["Photocopies"] and rest["next_cursor"] is None
+    # the school's journal, paged by finance: the same two lines, one per page
+    first = expect(staff.get("/admin/sales", params={"student_id": child, "limit": 1})).json()
+    assert [ln["label"] for ln in first["items"]] == ["Repas chaud"] and first["next_cursor"]
+    second = expect(
+        staff.get("/admin/sales", params={"student_id": child, "limit": 1, "cursor": first["next_cursor"]})
+    ).json()
+    assert [ln["label"] for ln in second["items"]] == ["Photocopies"] and second["next_cursor"] is None
+    bad = staff.get("/admin/sales", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400 and "cursor" in bad.json()["error"]["fields"]
     custom = expect(parent.get("/sales?period=custom&from=2020-01-01&to=2020-01-31")).json()["items"]
     assert custom == []
     for query in (

@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     func,
+    or_,
     select,
     text,
     update,
@@ -260,13 +262,23 @@ def insert_sale(
 
 
 def sale_lines_of(
-    s: Session, school_id: str, start: datetime, end: datetime, *, student_id: str = "", wallet_id: str = ""
+    s: Session,
+    school_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    student_id: str = "",
+    wallet_id: str = "",
+    after: tuple[datetime, str, int] | None = None,
+    limit: int | None = None,
 ):
     """The school's sale lines in ``[start, end)``, newest sale first, each with its sale's time,
-    wallet (and its type's ``name``) and student; optionally of one student, one wallet."""
+    wallet (and its type's ``name``) and student; optionally of one student, one wallet; ``limit``
+    lines after the line ``after`` (its sale's time, sale id and position: the keyset of the order)."""
     sl = sale_lines
     q = (
         select(
+            sl.c.position,
             sl.c.id,
             sl.c.sale_id,
             sl.c.label,
@@ -289,4 +301,17 @@ def sale_lines_of(
         q = q.where(sales.c.student_id == student_id)
     if wallet_id:
         q = q.where(sales.c.wallet_id == wallet_id)
+    if after is not None:
+        at, sale_id, position = after
+        q = q.where(
+            or_(
+                sales.c.created_at < at,
+                and_(
+                    sales.c.created_at == at,
+                    or_(sales.c.id > sale_id, and_(sales.c.id == sale_id, sl.c.position > position)),
+                ),
+            )
+        )
+    if limit is not None:
+        q = q.limit(limit)
     return s.execute(q).all()

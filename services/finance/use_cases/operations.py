@@ -4,13 +4,17 @@ and of sales."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import finance_pb2 as pb
 from kit import audit
+from kit.db import aware
 from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.money import format_eur
+from kit.paging import decode_cursor, encode_cursor, page_size
 from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
@@ -219,16 +223,43 @@ class Operations:
         if req.student_id or not who.is_staff:
             who.require_student(req.student_id)
         start, end = common.period(self.rt, req.period)
+        try:  # one student's journal may come whole; the school's always comes a page at a time
+            size = page_size(req.limit, paged=bool(req.cursor) or not req.student_id)
+        except ValueError as e:
+            raise InvalidRequest("bad limit", fields={"limit": str(e)}) from None
+        after = _sale_cursor(req.cursor) if req.cursor else None
         with self.rt.db.unit_of_work() as s:
             if req.student_id:
                 common.require_student_here(s, who, req.student_id)
             if req.wallet_id:
                 common.wallet_of(who, db.find_wallet(s, who.school_id, req.wallet_id), req.student_id)
             rows = db.sale_lines_of(
-                s, who.school_id, start, end, student_id=req.student_id, wallet_id=req.wallet_id
+                s,
+                who.school_id,
+                start,
+                end,
+                student_id=req.student_id,
+                wallet_id=req.wallet_id,
+                after=after,
+                limit=None if size is None else size + 1,  # one more: is there a next page?
             )
+        more = size is not None and len(rows) > size
+        rows = rows[:size] if more else rows
+        last = rows[-1] if more else None
         return pb.ListSalesResponse(
             lines=[views.sale_line(r) for r in rows],
             starts_at=views.rfc3339(start),
             ends_at=views.rfc3339(end),
+            next_cursor=encode_cursor([aware(last.created_at).isoformat(), last.sale_id, str(last.position)])
+            if last is not None
+            else "",
         )
+
+
+def _sale_cursor(cursor: str) -> tuple[datetime, str, int]:
+    """The keyset a sales journal's next_cursor carries: the last line's sale time, sale, position."""
+    try:
+        at, sale_id, position = decode_cursor(cursor, 3)
+        return aware(datetime.fromisoformat(at)), sale_id, int(position)
+    except ValueError:
+        raise InvalidRequest("bad cursor", fields={"cursor": "the next_cursor of a previous page"}) from None

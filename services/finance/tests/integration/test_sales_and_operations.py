@@ -160,6 +160,39 @@ def test_staff_see_the_whole_schools_sales_journal(world):
         journal(world, who=MUM, student="")
 
 
+def test_the_journal_pages_are_computed_in_finance_by_keyset(world):
+    """The school's journal comes a page at a time (50 by default), each line once across the pages,
+    in the journal's order, even with sales at the same instant; one student's may come whole."""
+    world.top_up("emma", 5000)
+    world.top_up("noah", 5000)
+    for i in range(4):  # lines of one sale share its instant: the cursor tells them apart
+        world.sale("emma" if i % 2 else "noah", [(f"Repas {i}", 1, 100), (f"Dessert {i}", 1, 50)])
+    whole = journal(world, who=STAFF, student="", limit=200)
+    assert len(whole) == 8
+    f = pb.PeriodFilter(period="today")
+    seen, cursor, pages = [], "", 0
+    while True:
+        page = world.finance.operations.list_sales(
+            STAFF, pb.ListSalesRequest(period=f, limit=3, cursor=cursor)
+        )
+        assert len(page.lines) <= 3
+        seen += [ln.id for ln in page.lines]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert pages == 3 and seen == [ln.id for ln in whole]
+    default = world.finance.operations.list_sales(STAFF, pb.ListSalesRequest(period=f))
+    assert len(default.lines) == 8 and default.next_cursor == ""  # 50 by default: one page here
+    assert len(journal(world, student="emma")) == 4  # a parent's child: the whole period
+    with pytest.raises(InvalidRequest) as exc:
+        world.finance.operations.list_sales(STAFF, pb.ListSalesRequest(period=f, cursor="not-ours"))
+    assert "cursor" in exc.value.fields
+    with pytest.raises(InvalidRequest) as exc:
+        world.finance.operations.list_sales(STAFF, pb.ListSalesRequest(period=f, limit=500))
+    assert "limit" in exc.value.fields
+
+
 def test_top_ups_by_staff_are_cash_only_and_replay_by_key(world, finance_rt):
     first = world.top_up("emma", 1500, key="cash-1")
     assert world.top_up("emma", 1500, key="cash-1") == first
