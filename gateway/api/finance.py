@@ -74,14 +74,17 @@ def invoice(invoice_id: str):
 def operations():
     _sess, child = require_parent_child()
     args = request.args
+    limit, cursor = keyset_params()
     resp = finance.list_operations(
         child,
         period_filter(args),
         type=choice(args.get("type", ""), "type", OPERATION_TYPES),
         payment_method=choice(args.get("payment_method", ""), "payment_method", PAYMENT_METHODS),
         wallet_id=args.get("wallet_id", "")[:36],
+        limit=limit,
+        cursor=cursor,
     )
-    return list_page([operation_json(o) for o in resp.operations])
+    return jsonify(items=[operation_json(o) for o in resp.operations], next_cursor=resp.next_cursor or None)
 
 
 @bp.get("/api/v1/sales")

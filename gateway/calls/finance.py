@@ -91,8 +91,17 @@ def pay_invoice_from_wallet(
 
 
 def list_operations(
-    student_id: str, period: pb.PeriodFilter, *, type: str = "", payment_method: str = "", wallet_id: str = ""
+    student_id: str,
+    period: pb.PeriodFilter,
+    *,
+    type: str = "",
+    payment_method: str = "",
+    wallet_id: str = "",
+    limit: int = 0,
+    cursor: str = "",
 ) -> pb.ListOperationsResponse:
+    """A student's wallet movements in the period, newest first: every one when ``limit`` is 0 (the
+    pages), else a page computed by finance after ``cursor``."""
     return rpc(
         "finance",
         "ListOperations",
@@ -102,6 +111,8 @@ def list_operations(
             type=type,
             payment_method=payment_method,
             wallet_id=wallet_id,
+            limit=limit,
+            cursor=cursor,
         ),
     )
 

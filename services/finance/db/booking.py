@@ -192,9 +192,12 @@ def postings_of(
     kind: str = "",
     not_kinds: list[str] | None = None,
     method: str = "",
+    after: tuple[datetime, int] | None = None,
+    limit: int | None = None,
 ):
     """The postings on ``accounts`` in ``[start, end)``, newest first, with their transaction's kind,
-    method, label and time; optionally of one kind, of none of ``not_kinds``, of one method."""
+    method, label and time; optionally of one kind, of none of ``not_kinds``, of one method; ``limit``
+    postings after the posting ``after`` (its time and id: the keyset of the order)."""
     t, p = ledger_transactions, ledger_postings
     q = (
         select(p.c.id, p.c.account, p.c.amount_cents, t.c.kind, t.c.method, t.c.label, t.c.created_at)
@@ -208,6 +211,11 @@ def postings_of(
         q = q.where(t.c.kind == kind)
     if method:
         q = q.where(t.c.method == method)
+    if after is not None:
+        at, posting_id = after
+        q = q.where(or_(t.c.created_at < at, and_(t.c.created_at == at, p.c.id < posting_id)))
+    if limit is not None:
+        q = q.limit(limit)
     return s.execute(q).all()
 
 

@@ -184,6 +184,11 @@ class Operations:
         if req.payment_method and req.payment_method not in METHODS:
             raise InvalidRequest("unknown payment method", fields={"payment_method": " | ".join(METHODS)})
         start, end = common.period(self.rt, req.period)
+        try:  # the whole period when no page is asked for (one student's wallets: the pages)
+            size = page_size(req.limit, paged=bool(req.cursor))
+        except ValueError as e:
+            raise InvalidRequest("bad limit", fields={"limit": str(e)}) from None
+        after = _operation_cursor(req.cursor) if req.cursor else None
         with self.rt.db.unit_of_work() as s:
             common.require_student_here(s, who, req.student_id)
             names = db.wallet_names(s, who.school_id, req.student_id)
@@ -199,10 +204,14 @@ class Operations:
                     kind=OPERATION_TYPES.get(req.type, ""),
                     not_kinds=list(OPERATION_TYPES.values()) if req.type == "adjustment" else None,
                     method=req.payment_method,
+                    after=after,
+                    limit=None if size is None else size + 1,  # one more: is there a next page?
                 )
                 if accounts
                 else []
             )
+        more = size is not None and len(rows) > size
+        rows = rows[:size] if more else rows
         ops = []
         for r in rows:
             wallet_id = r.account[len(db.WALLET_PREFIX) :]
@@ -211,8 +220,14 @@ class Operations:
                     r, OPERATION_TYPE_OF_KIND.get(r.kind, "adjustment"), wallet_id, names[wallet_id]
                 )
             )
+        last = rows[-1] if more else None
         return pb.ListOperationsResponse(
-            operations=ops, starts_at=views.rfc3339(start), ends_at=views.rfc3339(end)
+            operations=ops,
+            starts_at=views.rfc3339(start),
+            ends_at=views.rfc3339(end),
+            next_cursor=encode_cursor([aware(last.created_at).isoformat(), str(last.id)])
+            if last is not None
+            else "",
         )
 
     def list_sales(self, who: Identity, req: pb.ListSalesRequest) -> pb.ListSalesResponse:
@@ -261,5 +276,14 @@ def _sale_cursor(cursor: str) -> tuple[datetime, str, int]:
     try:
         at, sale_id, position = decode_cursor(cursor, 3)
         return aware(datetime.fromisoformat(at)), sale_id, int(position)
+    except ValueError:
+        raise InvalidRequest("bad cursor", fields={"cursor": "the next_cursor of a previous page"}) from None
+
+
+def _operation_cursor(cursor: str) -> tuple[datetime, int]:
+    """The keyset an operations list's next_cursor carries: the last posting's time and id."""
+    try:
+        at, posting_id = decode_cursor(cursor, 2)
+        return aware(datetime.fromisoformat(at)), int(posting_id)
     except ValueError:
         raise InvalidRequest("bad cursor", fields={"cursor": "the next_cursor of a previous page"}) from None

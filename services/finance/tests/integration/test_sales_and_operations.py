@@ -193,6 +193,32 @@ def test_the_journal_pages_are_computed_in_finance_by_keyset(world):
     assert "limit" in exc.value.fields
 
 
+def test_operations_pages_are_computed_in_finance_by_keyset(world):
+    """Asked a page at a time, every movement comes once, in the list's order (newest first)."""
+    world.top_up("emma", 5000)
+    for i in range(4):
+        world.sale("emma", [(f"Repas {i}", 1, 100)])
+    whole = ops(world)
+    assert len(whole) == 5
+    f = pb.PeriodFilter(period="today")
+    seen, cursor, pages = [], "", 0
+    while True:
+        page = world.finance.operations.list_operations(
+            MUM, pb.ListOperationsRequest(student_id="emma", period=f, limit=2, cursor=cursor)
+        )
+        seen += [o.id for o in page.operations]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert pages == 3 and seen == [o.id for o in whole]
+    with pytest.raises(InvalidRequest) as exc:
+        world.finance.operations.list_operations(
+            MUM, pb.ListOperationsRequest(student_id="emma", period=f, cursor="bm90IG91cnM")
+        )
+    assert "cursor" in exc.value.fields
+
+
 def test_top_ups_by_staff_are_cash_only_and_replay_by_key(world, finance_rt):
     first = world.top_up("emma", 1500, key="cash-1")
     assert world.top_up("emma", 1500, key="cash-1") == first
