@@ -21,6 +21,7 @@ from gateway.api import (
     reminders,
     security,
     students,
+    till,
 )
 
 ALL = [
@@ -44,4 +45,5 @@ ALL = [
     notifications,
     photos,
     reminders,
+    till,
 ]

@@ -21,6 +21,8 @@ from gateway.pages import (
     staff,
     student_account,
     students,
+    till,
+    till_items,
 )
 
 ALL = [
@@ -42,6 +44,8 @@ ALL = [
     student_account,
     imports,
     invoices_staff,
+    till,
+    till_items,
     settings_staff,
     audit,
 ]
