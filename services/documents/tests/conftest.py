@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from cartable.documents.v1 import documents_pb2_grpc
-from kit import migrations
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
 from services.documents.app import spec
@@ -19,7 +18,6 @@ from services.documents.app import spec
 def documents_rt(databases, keys, tmp_path):
     url = databases.migrated("documents")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     settings = test_settings(
         "documents", url, keys, None, BLOB_STORE_URL=f"file://{tmp_path / 'blobs'}", MAX_UPLOAD_BYTES=200_000
     )

@@ -16,7 +16,6 @@ from werkzeug.serving import make_server
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import finance_pb2_grpc
 from devtools.mollie_standin import create_app as standin_app
-from kit import migrations
 from kit.clock import FakeClock
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
@@ -37,7 +36,6 @@ IBAN = "BE68 5390 0754 7034"
 def finance_rt(databases, keys):
     url = databases.migrated("finance")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("finance", url, keys, None))
     rt.clock = FakeClock()  # 2026-03-16 09:30 UTC, moved by hand
     yield rt

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from cartable.meetings.v1 import meetings_pb2 as pb
 from cartable.meetings.v1 import meetings_pb2_grpc
-from kit import migrations
 from kit.clock import FakeClock
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
@@ -71,7 +70,6 @@ class World:
 def meetings_rt(databases, keys):
     url = databases.migrated("meetings")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("meetings", url, keys, None))
     rt.clock = FakeClock(datetime(2026, 10, 5, 10, 0, tzinfo=UTC))
     yield rt

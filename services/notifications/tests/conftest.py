@@ -18,7 +18,6 @@ from sqlalchemy import select
 from cartable.auth.v1 import events_pb2 as auth_events
 from cartable.notifications.v1 import notifications_pb2 as pb
 from cartable.notifications.v1 import notifications_pb2_grpc
-from kit import migrations
 from kit.bus import make_envelope
 from kit.clock import FakeClock
 from kit.identity import Identity
@@ -80,7 +79,6 @@ def clock() -> FakeClock:
 def make_rt(databases, keys, smtp_port: int, clock: FakeClock, broker=None, **env):
     url = databases.migrated("notifications")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     values = {
         "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         "MAIL_FROM": "École Sainte-Marie via Cartable <no-reply@cartable.example>",

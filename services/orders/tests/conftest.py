@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from cartable.orders.v1 import orders_pb2_grpc
-from kit import migrations
 from kit.identity import Identity
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
@@ -49,7 +48,6 @@ class Clock:
 def orders_world(databases, keys):
     url = databases.migrated("orders")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("orders", url, keys, None))
     rt.clock = Clock()
     invoicer = FakeInvoicer()
@@ -94,7 +92,6 @@ def orders_grpc(databases, keys):
     """The orders servicer over gRPC on a free port (finance stood in by a FakeInvoicer); (rt, stub)."""
     url = databases.migrated("orders")
     sp = spec()
-    migrations.upgrade(sp.migrations_dir, url)
     rt = bootstrap(sp, test_settings("orders", url, keys, None), invoicer=FakeInvoicer())
     rt.clock = Clock()
     server = start_grpc(rt, "127.0.0.1:0")
