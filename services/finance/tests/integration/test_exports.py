@@ -73,7 +73,17 @@ def operations(world: World, student: str) -> list[pb.Operation]:
 
 
 def sale_lines(world: World) -> list[pb.SaleLine]:
-    return list(world.finance.operations.list_sales(STAFF, pb.ListSalesRequest(period=MARCH)).lines)
+    """The school's sales journal for March, page after page (the school's is always paged)."""
+    lines: list[pb.SaleLine] = []
+    cursor = ""
+    while True:
+        page = world.finance.operations.list_sales(
+            STAFF, pb.ListSalesRequest(period=MARCH, limit=200, cursor=cursor)
+        )
+        lines += list(page.lines)
+        cursor = page.next_cursor
+        if not cursor:
+            return lines
 
 
 def a_busy_month(world: World, rt) -> dict[str, str]:
