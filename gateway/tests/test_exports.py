@@ -112,6 +112,7 @@ SALES = [
         quantity=1,
         unit_price_cents=123456,
         amount_cents=123456,
+        childcare=True,
     ),
 ]
 
@@ -240,6 +241,7 @@ def test_the_csv_is_streamed_page_by_page_with_euros_from_cents(client, fakes, s
         "quantity",
         "unit_price",
         "amount",
+        "childcare",
         "sale_id",
         "line_id",
     ]
@@ -248,6 +250,7 @@ def test_the_csv_is_streamed_page_by_page_with_euros_from_cents(client, fakes, s
     assert rows[1][6] == "Repas chaud; grand"  # quoted, not split
     assert rows[2][3] == "'=Emma"  # never run as a formula
     assert [r[0] for r in rows[1:]] == ["2026-03-01", "2026-03-01", "2026-03-31"]
+    assert [r[10] for r in rows[1:]] == ["no", "no", "yes"]
     first, second = fakes.requests("exports", "ListExportRows")
     assert (first.name, first.from_date, first.to_date, first.cursor, first.limit) == (
         "sales",

@@ -223,6 +223,7 @@ def sale_lines_page(
             sl.c.quantity,
             sl.c.unit_price_cents,
             sl.c.amount_cents,
+            sl.c.childcare,
             sa.c.created_at,
             sa.c.wallet_id,
             sa.c.student_id,

@@ -199,6 +199,7 @@ def sale_row(r) -> pb.SaleExportRow:
         quantity=r.quantity,
         unit_price_cents=r.unit_price_cents,
         amount_cents=r.amount_cents,
+        childcare=bool(r.childcare),
     )
 
 
