@@ -13,6 +13,9 @@ takes the runtime (and what else ``app.py`` injects) and answers the API's proto
 - ``operations``: cash top-ups, sales, the operations and sales lists.
 - ``bulk_invoices``: one invoice per active student of classes or named, one transaction, once per key.
 - ``school_invoices``: the school's invoice list (filters, keyset pages) and the finance summary.
+- ``till``: the till's price list (TillService).
+- ``exports``: the accountant's exports of a date range (ExportsService), keyset pages and totals.
+- ``reconciliation``: one imported statement, movement by movement, with its outcome.
 - ``common``: the clock, idempotency, periods, lines, loading invoices, crediting an invoice.
 
 How an invoice gets paid: ``domain.invoices.settle`` says what the money covers and what is left;
