@@ -1,8 +1,8 @@
 """The till through the whole suite (issue #17): the price list's routes (created once per key, changed
 field by field, archived; checks on their field; another school's items not found; parents refused)
 and sales from it: the same Idempotency-Key submitted twice at the same moment books once (through the
-API and through the till page's form), a short balance is 409 insufficient_balance with nothing
-booked, and childcare lines reach finance's sales journal."""
+API and through the till page's form, childcare lines among them), and a short balance is 409
+insufficient_balance with nothing booked (by the API and by the page)."""
 
 from __future__ import annotations
 
