@@ -26,7 +26,14 @@ from google.protobuf.message import Message
 
 from cartable.auth.v1 import auth_pb2, auth_pb2_grpc
 from cartable.documents.v1 import documents_pb2, documents_pb2_grpc
-from cartable.finance.v1 import finance_pb2, finance_pb2_grpc
+from cartable.finance.v1 import (
+    exports_pb2,
+    exports_pb2_grpc,
+    finance_pb2,
+    finance_pb2_grpc,
+    till_pb2,
+    till_pb2_grpc,
+)
 from cartable.meetings.v1 import meetings_pb2, meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2, orders_pb2_grpc
@@ -44,6 +51,12 @@ SERVICES = {
     "orders": (orders_pb2, orders_pb2_grpc, "OrdersService"),
     "notifications": (notifications_pb2, notifications_pb2_grpc, "NotificationsService"),
     "meetings": (meetings_pb2, meetings_pb2_grpc, "MeetingsService"),
+}
+# Services a service serves beside its main one, reached on its channel (finance's till and exports):
+# faked on the same port, answered by ``fakes.on("till", ...)``, ``fakes.on("exports", ...)``.
+BESIDE = {
+    "till": (till_pb2, till_pb2_grpc, "TillService"),
+    "exports": (exports_pb2, exports_pb2_grpc, "ExportsService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(
@@ -156,7 +169,7 @@ class Fakes:
 
 
 def _fake_servicer(fakes: Fakes, service: str):
-    pb2, pb2_grpc, name = SERVICES[service]
+    pb2, pb2_grpc, name = {**SERVICES, **BESIDE}[service]
     base = getattr(pb2_grpc, f"{name}Servicer")
     methods = [m.name for m in pb2.DESCRIPTOR.services_by_name[name].methods]
 
@@ -190,7 +203,7 @@ def fake_server(tmp_path_factory):
     """(server, fakes): every fake service on one port, started once per test session."""
     fakes = Fakes(Keys(tmp_path_factory.mktemp("keys")))
     regs = []
-    for service, (pb2, pb2_grpc, name) in SERVICES.items():
+    for service, (pb2, pb2_grpc, name) in {**SERVICES, **BESIDE}.items():
         regs.append(
             Registration(
                 getattr(pb2_grpc, f"add_{name}Servicer_to_server"),

@@ -1,5 +1,5 @@
 """The accountant's exports and the bank reconciliation in-process, against fake services (finance's
-ExportsService faked beside the other fakes): the CSV (API.md: ``;``, a header, dates, euros with a
+ExportsService faked in conftest beside the other fakes): the CSV (API.md: ``;``, a header, dates, euros with a
 point from the cents, formula-safe cells) streamed page by page as finance pages it, refusals as
 API.md's 400, the totals and reconciliation JSON, and the pages /gestion/exports and
 /gestion/extraits/<id> in fr/nl/en."""
@@ -15,57 +15,9 @@ from pathlib import Path
 import pytest
 
 from cartable.finance.v1 import exports_pb2 as xpb
-from cartable.finance.v1 import exports_pb2_grpc
 from cartable.finance.v1 import finance_pb2 as fpb
 from gateway.pages.exports import presets
-from gateway.tests.conftest import PUBLIC, SERVICES, Fakes, _fake_servicer
 from kit.errors import InvalidRequest, NotFound
-from kit.grpcserver import Registration, build_server
-from kit.testing import Keys
-
-
-def _fake_exports(fakes: Fakes):
-    """ExportsService answering what ``fakes.on("exports", method, ...)`` says (UNIMPLEMENTED else)."""
-    base = exports_pb2_grpc.ExportsServiceServicer
-    names = [m.name for m in xpb.DESCRIPTOR.services_by_name["ExportsService"].methods]
-
-    def method(rpc_name: str):
-        def call(self, request, context):
-            with fakes.lock:
-                fakes.calls[("exports", rpc_name)].append(request)
-            handler = fakes.handlers.get(("exports", rpc_name))
-            if handler is None:
-                return base.__dict__[rpc_name](self, request, context)
-            return handler(request)
-
-        return call
-
-    return type("FakeExportsService", (base,), {n: method(n) for n in names})()
-
-
-@pytest.fixture(scope="module")
-def fake_server(tmp_path_factory):
-    """conftest's fakes, with finance's ExportsService on the same port (finance's channel)."""
-    fakes = Fakes(Keys(tmp_path_factory.mktemp("keys")))
-    regs = [
-        Registration(
-            getattr(pb2_grpc, f"add_{name}Servicer_to_server"),
-            _fake_servicer(fakes, service),
-            pb2.DESCRIPTOR.services_by_name[name].full_name,
-        )
-        for service, (pb2, pb2_grpc, name) in SERVICES.items()
-    ]
-    regs.append(
-        Registration(
-            exports_pb2_grpc.add_ExportsServiceServicer_to_server,
-            _fake_exports(fakes),
-            "cartable.finance.v1.ExportsService",
-        )
-    )
-    server = build_server("fakes", "127.0.0.1:0", regs, fakes.keys.verifier, public_methods=PUBLIC)
-    yield server, fakes
-    server.stop(0)
-
 
 SALES = [
     xpb.SaleExportRow(

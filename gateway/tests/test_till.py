@@ -4,8 +4,8 @@ pages /gestion/caisse (the search by name or class, a child's wallets and the it
 chosen one, the cart carried in the URL, a sale booked once per cart key, a short balance refused with
 nothing booked, the parts till.js asks for) and /gestion/caisse/articles, in fr/nl/en.
 
-The gateway reaches TillService on finance's address: here a second fake server carries the fake
-FinanceService and a fake TillService, both answering from the session's ``fakes``."""
+The gateway reaches TillService on finance's channel: conftest's fake server carries a fake of it
+beside the fake FinanceService (``fakes.on("till", ...)``)."""
 
 from __future__ import annotations
 
@@ -18,69 +18,10 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import finance_pb2, finance_pb2_grpc, till_pb2, till_pb2_grpc
-from gateway import create_app
+from cartable.finance.v1 import finance_pb2, till_pb2
 from gateway.pages.till import cart_with, parse_cart
-from gateway.tests.conftest import PUBLIC, SERVICES, _fake_servicer, form_fields
-from kit.errors import Conflict, NotFound
-from kit.grpcserver import Registration, build_server
-
-TILL = "cartable.finance.v1.TillService"
-
-
-def _fake_till(fakes):
-    """A TillService answering ``fakes.on("till", method, ...)`` and recording its requests."""
-    base = till_pb2_grpc.TillServiceServicer
-    names = [m.name for m in till_pb2.DESCRIPTOR.services_by_name["TillService"].methods]
-
-    def method(rpc_name: str):
-        def call(self, request, context):
-            with fakes.lock:
-                fakes.calls[("till", rpc_name)].append(request)
-            handler = fakes.handlers.get(("till", rpc_name))
-            if handler is None:
-                return base.__dict__[rpc_name](self, request, context)
-            return handler(request)
-
-        return call
-
-    return type("FakeTillService", (base,), {n: method(n) for n in names})()
-
-
-@pytest.fixture(scope="module")
-def finance_server(fake_server):
-    _server, fakes = fake_server
-    regs = [
-        Registration(
-            finance_pb2_grpc.add_FinanceServiceServicer_to_server,
-            _fake_servicer(fakes, "finance"),
-            "cartable.finance.v1.FinanceService",
-        ),
-        Registration(till_pb2_grpc.add_TillServiceServicer_to_server, _fake_till(fakes), TILL),
-    ]
-    server = build_server("fake-finance", "127.0.0.1:0", regs, fakes.keys.verifier, public_methods=PUBLIC)
-    yield server
-    server.stop(0)
-
-
-@pytest.fixture
-def app(fake_server, fakes, finance_server):
-    server, _f = fake_server
-    targets = {svc: f"127.0.0.1:{server.port}" for svc in SERVICES}
-    targets["finance"] = f"127.0.0.1:{finance_server.port}"
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECURE_COOKIES": False,
-            "GRPC_TARGETS": targets,
-            "GRPC_TIMEOUT": 20.0,
-            "DASHBOARD_DEADLINE": 10.0,
-            "PUBLIC_BASE_URL": "http://gateway.test",
-        }
-    )
-    yield app
-    app.extensions["cartable_clients"].close()
-
+from gateway.tests.conftest import form_fields
+from kit.errors import Conflict
 
 REPAS, ACTIVITES = "wt-repas", "wt-activites"
 SOUP = till_pb2.TillItem(id="it-soup", label="Soupe", price_cents=120, position=0, active=True)
@@ -159,139 +100,6 @@ def counter(fakes):
     fakes.on("finance", "ListWallets", finance_pb2.ListWalletsResponse(wallets=WALLETS))
     fakes.on("till", "ListTillItems", till_pb2.ListTillItemsResponse(items=ITEMS))
     return fakes
-
-
-# -- the JSON API -------------------------------------------------------------------------------------
-
-
-def test_the_price_list_is_listed_with_its_archived_items_when_asked(client, fakes):
-    staff = fakes.staff()
-    fakes.on("till", "ListTillItems", till_pb2.ListTillItemsResponse(items=[SOUP, MEAL]))
-    resp = client.get("/api/v1/admin/till/items?include_archived=true", headers=staff.bearer)
-    assert resp.status_code == 200
-    body = resp.get_json()
-    assert body == {
-        "items": [
-            item_json(),
-            item_json(
-                id="it-meal",
-                label="Repas chaud",
-                price_cents=395,
-                wallet_type_id=REPAS,
-                wallet_type_name="Repas",
-                position=2,
-            ),
-        ],
-        "next_cursor": None,
-    }
-    assert fakes.requests("till", "ListTillItems")[0].include_archived
-    bad = client.get("/api/v1/admin/till/items?include_archived=maybe", headers=staff.bearer)
-    assert bad.status_code == 400 and "include_archived" in bad.get_json()["error"]["fields"]
-
-
-def test_an_item_is_created_with_the_fields_given_and_the_idempotency_key(client, fakes):
-    staff = fakes.staff()
-    fakes.on("till", "SaveTillItem", saved)
-    resp = client.post(
-        "/api/v1/admin/till/items",
-        json={"label": "Soupe", "price_cents": 120, "childcare": True},
-        headers={**staff.bearer, "Idempotency-Key": "k-item"},
-    )
-    assert resp.status_code == 201 and resp.get_json()["id"] == "it-new"
-    (req,) = fakes.requests("till", "SaveTillItem")
-    assert set_fields(req) == {"label", "price_cents", "childcare", "idempotency_key"}
-    assert (req.label, req.price_cents, req.childcare, req.idempotency_key) == ("Soupe", 120, True, "k-item")
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"price_cents": 120}, "label"),
-        ({"label": "Soupe"}, "price_cents"),
-        ({"label": "Soupe", "price_cents": 0}, "price_cents"),
-        ({"label": "Soupe", "price_cents": "1,20"}, "price_cents"),
-        ({"label": "Soupe", "price_cents": 120, "childcare": "yes"}, "childcare"),
-        ({"label": "Soupe", "price_cents": 120, "position": -1}, "position"),
-    ],
-)
-def test_a_bad_item_body_is_refused_on_its_field_before_finance(client, fakes, body, field):
-    resp = client.post("/api/v1/admin/till/items", json=body, headers=fakes.staff().bearer)
-    assert resp.status_code == 400 and field in resp.get_json()["error"]["fields"]
-    assert fakes.requests("till", "SaveTillItem") == []
-
-
-def test_a_change_passes_only_the_fields_given_and_finance_refusals_pass_through(client, fakes):
-    staff = fakes.staff()
-    fakes.on("till", "SaveTillItem", saved)
-    resp = client.patch("/api/v1/admin/till/items/it-soup", json={"active": False}, headers=staff.bearer)
-    assert resp.status_code == 200
-    (req,) = fakes.requests("till", "SaveTillItem")
-    assert set_fields(req) == {"item_id", "active"} and req.item_id == "it-soup"
-    empty = client.patch("/api/v1/admin/till/items/it-soup", json={}, headers=staff.bearer)
-    assert empty.status_code == 400
-
-    def archived(_req):
-        raise Conflict("archived", code="item_archived")
-
-    fakes.on("till", "SaveTillItem", archived)
-    resp = client.patch("/api/v1/admin/till/items/it-soup", json={"price_cents": 5}, headers=staff.bearer)
-    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "item_archived"
-
-    def missing(_req):
-        raise NotFound("no such till item")
-
-    fakes.on("till", "SaveTillItem", missing)
-    resp = client.patch("/api/v1/admin/till/items/theirs", json={"price_cents": 5}, headers=staff.bearer)
-    assert resp.status_code == 404
-
-
-def test_an_item_is_archived_with_delete(client, fakes):
-    fakes.on("till", "RemoveTillItem", till_pb2.RemoveTillItemResponse(item=SOUP, archived_now=True))
-    resp = client.delete("/api/v1/admin/till/items/it-soup", headers=fakes.staff().bearer)
-    assert resp.status_code == 204 and resp.data == b""
-    assert fakes.requests("till", "RemoveTillItem")[0].item_id == "it-soup"
-
-
-def test_parents_may_not_use_the_price_list(client, fakes):
-    mum = fakes.parent()
-    for method, path in (
-        ("get", "/api/v1/admin/till/items"),
-        ("post", "/api/v1/admin/till/items"),
-        ("patch", "/api/v1/admin/till/items/x"),
-        ("delete", "/api/v1/admin/till/items/x"),
-    ):
-        resp = getattr(client, method)(path, json={"label": "x", "price_cents": 1}, headers=mum.bearer)
-        assert resp.status_code == 403, (method, path)
-    assert fakes.requests("till", "ListTillItems") == []
-
-
-def test_a_sale_line_may_say_childcare(client, fakes):
-    staff = fakes.staff()
-    fakes.on(
-        "finance",
-        "RecordSale",
-        finance_pb2.RecordSaleResponse(id="sale-1", balance_cents=130, amount_cents=370),
-    )
-    lines = [
-        {"label": "Garderie", "quantity": 1, "unit_price_cents": 250, "childcare": True},
-        {"label": "Goûter", "quantity": 2, "unit_price_cents": 60},
-    ]
-    body = {"student_id": "s-emma", "wallet_id": "w-repas", "lines": lines}
-    resp = client.post("/api/v1/admin/sales", json=body, headers={**staff.bearer, "Idempotency-Key": "k"})
-    assert resp.status_code == 201
-    (req,) = fakes.requests("finance", "RecordSale")
-    assert [(ln.label, ln.childcare) for ln in req.lines] == [("Garderie", True), ("Goûter", False)]
-    lines[1]["childcare"] = "no"
-    resp = client.post("/api/v1/admin/sales", json=body, headers=staff.bearer)
-    assert resp.status_code == 400 and "lines[1].childcare" in resp.get_json()["error"]["fields"]
-
-
-def test_the_routes_are_in_the_openapi_document(client):
-    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert set(paths["/api/v1/admin/till/items"]) == {"get", "post"}
-    assert set(paths["/api/v1/admin/till/items/{id}"]) == {"patch", "delete"}
-    line = paths["/api/v1/admin/sales"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert "childcare" in line["properties"]["lines"]["items"]["properties"]
 
 
 # -- the cart's text ----------------------------------------------------------------------------------
