@@ -152,6 +152,7 @@ SALE_LINE = obj(
         "wallet_name": S,
         "sale_id": S,
         "student_id": S,
+        "childcare": {"type": "boolean", "description": "out-of-school care (tax certificates)"},
     },
     ["id", "at", "label", "quantity", "unit_price_cents", "amount_cents", "wallet_id"],
 )

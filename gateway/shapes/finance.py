@@ -104,6 +104,7 @@ def sale_line_json(ln) -> dict[str, Any]:
         "wallet_name": ln.wallet_name,
         "sale_id": ln.sale_id,
         "student_id": ln.student_id,
+        "childcare": ln.childcare,  # out-of-school care (the tax certificate counts it)
     }
 
 

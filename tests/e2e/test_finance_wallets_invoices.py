@@ -236,6 +236,7 @@ def test_sales_debit_the_wallet_and_fill_the_sales_journal(suite):
     # the school's journal, paged by finance: the same two lines, one per page
     first = expect(staff.get("/admin/sales", params={"student_id": child, "limit": 1})).json()
     assert [ln["label"] for ln in first["items"]] == ["Repas chaud"] and first["next_cursor"]
+    assert first["items"][0]["childcare"] is False
     second = expect(
         staff.get("/admin/sales", params={"student_id": child, "limit": 1, "cursor": first["next_cursor"]})
     ).json()
