@@ -22,13 +22,13 @@ from pika.adapters.blocking_connection import BlockingChannel
 from kit.clock import FakeClock
 from kit.identity import Identity, TokenSigner, TokenVerifier, generate_keypair
 from kit.settings import Settings, load_settings
-from kit.throwaway_databases import (  # noqa: F401 - tests import them from kit.testing
-    ThrowawayDatabases,
-    create_pg_database,
-    drop_pg_database,
-    drop_session_databases,
-    pg_admin_url,
-)
+
+# re-exported: tests import them from kit.testing
+from kit.throwaway_databases import ThrowawayDatabases as ThrowawayDatabases
+from kit.throwaway_databases import create_pg_database as create_pg_database
+from kit.throwaway_databases import drop_pg_database as drop_pg_database
+from kit.throwaway_databases import drop_session_databases as drop_session_databases
+from kit.throwaway_databases import pg_admin_url as pg_admin_url
 
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
