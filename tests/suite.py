@@ -141,8 +141,11 @@ class Suite:
                 "CARTABLE_ENV": "test",
                 "CARTABLE_VAR_DIR": str(self.var),
                 # two suites run at once (pytest-xdist) beside the tests' own engines: small pools keep
-                # them all within PostgreSQL's default 100 connections
-                "DATABASE_POOL_SIZE": "3",
+                # them all within PostgreSQL's default 100 connections. Each of the 19 processes keeps
+                # up to its pool's size open once used (overflow ones close when returned): with 3, two
+                # suites reached 85 in a clean-clone run and the two tests that start extra processes
+                # met "too many clients"; with 2, about 25 a suite (2 more per process at a peak).
+                "DATABASE_POOL_SIZE": "2",
                 "GATEWAY_WEBHOOK_TIMEOUT": "5",
                 "IDENTITY_PRIVATE_KEY_FILE": str(self.keys.private_file),
                 "IDENTITY_PUBLIC_KEY_FILE": str(self.keys.public_file),
