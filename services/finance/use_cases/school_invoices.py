@@ -4,10 +4,10 @@ kept up to date from auth's events), so a page is one query and the class filter
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 
 from cartable.finance.v1 import finance_pb2 as pb
+from kit import paging
 from kit.errors import InvalidRequest
 from kit.identity import Identity
 from kit.service import Runtime
@@ -15,22 +15,20 @@ from services.finance import db
 from services.finance.domain.invoices import STATUSES
 from services.finance.use_cases import common
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+DEFAULT_LIMIT, MAX_LIMIT = paging.DEFAULT_LIMIT, paging.MAX_LIMIT
 
 
 def encode_cursor(issued_on: date, number: str) -> str:
-    return base64.urlsafe_b64encode(f"{issued_on.isoformat()}|{number}".encode()).decode().rstrip("=")
+    return paging.encode_cursor([issued_on.isoformat(), number])
 
 
 def decode_cursor(cursor: str) -> tuple[date, str] | None:
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        day, number = raw.split("|", 1)
+        day, number = paging.decode_cursor(cursor, 2)
         return date.fromisoformat(day), number
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise InvalidRequest("bad cursor", fields={"cursor": "the next_cursor of a previous page"}) from None
 
 

@@ -6,12 +6,10 @@ from auth in one lookup per page."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 
 from cartable.orders.v1 import orders_pb2 as pb
+from kit import paging
 from kit.errors import InvalidRequest
 from kit.identity import Identity
 from kit.service import Runtime
@@ -19,24 +17,22 @@ from services.orders import db_staff, views
 from services.orders.domain.pricing import catalog_order
 from services.orders.use_cases.common import load_period
 
-DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+DEFAULT_LIMIT, MAX_LIMIT = paging.DEFAULT_LIMIT, paging.MAX_LIMIT
 
 
 def encode_cursor(at: datetime, order_id: str) -> str:
-    raw = json.dumps([at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode_cursor([at.isoformat(), order_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The key a next_cursor holds; InvalidRequest (fields.cursor) for anything else."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, order_id = json.loads(raw)
+        at, order_id = paging.decode_cursor(cursor, 2)
         when = datetime.fromisoformat(at)
-        if when.tzinfo is None or not isinstance(order_id, str):
+        if when.tzinfo is None:
             raise ValueError(cursor)
         return when, order_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise InvalidRequest("unknown cursor", fields={"cursor": "a next_cursor given before"}) from None
 
 
