@@ -60,7 +60,7 @@ run: install services-up migrate  ## run the whole suite locally (Ctrl-C stops e
 	@echo "Cartable is starting on http://127.0.0.1:8000 (demo accounts: var/demo-credentials.json, mail: var/mail/)"
 	@$(BIN)/honcho start -f Procfile
 
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: install browser services-up  ## every test (unit, integration, e2e, browser), TEST_WORKERS processes
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
