@@ -185,12 +185,14 @@ def page_params() -> tuple[int, int]:
     return limit, offset
 
 
-def keyset_params() -> tuple[int, str]:
-    """(limit, cursor) of a list the service pages itself: limit 1-200 (default 50); the cursor as the
-    service gave it (the service answers 400 ``cursor`` for any other)."""
-    raw = request.args.get("limit", "50").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise InvalidRequest("limit must be an integer from 1 to 200", fields={"limit": "1 to 200"})
+def keyset_params(default: int = 50, maximum: int = 200) -> tuple[int, str]:
+    """(limit, cursor) of a list the service pages itself: limit 1-``maximum`` (``default`` when not
+    given); the cursor as the service gave it (the service answers 400 ``cursor`` for any other)."""
+    raw = request.args.get("limit", str(default)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise InvalidRequest(
+            f"limit must be an integer from 1 to {maximum}", fields={"limit": f"1 to {maximum}"}
+        )
     cursor = request.args.get("cursor", "").strip()
     if len(cursor) > 1000:
         raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"})

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from gateway.calls import exports
 from gateway.openapi import B, I, S, error_responses, obj, ok
-from gateway.web import require_staff
+from gateway.web import keyset_params, require_staff
 from kit.errors import InvalidRequest
 from kit.money import cents_to_decimal_str
 
@@ -26,7 +26,6 @@ log = logging.getLogger("gateway.exports")
 bp = Blueprint("api_exports", __name__)
 
 MAX_DATE_CHARS = 32  # finance says what a date is; a longer value is refused before the call
-MAX_CURSOR_CHARS = 500
 
 
 def money(cents: int) -> str:
@@ -238,13 +237,8 @@ def movement_json(m) -> dict[str, Any]:
 @bp.get("/api/v1/admin/bank-statements/<import_id>")
 def statement_reconciliation(import_id: str):
     require_staff()
-    cursor = request.args.get("cursor", "").strip()
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"})
-    raw = request.args.get("limit", "200").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidRequest("limit must be an integer from 1 to 1000", fields={"limit": "1 to 1000"})
-    got = exports.statement_import(import_id, cursor, int(raw))
+    limit, cursor = keyset_params(default=200, maximum=1000)
+    got = exports.statement_import(import_id, cursor, limit)
     imp = got.statement_import
     return jsonify(
         id=imp.id,

@@ -9,12 +9,12 @@ import io
 import unicodedata
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from gateway.calls import orders
 from gateway.openapi import error_responses, json_body, list_of, obj, ok
 from gateway.web import json_body as read_json
-from gateway.web import require_staff
+from gateway.web import keyset_params, require_staff
 from kit.errors import InvalidRequest
 from kit.money import cents_to_decimal_str
 
@@ -22,7 +22,6 @@ bp = Blueprint("api_orders_staff", __name__)
 
 EDITABLE = ("title", "notes", "opens_at", "closes_at", "class_names")
 MAX_LEN = {"title": 200, "notes": 5000, "opens_at": 64, "closes_at": 64}
-DEFAULT_LIMIT, MAX_LIMIT, MAX_CURSOR_CHARS = 50, 200, 500
 CSV_HEADER = [
     "class_name",
     "student_name",
@@ -79,20 +78,6 @@ def period_changes(data: dict) -> dict[str, Any]:
                 )
         out[name] = value
     return out
-
-
-def orders_query() -> tuple[int, str]:
-    raw = (request.args.get("limit") or str(DEFAULT_LIMIT)).strip()
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise InvalidRequest("limit must be an integer", fields={"limit": "1 to 200"}) from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest("limit must be between 1 and 200", fields={"limit": "1 to 200"})
-    cursor = (request.args.get("cursor") or "").strip()
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise InvalidRequest("unknown cursor", fields={"cursor": "a next_cursor given before"})
-    return limit, cursor
 
 
 def _sort_text(text: str) -> str:
@@ -180,7 +165,7 @@ def admin_item_withdraw(period_id: str, item_id: str):
 @bp.get("/api/v1/admin/order-periods/<period_id>/orders")
 def admin_period_orders(period_id: str):
     require_staff()
-    limit, cursor = orders_query()
+    limit, cursor = keyset_params()
     items, next_cursor = orders.period_orders(period_id, limit, cursor)
     return jsonify(items=[_api_order(o) for o in items], next_cursor=next_cursor or None)
 

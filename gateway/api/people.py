@@ -29,13 +29,12 @@ from gateway.i18n import LANGUAGES
 from gateway.openapi import error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.shapes import parent_json, staff_json
-from gateway.web import field_str, json_body, require_staff
+from gateway.web import field_str, json_body, keyset_params, require_staff
 from kit.errors import InvalidRequest
 
 bp = Blueprint("api_people", __name__)
 
 MAX_QUERY_CHARS = 200
-MAX_CURSOR_CHARS = 1000  # auth's cursors are a few sort values, base64: far shorter
 
 
 def parents_query() -> tuple[str, str]:
@@ -47,18 +46,6 @@ def parents_query() -> tuple[str, str]:
     if status and status not in PARENT_STATUSES:
         raise InvalidRequest("unknown status", fields={"status": " | ".join(PARENT_STATUSES)})
     return q, status
-
-
-def list_page() -> tuple[int, str]:
-    """(limit, cursor) of a list: limit 1-200 (default 50); the cursor as auth gave it (auth says
-    400 ``cursor`` for any other)."""
-    raw = request.args.get("limit", "50").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise InvalidRequest("limit must be an integer from 1 to 200", fields={"limit": "1 to 200"})
-    cursor = request.args.get("cursor", "").strip()
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise InvalidRequest("invalid cursor", fields={"cursor": "use next_cursor as given"})
-    return int(raw), cursor
 
 
 # What PATCH /api/v1/admin/parents/{id} may change; the others of the parent are auth's own.
@@ -97,7 +84,7 @@ def parent_changes(data: dict[str, Any]) -> dict[str, str]:
 def admin_parents_list():
     require_staff()
     q, status = parents_query()
-    limit, cursor = list_page()
+    limit, cursor = keyset_params()
     parents, next_cursor = find_parents(q, status, limit, cursor)
     return jsonify(items=[parent_json(p) for p in parents], next_cursor=next_cursor or None)
 
