@@ -31,6 +31,8 @@ from cartable.finance.v1 import (
     exports_pb2_grpc,
     finance_pb2,
     finance_pb2_grpc,
+    sepa_pb2,
+    sepa_pb2_grpc,
     till_pb2,
     till_pb2_grpc,
 )
@@ -57,6 +59,8 @@ SERVICES = {
 BESIDE = {
     "till": (till_pb2, till_pb2_grpc, "TillService"),
     "exports": (exports_pb2, exports_pb2_grpc, "ExportsService"),
+    "direct_debits": (sepa_pb2, sepa_pb2_grpc, "DirectDebitService"),
+    "refunds": (sepa_pb2, sepa_pb2_grpc, "RefundService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(
