@@ -13,6 +13,8 @@ and every transaction's postings sum to zero. It follows that
 * ``school:<id>:credit_notes``: negative = total credited back to parents by credit notes.
 * ``school:<id>:unallocated``: positive = money received (transfer or online) that names no wallet or
   invoice yet; the manager assigns it, which moves it on to a wallet or an invoice.
+* ``school:<id>:refunds_payable``: positive = wallet money the school is to pay back by credit transfer
+  (a refund to a bank account, until the bank carries out the batch's file).
 
 Nothing here reads or writes a database: the service layer stores the transactions and computes
 balances as sums of postings.
@@ -52,6 +54,8 @@ __all__ = [
     "psp_clearing_account",
     "receive_unallocated",
     "refund",
+    "refund_to_bank_account",
+    "refunds_payable_account",
     "reverse_invoice_payment",
     "reverse_unallocated",
     "reverse_uncovered",
@@ -214,6 +218,11 @@ def unallocated_account(school_id: object) -> str:
     return f"school:{_ident(school_id, 'school id')}:unallocated"
 
 
+def refunds_payable_account(school_id: object) -> str:
+    """Wallet money refunded to a bank account that the school's bank has not paid out yet."""
+    return f"school:{_ident(school_id, 'school id')}:refunds_payable"
+
+
 def clearing_account(school_id: object, method: str) -> str:
     """Where outside money arrives for ``method``: online → provider, transfer → bank, cash → cash."""
     if method == "online":
@@ -338,6 +347,23 @@ def refund(
         wallet_account(wallet_id),
         amount,
         method=method,
+        memo=memo,
+    )
+
+
+def refund_to_bank_account(
+    wallet_id: object, school_id: object, amount_cents: int, *, memo: str = ""
+) -> Transaction:
+    """A manager refunds wallet money to a bank account (a leaver's balance): the wallet is debited at
+    once and the school owes it on refunds payable until its credit-transfer batch is paid out. Check
+    the balance first (:func:`check_can_debit`)."""
+    amount = _require_positive(amount_cents, "a refund")
+    return _move(
+        KIND_REFUND,
+        refunds_payable_account(school_id),
+        wallet_account(wallet_id),
+        amount,
+        method="transfer",
         memo=memo,
     )
 
