@@ -86,7 +86,9 @@ KINDS = frozenset(
 )
 
 # How money from outside enters (or leaves): the provider's checkout, a bank transfer, cash at school.
-METHODS = frozenset({"online", "transfer", "cash"})
+# ``direct_debit``: collected from the parent's account by a SEPA direct-debit batch (issue #18); it
+# arrives on, and a returned debit leaves, the school's bank account like a transfer.
+METHODS = frozenset({"online", "transfer", "cash", "direct_debit"})
 # A transaction's ``method`` may also be "wallet": paid with money already in a wallet (sales and
 # internal invoice payments), which is how the operations list labels them.
 WALLET = "wallet"
@@ -224,10 +226,11 @@ def refunds_payable_account(school_id: object) -> str:
 
 
 def clearing_account(school_id: object, method: str) -> str:
-    """Where outside money arrives for ``method``: online → provider, transfer → bank, cash → cash."""
+    """Where outside money arrives for ``method``: online → provider, transfer and direct debit →
+    bank, cash → cash."""
     if method == "online":
         return psp_clearing_account(school_id)
-    if method == "transfer":
+    if method in ("transfer", "direct_debit"):
         return bank_clearing_account(school_id)
     if method == "cash":
         return cash_account(school_id)

@@ -32,7 +32,7 @@ PAID = "paid"
 STATUSES = (OPEN, PAID, "failed", "canceled", "expired")
 # Once there, a payment never changes status again (a late webhook changes nothing).
 TERMINAL = frozenset({PAID, "failed", "canceled", "expired"})
-METHODS = ("online", "transfer", "wallet", "cash")
+METHODS = ("online", "transfer", "wallet", "cash", "direct_debit")
 # What a school may offer parents to top up a wallet themselves (its settings).
 TOP_UP_METHODS = ("online", "transfer")
 # An online top-up: at least 1 €, at most 5 000 € (a school wallet, not a bank account).
