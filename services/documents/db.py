@@ -47,8 +47,9 @@ documents = Table(
     Column("content_type", String(100), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("blob_key", String(200), nullable=False),
-    Column("source", String(40), nullable=False),  # deposit | invoice | credit_note
-    Column("source_ref", String(80), nullable=True, unique=True),  # e.g. invoice:<id>: renders once
+    Column("source", String(40), nullable=False),  # deposit | invoice | credit_note | mandate
+    # e.g. invoice:<id>, mandate:<mandate id>:<student id>: renders once
+    Column("source_ref", String(120), nullable=True, unique=True),
     Column("deposited_at", DateTime(timezone=True), nullable=False),
     Index("ix_documents_student_deposited", "student_id", "deposited_at"),
 )

@@ -87,6 +87,10 @@ class _Pdf(FPDF):
         return s
 
 
+# The page set-up (fonts, the Latin-1 fallback) other renderers share, e.g. mandate_pdf.
+PdfDocument = _Pdf
+
+
 def _header(pdf: _Pdf, heading: str, school: str, student: str, class_name: str) -> None:
     pdf.add_page()
     pdf.set_font(pdf.family_name, "B", 16)
