@@ -526,6 +526,7 @@ direct_debit_items = Table(
     Column("payment_id", String(36), nullable=True),
     Column("applied_cents", BigInteger, nullable=False, default=0),
     Column("excess_cents", BigInteger, nullable=False, default=0),
+    Column("excess_transfer_id", String(36), nullable=True),  # the unmatched transfer of the excess
     Column("collected_at", DateTime(timezone=True), nullable=True),
     Column("collected_movement_id", String(36), nullable=True),
     Column("returned_at", DateTime(timezone=True), nullable=True),

@@ -138,6 +138,7 @@ def upgrade() -> None:
         sa.Column("payment_id", sa.String(length=36), nullable=True),
         sa.Column("applied_cents", sa.BigInteger(), nullable=False),
         sa.Column("excess_cents", sa.BigInteger(), nullable=False),
+        sa.Column("excess_transfer_id", sa.String(length=36), nullable=True),
         sa.Column("collected_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("collected_movement_id", sa.String(length=36), nullable=True),
         sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True),
