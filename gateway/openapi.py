@@ -92,7 +92,17 @@ BASE_SCHEMAS: dict[str, Any] = {
         ["session_token", "csrf_token", "account", "children", "active_child_id"],
     ),
     "Wallet": obj(
-        {"id": S, "name": S, "balance_cents": I, "structured_communication": S},
+        {
+            "id": S,
+            "name": S,
+            "balance_cents": I,
+            "structured_communication": S,
+            "auto_top_up": obj(
+                {"enabled": B, "threshold_cents": I, "amount_cents": I, "pending_cents": I},
+                ["enabled", "threshold_cents", "amount_cents"],
+            ),
+            "collection_pending_cents": I,
+        },
         ["id", "name", "balance_cents", "structured_communication"],
     ),
     "Invoice": obj(
@@ -106,6 +116,10 @@ BASE_SCHEMAS: dict[str, Any] = {
             "paid_cents": I,
             "status": {"enum": ["unpaid", "partially_paid", "paid", "cancelled"]},
             "structured_communication": S,
+            "collection_pending": {
+                "type": "boolean",
+                "description": "in a direct-debit batch not yet credited",
+            },
         },
         ["id", "number", "title", "total_cents", "paid_cents", "status", "structured_communication"],
     ),

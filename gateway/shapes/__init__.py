@@ -33,6 +33,9 @@ from gateway.shapes.accounts import (
     staff_json as staff_json,
 )
 from gateway.shapes.finance import (
+    auto_top_up_json as auto_top_up_json,
+)
+from gateway.shapes.finance import (
     credit_note_json as credit_note_json,
 )
 from gateway.shapes.finance import (

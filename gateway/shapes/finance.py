@@ -13,6 +13,20 @@ def wallet_json(w) -> dict[str, Any]:
         "name": w.name,
         "balance_cents": w.balance_cents,
         "structured_communication": w.structured_communication,
+        # issue #18: the automatic top-up (enabled false when never set) and what a direct-debit
+        # batch is collecting for the wallet
+        "auto_top_up": auto_top_up_json(w.auto_top_up),
+        "collection_pending_cents": w.collection_pending_cents,
+    }
+
+
+def auto_top_up_json(a) -> dict[str, Any]:
+    """A wallet's automatic top-up (finance's ``AutoTopUpState`` or sepa's ``AutoTopUp``)."""
+    return {
+        "enabled": a.enabled,
+        "threshold_cents": a.threshold_cents,
+        "amount_cents": a.amount_cents,
+        "pending_cents": a.pending_cents,
     }
 
 
@@ -27,6 +41,7 @@ def invoice_json(i, *, with_lines: bool = False) -> dict[str, Any]:
         "paid_cents": i.paid_cents,
         "status": i.status,
         "structured_communication": i.structured_communication,
+        "collection_pending": i.collection_pending,  # in a direct-debit batch not yet credited
     }
     if with_lines:
         out["student_id"] = i.student_id

@@ -99,7 +99,14 @@ def test_the_dashboard_shows_every_panel_and_marks_the_one_whose_service_failed(
         "left_on": None,
     }
     assert body["wallets"] == [
-        {"id": "w-1", "name": "Repas", "balance_cents": 1250, "structured_communication": "+++1/2/3+++"}
+        {
+            "id": "w-1",
+            "name": "Repas",
+            "balance_cents": 1250,
+            "structured_communication": "+++1/2/3+++",
+            "auto_top_up": {"enabled": False, "threshold_cents": 0, "amount_cents": 0, "pending_cents": 0},
+            "collection_pending_cents": 0,
+        }
     ]
     assert body["invoices"] == {"unpaid_count": 2, "unpaid_total_cents": 1500 + 900}
     assert body["documents"]["unread_count"] == 3

@@ -30,6 +30,7 @@ INVOICE_KEYS = {
     "paid_cents",
     "status",
     "structured_communication",
+    "collection_pending",
 }
 
 
@@ -53,6 +54,7 @@ def test_the_invoice_list_has_the_shape_of_api_md_and_asks_for_the_active_child(
                 "paid_cents": 1000,
                 "status": "partially_paid",
                 "structured_communication": "+++123/4567/89002+++",
+                "collection_pending": False,
             }
         ],
         "next_cursor": None,

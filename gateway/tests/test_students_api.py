@@ -146,6 +146,8 @@ def test_one_student_with_wallets_parents_and_invoices(client, fakes, staff):
             "name": "Général",
             "balance_cents": 1250,
             "structured_communication": "+++090/9337/55493+++",
+            "auto_top_up": {"enabled": False, "threshold_cents": 0, "amount_cents": 0, "pending_cents": 0},
+            "collection_pending_cents": 0,
         }
     ]
     assert [set(p) for p in body["parents"]] == [PARENT_KEYS] and body["parents"][0]["id"] == "p-1"

@@ -30,6 +30,7 @@ INVOICE_KEYS = {
     "paid_cents",
     "status",
     "structured_communication",
+    "collection_pending",
 }
 ITEM_KEYS = INVOICE_KEYS | {"student_id", "student_name", "class_name", "reminders_sent"}
 

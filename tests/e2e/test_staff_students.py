@@ -30,7 +30,14 @@ CONTRACT_KEYS = {
 }
 STUDENT_KEYS = CONTRACT_KEYS | {"left_on", "national_number"}  # additions, as API.md's tax section says
 PARENT_KEYS = {"id", "first_name", "last_name", "email", "username", "student_ids", "status"}
-WALLET_KEYS = {"id", "name", "balance_cents", "structured_communication"}
+WALLET_KEYS = {
+    "id",
+    "name",
+    "balance_cents",
+    "structured_communication",
+    "auto_top_up",
+    "collection_pending_cents",
+}
 NATIONAL_NUMBER = "16.04.02-123.16"  # a valid one (python-stdnum be.nn), born 2 April 2016
 SETTINGS = {
     "iban": "BE68 5390 0754 7034",  # the account statement_builders write statements for
