@@ -15,6 +15,8 @@ transfers, the invoice row, the wallet row. On PostgreSQL they are ``SELECT ... 
 transactions are ``BEGIN IMMEDIATE`` and so never interleave.
 """
 
+# Refunds' tables join ``metadata`` (migrations, test fixtures); their queries: ``refund_queries``.
+from services.finance.db import refund_tables as refund_tables
 from services.finance.db.booking import (
     WALLET_PREFIX,
     book,
