@@ -1,0 +1,108 @@
+"""A family's SEPA direct debit (issue #18), the parents' side: their e-mandates (signed, listed,
+revoked) and each wallet's automatic top-up, in finance's DirectDebitService (served by the finance
+server beside FinanceService, on its channel). The JSON API (``gateway.api.mandates``) and the pages
+(``gateway.pages.mandates``, ``gateway.pages.auto_top_up``) call these; finance owns every rule (the
+IBAN's check, the creditor id, which students a mandate covers, the amounts' ranges)."""
+
+from __future__ import annotations
+
+import grpc
+from flask import g, request
+
+from cartable.finance.v1 import sepa_pb2, sepa_pb2_grpc
+from gateway.calls import finance
+from gateway.clients import clients, metadata
+from gateway.i18n import current_lang
+from gateway.web import client_address
+from kit.errors import NotFound, from_rpc_error
+
+# Signing writes the mandate, its evidence and its event in one transaction: more than a page's read.
+SIGN_TIMEOUT = 10.0
+USER_AGENT_MAX = 500
+
+
+def _dd(method: str, req, timeout: float | None = None):
+    """``DirectDebitService.method`` on the finance server's channel, with the caller's identity."""
+    sess = g.get("session")
+    stub = sepa_pb2_grpc.DirectDebitServiceStub(clients().channel("finance"))
+    try:
+        return getattr(stub, method)(
+            req,
+            metadata=metadata(sess.identity_token if sess is not None else None),
+            timeout=timeout or clients().default_timeout,
+            wait_for_ready=True,
+        )
+    except grpc.RpcError as exc:
+        raise from_rpc_error(exc) from None
+
+
+# -- mandates ---------------------------------------------------------------------------------------
+
+
+def list_mandates(student_id: str) -> list[sepa_pb2.Mandate]:
+    """The mandates covering ``student_id`` (one of the caller's children), newest first, revoked
+    ones too."""
+    return list(_dd("ListMandates", sepa_pb2.ListMandatesRequest(student_id=student_id)).items)
+
+
+def family_mandate(mandate_id: str, student_id: str) -> sepa_pb2.Mandate:
+    """One mandate covering ``student_id``; any other is not found."""
+    found = next((m for m in list_mandates(student_id) if m.id == mandate_id), None)
+    if found is None:
+        raise NotFound("no such mandate")
+    return found
+
+
+def sign_mandate(iban: str, holder_name: str, accept: bool, key: str) -> sepa_pb2.SignMandateResponse:
+    """The caller signs an e-mandate for their family. Its evidence is this request's: the client's
+    address (as sign-in throttling reads it), its user agent, and the language the page or the API
+    answers in (the mandate's text and PDF are written in it). Once per ``key``; finance refuses a bad
+    IBAN (400 on ``iban``), a holder (``holder_name``), ``accept`` not true, and a school without a
+    creditor id (409 ``method_disabled``)."""
+    req = sepa_pb2.SignMandateRequest(
+        iban=iban,
+        holder_name=holder_name,
+        accept=accept,
+        signed_from=client_address(),
+        user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+        language=current_lang(),
+        idempotency_key=key,
+    )
+    return _dd("SignMandate", req, timeout=SIGN_TIMEOUT)
+
+
+def revoke_mandate(mandate_id: str) -> sepa_pb2.RevokeMandateResponse:
+    """Nothing more is collected on it (the signing parent only; another's: NotFound). Idempotent."""
+    return _dd("RevokeMandate", sepa_pb2.RevokeMandateRequest(mandate_id=mandate_id))
+
+
+# -- automatic top-ups ------------------------------------------------------------------------------
+
+
+def child_wallet(wallet_id: str, child_id: str):
+    """One of the active child's wallets (a sibling's or anyone else's is not found)."""
+    found = next((w for w in finance.list_wallets(child_id) if w.id == wallet_id), None)
+    if found is None:
+        raise NotFound("no such wallet")
+    return found
+
+
+def get_auto_top_up(wallet_id: str) -> sepa_pb2.AutoTopUp:
+    return _dd("GetAutoTopUp", sepa_pb2.GetAutoTopUpRequest(wallet_id=wallet_id)).auto_top_up
+
+
+def set_auto_top_up(
+    wallet_id: str, child_id: str, enabled: bool, threshold_cents: int | None, amount_cents: int | None
+) -> sepa_pb2.AutoTopUp:
+    """Set the automatic top-up of one of the active child's wallets. Enabling needs an active
+    mandate covering the child (409 ``no_mandate``); finance checks the amounts' ranges (400 on
+    ``threshold_cents`` / ``amount_cents``). Disabling without amounts keeps the ones stored."""
+    child_wallet(wallet_id, child_id)
+    if threshold_cents is None or amount_cents is None:
+        stored = get_auto_top_up(wallet_id)
+        threshold_cents = stored.threshold_cents if threshold_cents is None else threshold_cents
+        amount_cents = stored.amount_cents if amount_cents is None else amount_cents
+    req = sepa_pb2.SetAutoTopUpRequest(
+        wallet_id=wallet_id, enabled=enabled, threshold_cents=threshold_cents, amount_cents=amount_cents
+    )
+    return _dd("SetAutoTopUp", req).auto_top_up
