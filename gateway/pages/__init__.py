@@ -3,6 +3,7 @@
 from gateway.pages import (
     account,
     audit,
+    direct_debits,
     documents,
     exports,
     finance,
@@ -46,6 +47,7 @@ ALL = [
     student_account,
     imports,
     invoices_staff,
+    direct_debits,
     till,
     till_items,
     settings_staff,
