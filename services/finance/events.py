@@ -89,3 +89,33 @@ def iban_changed(**fields) -> Event:
     """The school's IBAN changed (notifications mail every manager): ``ev.IbanChanged``'s fields, the
     IBANs masked."""
     return Event("finance.settings.iban_changed.v1", ev.IbanChanged(**fields))
+
+
+# --- SEPA direct debit (issue #18) -------------------------------------------------------------------
+
+
+def mandate_signed(**fields) -> Event:
+    """A parent signed an e-mandate (documents files its PDF copy): ``ev.MandateSigned``'s fields."""
+    return Event("finance.mandate.signed.v1", ev.MandateSigned(**fields))
+
+
+def mandate_revoked(**fields) -> Event:
+    """A mandate was revoked (by the parent, staff or a bank's return): ``ev.MandateRevoked``'s fields."""
+    return Event("finance.mandate.revoked.v1", ev.MandateRevoked(**fields))
+
+
+def auto_top_up_triggered(**fields) -> Event:
+    """A wallet fell under its automatic top-up threshold (notifications mails the parents):
+    ``ev.AutoTopUpTriggered``'s fields."""
+    return Event("finance.auto_top_up.triggered.v1", ev.AutoTopUpTriggered(**fields))
+
+
+def direct_debit_collected(**fields) -> Event:
+    """The bank credited a batch item: ``ev.DirectDebitCollected``'s fields."""
+    return Event("finance.direct_debit.collected.v1", ev.DirectDebitCollected(**fields))
+
+
+def direct_debit_returned(**fields) -> Event:
+    """The bank returned a collected debit (notifications tells the parents):
+    ``ev.DirectDebitReturned``'s fields."""
+    return Event("finance.direct_debit.returned.v1", ev.DirectDebitReturned(**fields))
