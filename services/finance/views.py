@@ -19,9 +19,11 @@ def rfc3339(dt: datetime) -> str:
     return utc(dt).isoformat()
 
 
-def wallet(r) -> pb.Wallet:
-    """A wallet row read with its type's ``name`` and its current communication's ``digits``."""
-    return pb.Wallet(
+def wallet(r, collection=None) -> pb.Wallet:
+    """A wallet row read with its type's ``name`` and its current communication's ``digits``;
+    ``collection``: ``(auto top-up row or None, live trigger cents, cents batches are collecting)``
+    (``db.direct_debit_queries.wallet_collection_states``), for the automatic top-up (issue #18)."""
+    out = pb.Wallet(
         id=r.id,
         student_id=r.student_id,
         name=r.name,
@@ -29,6 +31,19 @@ def wallet(r) -> pb.Wallet:
         structured_communication=format_ogm(r.digits),
         wallet_type_id=r.wallet_type_id,
     )
+    if collection is not None:
+        auto, pending_cents, collecting_cents = collection
+        out.collection_pending_cents = collecting_cents
+        if auto is not None:
+            out.auto_top_up.CopyFrom(
+                pb.AutoTopUpState(
+                    enabled=auto.enabled,
+                    threshold_cents=auto.threshold_cents,
+                    amount_cents=auto.amount_cents,
+                    pending_cents=pending_cents,
+                )
+            )
+    return out
 
 
 def wallet_type(r) -> pb.WalletType:
@@ -77,8 +92,9 @@ def invoice_line(ln) -> ev.InvoiceLine:
     )
 
 
-def invoice(r, digits: str, lines=()) -> pb.Invoice:
-    """An invoice row with its communication's ``digits`` and its line rows."""
+def invoice(r, digits: str, lines=(), collection_pending: bool = False) -> pb.Invoice:
+    """An invoice row with its communication's ``digits`` and its line rows; ``collection_pending``:
+    in a direct-debit batch the bank has not credited yet."""
     return pb.Invoice(
         id=r.id,
         student_id=r.student_id,
@@ -93,6 +109,7 @@ def invoice(r, digits: str, lines=()) -> pb.Invoice:
         lines=[invoice_line(ln) for ln in lines],
         credit_cents=r.credit_cents,
         credited_cents=r.credited_cents,
+        collection_pending=collection_pending,
     )
 
 
