@@ -25,6 +25,7 @@ from kit.money import MAX_CENTS
 from kit.ogm import format_ogm
 from kit.service import Runtime
 from services.finance import db, events, views
+from services.finance.db import direct_debit_queries
 from services.finance.domain import ledger
 from services.finance.domain.invoices import CANCELLED, Settlement, invoice_status, open_amount, settle
 from services.finance.domain.payments import invoice_purpose
@@ -191,14 +192,16 @@ def settings(s: Session, school_id: str) -> pb.Settings:
 
 
 def invoice_messages(s: Session, rows: Iterable, *, with_lines: bool) -> list[pb.Invoice]:
-    """Invoice messages for ``rows`` with their communications (and lines), in two queries."""
+    """Invoice messages for ``rows`` with their communications (and lines) and whether a direct-debit
+    batch is collecting them, in three queries."""
     rows = list(rows)
     ids = [r.id for r in rows]
     if not ids:
         return []
     digits = db.invoices_digits(s, ids)
     lines = db.lines_of(s, ids) if with_lines else {}
-    return [views.invoice(r, digits[r.id], lines.get(r.id, ())) for r in rows]
+    collecting = direct_debit_queries.invoices_collecting(s, ids)
+    return [views.invoice(r, digits[r.id], lines.get(r.id, ()), r.id in collecting) for r in rows]
 
 
 def invoice_message(s: Session, invoice_id: str) -> pb.Invoice:

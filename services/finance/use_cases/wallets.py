@@ -18,6 +18,7 @@ from kit.errors import InvalidRequest, NotFound
 from kit.identity import Identity
 from kit.service import Runtime
 from services.finance import db, views
+from services.finance.db import direct_debit_queries
 from services.finance.use_cases.common import now, require_student_here
 
 LEVELS = ("primary", "secondary")
@@ -221,4 +222,7 @@ def _follow_status(s: Session, student, status: str, left_on: str, said_at: date
 
 
 def _wallets(s: Session, school_id: str, student_id: str) -> list[pb.Wallet]:
-    return [views.wallet(r) for r in db.student_wallets(s, school_id, student_id)]
+    """The student's wallets, each with its automatic top-up and what direct debits collect for it."""
+    rows = db.student_wallets(s, school_id, student_id)
+    states = direct_debit_queries.wallet_collection_states(s, [r.id for r in rows])
+    return [views.wallet(r, states.get(r.id)) for r in rows]
