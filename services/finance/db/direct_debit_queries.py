@@ -95,7 +95,12 @@ def insert_trigger(s: Session, **values: Any) -> bool:
 
 
 def withdraw_pending_triggers(
-    s: Session, school_id: str, *, wallet_ids: Iterable[str] = (), student_ids: Iterable[str] = (), at: datetime
+    s: Session,
+    school_id: str,
+    *,
+    wallet_ids: Iterable[str] = (),
+    student_ids: Iterable[str] = (),
+    at: datetime,
 ) -> int:
     """Withdraw the triggers still waiting for a batch (not those in one) of the wallets or students."""
     conds = []
@@ -111,6 +116,15 @@ def withdraw_pending_triggers(
         .values(status="withdrawn", updated_at=at)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def withdraw_orphan_triggers(s: Session, school_id: str, covered: Iterable[str], at: datetime) -> None:
+    """Withdraw the school's pending triggers of students no active mandate covers (``covered``: those
+    one does): a revocation that raced a sale's trigger leaves nothing to collect behind."""
+    q = update(t).where(t.c.school_id == school_id, t.c.status == "pending")
+    if covered := sorted(set(covered)):
+        q = q.where(t.c.student_id.not_in(covered))
+    s.execute(q.values(status="withdrawn", updated_at=at))
 
 
 def set_trigger_status(s: Session, ids: Iterable[str], status: str, at: datetime) -> None:
@@ -151,7 +165,9 @@ def wallets_to_trigger(s: Session, school_id: str, student_ids: Iterable[str]) -
     )
 
 
-def claim_pending_triggers(s: Session, school_id: str, student_ids: Iterable[str], at: datetime) -> list[Row[Any]]:
+def claim_pending_triggers(
+    s: Session, school_id: str, student_ids: Iterable[str], at: datetime
+) -> list[Row[Any]]:
     """Mark the students' pending triggers batched and return them (with the wallet's name and its
     current communication's digits). A trigger a concurrent batch claimed first is not returned: its
     UPDATE waits for that batch, then no longer finds it pending."""
@@ -183,7 +199,9 @@ def claim_pending_triggers(s: Session, school_id: str, student_ids: Iterable[str
 # --- batches and items -----------------------------------------------------------------------------
 
 
-def invoices_to_collect(s: Session, school_id: str, due_by: date, student_ids: Iterable[str]) -> list[Row[Any]]:
+def invoices_to_collect(
+    s: Session, school_id: str, due_by: date, student_ids: Iterable[str]
+) -> list[Row[Any]]:
     """The students' open invoices due by ``due_by`` and in no live item, locked (in id order), with
     their communication's digits."""
     ids = sorted(set(student_ids))
@@ -244,17 +262,21 @@ def batch_row(s: Session, school_id: str, batch_id: str, *, lock: bool = False) 
     return s.execute(q.with_for_update() if lock else q).first()
 
 
-def batches_by_message_id(s: Session, school_id: str, message_ids: Iterable[str]) -> dict[str, Row[Any]]:
+def batches_by_message_id(
+    s: Session, school_id: str, message_ids: Iterable[str], *, lock: bool = False
+) -> dict[str, Row[Any]]:
+    """The school's batches by message id (locked, in id order, with ``lock``)."""
     ids = sorted(set(message_ids))
     if not ids:
         return {}
-    rows = s.execute(
-        select(b).where(b.c.school_id == school_id, b.c.message_id.in_(ids)).order_by(b.c.id).with_for_update()
-    ).all()
+    q = select(b).where(b.c.school_id == school_id, b.c.message_id.in_(ids)).order_by(b.c.id)
+    rows = s.execute(q.with_for_update() if lock else q).all()
     return {r.message_id: r for r in rows}
 
 
-def batches_page(s: Session, school_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Row[Any]]:
+def batches_page(
+    s: Session, school_id: str, after: tuple[datetime, str] | None, limit: int
+) -> list[Row[Any]]:
     """The school's batches, newest first, ``limit`` after the batch ``after`` (created_at, id)."""
     q = select(b).where(b.c.school_id == school_id)
     if after is not None:
@@ -288,39 +310,44 @@ def items_of(s: Session, batch_ids: Iterable[str]) -> list[Row[Any]]:
     ids = list(batch_ids)
     if not ids:
         return []
-    return list(s.execute(_items_query().where(it.c.batch_id.in_(ids)).order_by(it.c.created_at, it.c.id)).all())
+    return list(
+        s.execute(_items_query().where(it.c.batch_id.in_(ids)).order_by(it.c.created_at, it.c.id)).all()
+    )
 
 
-def items_by_end_to_end_id(s: Session, school_id: str, e2e_ids: Iterable[str]) -> dict[str, Row[Any]]:
-    """The school's items by end-to-end id, locked."""
+def items_by_end_to_end_id(
+    s: Session, school_id: str, e2e_ids: Iterable[str], *, lock: bool = False
+) -> dict[str, Row[Any]]:
+    """The school's items by end-to-end id (locked, in id order, with ``lock``)."""
     ids = sorted(set(e2e_ids))
     if not ids:
         return {}
-    rows = s.execute(
-        select(it)
-        .where(it.c.school_id == school_id, it.c.end_to_end_id.in_(ids))
-        .order_by(it.c.id)
-        .with_for_update()
-    ).all()
+    q = select(it).where(it.c.school_id == school_id, it.c.end_to_end_id.in_(ids)).order_by(it.c.id)
+    rows = s.execute(q.with_for_update() if lock else q).all()
     return {r.end_to_end_id: r for r in rows}
 
 
-def pending_items_of(s: Session, batch_ids: Iterable[str]) -> list[Row[Any]]:
-    ids = list(batch_ids)
+def pending_items_of(s: Session, batch_ids: Iterable[str], *, lock: bool = False) -> list[Row[Any]]:
+    """The batches' pending items (locked, in id order, with ``lock``)."""
+    ids = sorted(set(batch_ids))
     if not ids:
         return []
-    return list(
-        s.execute(
-            select(it).where(it.c.batch_id.in_(ids), it.c.status == "pending").order_by(it.c.id).with_for_update()
-        ).all()
-    )
+    q = select(it).where(it.c.batch_id.in_(ids), it.c.status == "pending").order_by(it.c.id)
+    return list(s.execute(q.with_for_update() if lock else q).all())
+
+
+def item_row(s: Session, item_id: str) -> Row[Any]:
+    return s.execute(select(it).where(it.c.id == item_id)).one()
 
 
 def batch_totals(s: Session, batch_ids: Iterable[str]) -> dict[str, dict[str, int]]:
     """Per batch: count and total_cents of its items not withdrawn, collected_cents (collected or
-    returned since), returned_cents."""
+    returned since), returned_cents, pending (how many the bank has not credited yet)."""
     ids = list(batch_ids)
-    out = {i: {"count": 0, "total_cents": 0, "collected_cents": 0, "returned_cents": 0} for i in ids}
+    out = {
+        i: {"count": 0, "total_cents": 0, "collected_cents": 0, "returned_cents": 0, "pending": 0}
+        for i in ids
+    }
     if not ids:
         return out
     for batch_id, status, n, cents in s.execute(
@@ -337,6 +364,8 @@ def batch_totals(s: Session, batch_ids: Iterable[str]) -> dict[str, dict[str, in
             out[batch_id]["collected_cents"] += cents
         if status == "returned":
             out[batch_id]["returned_cents"] += cents
+        if status == "pending":
+            out[batch_id]["pending"] += int(n)
     return out
 
 
@@ -377,7 +406,9 @@ def invoices_collecting(s: Session, invoice_ids: Iterable[str]) -> set[str]:
     )
 
 
-def wallet_collection_states(s: Session, wallet_ids: Iterable[str]) -> dict[str, tuple[Row[Any] | None, int, int]]:
+def wallet_collection_states(
+    s: Session, wallet_ids: Iterable[str]
+) -> dict[str, tuple[Row[Any] | None, int, int]]:
     """Per wallet: its automatic top-up row (None when never set), the amount of its live trigger
     (0 when none) and what batches not credited yet collect for it."""
     ids = list(wallet_ids)

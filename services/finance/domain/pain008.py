@@ -28,6 +28,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 import sepaxml
+from defusedxml.ElementTree import fromstring
 from sepaxml import SepaDD
 
 from services.finance.domain.sepa import FRST, RCUR, payment_information_id, sepa_text
@@ -124,7 +125,7 @@ def _finish(
     raw: bytes, message_id: str, created_at: datetime, by_id: dict[str, Collection], *, creditor_has_bic: bool
 ) -> bytes:
     ET.register_namespace("", NS)
-    root = ET.fromstring(raw)
+    root = fromstring(raw)  # our own sepaxml output; defused all the same
     initiation = root.find(_q("CstmrDrctDbtInitn"))
     assert initiation is not None
     header = initiation.find(_q("GrpHdr"))
@@ -141,7 +142,9 @@ def _finish(
             c = by_id[e2e]
             if c.communication:
                 _structured(tx, c.communication)
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(
+        root, encoding="utf-8", xml_declaration=False
+    )
 
 
 def _not_provided(fin: ET.Element | None) -> None:

@@ -9,6 +9,8 @@ unique index and the loser is run again, finding them known.
 
 What happens to each new movement:
 
+- a direct-debit batch's credit or returned debit (``direct_debit_returns.py``): its items are
+  collected or returned;
 - a debit (money leaving the account): recorded and reported, never booked;
 - a credit whose structured communication names one of the school's wallets (its current
   communication, or an older one still valid on the booking day): a top-up by transfer;
@@ -44,6 +46,7 @@ from services.finance import db, events, views
 from services.finance.domain.invoices import invoice_status
 from services.finance.domain.statements import CREDIT, ParsedStatement, StatementError, parse_statement
 from services.finance.use_cases import common
+from services.finance.use_cases.direct_debit_returns import StatementDirectDebits
 from services.finance.use_cases.statement_batch import Batch
 
 log = logging.getLogger("finance.bank")
@@ -146,10 +149,18 @@ class Statements:
         targets = db.communication_targets(
             s, school, {m.structured_communication for m in credits if m.structured_communication}
         )
+        invoice_ids = {t[1] for t in targets.values() if t[1]}
+        wallet_ids = {t[0] for t in targets.values() if t[0]}
+        # The direct-debit batches' credits and returns first (they lock what the transfers lock too,
+        # in order), so the transfers below read the invoices and wallets as they left them.
+        sepa = StatementDirectDebits(self.rt, s, school, at, new)
+        sepa.book(invoice_ids, wallet_ids)
         b = Batch(school, import_id, at, who.account_id)
-        b.lock(s, {t[1] for t in targets.values() if t[1]}, {t[0] for t in targets.values() if t[0]})
+        b.lock(s, invoice_ids, wallet_ids)
         for m, k in new:
             row = b.movement(m, k)
+            if sepa.fill(b, row, m, k):
+                continue
             if m.direction != CREDIT:
                 b.debits += 1
                 continue

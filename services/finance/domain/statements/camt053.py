@@ -335,9 +335,25 @@ def _camt_entry(
                 counterparty_iban=counterparty,
                 reversal=reversal,
                 dedup_key=f"camt053|{account}|{entry_key}|{detail_index}",
+                **_camt_direct_debit(c, detail),
             )
         )
     return entry_signed
+
+
+def _camt_direct_debit(c: _Camt, detail: Element | None) -> dict[str, str]:
+    """A detail's end-to-end id (``Refs/EndToEndId``, not the banks' "NOTPROVIDED") and, for a returned
+    direct debit (``RtrInf``), the R-transaction "2" (return: camt.053 has no R-type code) and its ISO
+    reason (``RtrInf/Rsn/Cd``, else ``Prtry``)."""
+    if detail is None:
+        return {}
+    e2e = c.text(detail, "Refs/EndToEndId")
+    out = {"end_to_end_id": "" if e2e.upper() == "NOTPROVIDED" else e2e[:35]}
+    back = c.find(detail, "RtrInf")
+    if back is not None:
+        out["r_transaction"] = "2"
+        out["return_reason"] = (c.text(back, "Rsn/Cd") or c.text(back, "Rsn/Prtry"))[:4]
+    return out
 
 
 def _camt_detail(

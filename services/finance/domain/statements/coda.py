@@ -157,6 +157,9 @@ def parse_coda(data: bytes) -> ParsedStatement:
                 current.last = sub
                 if sub == "2":
                     current.cont.append(rec[10:63])
+                    current.end_to_end_id = _reference(rec[63:98])
+                    current.r_transaction = rec[112].strip()
+                    current.return_reason = rec[113:117].strip()
                 else:
                     current.counterparty_account = rec[10:22] if rec[22] == " " else rec[10:44]
                     current.counterparty_name = rec[47:82]
@@ -288,11 +291,20 @@ def _coda_movement(
         counterparty_name=move.counterparty_name.strip(),
         counterparty_iban=clean_account(move.counterparty_account),
         reversal=move.reversal,
+        end_to_end_id=move.end_to_end_id,
+        r_transaction=move.r_transaction,
+        return_reason=move.return_reason,
         dedup_key=(
             f"coda|{stmt.account}|{stmt.number}|{move.seq}|{move.detail}|{move.bank_reference}|"
             f"{booked_on.isoformat()}"
         ),
     )
+
+
+def _reference(text: str) -> str:
+    """A reference field as given ("" for blanks and the banks' "NOTPROVIDED")."""
+    ref = text.strip()
+    return "" if ref.upper() == "NOTPROVIDED" else ref
 
 
 def _coda_summary(stmt: CodaStatement, rec: str, line: int, movement_count: int) -> StatementSummary:

@@ -73,10 +73,13 @@ class CodaMove:
         "counterparty_account",
         "counterparty_name",
         "detail",
+        "end_to_end_id",
         "entry_date",
         "key",
         "last",
         "line",
+        "r_transaction",
+        "return_reason",
         "reversal",
         "seq",
         "signed_cents",
@@ -89,10 +92,13 @@ class CodaMove:
     counterparty_account: str
     counterparty_name: str
     detail: str
+    end_to_end_id: str  # record 2.2 [63:98], the customer reference (a direct debit's end-to-end id)
     entry_date: str
     key: str  # sequence and detail number
     last: str  # the last record read: 1, 2 or 3
     line: int
+    r_transaction: str  # record 2.2 [112]: type of R-transaction (1 reject ... 5 cancellation)
+    return_reason: str  # record 2.2 [113:117]: its ISO reason (AM04, MD01, ...)
     reversal: bool
     seq: str
     signed_cents: int
@@ -205,6 +211,7 @@ def coda_movement_record(rec: str, line: int) -> CodaMove:
     move.cont = []
     move.counterparty_account = ""
     move.counterparty_name = ""
+    move.end_to_end_id = move.r_transaction = move.return_reason = ""
     move.last = "1"
     return move
 

@@ -63,6 +63,14 @@ class StatementMovement:
     counterparty_iban: str
     reversal: bool
     dedup_key: str
+    # SEPA direct debit (issue #18), "" when the bank gives none: the collection's end-to-end id (CODA
+    # record 2.2 positions 64-98, the customer reference; camt.053 TxDtls/Refs/EndToEndId), the type of
+    # R-transaction (CODA record 2.2 position 113: 1 reject, 2 return, 3 refund, 4 reversal,
+    # 5 cancellation; camt.053: "2" when the detail has RtrInf) and its ISO reason (CODA 114-117;
+    # camt.053 RtrInf/Rsn/Cd).
+    end_to_end_id: str = ""
+    r_transaction: str = ""
+    return_reason: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.amount_cents, bool) or not isinstance(self.amount_cents, int):
