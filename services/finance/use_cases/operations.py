@@ -19,7 +19,7 @@ from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
 from services.finance.domain.payments import METHODS
-from services.finance.use_cases import common
+from services.finance.use_cases import auto_top_ups, common
 
 # Operation types as API.md names them, and the ledger kinds behind them; anything else is an adjustment.
 OPERATION_TYPES = {
@@ -157,6 +157,7 @@ class Operations:
                     label=label,
                 ),
             )
+            auto_top_ups.after_debit(self.rt, s, who.school_id, wallet, balance_after, "sale")
             audit.record(
                 self.rt,
                 s,

@@ -15,7 +15,7 @@ from services.finance import db, events
 from services.finance.domain import ledger
 from services.finance.domain.invoices import invoice_status, settle
 from services.finance.domain.payments import invoice_purpose
-from services.finance.use_cases import common
+from services.finance.use_cases import auto_top_ups, common
 
 
 class WalletPayments:
@@ -97,6 +97,7 @@ class WalletPayments:
                     invoice_number=inv.number,
                 ),
             )
+            auto_top_ups.after_debit(self.rt, s, who.school_id, wallet, balance_after, "wallet_payment")
             if who.is_staff:  # a parent paying is no staff action
                 audit.record(
                     self.rt,
