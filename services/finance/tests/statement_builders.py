@@ -81,6 +81,12 @@ class Mv:
     bank_reference: str | None = None  # None: generated; "": none written
     reversal: bool = False
     structured_type: str = "101"  # CODA only
+    # SEPA direct debit: the end-to-end id (CODA record 2.2 positions 64-98; camt.053
+    # Refs/EndToEndId, None: the builder's E2E-<n>), the R-transaction type (CODA 2.2 position 113)
+    # and the ISO return reason (CODA 2.2 positions 114-117; camt.053 RtrInf/Rsn/Cd).
+    end_to_end_id: str | None = None
+    r_transaction: str = ""
+    return_reason: str = ""
 
 
 Item = Mv | tuple[Mv, ...]
@@ -136,7 +142,8 @@ def _coda_movement_records(
         comm_type, comm1 = "0", _fit(text, 53)
         comm2, comm3 = _fit(text[53:106], 53), text[106:149]
         text_rest = text[106:]
-    need_22 = bool(comm2.strip())
+    sepa_22 = bool(mv.end_to_end_id or mv.r_transaction or mv.return_reason)
+    need_22 = bool(comm2.strip()) or sepa_22
     need_23 = bool(mv.counterparty_name or mv.counterparty_iban or text_rest.strip())
     value_date = mv.value_date or mv.booked_on
     records = [
@@ -144,7 +151,10 @@ def _coda_movement_records(
         f"{code}{comm_type}{comm1}{_ddmmyy(mv.booked_on)}{stmt_no}{glob}{'1' if need_22 or need_23 else '0'} 0"
     ]
     if need_22:
-        records.append(f"22{key}{comm2}{' ' * 35}{' ' * 11}{' ' * 16}{'1' if need_23 else '0'} 0")
+        sepa_fields = f"{' ' * 3}{_fit(mv.r_transaction, 1)}{_fit(mv.return_reason, 4)}{' ' * 8}"
+        records.append(
+            f"22{key}{comm2}{_fit(mv.end_to_end_id or '', 35)}{' ' * 11}{sepa_fields}{'1' if need_23 else '0'} 0"
+        )
     if need_23:
         account = mv.counterparty_iban.ljust(34) + ("EUR" if mv.counterparty_iban else "   ")
         records.append(f"23{key}{account}{_fit(mv.counterparty_name, 35)}{_fit(comm3, 43)}0 0")
@@ -274,7 +284,8 @@ def _amount(cents: int) -> str:
 
 
 def _tx_details(mv: Mv, *, v2: bool, with_amount: bool, index: str) -> str:
-    parts = [f"<TxDtls><Refs><EndToEndId>E2E-{index}</EndToEndId></Refs>"]
+    e2e = mv.end_to_end_id if mv.end_to_end_id is not None else f"E2E-{index}"
+    parts = [f"<TxDtls><Refs><EndToEndId>{_esc(e2e)}</EndToEndId></Refs>"]
     if with_amount:
         if v2:
             parts.append(f'<AmtDtls><TxAmt><Amt Ccy="EUR">{_amount(mv.amount_cents)}</Amt></TxAmt></AmtDtls>')
@@ -303,6 +314,8 @@ def _tx_details(mv: Mv, *, v2: bool, with_amount: bool, index: str) -> str:
                 f"<Ref>{mv.ogm}</Ref></CdtrRefInf></Strd>"
             )
         parts.append("</RmtInf>")
+    if mv.return_reason or mv.r_transaction:
+        parts.append(f"<RtrInf><Rsn><Cd>{_esc(mv.return_reason)}</Cd></Rsn></RtrInf>")
     parts.append("</TxDtls>")
     return "".join(parts)
 
