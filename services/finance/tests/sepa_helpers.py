@@ -4,6 +4,7 @@ events finance published."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from google.protobuf.message import Message
@@ -59,6 +60,7 @@ class Sepa:
         self.mandates = Mandates(self.rt)
         self.auto = AutoTopUps(self.rt)
         self.dd = DirectDebits(self.rt)
+        self.statements = 0  # the statement files written so far (their numbers)
 
     def sign(self, who: Identity = MUM, iban: str = PARENT_IBAN, key: str = "", **kw) -> spb.Mandate:
         req = spb.SignMandateRequest(
@@ -72,7 +74,9 @@ class Sepa:
         )
         return self.mandates.sign_mandate(who, req).mandate
 
-    def set_auto(self, wallet_id: str, threshold: int, amount: int, who: Identity = MUM, enabled: bool = True):
+    def set_auto(
+        self, wallet_id: str, threshold: int, amount: int, who: Identity = MUM, enabled: bool = True
+    ):
         return self.auto.set_auto_top_up(
             who,
             spb.SetAutoTopUpRequest(
@@ -87,7 +91,9 @@ class Sepa:
         return self.dd.create_batch(
             STAFF,
             spb.CreateDirectDebitBatchRequest(
-                collection_date=self.collection_day(days).isoformat(), invoices_due_by=due_by, idempotency_key=key
+                collection_date=self.collection_day(days).isoformat(),
+                invoices_due_by=due_by,
+                idempotency_key=key,
             ),
         ).batch
 
@@ -107,13 +113,32 @@ class Sepa:
             STAFF, pb.ImportStatementRequest(content=content, filename=filename)
         ).result
 
-    def credit_batch(self, batch: spb.DirectDebitBatch, fmt: str = "coda", **mv) -> pb.StatementImport:
+    def statement(self, moves: list, fmt: str = "coda", n: int | None = None) -> bytes:
+        """A statement file holding ``moves``: the ``n``-th of the account (each call the next one
+        unless given: the same ``n`` writes the same file again)."""
+        if n is None:
+            self.statements += 1
+            n = self.statements
+
+        def ref(m, i: int):
+            if isinstance(m, tuple):  # a batch entry: its details keep the builder's references
+                return m
+            return replace(m, bank_reference=f"REF{n:04d}{i:03d}")
+
+        moves = [ref(m, i) for i, m in enumerate(moves)]
+        if fmt == "coda":
+            return build_coda(moves, statement_number=n)
+        return build_camt053(moves, statement_id=f"STMT-{n}")
+
+    def credit_batch(
+        self, batch: spb.DirectDebitBatch, fmt: str = "coda", n: int | None = None, **mv
+    ) -> pb.StatementImport:
         """The bank's credit of the whole batch, its message id in the communication."""
         move = Mv(batch.total_cents, free_text=f"SEPA DD {batch.message_id}", counterparty_name="BANK", **mv)
-        return self.import_file(build_coda([move]) if fmt == "coda" else build_camt053([move]))
+        return self.import_file(self.statement([move], fmt, n))
 
     def return_item(
-        self, item: spb.DirectDebitItem, reason: str = "AM04", fmt: str = "coda", **mv
+        self, item: spb.DirectDebitItem, reason: str = "AM04", fmt: str = "coda", n: int | None = None, **mv
     ) -> pb.StatementImport:
         """The bank's return of one collection (an R-transaction)."""
         move = Mv(
@@ -125,7 +150,7 @@ class Sepa:
             return_reason=reason,
             **mv,
         )
-        return self.import_file(build_coda([move]) if fmt == "coda" else build_camt053([move]))
+        return self.import_file(self.statement([move], fmt, n))
 
     def wallet(self, student: str, name: str = "Repas") -> pb.Wallet:
         listed = self.world.finance.wallets.list_wallets(STAFF, student).wallets

@@ -16,7 +16,7 @@ from cartable.finance.v1 import sepa_pb2 as spb
 from kit.errors import Conflict, Forbidden, InvalidRequest
 from services.finance.tests.conftest import MUM, STAFF, assert_ledger_invariants
 from services.finance.tests.sepa_helpers import CREDITOR_ID, Sepa, published
-from services.finance.tests.statement_builders import Mv, build_camt053
+from services.finance.tests.statement_builders import Mv
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 
@@ -57,7 +57,12 @@ def test_a_sale_triggers_the_top_up_a_batch_collects_it_with_an_invoice_and_the_
 
     world.sale("emma", [("Repas chaud", 1, 600)], key="sale-1")  # 1500 -> 900, under 1000
     (triggered,) = published(rt, "finance.auto_top_up.triggered.v1")
-    assert (triggered.wallet_id, triggered.balance_cents, triggered.threshold_cents, triggered.amount_cents) == (
+    assert (
+        triggered.wallet_id,
+        triggered.balance_cents,
+        triggered.threshold_cents,
+        triggered.amount_cents,
+    ) == (
         repas.id,
         900,
         1000,
@@ -107,10 +112,8 @@ def test_a_sale_triggers_the_top_up_a_batch_collects_it_with_an_invoice_and_the_
     assert len(published(rt, "finance.direct_debit.collected.v1")) == 2
 
     # The same statement again, and another crediting the batch again: booked once.
-    assert sepa.credit_batch(batch).duplicates == 1
-    other = sepa.import_file(
-        build_camt053([Mv(batch.total_cents, free_text=f"SEPA DD {batch.message_id}")]), "camt.xml"
-    )
+    assert sepa.credit_batch(batch, n=1).duplicates == 1
+    other = sepa.credit_batch(batch, fmt="camt")
     assert (other.credited, other.unmatched) == (0, 1)
     assert sepa.wallet("emma").balance_cents == 3300
     assert_ledger_invariants(rt)
@@ -168,7 +171,11 @@ def test_revoked_mandates_collect_nothing_and_their_unsent_items_are_withdrawn(s
     again = sepa.mandates.revoke_mandate(MUM, spb.RevokeMandateRequest(mandate_id=mandate.id))
     assert not again.revoked_now
     (event,) = published(sepa.rt, "finance.mandate.revoked.v1")
-    assert (event.mandate_id, event.reason, sorted(event.student_ids)) == (mandate.id, "parent", ["emma", "leo"])
+    assert (event.mandate_id, event.reason, sorted(event.student_ids)) == (
+        mandate.id,
+        "parent",
+        ["emma", "leo"],
+    )
     with pytest.raises(Conflict) as exc:
         sepa.set_auto(world.wallet("emma").id, threshold=500, amount=1000)
     assert exc.value.code == "no_mandate"
@@ -219,7 +226,7 @@ def test_a_credit_per_collection_by_end_to_end_id(sepa):
         Mv(1800, end_to_end_id=items[a.id].end_to_end_id),
         Mv(2200, end_to_end_id=items[b.id].end_to_end_id),
     )
-    result = sepa.import_file(build_camt053([entry]), "camt.xml")
+    result = sepa.import_file(sepa.statement([entry], "camt"), "camt.xml")
     assert (result.credited, result.unmatched, result.credited_cents) == (2, 0, 4000)
     assert sepa.invoice(a.id).status == sepa.invoice(b.id).status == "paid"
     assert sepa.get(batch.id).status == "collected"
