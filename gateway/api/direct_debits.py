@@ -292,6 +292,10 @@ OPENAPI: dict[str, Any] = {
                     "description": "the XML file (Content-Disposition: attachment; filename=...)",
                     "content": {"application/xml": {"schema": S}},
                 },
+                "409": {
+                    "description": "batch_empty: every collection of the batch was withdrawn (revoked mandates)",
+                    "content": {"application/json": {"schema": ref("Error")}},
+                },
                 **error_responses(401, 403, 404, 503),
             },
         }

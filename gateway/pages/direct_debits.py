@@ -345,6 +345,7 @@ def batch(batch_id: str):
         "direct_debits/batch.html",
         batch=_batch_view(found),
         items=_item_views(list(found.items)),
+        has_file=any(i.status != "withdrawn" for i in found.items),
         creditor_id=_creditor_id(),
     )
 

@@ -324,6 +324,29 @@ def test_a_batch_shows_its_items_the_return_reasons_and_what_to_do_next(client, 
     assert fakes.requests("direct_debits", "GetDirectDebitBatch")[0].batch_id == "dd-1"
 
 
+def batch_with(status: str, *item_statuses: str) -> sepa_pb2.GetDirectDebitBatchResponse:
+    batch = sepa_pb2.DirectDebitBatch()
+    batch.CopyFrom(BATCH)
+    batch.status = status
+    for item, item_status in zip(ITEMS, item_statuses, strict=True):
+        batch.items.add().CopyFrom(item)
+        batch.items[-1].status = item_status
+    return sepa_pb2.GetDirectDebitBatchResponse(batch=batch)
+
+
+def test_a_credited_batch_says_so_and_a_withdrawn_one_has_no_file(client, school):
+    fakes = signed_in(client, school)
+    fakes.on("direct_debits", "GetDirectDebitBatch", batch_with("collected", "collected", "collected"))
+    resp = client.get("/gestion/domiciliations/dd-1")
+    text = said(resp)
+    assert "Lot crédité" in text and "Déposez ce fichier" not in text
+    assert 'href="/api/v1/admin/direct-debits/dd-1/pain.008.xml"' in resp.get_data(as_text=True)
+    fakes.on("direct_debits", "GetDirectDebitBatch", batch_with("created", "withdrawn", "withdrawn"))
+    resp = client.get("/gestion/domiciliations/dd-1")
+    assert "il n'y a pas de fichier à déposer" in said(resp) and "Retiré (mandat révoqué)" in said(resp)
+    assert "pain.008.xml" not in resp.get_data(as_text=True)
+
+
 def test_another_schools_batch_is_not_found(client, school):
     fakes = signed_in(client, school)
 
