@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec, stop_on_signals
-from services.notifications import db, db_reminders, handlers  # noqa: F401 - db_reminders: its tables
+from services.notifications import db, db_reminders, handlers, sepa_mails  # noqa: F401 - db_reminders: its tables
 from services.notifications.grpc_api import Servicer
 from services.notifications.mailer import mailer_command
 from services.notifications.use_cases import Mails, Reminders, SchoolEvents, UseCases
@@ -30,6 +31,12 @@ def registrations(rt: Runtime) -> list[Registration]:
             "cartable.notifications.v1.NotificationsService",
         )
     ]
+
+
+def bindings(rt: Runtime) -> dict[str, Binding]:
+    """Every event the service consumes: ``handlers.py``'s, and the SEPA mails of ``sepa_mails.py``."""
+    mails = handlers.MailQueue(rt)
+    return {**handlers.bindings(rt), **sepa_mails.bindings(rt, mails)}
 
 
 def remind(rt: Runtime, args: list[str]) -> int:
@@ -68,6 +75,6 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
-        bindings=handlers.bindings,
+        bindings=bindings,
         commands={"mailer": mailer_command, "remind": remind},
     )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    case,
     func,
     select,
     update,
@@ -106,6 +107,23 @@ def record_payment(s: Session, invoice_id: str, amount_cents: int, now: datetime
         update(t)
         .where(t.c.invoice_id == invoice_id, t.c.status == OPEN, t.c.open_cents <= 0)
         .values(status=PAID)
+    )
+
+
+def reopen_invoice(s: Session, invoice_id: str, amount_cents: int, now: datetime) -> None:
+    """A payment undone (a direct debit the bank returned): its amount is open again, and a paid
+    invoice is open once more, so that its reminders resume; a cancelled one stays cancelled."""
+    t = invoices
+    reopened = t.c.open_cents + amount_cents
+    s.execute(
+        update(t)
+        .where(t.c.invoice_id == invoice_id, t.c.status.in_((OPEN, PAID)))
+        .values(
+            # never more open than the invoice's total, should a return be announced twice
+            open_cents=case((reopened > t.c.total_cents, t.c.total_cents), else_=reopened),
+            status=case((reopened > 0, OPEN), else_=t.c.status),
+            updated_at=now,
+        )
     )
 
 

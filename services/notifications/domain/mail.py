@@ -20,6 +20,12 @@ MEETING_REMINDER = "meeting_reminder"
 MEETING_KINDS = (MEETING_BOOKED, MEETING_CANCELLED, MEETING_REMINDER)
 INVOICE_REMINDER = "invoice_reminder"  # an overdue invoice (scheduled or sent by a manager)
 IBAN_CHANGED = "iban_changed"  # to every manager of the school: its bank account changed
+# SEPA direct debit (issue #18): to the signing parent, and to a student's parents
+MANDATE_SIGNED = "mandate_signed"
+AUTO_TOP_UP = "auto_top_up"
+DIRECT_DEBIT_RETURNED = "direct_debit_returned"
+REFUND_CREATED = "refund_created"
+SEPA_KINDS = (MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, REFUND_CREATED)
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
@@ -30,6 +36,7 @@ KINDS = (
     LOW_BALANCE,
     *MEETING_KINDS,
     IBAN_CHANGED,
+    *SEPA_KINDS,
 )
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
@@ -38,7 +45,10 @@ SENSITIVE_KINDS = frozenset({TOKEN})
 
 # Mails nobody can turn off: the way into an account, and the security notices to the managers (an IBAN
 # changed by someone who stole a manager's password must reach the others). No "choose your mails" footer.
-MANDATORY_KINDS = frozenset({TOKEN, IBAN_CHANGED})
+# The direct-debit mails too: the confirmation of a mandate signed in the parent's name, the notice
+# before an automatic top-up is collected from their account (the mandate confirmation promises it) and a
+# debit the bank returned (something is owed again, or the mandate was cancelled).
+MANDATORY_KINDS = frozenset({TOKEN, IBAN_CHANGED, MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED})
 
 
 def language_or_default(*candidates: str | None) -> str:
@@ -74,6 +84,7 @@ class Preferences:
             INVOICE_ISSUED: self.invoices,
             INVOICE_REMINDER: self.invoices,  # the parent's choice of invoice mails covers reminders
             PAYMENT_RECEIVED: self.payments,
+            REFUND_CREATED: self.payments,  # money back, told as money received is
             ORDER_PLACED: self.orders,
         }[kind]
 

@@ -87,6 +87,48 @@ REMINDER = dict(
     epc=True,
 )
 SAMPLES |= {"invoice_reminder": REMINDER}
+SAMPLES |= {
+    "mandate_signed": dict(
+        reference="CART-2026-000123",
+        school_name="École Sainte-Marie",
+        creditor_id="BE69ZZZ0123456789",
+        holder_name="Marie Dupont",
+        iban_masked="BE68 **** **** 7034",
+        signed_at="2026-12-01T20:32:00Z",
+        students=["Emma", "Lucas"],
+        link="https://x/",
+    ),
+    "auto_top_up": dict(
+        wallet_name="Repas",
+        balance_cents=350,
+        threshold_cents=500,
+        amount_cents=2000,
+        mandate_reference="CART-2026-000123",
+        link="https://x/",
+    ),
+    "direct_debit_returned": dict(
+        item="invoice",
+        amount_cents=2350,
+        invoice_number="2026-0042",
+        invoice_title="Visite à Bruges",
+        wallet_name="",
+        reason="insufficient_funds",
+        reason_code="AM04",
+        mandate_revoked=False,
+        mandate_reference="CART-2026-000123",
+        communication="+++010/8068/17183+++",
+        iban="BE71 0961 2345 6769",
+        beneficiary="Athénée Royal",
+        link="https://x/soldes/factures/inv-1/payer",
+    ),
+    "refund_created": dict(
+        wallet_name="Repas",
+        amount_cents=1230,
+        iban_masked="BE68 **** **** 7034",
+        balance_after_cents=0,
+        link="https://x/",
+    ),
+}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
