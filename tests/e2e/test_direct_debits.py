@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sepaxml
+import sepaxml  # type: ignore[import-untyped]
 import xmlschema
 
 from kit.dates import BRUSSELS
 from services.finance.tests.statement_builders import SCHOOL_IBAN, Mv, build_camt053, build_coda
-from tests.factories import expect, new_family, new_school, unique
+from tests.factories import ParentClient, StaffClient, expect, new_family, new_school, unique
 
 CREDITOR_ID = "BE69ZZZ050D000000008"
 PARENT_IBAN = "BE71 0961 2345 6769"
@@ -45,15 +46,23 @@ def key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
-def collecting_school(suite, creditor_id: str = CREDITOR_ID):
-    """A school that collects by direct debit, with a Repas wallet type and one family (Emma)."""
+@dataclass
+class School:
+    """A school that collects by direct debit: its manager, Emma and her parent."""
+
+    staff: StaffClient
+    emma: dict
+    family: ParentClient
+
+
+def collecting_school(suite, creditor_id: str = CREDITOR_ID) -> School:
+    """A school with its IBAN and creditor id, a Repas wallet type and one family (Emma)."""
     staff = new_school(suite)
     body = {**SETTINGS, "creditor_id": creditor_id, "current_password": staff.password}
     expect(staff.put("/admin/settings", json=body), 200)
     expect(staff.post("/admin/wallet-types", json={"name": "Repas"}), 201)
-    staff.emma = staff.create_student("Emma", unique("Domi").capitalize(), unique("K"))
-    staff.family = new_family(suite, staff, [staff.emma])
-    return staff
+    emma = staff.create_student("Emma", unique("Domi").capitalize(), unique("K"))
+    return School(staff, emma, new_family(suite, staff, [emma]))
 
 
 def invoice_of(family, invoice_id: str) -> dict:
@@ -94,8 +103,8 @@ def schema():
 
 
 def test_a_batch_is_collected_by_the_bank_then_a_debit_returned(suite, schema):
-    staff = collecting_school(suite)
-    family = staff.family
+    school = collecting_school(suite)
+    staff, family, emma = school.staff, school.family, school.emma
     mandate = expect(
         family.post(
             "/mandates",
@@ -113,7 +122,7 @@ def test_a_batch_is_collected_by_the_bank_then_a_debit_returned(suite, schema):
     top_up = {"amount_cents": 1500, "method": "cash"}
     expect(staff.post(f"/admin/wallets/{wallet['id']}/top-ups", json=top_up, headers=key()), 201)
     sale = {
-        "student_id": staff.emma["id"],
+        "student_id": emma["id"],
         "wallet_id": wallet["id"],
         "lines": [{"label": "Repas chaud", "quantity": 1, "unit_price_cents": 600}],
     }
@@ -122,7 +131,7 @@ def test_a_batch_is_collected_by_the_bank_then_a_debit_returned(suite, schema):
         staff.post(
             "/admin/invoices",
             json={
-                "student_id": staff.emma["id"],
+                "student_id": emma["id"],
                 "title": "Classe de neige",
                 "due_on": day(2),
                 "lines": [{"label": "Séjour", "quantity": 1, "unit_price_cents": 4200}],
@@ -218,7 +227,8 @@ def test_a_batch_is_collected_by_the_bank_then_a_debit_returned(suite, schema):
 
 
 def test_refusals_as_api_md_says_them(suite):
-    staff = collecting_school(suite)
+    school = collecting_school(suite)
+    staff, family = school.staff, school.family
     for body, field in (
         ({"collection_date": "15/12/2030"}, "collection_date"),
         ({"collection_date": day(3), "invoices_due_by": "2030-02-30"}, "invoices_due_by"),
@@ -230,7 +240,6 @@ def test_refusals_as_api_md_says_them(suite):
     nothing = staff.post("/admin/direct-debits", json={"collection_date": day(3)}, headers=key())
     assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "batch_empty"
 
-    family = staff.family
     assert family.post("/admin/direct-debits", json={"collection_date": day(3)}).status_code == 403
     assert family.get("/admin/mandates").status_code == 403
 
@@ -241,8 +250,8 @@ def test_refusals_as_api_md_says_them(suite):
 
 
 def test_another_schools_batch_and_mandates_stay_theirs(suite):
-    staff = collecting_school(suite)
-    family = staff.family
+    school = collecting_school(suite)
+    staff, family, emma = school.staff, school.family, school.emma
     mandate = expect(
         family.post("/mandates", json={"iban": PARENT_IBAN, "holder_name": "Sophie Peeters", "accept": True}),
         201,
@@ -251,7 +260,7 @@ def test_another_schools_batch_and_mandates_stay_theirs(suite):
         staff.post(
             "/admin/invoices",
             json={
-                "student_id": staff.emma["id"],
+                "student_id": emma["id"],
                 "title": "Piscine",
                 "due_on": day(1),
                 "lines": [{"label": "Entrées", "quantity": 1, "unit_price_cents": 900}],
@@ -267,8 +276,8 @@ def test_another_schools_batch_and_mandates_stay_theirs(suite):
     assert other.get(f"/admin/direct-debits/{made['id']}/pain.008.xml").status_code == 404
     assert other.delete(f"/admin/mandates/{mandate['id']}").status_code == 404
     assert expect(other.get("/admin/mandates")).json()["items"] == []
-    mine = expect(staff.get("/admin/mandates", params={"student_id": staff.emma["id"]})).json()["items"]
-    assert [m["id"] for m in mine] == [mandate["id"]] and mine[0]["student_ids"] == [staff.emma["id"]]
+    mine = expect(staff.get("/admin/mandates", params={"student_id": emma["id"]})).json()["items"]
+    assert [m["id"] for m in mine] == [mandate["id"]] and mine[0]["student_ids"] == [emma["id"]]
 
     # the school revokes it: the batch not yet credited loses its item, nothing more is collected
     assert staff.delete(f"/admin/mandates/{mandate['id']}").status_code == 204
