@@ -133,7 +133,7 @@ def set_trigger_status(s: Session, ids: Iterable[str], status: str, at: datetime
         s.execute(update(t).where(t.c.id.in_(ids)).values(status=status, updated_at=at))
 
 
-def wallets_to_trigger(s: Session, school_id: str, student_ids: Iterable[str]) -> list[Row[Any]]:
+def wallets_to_trigger(s: Session, school_id: str, student_ids: Iterable[str]) -> list[Any]:
     """Wallets of the students whose automatic top-up is on and whose balance is under its threshold,
     with no live trigger: id, student_id, balance_cents, threshold_cents, amount_cents, name."""
     ids = sorted(set(student_ids))
@@ -416,7 +416,7 @@ def wallet_collection_states(
         return {}
     autos = {r.wallet_id: r for r in s.execute(select(auto_top_ups).where(auto_top_ups.c.wallet_id.in_(ids)))}
     live = {r.wallet_id: int(r.amount_cents) for r in live_triggers(s, ids).values()}
-    collecting = dict(
+    collecting: dict[str, Any] = dict(
         s.execute(
             select(it.c.wallet_id, func.sum(it.c.amount_cents))
             .where(it.c.wallet_id.in_(ids), it.c.status == "pending")

@@ -26,8 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
-import sepaxml
+import sepaxml  # type: ignore[import-untyped]
 from defusedxml.ElementTree import fromstring
 from sepaxml import SepaDD
 
@@ -100,7 +101,7 @@ def build_pain008(
     )
     order = {FRST: 0, RCUR: 1}
     for c in sorted(collections, key=lambda c: (order[c.sequence_type], c.end_to_end_id)):
-        payment: dict = {
+        payment: dict[str, object] = {
             "name": sepa_text(c.debtor_name, 70) or "Debiteur",
             "IBAN": c.debtor_iban,
             "amount": c.amount_cents,
@@ -142,9 +143,8 @@ def _finish(
             c = by_id[e2e]
             if c.communication:
                 _structured(tx, c.communication)
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(
-        root, encoding="utf-8", xml_declaration=False
-    )
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 def _not_provided(fin: ET.Element | None) -> None:
@@ -172,7 +172,7 @@ def _structured(tx: ET.Element, digits: str) -> None:
 
 
 @lru_cache(maxsize=1)
-def _schema():
+def _schema() -> Any:
     import xmlschema  # imported late: it patches ElementTree, which sepaxml warns about
 
     return xmlschema.XMLSchema(SCHEMA_PATH)

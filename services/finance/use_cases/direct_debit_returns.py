@@ -349,6 +349,7 @@ class StatementDirectDebits:
             return_movement_id=claim.movement_id,
         )
         mandate = mq.mandate_row(s, school, item.mandate_id)
+        assert mandate is not None  # an item's mandate is the school's (a foreign key)
         revoked = bool(mandate.status == mq.ACTIVE and sepa.ends_mandate(m.return_reason))
         if revoked:
             revoke_in(self.rt, s, mandate, reason="bank_return", by=None, at=at)

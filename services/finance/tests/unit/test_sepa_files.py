@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 import xmlschema
@@ -20,7 +21,7 @@ SCHEMA = xmlschema.XMLSchema(pain008.SCHEMA_PATH)
 
 
 def _collection(n: int, seq: str = sepa.FRST, **kw) -> Collection:
-    base = dict(
+    base: dict[str, Any] = dict(
         end_to_end_id=f"E{n:032X}",
         amount_cents=1000 + n,
         sequence_type=seq,
