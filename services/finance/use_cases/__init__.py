@@ -16,6 +16,9 @@ takes the runtime (and what else ``app.py`` injects) and answers the API's proto
 - ``till``: the till's price list (TillService).
 - ``exports``: the accountant's exports of a date range (ExportsService), keyset pages and totals.
 - ``reconciliation``: one imported statement, movement by movement, with its outcome.
+- ``mandates``, ``auto_top_ups``, ``direct_debits``: SEPA direct debit (DirectDebitService): e-mandates,
+  automatic top-ups, collection batches and their pain.008 file; ``direct_debit_returns``: what a
+  statement import says of the batches (credits, returned debits).
 - ``common``: the clock, idempotency, periods, lines, loading invoices, crediting an invoice.
 
 How an invoice gets paid: ``domain.invoices.settle`` says what the money covers and what is left;
@@ -28,5 +31,6 @@ with the change or not at all): update_settings (finance.settings.updated, and
 finance.settings.iban_changed with the IBANs masked), create_wallet_type, create_invoice,
 bulk_create_invoices (finance.invoices.bulk_created, one entry per batch),
 issue_credit_note, record_top_up, record_sale, pay_invoice (staff callers), import_statement,
-assign_unmatched.
+assign_unmatched, revoke_mandate and set_auto_top_up (staff callers),
+create_batch (finance.direct_debits.batch_created).
 """
