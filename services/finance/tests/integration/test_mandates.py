@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import grpc
 import pytest
 
 from cartable.finance.v1 import sepa_pb2 as spb
+from cartable.finance.v1 import sepa_pb2_grpc
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from kit.service import start_grpc
 from services.finance.db.tables import mandates
-from services.finance.tests.conftest import MUM, STAFF, STRANGER, snapshot
+from services.finance.tests.conftest import MUM, SCHOOL, STAFF, STRANGER, error_code, md, snapshot
 from services.finance.tests.sepa_helpers import CREDITOR_ID, Sepa, published
 
 
@@ -181,3 +184,51 @@ def test_the_automatic_top_up_needs_a_mandate_and_amounts_in_range(sepa):
     with pytest.raises(Conflict) as empty:
         sepa.batch()
     assert empty.value.code == "batch_empty"
+
+
+def test_the_direct_debit_service_over_grpc(sepa, keys, finance_rt):
+    """Served beside FinanceService: a parent's token signs, a staff token may not (PERMISSION_DENIED),
+    the API's codes travel as FAILED_PRECONDITION, the file comes as XML."""
+    server = start_grpc(finance_rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    stub = sepa_pb2_grpc.DirectDebitServiceStub(channel)
+    try:
+        mum = keys.token(role="parent", school_id=SCHOOL, account_id=MUM.account_id, students={"emma": "1A"})
+        staff = keys.token(role="staff", school_id=SCHOOL, account_id=STAFF.account_id)
+        signed = stub.SignMandate(
+            spb.SignMandateRequest(iban="BE71096123456769", holder_name="Marie", accept=True),
+            metadata=md(mum),
+        )
+        assert signed.created and list(signed.mandate.student_ids) == ["emma"]
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SignMandate(
+                spb.SignMandateRequest(iban="BE71096123456769", holder_name="X", accept=True),
+                metadata=md(staff),
+            )
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SignMandate(
+                spb.SignMandateRequest(iban="BE00", holder_name="X", accept=True), metadata=md(mum)
+            )
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        day = sepa.collection_day(2).isoformat()
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.CreateDirectDebitBatch(
+                spb.CreateDirectDebitBatchRequest(collection_date=day), metadata=md(staff)
+            )
+        assert (
+            exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and error_code(exc.value) == "batch_empty"
+        )
+        sepa.world.invoice("emma", 1234, due_on=day)
+        batch = stub.CreateDirectDebitBatch(
+            spb.CreateDirectDebitBatchRequest(collection_date=day, idempotency_key="g1"), metadata=md(staff)
+        ).batch
+        got = stub.GetDirectDebitFile(spb.GetDirectDebitFileRequest(batch_id=batch.id), metadata=md(staff))
+        assert got.content_type == "application/xml" and got.filename == f"prelevements-{day}.xml"
+        assert b"<SeqTp>FRST</SeqTp>" in got.content and b"12.34" in got.content
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.ListDirectDebitBatches(spb.ListDirectDebitBatchesRequest(), metadata=md(mum))
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        channel.close()
+        server.stop(0)
