@@ -91,6 +91,12 @@ def iban_changed(**fields) -> Event:
     return Event("finance.settings.iban_changed.v1", ev.IbanChanged(**fields))
 
 
+def refund_created(**fields) -> Event:
+    """A manager refunded a wallet to a bank account (debited now, paid by a credit-transfer batch):
+    ``ev.RefundCreated``'s fields, the IBAN masked."""
+    return Event("finance.refund.created.v1", ev.RefundCreated(**fields))
+
+
 # --- SEPA direct debit (issue #18) -------------------------------------------------------------------
 
 

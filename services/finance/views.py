@@ -7,10 +7,11 @@ from datetime import datetime
 
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
+from cartable.finance.v1 import sepa_pb2 as spb
 from kit.epc import epc_payload, epc_qr_svg
 from kit.ogm import format_ogm
 from services.finance.db import utc
-from services.finance.domain.school_settings import DEFAULT_REMINDERS
+from services.finance.domain.school_settings import DEFAULT_REMINDERS, mask_iban
 
 DEFAULT_QR_TITLE = "Code QR du virement (EPC / SEPA)"
 
@@ -232,4 +233,33 @@ def sale_line(r) -> pb.SaleLine:
         wallet_name=r.name,
         student_id=r.student_id,
         childcare=r.childcare,
+    )
+
+
+def refund(r) -> spb.Refund:
+    """A ``refunds`` row read with its wallet's ``wallet_name`` (the IBAN masked)."""
+    return spb.Refund(
+        id=r.id,
+        wallet_id=r.wallet_id,
+        student_id=r.student_id,
+        wallet_name=r.wallet_name,
+        amount_cents=r.amount_cents,
+        iban_masked=mask_iban(r.iban),
+        holder_name=r.holder_name,
+        status="batched" if r.batch_id else "pending",
+        batch_id=r.batch_id or "",
+        created_at=rfc3339(r.created_at),
+        reason=r.reason,
+        balance_after_cents=r.balance_after_cents,
+    )
+
+
+def refund_batch(r) -> spb.RefundBatch:
+    return spb.RefundBatch(
+        id=r.id,
+        count=r.count,
+        total_cents=r.total_cents,
+        created_at=rfc3339(r.created_at),
+        message_id=r.message_id,
+        execution_date=r.execution_date.isoformat(),
     )
