@@ -28,6 +28,7 @@ from services.finance.db.tables import (
     wallet_types,
     wallets,
 )
+from services.finance.db.wallet_queries import chunks
 
 LIVE_TRIGGER = ("pending", "batched")
 _LIVE_TRIGGER_WHERE = text("status IN ('pending', 'batched')")
@@ -319,12 +320,11 @@ def items_by_end_to_end_id(
     s: Session, school_id: str, e2e_ids: Iterable[str], *, lock: bool = False
 ) -> dict[str, Row[Any]]:
     """The school's items by end-to-end id (locked, in id order, with ``lock``)."""
-    ids = sorted(set(e2e_ids))
-    if not ids:
-        return {}
-    q = select(it).where(it.c.school_id == school_id, it.c.end_to_end_id.in_(ids)).order_by(it.c.id)
-    rows = s.execute(q.with_for_update() if lock else q).all()
-    return {r.end_to_end_id: r for r in rows}
+    out: dict[str, Row[Any]] = {}
+    for chunk in chunks(sorted(set(e2e_ids))):
+        q = select(it).where(it.c.school_id == school_id, it.c.end_to_end_id.in_(chunk)).order_by(it.c.id)
+        out.update((r.end_to_end_id, r) for r in s.execute(q.with_for_update() if lock else q).all())
+    return out
 
 
 def pending_items_of(s: Session, batch_ids: Iterable[str], *, lock: bool = False) -> list[Row[Any]]:

@@ -46,6 +46,7 @@ __all__ = [
     "end_to_end_id",
     "ends_mandate",
     "find_message_id",
+    "is_end_to_end_id",
     "mandate_reference",
     "mandate_text",
     "mask_iban",
@@ -76,6 +77,7 @@ MANDATE_ENDING_REASONS = frozenset({"MD01", "MD07", "AC04", "AC01"})
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 _MESSAGE_ID = re.compile(r"DD[0-9]{12}[0-9A-F]{8}")
+_END_TO_END_ID = re.compile(r"E[0-9A-F]{32}")
 # The Latin characters every SEPA bank accepts (EPC guidelines); anything else becomes a space.
 _SEPA_CHARS = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]")
 
@@ -147,6 +149,11 @@ def payment_information_id(msg_id: str, sequence: str) -> str:
 def end_to_end_id() -> str:
     """A new collection's end-to-end id."""
     return "E" + secrets.token_hex(16).upper()
+
+
+def is_end_to_end_id(text: str) -> bool:
+    """Whether ``text`` may be one of finance's end-to-end ids (banks write their own in the field)."""
+    return bool(_END_TO_END_ID.fullmatch(text or ""))
 
 
 def find_message_id(*texts: str) -> tuple[str, str]:

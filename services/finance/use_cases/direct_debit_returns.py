@@ -124,9 +124,8 @@ class StatementDirectDebits:
 
     def _read(self, *, lock: bool) -> dict[str, Claim]:
         s, school = self.s, self.school
-        items = ddq.items_by_end_to_end_id(
-            s, school, {m.end_to_end_id for m, _k in self.movements if m.end_to_end_id}, lock=lock
-        )
+        e2e_ids = {m.end_to_end_id for m, _k in self.movements if sepa.is_end_to_end_id(m.end_to_end_id)}
+        items = ddq.items_by_end_to_end_id(s, school, e2e_ids, lock=lock)
         msg_ids = set()
         for m, _k in self.movements:
             if m.direction == CREDIT:
