@@ -32,6 +32,11 @@ student ("Prélèvement retourné", source ``reversal``, as for a chargeback), s
 reason meaning the mandate is gone (``domain.sepa.MANDATE_ENDING_REASONS``: MD01, ...) revokes the
 mandate (reason ``bank_return``). ``finance.direct_debit.returned.v1`` tells the parents.
 
+A return leaves the mandate's later collections RCUR, a returned FRST included (the EPC rulebook
+allows RCUR after a first collection since November 2016). A debit naming an item the bank has not
+credited yet (a reject before settlement) is left to the transfers' rules: recorded, not booked; the
+item stays pending, and a batch credit short of it is an unmatched transfer for the manager.
+
 Locks, in finance's order: the returned items' mandates, the batches and items, the excess transfers,
 then the invoices and wallets (with the transfers' own, so the import locks each once, in order).
 """
@@ -189,7 +194,7 @@ class StatementDirectDebits:
             b.unmatched(row, m, cents, reason, communication, outcome=claim.outcome)
             ddq.update_item(self.s, item_id, excess_transfer_id=b.unmatched_rows[-1]["id"])
         if m.direction == CREDIT:
-            b.credited += 1
+            b.credited += 1 if claim.credited_cents else 0
             b.credited_cents += claim.credited_cents
         else:
             b.debits += 1
@@ -240,7 +245,7 @@ class StatementDirectDebits:
                 )
             if excess:
                 claim.excess.append((item.id, excess, settlement.reason, format_ogm(item.remittance)))
-            claim.outcome, claim.invoice_id = "invoice", inv.id
+            claim.outcome, claim.invoice_id = ("invoice" if applied else "unmatched"), inv.id
         else:
             wallet = db.lock_wallet(s, school, item.wallet_id)
             tx_id = db.book(
