@@ -16,6 +16,7 @@ from services.finance.grpc_api import Servicer
 from services.finance.grpc_exports import registration as exports_registration
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
+from services.finance.refunds_api import registration as refunds_registration
 from services.finance.sepa_api import registration as sepa_registration
 from services.finance.till_api import registration as till_registration
 from services.finance.use_cases.bulk_invoices import BulkInvoices
@@ -102,6 +103,7 @@ def registrations(rt: Runtime) -> list[Registration]:
         till_registration(rt),
         exports_registration(rt),
         sepa_registration(rt),
+        refunds_registration(rt),
     ]
 
 
