@@ -12,7 +12,8 @@ from sqlalchemy import CursorResult, Row, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.refund_tables import refund_batches, refunds
-from services.finance.db.tables import mandate_students, mandates, wallet_types, wallets
+from services.finance.db.sepa_tables import mandate_students, mandates
+from services.finance.db.tables import wallet_types, wallets
 
 _REFUND = (*refunds.c, wallet_types.c.name.label("wallet_name"))
 # A batch as lists show it: everything but the file.
