@@ -37,6 +37,7 @@ from services.finance.tests.conftest import (
 from services.finance.tests.statement_builders import Mv, build_coda
 from services.finance.use_cases.direct_debits import DirectDebits
 from services.finance.use_cases.mandates import Mandates
+from services.finance.use_cases.refunds import Refunds
 from services.finance.use_cases.till import Till
 
 THEIRS = OTHER_SCHOOL_STAFF.school_id
@@ -485,3 +486,75 @@ def test_the_direct_debit_batches_list_only_the_callers_school(direct_debits):
 def test_every_id_field_of_every_direct_debit_rpc_is_in_the_matrix():
     service = spb.DESCRIPTOR.services_by_name["DirectDebitService"]
     assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(DD_CASES)
+
+
+# -- RefundService (refunds to a bank account and their credit-transfer batches: refunds_api.py) ------
+# CreateRefundBatch and ListRefundBatches take no id: they gather and list the caller's school's only.
+
+REFUND_CASES: dict[tuple[str, str], Build] = {
+    ("GetRefundProposal", "wallet_id"): lambda us, x: spb.GetRefundProposalRequest(wallet_id=x.wallet),
+    ("CreateRefund", "wallet_id"): lambda us, x: spb.CreateRefundRequest(
+        wallet_id=x.wallet,
+        iban="BE71096123456769",
+        holder_name="Parent",
+        amount_cents=100,
+        idempotency_key="k-rf",
+    ),
+    ("ListRefunds", "student_id"): lambda us, x: spb.ListRefundsRequest(student_id=x.student),
+    ("GetRefundBatchFile", "batch_id"): lambda us, x: spb.GetRefundBatchFileRequest(batch_id=x.refund_batch),
+}
+
+
+@pytest.fixture
+def refunds(schools):
+    """``schools`` with a refund of each school's wallet in a batch, and a RefundService stub."""
+    uc = Refunds(schools.rt)
+    for ids, who in ((schools.us, STAFF), (schools.them, OTHER_SCHOOL_STAFF)):
+        uc.create_refund(
+            who,
+            spb.CreateRefundRequest(
+                wallet_id=ids.wallet, iban="BE71096123456769", holder_name="Parent", amount_cents=1000
+            ),
+        )
+        ids.refund_batch = uc.create_batch(who, spb.CreateRefundBatchRequest()).batch.id
+    server = start_grpc(schools.rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield schools, sepa_pb2_grpc.RefundServiceStub(channel)
+    channel.close()
+    server.stop(0)
+
+
+REFUND_IDS = [f"{r}.{f}" for r, f in sorted(REFUND_CASES)]
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(REFUND_CASES), ids=REFUND_IDS)
+def test_a_refund_call_with_an_id_of_another_school_is_not_found_and_writes_nothing(refunds, rpc, field):
+    schools, stub = refunds
+    before = snapshot(schools.rt)
+    with pytest.raises(grpc.RpcError) as exc:
+        getattr(stub, rpc)(
+            REFUND_CASES[(rpc, field)](schools.us, schools.them), metadata=md(schools.staff), timeout=10
+        )
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND, exc.value.details()
+    assert snapshot(schools.rt) == before
+
+
+@pytest.mark.parametrize(("rpc", "field"), sorted(REFUND_CASES), ids=REFUND_IDS)
+def test_the_same_refund_call_with_our_own_ids_is_served(refunds, rpc, field):
+    schools, stub = refunds
+    getattr(stub, rpc)(
+        REFUND_CASES[(rpc, field)](schools.us, schools.us), metadata=md(schools.staff), timeout=10
+    )
+
+
+def test_the_refunds_and_their_batches_list_only_the_callers_school(refunds):
+    schools, stub = refunds
+    got = stub.ListRefundBatches(spb.ListRefundBatchesRequest(), metadata=md(schools.staff))
+    assert [b.id for b in got.items] == [schools.us.refund_batch]
+    got = stub.ListRefunds(spb.ListRefundsRequest(), metadata=md(schools.staff))
+    assert [r.wallet_id for r in got.items] == [schools.us.wallet]
+
+
+def test_every_id_field_of_every_refund_rpc_is_in_the_matrix():
+    service = spb.DESCRIPTOR.services_by_name["RefundService"]
+    assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(REFUND_CASES)
