@@ -5,7 +5,6 @@ mandates) is in ``gateway.api.direct_debits``. Only shapes are checked here; fin
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -27,9 +26,6 @@ from kit.errors import Forbidden, InvalidRequest
 from kit.money import MAX_CENTS
 
 bp = Blueprint("api_mandates", __name__)
-
-HOLDER_MAX = 70  # SEPA's name of the debtor: 70 characters
-IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}")
 
 
 # -- shapes -----------------------------------------------------------------------------------------
@@ -70,27 +66,8 @@ def require_parent():
 
 
 def mandate_request(data: dict) -> tuple[str, str]:
-    """(iban, holder_name) of a signature, every bad field named at once. The IBAN's shape only
-    (spaces dropped, capitals): its check digits and country are finance's rule."""
-    fields: dict[str, str] = {}
-    iban, holder = data.get("iban"), data.get("holder_name")
-    if not isinstance(iban, str) or not iban.strip():
-        fields["iban"] = "required"
-    else:
-        iban = re.sub(r"\s+", "", iban).upper()
-        if not IBAN_SHAPE.fullmatch(iban):
-            fields["iban"] = "not an IBAN"
-    if not isinstance(holder, str) or not holder.strip():
-        fields["holder_name"] = "required"
-    else:
-        holder = " ".join(holder.split())
-        if len(holder) > HOLDER_MAX:
-            fields["holder_name"] = f"at most {HOLDER_MAX} characters"
-    if data.get("accept") is not True:
-        fields["accept"] = "must be true: the parent accepts the mandate's text"
-    if fields:
-        raise InvalidRequest("the mandate cannot be signed as sent", fields=fields)
-    return str(iban), str(holder)
+    """(iban, holder_name) of a signature, every bad field named at once (``accept`` must be true)."""
+    return mandates.signature(data.get("iban"), data.get("holder_name"), data.get("accept"))
 
 
 def auto_top_up_request(data: dict) -> tuple[bool, int | None, int | None]:
@@ -214,7 +191,7 @@ OPENAPI: dict = {
                 obj(
                     {
                         "iban": S,
-                        "holder_name": {"type": "string", "minLength": 1, "maxLength": HOLDER_MAX},
+                        "holder_name": {"type": "string", "minLength": 1, "maxLength": mandates.HOLDER_MAX},
                         "accept": {"const": True},
                     },
                     ["iban", "holder_name", "accept"],

@@ -6,6 +6,8 @@ IBAN's check, the creditor id, which students a mandate covers, the amounts' ran
 
 from __future__ import annotations
 
+import re
+
 import grpc
 from flask import g, request
 
@@ -14,11 +16,13 @@ from gateway.calls import finance
 from gateway.clients import clients, metadata
 from gateway.i18n import current_lang
 from gateway.web import client_address
-from kit.errors import NotFound, from_rpc_error
+from kit.errors import InvalidRequest, NotFound, from_rpc_error
 
 # Signing writes the mandate, its evidence and its event in one transaction: more than a page's read.
 SIGN_TIMEOUT = 10.0
 USER_AGENT_MAX = 500
+HOLDER_MAX = 70  # the debtor's name in a SEPA file: 70 characters
+IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}")
 
 
 def _dd(method: str, req, timeout: float | None = None):
@@ -51,6 +55,28 @@ def family_mandate(mandate_id: str, student_id: str) -> sepa_pb2.Mandate:
     if found is None:
         raise NotFound("no such mandate")
     return found
+
+
+def signature(iban: object, holder_name: object, accept: object) -> tuple[str, str]:
+    """(iban, holder_name) of a signature as the API or a page received them, every bad field named
+    at once (InvalidRequest): the IBAN's shape only (spaces dropped, capitals; its check digits and
+    country are finance's rule), a holder of 1-70 characters, ``accept`` exactly true."""
+    fields: dict[str, str] = {}
+    iban_text = re.sub(r"\s+", "", iban).upper() if isinstance(iban, str) else ""
+    if not iban_text:
+        fields["iban"] = "required"
+    elif not IBAN_SHAPE.fullmatch(iban_text):
+        fields["iban"] = "not an IBAN"
+    holder = " ".join(holder_name.split()) if isinstance(holder_name, str) else ""
+    if not holder:
+        fields["holder_name"] = "required"
+    elif len(holder) > HOLDER_MAX:
+        fields["holder_name"] = f"at most {HOLDER_MAX} characters"
+    if accept is not True:
+        fields["accept"] = "must be true: the parent accepts the mandate's text"
+    if fields:
+        raise InvalidRequest("the mandate cannot be signed as sent", fields=fields)
+    return iban_text, holder
 
 
 def sign_mandate(iban: str, holder_name: str, accept: bool, key: str) -> sepa_pb2.SignMandateResponse:
