@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cartable.auth.v1 import auth_pb2_grpc
 from cartable.documents.v1 import documents_pb2_grpc
-from cartable.finance.v1 import finance_pb2_grpc
+from cartable.finance.v1 import exports_pb2_grpc, finance_pb2_grpc, sepa_pb2_grpc, till_pb2_grpc
 from cartable.meetings.v1 import meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2_grpc
@@ -26,6 +26,13 @@ STUBS = {
     "orders": orders_pb2_grpc.OrdersServiceStub,
     "notifications": notifications_pb2_grpc.NotificationsServiceStub,
     "meetings": meetings_pb2_grpc.MeetingsServiceStub,
+}
+# Services a server serves beside its main one, reached on that server's channel: name -> (server, stub).
+BESIDE = {
+    "till": ("finance", till_pb2_grpc.TillServiceStub),
+    "exports": ("finance", exports_pb2_grpc.ExportsServiceStub),
+    "direct_debits": ("finance", sepa_pb2_grpc.DirectDebitServiceStub),
+    "refunds": ("finance", sepa_pb2_grpc.RefundServiceStub),
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a
@@ -71,10 +78,12 @@ class Clients:
             return self._channels[service]
 
     def stub(self, service: str):
-        ch = self.channel(service)
+        """``service``'s stub: one of STUBS, or one of BESIDE on its server's channel."""
+        server, make = BESIDE[service] if service in BESIDE else (service, STUBS[service])
+        ch = self.channel(server)
         with self._lock:
             if service not in self._stubs:
-                self._stubs[service] = STUBS[service](ch)
+                self._stubs[service] = make(ch)
             return self._stubs[service]
 
     def health(self, service: str, timeout: float = 1.0) -> bool:

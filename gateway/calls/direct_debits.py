@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from flask import g
 
 from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import sepa_pb2, sepa_pb2_grpc
-from gateway.clients import clients, metadata, rpc_future
-from kit.errors import from_rpc_error
+from cartable.finance.v1 import sepa_pb2
+from gateway.clients import rpc, rpc_future
 
 # Building a batch reads every open invoice and wallet of the school's mandated families in one
 # transaction, and a file renders every item: more than the default deadline on a large school.
@@ -25,17 +23,7 @@ NAMES_TIMEOUT = 5.0
 
 def _dd(method: str, request, timeout: float | None = None):
     """``DirectDebitService.method`` on the finance server's channel, with the caller's identity."""
-    sess = g.get("session")
-    stub = sepa_pb2_grpc.DirectDebitServiceStub(clients().channel("finance"))
-    try:
-        return getattr(stub, method)(
-            request,
-            metadata=metadata(sess.identity_token if sess is not None else None),
-            timeout=timeout or clients().default_timeout,
-            wait_for_ready=True,
-        )
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
+    return rpc("direct_debits", method, request, timeout=timeout)
 
 
 # -- batches ----------------------------------------------------------------------------------------

@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import grpc
-from flask import g
-
 from cartable.finance.v1 import exports_pb2 as pb
-from cartable.finance.v1 import exports_pb2_grpc
-from gateway.clients import clients, metadata
-from kit.errors import from_rpc_error
+from gateway.clients import rpc
 
 NAMES = ("invoices", "payments", "operations", "sales")
 PAGE_ROWS = 1000  # rows per ListExportRows call: one page of the CSV stream
@@ -22,17 +17,7 @@ EXPORT_TIMEOUT = 20.0
 
 def _exports(method: str, request, timeout: float | None = None):
     """``ExportsService.method`` on the finance server's channel, with the caller's identity token."""
-    sess = g.get("session")
-    stub = exports_pb2_grpc.ExportsServiceStub(clients().channel("finance"))
-    try:
-        return getattr(stub, method)(
-            request,
-            metadata=metadata(sess.identity_token if sess is not None else None),
-            timeout=timeout or clients().default_timeout,
-            wait_for_ready=True,
-        )
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
+    return rpc("exports", method, request, timeout=timeout)
 
 
 def export_page(name: str, first: str, last: str, cursor: str = "", limit: int = PAGE_ROWS):

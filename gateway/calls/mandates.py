@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 
-import grpc
-from flask import g, request
+from flask import request
 
-from cartable.finance.v1 import sepa_pb2, sepa_pb2_grpc
+from cartable.finance.v1 import sepa_pb2
 from gateway.calls import finance
-from gateway.clients import clients, metadata
+from gateway.clients import rpc
 from gateway.i18n import current_lang
 from gateway.web import client_address
-from kit.errors import InvalidRequest, NotFound, from_rpc_error
+from kit.errors import InvalidRequest, NotFound
 
 # Signing writes the mandate, its evidence and its event in one transaction: more than a page's read.
 SIGN_TIMEOUT = 10.0
@@ -27,17 +26,7 @@ IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}")
 
 def _dd(method: str, req, timeout: float | None = None):
     """``DirectDebitService.method`` on the finance server's channel, with the caller's identity."""
-    sess = g.get("session")
-    stub = sepa_pb2_grpc.DirectDebitServiceStub(clients().channel("finance"))
-    try:
-        return getattr(stub, method)(
-            req,
-            metadata=metadata(sess.identity_token if sess is not None else None),
-            timeout=timeout or clients().default_timeout,
-            wait_for_ready=True,
-        )
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
+    return rpc("direct_debits", method, req, timeout=timeout)
 
 
 # -- mandates ---------------------------------------------------------------------------------------

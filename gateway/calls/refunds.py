@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from flask import g
 
 from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import finance_pb2, sepa_pb2, sepa_pb2_grpc
-from gateway.clients import clients, metadata, rpc_future
+from cartable.finance.v1 import finance_pb2, sepa_pb2
+from gateway.clients import rpc, rpc_future
 from kit.errors import from_rpc_error
 
 # Creating a refund or a batch writes the ledger, the refund(s), the outbox and (a batch) builds and
@@ -24,17 +23,7 @@ LOOKUP_TIMEOUT = 5.0
 
 def _refunds(method: str, req, timeout: float | None = None):
     """``RefundService.method`` on the finance server's channel, with the caller's identity token."""
-    sess = g.get("session")
-    stub = sepa_pb2_grpc.RefundServiceStub(clients().channel("finance"))
-    try:
-        return getattr(stub, method)(
-            req,
-            metadata=metadata(sess.identity_token if sess is not None else None),
-            timeout=timeout or clients().default_timeout,
-            wait_for_ready=True,
-        )
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
+    return rpc("refunds", method, req, timeout=timeout)
 
 
 def proposal(wallet_id: str) -> sepa_pb2.GetRefundProposalResponse:

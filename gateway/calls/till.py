@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import grpc
-from flask import g
 
 from cartable.auth.v1 import auth_pb2
-from cartable.finance.v1 import finance_pb2, till_pb2, till_pb2_grpc
+from cartable.finance.v1 import finance_pb2, till_pb2
 from gateway.calls import finance
-from gateway.clients import clients, metadata, rpc_future
+from gateway.clients import rpc, rpc_future
 from kit.errors import NotFound, from_rpc_error
 
 SEARCH_LIMIT = 20
@@ -24,17 +23,7 @@ ITEM_FIELDS = ("label", "price_cents", "wallet_type_id", "childcare", "position"
 
 def _till(method: str, request, timeout: float | None = None):
     """``TillService.method`` on the finance server's channel, with the caller's identity token."""
-    sess = g.get("session")
-    stub = till_pb2_grpc.TillServiceStub(clients().channel("finance"))
-    try:
-        return getattr(stub, method)(
-            request,
-            metadata=metadata(sess.identity_token if sess is not None else None),
-            timeout=timeout or clients().default_timeout,
-            wait_for_ready=True,
-        )
-    except grpc.RpcError as exc:
-        raise from_rpc_error(exc) from None
+    return rpc("till", method, request, timeout=timeout)
 
 
 # -- the price list ---------------------------------------------------------------------------------
@@ -139,13 +128,7 @@ def counter(student_id: str) -> tuple[auth_pb2.Student, list[finance_pb2.Wallet]
     wallets = rpc_future(
         "finance", "ListWallets", finance_pb2.ListWalletsRequest(student_id=student_id), timeout=5.0
     )
-    sess = g.get("session")
-    items = till_pb2_grpc.TillServiceStub(clients().channel("finance")).ListTillItems.future(
-        till_pb2.ListTillItemsRequest(),
-        metadata=metadata(sess.identity_token if sess is not None else None),
-        timeout=5.0,
-        wait_for_ready=True,
-    )
+    items = rpc_future("till", "ListTillItems", till_pb2.ListTillItemsRequest(), timeout=5.0)
     futures = (student, wallets, items)
     try:
         found = list(student.result().students)
