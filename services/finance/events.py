@@ -116,6 +116,15 @@ def auto_top_up_triggered(**fields) -> Event:
     return Event("finance.auto_top_up.triggered.v1", ev.AutoTopUpTriggered(**fields))
 
 
+def direct_debit_scheduled(collections: list[ev.ScheduledCollection] | None = None, **fields) -> Event:
+    """A new batch will collect on a mandate (SEPA's pre-notification; notifications tells the
+    parents): ``ev.DirectDebitScheduled``'s fields, its ``items`` the ``collections`` and
+    ``total_cents`` their sum."""
+    items = list(collections or ())
+    msg = ev.DirectDebitScheduled(items=items, total_cents=sum(i.amount_cents for i in items), **fields)
+    return Event("finance.direct_debit.scheduled.v1", msg)
+
+
 def direct_debit_collected(**fields) -> Event:
     """The bank credited a batch item: ``ev.DirectDebitCollected``'s fields."""
     return Event("finance.direct_debit.collected.v1", ev.DirectDebitCollected(**fields))

@@ -31,6 +31,7 @@ EVENT_TYPES: dict[str, type[Message]] = {
     "finance.auto_top_up.triggered.v1": ev.AutoTopUpTriggered,
     "finance.direct_debit.collected.v1": ev.DirectDebitCollected,
     "finance.direct_debit.returned.v1": ev.DirectDebitReturned,
+    "finance.direct_debit.scheduled.v1": ev.DirectDebitScheduled,
     "finance.payment.received.v1": ev.PaymentReceived,
 }
 

@@ -14,7 +14,10 @@ waits, or is seen), each student collected on the newest active mandate covering
 3. the items are inserted with ``ON CONFLICT DO NOTHING`` on the live partial unique indexes: what a
    concurrent batch took first is skipped, so no invoice or trigger is ever in two live batches;
 4. each item's sequence type is FRST while its mandate had no collection, RCUR after; the mandates
-   are then marked first collected.
+   are then marked first collected;
+5. SEPA's pre-notification: one ``finance.direct_debit.scheduled.v1`` per mandate collected on (the
+   amount, the collection date, the mandate and creditor, each item), in the batch's transaction
+   through the outbox; a replay of the key answers the stored batch and publishes nothing again.
 
 Nothing to collect: 409 ``batch_empty`` (and nothing is written). Triggers left pending for a student
 who has no active mandate any more are withdrawn on the way (a revocation racing a sale).
@@ -28,11 +31,12 @@ revoked mandate's items are no longer withdrawn from it (the bank has them).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from schwifty import IBAN
 from sqlalchemy.orm import Session
 
+from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import sepa_pb2 as spb
 from kit import audit
 from kit.db import aware
@@ -41,7 +45,7 @@ from kit.identity import Identity
 from kit.money import format_eur
 from kit.paging import decode_cursor, encode_cursor, page_size
 from kit.service import Runtime
-from services.finance import db, sepa_views
+from services.finance import db, events, sepa_views
 from services.finance.db import direct_debit_queries as ddq
 from services.finance.db import mandate_queries as mq
 from services.finance.domain import pain008, sepa
@@ -68,6 +72,58 @@ def _batch_message(s: Session, row, *, with_items: bool = False) -> spb.DirectDe
     return sepa_views.batch(row, totals, ddq.items_of(s, [row.id]) if with_items else ())
 
 
+def _pre_notifications(
+    items: list[dict],
+    invoices: list,
+    triggers: list,
+    mandates: dict,
+    creditor: pain008.Creditor,
+    collection: date,
+) -> list[events.Event]:
+    """SEPA's pre-notification of a new batch: one ``finance.direct_debit.scheduled.v1`` per mandate
+    it collects on, with that mandate's ``items`` (the rows inserted), their amounts and what each is
+    (``invoices`` and ``triggers``: the rows they were made from; ``mandates``: by student)."""
+    by_invoice = {r.id: r for r in invoices}
+    by_trigger = {r.id: r for r in triggers}
+    mandate_rows = {m.id: m for m in mandates.values()}
+    grouped: dict[str, list[ev.ScheduledCollection]] = {}
+    for item in items:
+        inv = by_invoice.get(item["invoice_id"]) if item["invoice_id"] else None
+        trigger = by_trigger.get(item["trigger_id"]) if item["trigger_id"] else None
+        grouped.setdefault(item["mandate_id"], []).append(
+            ev.ScheduledCollection(
+                kind=item["kind"],
+                student_id=item["student_id"],
+                amount_cents=item["amount_cents"],
+                invoice_id=item["invoice_id"] or "",
+                invoice_number=inv.number if inv is not None else "",
+                invoice_title=inv.title if inv is not None else "",
+                wallet_id=item["wallet_id"] or "",
+                wallet_name=trigger.name if trigger is not None else "",
+            )
+        )
+    out = []
+    for mandate_id in sorted(grouped):
+        m = mandate_rows[mandate_id]
+        out.append(
+            events.direct_debit_scheduled(
+                grouped[mandate_id],
+                school_id=m.school_id,
+                batch_id=items[0]["batch_id"],
+                mandate_id=m.id,
+                mandate_reference=m.reference,
+                parent_account_id=m.parent_account_id,
+                holder_name=m.holder_name,
+                iban_last4=m.iban[-4:],
+                iban_masked=sepa.mask_iban(m.iban),
+                creditor_id=creditor.creditor_id,
+                school_name=creditor.name,
+                collection_date=collection.isoformat(),
+            )
+        )
+    return out
+
+
 class DirectDebits:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -88,7 +144,7 @@ class DirectDebits:
         due_by = common.parse_date(req.invoices_due_by, "invoices_due_by") or collection
 
         def work(s: Session) -> spb.CreateDirectDebitBatchResponse:
-            _creditor(s, who.school_id)
+            creditor = _creditor(s, who.school_id)
             at = common.now(self.rt)
             mandates = mq.active_mandates(s, who.school_id, lock="update")
             students = sorted(mandates)
@@ -122,6 +178,9 @@ class DirectDebits:
             if not inserted:
                 raise Conflict("nothing to collect", code="batch_empty")
             mq.set_first_collected(s, {r["mandate_id"] for r in rows if r["id"] in inserted})
+            taken = [r for r in rows if r["id"] in inserted]
+            for event in _pre_notifications(taken, invoices, triggers, mandates, creditor, collection):
+                events.record(self.rt, s, who.school_id, event)
             batch = _batch_message(s, ddq.batch_row(s, who.school_id, batch_id))
             audit.record(
                 self.rt,

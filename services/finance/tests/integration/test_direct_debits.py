@@ -14,7 +14,7 @@ import pytest
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import sepa_pb2 as spb
 from kit.errors import Conflict, Forbidden, InvalidRequest
-from services.finance.tests.conftest import MUM, STAFF, assert_ledger_invariants
+from services.finance.tests.conftest import MUM, SCHOOL, STAFF, STRANGER, assert_ledger_invariants
 from services.finance.tests.sepa_helpers import CREDITOR_ID, Sepa, published
 from services.finance.tests.statement_builders import Mv
 
@@ -146,6 +146,68 @@ def test_a_batch_collects_each_item_once_and_every_wallet_under_its_threshold(se
     assert exc.value.code == "batch_empty"
     later = sepa.batch(key="k3", days=40)  # the later invoice once it is due by the date
     assert [(i.kind, i.amount_cents) for i in sepa.items(later.id)] == [("invoice", 900)]
+
+
+def test_a_batch_pre_notifies_each_family_once_with_its_amount_date_and_collections(sepa):
+    """SEPA's pre-notification: one finance.direct_debit.scheduled.v1 per mandate of the batch, in its
+    transaction; none for a replay of the key, a refused batch or a family the batch does not debit."""
+    world, rt = sepa.world, sepa.rt
+    mum = sepa.sign()  # Emma and Léo
+    other = sepa.sign(STRANGER, iban="BE68 5390 0754 7034", holder_name="Tom Brown")  # Noah
+    sepa.set_auto(world.wallet("leo").id, threshold=500, amount=1000)  # 0 under 500
+    a = world.invoice("emma", 1800, title="Classe verte", due_on=sepa.collection_day(1).isoformat())
+    b = world.invoice("leo", 2200, title="Piscine", due_on=sepa.collection_day(2).isoformat())
+    c = world.invoice("noah", 700, title="Théâtre", due_on=sepa.collection_day(1).isoformat())
+    world.invoice("emma", 900, title="Plus tard", due_on=sepa.collection_day(30).isoformat())
+
+    batch = sepa.batch(key="k1", days=5)
+    scheduled = published(rt, "finance.direct_debit.scheduled.v1")
+    assert len(scheduled) == 2  # one per family (mandate), not one per item
+    by_mandate = {e.mandate_id: e for e in scheduled}
+    assert set(by_mandate) == {mum.id, other.id}
+    assert sum(e.total_cents for e in scheduled) == batch.total_cents == 1800 + 2200 + 1000 + 700
+    day = sepa.collection_day(5).isoformat()
+    for event, mandate, holder in (
+        (by_mandate[mum.id], mum, "Marie Dupont"),
+        (by_mandate[other.id], other, "Tom Brown"),
+    ):
+        assert (event.school_id, event.batch_id, event.collection_date) == (SCHOOL, batch.id, day)
+        assert (event.mandate_reference, event.parent_account_id) == (
+            mandate.reference,
+            mandate.parent_account_id,
+        )
+        assert (event.iban_last4, event.iban_masked, event.holder_name) == (
+            mandate.iban_last4,
+            mandate.iban_masked,
+            holder,
+        )
+        assert (event.creditor_id, event.school_name) == (CREDITOR_ID, "École Saint-Joseph")
+        assert event.total_cents == sum(i.amount_cents for i in event.items)
+    family = by_mandate[mum.id]
+    assert family.total_cents == 5000 and family.iban_last4 == "6769"
+    assert sorted(
+        (i.kind, i.student_id, i.amount_cents, i.invoice_number, i.invoice_title, i.wallet_name)
+        for i in family.items
+    ) == [
+        ("invoice", "emma", 1800, a.number, "Classe verte", ""),
+        ("invoice", "leo", 2200, b.number, "Piscine", ""),
+        ("top_up", "leo", 1000, "", "", "Repas"),
+    ]
+    assert {i.invoice_id for i in family.items if i.kind == "invoice"} == {a.id, b.id}
+    assert [i.wallet_id for i in family.items if i.kind == "top_up"] == [world.wallet("leo").id]
+    assert [(i.kind, i.invoice_id, i.amount_cents) for i in by_mandate[other.id].items] == [
+        ("invoice", c.id, 700)
+    ]
+
+    assert sepa.batch(key="k1", days=5).id == batch.id  # a replay: the stored batch, told once
+    with pytest.raises(Conflict):
+        sepa.batch(key="k2", days=5)  # nothing left: no batch, nothing told
+    assert len(published(rt, "finance.direct_debit.scheduled.v1")) == 2
+
+    later = sepa.batch(key="k3", days=40)  # only Emma's later invoice: only her family is told
+    (told,) = published(rt, "finance.direct_debit.scheduled.v1")[2:]
+    assert (told.batch_id, told.mandate_id, told.total_cents) == (later.id, mum.id, 900)
+    assert told.collection_date == sepa.collection_day(40).isoformat()
 
 
 def test_revoked_mandates_collect_nothing_and_their_unsent_items_are_withdrawn(sepa):
