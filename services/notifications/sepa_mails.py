@@ -7,7 +7,11 @@
 - finance.direct_debit.returned.v1: the parents are told what the bank did not pay, why in words, and
   what to do (pay the invoice another way; sign a new mandate when the return cancelled it); the
   reminders' book opens the invoice again, so that its overdue reminders resume;
-- finance.refund.created.v1: the parents are told the amount and the (masked) account it goes to.
+- finance.refund.created.v1: the parents are told the amount and the (masked) account it goes to;
+- finance.direct_debit.scheduled.v1 (SEPA's pre-notification, one per mandate of a new batch): the
+  amount, the collection date, the mandate's reference, the creditor id, the masked account and what
+  is collected, to the parents of the students collected for and to the signer: the signer reads
+  every collection (the account is theirs), another parent those of their own children.
 
 As in ``handlers.py``, each handler runs in the consumer's transaction (the inbox makes it once per
 event) and only queues rows for the mailer; the (event_id, kind, recipient) key keeps one mail per
@@ -30,8 +34,10 @@ from services.notifications.domain import formatting, sepa
 from services.notifications.domain.mail import (
     AUTO_TOP_UP,
     DIRECT_DEBIT_RETURNED,
+    DIRECT_DEBIT_SCHEDULED,
     MANDATE_SIGNED,
     REFUND_CREATED,
+    language_or_default,
 )
 from services.notifications.handlers import MailQueue
 
@@ -47,6 +53,36 @@ def covered_student_names(s: Session, school_id: str, account_id: str, student_i
         if name:
             names.append(name)
     return names
+
+
+def scheduled_values(
+    ev: finance_events.DirectDebitScheduled, account_id: str, own: dict[str, str], known: dict[str, str]
+) -> dict:
+    """The pre-notification's values for one recipient: every collection for the mandate's signer,
+    those of their own children (``own``: student -> their name for the child) for another parent;
+    ``known``: a name the book has for each student. ``partial``: some collections are not listed."""
+    shown = [i for i in ev.items if account_id == ev.parent_account_id or i.student_id in own]
+    return {
+        "school_name": ev.school_name,
+        "creditor_id": ev.creditor_id,
+        "mandate_reference": ev.mandate_reference,
+        "iban_masked": ev.iban_masked,
+        "holder_name": ev.holder_name,
+        "collection_date": ev.collection_date,
+        "total_cents": sum(i.amount_cents for i in shown),
+        "items": [
+            {
+                "kind": i.kind,
+                "student": own.get(i.student_id) or known.get(i.student_id, ""),
+                "invoice_number": i.invoice_number,
+                "invoice_title": i.invoice_title,
+                "wallet_name": i.wallet_name,
+                "amount_cents": i.amount_cents,
+            }
+            for i in shown
+        ],
+        "partial": len(shown) < len(ev.items),
+    }
 
 
 def bindings(rt: Runtime, mails: MailQueue | None = None) -> dict[str, Binding]:
@@ -126,8 +162,40 @@ def bindings(rt: Runtime, mails: MailQueue | None = None) -> dict[str, Binding]:
         }
         mails.to_parents(s, env, REFUND_CREATED, ev.student_id, values)
 
+    def direct_debit_scheduled(
+        s: Session, env: envelope_pb2.Envelope, ev: finance_events.DirectDebitScheduled
+    ) -> None:
+        parents: dict[str, db.Contact] = {}
+        own: dict[str, dict[str, str]] = {}  # parent -> {student: their name for the child}
+        known: dict[str, str] = {}
+        for sid in dict.fromkeys(i.student_id for i in ev.items):
+            for p in db.parents_of_student(s, env.school_id, sid):
+                parents.setdefault(p.account_id, p)
+                own.setdefault(p.account_id, {})[sid] = p.student_name
+                if p.student_name:
+                    known.setdefault(sid, p.student_name)
+        for account_id, p in parents.items():
+            if not p.preferences.wants(DIRECT_DEBIT_SCHEDULED):
+                continue
+            mails.to_address(
+                s,
+                env,
+                DIRECT_DEBIT_SCHEDULED,
+                email=p.email,
+                name=p.display_name,
+                lang=language_or_default(p.preferences.language, p.language),
+                account_id=account_id,
+                values=scheduled_values(ev, account_id, own[account_id], known) | {"link": mails.portal},
+            )
+        if ev.parent_account_id and ev.parent_account_id not in parents:  # the signer, as a debtor
+            values = scheduled_values(ev, ev.parent_account_id, {}, known) | {"link": mails.portal}
+            mails.to_account(s, env, DIRECT_DEBIT_SCHEDULED, ev.parent_account_id, values)
+
     return {
         "finance.mandate.signed.v1": Binding(finance_events.MandateSigned, mandate_signed),
+        "finance.direct_debit.scheduled.v1": Binding(
+            finance_events.DirectDebitScheduled, direct_debit_scheduled
+        ),
         "finance.auto_top_up.triggered.v1": Binding(finance_events.AutoTopUpTriggered, auto_top_up_triggered),
         "finance.direct_debit.returned.v1": Binding(
             finance_events.DirectDebitReturned, direct_debit_returned

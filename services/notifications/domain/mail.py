@@ -25,7 +25,8 @@ MANDATE_SIGNED = "mandate_signed"
 AUTO_TOP_UP = "auto_top_up"
 DIRECT_DEBIT_RETURNED = "direct_debit_returned"
 REFUND_CREATED = "refund_created"
-SEPA_KINDS = (MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, REFUND_CREATED)
+DIRECT_DEBIT_SCHEDULED = "direct_debit_scheduled"  # SEPA's pre-notification of a collection
+SEPA_KINDS = (MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, REFUND_CREATED, DIRECT_DEBIT_SCHEDULED)
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
@@ -47,8 +48,11 @@ SENSITIVE_KINDS = frozenset({TOKEN})
 # changed by someone who stole a manager's password must reach the others). No "choose your mails" footer.
 # The direct-debit mails too: the confirmation of a mandate signed in the parent's name, the notice
 # before an automatic top-up is collected from their account (the mandate confirmation promises it) and a
-# debit the bank returned (something is owed again, or the mandate was cancelled).
-MANDATORY_KINDS = frozenset({TOKEN, IBAN_CHANGED, MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED})
+# debit the bank returned (something is owed again, or the mandate was cancelled), and the
+# pre-notification of each collection (its amount and date: SEPA's rules require it).
+MANDATORY_KINDS = frozenset(
+    {TOKEN, IBAN_CHANGED, MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, DIRECT_DEBIT_SCHEDULED}
+)
 
 
 def language_or_default(*candidates: str | None) -> str:

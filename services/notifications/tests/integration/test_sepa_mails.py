@@ -1,6 +1,7 @@
 """Finance's SEPA events become mails: the mandate's confirmation to the parent who signed, the notice
-of an automatic top-up, a debit the bank returned and a refund to the student's parents, each once per
-event, in each parent's language."""
+of an automatic top-up, a debit the bank returned and a refund to the student's parents, and a
+collection's pre-notification to the signer (all of it) and the other parents (their children's part),
+each once per event, in each parent's language."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from sqlalchemy import func, select
 from cartable.finance.v1 import events_pb2 as fin
 from services.notifications import db_reminders
 from services.notifications.db import outgoing_mails
-from services.notifications.tests.conftest import add_parent, choose, drain, event_body, html_of, text_of
+from services.notifications.tests.conftest import (
+    SCHOOL,
+    add_parent,
+    choose,
+    drain,
+    event_body,
+    html_of,
+    text_of,
+)
 
 EMMA, LUCAS = "stu-emma", "stu-lucas"
 
@@ -284,3 +293,97 @@ def test_a_refund_tells_the_parents_the_amount_and_the_masked_account(
     assert "Solde du portefeuille après remboursement : 0,00\u00a0€" in text
     assert "BE68539007547034" not in text
     assert "Courriels" in text  # optional: the footer says where to choose
+
+
+def scheduled(signer: str = "acc-marie") -> fin.DirectDebitScheduled:
+    return fin.DirectDebitScheduled(
+        school_id=SCHOOL,
+        batch_id="b-1",
+        mandate_id="man-1",
+        mandate_reference="CART-2026-000123",
+        parent_account_id=signer,
+        holder_name="Marie Dupont",
+        iban_last4="7034",
+        iban_masked="BE68 **** **** 7034",
+        creditor_id="BE69ZZZ0123456789",
+        school_name="École Sainte-Marie",
+        collection_date="2026-12-15",
+        total_cents=3800,
+        items=[
+            fin.ScheduledCollection(
+                kind="invoice",
+                student_id=EMMA,
+                amount_cents=1800,
+                invoice_id="inv-1",
+                invoice_number="2026-0042",
+                invoice_title="Classe verte",
+            ),
+            fin.ScheduledCollection(
+                kind="top_up", student_id=LUCAS, amount_cents=2000, wallet_id="w-2", wallet_name="Garderie"
+            ),
+        ],
+    )
+
+
+def test_a_scheduled_collection_tells_the_signer_all_of_it_and_another_parent_their_childs_part(
+    consumer, notifications_rt, mailer, smtp_catcher
+):
+    family(consumer)
+    choose(notifications_rt, "acc-marie", payments=False, invoices=False)  # cannot turn it off
+    body = event_body("finance.direct_debit.scheduled.v1", scheduled())
+    assert consumer.handle(body) == "handled"
+    assert consumer.handle(body) == "duplicate"
+    drain(mailer)
+    got = by_recipient(smtp_catcher)
+    assert set(got) == {"marie@example.be", "els@example.be"}  # not Tom: another family
+    assert mails_of(notifications_rt, "direct_debit_scheduled") == 2
+    fr = got["marie@example.be"]
+    assert fr["Subject"] == "Prochain prélèvement : 38,00\u00a0€ le 15 décembre 2026"
+    text = one_line(text_of(fr))
+    for expected in (
+        "École Sainte-Marie prélèvera 38,00\u00a0€ par domiciliation européenne SEPA le 15 décembre 2026",
+        "Montant prélevé : 38,00\u00a0€",
+        "Date du prélèvement : 15 décembre 2026",
+        "Compte débité : BE68 **** **** 7034 (Marie Dupont)",
+        "Référence du mandat : CART-2026-000123",
+        "Créancier : École Sainte-Marie (identifiant BE69ZZZ0123456789)",
+        "- facture 2026-0042 – Classe verte (Emma) : 18,00\u00a0€",
+        "- recharge du portefeuille « Garderie » (Lucas) : 20,00\u00a0€",
+        "https://cartable.example/",
+    ):
+        assert expected in text, expected
+    assert "Seuls les prélèvements" not in text and "Courriels" not in text  # all of it; not optional
+    assert "<strong>15 décembre 2026</strong>" in html_of(fr)
+
+    nl = got["els@example.be"]  # Emma's other parent: Emma's collection only, in Dutch
+    assert nl["Subject"] == "Volgende inning: €\u00a018,00 op 15 december 2026"
+    nl_text = one_line(text_of(nl))
+    for expected in (
+        "Bedrag dat wordt geïnd: €\u00a018,00",
+        "Datum van de inning: 15 december 2026",
+        "Mandaatreferentie: CART-2026-000123",
+        "identificatienummer BE69ZZZ0123456789",
+        "- factuur 2026-0042 – Classe verte (Emma): €\u00a018,00",
+        "Deze e-mail vermeldt alleen de inningen die uw kinderen betreffen.",
+    ):
+        assert expected in nl_text, expected
+    assert "Garderie" not in nl_text and "Lucas" not in nl_text
+
+
+def test_the_signer_is_told_of_a_scheduled_collection_even_when_the_book_lists_none_of_the_children(
+    consumer, notifications_rt, mailer, smtp_catcher
+):
+    family(consumer)
+    consumer.handle(event_body("finance.direct_debit.scheduled.v1", scheduled(signer="acc-tom")))
+    drain(mailer)
+    got = by_recipient(smtp_catcher)
+    assert set(got) == {"marie@example.be", "els@example.be", "tom@example.be"}
+    en = one_line(text_of(got["tom@example.be"]))
+    assert got["tom@example.be"]["Subject"] == "Next collection: €38.00 on 15 December 2026"
+    for expected in (
+        "- invoice 2026-0042 – Classe verte (Emma): €18.00",
+        '- top-up of the wallet "Garderie" (Lucas): €20.00',
+        "Creditor: École Sainte-Marie (identifier BE69ZZZ0123456789)",
+    ):
+        assert expected in en, expected
+    assert "only the collections" not in en

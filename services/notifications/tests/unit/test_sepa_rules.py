@@ -8,6 +8,7 @@ from services.notifications.domain import sepa
 from services.notifications.domain.mail import (
     AUTO_TOP_UP,
     DIRECT_DEBIT_RETURNED,
+    DIRECT_DEBIT_SCHEDULED,
     MANDATE_SIGNED,
     REFUND_CREATED,
     Preferences,
@@ -43,5 +44,6 @@ def test_mandate_top_up_and_return_mails_cannot_be_turned_off_but_a_refund_follo
     assert (
         nothing.wants(MANDATE_SIGNED) and nothing.wants(AUTO_TOP_UP) and nothing.wants(DIRECT_DEBIT_RETURNED)
     )
+    assert nothing.wants(DIRECT_DEBIT_SCHEDULED)  # SEPA's pre-notification of each collection
     assert not nothing.wants(REFUND_CREATED)
     assert Preferences().wants(REFUND_CREATED)

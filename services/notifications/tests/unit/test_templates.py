@@ -128,6 +128,35 @@ SAMPLES |= {
         balance_after_cents=0,
         link="https://x/",
     ),
+    "direct_debit_scheduled": dict(
+        school_name="École Sainte-Marie",
+        creditor_id="BE69ZZZ0123456789",
+        mandate_reference="CART-2026-000123",
+        iban_masked="BE68 **** **** 7034",
+        holder_name="Marie Dupont",
+        collection_date="2026-12-15",
+        total_cents=3800,
+        items=[
+            dict(
+                kind="invoice",
+                student="Emma",
+                invoice_number="2026-0042",
+                invoice_title="Classe verte",
+                wallet_name="",
+                amount_cents=1800,
+            ),
+            dict(
+                kind="top_up",
+                student="Lucas",
+                invoice_number="",
+                invoice_title="",
+                wallet_name="Garderie",
+                amount_cents=2000,
+            ),
+        ],
+        partial=True,
+        link="https://x/",
+    ),
 }
 
 
