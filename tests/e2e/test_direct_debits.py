@@ -1,28 +1,41 @@
 """Direct-debit collections through the whole suite (issue #18): a parent signs an e-mandate through the
 API and turns on an automatic top-up, an invoice is issued and a canteen sale takes the wallet under
-its threshold; the manager creates a batch through the API (once per Idempotency-Key), downloads its
-pain.008 file, which validates against sepaxml's pain.008.001.02.xsd and names the mandate (FRST); the
-parent sees the invoice and the top-up pending collection; a CODA statement crediting the batch pays
-the invoice and credits the wallet; then a camt.053 statement returning the invoice's debit (AM04)
-reopens the invoice, and the batch's page says why in words. Refusals: bad dates on their fields, a
-date not after today, nothing left to collect (409 batch_empty), a school without a creditor id (409
-method_disabled), another school's batch (404), parents (403)."""
+its threshold; the manager creates a batch through the API (once per Idempotency-Key), the parent is
+mailed its pre-notification (the amount, the date, the mandate, each collection) once, the manager
+downloads its pain.008 file, which validates against sepaxml's pain.008.001.02.xsd and names the
+mandate (FRST); the parent sees the invoice and the top-up pending collection; a CODA statement
+crediting the batch pays the invoice and credits the wallet; then a camt.053 statement returning the
+invoice's debit (AM04) reopens the invoice, and the batch's page says why in words. Refusals: bad dates
+on their fields, a date not after today, nothing left to collect (409 batch_empty), a school without a
+creditor id (409 method_disabled), another school's batch (404), parents (403)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sepaxml  # type: ignore[import-untyped]
 import xmlschema
 
-from kit.dates import BRUSSELS
+from kit.dates import BRUSSELS, format_date
+from kit.money import format_eur
+from kit.testing import wait_for
 from services.finance.tests.statement_builders import SCHOOL_IBAN, Mv, build_camt053, build_coda
-from tests.factories import ParentClient, StaffClient, expect, new_family, new_school, unique
+from tests.factories import (
+    ParentClient,
+    StaffClient,
+    expect,
+    mail_text,
+    mails_to,
+    new_family,
+    new_school,
+    unique,
+)
 
 CREDITOR_ID = "BE69ZZZ050D000000008"
 PARENT_IBAN = "BE71 0961 2345 6769"
@@ -144,11 +157,39 @@ def test_a_batch_is_collected_by_the_bank_then_a_debit_returned(suite, schema):
     # the batch, once per key
     batch_body = {"collection_date": day(3), "invoices_due_by": day(3)}
     batch_key = {"Idempotency-Key": unique("dd-")}
+    mark = suite.bus_mark()
     made = expect(staff.post("/admin/direct-debits", json=batch_body, headers=batch_key), 201).json()
     assert (made["count"], made["total_cents"], made["status"]) == (2, 4200 + 2500, "created")
     assert made["collection_date"] == day(3)
     again = expect(staff.post("/admin/direct-debits", json=batch_body, headers=batch_key), 201).json()
     assert again["id"] == made["id"]
+
+    # SEPA's pre-notification: the parent is told the amount and the date before the collection, once
+    amount, when = format_eur(6700, "fr"), format_date(date.fromisoformat(day(3)), "fr")
+    subject = f"Prochain prélèvement : {amount} le {when}"
+
+    def notices() -> list:
+        return [m for m in mails_to(suite, family.email) if m["Subject"] == subject]
+
+    (notice,) = wait_for(
+        notices,
+        60,
+        what=f"the pre-notification mail {subject!r}",
+        describe=lambda: [str(m["Subject"]) for m in mails_to(suite, family.email)],
+    )
+    text = re.sub(r"[ \t\r\n]+", " ", mail_text(notice))  # one line; no-break spaces (before €) stay
+    for expected in (
+        f"Montant prélevé : {amount}",
+        f"Date du prélèvement : {when}",
+        f"Référence du mandat : {mandate['reference']}",
+        f"identifiant {CREDITOR_ID}",
+        "Compte débité : BE71 **** **** 6769 (Sophie Peeters)",
+        f"Classe de neige (Emma) : {format_eur(4200, 'fr')}",
+        f"« Repas » (Emma) : {format_eur(2500, 'fr')}",
+    ):
+        assert expected in text, expected
+    suite.wait_until_settled(mark)
+    assert len(notices()) == 1  # the replayed key told nothing again
     listed = expect(staff.get("/admin/direct-debits")).json()
     assert [b["id"] for b in listed["items"]] == [made["id"]] and listed["next_cursor"] is None
 
