@@ -276,7 +276,12 @@ MOVEMENT = obj(
         "counterparty_name": S,
         "counterparty_iban": S,
         "reversal": B,
-        "outcome": {"enum": ["wallet", "invoice", "unmatched", "debit"]},
+        "outcome": {
+            "enum": ["wallet", "invoice", "unmatched", "debit", "direct_debit", "direct_debit_return"],
+            "description": "direct_debit: a direct-debit batch's credit paying several of its items "
+            "(one item's credit says wallet or invoice); direct_debit_return: a debit the family's bank "
+            "returned, booked (what it paid is owed again)",
+        },
         "wallet_id": NULLABLE,
         "wallet_name": NULLABLE,
         "invoice_id": NULLABLE,

@@ -140,6 +140,10 @@ OUTCOMES = {
     "invoice": lazy_gettext("Payé sur une facture"),
     "unmatched": lazy_gettext("À attribuer"),
     "debit": lazy_gettext("Débit (non comptabilisé)"),
+    # a direct-debit batch's credit (several items at once) and a debit the family's bank returned
+    # (finance's use_cases/direct_debit_returns.py)
+    "direct_debit": lazy_gettext("Lot de prélèvements encaissé"),
+    "direct_debit_return": lazy_gettext("Prélèvement rejeté par la banque"),
 }
 
 
