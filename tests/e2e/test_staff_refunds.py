@@ -79,8 +79,7 @@ def funded(staff: StaffClient, student: dict, cents: int) -> str:
     return wallet
 
 
-@pytest.fixture
-def school(suite) -> School:
+def refundable_school(suite) -> School:
     """A school with its IBAN; Emma's family signed a mandate; Emma has 30,00 € and left the school."""
     school = collecting_school(suite)
     mandate = {"iban": PARENT_IBAN, "holder_name": "Sophie Peeters", "accept": True}
@@ -88,6 +87,11 @@ def school(suite) -> School:
     school.emma["wallet_id"] = funded(school.staff, school.emma, 3000)
     expect(school.staff.post(f"/admin/students/{school.emma['id']}/leave"), 200)
     return school
+
+
+@pytest.fixture
+def school(suite) -> School:
+    return refundable_school(suite)
 
 
 def form_path(student: dict) -> str:
