@@ -200,7 +200,9 @@ _TEXTS = {
         "des portefeuilles de vos enfants. Vous bénéficiez du droit d'être remboursé par votre banque "
         "selon les conditions décrites dans la convention que vous avez passée avec elle ; une demande "
         "de remboursement doit être présentée dans les 8 semaines suivant la date de débit de votre "
-        "compte. Vous pouvez révoquer ce mandat à tout moment dans Cartable."
+        "compte. Vous êtes informé par courriel du montant et de la date de chaque encaissement au moins un "
+        "jour avant celui-ci : c'est le délai de préavis convenu par ce mandat. Vous pouvez révoquer ce "
+        "mandat à tout moment dans Cartable."
     ),
     "nl": (
         "Europees SEPA-domiciliëringsmandaat (Core). Mandaatreferentie: {reference}. "
@@ -210,8 +212,10 @@ _TEXTS = {
         "volgens de opdrachten van {school}, voor de schoolfacturen en het opladen van de portefeuilles "
         "van uw kinderen. U hebt het recht om door uw bank terugbetaald te worden volgens de "
         "voorwaarden van uw overeenkomst met haar; een terugbetaling moet binnen 8 weken na de "
-        "debitering van uw rekening worden gevraagd. U kunt dit mandaat op elk moment in Cartable "
-        "herroepen."
+        "debitering van uw rekening worden gevraagd. U wordt per e-mail ten minste één dag vóór elke "
+        "invordering op de hoogte gebracht van het bedrag en de datum ervan: dat is de termijn van "
+        "voorafgaande kennisgeving die dit mandaat overeenkomt. U kunt dit mandaat op elk moment in "
+        "Cartable herroepen."
     ),
     "en": (
         "SEPA Core direct debit mandate. Mandate reference: {reference}. "
@@ -221,7 +225,9 @@ _TEXTS = {
         "with the instructions from {school}, for school invoices and top-ups of your children's "
         "wallets. You are entitled to a refund from your bank under the terms and conditions of your "
         "agreement with your bank; a refund must be claimed within 8 weeks starting from the date on "
-        "which your account was debited. You may revoke this mandate at any time in Cartable."
+        "which your account was debited. You are told the amount and date of each collection by e-mail "
+        "at least one day before it: that is the pre-notification period this mandate agrees. You may "
+        "revoke this mandate at any time in Cartable."
     ),
 }
 LANGUAGES = tuple(_TEXTS)
