@@ -206,9 +206,11 @@ def _chosen(student_id: str, wallet_id: str | None = None):
     return _student_view(found), wallets, wallet
 
 
-def _read_form(form, balance_cents: int) -> tuple[dict, dict[str, str], int | None]:
+def _read_form(form, balance_cents: int | None) -> tuple[dict, dict[str, str], int | None]:
     """The form as typed (to show again), its errors by field and the amount in cents; checked
-    beforehand as finance checks them again when the refund is made."""
+    beforehand as finance checks them again when the refund is made. ``balance_cents`` None: the
+    amount is not compared with the balance (finance does, under the wallet's lock: a form posted
+    again once its refund is made gets that refund back, not "more than the balance")."""
     data = {
         "iban": " ".join((form.get("iban") or "").split())[:60],
         "holder_name": " ".join((form.get("holder_name") or "").split())[:200],
@@ -235,7 +237,7 @@ def _read_form(form, balance_cents: int) -> tuple[dict, dict[str, str], int | No
         errors["amount"] = str(ERRORS["amount"])
     if cents is not None and cents <= 0:
         errors["amount"] = str(ERRORS["amount_zero"])
-    elif cents is not None and cents > balance_cents:
+    elif cents is not None and balance_cents is not None and cents > balance_cents:
         errors["amount"] = _over(balance_cents)
     return data, errors, cents
 
@@ -379,8 +381,8 @@ def refund(student_id: str, wallet_id: str):
             "key": str(uuid.uuid4()),
         }
         return _form_page(chosen, wallet, proposal, data, {})
-    data, errors, cents = _read_form(request.form, proposal.balance_cents)
     step = request.form.get("step")
+    data, errors, cents = _read_form(request.form, None if step == "create" else proposal.balance_cents)
     if step == "edit":  # back from the confirmation: the form as typed
         return _form_page(chosen, wallet, proposal, data, {})
     if errors:
