@@ -1,10 +1,12 @@
 """The parents' direct-debit pages in the browser, on a phone with the keyboard (issue #18): from the
 "Recharger" menu of /soldes to /recharger/domiciliation, the sign form walked with the keyboard only
-(IBAN, account holder, the mandate's text, an explicit "J'accepte"); a bad IBAN said beside its field
-under a focused summary whose link leads back to it, and no mandate signed; the signed mandate, then
-listed; an automatic top-up set for a wallet and its state on /soldes; the mandate revoked after a
-confirmation, which switches the top-up off. axe-core finds no serious or critical violation on any
-page and state visited, and nothing scrolls sideways."""
+(IBAN, account holder, the mandate's text, an explicit "J'accepte"); an IBAN with a typo said beside
+its field under a focused summary whose link leads back to it, then a holder's name too long for the
+bank said on its field (kept whole, not cut short as typed), and no mandate signed meanwhile; the
+signed mandate, then listed; an automatic top-up set for a wallet (a threshold that is no amount said
+on its field) and its state on /soldes; the mandate revoked after a confirmation, which switches the
+top-up off. axe-core finds no serious or critical violation on any page and state visited, and
+nothing scrolls sideways."""
 
 from __future__ import annotations
 
