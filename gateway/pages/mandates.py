@@ -63,8 +63,10 @@ def mandate_text(school: str, creditor_id: str) -> list[str]:
         _(
             "Vous bénéficiez du droit d'être remboursé par votre banque selon les conditions décrites "
             "dans la convention que vous avez passée avec elle ; une demande de remboursement doit être "
-            "présentée dans les 8 semaines suivant la date de débit de votre compte. Vous pouvez "
-            "révoquer ce mandat à tout moment dans Cartable."
+            "présentée dans les 8 semaines suivant la date de débit de votre compte. Vous êtes informé "
+            "par courriel du montant et de la date de chaque encaissement au moins un jour avant "
+            "celui-ci : c'est le délai de préavis convenu par ce mandat. Vous pouvez révoquer ce "
+            "mandat à tout moment dans Cartable."
         ),
     ]
 
