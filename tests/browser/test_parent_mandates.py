@@ -35,6 +35,12 @@ def focused(page) -> str:
     return page.evaluate("() => document.activeElement.id")
 
 
+def focus_reaches(page, element_id: str) -> None:
+    """Wait (with the page's deadline) for ``element_id`` to have the focus: a page's autofocus is
+    applied once the browser renders it, which may come after its load event."""
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
+
+
 def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite, page):
     school = collecting_school(suite)
     family = school.family
@@ -53,7 +59,8 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     assert page.url.endswith("/recharger/domiciliation")
     assert page.get_by_role("heading", level=1).inner_text().startswith("Domiciliation")
     assert "Aucun mandat n'est encore signé pour votre famille." in text(page)
-    assert CREDITOR_ID in text(page, ".md-text")
+    notice = "chaque encaissement au moins un jour avant celui-ci"  # the pre-notification agreed
+    assert CREDITOR_ID in text(page, ".md-text") and notice in text(page, ".md-text")
     audited(page)
 
     # the sign form with the keyboard only, one Tab from each control to the next; an IBAN with a
@@ -69,7 +76,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     assert page.evaluate("() => document.activeElement.textContent.trim()") == "Signer le mandat"
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert focused(page) == "md-errors"
+    focus_reaches(page, "md-errors")
     assert "Cet IBAN n'est pas valide" in text(page, "#iban-error")
     assert page.get_attribute("#iban", "aria-invalid") == "true"
     assert page.get_attribute("#iban", "aria-describedby") == "iban-hint iban-error"
@@ -83,7 +90,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     long_name = "Sophie Peeters-Vandenberghe, Marc Peeters-Vandenberghe et Lucie Vandenberghe"
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    assert focused(page) == "iban"
+    focus_reaches(page, "iban")
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type(PARENT_IBAN)
     page.keyboard.press("Tab")
@@ -91,7 +98,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     page.keyboard.type(long_name)
     with page.expect_navigation():
         page.keyboard.press("Enter")  # Enter in a field sends its form
-    assert focused(page) == "md-errors"
+    focus_reaches(page, "md-errors")
     assert "en 70 caractères au plus" in text(page, "#holder_name-error")
     assert page.input_value("#holder_name") == long_name
     assert page.locator("#iban[aria-invalid], #iban-error").count() == 0
@@ -99,7 +106,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     audited(page)
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    assert focused(page) == "holder_name"
+    focus_reaches(page, "holder_name")
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("Sophie Peeters")
     with page.expect_navigation():
@@ -110,6 +117,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     assert page.get_by_role("heading", level=1).inner_text() == "Votre mandat est signé"
     assert mandate["reference"] in text(page, "[role=status]")
     assert "Sophie Peeters" in text(page, ".md-facts") and CREDITOR_ID in text(page, ".md-facts")
+    assert notice in text(page, ".md-text")  # the text accepted says what the page said before
     audited(page)
 
     # listed, with its automatic top-ups
@@ -130,7 +138,7 @@ def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite,
     page.fill("#threshold", "dix")
     page.fill("#amount", "25")
     press(page, page.get_by_role("button", name="Enregistrer"))
-    assert focused(page) == "md-errors"
+    focus_reaches(page, "md-errors")
     assert "Indiquez le seuil en euros" in text(page, "#threshold-error")
     assert page.get_attribute("#threshold", "aria-invalid") == "true"
     audited(page)
