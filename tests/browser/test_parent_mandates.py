@@ -15,6 +15,7 @@ import re
 import pytest
 
 from tests.browser.axe import axe_audit
+from tests.browser.focus import focus_reaches, focused
 from tests.browser.test_staff_events import fits_the_screen, press
 from tests.e2e.test_direct_debits import CREDITOR_ID, PARENT_IBAN, collecting_school
 from tests.factories import expect
@@ -29,16 +30,6 @@ def text(page, selector: str = "main") -> str:
 def audited(page) -> None:
     assert fits_the_screen(page), page.url
     axe_audit(page)
-
-
-def focused(page) -> str:
-    return page.evaluate("() => document.activeElement.id")
-
-
-def focus_reaches(page, element_id: str) -> None:
-    """Wait (with the page's deadline) for ``element_id`` to have the focus: a page's autofocus is
-    applied once the browser renders it, which may come after its load event."""
-    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
 
 
 def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite, page):

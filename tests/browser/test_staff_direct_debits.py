@@ -15,6 +15,7 @@ import xmlschema
 
 from services.finance.tests.statement_builders import Mv, build_camt053, build_coda
 from tests.browser.axe import axe_audit
+from tests.browser.focus import focus_reaches
 from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
 from tests.e2e.test_direct_debits import PARENT_IBAN, XSD, collecting_school, day, key, upload
 from tests.factories import expect, new_school, unique
@@ -67,13 +68,13 @@ def test_a_batch_is_created_downloaded_then_followed_with_the_keyboard(suite, pa
     # today is too early: said on the field, the summary focused
     page.fill("#collection_date", day(0))
     press(page, page.get_by_role("button", name="Vérifier"))
-    assert page.evaluate("() => document.activeElement.id") == "dd-errors"
+    focus_reaches(page, "dd-errors")
     assert "Choisissez une date de prélèvement à partir de demain." in text(page, "#collection_date-error")
     assert page.get_attribute("#collection_date", "aria-invalid") == "true"
     audited(page)
     page.keyboard.press("Tab")  # the summary's link to the field
     page.keyboard.press("Enter")
-    assert page.evaluate("() => document.activeElement.id") == "collection_date"
+    focus_reaches(page, "collection_date")
 
     page.fill("#collection_date", day(3))
     press(page, page.get_by_role("button", name="Vérifier"))
@@ -103,7 +104,7 @@ def test_a_batch_is_created_downloaded_then_followed_with_the_keyboard(suite, pa
     page.fill("#collection_date", day(3))
     press(page, page.get_by_role("button", name="Vérifier"))
     press(page, page.get_by_role("button", name="Créer le lot"))
-    assert page.evaluate("() => document.activeElement.id") == "dd-errors"
+    focus_reaches(page, "dd-errors")
     assert "Rien à prélever" in text(page, "#dd-errors")
     audited(page)
 

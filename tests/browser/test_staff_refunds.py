@@ -15,6 +15,7 @@ import pytest
 import xmlschema
 
 from tests.browser.axe import axe_audit
+from tests.browser.focus import focus_reaches, focused
 from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
 from tests.e2e.test_staff_refunds import XSD, balance, refundable_school, refunds_of
 from tests.factories import expect, new_school
@@ -31,17 +32,6 @@ def audited(page) -> None:
     axe_audit(page)
 
 
-def focus_lands_on(page, element_id: str) -> bool:
-    """Whether the focus reaches ``element_id`` (autofocus is applied at the page's next rendering,
-    which may come just after its load event): waited for, with the page's deadline."""
-    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id)
-    return True
-
-
-def focused(page) -> str:
-    return page.evaluate("() => document.activeElement.id || document.activeElement.textContent.trim()")
-
-
 def test_a_leaver_is_refunded_then_batched_with_the_keyboard(suite, page, tmp_path):
     school = refundable_school(suite)
     staff, emma = school.staff, school.emma
@@ -54,7 +44,8 @@ def test_a_leaver_is_refunded_then_batched_with_the_keyboard(suite, page, tmp_pa
 
     # the child, found by name (the leavers are listed before any search)
     press(page, page.get_by_role("link", name="Nouveau remboursement"))
-    assert focus_lands_on(page, "q") and name in text(page, "#results-title + p + ul")
+    focus_reaches(page, "q")
+    assert name in text(page, "#results-title + p + ul")
     audited(page)
     page.keyboard.type(emma["last_name"])
     with page.expect_navigation():
@@ -84,7 +75,7 @@ def test_a_leaver_is_refunded_then_batched_with_the_keyboard(suite, page, tmp_pa
     page.fill("#iban", "BE71 0961 2345 6760")
     page.fill("#amount", "20,00")
     press(page, page.get_by_role("button", name="Vérifier"))
-    assert focus_lands_on(page, "rf-errors")
+    focus_reaches(page, "rf-errors")
     assert "Cet IBAN n'est pas valable" in text(page, "#iban-error")
     assert page.get_attribute("#iban", "aria-invalid") == "true"
     assert "iban-error" in page.get_attribute("#iban", "aria-describedby")
@@ -134,7 +125,7 @@ def test_a_leaver_is_refunded_then_batched_with_the_keyboard(suite, page, tmp_pa
 
     # nothing more to batch
     press(page, page.get_by_role("button", name="Créer le lot de virements"))
-    assert focus_lands_on(page, "rf-errors")
+    focus_reaches(page, "rf-errors")
     assert "Aucun remboursement n'attend de lot" in text(page, "#rf-errors")
     audited(page)
     assert len(expect(staff.get("/admin/refund-batches")).json()["items"]) == 1
@@ -147,7 +138,7 @@ def test_a_school_without_an_iban_is_sent_to_its_settings(suite, page):
     assert "IBAN de l'école manquant" in text(page)
     audited(page)
     press(page, page.get_by_role("button", name="Créer le lot de virements"))
-    assert focus_lands_on(page, "rf-errors")
+    focus_reaches(page, "rf-errors")
     assert "Les réglages de l'école n'indiquent pas son IBAN" in text(page, "#rf-errors")
     audited(page)
     press(page, page.locator("#rf-errors").get_by_role("link", name="Indiquer l'IBAN dans les réglages"))

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from tests.browser.axe import axe_audit
+from tests.browser.focus import focus_reaches
 from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
 from tests.factories import expect, new_school, unique
 
@@ -67,7 +68,7 @@ def test_a_child_is_found_items_tapped_and_the_sale_booked_without_a_page_load(s
     staff_sign_in(page, suite, school)
     press(page, page.get_by_role("navigation", name="Gestion").get_by_role("link", name="Caisse"))
     assert page.get_by_role("heading", level=1).inner_text() == "Caisse"
-    assert page.evaluate("() => document.activeElement.id") == "till-q"
+    focus_reaches(page, "till-q")
     assert fits_the_screen(page)
     axe_audit(page)
     page.evaluate("() => { window.tillStayed = true; }")  # gone if the page is ever loaded again
@@ -101,7 +102,7 @@ def test_a_child_is_found_items_tapped_and_the_sale_booked_without_a_page_load(s
     assert " ".join(notice.inner_text().split()) == (
         f"Vendu à Emma {school.last} : 4,90 € du portefeuille Repas. Nouveau solde : 0,10 €."
     )
-    assert page.evaluate("() => document.activeElement.id") == "till-q"  # the next child
+    focus_reaches(page, "till-q")  # the next child
     assert page.evaluate("() => window.tillStayed === true")  # no page load since the till opened
     assert balance(school, school.emma) == 10
     assert [ln["label"] for ln in sales(school, school.emma)] == ["Soupe", "Garderie"]
@@ -117,7 +118,7 @@ def test_a_child_is_found_items_tapped_and_the_sale_booked_without_a_page_load(s
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "Solde insuffisant" in alert.inner_text() and "Rien n'a été encaissé." in alert.inner_text()
-    assert page.evaluate("() => document.activeElement.id") == "till-error"
+    focus_reaches(page, "till-error")
     assert total(page) == "Total 1,20 €"  # the cart stays
     assert balance(school, school.emma) == 10 and len(sales(school, school.emma)) == 2
     assert page.evaluate("() => window.tillStayed === true")
