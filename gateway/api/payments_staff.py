@@ -101,6 +101,10 @@ STATEMENT = obj(
         },
         "duplicates": {**I, "description": "movements imported before: booked nothing"},
         "debits": {**I, "description": "debits: reported, never booked"},
+        "returned_debits": {
+            **I,
+            "description": "direct debits the bank returned: booked, reopening what they paid",
+        },
         "credited_cents": I,
         "unmatched_cents": I,
         "created_at": S,

@@ -178,6 +178,7 @@ def statement_json(r) -> dict[str, Any]:
         "unmatched": r.unmatched,
         "duplicates": r.duplicates,
         "debits": r.debits,
+        "returned_debits": r.returned_debits,
         "credited_cents": r.credited_cents,
         "unmatched_cents": r.unmatched_cents,
         "created_at": r.created_at,

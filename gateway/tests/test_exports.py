@@ -450,7 +450,12 @@ def test_the_links_added_to_shared_pages_are_translated(lang):
 
 DIRECT_DEBITS = xpb.GetStatementImportResponse(
     statement_import=xpb.StatementImportDetail(
-        id="imp-2", format="camt053", filename="avril.xml", created_at="2026-04-16T09:30:00+00:00"
+        id="imp-2",
+        format="camt053",
+        filename="avril.xml",
+        created_at="2026-04-16T09:30:00+00:00",
+        debits=0,
+        returned_debits=1,
     ),
     movements=[
         xpb.StatementMovement(
@@ -490,7 +495,10 @@ def test_the_reconciliation_names_direct_debit_outcomes_in_words_and_links_to_th
     outcome = re.compile(r'<strong class="outcome outcome-([a-z_]+)">([^<]*)</strong>')
     assert outcome.findall(html) == [("direct_debit", collected), ("direct_debit_return", returned)]
     assert html.count('href="/gestion/domiciliations#batches-title"') == 2
-    if lang == "fr":
+    if lang == "fr":  # the returned debit is counted as booked, not among the debits only reported
+        summary = re.sub(r"\s+", " ", html.split("</dl>")[0])
+        assert "<dt>Prélèvements rejetés par la banque (comptabilisés)</dt><dd>1</dd>" in summary
+        assert "<dt>Débits (non comptabilisés)</dt><dd>0</dd>" in summary
         assert "Les factures et les recharges du lot sont payées." in html
         assert "Recharge du portefeuille Repas de Emma Dupont" in html
         assert "est à nouveau dû ; les parents sont prévenus." in html

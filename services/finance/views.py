@@ -172,6 +172,7 @@ def statement_import(r) -> pb.StatementImport:
         unmatched=r.unmatched,
         duplicates=r.duplicates,
         debits=r.debits,
+        returned_debits=r.returned_debits,
         credited_cents=r.credited_cents,
         unmatched_cents=r.unmatched_cents,
         created_at=rfc3339(r.created_at),

@@ -251,6 +251,8 @@ statement_imports = Table(
     Column("unmatched", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),
     Column("debits", Integer, nullable=False),
+    # debits the bank returned on a direct-debit batch: booked, each reopening what it had paid
+    Column("returned_debits", Integer, nullable=False, default=0, server_default="0"),
     Column("credited_cents", BigInteger, nullable=False),
     Column("unmatched_cents", BigInteger, nullable=False),
     Column("imported_by", String(36), nullable=False),

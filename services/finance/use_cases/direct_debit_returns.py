@@ -197,7 +197,7 @@ class StatementDirectDebits:
             b.credited += 1 if claim.credited_cents else 0
             b.credited_cents += claim.credited_cents
         else:
-            b.debits += 1
+            b.returned_debits += 1
         return True
 
     # --- collecting -----------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def import_detail(r, recorded: int) -> pb.StatementImportDetail:
         unmatched=r.unmatched,
         duplicates=r.duplicates,
         debits=r.debits,
+        returned_debits=r.returned_debits,
         credited_cents=r.credited_cents,
         unmatched_cents=r.unmatched_cents,
         recorded=recorded,

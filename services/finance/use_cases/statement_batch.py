@@ -31,7 +31,8 @@ class Batch:
         self.events: list[events.Event] = []
         self.credited = 0
         self.credited_cents = 0
-        self.debits = 0
+        self.debits = 0  # debits reported, never booked
+        self.returned_debits = 0  # a direct-debit batch's debits the bank returned: booked
         self.invoices: dict[str, dict] = {}
         self.wallets: dict[str, dict] = {}
         self.wallet_names: dict[str, str] = {}

@@ -130,6 +130,7 @@ class Statements:
             unmatched=0,
             duplicates=0,
             debits=0,
+            returned_debits=0,
             credited_cents=0,
             unmatched_cents=0,
             imported_by=who.account_id,
@@ -200,6 +201,7 @@ class Statements:
             unmatched=len(b.unmatched_rows),
             duplicates=duplicates,
             debits=b.debits,
+            returned_debits=b.returned_debits,
             credited_cents=b.credited_cents,
             unmatched_cents=sum(r["amount_cents"] for r in b.unmatched_rows),
         )

@@ -39,7 +39,8 @@ def test_an_insufficient_funds_return_reopens_the_invoice_once_and_tells_the_par
     mandate, inv, batch, items = _collected(sepa, invoice_cents=4200)
     assert sepa.invoice(inv.id).status == "paid"
     result = sepa.return_item(items["invoice"], "AM04", n=50)
-    assert (result.debits, result.credited, result.unmatched) == (1, 0, 0)
+    # booked as a return, not counted among the debits a statement only reports
+    assert (result.returned_debits, result.debits, result.credited, result.unmatched) == (1, 0, 0, 0)
     reopened = sepa.invoice(inv.id)
     assert (reopened.status, reopened.paid_cents) == ("unpaid", 0)
     (event,) = published(sepa.rt, "finance.direct_debit.returned.v1")
@@ -58,7 +59,7 @@ def test_an_insufficient_funds_return_reopens_the_invoice_once_and_tells_the_par
     # The same file again, then the same return in camt.053: nothing more.
     assert sepa.return_item(items["invoice"], "AM04", n=50).duplicates == 1
     camt = sepa.return_item(items["invoice"], "AM04", fmt="camt")
-    assert camt.debits == 1 and sepa.invoice(inv.id).paid_cents == 0
+    assert (camt.debits, camt.returned_debits) == (1, 0) and sepa.invoice(inv.id).paid_cents == 0
     assert len(published(sepa.rt, "finance.direct_debit.returned.v1")) == 1
     # The mandate still collects: the reopened invoice goes into the next batch.
     assert mandate.id in {
@@ -116,7 +117,7 @@ def test_a_debit_of_another_amount_or_an_unknown_collection_is_only_recorded(sep
     wrong = Mv(1499, direction="debit", end_to_end_id=items["invoice"].end_to_end_id, return_reason="AM04")
     unknown = Mv(1500, direction="debit", end_to_end_id="E" + "0" * 32, return_reason="AM04")
     result = sepa.import_file(sepa.statement([wrong, unknown]))
-    assert result.debits == 2
+    assert (result.debits, result.returned_debits) == (2, 0)
     assert sepa.invoice(inv.id).status == "paid"
     assert published(sepa.rt, "finance.direct_debit.returned.v1") == []
 
