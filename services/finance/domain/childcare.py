@@ -240,7 +240,7 @@ def certificates(year: int, child: Child, bills: Iterable[Bill]) -> list[Certifi
         periods = tuple(Period(a.start, a.end, floor(a.days), floor(a.amount)) for a in accs)
         if not any(p.amount_cents for p in periods):
             continue
-        days = sum(p.days for p in periods)
-        capped = min(floor(sum((a.capped for a in accs), Fraction())), days * cap)
-        out.append(Certificate(child.student_id, parent_id, year, periods, capped))
+        total_days = sum(p.days for p in periods)
+        capped_cents = min(floor(sum((a.capped for a in accs), Fraction())), total_days * cap)
+        out.append(Certificate(child.student_id, parent_id, year, periods, capped_cents))
     return out
