@@ -14,6 +14,7 @@ from kit.service import Runtime, ServiceSpec
 from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.grpc_exports import registration as exports_registration
+from services.finance.periodic_statements_api import registration as periodic_statements_registration
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
 from services.finance.refunds_api import registration as refunds_registration
@@ -104,6 +105,7 @@ def registrations(rt: Runtime) -> list[Registration]:
         exports_registration(rt),
         sepa_registration(rt),
         refunds_registration(rt),
+        periodic_statements_registration(rt),
     ]
 
 
