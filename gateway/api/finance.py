@@ -121,7 +121,18 @@ INVOICE_WITH_LINES = {
                 "credit_cents": I,
                 "lines": {
                     "type": "array",
-                    "items": obj({"label": S, "quantity": I, "unit_price_cents": I, "amount_cents": I}),
+                    "items": obj(
+                        {
+                            "label": S,
+                            "quantity": I,
+                            "unit_price_cents": I,
+                            "amount_cents": I,
+                            "childcare": {"type": "boolean", "description": "out-of-school care (281.86)"},
+                            "days": {"type": "integer", "description": "days of care the line pays for"},
+                            "optional": {"type": "boolean", "description": "false: a mandatory fee"},
+                            "max_bill": {"enum": ["", "strict", "less_strict"]},
+                        }
+                    ),
                 },
             }
         ),
@@ -153,6 +164,7 @@ SALE_LINE = obj(
         "sale_id": S,
         "student_id": S,
         "childcare": {"type": "boolean", "description": "out-of-school care (tax certificates)"},
+        "days": {"type": "integer", "description": "days of care the line pays for (childcare)"},
     },
     ["id", "at", "label", "quantity", "unit_price_cents", "amount_cents", "wallet_id"],
 )

@@ -43,18 +43,30 @@ def bool_field(data: dict, name: str) -> bool:
 
 
 def lines_field(data: dict, message_type, *, childcare: bool = False) -> list:
-    """The body's ``lines`` as ``message_type``s; with ``childcare`` each line may say ``childcare``
-    (a boolean: sale lines)."""
+    """The body's ``lines`` as ``message_type``s. Each line may say ``childcare`` (a boolean) and
+    ``days`` (0 to 366, days of care) when the message has them (sale and invoice lines), and
+    ``optional`` (a boolean) and ``max_bill`` ("" | strict | less_strict) on invoice lines (issue #19);
+    finance checks how they go together. ``childcare``: kept for older callers (the message decides)."""
     raw = data.get("lines")
     if not isinstance(raw, list) or not raw:
         raise InvalidRequest(
             "lines are required", fields={"lines": "a list of {label, quantity, unit_price_cents}"}
         )
+    has = set(message_type.DESCRIPTOR.fields_by_name)
     out = []
     for i, line in enumerate(raw):
         if not isinstance(line, dict):
             raise InvalidRequest("each line is an object", fields={f"lines[{i}]": "expected an object"})
         try:
+            extra: dict = {}
+            if "childcare" in has:
+                extra["childcare"] = bool_field(line, "childcare")
+            if "days" in has and "days" in line:
+                extra["days"] = field_int(line, "days", minimum=0, maximum=366)
+            if "optional" in has:
+                extra["optional"] = bool_field(line, "optional")
+            if "max_bill" in has and line.get("max_bill") is not None:
+                extra["max_bill"] = field_str(line, "max_bill", required=False, max_len=20)
             out.append(
                 message_type(
                     label=field_str(line, "label", max_len=300),
@@ -62,7 +74,7 @@ def lines_field(data: dict, message_type, *, childcare: bool = False) -> list:
                     if "quantity" in line
                     else 1,
                     unit_price_cents=field_int(line, "unit_price_cents", minimum=0, maximum=10_000_000),
-                    **({"childcare": bool_field(line, "childcare")} if childcare else {}),
+                    **extra,
                 )
             )
         except InvalidRequest as e:
@@ -190,7 +202,7 @@ def record_sale():
     resp = finance.record_sale(
         student_id=field_str(data, "student_id", max_len=36),
         wallet_id=field_str(data, "wallet_id", max_len=36),
-        lines=lines_field(data, pb.SaleLineInput, childcare=True),
+        lines=lines_field(data, pb.SaleLineInput),
         key=idempotency_key(),
     )
     return jsonify(id=resp.id, balance_cents=resp.balance_cents, amount_cents=resp.amount_cents), 201
@@ -236,12 +248,40 @@ IDEMPOTENCY = {
     "description": "The same key with the same body answers the first answer again; with another body, "
     "409 idempotency_key_reused.",
 }
+CHILDCARE = {**B, "description": "out-of-school care (tax certificate 281.86); default false"}
+DAYS = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 366,
+    "description": "days of care the line pays for (only with childcare: true); default 0",
+}
 LINE = obj(
-    {"label": S, "quantity": {"type": "integer", "minimum": 1}, "unit_price_cents": I},
+    {
+        "label": S,
+        "quantity": {"type": "integer", "minimum": 1},
+        "unit_price_cents": I,
+        "childcare": CHILDCARE,
+        "days": DAYS,
+        "optional": {
+            **B,
+            "description": "a fee the family may refuse (FWB periodic statements); default false: mandatory",
+        },
+        "max_bill": {
+            "enum": ["", "strict", "less_strict"],
+            "description": "the Flemish maximum bill the line counts towards (scherpe / minder scherpe "
+            "maximumfactuur); default empty: none",
+        },
+    },
     ["label", "unit_price_cents"],
 )
 SALE_LINE = obj(
-    {**LINE["properties"], "childcare": {**B, "description": "out-of-school care (tax certificates)"}},
+    {
+        "label": S,
+        "quantity": {"type": "integer", "minimum": 1},
+        "unit_price_cents": I,
+        "childcare": CHILDCARE,
+        "days": DAYS,
+    },
     LINE["required"],
 )
 SETTINGS = obj(

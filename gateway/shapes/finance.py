@@ -52,6 +52,10 @@ def invoice_json(i, *, with_lines: bool = False) -> dict[str, Any]:
                 "quantity": ln.quantity,
                 "unit_price_cents": ln.unit_price_cents,
                 "amount_cents": ln.amount_cents,
+                "childcare": ln.childcare,
+                "days": ln.days,
+                "optional": ln.optional,
+                "max_bill": ln.max_bill,
             }
             for ln in i.lines
         ]
@@ -120,6 +124,7 @@ def sale_line_json(ln) -> dict[str, Any]:
         "sale_id": ln.sale_id,
         "student_id": ln.student_id,
         "childcare": ln.childcare,  # out-of-school care (the tax certificate counts it)
+        "days": ln.days,  # its days of care
     }
 
 

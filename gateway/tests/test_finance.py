@@ -70,7 +70,17 @@ def test_one_invoice_comes_with_its_lines_and_a_siblings_invoice_is_not_found(cl
     body = client.get("/api/v1/invoices/i-1", headers=parent.bearer).get_json()
     assert set(body) == INVOICE_KEYS | {"student_id", "credit_cents", "lines"}
     assert body["lines"] == [
-        {"label": "Séjour", "quantity": 1, "unit_price_cents": 4700, "amount_cents": 4700}
+        {
+            "label": "Séjour",
+            "quantity": 1,
+            "unit_price_cents": 4700,
+            "amount_cents": 4700,
+            # issue #19's line attributes, at their defaults
+            "childcare": False,
+            "days": 0,
+            "optional": False,
+            "max_bill": "",
+        }
     ]
 
     sibling = fakes.parent("Emma", "Noah", active=1)

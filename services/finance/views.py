@@ -90,6 +90,10 @@ def invoice_line(ln) -> ev.InvoiceLine:
         quantity=ln.quantity,
         unit_price_cents=ln.unit_price_cents,
         amount_cents=ln.amount_cents,
+        childcare=bool(ln.childcare),
+        days=ln.days,
+        optional=bool(ln.optional),
+        max_bill=ln.max_bill,
     )
 
 
@@ -234,6 +238,7 @@ def sale_line(r) -> pb.SaleLine:
         wallet_name=r.name,
         student_id=r.student_id,
         childcare=r.childcare,
+        days=r.days,
     )
 
 

@@ -234,9 +234,10 @@ def insert_sale(
     recorded_by: str,
     now: datetime,
     childcare: Sequence[bool] = (),
+    days: Sequence[int] = (),
 ) -> str:
     """A sale and its ``(label, quantity, unit price, amount)`` lines, each line childcare when
-    ``childcare`` says so (in the lines' order); its id."""
+    ``childcare`` says so, with its ``days`` of care (in the lines' order); its id."""
     sale_id = str(uuid.uuid4())
     s.execute(
         sales.insert().values(
@@ -262,6 +263,7 @@ def insert_sale(
                 "unit_price_cents": u,
                 "amount_cents": a,
                 "childcare": i < len(childcare) and bool(childcare[i]),
+                "days": int(days[i]) if i < len(days) else 0,
             }
             for i, (lb, q, u, a) in enumerate(lines)
         ],
@@ -294,6 +296,7 @@ def sale_lines_of(
             sl.c.unit_price_cents,
             sl.c.amount_cents,
             sl.c.childcare,
+            sl.c.days,
             sales.c.created_at,
             sales.c.wallet_id,
             sales.c.student_id,

@@ -1,5 +1,6 @@
 """Queries of invoices, their lines and credit notes."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -65,8 +66,11 @@ def lines_of(s: Session, ids: list[str]) -> dict[str, list]:
     return out
 
 
-def insert_invoice(s: Session, lines: list[tuple[str, int, int, int]], **values) -> None:
-    """An invoice row and its ``(label, quantity, unit price, amount)`` lines."""
+def insert_invoice(
+    s: Session, lines: list[tuple[str, int, int, int]], attributes: Sequence = (), **values
+) -> None:
+    """An invoice row and its ``(label, quantity, unit price, amount)`` lines, each with its
+    ``attributes`` (``domain.lines.LineAttributes``, in the lines' order; none: the defaults)."""
     s.execute(invoices.insert().values(**values))
     s.execute(
         invoice_lines.insert(),
@@ -78,10 +82,17 @@ def insert_invoice(s: Session, lines: list[tuple[str, int, int, int]], **values)
                 "quantity": qty,
                 "unit_price_cents": unit,
                 "amount_cents": amount,
+                **_attribute_values(attributes[i] if i < len(attributes) else None),
             }
             for i, (label, qty, unit, amount) in enumerate(lines)
         ],
     )
+
+
+def _attribute_values(a) -> dict:
+    if a is None:
+        return {"childcare": False, "days": 0, "optional": False, "max_bill": ""}
+    return {"childcare": a.childcare, "days": a.days, "optional": a.optional, "max_bill": a.max_bill}
 
 
 def set_invoice_paid(s: Session, invoice_id: str, paid_cents: int, status: str) -> None:

@@ -121,6 +121,13 @@ invoice_lines = Table(
     Column("quantity", Integer, nullable=False),
     Column("unit_price_cents", BigInteger, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
+    # Belgian legal cost rules (issue #19): out-of-school care and its days (tax certificate 281.86),
+    # a fee the family may refuse (FWB periodic statements), the Flemish maximum bill it counts towards
+    # ("" | strict | less_strict).
+    Column("childcare", Boolean, nullable=False, default=False),
+    Column("days", Integer, nullable=False, default=0),
+    Column("optional", Boolean, nullable=False, default=False),
+    Column("max_bill", String(20), nullable=False, default=""),
 )
 
 credit_notes = Table(
@@ -344,6 +351,7 @@ sale_lines = Table(
     Column("amount_cents", BigInteger, nullable=False),
     # Out-of-school care (tax certificates): as the sale said it, from the till item's flag.
     Column("childcare", Boolean, nullable=False, default=False),
+    Column("days", Integer, nullable=False, default=0),  # days of care the line pays for (issue #19)
 )
 
 school_settings = Table(

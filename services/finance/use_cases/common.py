@@ -27,6 +27,7 @@ from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.db import direct_debit_queries
 from services.finance.domain import ledger
+from services.finance.domain import lines as lines_domain
 from services.finance.domain.invoices import CANCELLED, Settlement, invoice_status, open_amount, settle
 from services.finance.domain.payments import invoice_purpose
 from services.finance.domain.periods import resolve_period
@@ -87,7 +88,7 @@ def period(rt: Runtime, f: pb.PeriodFilter) -> tuple[datetime, datetime]:
 
 def parse_lines(lines: Sequence, field: str = "lines") -> list[tuple[str, int, int, int]]:
     """(label, quantity, unit price, amount) of each invoice or sale line, or InvalidRequest naming
-    the bad field."""
+    the bad field (also its childcare days and maximum bill: ``domain/lines.py``)."""
     if not lines:
         raise InvalidRequest("at least one line is required", fields={field: "at least one line"})
     if len(lines) > MAX_LINES:
@@ -101,6 +102,11 @@ def parse_lines(lines: Sequence, field: str = "lines") -> list[tuple[str, int, i
             errors[f"{field}[{i}].quantity"] = f"1 to {MAX_QUANTITY}"
         if not 0 <= line.unit_price_cents <= MAX_UNIT_CENTS:
             errors[f"{field}[{i}].unit_price_cents"] = f"0 to {MAX_UNIT_CENTS}"
+        attrs = lines_domain.attributes_of(line)
+        for name, message in lines_domain.attribute_errors(
+            attrs.childcare, attrs.days, attrs.max_bill
+        ).items():
+            errors[f"{field}[{i}].{name}"] = message
         out.append((label, line.quantity, line.unit_price_cents, line.quantity * line.unit_price_cents))
     if errors:
         raise InvalidRequest("some lines are not valid", fields=errors)

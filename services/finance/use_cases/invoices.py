@@ -19,6 +19,7 @@ from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.domain import ledger
+from services.finance.domain import lines as lines_domain
 from services.finance.domain.invoices import CANCELLED, PAID, STATUSES, invoice_status, open_amount
 from services.finance.use_cases import common
 
@@ -81,6 +82,7 @@ def issue_invoice(
     db.insert_invoice(
         s,
         parsed,
+        [lines_domain.attributes_of(line) for line in lines],
         id=invoice_id,
         school_id=who.school_id,
         student_id=student_id,

@@ -142,6 +142,7 @@ class Operations:
                 recorded_by=who.account_id,
                 now=at,
                 childcare=[line.childcare for line in req.lines],
+                days=[line.days for line in req.lines],
             )
             events.record(
                 self.rt,
