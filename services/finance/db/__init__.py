@@ -16,6 +16,7 @@ transactions are ``BEGIN IMMEDIATE`` and so never interleave.
 """
 
 # Refunds' tables join ``metadata`` (migrations, test fixtures); their queries: ``refund_queries``.
+from services.finance.db import max_bill_tables as max_bill_tables
 from services.finance.db import refund_tables as refund_tables
 from services.finance.db.booking import (
     WALLET_PREFIX,
