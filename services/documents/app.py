@@ -11,13 +11,14 @@ from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.documents import db, handlers
+from services.documents import db, handlers, statements_api
 from services.documents.blobstore import BlobStore, open_blob_store
 from services.documents.grpc_api import Servicer
 from services.documents.use_cases.albums import Albums
 from services.documents.use_cases.documents import Documents
 from services.documents.use_cases.offers import Offers
 from services.documents.use_cases.photos import Photos
+from services.documents.use_cases.statements import StatementDocuments
 
 log = logging.getLogger("documents")
 
@@ -28,12 +29,15 @@ class UseCases:
     albums: Albums
     photos: Photos
     offers: Offers
+    statements: StatementDocuments
 
 
 def use_cases(rt: Runtime, blobs: BlobStore | None = None) -> UseCases:
     """Every use case of the service, sharing one blob store (by default the one the settings name)."""
     blobs = blobs or open_blob_store(rt.settings.blob_store_url)
-    return UseCases(Documents(rt, blobs), Albums(rt, blobs), Photos(rt, blobs), Offers(rt))
+    return UseCases(
+        Documents(rt, blobs), Albums(rt, blobs), Photos(rt, blobs), Offers(rt), StatementDocuments(rt, blobs)
+    )
 
 
 def registrations(rt: Runtime) -> list[Registration]:
@@ -43,12 +47,14 @@ def registrations(rt: Runtime) -> list[Registration]:
             pb_grpc.add_DocumentsServiceServicer_to_server,
             Servicer(uc.documents, uc.albums, uc.photos, uc.offers),
             "cartable.documents.v1.DocumentsService",
-        )
+        ),
+        statements_api.registration(uc.statements),
     ]
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
-    return handlers.bindings(use_cases(rt).documents)
+    uc = use_cases(rt)
+    return {**handlers.bindings(uc.documents), **statements_api.bindings(uc.statements)}
 
 
 def purge_withdrawn_photos(rt: Runtime, _args: list[str]) -> int:
