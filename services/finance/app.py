@@ -19,6 +19,7 @@ from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
 from services.finance.refunds_api import registration as refunds_registration
 from services.finance.sepa_api import registration as sepa_registration
+from services.finance.tax_certificates_api import registration as tax_certificates_registration
 from services.finance.till_api import registration as till_registration
 from services.finance.use_cases.bulk_invoices import BulkInvoices
 from services.finance.use_cases.invoices import Invoices
@@ -106,6 +107,7 @@ def registrations(rt: Runtime) -> list[Registration]:
         sepa_registration(rt),
         refunds_registration(rt),
         periodic_statements_registration(rt),
+        tax_certificates_registration(rt),
     ]
 
 

@@ -11,9 +11,9 @@ Rules, as written here (sources in /work/shared/reference/belgian-school-rules.m
   birthday or later does not count. A line's day of care is the day its invoice was issued or its sale
   made (lines carry a number of days, not dates). A child without a known birth date gets nothing:
   the age condition cannot be certified.
-- The payer: the parent a payment names (an online payment or a wallet payment started by a parent
-  of the child). A payment that names nobody of the child's parents (a bank transfer, a statement
-  line, a manager's assignment) is split equally between the child's parents (each share rounded
+- The payer: the parent a payment names (an online payment records the account that started it).
+  A payment that names nobody of the child's parents (a bank transfer, a statement line, a manager's
+  assignment, a wallet payment or a till sale: who filled the wallet is not recorded) is split equally between the child's parents (each share rounded
   down); a child with no parent gets no certificate.
 - The capped amount limits each line's daily rate to the year's legal maximum: per line
   min(paid, days x cap), summed (with one daily rate this is min(paid, days x cap) of the whole).
