@@ -11,7 +11,7 @@ from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec, stop_on_signals
-from services.notifications import db, db_reminders, handlers, sepa_mails  # noqa: F401 - db_reminders: its tables
+from services.notifications import db, db_reminders, handlers, sepa_mails, statement_mails  # noqa: F401 - db_reminders: its tables
 from services.notifications.grpc_api import Servicer
 from services.notifications.mailer import mailer_command
 from services.notifications.use_cases import Mails, Reminders, SchoolEvents, UseCases
@@ -34,9 +34,10 @@ def registrations(rt: Runtime) -> list[Registration]:
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
-    """Every event the service consumes: ``handlers.py``'s, and the SEPA mails of ``sepa_mails.py``."""
+    """Every event the service consumes: ``handlers.py``'s, the SEPA mails of ``sepa_mails.py`` and the
+    periodic statements' of ``statement_mails.py``."""
     mails = handlers.MailQueue(rt)
-    return {**handlers.bindings(rt), **sepa_mails.bindings(rt, mails)}
+    return {**handlers.bindings(rt), **sepa_mails.bindings(rt, mails), **statement_mails.bindings(rt, mails)}
 
 
 def remind(rt: Runtime, args: list[str]) -> int:

@@ -27,6 +27,7 @@ DIRECT_DEBIT_RETURNED = "direct_debit_returned"
 REFUND_CREATED = "refund_created"
 DIRECT_DEBIT_SCHEDULED = "direct_debit_scheduled"  # SEPA's pre-notification of a collection
 SEPA_KINDS = (MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, REFUND_CREATED, DIRECT_DEBIT_SCHEDULED)
+PERIODIC_STATEMENT = "periodic_statement"  # FWB's décompte périodique filed in the documents (issue #19)
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
@@ -38,6 +39,7 @@ KINDS = (
     *MEETING_KINDS,
     IBAN_CHANGED,
     *SEPA_KINDS,
+    PERIODIC_STATEMENT,
 )
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
@@ -85,6 +87,7 @@ class Preferences:
             return self.meetings
         return {
             DOCUMENT_DEPOSITED: self.documents,
+            PERIODIC_STATEMENT: self.documents,  # a document of the child's, with its own mail
             INVOICE_ISSUED: self.invoices,
             INVOICE_REMINDER: self.invoices,  # the parent's choice of invoice mails covers reminders
             PAYMENT_RECEIVED: self.payments,

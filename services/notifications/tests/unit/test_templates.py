@@ -158,6 +158,17 @@ SAMPLES |= {
         link="https://x/",
     ),
 }
+SAMPLES |= {
+    "periodic_statement": dict(
+        title="Décompte périodique",
+        from_date="2026-09-01",
+        to_date="2026-10-31",
+        total_cents=7200,
+        paid_cents=4500,
+        open_cents=2700,
+        link="https://x/",
+    )
+}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
