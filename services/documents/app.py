@@ -11,7 +11,7 @@ from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.documents import db, handlers, statements_api
+from services.documents import db, handlers, statements_api, tax_certificate_handlers
 from services.documents.blobstore import BlobStore, open_blob_store
 from services.documents.grpc_api import Servicer
 from services.documents.use_cases.albums import Albums
@@ -54,7 +54,11 @@ def registrations(rt: Runtime) -> list[Registration]:
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
     uc = use_cases(rt)
-    return {**handlers.bindings(uc.documents), **statements_api.bindings(uc.statements)}
+    return {
+        **handlers.bindings(uc.documents),
+        **statements_api.bindings(uc.statements),
+        **tax_certificate_handlers.bindings(uc.documents),
+    }
 
 
 def purge_withdrawn_photos(rt: Runtime, _args: list[str]) -> int:

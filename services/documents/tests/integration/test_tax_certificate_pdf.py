@@ -1,0 +1,141 @@
+"""A childcare tax certificate (281.86) from finance becomes a PDF in the child's documents, under the id
+finance chose, once even if the event comes twice; the PDF read back names the school and its
+enterprise number, the payer, the child with their national numbers, each period and the totals; a
+correction says which certificate it replaces; fr, nl, en."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from cartable.finance.v1 import tax_certificates_pb2 as tpb
+from kit.bus import make_envelope
+from kit.identity import Identity
+from kit.service import make_consumer
+from services.documents.app import use_cases
+from services.documents.db import documents
+
+EMMA = "8a1c3f0e-4b7d-4c55-9e21-6d0f2b9a7c11"
+MUM = "3b2a1c0d-4b7d-4c55-9e21-6d0f2b9a7c22"
+CERT = "0f6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0b"
+DOC = "5d3c2b1a-0f9e-4d8c-b7a6-958473625140"
+
+
+def issued(**kw) -> tpb.TaxCertificateIssued:
+    cert = tpb.TaxCertificate(
+        id=kw.pop("cert_id", CERT),
+        year=2024,
+        student_id=EMMA,
+        parent_id=MUM,
+        days=15,
+        amount_cents=25000,
+        capped_amount_cents=23600,
+        document_id=kw.pop("document_id", DOC),
+        version=kw.pop("version", 1),
+        number="2024-00007",
+        daily_cap_cents=1640,
+        issued_at="2025-02-10T09:00:00Z",
+        periods=[
+            tpb.TaxCertificatePeriod(
+                start="2024-01-08", end="2024-03-04", days=10, daily_rate_cents=2000, amount_cents=20000
+            ),
+            tpb.TaxCertificatePeriod(
+                start="2024-09-02", end="2024-09-30", days=5, daily_rate_cents=1000, amount_cents=5000
+            ),
+        ],
+        child=tpb.TaxChild(
+            student_id=EMMA,
+            first_name="Emma",
+            last_name="Dupont",
+            birth_date="2015-05-10",
+            national_number="15051012345",
+        ),
+        parent=tpb.TaxPerson(id=MUM, first_name="Marie", last_name="Dupont", national_number="85010112345"),
+    )
+    values: dict[str, Any] = dict(
+        certificate=cert, school_name="École Sainte-Marie ASBL", enterprise_number="0203201340", language="fr"
+    )
+    values.update(kw)
+    return tpb.TaxCertificateIssued(**values)
+
+
+def body(ev, school: str = "sch-1") -> bytes:
+    return make_envelope("finance.tax_certificate.issued.v1", ev, school).SerializeToString()
+
+
+def text_of(rt, document_id: str) -> str:
+    parent = Identity(account_id=MUM, role="parent", school_id="sch-1", students={EMMA: "1A"})
+    data = use_cases(rt).documents.open_document(parent, document_id).content
+    return " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+
+
+def rows(rt) -> list:
+    with rt.db.unit_of_work() as s:
+        return list(s.execute(select(documents).order_by(documents.c.deposited_at)).all())
+
+
+def test_the_certificate_is_filed_once_in_the_childs_documents_with_its_figures(documents_rt):
+    consumer = make_consumer(documents_rt)
+    assert consumer.handle(body(issued())) == "handled"
+    assert consumer.handle(body(issued())) == "handled"  # announced again: no second copy
+    (row,) = rows(documents_rt)
+    assert (row.id, row.student_id, row.school_id, row.source) == (DOC, EMMA, "sch-1", "tax_certificate")
+    assert row.title == "Attestation fiscale frais de garde 2024 – Emma Dupont"
+    assert row.filename == "attestation-281-86-2024-2024-00007.pdf"
+    text = text_of(documents_rt, DOC)
+    for expected in (
+        "Attestation de frais de garde d'enfants",
+        "281.86",
+        "année des revenus 2024",
+        "École Sainte-Marie ASBL",
+        "0203.201.340",
+        "Marie Dupont",
+        "85.01.01-123.45",
+        "Emma Dupont",
+        "10 mai 2015",
+        "15.05.10-123.45",
+        "8 janvier 2024",
+        "20,00 €",
+        "200,00 €",
+        "50,00 €",
+        "250,00 €",
+        "16,40 €",
+        "236,00 €",
+        "Certifié sincère et exact",
+    ):
+        assert expected in text, expected
+    assert "remplace" not in text
+
+
+def test_a_correction_is_a_new_document_saying_what_it_replaces(documents_rt):
+    consumer = make_consumer(documents_rt)
+    consumer.handle(body(issued()))
+    other = "1e6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0c"
+    new_doc = "2d3c2b1a-0f9e-4d8c-b7a6-958473625141"
+    consumer.handle(
+        body(
+            issued(
+                cert_id=other,
+                document_id=new_doc,
+                version=2,
+                replaces_version=1,
+                replaces_number="2024-00007",
+            )
+        )
+    )
+    assert [r.id for r in rows(documents_rt)] == [DOC, new_doc]
+    assert "remplace l'attestation n° 2024-00007 (version 1)" in text_of(documents_rt, new_doc)
+
+
+def test_dutch_and_english_certificates(documents_rt):
+    consumer = make_consumer(documents_rt)
+    consumer.handle(body(issued(language="nl")))
+    nl = text_of(documents_rt, DOC)
+    assert "Attest kinderopvang" in nl and "Rijksregisternummer" in nl and "inkomstenjaar 2024" in nl
+    other, doc2 = "1e6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0d", "2d3c2b1a-0f9e-4d8c-b7a6-958473625142"
+    consumer.handle(body(issued(language="en", cert_id=other, document_id=doc2)))
+    en = text_of(documents_rt, doc2)
+    assert "Childcare tax certificate" in en and "National register number" in en and "€250.00" in en
