@@ -199,7 +199,8 @@ class TaxCertificates:
                     old = current.get((sid, cert.parent_id))
                     if old is not None and old.fingerprint == fingerprint:
                         continue
-                    self._issue(s, who, settings, req, cert, text, fingerprint, old)
+                    lang = parents[cert.parent_id].language or req.language or "fr"
+                    self._issue(s, who, settings, req, cert, text, fingerprint, old, lang)
                     created += old is None
                     replaced += old is not None
             rows = q.current_certificates(s, who.school_id, req.year)
@@ -230,7 +231,7 @@ class TaxCertificates:
         )
 
     def _issue(
-        self, s: Session, who: Identity, settings, req, cert, text: str, fingerprint: str, old
+        self, s: Session, who: Identity, settings, req, cert, text: str, fingerprint: str, old, lang: str
     ) -> None:
         cert_id = str(uuid.uuid4())
         version = old.version + 1 if old is not None else 1
@@ -275,7 +276,7 @@ class TaxCertificates:
                     school_name=settings.school_name or settings.beneficiary,
                     enterprise_number=settings.enterprise_number,
                     school_address="",
-                    language=req.language or "fr",
+                    language=lang,
                     replaces_version=old.version if old is not None else 0,
                     replaces_number=old.number if old is not None else "",
                 ),
