@@ -11,8 +11,14 @@ from flask import current_app, g
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cartable.auth.v1 import auth_pb2_grpc
-from cartable.documents.v1 import documents_pb2_grpc
-from cartable.finance.v1 import exports_pb2_grpc, finance_pb2_grpc, sepa_pb2_grpc, till_pb2_grpc
+from cartable.documents.v1 import documents_pb2_grpc, statements_pb2_grpc
+from cartable.finance.v1 import (
+    exports_pb2_grpc,
+    finance_pb2_grpc,
+    periodic_statements_pb2_grpc,
+    sepa_pb2_grpc,
+    till_pb2_grpc,
+)
 from cartable.meetings.v1 import meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2_grpc
@@ -33,6 +39,8 @@ BESIDE = {
     "exports": ("finance", exports_pb2_grpc.ExportsServiceStub),
     "direct_debits": ("finance", sepa_pb2_grpc.DirectDebitServiceStub),
     "refunds": ("finance", sepa_pb2_grpc.RefundServiceStub),
+    "periodic_statements": ("finance", periodic_statements_pb2_grpc.PeriodicStatementServiceStub),
+    "statement_documents": ("documents", statements_pb2_grpc.StatementDocumentsServiceStub),
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a

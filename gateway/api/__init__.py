@@ -24,6 +24,7 @@ from gateway.api import (
     refunds,
     reminders,
     security,
+    statements,
     students,
     till,
 )
@@ -54,4 +55,5 @@ ALL = [
     photos,
     reminders,
     till,
+    statements,
 ]

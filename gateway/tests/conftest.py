@@ -25,12 +25,14 @@ import pytest
 from google.protobuf.message import Message
 
 from cartable.auth.v1 import auth_pb2, auth_pb2_grpc
-from cartable.documents.v1 import documents_pb2, documents_pb2_grpc
+from cartable.documents.v1 import documents_pb2, documents_pb2_grpc, statements_pb2, statements_pb2_grpc
 from cartable.finance.v1 import (
     exports_pb2,
     exports_pb2_grpc,
     finance_pb2,
     finance_pb2_grpc,
+    periodic_statements_pb2,
+    periodic_statements_pb2_grpc,
     sepa_pb2,
     sepa_pb2_grpc,
     till_pb2,
@@ -61,6 +63,12 @@ BESIDE = {
     "exports": (exports_pb2, exports_pb2_grpc, "ExportsService"),
     "direct_debits": (sepa_pb2, sepa_pb2_grpc, "DirectDebitService"),
     "refunds": (sepa_pb2, sepa_pb2_grpc, "RefundService"),
+    "periodic_statements": (
+        periodic_statements_pb2,
+        periodic_statements_pb2_grpc,
+        "PeriodicStatementService",
+    ),
+    "statement_documents": (statements_pb2, statements_pb2_grpc, "StatementDocumentsService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(
