@@ -14,6 +14,7 @@ from kit.service import Runtime, ServiceSpec
 from services.finance import db, demo, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.grpc_exports import registration as exports_registration
+from services.finance.max_bill_api import registration as max_bill_registration
 from services.finance.periodic_statements_api import registration as periodic_statements_registration
 from services.finance.providers import PaymentProvider
 from services.finance.providers.mollie import MollieClient
@@ -108,6 +109,7 @@ def registrations(rt: Runtime) -> list[Registration]:
         refunds_registration(rt),
         periodic_statements_registration(rt),
         tax_certificates_registration(rt),
+        max_bill_registration(rt),
     ]
 
 

@@ -28,7 +28,8 @@ from kit.identity import STUDENT_LEFT, Identity
 from kit.money import MAX_CENTS, format_eur
 from kit.service import Runtime
 from services.finance import db
-from services.finance.use_cases import common
+from services.finance.domain import lines as lines_domain
+from services.finance.use_cases import common, max_bill
 from services.finance.use_cases.invoices import issue_invoice
 
 MAX_CLASSES = 100
@@ -72,6 +73,7 @@ class BulkInvoices:
             )
         parsed = common.parse_lines(req.lines)
         subtotal = sum(a for *_, a in parsed)
+        attributes = [lines_domain.attributes_of(line) for line in req.lines]
 
         def work(s: Session) -> pb.BulkCreateInvoicesResponse:
             chosen: list = []
@@ -107,6 +109,7 @@ class BulkInvoices:
             if subtotal * len(chosen) > MAX_CENTS:
                 raise InvalidRequest("the batch's total is too large", fields={"lines": "total too large"})
             settings = common.settings(s, who.school_id)
+            max_bill.lock_students(s, who, [r.id for r in chosen], attributes)
             issued = [
                 issue_invoice(
                     self.rt,
@@ -121,6 +124,7 @@ class BulkInvoices:
                     student=row,
                     school_settings=settings,
                     parsed=parsed,
+                    override_max_bill=req.override_max_bill,
                 )
                 for row in chosen
             ]

@@ -21,7 +21,7 @@ from services.finance import db, events, views
 from services.finance.domain import ledger
 from services.finance.domain import lines as lines_domain
 from services.finance.domain.invoices import CANCELLED, PAID, STATUSES, invoice_status, open_amount
-from services.finance.use_cases import common
+from services.finance.use_cases import common, max_bill
 
 PAYMENT_TERM = timedelta(days=30)
 
@@ -52,11 +52,14 @@ def issue_invoice(
     student=None,
     school_settings: pb.Settings | None = None,
     parsed: list[tuple[str, int, int, int]] | None = None,
+    override_max_bill: bool = False,
 ) -> pb.Invoice:
     """Write an invoice (``source``: staff | order | reversal), its lines, its communication, the
     receivable and finance.invoice.issued.v1, in the caller's transaction ``s``. A student who left
     the school gets no new staff or order invoice: 409 ``student_left``. A batch (bulk_invoices.py)
-    gives what it loaded once: the ``student`` row, the ``school_settings``, the ``parsed`` lines."""
+    gives what it loaded once: the ``student`` row, the ``school_settings``, the ``parsed`` lines.
+    Lines counting towards the Flemish maximum bill that would pass a cap: 409 ``max_bill_exceeded``
+    unless ``override_max_bill`` (then audited; ``max_bill.py``)."""
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise InvalidRequest(
@@ -75,6 +78,8 @@ def issue_invoice(
         student = common.student(s, who, student_id)
     if source != "reversal":  # a reversal's invoice claims money the family already had back
         common.refuse_left(s, who, student_id, student)
+    attributes = [lines_domain.attributes_of(line) for line in lines]
+    passed = max_bill.check(rt, s, who, student, issued_on, parsed, attributes, override_max_bill)
     at = common.now(rt)
     total = subtotal - credit_cents
     invoice_id = str(uuid.uuid4())
@@ -82,7 +87,7 @@ def issue_invoice(
     db.insert_invoice(
         s,
         parsed,
-        [lines_domain.attributes_of(line) for line in lines],
+        attributes,
         id=invoice_id,
         school_id=who.school_id,
         student_id=student_id,
@@ -98,6 +103,7 @@ def issue_invoice(
         source=source,
         created_at=at,
     )
+    max_bill.record_override(rt, s, who, invoice_id, number, student_id, passed)
     digits = db.issue_communication(s, who.school_id, at, invoice_id=invoice_id)
     if total > 0:  # an invoice the credit covers whole owes nothing: nothing to book
         db.book(
@@ -147,7 +153,16 @@ class Invoices:
 
         def work(s: Session) -> pb.CreateInvoiceResponse:
             invoice = issue_invoice(
-                self.rt, s, who, req.student_id, req.title, req.due_on, req.lines, req.credit_cents, "staff"
+                self.rt,
+                s,
+                who,
+                req.student_id,
+                req.title,
+                req.due_on,
+                req.lines,
+                req.credit_cents,
+                "staff",
+                override_max_bill=req.override_max_bill,
             )
             audit.record(
                 self.rt,

@@ -21,7 +21,7 @@ from services.finance import db, views
 from services.finance.db import direct_debit_queries
 from services.finance.use_cases.common import now, require_student_here
 
-LEVELS = ("primary", "secondary")
+LEVELS = ("nursery", "primary", "secondary")  # nursery: maternelle / kleuter (issue #19)
 STATUSES = ("active", "left")
 # After primary -> secondary, transfers with the old communication still credit the wallet this long.
 OLD_COMMUNICATION_GRACE = timedelta(days=365)
@@ -49,7 +49,7 @@ class Wallets:
             raise InvalidRequest("student_id is required", fields={"student_id": "required"})
         if req.level not in LEVELS:
             raise InvalidRequest(
-                "level must be primary or secondary", fields={"level": "primary | secondary"}
+                "level must be nursery, primary or secondary", fields={"level": "nursery | primary | secondary"}
             )
         with self.rt.db.unit_of_work() as s:
             self.open_wallets_in(
