@@ -17,6 +17,7 @@ from cartable.finance.v1 import (
     finance_pb2_grpc,
     periodic_statements_pb2_grpc,
     sepa_pb2_grpc,
+    tax_certificates_pb2_grpc,
     till_pb2_grpc,
 )
 from cartable.meetings.v1 import meetings_pb2_grpc
@@ -41,6 +42,7 @@ BESIDE = {
     "refunds": ("finance", sepa_pb2_grpc.RefundServiceStub),
     "periodic_statements": ("finance", periodic_statements_pb2_grpc.PeriodicStatementServiceStub),
     "statement_documents": ("documents", statements_pb2_grpc.StatementDocumentsServiceStub),
+    "tax_certificates": ("finance", tax_certificates_pb2_grpc.TaxCertificateServiceStub),
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a

@@ -26,6 +26,7 @@ from gateway.api import (
     security,
     statements,
     students,
+    tax_certificates,
     till,
 )
 
@@ -56,4 +57,5 @@ ALL = [
     reminders,
     till,
     statements,
+    tax_certificates,
 ]

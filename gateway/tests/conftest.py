@@ -35,6 +35,8 @@ from cartable.finance.v1 import (
     periodic_statements_pb2_grpc,
     sepa_pb2,
     sepa_pb2_grpc,
+    tax_certificates_pb2,
+    tax_certificates_pb2_grpc,
     till_pb2,
     till_pb2_grpc,
 )
@@ -69,6 +71,7 @@ BESIDE = {
         "PeriodicStatementService",
     ),
     "statement_documents": (statements_pb2, statements_pb2_grpc, "StatementDocumentsService"),
+    "tax_certificates": (tax_certificates_pb2, tax_certificates_pb2_grpc, "TaxCertificateService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(
