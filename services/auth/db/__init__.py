@@ -83,7 +83,7 @@ students = Table(
     Column("first_name", String(100), nullable=False),
     Column("last_name", String(100), nullable=False),
     Column("class_name", String(50), nullable=False),
-    Column("level", String(10), nullable=False),  # primary | secondary
+    Column("level", String(10), nullable=False),  # nursery | primary | secondary
     Column("active", Boolean, nullable=False, default=True),  # false once left (status left)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("external_id", String(64), nullable=True),  # the school's own id (the People CSV's student_id)

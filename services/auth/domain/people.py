@@ -18,11 +18,15 @@ EXTERNAL_ID_MAX = 64
 # Older than this on the day it is typed is a typo (1915 for 2015), not a pupil.
 MAX_AGE_YEARS = 60
 
-LEVELS = ("primary", "secondary")
-# What spreadsheets of French-speaking schools say; the import accepts both.
+# nursery: maternelle / kleuter (issue #19: the Flemish maximum bill caps kleuter and lager apart).
+LEVELS = ("nursery", "primary", "secondary")
+# What spreadsheets of French- and Dutch-speaking schools say; the import accepts them all.
 _LEVEL_WORDS = {
+    "nursery": "nursery",
     "primary": "primary",
     "secondary": "secondary",
+    "maternelle": "nursery",
+    "kleuter": "nursery",
     "primaire": "primary",
     "secondaire": "secondary",
 }
@@ -105,12 +109,15 @@ def looks_like_email(value: str) -> bool:
 
 
 def parse_level(value: str | None, *, french: bool = False) -> str:
-    """``primary`` or ``secondary`` (any case); with ``french`` also ``primaire`` / ``secondaire``."""
+    """``nursery``, ``primary`` or ``secondary`` (any case); with ``french`` (the import) also
+    ``maternelle`` / ``kleuter``, ``primaire`` / ``secondaire``."""
     word = tidy(value).lower()
     level = _LEVEL_WORDS.get(word) if french else (word if word in LEVELS else None)
     if level is None:
         raise BadValue(
-            "invalid_level", "primary or secondary" + (" (or primaire, secondaire)" if french else "")
+            "invalid_level",
+            "nursery, primary or secondary"
+            + (" (or maternelle, kleuter, primaire, secondaire)" if french else ""),
         )
     return level
 

@@ -32,7 +32,7 @@ from services.auth.use_cases.common import (
 )
 from services.auth.use_cases.tokens import issue_token
 
-LEVELS = ("primary", "secondary")
+LEVELS = ("nursery", "primary", "secondary")  # nursery: maternelle / kleuter (issue #19)
 
 
 def create_student(
@@ -46,7 +46,7 @@ def create_student(
     klass = class_field(class_name, errors)
     level = (level or "").strip().lower()
     if level not in LEVELS:
-        errors["level"] = "primary or secondary"
+        errors["level"] = "nursery, primary or secondary"
     if errors:
         raise InvalidRequest("the student is not valid", fields=errors)
     with deps.db.unit_of_work() as s:

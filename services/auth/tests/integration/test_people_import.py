@@ -198,7 +198,7 @@ def test_every_bad_row_is_listed_with_its_line_and_column_and_nothing_is_written
     rows = [
         "B01;Lucas;Dupont;3A;primaire;12/03/2017;Marie;Dupont;marie@example.be;;;",  # good: line 2
         ";Emma;Dupont;3A;primaire;;;;;;;",  # 3: no student_id
-        "B03;Emma;Dupont;3A;maternelle;31/02/2017;;;;;;",  # 4: level, date
+        "B03;Emma;Dupont;3A;creche;31/02/2017;;;;;;",  # 4: level, date
         "B04;<b>;Dupont;3A;primary;;Jean;Dupont;jean@;;;",  # 5: first name, e-mail
         "B01;Lucas;Dupont;3A;primaire;;;;;;;",  # 6: B01 again
         "B06;Hugo;Petit;;primary;;;;;;;",  # 7: a new student without a class

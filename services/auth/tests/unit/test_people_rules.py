@@ -95,7 +95,7 @@ def test_lines_are_counted_as_a_spreadsheet_shows_them():
         b"student_id;first_name;last_name;class_name;level\r\n"
         b'A1;"Marie\r\nClaire";Dupont;3A;primary\r\n'  # one cell over two physical lines: row 2
         b"\r\n"  # a blank row: 3
-        b"A2;Lucas;Dupont;3A;maternelle\r\n"  # row 4
+        b"A2;Lucas;Dupont;3A;creche\r\n"  # row 4
     )
     entries, problems, rows = read_people_csv(data, TODAY)
     assert rows == 2 and [e.line for e in entries] == [2]
