@@ -15,6 +15,7 @@ from cartable.documents.v1 import documents_pb2_grpc, statements_pb2_grpc
 from cartable.finance.v1 import (
     exports_pb2_grpc,
     finance_pb2_grpc,
+    max_bill_pb2_grpc,
     periodic_statements_pb2_grpc,
     sepa_pb2_grpc,
     tax_certificates_pb2_grpc,
@@ -43,6 +44,7 @@ BESIDE = {
     "periodic_statements": ("finance", periodic_statements_pb2_grpc.PeriodicStatementServiceStub),
     "statement_documents": ("documents", statements_pb2_grpc.StatementDocumentsServiceStub),
     "tax_certificates": ("finance", tax_certificates_pb2_grpc.TaxCertificateServiceStub),
+    "max_bill": ("finance", max_bill_pb2_grpc.MaxBillServiceStub),
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a

@@ -13,6 +13,7 @@ from gateway.api import (
     imports,
     invoices_staff,
     mandates,
+    max_bill,
     meetings,
     notifications,
     orders,
@@ -58,4 +59,5 @@ ALL = [
     till,
     statements,
     tax_certificates,
+    max_bill,
 ]

@@ -15,6 +15,7 @@ from gateway.api.finance import (
     list_page,
     period_filter,
 )
+from gateway.api.max_bill import OVERRIDE, exceeded_response
 from gateway.calls import finance
 from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
@@ -27,7 +28,7 @@ from gateway.shapes import (
     wallet_type_json,
 )
 from gateway.web import field_int, field_str, idempotency_key, json_body, keyset_params, require_staff
-from kit.errors import InvalidRequest
+from kit.errors import AppError, InvalidRequest
 
 bp = Blueprint("api_finance_staff", __name__)
 
@@ -176,14 +177,21 @@ def create_invoice():
     require_staff()
     data = json_body()
     credit = field_int(data, "credit_cents", minimum=0, maximum=10**11) if "credit_cents" in data else 0
-    made = finance.create_invoice(
-        student_id=field_str(data, "student_id", max_len=36),
-        title=field_str(data, "title", max_len=200),
-        due_on=field_str(data, "due_on", required=False, max_len=10),
-        lines=lines_field(data, pb.InvoiceLineInput),
-        credit_cents=credit,
-        key=idempotency_key(),
-    )
+    try:
+        made = finance.create_invoice(
+            student_id=field_str(data, "student_id", max_len=36),
+            title=field_str(data, "title", max_len=200),
+            due_on=field_str(data, "due_on", required=False, max_len=10),
+            lines=lines_field(data, pb.InvoiceLineInput),
+            credit_cents=credit,
+            key=idempotency_key(),
+            override_max_bill=bool_field(data, "override_max_bill"),
+        )
+    except AppError as err:  # 409 max_bill_exceeded says the cap passed in ``details``
+        answer = exceeded_response(err)
+        if answer is None:
+            raise
+        return answer
     return jsonify(invoice_json(made, with_lines=True)), 201
 
 
@@ -372,6 +380,7 @@ OPENAPI: dict = {
                         "due_on": {"type": "string", "format": "date"},
                         "lines": {"type": "array", "items": LINE},
                         "credit_cents": I,
+                        "override_max_bill": OVERRIDE,
                     },
                     ["student_id", "title", "lines"],
                 )

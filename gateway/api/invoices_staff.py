@@ -10,13 +10,14 @@ from flask import Blueprint, jsonify, request
 
 from cartable.finance.v1 import finance_pb2 as pb
 from gateway.api.finance import INVOICE_STATUSES, choice
-from gateway.api.finance_staff import IDEMPOTENCY, LINE, lines_field
+from gateway.api.finance_staff import IDEMPOTENCY, LINE, bool_field, lines_field
+from gateway.api.max_bill import OVERRIDE, exceeded_response
 from gateway.calls import finance, notifications
 from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.shapes import invoice_json
 from gateway.web import field_str, idempotency_key, json_body, require_staff
-from kit.errors import InvalidRequest, Unavailable
+from kit.errors import AppError, InvalidRequest, Unavailable
 
 bp = Blueprint("api_invoices_staff", __name__)
 
@@ -53,6 +54,10 @@ def bulk_request(data: dict) -> dict[str, Any]:
             errors.update(e.fields or {name: e.message})
     if not errors and not out["class_names"] and not out["student_ids"]:
         errors["class_names"] = errors["student_ids"] = "at least one class or student"
+    try:
+        out["override_max_bill"] = bool_field(data, "override_max_bill")
+    except InvalidRequest as e:
+        errors.update(e.fields)
     if errors:
         raise InvalidRequest("the bulk invoice is not valid", fields=errors)
     return out
@@ -131,7 +136,13 @@ def school_invoices():
 @bp.post("/api/v1/admin/invoices/bulk")
 def bulk_invoices():
     require_staff()
-    resp = finance.bulk_create_invoices(**bulk_request(json_body()), key=idempotency_key())
+    try:
+        resp = finance.bulk_create_invoices(**bulk_request(json_body()), key=idempotency_key())
+    except AppError as err:  # 409 max_bill_exceeded names the student and the cap in ``details``
+        answer = exceeded_response(err)
+        if answer is None:
+            raise
+        return answer
     return jsonify(bulk_json(resp)), 201
 
 
@@ -166,6 +177,7 @@ OPENAPI: dict[str, Any] = {
                         "lines": {"type": "array", "items": LINE},
                         "class_names": STR_LIST,
                         "student_ids": STR_LIST,
+                        "override_max_bill": OVERRIDE,
                     },
                     ["title", "lines"],
                 )

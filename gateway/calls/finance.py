@@ -196,8 +196,15 @@ def create_wallet_type(name: str) -> pb.WalletType:
 
 
 def create_invoice(
-    student_id: str, title: str, due_on: str, lines: list, credit_cents: int, key: str
+    student_id: str,
+    title: str,
+    due_on: str,
+    lines: list,
+    credit_cents: int,
+    key: str,
+    override_max_bill: bool = False,
 ) -> pb.Invoice:
+    """``override_max_bill``: past the Flemish maximum bill knowingly (else 409 max_bill_exceeded)."""
     return rpc(
         "finance",
         "CreateInvoice",
@@ -208,6 +215,7 @@ def create_invoice(
             lines=lines,
             credit_cents=credit_cents,
             idempotency_key=key,
+            override_max_bill=override_max_bill,
         ),
     ).invoice
 
@@ -349,7 +357,13 @@ BULK_TIMEOUT = 120
 
 
 def bulk_create_invoices(
-    title: str, due_on: str, lines: list, class_names: list[str], student_ids: list[str], key: str
+    title: str,
+    due_on: str,
+    lines: list,
+    class_names: list[str],
+    student_ids: list[str],
+    key: str,
+    override_max_bill: bool = False,
 ) -> pb.BulkCreateInvoicesResponse:
     return rpc(
         "finance",
@@ -361,6 +375,7 @@ def bulk_create_invoices(
             class_names=class_names,
             student_ids=student_ids,
             idempotency_key=key,
+            override_max_bill=override_max_bill,
         ),
         timeout=BULK_TIMEOUT,
     )

@@ -31,6 +31,8 @@ from cartable.finance.v1 import (
     exports_pb2_grpc,
     finance_pb2,
     finance_pb2_grpc,
+    max_bill_pb2,
+    max_bill_pb2_grpc,
     periodic_statements_pb2,
     periodic_statements_pb2_grpc,
     sepa_pb2,
@@ -72,6 +74,7 @@ BESIDE = {
     ),
     "statement_documents": (statements_pb2, statements_pb2_grpc, "StatementDocumentsService"),
     "tax_certificates": (tax_certificates_pb2, tax_certificates_pb2_grpc, "TaxCertificateService"),
+    "max_bill": (max_bill_pb2, max_bill_pb2_grpc, "MaxBillService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(
