@@ -44,7 +44,7 @@ from kit.errors import InvalidRequest
 
 bp = Blueprint("api_account", __name__)
 
-LEVELS = ("primary", "secondary")
+LEVELS = ("nursery", "primary", "secondary")  # nursery: maternelle / kleuter (issue #19)
 MAX_PASSWORD_CHARS = 1024  # the policy (auth) stops at 128; this only bounds what we forward
 MAX_OTP_CHARS = 64  # a TOTP code is 6 digits, a recovery code 19 characters
 
@@ -162,7 +162,9 @@ def admin_students():
     class_name = field_str(data, "class_name", max_len=50)
     level = field_str(data, "level", required=False, max_len=20) or "primary"
     if level not in LEVELS:
-        raise InvalidRequest("level must be primary or secondary", fields={"level": "primary | secondary"})
+        raise InvalidRequest(
+            "level must be nursery, primary or secondary", fields={"level": "nursery | primary | secondary"}
+        )
     student = create_student(first_name, last_name, class_name, level)
     wallets = open_student_wallets(student, student.level or level)
     return jsonify(id=student.id, wallets=[wallet_json(w) for w in wallets]), 201

@@ -19,7 +19,7 @@ from gateway.clients import rpc, rpc_future
 from kit.errors import from_rpc_error
 
 STATUSES = ("active", "left")
-LEVELS = ("primary", "secondary")
+LEVELS = ("nursery", "primary", "secondary")  # nursery: maternelle / kleuter (issue #19)
 # The fields a manager may change (UpdateStudentRequest's optional fields, API.md's PATCH body).
 EDITABLE = ("first_name", "last_name", "class_name", "level", "birth_date", "external_id", "national_number")
 # A whole class moves in one transaction (one event per student): longer than a page's read.

@@ -12,6 +12,7 @@ from gateway.pages import (
     imports,
     invoices_staff,
     mandates,
+    max_bill,
     meetings,
     notifications,
     orders,
@@ -59,5 +60,6 @@ ALL = [
     till,
     till_items,
     settings_staff,
+    max_bill,
     audit,
 ]

@@ -23,6 +23,9 @@ from gateway.calls import finance
 from gateway.calls.account import search_students
 from gateway.i18n import form_cents
 from gateway.pages.account import login_required
+from gateway.pages.line_attributes import MAX_BILL_LABELS, field_errors, message_fields
+from gateway.pages.line_attributes import read as read_line_attributes
+from gateway.pages.max_bill import exceeded_message
 from gateway.web import require_staff
 from kit.errors import AppError, InvalidRequest
 
@@ -86,6 +89,7 @@ def _read_form(form) -> tuple[dict, dict[str, str]]:
         "student_ids": [s[:36] for s in form.getlist("student_ids") if s.strip()][:5000],
         "key": (form.get("key") or "")[:100] or str(uuid.uuid4()),
         "lines": [],
+        "override_max_bill": form.get("override_max_bill") == "1",
     }
     if not data["title"]:
         errors["title"] = _("Indiquez un intitulé.")
@@ -112,6 +116,7 @@ def _read_form(form) -> tuple[dict, dict[str, str]]:
             row["cents"] = cents
         except InvalidRequest:
             errors[f"price_{i}"] = _("Un prix en euros, par exemple 12,50.")
+        row.update(read_line_attributes(form, i, errors))
         data["lines"].append(row)
     if not data["lines"]:
         errors["label_0"] = _("Ajoutez au moins une ligne.")
@@ -133,6 +138,7 @@ def _form_page(data: dict | None = None, errors: dict[str, str] | None = None, s
             students=students,
             rows=LINE_ROWS,
             lines_by_index={ln["index"]: ln for ln in data.get("lines", [])},
+            max_bill_labels=MAX_BILL_LABELS,
         ),
         status,
     )
@@ -159,6 +165,7 @@ def bulk_submit():
         }
         return render_template(
             "invoices_staff/confirm.html",
+            max_bill_labels=MAX_BILL_LABELS,
             data=data,
             per_invoice=per_invoice,
             student_names=[names.get(i, i) for i in data["student_ids"]],
@@ -169,17 +176,21 @@ def bulk_submit():
             data["due_on"],
             [
                 pb.InvoiceLineInput(
-                    label=ln["label"], quantity=ln["quantity_n"], unit_price_cents=ln["cents"]
+                    label=ln["label"],
+                    quantity=ln["quantity_n"],
+                    unit_price_cents=ln["cents"],
+                    **message_fields(ln),
                 )
                 for ln in data["lines"]
             ],
             data["class_names"],
             data["student_ids"],
             data["key"],
+            override_max_bill=data["override_max_bill"],
         )
     except InvalidRequest as e:
         fields = e.fields or {}
-        mapped = {}
+        mapped = field_errors(fields, data["lines"])
         if "due_on" in fields:
             mapped["due_on"] = _("Une date d'échéance, aujourd'hui ou plus tard.")
         if "class_names" in fields or "student_ids" in fields:
@@ -187,6 +198,9 @@ def bulk_submit():
         mapped.setdefault("form", _("La série n'a pas été émise : corrigez les champs signalés."))
         return _form_page(data, mapped, 400)
     except AppError as e:
+        exceeded = exceeded_message(e)
+        if exceeded is not None:  # the manager may issue it knowingly: the form's override box
+            return _form_page(data, {"max_bill": exceeded, "form": _("Rien n'a été émis.")}, 409)
         if e.code == "student_left":
             return _form_page(
                 data,

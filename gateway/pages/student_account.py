@@ -20,6 +20,8 @@ from gateway.calls.notifications import school_today
 from gateway.calls.students import StudentMoney, student_money
 from gateway.i18n import current_lang
 from gateway.pages.account import login_required
+from gateway.pages.max_bill import CAP_LABELS as MAX_BILL_CAP_LABELS
+from gateway.pages.max_bill import counters_of as max_bill_counters_of
 from gateway.pages.students import INVOICE_STATUS_LABELS, _student_or_404, long_date
 from gateway.web import require_staff
 from kit.dates import BRUSSELS, format_instant
@@ -201,5 +203,8 @@ def statement(student_id: str):
             i.total_cents for i in invoices if first.isoformat() <= i.issued_on and i.status != "cancelled"
         ),
         remaining_cents=sum(i.remaining_cents for i in invoices),
+        # the Flemish maximum bill's counters of this school year (issue #19; None: not said now)
+        max_bill_counters=max_bill_counters_of(found.student.id),
+        max_bill_cap_labels=MAX_BILL_CAP_LABELS,
     )
     return render_template("students/statement.html", **context)

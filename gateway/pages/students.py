@@ -38,7 +38,7 @@ bp = Blueprint("students", __name__)
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
 CURSOR = re.compile(r"[A-Za-z0-9_-]{1,1000}")
-LEVEL_LABELS = {"primary": _l("Primaire"), "secondary": _l("Secondaire")}
+LEVEL_LABELS = {"nursery": _l("Maternelle"), "primary": _l("Primaire"), "secondary": _l("Secondaire")}
 INVOICE_STATUS_LABELS = {
     "paid": _l("Payée"),
     "unpaid": _l("À payer"),
