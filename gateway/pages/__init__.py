@@ -28,6 +28,7 @@ from gateway.pages import (
     statements,
     student_account,
     students,
+    tax_certificates,
     till,
     till_items,
 )
@@ -57,6 +58,7 @@ ALL = [
     direct_debits,
     refunds,
     statements,
+    tax_certificates,
     till,
     till_items,
     settings_staff,
