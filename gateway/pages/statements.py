@@ -110,7 +110,7 @@ def read_choice(args) -> tuple[dict, dict[str, str]]:
 
 def refused(err: InvalidRequest) -> dict[str, str]:
     """Finance's refusal of the period or scope, on the page's fields."""
-    errors = {f: str(ERRORS[f]) for f in ("from", "to") if f in err.fields}
+    errors: dict[str, str] = {f: str(ERRORS[f]) for f in ("from", "to") if f in err.fields}
     if "class_name" in err.fields:
         errors["scope"] = str(ERRORS["scope"])
     return errors or {"form": err.message}

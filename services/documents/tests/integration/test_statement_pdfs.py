@@ -6,6 +6,7 @@ the totals and the FWB's mentions, in the parents' language; staff render and li
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -27,7 +28,7 @@ PARENT = Identity(account_id="acc-marie", role="parent", school_id=SCHOOL, stude
 
 
 def statement(**kw) -> fpb.PeriodicStatement:
-    values = dict(
+    values: dict[str, Any] = dict(
         school_name="École Sainte-Marie",
         student_id=EMMA,
         student_name="Emma Dupont",
