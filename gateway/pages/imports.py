@@ -50,7 +50,9 @@ COLUMNS = [
     (
         "level",
         False,
-        _l("primaire ou secondaire (aussi primary ou secondary ; obligatoire pour un nouvel élève)."),
+        _l(
+            "maternelle, primaire ou secondaire (aussi kleuter, nursery, primary ou secondary ; obligatoire pour un nouvel élève)."
+        ),
     ),
     ("birth_date", False, _l("Date de naissance, JJ/MM/AAAA ou AAAA-MM-JJ.")),
     ("parent1_first_name", False, _l("Prénom du premier parent (obligatoire pour un nouveau parent).")),
@@ -80,7 +82,9 @@ REASONS = {
         "Ce n'est pas un nom : des lettres, des espaces, des traits d'union ou des apostrophes."
     ),
     "invalid_text": _l("Cette case contient un caractère de contrôle."),
-    "invalid_level": _l("Niveau inconnu : primaire ou secondaire (ou primary, secondary)."),
+    "invalid_level": _l(
+        "Niveau inconnu : maternelle, primaire ou secondaire (ou kleuter, nursery, primary, secondary)."
+    ),
     "invalid_date": _l("Date non valable : JJ/MM/AAAA ou AAAA-MM-JJ, un jour passé, il y a moins de 60 ans."),
     "invalid_email": _l("Ce n'est pas une adresse e-mail."),
     "duplicate_student_id": _l("Ce numéro d'élève figure déjà sur une ligne plus haut."),
