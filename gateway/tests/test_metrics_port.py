@@ -30,13 +30,19 @@ def _free_port() -> int:
 
 
 def _get(port: int, path: str) -> tuple[int, str] | None:
-    """(status, body), or None while nothing listens."""
+    """(status, body), or None while nothing listens (the connection is refused or reset). A request
+    that was sent is waited for (a slow answer on a loaded machine is still an answer the gateway
+    counts): dropping it on a short client timeout made the counts differ by one."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
-    except OSError:
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, (ConnectionRefusedError, ConnectionResetError)):
+            return None
+        raise
+    except (ConnectionRefusedError, ConnectionResetError):
         return None
 
 
