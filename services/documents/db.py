@@ -51,6 +51,9 @@ documents = Table(
     # e.g. invoice:<id>, mandate:<mandate id>:<student id>: renders once
     Column("source_ref", String(120), nullable=True, unique=True),
     Column("deposited_at", DateTime(timezone=True), nullable=False),
+    # One parent's own document among the student's (a tax certificate names its payer): only that
+    # parent and the staff see it. NULL: every parent of the student.
+    Column("for_account_id", String(36), nullable=True),
     Index("ix_documents_student_deposited", "student_id", "deposited_at"),
 )
 
@@ -132,13 +135,24 @@ photo_album_offers = Table(
 
 
 def document_page(
-    s: Session, school_id: str, account_id: str, student_id: str, state: str, limit: int, offset: int
+    s: Session,
+    school_id: str,
+    account_id: str,
+    student_id: str,
+    state: str,
+    limit: int,
+    offset: int,
+    *,
+    parent: bool = False,
 ) -> tuple[Sequence[Row], int, int]:
     """A page of the student's documents with ``account_id``'s read state (``read_at`` on each row),
-    newest first; (rows, total in ``state``, unread in all)."""
+    newest first; (rows, total in ``state``, unread in all). A ``parent`` does not see another
+    parent's own documents (``for_account_id``)."""
     d, r = documents, document_reads
     joined = d.outerjoin(r, and_(r.c.document_id == d.c.id, r.c.account_id == account_id))
     mine = and_(d.c.student_id == student_id, d.c.school_id == school_id)
+    if parent:
+        mine = and_(mine, or_(d.c.for_account_id.is_(None), d.c.for_account_id == account_id))
     unread = s.execute(
         select(func.count()).select_from(joined).where(mine, r.c.read_at.is_(None))
     ).scalar_one()

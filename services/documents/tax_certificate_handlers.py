@@ -1,9 +1,7 @@
-"""finance.tax_certificate.issued.v1 becomes a PDF in the child's documents (the parents see their
-children's documents): one document per certificate version, under the id finance chose for it
-(``certificate.document_id``, so finance's list names it), once even if the event comes twice.
-
-Documents are kept per student, so both parents of the child see each parent's certificate; a
-document for one parent only would need a parent column on documents (noted in the report)."""
+"""finance.tax_certificate.issued.v1 becomes a PDF in the paying parent's documents: filed under the
+child, for that parent only (``for_account_id``: the child's other parent does not see it; staff do),
+one document per certificate version, under the id finance chose for it (``certificate.document_id``,
+so finance's list names it), once even if the event comes twice."""
 
 from __future__ import annotations
 
@@ -43,6 +41,7 @@ def store_certificate(
             source=SOURCE,
             source_ref=ref,
             deposited_at=documents.rt.clock(),
+            for_account_id=c.parent_id,  # the payer's own: the child's other parent does not see it
         )
     )
     events.document_deposited(documents.rt, session, school_id, c.document_id, c.student_id, title)

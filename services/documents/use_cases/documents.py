@@ -47,7 +47,14 @@ class Documents:
         with self.rt.db.unit_of_work() as s:
             require_students_here(s, who, [student_id])
             rows, total, unread = db.document_page(
-                s, who.school_id, who.account_id, student_id, state, limit, offset
+                s,
+                who.school_id,
+                who.account_id,
+                student_id,
+                state,
+                limit,
+                offset,
+                parent=who.role == "parent",
             )
         return pb.ListDocumentsResponse(
             documents=[views.document_pb(row, row.read_at) for row in rows],
@@ -62,6 +69,8 @@ class Documents:
             if row is None:
                 raise NotFound("no such document")
             who.require_owner(row.student_id)  # another family's document does not exist for this caller
+            if who.role == "parent" and row.for_account_id not in (None, who.account_id):
+                raise NotFound("no such document")  # the other parent's own (a tax certificate)
             read_at = db.read_at(s, document_id, who.account_id)
             if read_at is None and who.role == "parent":
                 read_at = self.rt.clock()

@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from cartable.finance.v1 import tax_certificates_pb2 as tpb
 from kit.bus import make_envelope
+from kit.errors import NotFound
 from kit.identity import Identity
 from kit.service import make_consumer
 from services.documents.app import use_cases
@@ -139,3 +141,18 @@ def test_dutch_and_english_certificates(documents_rt):
     consumer.handle(body(issued(language="en", cert_id=other, document_id=doc2)))
     en = text_of(documents_rt, doc2)
     assert "Childcare tax certificate" in en and "National register number" in en and "€250.00" in en
+
+
+def test_the_certificate_is_the_paying_parents_own_the_other_parent_does_not_see_it(documents_rt):
+    make_consumer(documents_rt).handle(body(issued()))
+    docs = use_cases(documents_rt).documents
+    mum = Identity(account_id=MUM, role="parent", school_id="sch-1", students={EMMA: "1A"})
+    dad = Identity(account_id="acc-dad", role="parent", school_id="sch-1", students={EMMA: "1A"})
+    staff = Identity(account_id="acc-staff", role="staff", school_id="sch-1")
+    assert [d.id for d in docs.list_documents(mum, EMMA).documents] == [DOC]
+    assert list(docs.list_documents(dad, EMMA).documents) == []
+    assert docs.list_documents(dad, EMMA).unread_count == 0
+    with pytest.raises(NotFound):
+        docs.open_document(dad, DOC)
+    assert [d.id for d in docs.list_documents(staff, EMMA).documents] == [DOC]
+    assert docs.open_document(staff, DOC).content.startswith(b"%PDF")
