@@ -49,7 +49,8 @@ class Wallets:
             raise InvalidRequest("student_id is required", fields={"student_id": "required"})
         if req.level not in LEVELS:
             raise InvalidRequest(
-                "level must be nursery, primary or secondary", fields={"level": "nursery | primary | secondary"}
+                "level must be nursery, primary or secondary",
+                fields={"level": "nursery | primary | secondary"},
             )
         with self.rt.db.unit_of_work() as s:
             self.open_wallets_in(
