@@ -207,3 +207,17 @@ def test_another_schools_staff_sees_neither_the_caps_nor_the_student(caps, world
     assert list(caps.list_caps(OTHER_SCHOOL_STAFF, mb.ListMaxBillCapsRequest()).caps) == []
     with pytest.raises(NotFound):
         caps.get_max_bill(OTHER_SCHOOL_STAFF, mb.GetMaxBillRequest(student_id="emma"))
+
+
+def test_a_refused_batch_keeps_its_key_free_for_the_override(caps, world):
+    """The series form keeps its Idempotency key: the override after a refusal is issued under it."""
+    invoice(world, "noah", 9500)
+    line = pb.InvoiceLineInput(label="Museum", quantity=1, unit_price_cents=1000, max_bill="strict")
+    req = pb.BulkCreateInvoicesRequest(
+        title="Museum", lines=[line], student_ids=["noah"], idempotency_key="k-form"
+    )
+    with pytest.raises(Conflict):
+        world.finance.bulk_invoices.bulk_create_invoices(STAFF, req)
+    req.override_max_bill = True
+    first = world.finance.bulk_invoices.bulk_create_invoices(STAFF, req)
+    assert first.count == 1 and world.finance.bulk_invoices.bulk_create_invoices(STAFF, req) == first
