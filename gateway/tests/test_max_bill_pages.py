@@ -248,3 +248,17 @@ def test_the_409_speaks_dutch(client, fakes, series):
     page = said(client.get("/gestion/factures/nouvelle-serie?lang=nl"))
     body = said(client.post("/gestion/factures/nouvelle-serie?lang=nl", data=series_form(page)))
     assert "Deze factuur zou de scherpe maximumfactuur van schooljaar 2026-2027 overschrijden" in body
+
+
+def test_the_settings_page_links_to_the_caps(client, fakes, manager):
+    from cartable.notifications.v1 import notifications_pb2
+
+    fakes.on("finance", "GetSettings", finance_pb2.GetSettingsResponse(settings=finance_pb2.Settings()))
+    fakes.on("finance", "ListWalletTypes", finance_pb2.ListWalletTypesResponse())
+    fakes.on(
+        "notifications",
+        "GetReminderSettings",
+        notifications_pb2.GetReminderSettingsResponse(),
+    )
+    page = said(client.get("/gestion/reglages"))
+    assert 'href="/gestion/reglages/maximumfactuur"' in page and "Maximum à facturer (Flandre)" in page
