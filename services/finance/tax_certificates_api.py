@@ -25,6 +25,9 @@ class TaxCertificateServicer(pb_grpc.TaxCertificateServiceServicer):
     def ListTaxCertificates(self, request, context):
         return self.certificates.list_certificates(current(), request.year)
 
+    def SetDailyCap(self, request, context):
+        return self.certificates.set_daily_cap(current(), request)
+
 
 def registration(rt: Runtime) -> Registration:
     """The TaxCertificateService on the finance server (``app.registrations``)."""

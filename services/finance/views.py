@@ -64,6 +64,7 @@ def settings(row) -> pb.Settings:
             ),
             creditor_id="",
             enterprise_number="",
+            address=pb.SchoolAddress(),
         )
     return pb.Settings(
         iban=row.iban,
@@ -81,6 +82,9 @@ def settings(row) -> pb.Settings:
         ),
         creditor_id=row.creditor_id,
         enterprise_number=row.enterprise_number,
+        address=pb.SchoolAddress(
+            street=row.address_street, postal_code=row.address_postal_code, city=row.address_city
+        ),
     )
 
 

@@ -369,6 +369,10 @@ school_settings = Table(
     # SEPA creditor identifier (AT-02, compact) and KBO/BCE enterprise number (10 digits); "" for none.
     Column("creditor_id", String(35), nullable=False, default=""),
     Column("enterprise_number", String(10), nullable=False, default=""),
+    # The school's postal address (tax certificates 281.86); "" for none.
+    Column("address_street", String(200), nullable=False, default=""),
+    Column("address_postal_code", String(4), nullable=False, default=""),
+    Column("address_city", String(100), nullable=False, default=""),
     # Reminders of overdue invoices (domain/school_settings.Reminders; defaults: DEFAULT_REMINDERS).
     Column("reminders_enabled", Boolean, nullable=False, default=False),
     Column("reminders_first_after_days", Integer, nullable=False, default=7),

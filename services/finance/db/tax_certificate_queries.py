@@ -57,6 +57,8 @@ tax_certificates = Table(
     Column("amount_cents", BigInteger, nullable=False),
     Column("capped_amount_cents", BigInteger, nullable=False),
     Column("daily_cap_cents", BigInteger, nullable=False),
+    # law: the code's table (domain/childcare.DAILY_CAP_CENTS) | school: tax_daily_caps
+    Column("daily_cap_source", String(10), nullable=False, default="law"),
     Column("document_id", String(36), nullable=False),
     Column("content", Text, nullable=False),
     Column("fingerprint", String(64), nullable=False),
@@ -67,6 +69,35 @@ tax_certificates = Table(
     ),
     Index("ix_tax_certificates_school_year", "school_id", "year"),
 )
+
+# The legal maximum per day a school entered for a year the code's table does not know.
+tax_daily_caps = Table(
+    "tax_daily_caps",
+    metadata,
+    Column("school_id", String(36), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("daily_cap_cents", BigInteger, nullable=False),
+    Column("set_by", String(36), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def school_daily_cap(s: Session, school_id: str, year: int) -> int | None:
+    t = tax_daily_caps
+    return s.execute(select(t.c.daily_cap_cents).where(t.c.school_id == school_id, t.c.year == year)).scalar()
+
+
+def save_school_daily_cap(s: Session, school_id: str, year: int, cents: int, by: str, at: datetime) -> None:
+    t = tax_daily_caps
+    done = s.execute(
+        update(t)
+        .where(t.c.school_id == school_id, t.c.year == year)
+        .values(daily_cap_cents=cents, set_by=by, set_at=at)
+    )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        s.execute(
+            t.insert().values(school_id=school_id, year=year, daily_cap_cents=cents, set_by=by, set_at=at)
+        )
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:

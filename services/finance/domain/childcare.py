@@ -205,10 +205,13 @@ def _periods(groups: dict[tuple[int, int], _Acc]) -> list[_Acc]:
     return accs
 
 
-def certificates(year: int, child: Child, bills: Iterable[Bill]) -> list[Certificate]:
+def certificates(
+    year: int, child: Child, bills: Iterable[Bill], cap_cents: int | None = None
+) -> list[Certificate]:
     """The child's certificates for ``year``, one per paying parent with paid eligible care (by parent
-    id); UnknownYear when the year's daily maximum is not known."""
-    cap = daily_cap_cents(year)
+    id), capped at ``cap_cents`` per day (the figure a school entered for a year the table does not
+    know); without it, the table's figure, UnknownYear when the year's daily maximum is not known."""
+    cap = daily_cap_cents(year) if cap_cents is None else cap_cents
     per_parent: dict[str, dict[tuple[int, int], _Acc]] = {}
     for bill in bills:
         if bill.total_cents <= 0:

@@ -16,6 +16,9 @@ __all__ = [
     "REAUTH_WINDOW_SECONDS",
     "REMINDER_BOUNDS",
     "Reminders",
+    "address_errors",
+    "address_line",
+    "clean_address",
     "iban_changes",
     "last4",
     "mask_iban",
@@ -76,6 +79,31 @@ def validate_enterprise_number(text: str) -> str:
         return be_enterprise.validate(text)
     except ValidationError as e:
         raise ValueError(f"not a Belgian enterprise number: {e}") from None
+
+
+def clean_address(street: str, postal_code: str, city: str) -> tuple[str, str, str]:
+    """A Belgian postal address with its spaces tidied: (street and number, postal code, city)."""
+    return tuple(" ".join((v or "").split()) for v in (street, postal_code, city))  # type: ignore[return-value]
+
+
+def address_errors(street: str, postal_code: str, city: str) -> dict[str, str]:
+    """What is wrong with a tidied address, by field (empty when valid). Every field "" clears it;
+    otherwise all three are needed and the postal code is Belgian: 4 digits, 1000 to 9999."""
+    if not (street or postal_code or city):
+        return {}
+    errors = {}
+    if not street or len(street) > 200:
+        errors["street"] = "required, at most 200 characters"
+    if not (len(postal_code) == 4 and postal_code.isdigit() and postal_code[0] != "0"):
+        errors["postal_code"] = "a Belgian postal code: 4 digits, 1000 to 9999"
+    if not city or len(city) > 100:
+        errors["city"] = "required, at most 100 characters"
+    return errors
+
+
+def address_line(street: str, postal_code: str, city: str) -> str:
+    """The address on one line, ``Rue de l'École 1, 1000 Bruxelles`` ("" when none)."""
+    return ", ".join(x for x in (street, " ".join(x for x in (postal_code, city) if x)) if x)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from services.finance.domain.payments import TOP_UP_METHODS
 from services.finance.domain.school_settings import (
     REAUTH_WINDOW_SECONDS,
     Reminders,
+    address_errors,
+    clean_address,
     iban_changes,
     last4,
     mask_iban,
@@ -69,6 +71,12 @@ def _validated(new: pb.Settings) -> dict[str, Any]:
             values["enterprise_number"] = validate_enterprise_number(new.enterprise_number)
         except ValueError as e:
             errors["enterprise_number"] = str(e)
+    if new.HasField("address"):
+        street, postal_code, city = clean_address(
+            new.address.street, new.address.postal_code, new.address.city
+        )
+        errors.update({f"address.{k}": v for k, v in address_errors(street, postal_code, city).items()})
+        values.update(address_street=street, address_postal_code=postal_code, address_city=city)
     if new.HasField("reminders"):
         r = new.reminders
         values["reminders_enabled"] = r.enabled

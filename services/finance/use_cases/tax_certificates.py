@@ -27,6 +27,7 @@ from kit.service import Runtime
 from services.finance import db, events, views
 from services.finance.db import tax_certificate_queries as q
 from services.finance.domain import childcare
+from services.finance.domain.school_settings import address_line
 from services.finance.use_cases import common
 
 ISSUED = "finance.tax_certificate.issued.v1"
@@ -39,17 +40,29 @@ def document_id_for(certificate_id: str) -> str:
     return str(uuid.uuid5(DOCUMENT_NAMESPACE, certificate_id))
 
 
+MIN_DAILY_CAP_CENTS, MAX_DAILY_CAP_CENTS = 100, 5000  # what a school may enter: 1.00 to 50.00 EUR
+
+
 def _check_year(year: int, today: date) -> None:
     if not MIN_YEAR <= year <= today.year:
         raise InvalidRequest("no such year", fields={"year": f"{MIN_YEAR} to {today.year}"})
+
+
+def daily_cap(s: Session, school_id: str, year: int) -> tuple[int, str] | None:
+    """The year's legal maximum per day and where it comes from: the code's table (``law``, always
+    first: a known year's figure is never overridden) or the figure the school entered (``school``);
+    None when neither knows it."""
     try:
-        childcare.daily_cap_cents(year)
+        return childcare.daily_cap_cents(year), "law"
     except childcare.UnknownYear:
-        raise InvalidRequest(
-            "the legal maximum per day of this year is not known yet",
-            fields={"year": "no legal maximum known for this year"},
-            code="unknown_year",
-        ) from None
+        entered = q.school_daily_cap(s, school_id, year)
+        return (int(entered), "school") if entered is not None else None
+
+
+def _address(settings) -> str:
+    if settings is None:
+        return ""
+    return address_line(settings.address_street, settings.address_postal_code, settings.address_city)
 
 
 def _child(c: pb.TaxChild) -> childcare.Child:
@@ -89,8 +102,17 @@ def _bills(s: Session, school_id: str, year: int, student_ids: list[str]) -> dic
     return out
 
 
-def _content(cert: childcare.Certificate, child: pb.TaxChild, parent: pb.TaxPerson) -> dict:
+def _content(
+    cert: childcare.Certificate, child: pb.TaxChild, parent: pb.TaxPerson, address: str, cap: tuple[int, str]
+) -> dict:
+    """The certificate as certified. The school's address and a daily maximum the school entered are
+    there only when present, so that certificates made before they existed keep their fingerprint;
+    adding the address, or the code's table gaining the year, corrects the certificates."""
+    extra: dict = {"school_address": address} if address else {}
+    if cap[1] != "law":
+        extra["daily_cap"] = {"cents": cap[0], "source": cap[1]}
     return {
+        **extra,
         "periods": [
             {
                 "start": p.start.isoformat(),
@@ -139,6 +161,7 @@ def certificate_message(r) -> pb.TaxCertificate:
         daily_cap_cents=r.daily_cap_cents,
         issued_at=views.rfc3339(r.created_at),
         number=r.number,
+        daily_cap_source=r.daily_cap_source,
     )
 
 
@@ -159,22 +182,61 @@ class TaxCertificates:
         with self.rt.db.unit_of_work() as s:
             rows = q.current_certificates(s, who.school_id, year)
             settings = db.settings_row(s, who.school_id)
+            cap = daily_cap(s, who.school_id, year)
         return pb.ListTaxCertificatesResponse(
             certificates=[certificate_message(r) for r in rows],
             school_name=settings.school_name if settings else "",
             enterprise_number=settings.enterprise_number if settings else "",
+            school_address=_address(settings),
+            daily_cap_cents=cap[0] if cap else 0,
+            daily_cap_source=cap[1] if cap else "",
         )
+
+    def set_daily_cap(self, who: Identity, req: pb.SetDailyCapRequest) -> pb.SetDailyCapResponse:
+        """The legal maximum per day of a year the code's table does not know, as the school read it
+        (409 ``daily_cap_known`` for a year the table knows)."""
+        who.require_staff()
+        _check_year(req.year, common.today(self.rt))
+        if req.year in childcare.DAILY_CAP_CENTS:
+            raise Conflict(
+                "the legal maximum per day of this year is known and cannot be changed",
+                code="daily_cap_known",
+            )
+        if not MIN_DAILY_CAP_CENTS <= req.daily_cap_cents <= MAX_DAILY_CAP_CENTS:
+            raise InvalidRequest(
+                "the legal maximum per day is out of bounds",
+                fields={"daily_cap_cents": f"{MIN_DAILY_CAP_CENTS} to {MAX_DAILY_CAP_CENTS}"},
+            )
+        with self.rt.db.unit_of_work() as s:
+            db.school_lock(s, who.school_id, f"tax-certificates:{req.year}")
+            before = q.school_daily_cap(s, who.school_id, req.year)
+            if before != req.daily_cap_cents:
+                at = common.now(self.rt)
+                q.save_school_daily_cap(s, who.school_id, req.year, req.daily_cap_cents, who.account_id, at)
+                audit.record(
+                    self.rt,
+                    s,
+                    who,
+                    "finance.tax_certificates.daily_cap_set",
+                    "tax_certificates",
+                    str(req.year),
+                    f"{req.year}: {before if before is not None else 'none'} -> {req.daily_cap_cents} cents",
+                )
+        return pb.SetDailyCapResponse(daily_cap_cents=req.daily_cap_cents, daily_cap_source="school")
 
     def generate(
         self, who: Identity, req: pb.GenerateTaxCertificatesRequest
     ) -> pb.GenerateTaxCertificatesResponse:
         """The year's certificates made or corrected (see the module); 409 ``enterprise_number_missing``
-        when the school's settings have none; once per idempotency key."""
+        when the school's settings have none; not_found when a child is not a student finance knows
+        in the caller's school (the gateway sends those ListChildcareStudents named); once per key."""
         who.require_staff()
         _check_year(req.year, common.today(self.rt))
         children = {c.student_id: c for c in req.children if c.student_id}
 
         def work(s: Session) -> pb.GenerateTaxCertificatesResponse:
+            for sid in sorted(children):  # another school's child: not_found, nothing made
+                common.student(s, who, sid)
             settings = db.settings_row(s, who.school_id)
             if settings is None or not settings.enterprise_number:
                 raise Conflict(
@@ -182,6 +244,14 @@ class TaxCertificates:
                     code="enterprise_number_missing",
                 )
             db.school_lock(s, who.school_id, f"tax-certificates:{req.year}")
+            cap = daily_cap(s, who.school_id, req.year)
+            if cap is None:
+                raise InvalidRequest(
+                    "the legal maximum per day of this year is not known yet",
+                    fields={"year": "no legal maximum known for this year"},
+                    code="unknown_year",
+                )
+            address = _address(settings)
             known = set(q.students_with_paid_childcare(s, who.school_id, req.year))
             ids = sorted(known & set(children))
             bills = _bills(s, who.school_id, req.year, ids)
@@ -192,15 +262,15 @@ class TaxCertificates:
             for sid in ids:
                 child = children[sid]
                 parents = {p.id: p for p in child.parents if p.id}
-                for cert in childcare.certificates(req.year, _child(child), bills.get(sid, [])):
-                    content = _content(cert, child, parents[cert.parent_id])
+                for cert in childcare.certificates(req.year, _child(child), bills.get(sid, []), cap[0]):
+                    content = _content(cert, child, parents[cert.parent_id], address, cap)
                     text = json.dumps(content, sort_keys=True, separators=(",", ":"))
                     fingerprint = hashlib.sha256(text.encode()).hexdigest()
                     old = current.get((sid, cert.parent_id))
                     if old is not None and old.fingerprint == fingerprint:
                         continue
                     lang = parents[cert.parent_id].language or req.language or "fr"
-                    self._issue(s, who, settings, req, cert, text, fingerprint, old, lang)
+                    self._issue(s, who, settings, req, cert, text, fingerprint, old, lang, cap)
                     created += old is None
                     replaced += old is not None
             rows = q.current_certificates(s, who.school_id, req.year)
@@ -231,7 +301,17 @@ class TaxCertificates:
         )
 
     def _issue(
-        self, s: Session, who: Identity, settings, req, cert, text: str, fingerprint: str, old, lang: str
+        self,
+        s: Session,
+        who: Identity,
+        settings,
+        req,
+        cert,
+        text: str,
+        fingerprint: str,
+        old,
+        lang: str,
+        cap: tuple[int, str],
     ) -> None:
         cert_id = str(uuid.uuid4())
         version = old.version + 1 if old is not None else 1
@@ -253,7 +333,8 @@ class TaxCertificates:
             days=cert.days,
             amount_cents=cert.amount_cents,
             capped_amount_cents=cert.capped_amount_cents,
-            daily_cap_cents=childcare.daily_cap_cents(req.year),
+            daily_cap_cents=cap[0],
+            daily_cap_source=cap[1],
             document_id=document_id_for(cert_id),
             content=text,
             fingerprint=fingerprint,
@@ -275,7 +356,7 @@ class TaxCertificates:
                     certificate=message,
                     school_name=settings.school_name or settings.beneficiary,
                     enterprise_number=settings.enterprise_number,
-                    school_address="",
+                    school_address=_address(settings),
                     language=lang,
                     replaces_version=old.version if old is not None else 0,
                     replaces_number=old.number if old is not None else "",
