@@ -3,7 +3,10 @@ not_found, like an id that never existed, and nothing written (every table the s
 outbox and idempotency keys included). Through the real servicer over gRPC, with staff tokens.
 
 A staff token names no student: a student is "of another school" when finance knows it in that school
-only (its wallets were opened there), see use_cases/common.require_student_here."""
+only (its wallets were opened there), see use_cases/common.require_student_here.
+
+The services of issue #19 (MaxBillService, PeriodicStatementService, TaxCertificateService) have their
+matrix in test_school_scoping_legal.py, which also checks every service finance serves has one."""
 
 from __future__ import annotations
 
