@@ -8,6 +8,8 @@ invoices in that school (from finance's events) and never in the caller's
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -17,10 +19,14 @@ import grpc
 import pytest
 from PIL import Image
 
+import cartable.documents.v1 as documents_protos
 from cartable.documents.v1 import documents_pb2 as pb
+from cartable.documents.v1 import statements_pb2 as spb
+from cartable.documents.v1 import statements_pb2_grpc
 from cartable.finance.v1 import events_pb2 as fin
+from cartable.finance.v1 import periodic_statements_pb2 as fpb
 from kit.bus import make_envelope
-from kit.service import make_consumer
+from kit.service import make_consumer, start_grpc
 from services.documents.tests.conftest import snapshot
 
 OURS, THEIRS = "sch-1", "sch-2"
@@ -162,3 +168,90 @@ def test_every_id_field_of_every_rpc_is_in_the_matrix():
     service = pb.DESCRIPTOR.services_by_name["DocumentsService"]
     fields = {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)}
     assert fields == set(CASES) | set(EXEMPT)
+
+
+# -- StatementDocumentsService (periodic statements' PDFs, issue #19), beside DocumentsService --------
+# ListStatementDocuments takes no id: it lists the caller's school's statements only (below).
+
+STATEMENT_EXEMPT = {
+    # The PDF is made from the statement in the request alone (finance computed it for the caller's
+    # school: the gateway asks GetPeriodicStatement, which refuses another school's student): no row
+    # or file of documents is read or written, so the ids name nothing here (test below).
+    ("RenderPeriodicStatement", "statement.student_id"): "rendered from the request alone",
+    ("RenderPeriodicStatement", "statement.invoices.invoice_id"): "rendered from the request alone",
+}
+
+
+def _statement(student: str) -> fpb.PeriodicStatement:
+    return fpb.PeriodicStatement(
+        school_name="École",
+        student_id=student,
+        student_name=student.title(),
+        from_date="2026-09-01",
+        to_date="2026-10-31",
+        issued_on="2026-11-02",
+        total_cents=1200,
+        open_cents=1200,
+        invoices=[
+            fpb.StatementInvoice(
+                invoice_id=f"inv-{student}",
+                number="2026-0001",
+                title="Septembre",
+                issued_on="2026-09-01",
+                due_on="2026-10-01",
+                status="unpaid",
+                total_cents=1200,
+                open_cents=1200,
+                lines=[
+                    fpb.StatementLine(label="Piscine", quantity=1, unit_price_cents=1200, amount_cents=1200)
+                ],
+            )
+        ],
+    )
+
+
+@pytest.fixture
+def statements(schools):
+    """``schools`` with a periodic statement filed for each school's student (finance's event), and a
+    StatementDocumentsService stub."""
+    for school_id, student in ((OURS, schools.us.student), (THEIRS, schools.them.student)):
+        ev = fpb.PeriodicStatementIssued(statement=_statement(student), language="fr")
+        body = make_envelope("finance.periodic_statement.issued.v1", ev, school_id).SerializeToString()
+        assert make_consumer(schools.rt).handle(body) == "handled"
+    server = start_grpc(schools.rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield schools, statements_pb2_grpc.StatementDocumentsServiceStub(channel)
+    channel.close()
+    server.stop(0)
+
+
+def test_rendering_a_statement_reads_and_writes_nothing_of_documents(statements):
+    schools, stub = statements
+    before = snapshot(schools.rt)
+    got = stub.RenderPeriodicStatement(
+        spb.RenderPeriodicStatementRequest(statement=_statement(schools.them.student)),
+        metadata=md(schools.staff),
+    )
+    assert got.content.startswith(b"%PDF")
+    assert snapshot(schools.rt) == before
+
+
+def test_the_statement_documents_list_only_the_callers_school(statements):
+    schools, stub = statements
+    got = stub.ListStatementDocuments(spb.ListStatementDocumentsRequest(), metadata=md(schools.staff))
+    assert [d.student_id for d in got.documents] == [schools.us.student]
+
+
+def test_every_id_field_of_every_statement_documents_rpc_is_in_the_matrix():
+    service = spb.DESCRIPTOR.services_by_name["StatementDocumentsService"]
+    assert {(m.name, f) for m in service.methods for f in _id_fields(m.input_type)} == set(STATEMENT_EXEMPT)
+
+
+def test_every_documents_service_has_its_matrix():
+    """A new service in protos/cartable/documents/v1 must get its scoping matrix here."""
+    found = set()
+    for info in pkgutil.iter_modules(documents_protos.__path__):
+        if info.name.endswith("_pb2"):
+            module = importlib.import_module(f"{documents_protos.__name__}.{info.name}")
+            found |= set(module.DESCRIPTOR.services_by_name)
+    assert found == {"DocumentsService", "StatementDocumentsService"}
