@@ -97,6 +97,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("unit_price", lambda r: money(r.unit_price_cents)),
         ("amount", lambda r: money(r.amount_cents)),
         ("childcare", lambda r: "yes" if r.childcare else "no"),
+        ("days", lambda r: str(r.days)),
         ("sale_id", lambda r: text(r.sale_id)),
         ("line_id", lambda r: text(r.line_id)),
     ],

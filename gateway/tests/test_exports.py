@@ -65,6 +65,7 @@ SALES = [
         unit_price_cents=123456,
         amount_cents=123456,
         childcare=True,
+        days=4,
     ),
 ]
 
@@ -194,6 +195,7 @@ def test_the_csv_is_streamed_page_by_page_with_euros_from_cents(client, fakes, s
         "unit_price",
         "amount",
         "childcare",
+        "days",
         "sale_id",
         "line_id",
     ]
@@ -203,6 +205,7 @@ def test_the_csv_is_streamed_page_by_page_with_euros_from_cents(client, fakes, s
     assert rows[2][3] == "'=Emma"  # never run as a formula
     assert [r[0] for r in rows[1:]] == ["2026-03-01", "2026-03-01", "2026-03-31"]
     assert [r[10] for r in rows[1:]] == ["no", "no", "yes"]
+    assert [r[11] for r in rows[1:]] == ["0", "0", "4"]  # the days of care the childcare line pays for
     first, second = fakes.requests("exports", "ListExportRows")
     assert (first.name, first.from_date, first.to_date, first.cursor, first.limit) == (
         "sales",
@@ -432,6 +435,8 @@ def test_the_new_routes_are_in_the_openapi_document(client):
         "operations",
         "sales",
     ]
+    description = paths["/api/v1/admin/exports/{name}.csv"]["get"]["description"]
+    assert "unit_price;amount;childcare;days;sale_id;line_id" in description
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])

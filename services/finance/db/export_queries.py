@@ -224,6 +224,7 @@ def sale_lines_page(
             sl.c.unit_price_cents,
             sl.c.amount_cents,
             sl.c.childcare,
+            sl.c.days,
             sa.c.created_at,
             sa.c.wallet_id,
             sa.c.student_id,

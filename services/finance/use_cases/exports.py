@@ -200,6 +200,7 @@ def sale_row(r) -> pb.SaleExportRow:
         unit_price_cents=r.unit_price_cents,
         amount_cents=r.amount_cents,
         childcare=bool(r.childcare),
+        days=r.days,
     )
 
 

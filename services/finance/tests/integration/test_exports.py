@@ -207,18 +207,22 @@ def test_sales_are_the_schools_sales_journal_of_the_range(world, finance_rt):
         ("Goûter", 3, 50),
     ]
     assert rows[0].student_name == "Emma Dupont" and rows[0].wallet_name == "Repas"
-    assert not any(r.childcare for r in rows)
+    assert not any(r.childcare or r.days for r in rows)
     world.finance.operations.record_sale(
         STAFF,
         pb.RecordSaleRequest(
             student_id="emma",
             wallet_id=world.wallet("emma").id,
-            lines=[pb.SaleLineInput(label="Garderie", quantity=1, unit_price_cents=150, childcare=True)],
+            lines=[
+                pb.SaleLineInput(label="Garderie", quantity=1, unit_price_cents=150, childcare=True, days=3),
+                pb.SaleLineInput(label="Goûter", quantity=1, unit_price_cents=50),
+            ],
         ),
     )
     assert [
-        (r.label, r.childcare) for r in export(finance_rt, "sales", first="2026-04-02", last="2026-04-02")
-    ] == [("Garderie", True)]
+        (r.label, r.childcare, r.days)
+        for r in export(finance_rt, "sales", first="2026-04-02", last="2026-04-02")
+    ] == [("Garderie", True, 3), ("Goûter", False, 0)]
     assert totals(finance_rt)["sales"] == (4, 1590)
 
 
