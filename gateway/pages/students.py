@@ -53,7 +53,7 @@ FIELD_ERRORS = {
         "Indiquez le nom : des lettres (accents, traits d'union et apostrophes permis), 100 caractères au plus."
     ),
     "class_name": _l("Indiquez la classe, 50 caractères au plus."),
-    "level": _l("Choisissez primaire ou secondaire."),
+    "level": _l("Choisissez maternelle, primaire ou secondaire."),
     "birth_date": _l("Indiquez une date de naissance valable : ni dans le futur, ni il y a plus de 60 ans."),
     "external_id": _l("L'identifiant de l'école compte 64 caractères au plus."),
     "national_number": _l(

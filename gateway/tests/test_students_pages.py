@@ -355,3 +355,19 @@ def test_the_pages_read_in_dutch_and_english(client, fakes, staff):
     assert "Leerlingen" in nl and "Primair" in nl
     en = text(client.get("/gestion/eleves?lang=en"))
     assert ">Students</a>" in en and "Name or first name" in en
+
+
+def test_a_refused_level_names_the_three_levels(client, fakes, staff):
+    """maternelle (nursery, kleuter) is a level as primaire and secondaire are (issue #19)."""
+
+    def refuse(_req):
+        raise InvalidRequest("the student is not valid", fields={"level": "nursery | primary | secondary"})
+
+    fakes.on("auth", "UpdateStudent", refuse)
+    resp = _edit(client, level="secondary")
+    assert resp.status_code == 400
+    assert "Niveau : Choisissez maternelle, primaire ou secondaire." in text(resp)
+    client.get("/gestion/eleves/s-1?lang=nl")
+    assert "Kies kleuter, primair of secundair." in text(_edit(client, level="secondary"))
+    client.get("/gestion/eleves/s-1?lang=en")
+    assert "Choose nursery, primary or secondary." in text(_edit(client, level="secondary"))
