@@ -28,7 +28,7 @@ from gateway.i18n import current_lang
 from gateway.pages.account import login_required
 from gateway.web import require_staff
 from kit.dates import BRUSSELS, format_date, format_instant
-from kit.errors import InvalidRequest
+from kit.errors import AppError, InvalidRequest
 
 bp = Blueprint("statements", __name__)
 
@@ -139,12 +139,28 @@ def _sent(cursor: str = "") -> tuple[list[dict], str]:
     ], page.next_cursor
 
 
+def _period_refused(student_id: str, data: dict) -> dict[str, str]:
+    """Finance's word on the chosen period (one to four months) before a preview or a sending is
+    offered, said on the fields; nothing when finance cannot answer now (the sending asks again)."""
+    try:
+        statements.statement(student_id, data["from"], data["to"])
+    except InvalidRequest as err:
+        return refused(err)
+    except AppError:
+        pass
+    return {}
+
+
 def _page(data: dict, errors: dict[str, str], status: int = 200):
     classes = _classes()
     chosen = bool(data["scope"]) and (data["scope"] == SCHOOL or data["scope"] in classes)
     if data["scope"] and not chosen:
         errors = {**errors, "scope": str(ERRORS["scope"])}
         status = 400
+    students = _students(data["scope"]) if chosen and not errors else []
+    if students:
+        errors = _period_refused(students[0].id, data)
+        status = 400 if errors else status
     sent, next_cursor = _sent(request.args.get("cursor", ""))
     return (
         render_template(
@@ -155,7 +171,7 @@ def _page(data: dict, errors: dict[str, str], status: int = 200):
             school=SCHOOL,
             presets=PRESETS,
             chosen=chosen and not errors,
-            students=_students(data["scope"]) if chosen and not errors else [],
+            students=students if not errors else [],
             period=_("du %(first)s au %(last)s", first=_day(data["from"]), last=_day(data["to"])),
             sent=sent,
             next_cursor=next_cursor,
