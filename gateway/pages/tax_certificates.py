@@ -65,6 +65,7 @@ def _index(year: int, *, missing_enterprise: bool = False, error: str = "", stat
         rows=rows,
         total=eur(sum(c.amount_cents for c in listing.certificates)),
         missing_enterprise=missing_enterprise or not listing.enterprise_number,
+        refused=status == 409 and missing_enterprise,  # the refusal focused, read at once
         error=error,
         key=str(uuid.uuid4()),
     ), status
