@@ -78,8 +78,16 @@ def _text(data: dict, name: str) -> str:
     return value
 
 
-def student_changes(data: dict) -> dict[str, str]:
-    """The PATCH body's fields, each a string (or null to clear); an unknown field or none is a 400."""
+def _flag(data: dict, name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be true or false", fields={name: "expected true or false"})
+    return value
+
+
+def student_changes(data: dict) -> dict[str, str | bool]:
+    """The PATCH body's fields, each a string (or null to clear), ``severe_disability`` a boolean; an
+    unknown field or none is a 400."""
     unknown = sorted(set(data) - set(EDITABLE))
     if unknown:
         raise InvalidRequest(
@@ -87,7 +95,11 @@ def student_changes(data: dict) -> dict[str, str]:
         )
     if not data:
         raise InvalidRequest("nothing to change", fields={"body": "any of " + ", ".join(EDITABLE)})
-    return {name: _text(data, name) for name in EDITABLE if name in data}
+    return {
+        name: _flag(data, name) if name == "severe_disability" else _text(data, name)
+        for name in EDITABLE
+        if name in data
+    }
 
 
 # -- routes -------------------------------------------------------------------------------------------
@@ -144,6 +156,7 @@ def admin_class_move():
 
 S = {"type": "string"}
 NS = {"type": ["string", "null"]}
+B = {"type": "boolean"}
 DATE = {"type": "string", "format": "date"}
 NDATE = {"type": ["string", "null"], "format": "date"}
 ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
@@ -197,6 +210,11 @@ CHANGES = {
         "birth_date": {**NDATE, "description": 'YYYY-MM-DD, not in the future; "" or null clears it'},
         "external_id": {**NS, "maxLength": 64, "description": '"" or null clears it'},
         "national_number": {**NS, "description": '11 digits, any punctuation; "" or null clears it'},
+        "severe_disability": {
+            **B,
+            "description": "a severe disability: the childcare tax certificate (281.86) counts "
+            "until 21 instead of 14 (staff only; not shown in the student's JSON)",
+        },
     },
     "additionalProperties": False,
     "minProperties": 1,

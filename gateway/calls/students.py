@@ -21,7 +21,16 @@ from kit.errors import from_rpc_error
 STATUSES = ("active", "left")
 LEVELS = ("nursery", "primary", "secondary")  # nursery: maternelle / kleuter (issue #19)
 # The fields a manager may change (UpdateStudentRequest's optional fields, API.md's PATCH body).
-EDITABLE = ("first_name", "last_name", "class_name", "level", "birth_date", "external_id", "national_number")
+EDITABLE = (
+    "first_name",
+    "last_name",
+    "class_name",
+    "level",
+    "birth_date",
+    "external_id",
+    "national_number",
+    "severe_disability",  # a boolean (the tax certificate 281.86's age limit 21; issue #19)
+)
 # A whole class moves in one transaction (one event per student): longer than a page's read.
 MOVE_TIMEOUT = 30.0
 FINANCE_TIMEOUT = 5.0
@@ -54,7 +63,7 @@ def get_student(student_id: str) -> auth_pb2.GetStudentResponse:
     return rpc("auth", "GetStudent", auth_pb2.GetStudentRequest(student_id=student_id))
 
 
-def update_student(student_id: str, changes: dict[str, str]) -> auth_pb2.Student:
+def update_student(student_id: str, changes: dict[str, str | bool]) -> auth_pb2.Student:
     """Change the fields named in ``changes`` (of EDITABLE; "" clears birth_date, external_id and
     national_number); the student as they are now. Bad values: InvalidRequest with fields; another
     student's external id: Conflict ``external_id_taken``."""

@@ -9,8 +9,8 @@ The Belcotax-on-web upload: the federal finance administration's XML layout for 
 be obtained here, so the export is a CSV with every field the form asks for, one row per certificate
 (``export_csv``); the school types or converts it for Belcotax-on-web.
 
-A student's severe disability (the age limit 21 instead of 14) is not recorded anywhere yet: every
-child is sent without it (noted in the report)."""
+A student's severe disability (auth's ``severe_disability``, set on the student's page) raises the
+age limit from 14 to 21."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def children(year: int) -> list[tpb.TaxChild]:
                 last_name=st.last_name,
                 birth_date=st.birth_date,
                 national_number=st.national_number,
-                severe_disability=False,
+                severe_disability=st.severe_disability,
                 parents=[parents[pid] for pid in st.parent_ids if pid in parents],
             )
         )
@@ -77,6 +77,12 @@ def generate(year: int, key: str, language: str = "fr") -> tpb.GenerateTaxCertif
 
 def certificates(year: int) -> tpb.ListTaxCertificatesResponse:
     return _tax("ListTaxCertificates", tpb.ListTaxCertificatesRequest(year=year))
+
+
+def set_daily_cap(year: int, cents: int) -> tpb.SetDailyCapResponse:
+    """The year's legal maximum per day as the school read it, for a year the code does not know
+    (409 ``daily_cap_known`` otherwise; 400 ``daily_cap_cents`` out of 100..5000)."""
+    return _tax("SetDailyCap", tpb.SetDailyCapRequest(year=year, daily_cap_cents=cents))
 
 
 PERIODS = 4
@@ -131,7 +137,7 @@ def export_rows(listing: tpb.ListTaxCertificatesResponse) -> list[list[str]]:
                 str(c.version - 1) if c.version > 1 else "",
                 listing.enterprise_number,
                 listing.school_name,
-                "",
+                listing.school_address,
                 c.parent.last_name,
                 c.parent.first_name,
                 c.parent.national_number,

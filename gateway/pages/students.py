@@ -142,8 +142,17 @@ def _full_name(s) -> str:
     return f"{s.first_name} {s.last_name}"
 
 
+FLAG = "severe_disability"  # a checkbox: "1" when checked, "" when not
+
+
 def _form_of(s) -> dict[str, str]:
-    return {name: getattr(s, name) for name in EDITABLE}
+    return {
+        name: ("1" if s.severe_disability else "") if name == FLAG else getattr(s, name) for name in EDITABLE
+    }
+
+
+def _typed(changes: dict[str, str]) -> dict[str, str | bool]:
+    return {name: bool(value) if name == FLAG else value for name, value in changes.items()}
 
 
 def _render_student(
@@ -189,13 +198,14 @@ def student_update(student_id: str):
     require_staff()
     found = _student_or_404(student_id)
     form = {name: request.form.get(name, "").strip() for name in EDITABLE}
+    form[FLAG] = "1" if form[FLAG] else ""
     current = _form_of(found.student)
     changes = {name: value for name, value in form.items() if value != current[name]}
     if not changes:
         flash(_("Rien n'a changé."), "success")
         return redirect(url_for("students.student", student_id=found.student.id), code=303)
     try:
-        saved = update_student(found.student.id, changes)
+        saved = update_student(found.student.id, _typed(changes))
     except InvalidRequest as err:
         errors = {name: str(FIELD_ERRORS[name]) for name in err.fields if name in FIELD_ERRORS}
         return _render_student(found, form=form, errors=errors or {"form": err.message})

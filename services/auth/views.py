@@ -64,9 +64,12 @@ def session(
     )
 
 
-def student(row, parent_ids: list[str] | None = None, national_number: str = "") -> pb.Student:
+def student(
+    row, parent_ids: list[str] | None = None, national_number: str = "", *, staff: bool = False
+) -> pb.Student:
     """A student row; ``parent_ids`` and ``national_number`` (masked or not: the caller's choice,
-    use_cases/common.shown_national_number) only for staff."""
+    use_cases/common.shown_national_number) only for staff, and the severe disability flag only with
+    ``staff`` (health data: parents' and others' answers say false)."""
     return pb.Student(
         id=row.id,
         school_id=row.school_id,
@@ -80,6 +83,7 @@ def student(row, parent_ids: list[str] | None = None, national_number: str = "")
         left_on=row.left_on.isoformat() if row.left_on else "",
         parent_ids=parent_ids or [],
         national_number=national_number,
+        severe_disability=bool(row.severe_disability) if staff else False,
     )
 
 

@@ -90,6 +90,8 @@ students = Table(
     Column("birth_date", Date, nullable=True),
     Column("national_number", String(500), nullable=True),  # sealed, as accounts.national_number
     Column("left_on", Date, nullable=True),
+    # a severe disability: the tax certificate 281.86 counts childcare until 21 (staff only; issue #19)
+    Column("severe_disability", Boolean, nullable=False, default=False, server_default=false()),
     Column("search_name", String(420), nullable=False, server_default=""),  # as accounts.search_name
     Index("ix_students_school_class", "school_id", "class_name"),
     # unique per school; several students without one (NULLs are distinct on both databases)

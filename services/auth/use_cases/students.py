@@ -222,7 +222,9 @@ def _student(s: Session, who: Identity, student_id: str, *, lock: bool = False):
 
 
 def _for_staff(deps: Deps, row, parent_ids: list[str], *, full: bool = False) -> pb.Student:
-    return views.student(row, parent_ids, shown_national_number(deps, row.national_number, full=full))
+    return views.student(
+        row, parent_ids, shown_national_number(deps, row.national_number, full=full), staff=True
+    )
 
 
 def _external_id_taken() -> Conflict:
@@ -249,6 +251,8 @@ def _checked_changes(req: pb.UpdateStudentRequest, today: date) -> dict[str, obj
                 out[name] = check(getattr(req, name))
             except rules.BadValue as bad:
                 errors[name] = bad.message
+    if req.HasField("severe_disability"):
+        out["severe_disability"] = req.severe_disability
     if errors:
         raise InvalidRequest("the student is not valid", fields=errors)
     return out
