@@ -16,6 +16,8 @@ from gateway.api.finance import (
     period_filter,
 )
 from gateway.api.max_bill import OVERRIDE, exceeded_response
+from gateway.api.school_address import SCHEMA as ADDRESS_SCHEMA
+from gateway.api.school_address import address_field
 from gateway.calls import finance
 from gateway.openapi import B, I, S, error_responses, list_of, obj, ok, ref
 from gateway.openapi import json_body as body_schema
@@ -119,6 +121,8 @@ def put_settings():
     for name in ("creditor_id", "enterprise_number"):
         if name in data:
             setattr(new, name, field_str(data, name, required=False, max_len=40))
+    if "address" in data:
+        new.address.CopyFrom(address_field(data))
     password = data.get("current_password", "")
     if not isinstance(password, str):
         raise InvalidRequest("current_password must be text", fields={"current_password": "text"})
@@ -307,6 +311,7 @@ SETTINGS = obj(
         ),
         "creditor_id": {**S, "description": "SEPA creditor identifier (AT-02); empty clears it"},
         "enterprise_number": {**S, "description": "KBO/BCE enterprise number; empty clears it"},
+        "address": ADDRESS_SCHEMA,
     },
     ["iban", "beneficiary"],
 )

@@ -19,6 +19,7 @@ from kit.errors import Forbidden, InvalidRequest, Unavailable
 bp = Blueprint("settings_staff", __name__)
 
 TEXT_FIELDS = ("iban", "bic", "beneficiary", "school_name", "creditor_id", "enterprise_number")
+ADDRESS_FIELDS = ("street", "postal_code", "city")  # the form's address_street, ... (tax certificates)
 NUMBER_FIELDS = ("first_after_days", "repeat_every_days", "max_count")
 TOP_UP_METHODS = ("online", "transfer")
 
@@ -36,6 +37,9 @@ def _field_messages() -> dict[str, str]:
         "enterprise_number": _(
             "Indiquez un numéro d'entreprise BCE valide (10 chiffres, par exemple 0203.201.340)."
         ),
+        "address_street": _("Indiquez la rue et le numéro (200 caractères au plus)."),
+        "address_postal_code": _("Indiquez un code postal belge : 4 chiffres, de 1000 à 9999."),
+        "address_city": _("Indiquez la commune (100 caractères au plus)."),
         "top_up_methods": _(
             "Choisissez au moins une façon de recharger, ou aucune si les recharges sont fermées."
         ),
@@ -50,6 +54,7 @@ def _field_messages() -> dict[str, str]:
 def _form_of(st: pb.Settings) -> dict:
     return {
         **{name: getattr(st, name) for name in TEXT_FIELDS},
+        **{f"address_{name}": getattr(st.address, name) for name in ADDRESS_FIELDS},
         "top_up_methods": list(st.top_up_methods),
         "internal_wallet_payments": st.internal_wallet_payments,
         "online_payment_for_orders": st.online_payment_for_orders,
@@ -72,6 +77,7 @@ def _posted() -> dict:
     f = request.form
     return {
         **{name: f.get(name, "").strip() for name in TEXT_FIELDS},
+        **{f"address_{name}": f.get(f"address_{name}", "").strip() for name in ADDRESS_FIELDS},
         "top_up_methods": [m for m in TOP_UP_METHODS if m in f.getlist("top_up_methods")],
         "internal_wallet_payments": f.get("internal_wallet_payments") == "on",
         "online_payment_for_orders": f.get("online_payment_for_orders") == "on",
@@ -108,6 +114,7 @@ def _settings_of(form: dict) -> tuple[pb.Settings, dict[str, str]]:
         online_payment_for_orders=form["online_payment_for_orders"],
         creditor_id=form["creditor_id"],
         enterprise_number=form["enterprise_number"],
+        address=pb.SchoolAddress(**{name: form[f"address_{name}"] for name in ADDRESS_FIELDS}),
     )
     settings.reminders.CopyFrom(pb.ReminderSettings(enabled=enabled, **numbers))
     return settings, errors
@@ -143,7 +150,7 @@ def settings_save():
         update_settings(settings, request.form.get("current_password", ""), form["payment_plan_contact"])
     except InvalidRequest as err:
         said = _field_messages()
-        names = {k.removeprefix("reminders."): k for k in err.fields}
+        names = {k.removeprefix("reminders.").replace("address.", "address_"): k for k in err.fields}
         errors = {short: said[short] for short in names if short in said}
         return _render(form, errors or {"form": _("Les réglages n'ont pas été enregistrés.")}, status=400)
     except Forbidden as err:

@@ -91,6 +91,11 @@ def settings_json(st) -> dict[str, Any]:
         },
         "creditor_id": st.creditor_id,
         "enterprise_number": st.enterprise_number,
+        "address": {
+            "street": st.address.street,
+            "postal_code": st.address.postal_code,
+            "city": st.address.city,
+        },
     }
 
 
