@@ -25,6 +25,7 @@ CAP_LABELS = {
     "strict": _l("Maximum à facturer strict (scherpe maximumfactuur)"),
     "less_strict": _l("Maximum à facturer moins strict (minder scherpe maximumfactuur)"),
 }
+FIELDS = ("school_year", "level", "strict", "less_strict")  # the caps form's fields, in order
 
 
 def school_year_of(day: date) -> str:
@@ -67,6 +68,8 @@ def _page(form: dict, errors: dict[str, str], status: int = 200):
             caps=max_bill.list_caps(),
             form=form,
             errors=errors,
+            # the first field refused takes the focus: its error is read at once, it is typed again
+            first_error=next((n for n in FIELDS if n in errors), None),
             level_labels=LEVEL_LABELS,
         ),
         status,
@@ -86,10 +89,7 @@ def caps_page():
 @login_required
 def caps_save():
     require_staff()
-    form = {
-        name: (request.form.get(name) or "").strip()[:20]
-        for name in ("school_year", "level", "strict", "less_strict")
-    }
+    form = {name: (request.form.get(name) or "").strip()[:20] for name in FIELDS}
     errors: dict[str, str] = {}
     parts = form["school_year"].split("-")
     if (
