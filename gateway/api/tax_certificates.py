@@ -67,6 +67,14 @@ def list_certificates(year: str):
     return jsonify(items=[item_json(c) for c in listing.certificates])
 
 
+@bp.put("/api/v1/admin/tax-certificates/<year>/daily-cap")
+def put_daily_cap(year: str):
+    require_staff()
+    cents = field_int(json_body(), "daily_cap_cents", minimum=0, maximum=1_000_000)
+    got = tax_certificates.set_daily_cap(year_of(year), cents)
+    return jsonify(daily_cap_cents=got.daily_cap_cents, source=got.daily_cap_source)
+
+
 @bp.get("/api/v1/admin/tax-certificates/<year>/belcotax.csv")
 def belcotax_csv(year: str):
     require_staff()
@@ -109,6 +117,20 @@ OPENAPI: dict[str, Any] = {
             "responses": {
                 "200": ok(obj({"items": list_of(ITEM)}, ["items"])),
                 **error_responses(400, 401, 403),
+            },
+        }
+    },
+    "/api/v1/admin/tax-certificates/{year}/daily-cap": {
+        "put": {
+            "summary": "The legal maximum per day of a year Cartable's table does not know yet, as the "
+            "school read it in the official source (SPF Finances): 100 to 5000 cents; certificates of "
+            "that year use it and record that the school entered it. 409 `daily_cap_known` for a year "
+            "the table knows (never overridden). Not in API.md, added",
+            "parameters": [YEAR],
+            "requestBody": body_schema(obj({"daily_cap_cents": I}, ["daily_cap_cents"])),
+            "responses": {
+                "200": ok(obj({"daily_cap_cents": I, "source": S}, ["daily_cap_cents", "source"])),
+                **error_responses(400, 401, 403, 409),
             },
         }
     },

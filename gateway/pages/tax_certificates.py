@@ -18,6 +18,7 @@ from gateway.calls import tax_certificates
 from gateway.calls.documents import open_document
 from gateway.i18n import current_lang, eur
 from gateway.pages.account import login_required
+from gateway.pages.tax_certificates_cap import daily_cap_context, parse_euros
 from gateway.web import require_staff
 from kit.dates import BRUSSELS
 from kit.errors import Conflict, InvalidRequest
@@ -43,7 +44,9 @@ def _name(p) -> str:
     return " ".join(x for x in (p.first_name, p.last_name) if x) or "–"
 
 
-def _index(year: int, *, missing_enterprise: bool = False, error: str = "", status: int = 200):
+def _index(
+    year: int, *, missing_enterprise: bool = False, error: str = "", status: int = 200, cap_error: str = ""
+):
     listing = tax_certificates.certificates(year)
     rows = [
         {
@@ -68,6 +71,7 @@ def _index(year: int, *, missing_enterprise: bool = False, error: str = "", stat
         refused=status == 409 and missing_enterprise,  # the refusal focused, read at once
         error=error,
         key=str(uuid.uuid4()),
+        **daily_cap_context(listing, cap_error),
     ), status
 
 
@@ -125,3 +129,28 @@ def belcotax(year: int):
 def document(document_id: str):
     require_staff()
     return open_document(document_id[:64])
+
+
+@bp.post("/gestion/attestations-fiscales/maximum-journalier")
+@login_required
+def daily_cap():
+    """The year's legal maximum per day, entered by the manager for a year Cartable does not know."""
+    require_staff()
+    year = _year(request.form.get("annee"))
+    cents = parse_euros(request.form.get("maximum", ""))
+    message = _("Indiquez le montant par jour en euros, entre 1,00 et 50,00 (par exemple 16,90).")
+    if cents is None:
+        return _index(year, cap_error=message, status=400)
+    try:
+        tax_certificates.set_daily_cap(year, cents)
+    except InvalidRequest:
+        return _index(year, cap_error=message, status=400)
+    except Conflict as err:
+        if err.code != "daily_cap_known":
+            raise
+        return _index(year, status=409)  # the page shows the code's figure
+    flash(
+        _("Maximum légal par jour de %(year)s enregistré : %(amount)s.", year=year, amount=eur(cents)),
+        "success",
+    )
+    return redirect(url_for("tax_certificates.index", annee=year), code=303)
