@@ -56,7 +56,9 @@ MAX_PERIODS = 4
 #   (kinderopvanglappelein.nl, a secondary source: not checked against the FOD Financien's own page,
 #   which was not reachable here; check it before relying on it).
 # - 2025 and later: not found in any source available here. Deliberately absent: asking for them is
-#   an error (UnknownYear), never a guess. Add the indexed figure with its source when it is published.
+#   an error (UnknownYear), never a guess. Add the indexed figure with its source when it is published;
+#   until then a school enters the published figure for its own certificates (SetDailyCap, stored in
+#   tax_daily_caps; ``certificates(cap_cents=...)``), and each certificate records which one it used.
 DAILY_CAP_CENTS: dict[int, int] = {2022: 1440, 2023: 1570, 2024: 1640}
 
 AGE_LIMIT = 14
