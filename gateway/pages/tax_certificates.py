@@ -101,7 +101,7 @@ def generate():
             raise
         message = _(
             "Le montant maximal légal par jour de %(year)s n'est pas encore connu de Cartable : "
-            "les attestations de cette année ne peuvent pas encore être établies.",
+            "indiquez-le ci-dessous, tel que le SPF Finances le publie, puis établissez les attestations.",
             year=year,
         )
         return _index(year, error=message, status=400)

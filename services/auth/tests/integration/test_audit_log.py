@@ -131,7 +131,7 @@ def test_the_back_office_s_changes_are_listed_with_who_made_them_and_refusals_re
     refused(lambda: stub.UpdateParent(pb.UpdateParentRequest(parent_id=parent.id, email="x"), metadata=md))
     refused(lambda: stub.MoveClass(pb.MoveClassRequest(from_class="3A", to_class="3A"), metadata=md))
     stub.ImportPeople(pb.ImportPeopleRequest(csv=csv, dry_run=True), metadata=md)  # a dry run changes nothing
-    stub.ImportPeople(pb.ImportPeopleRequest(csv=csv.replace(b"primary", b"nursery")), metadata=md)  # bad row
+    stub.ImportPeople(pb.ImportPeopleRequest(csv=csv.replace(b"primary", b"creche")), metadata=md)  # bad row
     stub.UpdateStudent(pb.UpdateStudentRequest(student_id=lucas.id, class_name="3A"), metadata=md)  # the same
     assert len(audit_bodies(auth_rt)) == before
 
