@@ -18,7 +18,9 @@ from kit.errors import NotFound, from_rpc_error
 SEARCH_LIMIT = 20
 SEARCH_TIMEOUT = 3.0
 # The fields SaveTillItem may set (its optional fields).
-ITEM_FIELDS = ("label", "price_cents", "wallet_type_id", "childcare", "position", "active")
+ITEM_FIELDS = ("label", "price_cents", "wallet_type_id", "childcare", "days", "position", "active")
+# A sale line's days of care: at most a year's (finance's rule for every line, domain/lines.py).
+MAX_DAYS = 366
 
 
 def _till(method: str, request, timeout: float | None = None):
@@ -90,7 +92,9 @@ def search_students(text: str, limit: int = SEARCH_LIMIT) -> list[auth_pb2.Stude
 
 def sale_lines(cart: Iterable[tuple[str, int]], items: dict[str, till_pb2.TillItem]) -> list:
     """The sale's lines from ``(item id, quantity)`` pairs: each item's label, price and childcare
-    flag as the price list says them now. An item no longer offered: NotFound."""
+    flag as the price list says them now. A childcare item's line pays for the item's days of care
+    per unit times the quantity, capped at 366 (a year's: finance's limit for a line); any other
+    line has 0 days. An item no longer offered: NotFound."""
     lines = []
     for item_id, quantity in cart:
         item = items.get(item_id)
@@ -102,6 +106,7 @@ def sale_lines(cart: Iterable[tuple[str, int]], items: dict[str, till_pb2.TillIt
                 quantity=quantity,
                 unit_price_cents=item.price_cents,
                 childcare=item.childcare,
+                days=min(item.days * quantity, MAX_DAYS) if item.childcare else 0,
             )
         )
     return lines

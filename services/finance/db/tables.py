@@ -404,6 +404,7 @@ till_items = Table(
     # the wallet type it is sold from; NULL: any of the child's wallets
     Column("wallet_type_id", String(36), ForeignKey("wallet_types.id"), nullable=True),
     Column("childcare", Boolean, nullable=False, default=False),
+    Column("days", Integer, nullable=False, default=0),  # days of care per unit sold (issue #19)
     Column("position", Integer, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("archived_at", DateTime(timezone=True), nullable=True),

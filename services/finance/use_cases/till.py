@@ -1,6 +1,7 @@
 """The till's price list (issue #17): what the canteen or the shop's counter sells, per school. Staff
 list it, add and change items, and archive them. A sale at the till is ``Operations.record_sale``,
-whose lines the gateway takes from these items (label, price, childcare flag): the sales journal keeps
+whose lines the gateway takes from these items (label, price, childcare flag and days of care per
+unit, issue #19): the sales journal keeps
 what was sold even after an item changes or is archived.
 
 Staff only; everything is the caller's school's: an item or a wallet type of another school is not
@@ -20,6 +21,7 @@ from kit.money import format_eur
 from kit.service import Runtime
 from services.finance import views
 from services.finance.db import till_queries as q
+from services.finance.domain import lines
 from services.finance.use_cases import common
 
 MAX_LABEL = 120
@@ -35,6 +37,7 @@ def item_message(r) -> pb.TillItem:
         wallet_type_id=r.wallet_type_id or "",
         wallet_type_name=r.wallet_type_name or "",
         childcare=r.childcare,
+        days=r.days,
         position=r.position,
         active=r.active,
         archived=r.archived_at is not None,
@@ -63,6 +66,10 @@ def _changes(req: pb.SaveTillItemRequest) -> dict[str, Any]:
         if not 0 <= req.position <= MAX_POSITION:
             errors["position"] = f"0 to {MAX_POSITION}"
         out["position"] = req.position
+    if req.HasField("days"):
+        if not 0 <= req.days <= lines.MAX_DAYS:
+            errors["days"] = f"0 to {lines.MAX_DAYS}"
+        out["days"] = req.days
     for name in ("childcare", "active"):
         if req.HasField(name):
             out[name] = getattr(req, name)
@@ -71,8 +78,34 @@ def _changes(req: pb.SaveTillItemRequest) -> dict[str, Any]:
     return out
 
 
+def _care(changes: dict[str, Any], row=None) -> dict[str, Any]:
+    """``changes`` with the item's childcare days settled and checked (the rules of invoice and sale
+    lines, ``domain/lines.py``): a new childcare item without days has 1 per unit, one made childcare
+    without days keeps its days or gets 1, one no longer childcare has 0. InvalidRequest ``days``."""
+    childcare = changes.get("childcare", row.childcare if row is not None else False)
+    if "days" in changes:
+        days = changes["days"]
+    elif not childcare:
+        days = 0
+    elif row is None or not row.childcare:
+        days = (row.days if row is not None else 0) or 1
+    else:
+        days = row.days
+    errors = lines.attribute_errors(childcare, days)
+    if errors:
+        detail = (
+            "only on a childcare item (childcare: true)" if 0 <= days <= lines.MAX_DAYS else errors["days"]
+        )
+        raise InvalidRequest("some fields are not valid", fields={"days": detail})
+    return {**changes, "days": days}
+
+
 def _describe(r) -> str:
-    flags = [f for f, on in (("childcare", r.childcare), ("inactive", not r.active)) if on]
+    care = (
+        ("childcare", r.childcare and not r.days),
+        (f"childcare, {r.days} day(s) per unit", r.childcare and r.days),
+    )
+    flags = [f for f, on in (*care, ("inactive", not r.active)) if on]
     sold_from = f" from {r.wallet_type_name}" if r.wallet_type_name else ""
     return f"{r.label}, {format_eur(r.price_cents)}{sold_from}" + (f" ({', '.join(flags)})" if flags else "")
 
@@ -108,13 +141,15 @@ class Till:
             at = common.now(self.rt)
             if req.item_id:
                 return self._update(s, who, req.item_id, changes, at)
+            new = _care(changes)
             item_id = q.insert_item(
                 s,
                 who.school_id,
                 label=changes["label"],
                 price_cents=changes["price_cents"],
                 wallet_type_id=type_id,
-                childcare=changes.get("childcare", False),
+                childcare=new.get("childcare", False),
+                days=new["days"],
                 position=changes["position"] if "position" in changes else q.next_position(s, who.school_id),
                 active=changes.get("active", True),
                 now=at,
@@ -133,6 +168,7 @@ class Till:
             raise NotFound("no such till item")
         if row.archived_at is not None:
             raise Conflict("this item was archived", code="item_archived")
+        changes = _care(changes, row)
         changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
         if changed:
             q.update_item(s, who.school_id, item_id, **changed, updated_at=at)

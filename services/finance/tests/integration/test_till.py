@@ -1,6 +1,6 @@
 """The till's price list (TillService, issue #17): items added, changed field by field and archived,
 their checks, their order, the wallet type they are sold from, created once per key; and the
-childcare flag a sale line carries from the till into the sales journal."""
+childcare flag and days of care (issue #19) a sale line carries from the till into the sales journal."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cartable.events.v1 import audit_pb2, envelope_pb2
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import till_pb2 as tpb
 from cartable.finance.v1 import till_pb2_grpc
+from gateway.calls.till import sale_lines
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.finance.db import outbox
 from services.finance.tests.conftest import MUM, OTHER_SCHOOL_STAFF, STAFF, md, snapshot
@@ -50,6 +51,20 @@ def audit_actions(rt) -> list[str]:
             envelope_pb2.Envelope.FromString(body).payload.Unpack(entry)
             out.append(entry.action)
         return out
+
+
+def audit_text(rt) -> str:
+    """Every audit entry's description so far, one a line."""
+    with rt.db.unit_of_work() as s:
+        bodies = s.execute(
+            select(outbox.c.body).where(outbox.c.event_name == "finance.audit.recorded.v1")
+        ).scalars()
+        out = []
+        for body in bodies:
+            entry = audit_pb2.AuditRecorded()
+            envelope_pb2.Envelope.FromString(body).payload.Unpack(entry)
+            out.append(entry.detail)
+        return "\n".join(out)
 
 
 def test_items_are_added_at_the_end_of_the_list_active_and_listed_by_position(till, finance_rt):
@@ -209,6 +224,85 @@ def test_a_sale_line_carries_its_childcare_flag_into_the_sales_journal(world):
             ),
         )
     assert exc.value.code == "idempotency_key_reused"
+
+
+def test_a_childcare_item_pays_for_days_of_care_one_by_default(till, finance_rt):
+    morning = save(till, label="Garderie du matin", price_cents=150, childcare=True).item
+    assert (morning.childcare, morning.days) == (True, 1)
+    week = save(till, label="Stage de Pâques", price_cents=9000, childcare=True, days=5).item
+    assert week.days == 5
+    free = save(till, label="Garderie offerte", price_cents=1, childcare=True, days=0).item
+    assert free.days == 0
+    soup = save(till, label="Soupe", price_cents=120).item
+    assert (soup.childcare, soup.days) == (False, 0)
+    assert [(i.label, i.days) for i in listed(till)] == [
+        ("Garderie du matin", 1),
+        ("Stage de Pâques", 5),
+        ("Garderie offerte", 0),
+        ("Soupe", 0),
+    ]
+    assert "childcare, 5 day(s) per unit" in audit_text(finance_rt)
+
+
+def test_days_change_with_the_item_and_leave_it_when_it_is_no_longer_childcare(till):
+    item = save(till, label="Accueil", price_cents=200, childcare=True).item
+    assert save(till, item_id=item.id, days=3).item.days == 3
+    assert save(till, item_id=item.id, price_cents=250).item.days == 3  # not given: unchanged
+    off = save(till, item_id=item.id, childcare=False).item
+    assert (off.childcare, off.days) == (False, 0)
+    on = save(till, item_id=item.id, childcare=True).item  # childcare again without days: 1
+    assert (on.childcare, on.days) == (True, 1)
+    both = save(till, item_id=item.id, childcare=True, days=366).item
+    assert both.days == 366
+    soup = save(till, label="Soupe", price_cents=120).item
+    made = save(till, item_id=soup.id, childcare=True, days=2).item
+    assert (made.childcare, made.days) == (True, 2)
+
+
+def test_bad_days_are_refused_on_their_field_and_nothing_is_written(till, finance_rt):
+    care = save(till, label="Accueil", price_cents=200, childcare=True, days=2).item
+    soup = save(till, label="Soupe", price_cents=120).item
+    before = snapshot(finance_rt)
+    for fields in (
+        {"label": "Pomme", "price_cents": 50, "days": 1},  # not childcare
+        {"label": "Pomme", "price_cents": 50, "childcare": True, "days": -1},
+        {"label": "Pomme", "price_cents": 50, "childcare": True, "days": 367},
+        {"item_id": care.id, "days": 367},
+        {"item_id": care.id, "childcare": False, "days": 2},
+        {"item_id": soup.id, "days": 1},
+    ):
+        with pytest.raises(InvalidRequest) as exc:
+            save(till, **fields)
+        assert list(exc.value.fields) == ["days"], (fields, exc.value.fields)
+    with pytest.raises(InvalidRequest) as exc:
+        save(till, label="", price_cents=50, childcare=True, days=400)
+    assert set(exc.value.fields) == {"label", "days"}
+    assert snapshot(finance_rt) == before
+    assert listed(till)[0].days == 2
+
+
+def test_a_till_sale_of_a_childcare_item_carries_its_days_times_the_quantity(world, till):
+    """The gateway's path: the sale's lines from the price list (``gateway.calls.till.sale_lines``)."""
+    morning = save(till, label="Garderie du matin", price_cents=150, childcare=True).item
+    week = save(till, label="Stage", price_cents=1000, childcare=True, days=200).item
+    snack = save(till, label="Goûter", price_cents=60).item
+    items = {i.id: i for i in listed(till)}
+    world.top_up("emma", 10_000)
+    cart = [(morning.id, 3), (week.id, 2), (snack.id, 2)]
+    world.finance.operations.record_sale(
+        STAFF,
+        pb.RecordSaleRequest(
+            student_id="emma",
+            wallet_id=world.wallet("emma").id,
+            idempotency_key="k-days",
+            lines=sale_lines(cart, items),
+        ),
+    )
+    assert [(ln.label, ln.childcare, ln.days) for ln in journal(world)] == [
+        ("Garderie du matin", True, 3),
+        ("Stage", True, 366),  # 400 days: capped at a year's
+        ("Goûter", False, 0),
+    ]
 
 
 def test_the_finance_server_serves_the_till_to_staff_only(finance_server, keys, till):
