@@ -5,11 +5,12 @@ before it fails in production. On SQLite and, when available, PostgreSQL."""
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from kit import migrations
 from kit.settings import SERVICES
@@ -40,3 +41,29 @@ def test_the_migrations_build_the_declared_tables(service, databases):
     finally:
         engine.dispose()
     assert [d for d in diffs if _relevant(d)] == []
+
+
+def test_the_till_items_already_there_get_their_days_of_care(databases):
+    """Finance's b19f7c8d9e10 (issue #19): a childcare item of the price list pays for one day of care
+    per unit sold, any other item for none."""
+    spec = importlib.import_module("services.finance.app").spec()
+    url = databases.url("finance")
+    migrations.upgrade(spec.migrations_dir, url, "b19f3a4c5d06")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for item_id, childcare in (("care", True), ("soup", False)):
+                conn.execute(
+                    text(
+                        "INSERT INTO till_items (id, school_id, label, price_cents, childcare, position,"
+                        " active, created_at, updated_at) VALUES (:id, 's1', :id, 100, :childcare, 0,"
+                        " :active, :at, :at)"
+                    ),
+                    {"id": item_id, "childcare": childcare, "active": True, "at": datetime.now(UTC)},
+                )
+        migrations.upgrade(spec.migrations_dir, url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, days FROM till_items ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("care", 1), ("soup", 0)]
