@@ -18,6 +18,7 @@ from kit.errors import InvalidRequest
 bp = Blueprint("api_till", __name__)
 
 MAX_PRICE_CENTS = 10_000_000
+MAX_DAYS = 366
 
 
 def till_item_json(item: till_pb2.TillItem) -> dict[str, Any]:
@@ -28,6 +29,7 @@ def till_item_json(item: till_pb2.TillItem) -> dict[str, Any]:
         "wallet_type_id": item.wallet_type_id or None,
         "wallet_type_name": item.wallet_type_name or None,
         "childcare": item.childcare,
+        "days": item.days,
         "position": item.position,
         "active": item.active,
         "archived": item.archived,
@@ -46,6 +48,8 @@ def _fields(data: dict, *, creating: bool) -> dict[str, Any]:
         out["wallet_type_id"] = field_str(data, "wallet_type_id", required=False, max_len=36)
     if "position" in data:
         out["position"] = field_int(data, "position", minimum=0, maximum=100_000)
+    if "days" in data:
+        out["days"] = field_int(data, "days", minimum=0, maximum=MAX_DAYS)
     for name in ("childcare", "active"):
         if name in data:
             if not isinstance(data[name], bool):
@@ -80,7 +84,7 @@ def update_item(item_id: str):
     if not fields:
         raise InvalidRequest(
             "nothing to change",
-            fields={"body": "any of label, price_cents, wallet_type_id, childcare, position, active"},
+            fields={"body": "any of label, price_cents, wallet_type_id, childcare, days, position, active"},
         )
     return jsonify(till_item_json(till.save_item(item_id[:36], **fields).item))
 
@@ -102,18 +106,30 @@ ITEM = obj(
         "wallet_type_id": {**NS, "description": "the wallet type it is sold from; null: any wallet"},
         "wallet_type_name": NS,
         "childcare": {**B, "description": "out-of-school care (tax certificates): its sale lines say so"},
+        "days": {
+            **I,
+            "description": "days of care per unit sold (0 on an item that is not childcare); "
+            "a sale line has days x quantity, at most 366",
+        },
         "position": I,
         "active": {**B, "description": "false: kept on the list, not offered at the till"},
         "archived": B,
         "updated_at": {"type": "string", "format": "date-time"},
     },
-    ["id", "label", "price_cents", "childcare", "position", "active", "archived"],
+    ["id", "label", "price_cents", "childcare", "days", "position", "active", "archived"],
 )
 ITEM_FIELDS = {
     "label": {**S, "maxLength": 120},
     "price_cents": {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_CENTS},
     "wallet_type_id": {**S, "description": "one of the school's wallet types; empty: any wallet"},
     "childcare": B,
+    "days": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_DAYS,
+        "description": "days of care per unit sold, only with childcare; a new childcare item without "
+        "it: 1; an item no longer childcare: 0",
+    },
     "position": {"type": "integer", "minimum": 0, "description": "default: after the last item"},
     "active": {**B, "description": "default true"},
 }

@@ -1,5 +1,5 @@
 """The till's price list, /gestion/caisse/articles (issue #17): the items (price, the wallet they are
-sold from, childcare, on the till or not, their order), one added (once per form: its Idempotency
+sold from, childcare and its days of care per unit, on the till or not, their order), one added (once per form: its Idempotency
 key is drawn when the form is shown), one changed, one archived after a confirmation page. Plain forms;
 they reach the same ``calls.till`` functions as the API (``api/till.py``)."""
 
@@ -20,12 +20,15 @@ from kit.money import cents_to_decimal_str
 
 bp = Blueprint("till_items", __name__)
 
-FIELDS = ("label", "price", "wallet_type", "position")
+FIELDS = ("label", "price", "wallet_type", "position", "days")
 ERRORS = {
     "label": lambda: _("Indiquez le nom de l'article, en 120 caractères au plus."),
     "price": lambda: _("Indiquez un prix en euros supérieur à zéro, par exemple 1,20."),
     "wallet_type": lambda: _("Choisissez un portefeuille de l'école."),
     "position": lambda: _("Indiquez un rang entre 0 et 100000, ou laissez vide."),
+    "days": lambda: _(
+        "Indiquez un nombre de jours de garde entre 0 et 366, pour un article de garderie uniquement."
+    ),
 }
 # finance's field names -> the form's
 FORM_NAMES = {"price_cents": "price", "wallet_type_id": "wallet_type"}
@@ -39,6 +42,7 @@ def _form(item: till_pb2.TillItem | None = None) -> dict:
             "price": (f.get("price") or "").strip(),
             "wallet_type": (f.get("wallet_type") or "").strip()[:36],
             "position": (f.get("position") or "").strip(),
+            "days": (f.get("days") or "").strip()[:10],
             "childcare": f.get("childcare") == "yes",
             "active": f.get("active") == "yes",
             "key": (f.get("key") or "").strip()[:100],
@@ -50,6 +54,7 @@ def _form(item: till_pb2.TillItem | None = None) -> dict:
         "price": _typed(item.price_cents),
         "wallet_type": item.wallet_type_id,
         "position": str(item.position),
+        "days": str(item.days) if item.childcare else "",
         "childcare": item.childcare,
         "active": item.active,
         "key": "",
@@ -85,6 +90,12 @@ def _values(form: dict) -> dict:
             fields["position"] = "0 to 100000"
         else:
             values["position"] = int(form["position"])
+    if form["days"]:
+        # days of care per unit: only on a childcare item; empty, finance's default (1, or kept)
+        if not form["days"].isdigit() or int(form["days"]) > 366 or not form["childcare"]:
+            fields["days"] = "0 to 366, childcare only"
+        else:
+            values["days"] = int(form["days"])
     if fields:
         raise InvalidRequest("some fields are not valid", fields=fields)
     return values
@@ -104,6 +115,7 @@ def _item_view(i: till_pb2.TillItem) -> dict:
         "price": eur(i.price_cents),
         "wallet": i.wallet_type_name or _("Tout portefeuille"),
         "childcare": i.childcare,
+        "days": i.days,
         "active": i.active,
         "position": i.position,
     }

@@ -19,14 +19,15 @@ from babel.messages.pofile import read_po
 
 from cartable.auth.v1 import auth_pb2
 from cartable.finance.v1 import finance_pb2, till_pb2
+from gateway.calls.till import sale_lines
 from gateway.pages.till import cart_with, parse_cart
 from gateway.tests.conftest import form_fields
-from kit.errors import Conflict
+from kit.errors import Conflict, InvalidRequest
 
 REPAS, ACTIVITES = "wt-repas", "wt-activites"
 SOUP = till_pb2.TillItem(id="it-soup", label="Soupe", price_cents=120, position=0, active=True)
 CARE = till_pb2.TillItem(
-    id="it-care", label="Garderie du soir", price_cents=250, childcare=True, position=1, active=True
+    id="it-care", label="Garderie du soir", price_cents=250, childcare=True, days=2, position=1, active=True
 )
 MEAL = till_pb2.TillItem(
     id="it-meal",
@@ -63,6 +64,7 @@ def item_json(**over):
         "wallet_type_id": None,
         "wallet_type_name": None,
         "childcare": False,
+        "days": 0,
         "position": 0,
         "active": True,
         "archived": False,
@@ -219,9 +221,9 @@ def test_a_sale_is_booked_from_the_cart_once_per_key_and_says_the_new_balance(cl
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/gestion/caisse")
     (req,) = counter.requests("finance", "RecordSale")
     assert (req.student_id, req.wallet_id, req.idempotency_key) == ("s-emma", "w-repas", "k-cart")
-    assert [(ln.label, ln.quantity, ln.unit_price_cents, ln.childcare) for ln in req.lines] == [
-        ("Garderie du soir", 1, 250, True),
-        ("Soupe", 2, 120, False),
+    assert [(ln.label, ln.quantity, ln.unit_price_cents, ln.childcare, ln.days) for ln in req.lines] == [
+        ("Garderie du soir", 1, 250, True, 2),  # the item's 2 days of care per unit
+        ("Soupe", 2, 120, False, 0),
     ]
     html = said(client.get("/gestion/caisse"))
     assert "Vendu à Emma Peeters : 4,90 € du portefeuille Repas. Nouveau solde : 0,10 €." in html
@@ -315,6 +317,8 @@ def test_the_price_list_page_lists_the_items_and_adds_one(client, counter, walle
     counter.on("till", "SaveTillItem", saved)
     html = client.get("/gestion/caisse/articles").get_data(as_text=True)
     assert "Garderie du soir" in html and "Tout portefeuille" in html and "garderie" in html
+    assert "2 j. de garde par unité" in html and '<label for="days">Jours de garde par unité</label>' in html
+    assert re.search(r'<input id="days" name="days" type="number"[^>]* value=""', html)
     form = form_fields(html, "/gestion/caisse/articles")
     form.update(label="Croissant", price="1,30", wallet_type=REPAS, childcare="yes", active="yes")
     resp = client.post("/gestion/caisse/articles", data=form)
@@ -328,6 +332,7 @@ def test_the_price_list_page_lists_the_items_and_adds_one(client, counter, walle
         True,
     )
     assert not req.HasField("position") and req.idempotency_key == form["key"] and req.item_id == ""
+    assert not req.HasField("days")  # empty: finance's default, 1 day per unit
     assert "« Croissant » ajouté à la caisse." in said(client.get("/gestion/caisse/articles"))
 
 
@@ -344,23 +349,60 @@ def test_a_bad_price_is_said_on_its_field_and_nothing_is_saved(client, counter, 
     assert counter.requests("till", "SaveTillItem") == []
 
 
+@pytest.mark.parametrize(("childcare", "days"), [("yes", "367"), ("yes", "-1"), ("yes", "deux"), (None, "2")])
+def test_bad_days_of_care_are_said_on_their_field_and_nothing_is_saved(
+    client, counter, wallet_types, childcare, days
+):
+    login(client, counter.staff())
+    form = form_fields(
+        client.get("/gestion/caisse/articles").get_data(as_text=True), "/gestion/caisse/articles"
+    )
+    form.update(label="Garderie", price="1,50", days=days)
+    form.pop("childcare", None)
+    if childcare:
+        form["childcare"] = childcare
+    resp = client.post("/gestion/caisse/articles", data=form)
+    assert resp.status_code == 400
+    html = htmllib.unescape(resp.get_data(as_text=True))
+    assert 'id="days-error"' in html and "entre 0 et 366, pour un article de garderie uniquement" in html
+    assert counter.requests("till", "SaveTillItem") == []
+
+
+def test_finance_refusing_the_days_is_said_on_their_field(client, counter, wallet_types):
+    login(client, counter.staff())
+
+    def refused(_req):
+        raise InvalidRequest("some fields are not valid", fields={"days": "0 to 366"})
+
+    counter.on("till", "SaveTillItem", refused)
+    form = form_fields(
+        client.get("/gestion/caisse/articles").get_data(as_text=True), "/gestion/caisse/articles"
+    )
+    form.update(label="Garderie", price="1,50", childcare="yes", days="3")
+    resp = client.post("/gestion/caisse/articles", data=form)
+    assert resp.status_code == 400 and 'id="days-error"' in resp.get_data(as_text=True)
+    assert counter.requests("till", "SaveTillItem")[0].days == 3
+
+
 def test_an_item_is_changed_from_its_form_then_archived_after_a_confirmation(client, counter, wallet_types):
     login(client, counter.staff())
     counter.on("till", "SaveTillItem", saved)
     counter.on("till", "RemoveTillItem", till_pb2.RemoveTillItemResponse(item=CARE, archived_now=True))
     html = client.get("/gestion/caisse/articles/it-care").get_data(as_text=True)
     assert 'value="2,50"' in html and re.search(r'name="childcare" value="yes" checked', html)
+    assert re.search(r'<input id="days" name="days" type="number"[^>]* value="2"', html)
     form = form_fields(html, "/gestion/caisse/articles/it-care")
-    form.update(label="Garderie du soir", price="2,75", position="4", childcare="yes")
+    form.update(label="Garderie du soir", price="2,75", position="4", childcare="yes", days="3")
     del form["active"]  # unticked: off the till
     assert client.post("/gestion/caisse/articles/it-care", data=form).status_code == 303
     (req,) = counter.requests("till", "SaveTillItem")
-    assert (req.item_id, req.price_cents, req.position, req.childcare, req.active) == (
+    assert (req.item_id, req.price_cents, req.position, req.childcare, req.active, req.days) == (
         "it-care",
         275,
         4,
         True,
         False,
+        3,
     )
     confirm = client.get("/gestion/caisse/articles/it-care/archiver").get_data(as_text=True)
     assert "Archiver « Garderie du soir » ?" in htmllib.unescape(confirm)
@@ -368,6 +410,15 @@ def test_an_item_is_changed_from_its_form_then_archived_after_a_confirmation(cli
     assert client.post("/gestion/caisse/articles/it-care/archiver", data=fields).status_code == 303
     assert counter.requests("till", "RemoveTillItem")[0].item_id == "it-care"
     assert client.get("/gestion/caisse/articles/unknown").status_code == 404
+
+
+def test_a_till_sale_line_pays_for_the_items_days_times_the_quantity_at_most_a_year():
+    lines = sale_lines([("it-care", 3), ("it-soup", 2)], {i.id: i for i in ITEMS})
+    assert [(ln.childcare, ln.days) for ln in lines] == [(True, 6), (False, 0)]
+    big = till_pb2.TillItem(id="it-big", label="Stage", price_cents=10, childcare=True, days=5, active=True)
+    assert sale_lines([("it-big", 100)], {"it-big": big})[0].days == 366
+    odd = till_pb2.TillItem(id="it-odd", label="Soupe", price_cents=10, days=4, active=True)
+    assert sale_lines([("it-odd", 2)], {"it-odd": odd})[0].days == 0  # not childcare: no days
 
 
 # -- every French string translated ---------------------------------------------------------------------

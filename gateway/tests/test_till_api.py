@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 
 from cartable.finance.v1 import finance_pb2, till_pb2
-from gateway.tests.test_till import MEAL, REPAS, SOUP, item_json, saved, set_fields
-from kit.errors import Conflict, NotFound
+from gateway.tests.test_till import CARE, MEAL, REPAS, SOUP, item_json, saved, set_fields
+from kit.errors import Conflict, InvalidRequest, NotFound
 
 # -- the JSON API -------------------------------------------------------------------------------------
 
 
 def test_the_price_list_is_listed_with_its_archived_items_when_asked(client, fakes):
     staff = fakes.staff()
-    fakes.on("till", "ListTillItems", till_pb2.ListTillItemsResponse(items=[SOUP, MEAL]))
+    fakes.on("till", "ListTillItems", till_pb2.ListTillItemsResponse(items=[SOUP, MEAL, CARE]))
     resp = client.get("/api/v1/admin/till/items?include_archived=true", headers=staff.bearer)
     assert resp.status_code == 200
     body = resp.get_json()
@@ -29,6 +29,9 @@ def test_the_price_list_is_listed_with_its_archived_items_when_asked(client, fak
                 wallet_type_id=REPAS,
                 wallet_type_name="Repas",
                 position=2,
+            ),
+            item_json(
+                id="it-care", label="Garderie du soir", price_cents=250, childcare=True, days=2, position=1
             ),
         ],
         "next_cursor": None,
@@ -52,6 +55,25 @@ def test_an_item_is_created_with_the_fields_given_and_the_idempotency_key(client
     assert (req.label, req.price_cents, req.childcare, req.idempotency_key) == ("Soupe", 120, True, "k-item")
 
 
+def test_an_item_s_days_of_care_are_passed_on_when_given(client, fakes):
+    staff = fakes.staff()
+    fakes.on("till", "SaveTillItem", saved)
+    body = {"label": "Stage", "price_cents": 9000, "childcare": True, "days": 5}
+    assert client.post("/api/v1/admin/till/items", json=body, headers=staff.bearer).status_code == 201
+    resp = client.patch("/api/v1/admin/till/items/it-care", json={"days": 0}, headers=staff.bearer)
+    assert resp.status_code == 200
+    made, changed = fakes.requests("till", "SaveTillItem")
+    assert (made.childcare, made.days) == (True, 5)
+    assert set_fields(changed) == {"item_id", "days"} and changed.days == 0
+
+    def refused(_req):
+        raise InvalidRequest("some fields are not valid", fields={"days": "only on a childcare item"})
+
+    fakes.on("till", "SaveTillItem", refused)
+    resp = client.patch("/api/v1/admin/till/items/it-soup", json={"days": 2}, headers=staff.bearer)
+    assert resp.status_code == 400 and "days" in resp.get_json()["error"]["fields"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -61,6 +83,10 @@ def test_an_item_is_created_with_the_fields_given_and_the_idempotency_key(client
         ({"label": "Soupe", "price_cents": "1,20"}, "price_cents"),
         ({"label": "Soupe", "price_cents": 120, "childcare": "yes"}, "childcare"),
         ({"label": "Soupe", "price_cents": 120, "position": -1}, "position"),
+        ({"label": "Soupe", "price_cents": 120, "childcare": True, "days": -1}, "days"),
+        ({"label": "Soupe", "price_cents": 120, "childcare": True, "days": 367}, "days"),
+        ({"label": "Soupe", "price_cents": 120, "childcare": True, "days": "2"}, "days"),
+        ({"label": "Soupe", "price_cents": 120, "childcare": True, "days": True}, "days"),
     ],
 )
 def test_a_bad_item_body_is_refused_on_its_field_before_finance(client, fakes, body, field):
@@ -139,5 +165,9 @@ def test_the_routes_are_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert set(paths["/api/v1/admin/till/items"]) == {"get", "post"}
     assert set(paths["/api/v1/admin/till/items/{id}"]) == {"patch", "delete"}
+    post = paths["/api/v1/admin/till/items"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert post["properties"]["days"]["maximum"] == 366
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "days" in schemas["TillItem"]["required"]
     line = paths["/api/v1/admin/sales"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "childcare" in line["properties"]["lines"]["items"]["properties"]
