@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import g, request
 from flask_babel import get_locale
 
+from kit.dates import BRUSSELS, format_date, format_instant
 from kit.errors import InvalidRequest
 from kit.money import format_eur, parse_amount_to_cents
 
@@ -29,6 +32,25 @@ def select_locale() -> str:
 def current_lang() -> str:
     """The language this request is answered in (fr, nl or en)."""
     return str(get_locale() or "fr")
+
+
+def reader_day(text: str) -> str:
+    """A date (YYYY-MM-DD), or an RFC 3339 instant's day in Brussels, as the page's reader writes it:
+    "15 décembre 2026"; a text that is neither is shown as it is."""
+    try:
+        if len(text) > 10:
+            return format_date(datetime.fromisoformat(text).astimezone(BRUSSELS).date(), current_lang())
+        return format_date(date.fromisoformat(text), current_lang())
+    except ValueError:
+        return text
+
+
+def reader_instant(text: str) -> str:
+    """An RFC 3339 instant as the page's reader writes it (Brussels); a text that is not one as it is."""
+    try:
+        return format_instant(datetime.fromisoformat(text), current_lang())
+    except ValueError:
+        return text
 
 
 def eur(cents: int) -> str:

@@ -23,10 +23,12 @@ from flask_babel import lazy_gettext
 
 from cartable.finance.v1 import sepa_pb2
 from gateway.calls import direct_debits, finance
-from gateway.i18n import current_lang, eur
+from gateway.i18n import eur
+from gateway.i18n import reader_day as _day
+from gateway.i18n import reader_instant as _instant
 from gateway.pages.account import login_required
 from gateway.web import require_staff
-from kit.dates import BRUSSELS, format_date, format_instant
+from kit.dates import BRUSSELS
 from kit.errors import Conflict, InvalidRequest, NotFound
 
 bp = Blueprint("direct_debits", __name__)
@@ -91,23 +93,6 @@ def return_reason(code: str) -> str:
 
 def _today() -> date:
     return datetime.now(BRUSSELS).date()
-
-
-def _day(text: str) -> str:
-    """A date, or an instant's day in Brussels, as the reader writes it: "15 décembre 2026"."""
-    try:
-        if len(text) > 10:
-            return format_date(datetime.fromisoformat(text).astimezone(BRUSSELS).date(), current_lang())
-        return format_date(date.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
-
-
-def _instant(text: str) -> str:
-    try:
-        return format_instant(datetime.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
 
 
 def _name(s) -> str:

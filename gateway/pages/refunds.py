@@ -15,7 +15,6 @@ refund in one batch, the school's scope: another school's wallet or batch is not
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -25,9 +24,9 @@ from cartable.finance.v1 import sepa_pb2
 from gateway.api.direct_debits import file_response
 from gateway.calls import finance, refunds, students
 from gateway.i18n import current_lang, eur, form_cents
+from gateway.i18n import reader_day as _day
 from gateway.pages.account import login_required
 from gateway.web import require_staff
-from kit.dates import BRUSSELS, format_date, format_instant
 from kit.epc import validate_iban
 from kit.errors import Conflict, InvalidRequest, NotFound
 from kit.money import cents_to_decimal_str
@@ -54,23 +53,6 @@ ERRORS = {
     "amount_zero": lazy_gettext("Le montant doit être supérieur à 0,00 €."),
     "reason": lazy_gettext("Le motif tient en 140 caractères au plus."),
 }
-
-
-def _day(text: str) -> str:
-    """A date, or an instant's day in Brussels, as the reader writes it: "15 décembre 2026"."""
-    try:
-        if len(text) > 10:
-            return format_date(datetime.fromisoformat(text).astimezone(BRUSSELS).date(), current_lang())
-        return format_date(date.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
-
-
-def _instant(text: str) -> str:
-    try:
-        return format_instant(datetime.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
 
 
 def _name(s) -> str:

@@ -24,10 +24,11 @@ from flask_babel import lazy_gettext
 from gateway.api.statements import pdf_response
 from gateway.calls import finance, statements
 from gateway.calls.account import list_students, search_students
-from gateway.i18n import current_lang
+from gateway.i18n import reader_day as _day
+from gateway.i18n import reader_instant as _instant
 from gateway.pages.account import login_required
 from gateway.web import require_staff
-from kit.dates import BRUSSELS, format_date, format_instant
+from kit.dates import BRUSSELS
 from kit.errors import AppError, InvalidRequest
 
 bp = Blueprint("statements", __name__)
@@ -69,20 +70,6 @@ def preset_period(preset: str, today: date) -> tuple[date, date] | None:
         first_month, last_month = next((a, b) for a, b in TERMS if a <= today.month <= b)
         return date(today.year, first_month, 1), _month_end(date(today.year, last_month, 1))
     return None
-
-
-def _day(text: str) -> str:
-    try:
-        return format_date(date.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
-
-
-def _instant(text: str) -> str:
-    try:
-        return format_instant(datetime.fromisoformat(text), current_lang())
-    except ValueError:
-        return text
 
 
 def read_choice(args) -> tuple[dict, dict[str, str]]:
