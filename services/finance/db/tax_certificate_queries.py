@@ -142,11 +142,13 @@ def childcare_invoice_lines(
 
 
 def invoice_payments(s: Session, school_id: str, invoice_ids: Sequence[str], year: int) -> Sequence[Row]:
-    """The paid payments of these invoices received in ``year`` (``paid_at``), each less what a refund
-    or chargeback took back off the invoice (``net_cents``), with who started it (``created_by``)."""
+    """The paid payments of these invoices received up to the end of ``year`` (``paid_at``; the earlier
+    years' too, so that a bill already covered then certifies nothing more now: domain/childcare.py
+    counts only the year's), each less what a refund or chargeback took back off the invoice
+    (``net_cents``), with who started it (``created_by``)."""
     if not invoice_ids:
         return []
-    start, end = year_bounds(year)
+    _start, end = year_bounds(year)
     reversed_ = (
         select(payment_reversals.c.payment_id, func.sum(payment_reversals.c.invoice_cents).label("cents"))
         .group_by(payment_reversals.c.payment_id)
@@ -168,7 +170,6 @@ def invoice_payments(s: Session, school_id: str, invoice_ids: Sequence[str], yea
                     payments.c.school_id == school_id,
                     payments.c.invoice_id.in_(ids[i : i + 500]),
                     payments.c.status == "paid",
-                    payments.c.paid_at >= start,
                     payments.c.paid_at < end,
                 )
             ).all()

@@ -6,7 +6,9 @@ Rules, as written here (sources in /work/shared/reference/belgian-school-rules.m
   die niet in <jaar> ontvangen zijn" may not be on the certificate). A payment covers every line of
   its invoice (or sale) pro rata of the invoice's total, as ``settle`` does not earmark lines: a line
   of 10 days and 100.00 EUR on an invoice half paid counts 5 days and 50.00 EUR. Fractions are kept
-  exact until the end, then days and cents are rounded down (never certify more than was paid).
+  exact until the end, then days and cents are rounded down (never certify more than was paid). The
+  payments cover a bill in the order received and never beyond its total: money paid twice for the
+  same care is certified once.
 - The child must be under 14 on the day of care (under 21 with a severe disability): care on the 14th
   birthday or later does not count. A line's day of care is the day its invoice was issued or its sale
   made (lines carry a number of days, not dates). A child without a known birth date gets nothing:
@@ -225,10 +227,16 @@ def certificates(
         ]
         if not lines:
             continue
-        for pay in bill.payments:
-            if pay.paid_on.year != year or pay.amount_cents <= 0:
+        # Payments cover the bill in the order they were received, never more than all of it: an
+        # invoice paid twice (the excess waits for the manager, or is refunded) certifies its care once.
+        remaining = Fraction(1)
+        for pay in sorted(bill.payments, key=lambda p: p.paid_on):
+            if pay.amount_cents <= 0 or remaining <= 0:
                 continue
-            covered = min(Fraction(pay.amount_cents, bill.total_cents), Fraction(1))
+            covered = min(Fraction(pay.amount_cents, bill.total_cents), remaining)
+            remaining -= covered
+            if pay.paid_on.year != year:
+                continue
             for parent_id, share in _shares(pay.payer_id, child.parent_ids):
                 part = covered * share
                 groups = per_parent.setdefault(parent_id, {})

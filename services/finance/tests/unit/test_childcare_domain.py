@@ -68,6 +68,18 @@ def test_a_half_paid_invoice_counts_half_its_childcare_days_and_amount():
     assert certificates(2023, child(), [unpaid]) == []
 
 
+def test_an_invoice_paid_twice_certifies_its_care_once():
+    care = CareLine(date(2023, 2, 1), 10, 6000)
+    twice = [Payment(date(2023, 2, 10), 6000, MUM), Payment(date(2023, 2, 11), 6000, DAD)]
+    [cert] = certificates(2023, child(parents=(MUM, DAD)), [paid_bill([care], twice)])
+    assert (cert.parent_id, cert.days, cert.amount_cents) == (MUM, 10, 6000)
+    # paid once in December, again in January: the January payment covers nothing more
+    across = [Payment(date(2023, 12, 20), 6000, MUM), Payment(date(2024, 1, 5), 6000, MUM)]
+    bill = paid_bill([CareLine(date(2023, 12, 1), 10, 6000)], across)
+    assert [c.amount_cents for c in certificates(2023, child(), [bill])] == [6000]
+    assert certificates(2024, child(), [bill]) == []
+
+
 def test_two_paying_parents_each_get_their_own_certificate():
     kid = child(parents=(MUM, DAD))
     bill = paid_bill(
