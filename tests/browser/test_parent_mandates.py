@@ -14,22 +14,13 @@ import re
 
 import pytest
 
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches, focused
-from tests.browser.test_staff_events import fits_the_screen, press
+from tests.browser.pages import audited, text
+from tests.browser.test_staff_events import press
 from tests.e2e.test_direct_debits import CREDITOR_ID, PARENT_IBAN, collecting_school
 from tests.factories import expect
 
 pytestmark = pytest.mark.browser
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), page.url
-    axe_audit(page)
 
 
 def test_a_parent_signs_a_mandate_sets_an_automatic_top_up_and_revokes_it(suite, page):

@@ -14,22 +14,13 @@ import pytest
 import xmlschema
 
 from services.finance.tests.statement_builders import Mv, build_camt053, build_coda
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches
-from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
+from tests.browser.pages import audited, text
+from tests.browser.test_staff_events import press, staff_sign_in
 from tests.e2e.test_direct_debits import PARENT_IBAN, XSD, collecting_school, day, key, upload
 from tests.factories import expect, new_school, unique
 
 pytestmark = pytest.mark.browser
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), page.url
-    axe_audit(page)
 
 
 @pytest.fixture

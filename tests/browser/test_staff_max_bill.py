@@ -10,32 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches, focused
-from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
-from tests.browser.test_staff_tax_certificates import WIDER
+from tests.browser.pages import audited, submitted, text
+from tests.browser.test_staff_events import press, staff_sign_in
 from tests.e2e.test_finance_wallets_invoices import finance_school
 from tests.e2e.test_max_bill import counters, invoice, school_year
 from tests.factories import expect, unique
 
 pytestmark = pytest.mark.browser
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), (page.url, page.evaluate(WIDER))
-    axe_audit(page)
-
-
-def submitted(page, locator) -> int:
-    """Focus ``locator``, press Enter and answer the status of the page it leads to."""
-    locator.focus()
-    with page.expect_navigation() as nav:
-        page.keyboard.press("Enter")
-    return nav.value.status
 
 
 def test_caps_set_a_series_refused_then_overridden_and_the_counters(suite, page):

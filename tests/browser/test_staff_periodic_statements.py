@@ -11,31 +11,13 @@ from __future__ import annotations
 import pytest
 
 from kit.testing import wait_for
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches
-from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
-from tests.browser.test_staff_tax_certificates import WIDER
+from tests.browser.pages import audited, submitted, text
+from tests.browser.test_staff_events import press, staff_sign_in
 from tests.e2e.test_periodic_statements import PAGE, SETTINGS, invoice, key, month, pdf_text
 from tests.factories import expect, new_family, new_school, unique
 
 pytestmark = pytest.mark.browser
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), (page.url, page.evaluate(WIDER))
-    axe_audit(page)
-
-
-def submitted(page, locator) -> int:
-    """Focus ``locator``, press Enter and answer the status of the page it leads to."""
-    locator.focus()
-    with page.expect_navigation() as nav:
-        page.keyboard.press("Enter")
-    return nav.value.status
 
 
 def test_a_class_is_sent_its_statements_with_the_keyboard(suite, page):

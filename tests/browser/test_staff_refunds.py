@@ -14,22 +14,13 @@ import re
 import pytest
 import xmlschema
 
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches, focused
-from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
+from tests.browser.pages import audited, text
+from tests.browser.test_staff_events import press, staff_sign_in
 from tests.e2e.test_staff_refunds import XSD, balance, refundable_school, refunds_of
 from tests.factories import expect, new_school
 
 pytestmark = pytest.mark.browser
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), page.url
-    axe_audit(page)
 
 
 def test_a_leaver_is_refunded_then_batched_with_the_keyboard(suite, page, tmp_path):

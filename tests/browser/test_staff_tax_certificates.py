@@ -16,37 +16,15 @@ import pytest
 from sqlalchemy import text as sql
 
 from kit.dates import BRUSSELS
-from tests.browser.axe import axe_audit
 from tests.browser.focus import focus_reaches
-from tests.browser.test_staff_events import fits_the_screen, press, staff_sign_in
+from tests.browser.pages import audited, submitted, text
+from tests.browser.test_staff_events import press, staff_sign_in
 from tests.e2e.test_tax_certificates import SETTINGS, key, national_number, pdf_text
 from tests.factories import expect, new_family, new_school, unique
 
 pytestmark = pytest.mark.browser
 
 PAGE = "/gestion/attestations-fiscales"
-
-
-def text(page, selector: str = "main") -> str:
-    return " ".join(page.inner_text(selector).split())
-
-
-WIDER = """() => [...document.querySelectorAll('body *')]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.innerText || e.outerHTML).slice(0, 120))"""
-
-
-def audited(page) -> None:
-    assert fits_the_screen(page), (page.url, page.evaluate(WIDER))
-    axe_audit(page)
-
-
-def submitted(page, locator) -> int:
-    """Focus ``locator``, press Enter and answer the status of the page it leads to."""
-    locator.focus()
-    with page.expect_navigation() as nav:
-        page.keyboard.press("Enter")
-    return nav.value.status
 
 
 def childcare_paid_in_2024(suite):
