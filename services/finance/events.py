@@ -7,11 +7,14 @@ outbox of the caller's transaction, and a statement import gathers thousands of 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
 
 from google.protobuf.message import Message
+from sqlalchemy import Executable, Table, bindparam
 from sqlalchemy.orm import Session
 
+from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as ev
 from kit import bus
 from kit.service import Runtime
@@ -22,9 +25,66 @@ class Event(NamedTuple):
     message: Message
 
 
-def record(rt: Runtime, s: Session, school_id: str, event: Event) -> None:
+class Recorder(Protocol):
+    """Where events go: the runtime (its outbox, at once) or a :class:`Pending` (together, later)."""
+
+    def record(self, session: Session, name: str, payload: Message, school_id: str) -> Any: ...
+
+
+def record(rt: Recorder, s: Session, school_id: str, event: Event) -> None:
     """Write ``event`` into the outbox in the caller's transaction; the relay publishes it after commit."""
     rt.record(s, event.routing_key, event.message, school_id)
+
+
+class Pending:
+    """The events and audit entries of one unit of work that moves money, written to the outbox with
+    one multi-row INSERT by :meth:`flush` (in the order they were recorded) instead of one INSERT each.
+    It is a ``kit.audit.record`` target (it has the runtime's ``spec`` and ``clock``) and a
+    :class:`Recorder`. Whatever was not flushed when the work ends is lost: call :meth:`flush` last."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.spec = rt.spec
+        self._rows: list[dict[str, Any]] = []
+
+    def clock(self) -> datetime:
+        return self.rt.clock()
+
+    def record(self, session: Session, name: str, payload: Message, school_id: str) -> envelope_pb2.Envelope:
+        env = bus.make_envelope(name, payload, school_id)
+        self._rows.append(
+            {
+                "event_id": env.event_id,
+                "event_name": name,
+                "body": env.SerializeToString(),
+                "created_at": datetime.now(UTC),
+            }
+        )
+        return env
+
+    def flush(self, s: Session) -> None:
+        """Write what was recorded into the outbox, in the caller's transaction: one statement."""
+        if self._rows:
+            params = {f"{k}{i}": v for i, row in enumerate(self._rows) for k, v in row.items()}
+            s.execute(_outbox_statement(self.spec.outbox, len(self._rows)), params)
+            self._rows = []
+
+
+_OUTBOX_STATEMENTS: dict[tuple[str, int], Executable] = {}
+
+
+def _outbox_statement(outbox: Table, rows: int) -> Executable:
+    """A multi-row INSERT of ``rows`` outbox rows (parameters ``event_id0``, ``body0``, ...), built
+    and compiled once per number of rows (a multi-row ``insert().values([...])`` is compiled again
+    on every call)."""
+    key = (outbox.name, rows)
+    found = _OUTBOX_STATEMENTS.get(key)
+    if found is None:
+        columns = ("event_id", "event_name", "body", "created_at")
+        found = _OUTBOX_STATEMENTS[key] = outbox.insert().values(
+            [{c: bindparam(f"{c}{i}", type_=outbox.c[c].type) for c in columns} for i in range(rows)]
+        )
+    return found
 
 
 def record_many(rt: Runtime, s: Session, school_id: str, batch: list[Event]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from kit.db import bulk_insert
 from services.finance.db.tables import (
@@ -49,19 +50,34 @@ def book(
 ) -> str:
     """Write one balanced transaction (never updated afterwards) and move the cached balance of every
     wallet it touches, in the caller's transaction. Debits must have been checked under the wallet's
-    lock; the CHECK on wallets refuses a negative balance anyway."""
+    lock; the CHECK on wallets refuses a negative balance anyway. On PostgreSQL it is one statement
+    (the transaction, its postings and the balances: :func:`_book_statement`), elsewhere three."""
     tx_id = str(uuid.uuid4())
-    s.execute(
-        ledger_transactions.insert().values(
-            id=tx_id,
-            school_id=school_id,
-            kind=tx.kind,
-            method=tx.method,
-            label=(label or tx.memo)[:300],
-            student_id=student_id,
-            created_at=at,
-        )
-    )
+    moves: dict[str, int] = {}
+    for p in tx.postings:
+        if p.account.startswith(WALLET_PREFIX):
+            wallet_id = p.account[len(WALLET_PREFIX) :]
+            moves[wallet_id] = moves.get(wallet_id, 0) + p.amount_cents
+    row = {
+        "id": tx_id,
+        "school_id": school_id,
+        "kind": tx.kind,
+        "method": tx.method,
+        "label": (label or tx.memo)[:300],
+        "student_id": student_id,
+        "created_at": at,
+    }
+    if s.get_bind().dialect.name == "postgresql":
+        params: dict = {f"t_{k}": v for k, v in row.items()}
+        for i, p in enumerate(tx.postings):
+            params[f"a{i}"], params[f"c{i}"] = p.account, p.amount_cents
+        for i, (wallet_id, amount) in enumerate(moves.items()):
+            params[f"w{i}"], params[f"m{i}"] = wallet_id, amount
+        moved = cast(CursorResult, s.execute(_book_statement(len(tx.postings), len(moves)), params)).rowcount
+        if moves and moved != len(moves):
+            raise LookupError(f"no wallet behind one of the accounts {sorted(moves)}")
+        return tx_id
+    s.execute(ledger_transactions.insert().values(**row))
     s.execute(
         ledger_postings.insert(),
         [
@@ -69,19 +85,48 @@ def book(
             for p in tx.postings
         ],
     )
-    for p in tx.postings:
-        if p.account.startswith(WALLET_PREFIX):
-            moved = cast(
-                CursorResult,
-                s.execute(
-                    update(wallets)
-                    .where(wallets.c.id == p.account[len(WALLET_PREFIX) :])
-                    .values(balance_cents=wallets.c.balance_cents + p.amount_cents)
-                ),
-            ).rowcount
-            if moved != 1:
-                raise LookupError(f"no wallet behind the account {p.account}")
+    for wallet_id, amount in moves.items():
+        moved = cast(
+            CursorResult,
+            s.execute(
+                update(wallets)
+                .where(wallets.c.id == wallet_id)
+                .values(balance_cents=wallets.c.balance_cents + amount)
+            ),
+        ).rowcount
+        if moved != 1:
+            raise LookupError(f"no wallet behind the account {WALLET_PREFIX}{wallet_id}")
     return tx_id
+
+
+_BOOK_STATEMENTS: dict[tuple[int, int], TextClause] = {}
+
+
+def _book_statement(postings: int, moved_wallets: int) -> TextClause:
+    """PostgreSQL: the transaction row, its ``postings`` and the ``moved_wallets`` balances moved in one
+    statement (data-modifying CTEs; the foreign keys are checked at its end), its row count the wallets
+    moved. One text per shape, built once."""
+    key = (postings, moved_wallets)
+    found = _BOOK_STATEMENTS.get(key)
+    if found is not None:
+        return found
+    values = ", ".join(f"(:t_id, CAST(:a{i} AS varchar), CAST(:c{i} AS bigint))" for i in range(postings))
+    insert_tx = (
+        "INSERT INTO ledger_transactions (id, school_id, kind, method, label, student_id, created_at) "
+        "VALUES (:t_id, :t_school_id, :t_kind, :t_method, :t_label, :t_student_id, :t_created_at)"
+    )
+    insert_postings = f"INSERT INTO ledger_postings (transaction_id, account, amount_cents) VALUES {values}"  # noqa: S608 - placeholders only
+    if moved_wallets:
+        moves = ", ".join(f"(CAST(:w{i} AS varchar), CAST(:m{i} AS bigint))" for i in range(moved_wallets))
+        sql = (
+            f"WITH t AS ({insert_tx}), p AS ({insert_postings}) "  # noqa: S608 - placeholders only
+            "UPDATE wallets SET balance_cents = wallets.balance_cents + m.amount "
+            f"FROM (VALUES {moves}) AS m (id, amount) WHERE wallets.id = m.id"
+        )
+    else:
+        sql = f"WITH t AS ({insert_tx}) {insert_postings}"
+    found = _BOOK_STATEMENTS[key] = text(sql)
+    return found
 
 
 def book_many(
@@ -239,36 +284,74 @@ def insert_sale(
     """A sale and its ``(label, quantity, unit price, amount)`` lines, each line childcare when
     ``childcare`` says so, with its ``days`` of care (in the lines' order); its id."""
     sale_id = str(uuid.uuid4())
-    s.execute(
-        sales.insert().values(
-            id=sale_id,
-            school_id=school_id,
-            student_id=student_id,
-            wallet_id=wallet_id,
-            transaction_id=transaction_id,
-            amount_cents=amount,
-            recorded_by=recorded_by,
-            created_at=now,
-        )
-    )
-    s.execute(
-        sale_lines.insert(),
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "sale_id": sale_id,
-                "position": i,
-                "label": lb,
-                "quantity": q,
-                "unit_price_cents": u,
-                "amount_cents": a,
-                "childcare": i < len(childcare) and bool(childcare[i]),
-                "days": int(days[i]) if i < len(days) else 0,
-            }
-            for i, (lb, q, u, a) in enumerate(lines)
-        ],
-    )
+    sale = {
+        "id": sale_id,
+        "school_id": school_id,
+        "student_id": student_id,
+        "wallet_id": wallet_id,
+        "transaction_id": transaction_id,
+        "amount_cents": amount,
+        "recorded_by": recorded_by,
+        "created_at": now,
+    }
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "sale_id": sale_id,
+            "position": i,
+            "label": lb,
+            "quantity": q,
+            "unit_price_cents": u,
+            "amount_cents": a,
+            "childcare": i < len(childcare) and bool(childcare[i]),
+            "days": int(days[i]) if i < len(days) else 0,
+        }
+        for i, (lb, q, u, a) in enumerate(lines)
+    ]
+    if s.get_bind().dialect.name == "postgresql":
+        params = {f"s_{k}": v for k, v in sale.items()}
+        for i, r in enumerate(rows):
+            params.update({f"{k}{i}": v for k, v in r.items() if k != "sale_id"})
+        s.execute(_sale_statement(len(rows)), params)
+        return sale_id
+    s.execute(sales.insert().values(**sale))
+    s.execute(sale_lines.insert(), rows)
     return sale_id
+
+
+_SALE_STATEMENTS: dict[int, TextClause] = {}
+_SALE_LINE_COLUMNS = (
+    "id",
+    "position",
+    "label",
+    "quantity",
+    "unit_price_cents",
+    "amount_cents",
+    "childcare",
+    "days",
+)
+
+
+def _sale_statement(lines: int) -> TextClause:
+    """PostgreSQL: a sale and its ``lines`` in one statement (one text per number of lines)."""
+    found = _SALE_STATEMENTS.get(lines)
+    if found is not None:
+        return found
+    casts = ("varchar", "integer", "varchar", "integer", "bigint", "bigint", "boolean", "integer")
+    values = ", ".join(
+        "(:s_id, "
+        + ", ".join(f"CAST(:{c}{i} AS {t})" for c, t in zip(_SALE_LINE_COLUMNS, casts, strict=True))
+        + ")"
+        for i in range(lines)
+    )
+    sql = (
+        "WITH s AS (INSERT INTO sales (id, school_id, student_id, wallet_id, transaction_id, amount_cents, "  # noqa: S608 - placeholders only
+        "recorded_by, created_at) VALUES (:s_id, :s_school_id, :s_student_id, :s_wallet_id, :s_transaction_id, "
+        ":s_amount_cents, :s_recorded_by, :s_created_at)) "
+        f"INSERT INTO sale_lines (sale_id, {', '.join(_SALE_LINE_COLUMNS)}) VALUES {values}"
+    )
+    found = _SALE_STATEMENTS[lines] = text(sql)
+    return found
 
 
 def sale_lines_of(

@@ -21,21 +21,26 @@ def _insert_payment(
     **values,
 ) -> str:
     payment_id = str(uuid.uuid4())
+    # one statement object, its columns as parameters: compiled once per set of columns (issue #20)
     s.execute(
-        payments.insert().values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            purpose=purpose,
-            method=method,
-            status=status,
-            amount_cents=amount,
-            created_at=now,
-            updated_at=now,
+        _INSERT_PAYMENT,
+        {
+            "id": payment_id,
+            "school_id": school_id,
+            "student_id": student_id,
+            "purpose": purpose,
+            "method": method,
+            "status": status,
+            "amount_cents": amount,
+            "created_at": now,
+            "updated_at": now,
             **values,
-        )
+        },
     )
     return payment_id
+
+
+_INSERT_PAYMENT = payments.insert()
 
 
 def insert_paid_payment(

@@ -4,10 +4,11 @@ answer shows it, its current structured communication's ``digits``)."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.school import issue_communication
+from services.finance.db.sepa_tables import auto_top_ups
 from services.finance.db.tables import structured_communications, students, wallet_types, wallets
 
 CHUNK = 1000  # ids per IN (...) list
@@ -28,6 +29,33 @@ def lock_wallet(s: Session, school_id: str, wallet_id: str):
         .where(wallets.c.id == wallet_id, wallets.c.school_id == school_id)
         .with_for_update(of=wallets)
     ).first()
+
+
+_LOCK_FOR_MOVEMENT = (
+    select(
+        wallets,
+        wallet_types.c.name,
+        students.c.status.label("student_status"),
+        auto_top_ups.c.enabled.label("auto_enabled"),
+        auto_top_ups.c.threshold_cents.label("auto_threshold_cents"),
+        auto_top_ups.c.amount_cents.label("auto_amount_cents"),
+    )
+    .join(wallet_types, wallet_types.c.id == wallets.c.wallet_type_id)
+    .outerjoin(
+        students, and_(students.c.id == wallets.c.student_id, students.c.school_id == wallets.c.school_id)
+    )
+    .outerjoin(auto_top_ups, auto_top_ups.c.wallet_id == wallets.c.id)
+    .where(wallets.c.id == bindparam("wallet_id"), wallets.c.school_id == bindparam("school_id"))
+    .with_for_update(of=wallets)
+)
+
+
+def lock_wallet_for_movement(s: Session, school_id: str, wallet_id: str):
+    """:func:`lock_wallet`'s row (locked the same way), with what a movement of its money reads besides
+    it, in the same statement: its student's ``student_status`` (None when finance does not know the
+    student in this school) and its automatic top-up (``auto_enabled``, ``auto_threshold_cents``,
+    ``auto_amount_cents``; None when it has none)."""
+    return s.execute(_LOCK_FOR_MOVEMENT, {"wallet_id": wallet_id, "school_id": school_id}).first()
 
 
 def find_wallet(s: Session, school_id: str, wallet_id: str):

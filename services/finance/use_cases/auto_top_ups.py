@@ -21,7 +21,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, NamedTuple
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from cartable.finance.v1 import sepa_pb2 as spb
@@ -51,8 +53,10 @@ def _trigger(
     reference: str,
     source: str,
     at: datetime,
+    outbox: events.Recorder | None = None,
 ) -> bool:
-    """Record a pending trigger and its event, unless the wallet has a live one (False then)."""
+    """Record a pending trigger and its event (into ``outbox``, else the runtime's), unless the wallet
+    has a live one (False then)."""
     inserted = ddq.insert_trigger(
         s,
         id=str(uuid.uuid4()),
@@ -68,7 +72,7 @@ def _trigger(
     )
     if inserted:
         events.record(
-            rt,
+            outbox or rt,
             s,
             school_id,
             events.auto_top_up_triggered(
@@ -84,10 +88,27 @@ def _trigger(
     return inserted
 
 
-def after_debit(rt: Runtime, s: Session, school_id: str, wallet, balance_after: int, source: str) -> bool:
+def after_debit(
+    rt: Runtime,
+    s: Session,
+    school_id: str,
+    wallet,
+    balance_after: int,
+    source: str,
+    *,
+    outbox: events.Recorder | None = None,
+) -> bool:
     """A movement took money from ``wallet`` (its row, locked, read with its type's ``name``), which
-    now holds ``balance_after``: trigger its automatic top-up when that is under the threshold."""
-    auto = ddq.auto_top_up(s, wallet.id)
+    now holds ``balance_after``: trigger its automatic top-up when that is under the threshold. A row
+    read by ``db.lock_wallet_for_movement`` carries the wallet's automatic top-up already (none:
+    nothing to read); the event goes into ``outbox`` when given."""
+    auto: _Auto | Row[Any] | None
+    if "auto_enabled" in wallet._fields:
+        if wallet.auto_enabled is None:  # the wallet has no automatic top-up
+            return False
+        auto = _Auto(wallet.auto_enabled, wallet.auto_threshold_cents, wallet.auto_amount_cents)
+    else:
+        auto = ddq.auto_top_up(s, wallet.id)
     if auto is None or not auto.enabled or balance_after >= auto.threshold_cents:
         return False
     mandate = mq.active_mandates(s, school_id, [wallet.student_id]).get(wallet.student_id)
@@ -106,7 +127,14 @@ def after_debit(rt: Runtime, s: Session, school_id: str, wallet, balance_after: 
         reference=mandate.reference,
         source=source,
         at=common.now(rt),
+        outbox=outbox,
     )
+
+
+class _Auto(NamedTuple):
+    enabled: bool
+    threshold_cents: int
+    amount_cents: int
 
 
 def trigger_wallets(

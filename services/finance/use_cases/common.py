@@ -141,9 +141,15 @@ def refuse_left(s: Session, who: Identity, student_id: str, student=None) -> Non
     finance's own record does (from auth.student.updated.v1: staff tokens name no student, and orders
     calls with the parent's token). What is already there stays: open invoices are still payable, the
     wallets and their history readable. ``student``: the row, when the caller has it already."""
-    who.refuse_left(student_id)
     row = student if student is not None else db.find_student(s, who.school_id, student_id)
-    if row is not None and row.status == "left":
+    refuse_left_status(who, student_id, row.status if row is not None else None)
+
+
+def refuse_left_status(who: Identity, student_id: str, status: str | None) -> None:
+    """:func:`refuse_left` with the student's ``status`` read already (None: finance does not know
+    the student), e.g. by ``db.lock_wallet_for_movement``."""
+    who.refuse_left(student_id)
+    if status == "left":
         raise Conflict("this student has left the school", code=STUDENT_LEFT)
 
 

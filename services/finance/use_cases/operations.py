@@ -50,10 +50,13 @@ class Operations:
         label = " ".join((req.label or "").split())[:300] or "Rechargement en espèces"
 
         def work(s: Session) -> pb.RecordTopUpResponse:
-            wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
+            # a handful of statements (issue #20): the wallet locked with its student's status, the
+            # booking, the payment, the event and audit entry together; the idempotency key around
+            wallet = db.lock_wallet_for_movement(s, who.school_id, req.wallet_id)
             if wallet is None:
                 raise NotFound("no such wallet")
-            common.refuse_left(s, who, wallet.student_id)
+            common.refuse_left_status(who, wallet.student_id, wallet.student_status)
+            outbox = events.Pending(self.rt)
             at = common.now(self.rt)
             tx_id = db.book(
                 s,
@@ -76,7 +79,7 @@ class Operations:
             )
             balance = wallet.balance_cents + req.amount_cents
             events.record(
-                self.rt,
+                outbox,
                 s,
                 who.school_id,
                 events.payment_received(
@@ -91,7 +94,7 @@ class Operations:
                 ),
             )
             audit.record(
-                self.rt,
+                outbox,
                 s,
                 who,
                 "finance.top_up.recorded",
@@ -99,6 +102,7 @@ class Operations:
                 wallet.id,
                 f"{format_eur(req.amount_cents)} {method}, payment {payment_id}",
             )
+            outbox.flush(s)
             return pb.RecordTopUpResponse(payment_id=payment_id, balance_cents=balance)
 
         return common.idempotent(
@@ -117,11 +121,13 @@ class Operations:
         label = ", ".join(f"{lb} ×{q}" if q > 1 else lb for lb, q, _u, _a in parsed)[:300]
 
         def work(s: Session) -> pb.RecordSaleResponse:
-            wallet = db.lock_wallet(s, who.school_id, req.wallet_id)
+            # as record_top_up's: the wallet's automatic top-up read with the lock
+            wallet = db.lock_wallet_for_movement(s, who.school_id, req.wallet_id)
             if wallet is None or wallet.student_id != req.student_id:
                 raise NotFound("no such wallet for this student")
-            common.refuse_left(s, who, wallet.student_id)
+            common.refuse_left_status(who, wallet.student_id, wallet.student_status)
             balance_after = common.balance_after_debit(wallet.balance_cents, amount, "the sale costs")
+            outbox = events.Pending(self.rt)
             at = common.now(self.rt)
             tx_id = db.book(
                 s,
@@ -145,7 +151,7 @@ class Operations:
                 days=[line.days for line in req.lines],
             )
             events.record(
-                self.rt,
+                outbox,
                 s,
                 who.school_id,
                 events.sale_recorded(
@@ -158,9 +164,9 @@ class Operations:
                     label=label,
                 ),
             )
-            auto_top_ups.after_debit(self.rt, s, who.school_id, wallet, balance_after, "sale")
+            auto_top_ups.after_debit(self.rt, s, who.school_id, wallet, balance_after, "sale", outbox=outbox)
             audit.record(
-                self.rt,
+                outbox,
                 s,
                 who,
                 "finance.sale.recorded",
@@ -168,6 +174,7 @@ class Operations:
                 sale_id,
                 f"{label}, {format_eur(amount)} from {wallet.name}",
             )
+            outbox.flush(s)
             return pb.RecordSaleResponse(id=sale_id, balance_cents=balance_after, amount_cents=amount)
 
         return common.idempotent(
