@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from gateway.clients import Clients
     from gateway.pages import ALL as PAGE_AREAS
     from gateway.ratelimit import SlidingWindow
+    from gateway.session_cache import SessionCache
 
     settings = load_settings("gateway")
     app = Flask(__name__)
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         GRPC_TARGETS=dict(settings.grpc_targets),
         GRPC_TIMEOUT=settings.gateway_grpc_timeout,
         DASHBOARD_DEADLINE=settings.dashboard_deadline,
+        SESSION_CACHE_SECONDS=settings.gateway_session_cache_seconds,
         WEBHOOK_TIMEOUT=settings.gateway_webhook_timeout,
         SECURE_COOKIES=not settings.is_local,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -79,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_DOMAIN"] = None
     app.config["SESSION_COOKIE_NAME"] = ("__Host-" if secure else "") + web.CSRF_COOKIE
     app.extensions["cartable_clients"] = Clients(app.config["GRPC_TARGETS"], app.config["GRPC_TIMEOUT"])
+    app.extensions["cartable_session_cache"] = SessionCache(float(app.config["SESSION_CACHE_SECONDS"]))
     # The provider's webhook, per client address and per worker (gateway/ratelimit.py says why).
     limit, window = app.config["WEBHOOK_RATE_LIMIT"]
     app.extensions["cartable_webhook_limit"] = SlidingWindow(int(limit), float(window))

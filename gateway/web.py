@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from cartable.auth.v1 import auth_pb2
 from gateway.clients import rpc
+from gateway.session_cache import SessionCache
 from kit.errors import AppError, Conflict, Forbidden, InvalidRequest, Unauthenticated
 from kit.logs import request_id_var
 from kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -45,6 +46,9 @@ _HTTP_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 def is_api() -> bool:
@@ -79,27 +83,55 @@ def session_token_from_request() -> tuple[str, str]:
     return (cookie, "cookie") if cookie else ("", "")
 
 
+def session_cache() -> SessionCache:
+    return current_app.extensions["cartable_session_cache"]
+
+
 def load_session():
-    """Resolve the caller's session with auth once per request (None when not signed in)."""
+    """The caller's session (None when not signed in): resolved by auth once per request, or
+    remembered from a few seconds ago (gateway/session_cache.py says when it is forgotten)."""
     if "session" in g:
         return g.session
     token, how = session_token_from_request()
     g.session, g.session_token, g.auth_via = None, token, how
     if token:
-        try:
-            g.session = rpc(
-                "auth", "ResolveSession", auth_pb2.ResolveSessionRequest(session_token=token), identity=False
-            ).session
-        except Unauthenticated:
-            g.session = None
+        cache = session_cache()
+        g.session = cache.get(token)
+        if g.session is None:
+            generation = cache.generation()
+            try:
+                g.session = rpc(
+                    "auth",
+                    "ResolveSession",
+                    auth_pb2.ResolveSessionRequest(session_token=token),
+                    identity=False,
+                ).session
+            except Unauthenticated:
+                g.session = None
+            else:
+                cache.put(token, g.session, generation)
     return g.session
+
+
+def forget_changed_sessions() -> None:
+    """After a request that may have changed something: the caller's account's sessions are
+    resolved again, every session after a staff member's or an anonymous caller's (a sign-in, a
+    password reset by mail, the provider's webhook)."""
+    if request.method in SAFE_METHODS:
+        return
+    sess = g.get("session")
+    cache = session_cache()
+    if sess is None or sess.account.role != "parent":
+        cache.forget_all()
+    else:
+        cache.forget_account(sess.account.id)
 
 
 def require_session():
     sess = load_session()
     if sess is None:
         raise Unauthenticated("sign in first")
-    if g.auth_via == "cookie" and request.method not in ("GET", "HEAD", "OPTIONS") and is_api():
+    if g.auth_via == "cookie" and request.method not in SAFE_METHODS and is_api():
         sent = request.headers.get("X-CSRF-Token", "")
         if not sent or not hmac.compare_digest(sent, sess.csrf_token):
             raise Forbidden("missing or wrong X-CSRF-Token", code="csrf_failed")
@@ -380,6 +412,7 @@ def install(app: Flask) -> None:
 
     @app.teardown_request
     def _reset(_exc):
+        forget_changed_sessions()
         tok = g.pop("rid_token", None)
         if tok is not None:
             request_id_var.reset(tok)

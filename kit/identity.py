@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -158,21 +160,57 @@ def ensure_keypair(private_file: Path, public_file: Path) -> None:
         generate_keypair(private_file, public_file)
 
 
+# How many tokens a signer or a verifier remembers (the most recent ones; a few hundred bytes each).
+TOKEN_CACHE_SIZE = 4096
+
+
 class TokenSigner:
-    """Signs identity tokens (auth only)."""
+    """Signs identity tokens (auth only).
+
+    A token signed for the same claims less than half its life ago is handed out again instead of
+    signing anew (the claims are computed from the database on every call, so a change of children,
+    class or role is a new token at once); a token handed out always has at least half its life left."""
 
     def __init__(self, private_pem: bytes, ttl_seconds: int = 300, key_id: str = "1") -> None:
         # EdDSA is the one algorithm signed and accepted: the keys are Ed25519 (generate_keypair).
         self._key = cast(Ed25519PrivateKey, serialization.load_pem_private_key(private_pem, password=None))
         self.ttl = ttl_seconds
         self.key_id = key_id
+        self._recent: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_file(cls, path: Path, ttl_seconds: int = 300) -> TokenSigner:
         return cls(path.read_bytes(), ttl_seconds)
 
     def sign(self, identity: Identity, now: float | None = None) -> tuple[str, int]:
-        now = time.time() if now is None else now
+        """(token, exp in epoch seconds) for ``identity``; ``now``: sign as of that time (never
+        reused)."""
+        if now is not None:
+            return self._sign(identity, now)
+        now = time.time()
+        key = (
+            identity.account_id,
+            identity.role,
+            identity.school_id,
+            tuple(sorted(identity.students.items())),
+            tuple(sorted(identity.left.items())),
+            identity.reauthenticated_at,
+        )
+        with self._lock:
+            hit = self._recent.get(key)
+            if hit is not None and hit[1] - now >= self.ttl / 2:
+                self._recent.move_to_end(key)
+                return hit
+        signed = self._sign(identity, now)
+        with self._lock:
+            self._recent[key] = signed
+            self._recent.move_to_end(key)
+            while len(self._recent) > TOKEN_CACHE_SIZE:
+                self._recent.popitem(last=False)
+        return signed
+
+    def _sign(self, identity: Identity, now: float) -> tuple[str, int]:
         exp = int(now) + self.ttl
         claims = {
             "iss": ISSUER,
@@ -195,17 +233,38 @@ class TokenSigner:
 
 
 class TokenVerifier:
-    """Verifies identity tokens with one or more public keys (several during a key rotation)."""
+    """Verifies identity tokens with one or more public keys (several during a key rotation).
+
+    A token verified once is remembered (its signature and claims cannot change) until it expires:
+    the same caller's next calls are a dictionary lookup and the expiry check, not a signature check."""
 
     def __init__(self, public_pems: list[bytes], leeway: int = 5) -> None:
         self._keys = [cast(Ed25519PublicKey, serialization.load_pem_public_key(p)) for p in public_pems]
         self.leeway = leeway
+        self._verified: OrderedDict[str, tuple[Identity, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_files(cls, paths: list[Path]) -> TokenVerifier:
         return cls([p.read_bytes() for p in paths if p.exists()])
 
     def verify(self, token: str) -> Identity:
+        with self._lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                if time.time() > hit[1] + self.leeway:
+                    del self._verified[token]
+                    raise Unauthenticated("the identity token has expired")
+                self._verified.move_to_end(token)
+                return hit[0]
+        identity, exp = self._verify(token)
+        with self._lock:
+            self._verified[token] = (identity, exp)
+            while len(self._verified) > TOKEN_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return identity
+
+    def _verify(self, token: str) -> tuple[Identity, int]:
         last: Exception | None = None
         for key in self._keys:
             try:
@@ -235,7 +294,7 @@ class TokenVerifier:
             left = _left_claim(claims.get(LEFT_CLAIM))
             for student_id, (class_name, _on) in left.items():
                 classes.setdefault(student_id, class_name)
-            return Identity(
+            identity = Identity(
                 account_id=str(claims["sub"]),
                 role=str(claims.get("role", "")),
                 school_id=str(claims.get("school", "")),
@@ -244,6 +303,7 @@ class TokenVerifier:
                 reauthenticated_at=reauthenticated_at,
                 left={k: on for k, (_c, on) in left.items()},
             )
+            return identity, int(claims["exp"])
         raise Unauthenticated("invalid identity token") from last
 
 
