@@ -1,8 +1,10 @@
-"""Shared by the benchmarks: the whole suite on PostgreSQL with gunicorn, families made through the
-API, and latency statistics."""
+"""Shared by the benchmarks: the whole suite on PostgreSQL with gunicorn, families made through auth's
+own ``seed-families`` command (or through the API, one by one, where a bench means that path), and
+latency statistics."""
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -56,6 +58,31 @@ def make_families(suite: Suite, staff, n: int, class_name: str = "1A", threads: 
     return families
 
 
+def seed_families(suite: Suite, staff, n: int, class_name: str = "1A", prefix: str = "Charge") -> list[dict]:
+    """``n`` parents of one child each, signed in, made by ``python -m services.auth seed-families``
+    (the use cases' own rows and events), then the bus settled: every service has the families (their
+    wallets, contact book) before the load starts. Each: parent_id, username, student_id, session_token."""
+    started = time.perf_counter()
+    mark = suite.bus_mark()
+    out = json.loads(
+        suite.run_command(
+            "auth",
+            "seed-families",
+            "--school-id",
+            staff.school_id,
+            "--count",
+            str(n),
+            "--class-name",
+            class_name,
+            "--prefix",
+            prefix,
+        )
+    )
+    suite.wait_until_settled(mark, timeout=120 + n / 10)
+    print(f"  set-up: {n} families seeded and settled in {time.perf_counter() - started:.1f} s", flush=True)
+    return list(out["families"])
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     if not samples:
         return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
@@ -71,4 +98,13 @@ def line(label: str, count: int, seconds: float, lat: list[float], errors: int) 
     )
 
 
-__all__ = ["expect", "line", "make_families", "new_school", "percentiles", "start_suite", "stop_suite"]
+__all__ = [
+    "expect",
+    "line",
+    "make_families",
+    "new_school",
+    "percentiles",
+    "seed_families",
+    "start_suite",
+    "stop_suite",
+]

@@ -1,4 +1,5 @@
-"""Administration commands: ``python -m services.auth create-school | create-staff | seed-demo``.
+"""Administration commands: ``python -m services.auth create-school | create-staff | seed-demo |
+seed-families``.
 
 They print JSON on stdout (for scripts) and report errors on stderr with a non-zero exit status. Each
 takes the use cases' ``Deps`` (app.py gives them) and the command line's arguments.
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from kit.errors import AppError
-from services.auth.use_cases import demo, schools
+from services.auth.use_cases import demo, load_seed, schools
 from services.auth.use_cases.common import Deps
 
 
@@ -80,8 +81,27 @@ def seed_demo_command(deps: Deps, args: list[str]) -> int:
     return _guarded(lambda: demo.seed_demo(deps).to_json())
 
 
+def seed_families_command(deps: Deps, args: list[str]) -> int:
+    """``seed-families --school-id ID --count N [--class-name 1A] [--prefix Charge]``: N parents of
+    one child each, signed in, for capacity measurements (bench/). Prints ``{"password", "families":
+    [{"parent_id", "username", "student_id", "session_token"}]}``."""
+    parser = argparse.ArgumentParser(prog="python -m services.auth seed-families")
+    parser.add_argument("--school-id", required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--class-name", default="1A")
+    parser.add_argument("--prefix", default="Charge")
+    ns = parser.parse_args(args)
+
+    def run() -> dict:
+        password, families = load_seed.seed_families(deps, ns.school_id, ns.count, ns.class_name, ns.prefix)
+        return {"password": password, "families": [f.__dict__ for f in families]}
+
+    return _guarded(run)
+
+
 COMMANDS = {
     "create-school": create_school_command,
     "create-staff": create_staff_command,
     "seed-demo": seed_demo_command,
+    "seed-families": seed_families_command,
 }
