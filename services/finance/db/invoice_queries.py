@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from services.finance.db.booking import update_by_id
 from services.finance.db.tables import credit_notes, invoice_lines, invoices, structured_communications
-from services.finance.db.wallet_queries import chunks
+from services.finance.db.wallet_queries import in_sets
 
 
 def find_invoice(s: Session, school_id: str, invoice_id: str, *, lock: bool = False):
@@ -140,7 +140,7 @@ def cancel_invoice(
 def lock_invoices(s: Session, school_id: str, ids: set[str]) -> list:
     """The school's invoices among ``ids``, locked in id order (what a statement import pays)."""
     rows: list = []
-    for chunk in chunks(sorted(ids)):
+    for among in in_sets(s, invoices.c.id, ids):
         rows += s.execute(
             select(
                 invoices.c.id,
@@ -152,7 +152,7 @@ def lock_invoices(s: Session, school_id: str, ids: set[str]) -> list:
                 invoices.c.status,
                 invoices.c.source,
             )
-            .where(invoices.c.school_id == school_id, invoices.c.id.in_(chunk))
+            .where(invoices.c.school_id == school_id, among)
             .order_by(invoices.c.id)
             .with_for_update()
         ).all()

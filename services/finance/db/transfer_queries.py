@@ -17,7 +17,7 @@ from services.finance.db.tables import (
     structured_communications,
     unmatched_transfers,
 )
-from services.finance.db.wallet_queries import chunks
+from services.finance.db.wallet_queries import in_sets
 from services.finance.domain import ledger
 
 MAX_DEDUP_KEY = 300  # bank_movements.dedup_key
@@ -152,12 +152,8 @@ def known_dedup_keys(s: Session, school_id: str, keys: set[str]) -> set[str]:
     """Those of ``keys`` already imported in the school."""
     bm = bank_movements
     known: set[str] = set()
-    for chunk in chunks(sorted(keys)):
-        known.update(
-            s.execute(
-                select(bm.c.dedup_key).where(bm.c.school_id == school_id, bm.c.dedup_key.in_(chunk))
-            ).scalars()
-        )
+    for among in in_sets(s, bm.c.dedup_key, keys):
+        known.update(s.execute(select(bm.c.dedup_key).where(bm.c.school_id == school_id, among)).scalars())
     return known
 
 
@@ -168,10 +164,10 @@ def communication_targets(
     invoice id, valid until)."""
     sc = structured_communications
     out = {}
-    for chunk in chunks(sorted(digits)):
+    for among in in_sets(s, sc.c.digits, digits):
         for r in s.execute(
             select(sc.c.digits, sc.c.wallet_id, sc.c.invoice_id, sc.c.valid_until).where(
-                sc.c.school_id == school_id, sc.c.digits.in_(chunk)
+                sc.c.school_id == school_id, among
             )
         ):
             out[r.digits] = (r.wallet_id, r.invoice_id, r.valid_until)

@@ -2,9 +2,11 @@
 answer shows it, its current structured communication's ``digits``)."""
 
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import String, and_, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from services.finance.db.school import issue_communication
@@ -17,6 +19,21 @@ CHUNK = 1000  # ids per IN (...) list
 def chunks(items: list, size: int = CHUNK):
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def in_sets(s: Session, column, values: Iterable[str]) -> Iterator:
+    """Conditions that together pick the rows whose ``column`` is among ``values`` (strings), in
+    sorted order: on PostgreSQL one ``column = ANY(:array)`` for them all (one statement, one
+    parameter, however many there are); elsewhere one ``IN (...)`` per ``CHUNK`` (SQLite's limit on
+    parameters)."""
+    items = sorted(values)
+    if not items:
+        return
+    if s.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam("values", items, type_=ARRAY(String)))
+        return
+    for chunk in chunks(items):
+        yield column.in_(chunk)
 
 
 def lock_wallet(s: Session, school_id: str, wallet_id: str):
@@ -214,10 +231,10 @@ def lock_wallets(s: Session, school_id: str, ids: set[str]) -> list:
     """The school's wallets among ``ids`` (id, student_id, balance_cents, wallet_type_id), locked in id
     order."""
     rows: list = []
-    for chunk in chunks(sorted(ids)):
+    for among in in_sets(s, wallets.c.id, ids):
         rows += s.execute(
             select(wallets.c.id, wallets.c.student_id, wallets.c.balance_cents, wallets.c.wallet_type_id)
-            .where(wallets.c.school_id == school_id, wallets.c.id.in_(chunk))
+            .where(wallets.c.school_id == school_id, among)
             .order_by(wallets.c.id)
             .with_for_update()
         ).all()

@@ -179,7 +179,7 @@ def _ident(value: object, label: str) -> str:
         raise ValueError(f"{label} is missing")
     text = str(value)
     # ":" separates the parts of an account name; whitespace would make names that look alike differ.
-    if not text or ":" in text or any(c.isspace() for c in text):
+    if not text or ":" in text or "".join(text.split()) != text:  # split(): any whitespace, in C
         raise ValueError(f"{label} {text!r} cannot name an account")
     return text
 

@@ -165,21 +165,18 @@ class Statements:
             if m.direction != CREDIT:
                 b.debits += 1
                 continue
-            comm = (
-                format_ogm(m.structured_communication) if m.structured_communication else m.free_communication
-            )
             target = targets.get(m.structured_communication) if m.structured_communication else None
             if m.reversal:
-                b.unmatched(row, m, m.amount_cents, "reversal", comm)
+                b.unmatched(row, m, m.amount_cents, "reversal", _communication(m))
             elif target is None:
                 reason = "unknown_communication" if m.structured_communication else "no_communication"
-                b.unmatched(row, m, m.amount_cents, reason, comm)
+                b.unmatched(row, m, m.amount_cents, reason, _communication(m))
             else:
                 wallet_id, invoice_id, valid_until = target
                 if wallet_id is None:
-                    b.pay_invoice(row, m, str(invoice_id), comm)
+                    b.pay_invoice(row, m, str(invoice_id), _communication(m))
                 elif valid_until is not None and db.utc(valid_until).date() < m.booked_on:
-                    b.unmatched(row, m, m.amount_cents, "expired_communication", comm)
+                    b.unmatched(row, m, m.amount_cents, "expired_communication", _communication(m))
                 else:
                     b.credit_wallet(row, m, wallet_id)
 
@@ -219,3 +216,15 @@ class Statements:
             "statement imported", extra={"import_id": import_id, "movements": len(parsed.movements), **counts}
         )
         return views.statement_import(db.import_row(s, import_id))
+
+
+def _communication(m) -> str:
+    """The movement's communication as the unmatched list shows it: its structured communication
+    written ``+++123/4567/89002+++`` (the parser checked its 12 digits: formatted directly, not
+    checked again by ``kit.ogm.format_ogm`` for every movement), else its free text."""
+    digits = m.structured_communication
+    if not digits:
+        return m.free_communication
+    if len(digits) == 12 and digits.isascii() and digits.isdigit():
+        return f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}+++"
+    return format_ogm(digits)

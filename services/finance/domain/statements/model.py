@@ -25,7 +25,6 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from kit.money import cents_to_decimal_str
-from kit.ogm import normalize_ogm
 
 FORMAT_CODA = "coda"
 FORMAT_CAMT053 = "camt053"
@@ -144,9 +143,13 @@ def is_digits(text: str) -> bool:
 
 
 def valid_ogm(digits: str) -> bool:
-    """12 ASCII digits with correct check digits and a non-zero base, as written (kit.ogm's rules;
-    a reference with signs, slashes or spaces is first compacted by the caller)."""
-    return normalize_ogm(digits) == digits
+    """12 ASCII digits with correct check digits and a non-zero base, as written (kit.ogm's rules:
+    ``int(first ten) % 97``, a remainder of 0 written 97; a reference with signs, slashes or spaces is
+    first compacted by the caller). Computed here rather than through ``kit.ogm.normalize_ogm``:
+    python-stdnum cleans the string character by character, and an import checks every movement's."""
+    if len(digits) != 12 or not is_digits(digits) or digits[:10] == "0" * 10:
+        return False
+    return f"{int(digits[:10]) % 97 or 97:02d}" == digits[10:]
 
 
 def ogm_from_reference(ref: str) -> str:
