@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from google.protobuf.message import Message
-from sqlalchemy import Executable, Table, bindparam
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as ev
@@ -70,19 +71,20 @@ class Pending:
             self._rows = []
 
 
-_OUTBOX_STATEMENTS: dict[tuple[str, int], Executable] = {}
+_OUTBOX_STATEMENTS: dict[tuple[str, int], TextClause] = {}
 
 
-def _outbox_statement(outbox: Table, rows: int) -> Executable:
-    """A multi-row INSERT of ``rows`` outbox rows (parameters ``event_id0``, ``body0``, ...), built
-    and compiled once per number of rows (a multi-row ``insert().values([...])`` is compiled again
-    on every call)."""
+def _outbox_statement(outbox: Table, rows: int) -> TextClause:
+    """A multi-row INSERT of ``rows`` outbox rows (parameters ``event_id0``, ``body0``, ...), as text
+    built once per number of rows: SQLAlchemy does not cache a multi-row ``insert().values([...])``
+    (it compiles it again on every call)."""
     key = (outbox.name, rows)
     found = _OUTBOX_STATEMENTS.get(key)
     if found is None:
         columns = ("event_id", "event_name", "body", "created_at")
-        found = _OUTBOX_STATEMENTS[key] = outbox.insert().values(
-            [{c: bindparam(f"{c}{i}", type_=outbox.c[c].type) for c in columns} for i in range(rows)]
+        values = ", ".join("(" + ", ".join(f":{c}{i}" for c in columns) + ")" for i in range(rows))
+        found = _OUTBOX_STATEMENTS[key] = text(
+            f"INSERT INTO {outbox.name} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 - placeholders only
         )
     return found
 
