@@ -406,21 +406,44 @@ def invoices_collecting(s: Session, invoice_ids: Iterable[str]) -> set[str]:
     )
 
 
-def wallet_collection_states(
-    s: Session, wallet_ids: Iterable[str]
-) -> dict[str, tuple[Row[Any] | None, int, int]]:
-    """Per wallet: its automatic top-up row (None when never set), the amount of its live trigger
-    (0 when none) and what batches not credited yet collect for it."""
+def wallet_collection_states(s: Session, wallet_ids: Iterable[str]) -> dict[str, tuple[Any | None, int, int]]:
+    """Per wallet: its automatic top-up (``enabled``, ``threshold_cents``, ``amount_cents``; None when
+    never set), the amount of its live trigger (0 when none) and what batches not credited yet collect
+    for it. One statement (the wallets page reads it on every dashboard load, issue #20)."""
     ids = list(wallet_ids)
     if not ids:
         return {}
-    autos = {r.wallet_id: r for r in s.execute(select(auto_top_ups).where(auto_top_ups.c.wallet_id.in_(ids)))}
-    live = {r.wallet_id: int(r.amount_cents) for r in live_triggers(s, ids).values()}
-    collecting: dict[str, Any] = dict(
-        s.execute(
-            select(it.c.wallet_id, func.sum(it.c.amount_cents))
-            .where(it.c.wallet_id.in_(ids), it.c.status == "pending")
-            .group_by(it.c.wallet_id)
-        ).all()
+    a = auto_top_ups
+    live = (
+        select(t.c.amount_cents)
+        .where(t.c.wallet_id == wallets.c.id, t.c.status.in_(LIVE_TRIGGER))
+        .limit(1)
+        .scalar_subquery()
     )
-    return {w: (autos.get(w), live.get(w, 0), int(collecting.get(w) or 0)) for w in ids}
+    collecting = (
+        select(func.sum(it.c.amount_cents))
+        .where(it.c.wallet_id == wallets.c.id, it.c.status == "pending")
+        .scalar_subquery()
+    )
+    rows = s.execute(
+        select(
+            wallets.c.id,
+            a.c.wallet_id.label("auto_wallet_id"),
+            a.c.enabled,
+            a.c.threshold_cents,
+            a.c.amount_cents,
+            live.label("live_cents"),
+            collecting.label("collecting_cents"),
+        )
+        .outerjoin(a, a.c.wallet_id == wallets.c.id)
+        .where(wallets.c.id.in_(ids))
+    ).all()
+    found = {
+        r.id: (
+            r if r.auto_wallet_id is not None else None,
+            int(r.live_cents or 0),
+            int(r.collecting_cents or 0),
+        )
+        for r in rows
+    }
+    return {w: found.get(w, (None, 0, 0)) for w in ids}
