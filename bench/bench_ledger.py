@@ -10,12 +10,18 @@ ends by checking that the ledger sums to zero and every balance equals its posti
 
     TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/bench_ledger.py
 
+A third phase splits the 8 writers over BENCH_PROCESSES processes (2: the service's workers or
+replicas; threads of one Python process share its interpreter lock, and a movement costs several
+milliseconds of Python CPU). The statements of one top-up and one sale are counted first (a
+``before_cursor_execute`` listener; BENCH_SHOW_SQL=1 lists them).
+
 Settings: BENCH_SECONDS (per phase, default 15), BENCH_WRITERS (8), BENCH_WALLETS (64),
-BENCH_PGBENCH_SCALE (8). Scratch databases are created and dropped.
+BENCH_PGBENCH_SCALE (8), BENCH_PROCESSES (2). Scratch databases are created and dropped.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import re
@@ -50,6 +56,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 WALLETS = int(os.environ.get("BENCH_WALLETS", "64"))
 PGBENCH_SCALE = int(os.environ.get("BENCH_PGBENCH_SCALE", "8"))
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "2"))
 SCHOOL = str(uuid.uuid4())
 # re-authenticated: setting the first IBAN asks for it (issue #15)
 STAFF = Identity(
@@ -74,7 +81,9 @@ class StatementCounter:
             self.texts[head] = self.texts.get(head, 0) + 1
 
 
-def statements_per_movement(counter: StatementCounter, operations: Operations, wallet_id: str, student_id: str):
+def statements_per_movement(
+    counter: StatementCounter, operations: Operations, wallet_id: str, student_id: str
+):
     """SQL statements of one top-up and one sale, run alone (BEGIN and COMMIT besides)."""
     out = []
     for kind in ("top-up", "sale"):
@@ -124,12 +133,15 @@ def set_up(rt) -> list[str]:
     return ids
 
 
-def writers(operations: Operations, wallet_ids: list[str], students: dict[str, str], seconds: float):
-    """WRITERS threads moving money for ``seconds``: (movements, refused, latencies, elapsed)."""
+def writers(
+    operations: Operations, wallet_ids: list[str], students: dict[str, str], seconds: float, threads: int = 0
+):
+    """``threads`` (WRITERS) threads moving money for ``seconds``: (movements, refused, latencies, elapsed)."""
+    threads = threads or WRITERS
     latencies: list[float] = []
     counts = {"done": 0, "refused": 0}
     lock = threading.Lock()
-    barrier = threading.Barrier(WRITERS + 1)
+    barrier = threading.Barrier(threads + 1)
 
     def run(seed: int) -> None:
         rnd = random.Random(seed)
@@ -170,14 +182,56 @@ def writers(operations: Operations, wallet_ids: list[str], students: dict[str, s
             counts["done"] += done
             counts["refused"] += refused
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(WRITERS)]
-    for t in threads:
+    running = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in running:
         t.start()
     barrier.wait()
     started = time.perf_counter()
-    for t in threads:
+    for t in running:
         t.join()
     return counts["done"], counts["refused"], latencies, time.perf_counter() - started
+
+
+def _process_writers(url, keys_dir, staff, threads, wallet_ids, students, seconds, barrier, results) -> None:
+    """One writer process (a second finance worker): its own runtime and pool, ``threads`` writers,
+    as the parent's staff member (this module's globals are drawn anew in a spawned process)."""
+    global SCHOOL, STAFF
+    SCHOOL, STAFF = staff.school_id, staff
+    rt = bootstrap(spec(), test_settings("finance", url, Keys(Path(keys_dir)), None))
+    try:
+        barrier.wait()
+        results.put(writers(Operations(rt), wallet_ids, students, seconds, threads=threads))
+    finally:
+        rt.db.dispose()
+
+
+def process_writers(
+    url: str, keys_dir: Path, wallet_ids: list[str], students: dict[str, str], seconds: float
+):
+    """WRITERS writers split over PROCESSES processes (as the service runs with several workers or
+    replicas: Python threads of one process share one interpreter lock): (movements, refused,
+    latencies, elapsed)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
+    threads = max(1, WRITERS // PROCESSES)
+    procs = [
+        ctx.Process(
+            target=_process_writers,
+            args=(url, str(keys_dir), STAFF, threads, wallet_ids, students, seconds, barrier, results),
+        )
+        for _ in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    return (
+        sum(g[0] for g in got),
+        sum(g[1] for g in got),
+        [x for g in got for x in g[2]],
+        max(g[3] for g in got),
+    )
 
 
 def check_invariants(rt) -> None:
@@ -249,14 +303,20 @@ def main() -> int:
         check_invariants(rt)
         hot = report("ledger, one hot wallet", *writers(operations, wallet_ids[:1], students, SECONDS))
         check_invariants(rt)
+        split = report(
+            f"ledger, {WALLETS} wallets, {PROCESSES} processes",
+            *process_writers(url, tmp, wallet_ids, students, SECONDS),
+        )
+        check_invariants(rt)
         tps = pgbench(admin, SECONDS)
         print(
             f"  {f'pgbench TPC-B-like, scale {PGBENCH_SCALE}, {WRITERS} clients':<38} {tps:8.1f} tps",
             flush=True,
         )
         print(
-            f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets, goal >= 0.25), "
-            f"{hot / tps:.2f} (one hot wallet)"
+            f"  ratio ledger/pgbench: {spread / tps:.2f} ({WALLETS} wallets, {WRITERS} threads of one process, "
+            f"goal >= 0.25), {hot / tps:.2f} (one hot wallet), {split / tps:.2f} ({WRITERS} writers in "
+            f"{PROCESSES} processes)"
         )
         print(
             "  invariants after each phase: ledger sums to zero, every balance equals its postings, none negative"
