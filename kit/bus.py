@@ -5,7 +5,10 @@ inbox and a dead-letter queue.
   if the transaction rolls back, nothing is published; if it commits, the relay publishes it later,
   even when the broker is down at that moment.
 - ``OutboxRelay`` publishes pending rows in order, a batch at a time, collects the batch's publisher
-  confirms and marks the confirmed rows published. Several relays may run (finance scaled out): on
+  confirms and marks the confirmed rows published. On PostgreSQL a transaction that wrote events
+  wakes it (``pg_notify`` on ``RELAY_CHANNEL``, delivered at the commit, once per transaction): it
+  publishes at once and otherwise looks at the outbox once a second (the notification is a hint,
+  the table the truth); on SQLite it looks every ``poll_interval``. Several relays may run (finance scaled out): on
   PostgreSQL rows are claimed with SKIP LOCKED.
 - ``EventConsumer`` reads the service's durable queue; each event is handled in one transaction that
   also records its ``event_id`` in the ``inbox`` (a redelivered event is handled once); the message is
@@ -57,6 +60,9 @@ from kit.metrics import BROKER_CONNECTED, EVENTS_HANDLED, QUEUE_LAG, Heartbeat
 log = logging.getLogger("kit.bus")
 
 DLX = "cartable.dlx"
+# The PostgreSQL notification channel that wakes a service's relays (each service has its database).
+RELAY_CHANNEL = "cartable_outbox"
+_WOKEN = "kit.bus.relay_woken"
 AMQP_ERRORS = (pika.exceptions.AMQPError, ConnectionError, OSError)
 
 
@@ -109,7 +115,20 @@ def record_event(
             event_id=env.event_id, event_name=name, body=env.SerializeToString(), created_at=datetime.now(UTC)
         )
     )
+    wake_relays(session)
     return env
+
+
+def wake_relays(session: Session) -> None:
+    """Have the relays look at the outbox when this transaction commits (PostgreSQL: one
+    ``pg_notify`` per transaction, dropped with it on a rollback; SQLite: they poll)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    tx = session.get_transaction()
+    if tx is None or session.info.get(_WOKEN) is tx:
+        return
+    session.execute(select(func.pg_notify(RELAY_CHANNEL, "")))
+    session.info[_WOKEN] = tx
 
 
 def record_events(
@@ -134,6 +153,7 @@ def record_events(
             for e in envs
         ],
     )
+    wake_relays(session)
     return envs
 
 
@@ -250,6 +270,8 @@ class OutboxRelay:
         self._next_tag = 1  # the broker numbers the messages of a confirming channel from 1
         self._outstanding: dict[int, int] = {}  # delivery tag -> outbox row id, awaiting the broker
         self._acked: list[int] = []
+        self._listener: Any = None  # PostgreSQL: a connection of its own that LISTENs on RELAY_CHANNEL
+        self.idle_poll = 1.0  # with the listener: how often an idle relay looks at the outbox anyway
 
     def _ensure_channel(self) -> PikaChannel:
         if self._conn is None or self._conn.is_closed or self._channel is None or self._channel.is_closed:
@@ -305,6 +327,51 @@ class OutboxRelay:
         self._conn = self._channel = self._impl = None
         self._outstanding.clear()
 
+    def _listen(self) -> Any:
+        """The LISTENing connection (made on first use; None on SQLite or while the database does not
+        answer: the relay then polls)."""
+        if self._listener is not None or self.db.is_sqlite:
+            return self._listener
+        try:
+            raw = self.db.engine.raw_connection()
+            conn: Any = raw.driver_connection
+            raw.detach()  # its own connection for good, outside the pool
+            conn.autocommit = True
+            conn.execute(f"LISTEN {RELAY_CHANNEL}")
+        except Exception as exc:  # noqa: BLE001 - any failure: poll, and try again next round
+            log.warning("relay cannot listen, it polls", extra={"error": repr(exc)})
+            return None
+        self._listener = conn
+        return conn
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection
+                pass
+        self._listener = None
+
+    def _wait_for_events(self) -> None:
+        """Idle: until a transaction wrote events (or ``idle_poll`` seconds), keeping the broker's
+        heartbeats going."""
+        assert self._conn is not None
+        was_listening = self._listener is not None
+        listener = self._listen()
+        if listener is None:
+            self._conn.process_data_events(time_limit=self.poll_interval)
+            return
+        if not was_listening:  # events written before the LISTEN woke nobody: look again first
+            self._conn.process_data_events(time_limit=0)
+            return
+        try:
+            for _ in listener.notifies(timeout=self.idle_poll, stop_after=1):
+                pass
+        except Exception as exc:  # noqa: BLE001 - the database went away: poll until it is back
+            log.warning("relay stopped listening, it polls", extra={"error": repr(exc)})
+            self._drop_listener()
+        self._conn.process_data_events(time_limit=0)
+
     def backlog(self) -> int:
         """Events written but not yet published."""
         with self.db.unit_of_work() as s:
@@ -358,7 +425,7 @@ class OutboxRelay:
                 self._broker(True)
                 backoff = 0.5
                 if n == 0:
-                    self._conn.process_data_events(time_limit=self.poll_interval)  # type: ignore[union-attr]
+                    self._wait_for_events()
             except AMQP_ERRORS as exc:
                 self._broker(False)
                 log.warning("broker unavailable, outbox events wait", extra={"error": repr(exc)})
@@ -366,6 +433,7 @@ class OutboxRelay:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
         self.close()
+        self._drop_listener()
 
 
 def _nothing() -> None:
