@@ -161,7 +161,10 @@ def document_page(
         q = q.where(r.c.read_at.is_(None))
     elif state == "read":
         q = q.where(r.c.read_at.is_not(None))
-    total = s.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    if state == "unread":  # the same rows as the unread count (the dashboard's panel): asked once
+        total = unread
+    else:
+        total = s.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     rows = s.execute(q.order_by(d.c.deposited_at.desc(), d.c.id).limit(limit).offset(offset)).all()
     return rows, total, unread
 

@@ -14,6 +14,24 @@ from services.auth.db import accounts, locked, recovery_codes, schools, second_f
 # -- the school's requirement ---------------------------------------------------------------------
 
 
+def session_facts(s: Session, school_id: str, account_id: str) -> tuple[str, bool, bool]:
+    """What a session's answer says beside the account, in one statement: (the school's name, whether
+    the school requires a second factor of its staff, whether the account has one)."""
+    has_factor = (
+        select(second_factors.c.account_id)
+        .where(second_factors.c.account_id == account_id, second_factors.c.secret.is_not(None))
+        .exists()
+    )
+    row = s.execute(
+        select(schools.c.name, schools.c.require_second_factor, has_factor.label("has_factor")).where(
+            schools.c.id == school_id
+        )
+    ).first()
+    if row is None:
+        return "", False, bool(enabled_ids(s, [account_id]))
+    return row.name or "", bool(row.require_second_factor), bool(row.has_factor)
+
+
 def school_requires(s: Session, school_id: str) -> bool:
     q = select(schools.c.require_second_factor).where(schools.c.id == school_id)
     return bool(s.execute(q).scalar_one_or_none())

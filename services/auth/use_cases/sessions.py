@@ -159,13 +159,12 @@ def session_message(
         active = _chosen_for_them(children)
     if active != row.active_child_id:  # a child was added or unlinked since
         access.set_active_child(s, row.id, active)
-    has_factor = bool(factors.enabled_ids(s, [acc.id]))
-    setup_required = second_factor_setup_required(s, acc, has_factor)
+    school_name, school_requires, has_factor = factors.session_facts(s, acc.school_id, acc.id)
+    setup_required = acc.role == "staff" and school_requires and not has_factor
     identity_token, identity_exp = "", 0
     if not setup_required:  # until then the session only serves to set the factor up
         # Signed with the real time, not the service clock: every verifier checks it against theirs.
         identity_token, identity_exp = deps.signer().sign(identity_of(acc, children))
-    school_name = directory.school_name(s, acc.school_id)
     return views.session(
         token,
         row,
