@@ -122,13 +122,26 @@ def record_event(
 def wake_relays(session: Session) -> None:
     """Have the relays look at the outbox when this transaction commits (PostgreSQL: one
     ``pg_notify`` per transaction, dropped with it on a rollback; SQLite: they poll)."""
+    if claim_wake(session):
+        session.execute(select(func.pg_notify(RELAY_CHANNEL, "")))
+
+
+def claim_wake(session: Session) -> bool:
+    """Whether the caller must notify the relays in this transaction (PostgreSQL, and nothing in the
+    transaction did yet): then it is counted as done. For a statement that writes outbox rows itself
+    and carries the notification in the same statement (:data:`WAKE_SQL`)."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     tx = session.get_transaction()
     if tx is None or session.info.get(_WOKEN) is tx:
-        return
-    session.execute(select(func.pg_notify(RELAY_CHANNEL, "")))
+        return False
     session.info[_WOKEN] = tx
+    return True
+
+
+# An INSERT ... into the outbox carrying the relays' notification in the same statement (PostgreSQL):
+# ``WAKE_SQL.format(insert=...)``; a data-modifying WITH runs to completion whatever the query reads.
+WAKE_SQL = "WITH written AS ({insert}) SELECT pg_notify('" + RELAY_CHANNEL + "', '')"
 
 
 def record_events(

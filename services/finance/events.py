@@ -67,25 +67,25 @@ class Pending:
         """Write what was recorded into the outbox, in the caller's transaction: one statement."""
         if self._rows:
             params = {f"{k}{i}": v for i, row in enumerate(self._rows) for k, v in row.items()}
-            s.execute(_outbox_statement(self.spec.outbox, len(self._rows)), params)
+            # On PostgreSQL the same statement wakes the relays at the commit (kit.bus).
+            s.execute(_outbox_statement(self.spec.outbox, len(self._rows), bus.claim_wake(s)), params)
             self._rows = []
 
 
 _OUTBOX_STATEMENTS: dict[tuple[str, int], TextClause] = {}
 
 
-def _outbox_statement(outbox: Table, rows: int) -> TextClause:
+def _outbox_statement(outbox: Table, rows: int, wake: bool = False) -> TextClause:
     """A multi-row INSERT of ``rows`` outbox rows (parameters ``event_id0``, ``body0``, ...), as text
     built once per number of rows: SQLAlchemy does not cache a multi-row ``insert().values([...])``
     (it compiles it again on every call)."""
-    key = (outbox.name, rows)
+    key = (outbox.name, rows, wake)
     found = _OUTBOX_STATEMENTS.get(key)
     if found is None:
         columns = ("event_id", "event_name", "body", "created_at")
         values = ", ".join("(" + ", ".join(f":{c}{i}" for c in columns) + ")" for i in range(rows))
-        found = _OUTBOX_STATEMENTS[key] = text(
-            f"INSERT INTO {outbox.name} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 - placeholders only
-        )
+        insert = f"INSERT INTO {outbox.name} ({', '.join(columns)}) VALUES {values}"  # noqa: S608 - placeholders only
+        found = _OUTBOX_STATEMENTS[key] = text(bus.WAKE_SQL.format(insert=insert) if wake else insert)
     return found
 
 
