@@ -24,6 +24,17 @@ BATCH = 200
 MAX_FAMILIES = 20_000
 
 
+def _letters(i: int) -> str:
+    """0 -> "a", 25 -> "z", 26 -> "ba": a name part per family (usernames keep letters only, so
+    numbered names would all ask for the same username and try its suffixes one by one)."""
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out = chr(ord("a") + r) + out
+        if i == 0:
+            return out
+
+
 @dataclass(frozen=True)
 class SeededFamily:
     parent_id: str
@@ -49,14 +60,15 @@ def seed_families(
         now = deps.clock()
         with deps.db.unit_of_work() as s:
             for i in range(start, min(count, start + BATCH)):
-                kid = add_student(deps, s, school_id, f"Enfant{i}", prefix, class_name, "primary", now)
+                name = _letters(i).capitalize()
+                kid = add_student(deps, s, school_id, f"Enfant {name}", prefix, class_name, "primary", now)
                 acc = add_parent(
                     deps,
                     s,
                     school_id,
-                    f"Parent{i}",
+                    f"Parent {name}",
                     prefix,
-                    f"parent{i}.{prefix.lower()}@load.cartable.local",
+                    f"parent.{name.lower()}.{prefix.lower()}@load.cartable.local",
                     "fr",
                     [kid.id],
                     now,
