@@ -72,7 +72,7 @@ class Pending:
             self._rows = []
 
 
-_OUTBOX_STATEMENTS: dict[tuple[str, int], TextClause] = {}
+_OUTBOX_STATEMENTS: dict[tuple[str, int, bool], TextClause] = {}
 
 
 def _outbox_statement(outbox: Table, rows: int, wake: bool = False) -> TextClause:
