@@ -90,8 +90,13 @@ audit: $(STAMP_DEPS)  ## pip-audit on the locked versions
 	  echo "  here ('Dependency not found'). For them \"No known vulnerabilities\" means no verdict."; fi; \
 	exit $$rc
 
-bench: install services-up  ## benchmarks under bench/ (PostgreSQL)
-	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+# Each bench prints its ratios with their goal beside them; the goals' lines again at the end.
+bench: install services-up  ## benchmarks under bench/ (PostgreSQL), then every goal and its ratio
+	@mkdir -p var && : > var/bench.log; \
+	for b in bench/bench_*.py; do \
+	  $(BIN)/python $$b 2>&1 | tee -a var/bench.log; test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done; \
+	echo; echo "== the goals (var/bench.log has everything)"; grep -h "goal" var/bench.log
 
 clean:
 	rm -rf var cartable .pytest_cache
