@@ -40,8 +40,8 @@ Open loop (``open_loop``)
     - ``percentiles()`` and ``step_percentiles(step)``: ``{"p50", "p95", "p99"}`` in milliseconds;
       ``summary_line(label)``, a one-line report.
 
-    ``probe`` runs a closed-loop ``GET`` (e.g. /healthz) in the caller's process beside a run,
-    for "throughput beside /healthz in the same run".
+    ``probe`` runs a closed-loop ``GET`` (e.g. /healthz; at most one per ``interval`` seconds) in
+    the caller's process beside a run, for /healthz's latency during the run.
 
 wrk (``wrk_run``)
     ``wrk_run(url, tokens, connections, seconds, threads=2, timeout="10s")`` runs ``wrk --latency``
@@ -438,10 +438,12 @@ def open_loop(
 
 
 class probe:
-    """A closed-loop ``GET url`` in a thread of the caller while a run goes on (``with probe(url) as
-    p: ...``); then ``p.latencies``, ``p.errors``, ``p.rate`` (responses per second)."""
+    """A ``GET url`` in a thread of the caller while a run goes on (``with probe(url) as p: ...``),
+    closed loop, at most one per ``interval`` seconds (0: back to back, which takes server CPU from
+    the run); then ``p.latencies``, ``p.errors``, ``p.rate`` (responses per second)."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, interval: float = 0.0) -> None:
+        self.interval = interval
         if not url.startswith(("http://", "https://")):
             raise ValueError("probe an http(s) URL")
         self.url, self.timeout = url, timeout
@@ -464,6 +466,8 @@ class probe:
                 ok = False
             self.latencies.append(time.perf_counter() - t0)
             self.errors += 0 if ok else 1
+            if self.interval:
+                self._stop.wait(max(0.0, self.interval - (time.perf_counter() - t0)))
 
     def __enter__(self) -> probe:
         self._t0 = time.perf_counter()
@@ -651,14 +655,113 @@ def wrk_run(
     return result
 
 
+# -- what the server's processes spent: CPU per process, py-spy profiles ---------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user + sys CPU seconds of a live process (its threads), from /proc/<pid>/stat; 0.0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (e.g. gunicorn's workers)."""
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+class ProcessCPU:
+    """CPU seconds each named process spends between ``start()`` and ``stop()`` (``with`` works):
+    ``named`` maps a name to its pids (summed), e.g. {"orders-serve": [123], "gateway": workers}."""
+
+    def __init__(self, named: dict[str, list[int]]) -> None:
+        self.named = named
+        self.spent: dict[str, float] = {}
+        self._t0: dict[str, float] = {}
+        self.wall = 0.0
+
+    def _now(self) -> dict[str, float]:
+        return {k: sum(process_cpu_seconds(p) for p in pids) for k, pids in self.named.items()}
+
+    def __enter__(self) -> ProcessCPU:
+        self._t0 = self._now()
+        self._w0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        now = self._now()
+        self.wall = time.perf_counter() - self._w0
+        self.spent = {k: now[k] - self._t0[k] for k in self.named}
+
+    def lines(self, per: int = 0, unit: str = "order") -> list[str]:
+        """One line per process, the busiest first: CPU seconds, share of a core, and ms per unit."""
+        total = sum(self.spent.values()) or 1e-9
+        out = []
+        for k, v in sorted(self.spent.items(), key=lambda kv: -kv[1]):
+            if v <= 0:
+                continue
+            each = f"   {v * 1000 / per:6.1f} ms/{unit}" if per else ""
+            share = v / self.wall if self.wall else 0.0
+            out.append(f"  {k:<24} {v:6.2f} s CPU   {share:5.0%} of a core   {v / total:5.1%}{each}")
+        return out
+
+
+def pyspy_record(named: dict[str, int], seconds: float, outdir: str, rate: int = 25) -> list:
+    """``py-spy record`` (raw collapsed stacks, on-CPU samples only, not pausing the process) of
+    each named pid for ``seconds``, into ``outdir/<name>.txt``; the py-spy processes (``wait()``
+    them). Needs ``pip install py-spy`` and ptrace rights (root)."""
+    exe = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+    os.makedirs(outdir, exist_ok=True)
+    procs = []
+    for name, pid in named.items():
+        cmd = [exe, "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", str(rate)]
+        cmd += ["-f", "raw", "--nonblocking", "-o", os.path.join(outdir, f"{name}.txt")]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def pyspy_top(path: str, n: int = 12) -> tuple[int, list[tuple[str, float, float]]]:
+    """From a py-spy raw file: the samples, and the ``n`` frames with the most samples inclusive
+    (frame, share of samples inclusive, share as the innermost frame)."""
+    total = 0
+    incl: Counter = Counter()
+    leaf: Counter = Counter()
+    with open(path) as f:
+        for line in f:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            c = int(count)
+            total += c
+            frames = stack.split(";")
+            leaf[frames[-1]] += c
+            for fr in set(frames):
+                incl[fr] += c
+    skip = ("<module>", "run (", "_bootstrap", "serve_forever", "_worker (", "process_request_thread")
+    top = [(fr, v / total, leaf[fr] / total) for fr, v in incl.most_common() if not fr.startswith(skip)]
+    return total, top[:n] if total else []
+
+
 __all__ = [
     "Client",
     "LoadError",
     "LoadResult",
+    "ProcessCPU",
     "Request",
     "Response",
     "Scenario",
     "WrkResult",
+    "child_pids",
     "ensure_wrk",
     "open_loop",
     "parse_duration_ms",
@@ -666,5 +769,8 @@ __all__ = [
     "percentile",
     "percentiles",
     "probe",
+    "process_cpu_seconds",
+    "pyspy_record",
+    "pyspy_top",
     "wrk_run",
 ]

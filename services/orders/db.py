@@ -273,6 +273,22 @@ def credit_balance(s: Session, school_id: str, student_id: str, *, lock: bool = 
     return s.execute(q).scalar_one_or_none() or 0
 
 
+def lock_credit_account(s: Session, school_id: str, student_id: str) -> int:
+    """The student's credit in the school, its account row held until the commit (made with a
+    zero balance when there is none yet): one statement when the account exists."""
+    balance = s.execute(
+        select(credit_accounts.c.balance_cents)
+        .where(credit_accounts.c.school_id == school_id, credit_accounts.c.student_id == student_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if balance is None:  # a concurrent first order inserting it too fails on the key and is retried
+        s.execute(
+            credit_accounts.insert().values(student_id=student_id, school_id=school_id, balance_cents=0)
+        )
+        return 0
+    return balance
+
+
 def ensure_credit_account(s: Session, school_id: str, student_id: str) -> None:
     exists = s.execute(
         select(credit_accounts.c.student_id).where(

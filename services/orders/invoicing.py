@@ -3,6 +3,9 @@ over gRPC, with the parent's identity token and the order id as idempotency key.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import grpc
 
 from kit.errors import from_rpc_error
@@ -15,16 +18,22 @@ class FinanceInvoicer:
     def __init__(self, rt: Runtime, timeout: float = 10.0) -> None:
         self.target = rt.settings.grpc_targets["finance"]
         self.timeout = timeout
-        self._channel: grpc.Channel | None = None
+        self._stub_: Any = None
+        self._lock = threading.Lock()
 
-    def _stub(self):
-        from cartable.finance.v1 import finance_pb2_grpc
+    def _stub(self) -> Any:
+        """One channel and one stub for every call (a FinanceService stub builds a callable for each
+        of the service's 29 methods: about 0.2 ms of CPU that an order need not spend each time)."""
+        if self._stub_ is None:
+            from cartable.finance.v1 import finance_pb2_grpc
 
-        if self._channel is None:
-            self._channel = grpc.insecure_channel(
-                self.target, options=[("grpc.lb_policy_name", "round_robin")]
-            )
-        return finance_pb2_grpc.FinanceServiceStub(self._channel)
+            with self._lock:
+                if self._stub_ is None:
+                    channel = grpc.insecure_channel(
+                        self.target, options=[("grpc.lb_policy_name", "round_robin")]
+                    )
+                    self._stub_ = finance_pb2_grpc.FinanceServiceStub(channel)
+        return self._stub_
 
     def __call__(
         self,

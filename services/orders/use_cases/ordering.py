@@ -34,14 +34,35 @@ def _summarize(
     s: Session, who: Identity, period_id: str, student_id: str, item_ids: list[str], *, lock: bool
 ) -> Summary:
     """The summary of the chosen items on sale with the student's credit in the caller's school
-    (``lock``: held until the commit); a 400 for an empty choice or items not on sale."""
+    (``lock``: the credit account held until the commit, made when missing); a 400 for an empty
+    choice or items not on sale."""
     items = [db.item_of(r) for r in db.items_on_sale(s, period_id)]
+    credit = (
+        db.lock_credit_account(s, who.school_id, student_id)
+        if lock
+        else db.credit_balance(s, who.school_id, student_id)
+    )
     try:
-        return summarize(items, item_ids, db.credit_balance(s, who.school_id, student_id, lock=lock))
+        return summarize(items, item_ids, credit)
     except EmptyOrder:
         raise InvalidRequest("choose at least one item", fields={"item_ids": "at least one item"}) from None
     except UnknownItems as e:
         raise InvalidRequest("unknown items", fields={"item_ids": str(e)}) from None
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """What the transaction that recorded an order knows of it: what invoicing it needs, without
+    reading it back (``id``, ``school_id``, ``period_id``, ``student_id``, the totals; the lines)."""
+
+    id: str
+    school_id: str
+    period_id: str
+    student_id: str
+    grand_total_cents: int
+    credit_cents: int
+    period_title: str
+    lines: tuple
 
 
 class Ordering:
@@ -72,9 +93,10 @@ class Ordering:
         req = pb.PlaceOrderRequest(period_id=period_id, student_id=student_id, item_ids=item_ids)
         key = key or str(uuid.uuid4())
 
+        made: list[_Recorded] = []  # the order this call recorded (none when it replays one)
+
         def record(s: Session) -> pb.PlaceOrderResponse:
-            open_period_for(s, who, period_id, student_id, self.rt.clock())
-            db.ensure_credit_account(s, who.school_id, student_id)
+            period = open_period_for(s, who, period_id, student_id, self.rt.clock())
             summary = _summarize(s, who, period_id, student_id, item_ids, lock=True)
             now = self.rt.clock()
             order_id = db.insert_order(
@@ -88,6 +110,18 @@ class Ordering:
             )
             if summary.credit_cents:
                 db.take_credit(s, who.school_id, student_id, summary.credit_cents, order_id, now)
+            made[:] = [
+                _Recorded(
+                    order_id,
+                    who.school_id,
+                    period_id,
+                    student_id,
+                    summary.grand_total_cents,
+                    summary.credit_cents,
+                    period.title,
+                    summary.lines,
+                )
+            ]
             return pb.PlaceOrderResponse(
                 order_id=order_id,
                 grand_total_cents=summary.grand_total_cents,
@@ -103,33 +137,49 @@ class Ordering:
             pb.PlaceOrderResponse,
             record,
         )
-        return self._invoice(who, recorded, return_url)
-
-    def _invoice(
-        self, who: Identity, recorded: pb.PlaceOrderResponse, return_url: str
-    ) -> pb.PlaceOrderResponse:
-        """The recorded order invoiced in finance (once: finance keys it by the order id) and announced."""
-        with self.rt.db.unit_of_work() as s:
-            order, lines = db.order_with_lines(s, recorded.order_id)
-            period = load_period(s, who, order.period_id)
         done = pb.PlaceOrderResponse()
         done.CopyFrom(recorded)
+        if made and made[0].id == recorded.order_id:  # recorded just now: invoicing, as written
+            return self._send_invoice(who, done, made[0], return_url)
+        return self._resume(who, done, return_url)
+
+    def _resume(self, who: Identity, done: pb.PlaceOrderResponse, return_url: str) -> pb.PlaceOrderResponse:
+        """A replayed order (same key): its invoice when it has one, else invoiced now."""
+        with self.rt.db.unit_of_work() as s:
+            order, lines = db.order_with_lines(s, done.order_id)
+            period = load_period(s, who, order.period_id)
         if order.status == "placed":
             done.invoice_id, done.checkout_url = order.invoice_id, order.checkout_url or ""
             return done
+        recorded = _Recorded(
+            order.id,
+            order.school_id,
+            order.period_id,
+            order.student_id,
+            order.grand_total_cents,
+            order.credit_cents,
+            period.title,
+            tuple(lines),
+        )
+        return self._send_invoice(who, done, recorded, return_url)
+
+    def _send_invoice(
+        self, who: Identity, done: pb.PlaceOrderResponse, order: _Recorded, return_url: str
+    ) -> pb.PlaceOrderResponse:
+        """The recorded order invoiced in finance (once: finance keys it by the order id) and announced."""
         if self.invoicer is None:
             raise Unavailable("invoicing is not configured")
         invoiced = self.invoicer(
             who,
             order.student_id,
-            period.title,
-            [(invoice_label(ln.subject, ln.title, ln.type), 1, ln.price_cents) for ln in lines],
+            order.period_title,
+            [(invoice_label(ln.subject, ln.title, ln.type), 1, ln.price_cents) for ln in order.lines],
             order.credit_cents,
             f"order:{order.id}",
             return_url,
         )
         with self.rt.db.unit_of_work() as s:
             if db.mark_placed(s, order.id, invoiced.invoice_id, invoiced.checkout_url):
-                events.order_placed(self.rt, s, order, lines, period.title, invoiced.invoice_id)
+                events.order_placed(self.rt, s, order, order.lines, order.period_title, invoiced.invoice_id)
         done.invoice_id, done.checkout_url = invoiced.invoice_id, invoiced.checkout_url
         return done
