@@ -246,3 +246,15 @@ def test_ogm_detects_any_single_digit_typo(base, position, shift):
     digits = make_ogm(base)
     typo = digits[:position] + str((int(digits[position]) + shift) % 10) + digits[position + 1 :]
     assert normalize_ogm(typo) is None
+
+
+@given(st.integers(min_value=-MAX_CENTS, max_value=MAX_CENTS), st.sampled_from(["fr", "nl", "en"]))
+def test_format_eur_writes_what_babels_format_currency_writes(cents, lang):
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    from kit.money import babel_locale
+
+    expected = format_currency(Decimal(cents).scaleb(-2), "EUR", locale=babel_locale(lang))
+    assert format_eur(cents, lang) == expected
