@@ -3,11 +3,17 @@
 Every request of a signed-in caller needs its session: who they are, their children, the CSRF
 token, and the identity token the services verify. Asking auth each time (ResolveSession: the
 session, the account, the children, the school, a signature) was the most expensive call of a
-dashboard load. A resolved session is kept here, per process, for ``GATEWAY_SESSION_CACHE_SECONDS``
-(5 s by default, 0: off), never past its identity token's expiry less a margin.
+dashboard load. With ``GATEWAY_SESSION_CACHE_SECONDS`` above 0, a resolved session is kept here, per
+process, for that many seconds, never past its identity token's expiry less a margin.
 
-What ends or changes a session takes effect at once in the process that handled it, and within the
-cache's seconds everywhere else:
+It is off by default (0): a change made beside the gateway (a student's class changed through auth's
+own RPC or a command, a sign-out in another gateway process) then holds on the caller's very next
+request, as the product promises and tests/e2e/test_student_leaves_and_moves.py checks. A deployment
+that turns it on accepts that such a change takes up to that many seconds to hold; bench_dashboard
+measures what it saves (little, when one session's requests are further apart than its seconds).
+
+With the cache on, what ends or changes a session takes effect at once in the process that handled
+it, and within the cache's seconds everywhere else:
 - a request that may change something (any method but GET, HEAD, OPTIONS) forgets the caller's
   account's sessions after it (sign-out, choosing a child, a password or language change, a second
   factor), and a staff member's forgets every session (a staff change may touch any parent: a child

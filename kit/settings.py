@@ -78,8 +78,9 @@ class Settings:
     gateway_secret_key: str = ""
     gateway_grpc_timeout: float = 3.0
     dashboard_deadline: float = 1.5
-    # how long a gateway process remembers a resolved session (gateway/session_cache.py; 0: off)
-    gateway_session_cache_seconds: float = 5.0
+    # how long a gateway process remembers a resolved session (gateway/session_cache.py): 0, off, by
+    # default, so that a change made through auth directly holds on the next request
+    gateway_session_cache_seconds: float = 0.0
     # how long the provider's webhook call may wait for finance (the provider retries a failed one)
     gateway_webhook_timeout: float = 20.0
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -195,7 +196,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         gateway_secret_key=env.get("GATEWAY_SECRET_KEY", ""),
         gateway_grpc_timeout=_number(env, "GATEWAY_GRPC_TIMEOUT", "3", float),
         dashboard_deadline=_number(env, "DASHBOARD_DEADLINE", "1.5", float),
-        gateway_session_cache_seconds=_number(env, "GATEWAY_SESSION_CACHE_SECONDS", "5", float),
+        gateway_session_cache_seconds=_number(env, "GATEWAY_SESSION_CACHE_SECONDS", "0", float),
         gateway_webhook_timeout=_number(env, "GATEWAY_WEBHOOK_TIMEOUT", "20", float),
         max_upload_bytes=_number(env, "MAX_UPLOAD_BYTES", str(20 * 1024 * 1024), int),
         trusted_proxies=env.get("TRUSTED_PROXIES", ""),

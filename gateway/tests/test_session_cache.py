@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from cartable.auth.v1 import auth_pb2
 from cartable.notifications.v1 import notifications_pb2
 from gateway.session_cache import EXPIRY_MARGIN_SECONDS, SessionCache
@@ -82,7 +84,19 @@ def test_zero_seconds_keeps_nothing():
     assert cache.get("t1") is None
 
 
-# -- in the gateway -------------------------------------------------------------------------------
+# -- in the gateway, with the cache turned on ------------------------------------------------------
+
+
+@pytest.fixture
+def client(app):
+    app.extensions["cartable_session_cache"] = SessionCache(5)
+    return app.test_client()
+
+
+def test_the_cache_is_off_unless_a_deployment_turns_it_on():
+    from gateway import create_app
+
+    assert create_app().extensions["cartable_session_cache"].ttl == 0
 
 
 def _real_exp(fakes, signed):
