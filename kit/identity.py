@@ -176,7 +176,7 @@ class TokenSigner:
         self._key = cast(Ed25519PrivateKey, serialization.load_pem_private_key(private_pem, password=None))
         self.ttl = ttl_seconds
         self.key_id = key_id
-        self._recent: OrderedDict[tuple, tuple[str, int]] = OrderedDict()
+        self._recent: OrderedDict[tuple[object, ...], tuple[str, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
