@@ -748,7 +748,13 @@ def pyspy_top(path: str, n: int = 12) -> tuple[int, list[tuple[str, float, float
             for fr in set(frames):
                 incl[fr] += c
     skip = ("<module>", "run (", "_bootstrap", "serve_forever", "_worker (", "process_request_thread")
-    top = [(fr, v / total, leaf[fr] / total) for fr, v in incl.most_common() if not fr.startswith(skip)]
+    # the plumbing every sample passes through (threads, the gRPC server's and gunicorn's loops)
+    plumbing = ("(threading.py", "(concurrent/futures/", "(grpc/_server.py", "(gunicorn/", "(flask/app.py")
+    top = [
+        (fr, v / total, leaf[fr] / total)
+        for fr, v in incl.most_common()
+        if not fr.startswith(skip) and not any(p in fr for p in plumbing)
+    ]
     return total, top[:n] if total else []
 
 
