@@ -94,7 +94,7 @@ audit: $(STAMP_DEPS)  ## pip-audit on the locked versions
 bench: install services-up  ## benchmarks under bench/ (PostgreSQL), then every goal and its ratio
 	@mkdir -p var && : > var/bench.log; \
 	for b in bench/bench_*.py; do \
-	  $(BIN)/python $$b 2>&1 | tee -a var/bench.log; test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	  PYTHONUNBUFFERED=1 $(BIN)/python $$b 2>&1 | tee -a var/bench.log; test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done; \
 	echo; echo "== the goals (var/bench.log has everything)"; grep -h "goal" var/bench.log
 
