@@ -502,6 +502,9 @@ class EventConsumer:
         # seconds: a handler stuck longer than that lets the heartbeat go stale (liveness restarts).
         self.heartbeat = heartbeat or Heartbeat()
         self.handler_deadline = handler_deadline
+        # How long the connection thread waits for a handler between heartbeats (the handler ends the
+        # wait as soon as it is done).
+        self.wait_slice = 0.2
         self.broker_connected = False
 
     def declare(self, channel: BlockingChannel) -> None:
@@ -566,10 +569,20 @@ class EventConsumer:
         self, conn: pika.BlockingConnection, fut: concurrent.futures.Future[str]
     ) -> None:
         started = time.monotonic()
+
+        def wake(_done: concurrent.futures.Future[str]) -> None:
+            # The handler's thread ends the wait below at once (pika's one thread-safe call):
+            # without it each event waited out its slice (0.2 s), five events a second at most.
+            try:
+                conn.add_callback_threadsafe(_nothing)
+            except Exception:  # noqa: BLE001, S110 - the connection closed meanwhile: nothing to wake
+                pass
+
+        fut.add_done_callback(wake)
         while not fut.done():
             if time.monotonic() - started < self.handler_deadline:
                 self.heartbeat.beat()
-            conn.process_data_events(time_limit=0.2)
+            conn.process_data_events(time_limit=self.wait_slice)
 
     def _on_message(
         self,

@@ -310,3 +310,23 @@ def test_handled_events_are_counted_with_their_lag(databases, broker):
     lag = REGISTRY.get_sample_value("cartable_event_lag_seconds", {"service": "svc"})
     assert lag is not None and 0 <= lag < 60
     world.db.dispose()
+
+
+def test_a_handled_event_is_acked_as_soon_as_its_handler_is_done(databases, broker):
+    """The connection's thread waits for the handler's thread in slices; the handler ends the slice
+    at once (a ten-minute slice here: only that wake-up can have acked the events)."""
+    world = World(databases.url("bus"))
+    consumer = _consumer(world, broker, broker.url)
+    consumer.wait_slice = 600.0
+    consumer.declare_on(broker.url)
+    ids = [world.write_note(f"quick {i}") for i in range(3)]
+    relay = OutboxRelay(world.db, world.outbox, broker.url, broker.exchange)
+    relay.publish_pending()
+    relay.close()
+    loops = Loops(consumer)
+    try:
+        wait_for(lambda: sorted(world.handled_ids()) == sorted(ids), timeout=60, what="three events handled")
+        wait_for(lambda: broker.message_count(consumer.queue) == 0, timeout=60, what="the queue drained")
+    finally:
+        loops.stop()
+        world.db.dispose()
