@@ -30,9 +30,10 @@ from pika.adapters.blocking_connection import BlockingChannel  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
 
 from cartable.notifications.v1 import events_pb2  # noqa: E402
-from kit.bus import OutboxRelay, _connect, bus_tables, declare_exchange, record_events  # noqa: E402
+from kit.bus import _connect, bus_tables, declare_exchange, record_events  # noqa: E402
 from kit.db import Database  # noqa: E402
 from kit.migrations import new_metadata  # noqa: E402
+from kit.relay import OutboxRelay  # noqa: E402
 from kit.testing import BrokerNamespace, ThrowawayDatabases  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))

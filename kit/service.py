@@ -27,6 +27,7 @@ from kit.grpcserver import GrpcServer, Registration, build_server
 from kit.identity import TokenVerifier, ensure_keypair
 from kit.logs import configure_logging
 from kit.metrics import OUTBOX_BACKLOG, Probe, start_metrics_server
+from kit.relay import OutboxRelay
 from kit.settings import Settings, load_settings
 
 log = logging.getLogger("kit.service")
@@ -127,8 +128,8 @@ def start_grpc(rt: Runtime, listen: str | None = None, *, parts_interval: float 
     )
 
 
-def make_relay(rt: Runtime) -> bus.OutboxRelay:
-    return bus.OutboxRelay(
+def make_relay(rt: Runtime) -> OutboxRelay:
+    return OutboxRelay(
         rt.db, rt.spec.outbox, rt.settings.amqp_url, rt.settings.events_exchange, service=rt.spec.name
     )
 
@@ -140,7 +141,7 @@ def make_consumer(rt: Runtime) -> bus.EventConsumer:
     )
 
 
-def loop_probes(loop: bus.OutboxRelay | bus.EventConsumer) -> tuple[Probe, Probe]:
+def loop_probes(loop: OutboxRelay | bus.EventConsumer) -> tuple[Probe, Probe]:
     """A relay's or consumer's ``/livez`` (its heartbeat is fresh) and ``/readyz`` (it holds a broker
     connection): liveness restarts a stuck loop, readiness reports the broker."""
 

@@ -16,9 +16,10 @@ from sqlalchemy import Column, Integer, String, Table, select
 
 from cartable.events.v1 import envelope_pb2
 from cartable.notifications.v1 import events_pb2
-from kit.bus import Binding, EventConsumer, OutboxRelay, bus_tables, record_event
+from kit.bus import Binding, EventConsumer, bus_tables, record_event
 from kit.db import Database
 from kit.migrations import new_metadata
+from kit.relay import OutboxRelay
 from kit.testing import TcpProxy, wait_for
 
 pytestmark = pytest.mark.broker

@@ -24,10 +24,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import update
 
 from cartable.notifications.v1 import events_pb2
-from kit.bus import Binding, EventConsumer, OutboxRelay, bus_tables, record_event
+from kit.bus import Binding, EventConsumer, bus_tables, record_event
 from kit.db import Database
 from kit.metrics import Heartbeat, serve_probes
 from kit.migrations import new_metadata
+from kit.relay import OutboxRelay
 from kit.service import Runtime, ServiceSpec, loop_probes, part_health, start_grpc
 from kit.settings import ROOT
 from kit.testing import TcpProxy, test_settings, wait_for

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cartable.notifications.v1 import events_pb2
-from kit.bus import OutboxRelay, bus_tables, record_event
+from kit.bus import bus_tables, record_event
 from kit.db import Database
 from kit.migrations import new_metadata
+from kit.relay import OutboxRelay
 from kit.testing import wait_for
 
 pytestmark = pytest.mark.broker

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event
 
 from cartable.notifications.v1 import events_pb2
-from kit.bus import OutboxRelay, record_event, record_events
+from kit.bus import record_event, record_events
+from kit.relay import OutboxRelay
 from kit.testing import wait_for
 from kit.tests.test_relay_batch import EVENT, Outbox, _bind_queue
 
