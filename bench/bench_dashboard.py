@@ -90,24 +90,6 @@ def start_gateway(suite, finance_target: str) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
-def wait_serving(port: int) -> None:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    from kit.testing import wait_for
-
-    check = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}")).Check  # type: ignore[attr-defined]
-
-    def serving() -> bool:
-        try:
-            status = check(health_pb2.HealthCheckRequest(), timeout=5).status
-        except grpc.RpcError:
-            return False
-        return bool(status == health_pb2.HealthCheckResponse.SERVING)
-
-    wait_for(serving, 60, interval=0.2, what=f"the finance replica on {port}")
-
-
 def main() -> int:
     suite = start_suite(workers=WORKERS)
     extra = None
@@ -157,7 +139,7 @@ def main() -> int:
         )
 
         # finance on two replicas: a second server over the same database, a gateway asking both
-        from tests.suite import free_port
+        from tests.suite import free_port, wait_serving
 
         port, metrics = free_port(), free_port()
         suite.start_instance("finance", port, metrics, "finance-replica")

@@ -79,6 +79,29 @@ def free_port() -> int:
     raise RuntimeError("no free port below the ephemeral range")
 
 
+def wait_serving(port: int, timeout: float = 60) -> None:
+    """Wait until the gRPC server on ``port`` answers its health check SERVING (an extra instance
+    started with :meth:`Suite.start_instance`)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    # types-grpcio-health-checking declares HealthStub without its methods.
+    check: grpc.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
+    check = stub.Check  # type: ignore[attr-defined]
+
+    def serving() -> bool:
+        try:
+            return (
+                check(health_pb2.HealthCheckRequest(), timeout=5).status
+                == health_pb2.HealthCheckResponse.SERVING
+            )
+        except grpc.RpcError:
+            return False
+
+    wait_for(serving, timeout, interval=0.2, what=f"the instance on {port} to serve")
+
+
 def _has_command(service: str, command: str) -> bool:
     if command == "consume":
         return (ROOT / "services" / service / "handlers.py").exists()

@@ -7,15 +7,12 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 import pytest
 import requests
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import create_engine, text
 
-from kit.testing import wait_for
 from tests.factories import expect, new_family, new_school
-from tests.suite import free_port
+from tests.suite import free_port, wait_serving
 
 
 def _served(metrics_port: int) -> float:
@@ -28,24 +25,6 @@ def _served(metrics_port: int) -> float:
     )
 
 
-def _wait_serving(port: int, timeout: float = 60) -> None:
-    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
-    # types-grpcio-health-checking declares HealthStub without its methods.
-    check: grpc.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
-    check = stub.Check  # type: ignore[attr-defined]
-
-    def serving() -> bool:
-        try:
-            return (
-                check(health_pb2.HealthCheckRequest(), timeout=5).status
-                == health_pb2.HealthCheckResponse.SERVING
-            )
-        except grpc.RpcError:
-            return False
-
-    wait_for(serving, timeout, interval=0.2, what=f"finance instance on {port} to serve")
-
-
 @pytest.fixture
 def two_finances(suite):
     if not suite.urls["finance"].startswith("postgresql"):
@@ -55,7 +34,7 @@ def two_finances(suite):
     for i in range(2):
         suite.start_instance("finance", ports[i], metrics[i], f"finance-extra-{i}")
     for p in ports:
-        _wait_serving(p)
+        wait_serving(p)
     from werkzeug.serving import make_server
 
     targets = {svc: f"127.0.0.1:{port}" for svc, port in suite.ports.items()}
