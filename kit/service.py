@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -68,10 +67,6 @@ class ServiceSpec:
     public_methods: frozenset[str] = frozenset()
     bindings: Callable[[Runtime], Mapping[str, bus.Binding[Any]]] | None = None
     commands: dict[str, Callable[[Runtime, list[str]], int]] = field(default_factory=dict)
-    # A consumer whose work can wait (rendering PDFs) runs at this nice value, below the servers that
-    # answer people (a parent's order). It counts among processes sharing a machine or a cgroup (a
-    # local run, one VM); in Kubernetes each container's CPU request and limit are what count.
-    consumer_nice: int = 0
 
 
 def bootstrap(spec: ServiceSpec, settings: Settings | None = None, **extras: Any) -> Runtime:
@@ -243,8 +238,6 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         threading.Thread(target=gauge, daemon=True).start()
         relay.run(stop)
     elif ns.command == "consume":
-        if spec.consumer_nice:
-            os.nice(spec.consumer_nice)
         consumer = make_consumer(rt)
         live, ready = loop_probes(consumer)
         start_metrics_server(settings.metrics_port, live=live, ready=ready)

@@ -78,6 +78,4 @@ def spec() -> ServiceSpec:
         registrations=registrations,
         bindings=bindings,
         commands={"purge-withdrawn-photos": purge_withdrawn_photos},
-        # invoices', statements' and certificates' PDFs wait for the rush (issue #20)
-        consumer_nice=10,
     )

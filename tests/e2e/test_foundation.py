@@ -46,14 +46,3 @@ def test_readiness_reports_a_stopped_service(suite):
     finally:
         suite.start_service("orders")
         suite.wait_ready()
-
-
-def _nice(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[16])  # field 19 of proc(5): nice
-
-
-def test_the_documents_consumer_renders_pdfs_below_the_servers_priority(suite):
-    procs = {f"{svc}-{p.args[-1]}": p.pid for svc, ps in suite.procs.items() for p in ps}
-    assert _nice(procs["documents-consume"]) == 10
-    assert _nice(procs["documents-serve"]) == _nice(procs["orders-serve"]) == _nice(procs["finance-consume"])
