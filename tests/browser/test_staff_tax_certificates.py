@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text as sql
 
 from kit.dates import BRUSSELS
+from kit.testing import wait_for
 from tests.browser.focus import focus_reaches
 from tests.browser.pages import audited, submitted, text
 from tests.browser.test_staff_events import press, staff_sign_in
@@ -97,6 +98,12 @@ def test_a_year_is_generated_listed_and_exported_with_the_keyboard(suite, page, 
     pdf_link = page.get_by_role("link", name=f"Attestation de {child} pour {parent} (PDF)")
     href = pdf_link.get_attribute("href")
     assert href.endswith(f"/document/{item['document_id']}")
+    # the PDF is rendered by documents from finance's event, after the page has answered
+    wait_for(
+        lambda: page.request.get(suite.base_url + href).status != 404,
+        timeout=60,
+        what="the certificate's PDF rendered",
+    )
     opened = page.request.get(suite.base_url + href)
     assert opened.status == 200 and opened.headers["content-type"].startswith("application/pdf")
     got = pdf_text(opened.body())
