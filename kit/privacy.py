@@ -49,3 +49,29 @@ def pseudonym(kind: str, entity_id: str) -> str:
     SHA-256 of the id: the same id gives the same label everywhere; the name is not in it)."""
     digest = hashlib.sha256(entity_id.encode("utf-8")).hexdigest()[:6].upper()
     return f"{kind} {digest}"
+
+
+def find_text(conn, tables, needles: list[str]) -> list[tuple[str, str]]:
+    """Every (table, column) of ``tables`` (SQLAlchemy ``Table``s) where one of ``needles`` appears,
+    case-insensitive, in a text column or inside a binary one (protobuf payloads of the outbox and the
+    inbox keep strings as UTF-8): what an erasure test asserts is empty. ``conn`` is a Connection."""
+    from sqlalchemy import LargeBinary, String, Text, select
+
+    lowered = [n.lower() for n in needles if n]
+    found: list[tuple[str, str]] = []
+    for table in tables:
+        cols = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary)]
+        if not cols:
+            continue
+        for row in conn.execute(select(*cols)):
+            for col, value in zip(cols, row, strict=True):
+                if value is None:
+                    continue
+                text = (
+                    bytes(value).decode("utf-8", "replace")
+                    if isinstance(value, bytes | memoryview)
+                    else str(value)
+                ).lower()
+                if any(n in text for n in lowered) and (table.name, col.name) not in found:
+                    found.append((table.name, col.name))
+    return found
