@@ -55,12 +55,12 @@ def find_text(conn, tables, needles: list[str]) -> list[tuple[str, str]]:
     """Every (table, column) of ``tables`` (SQLAlchemy ``Table``s) where one of ``needles`` appears,
     case-insensitive, in a text column or inside a binary one (protobuf payloads of the outbox and the
     inbox keep strings as UTF-8): what an erasure test asserts is empty. ``conn`` is a Connection."""
-    from sqlalchemy import LargeBinary, String, Text, select
+    from sqlalchemy import JSON, LargeBinary, String, Text, select
 
     lowered = [n.lower() for n in needles if n]
     found: list[tuple[str, str]] = []
     for table in tables:
-        cols = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary)]
+        cols = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary | JSON)]
         if not cols:
             continue
         for row in conn.execute(select(*cols)):
