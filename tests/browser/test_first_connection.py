@@ -8,7 +8,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import DEFAULT_PASSWORD, invite_parent, new_family, new_school, tokens_mailed_to, unique
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    client_address_header,
+    invite_parent,
+    new_family,
+    new_school,
+    tokens_mailed_to,
+    unique,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -106,6 +114,7 @@ def test_with_one_child_the_parent_lands_on_the_dashboard(suite, staff, page):
 
 def test_wrong_password_and_forgotten_password_pages(suite, staff, page):
     family = new_family(suite, staff)
+    page.set_extra_http_headers(client_address_header())  # its own address: its own reset limit
     page.goto(suite.base_url + "/connexion")
     page.get_by_label("Nom d'utilisateur").fill(family.username)
     page.get_by_label("Mot de passe").fill("not the password")

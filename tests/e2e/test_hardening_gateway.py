@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from tests.factories import new_family, new_school
+from tests.factories import client_address_header, new_family, new_school
 
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 PARTS = {
@@ -38,7 +38,7 @@ def test_an_unsafe_request_id_gets_a_new_one_and_the_call_still_reaches_auth(sui
     r = requests.post(
         suite.base_url + "/api/v1/password-reset",
         json={"email": "nobody@example.com"},
-        headers={"X-Request-Id": sent},
+        headers={"X-Request-Id": sent, **client_address_header()},
         timeout=30,
     )
     assert r.status_code == 202, r.text
@@ -49,7 +49,7 @@ def test_a_safe_request_id_goes_through(suite):
     r = requests.post(
         suite.base_url + "/api/v1/password-reset",
         json={"email": "nobody@example.com"},
-        headers={"X-Request-Id": "trace-42.a_b"},
+        headers={"X-Request-Id": "trace-42.a_b", **client_address_header()},
         timeout=30,
     )
     assert r.status_code == 202
