@@ -14,7 +14,12 @@ ledger still groups by them) that contains nothing of the name.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
 
 ERASED_PARENT = "Parent"
 ERASED_STUDENT = "Élève"
@@ -51,7 +56,7 @@ def pseudonym(kind: str, entity_id: str) -> str:
     return f"{kind} {digest}"
 
 
-def find_text(conn, tables, needles: list[str]) -> list[tuple[str, str]]:
+def find_text(conn: Connection, tables: Iterable[Table], needles: list[str]) -> list[tuple[str, str]]:
     """Every (table, column) of ``tables`` (SQLAlchemy ``Table``s) where one of ``needles`` appears,
     case-insensitive, in a text column or inside a binary one (protobuf payloads of the outbox and the
     inbox keep strings as UTF-8): what an erasure test asserts is empty. ``conn`` is a Connection."""

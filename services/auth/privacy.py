@@ -1,0 +1,73 @@
+"""What the auth service holds on people, for the record of processing (``kit.privacy``, issue #21)."""
+
+from __future__ import annotations
+
+from kit.privacy import Processing, Record
+
+NOT_BUILT = "kept until erased; erasure on request and after leaving: not yet built (issue #21)"
+
+RECORD = Record(
+    service="auth",
+    processing=(
+        Processing(
+            data=(
+                "Parents' and staff's accounts: first and last names, e-mail address, username, language, "
+                "national register number (encrypted, Fernet), the Argon2id hash of the password, when it "
+                "changed, and whether and by whom the account was disabled."
+            ),
+            tables=("accounts",),
+            purpose="Let each family and the school's staff sign in and reach the children they may act for.",
+            legal_basis="public task (art. 6.1.e): the school's relationship with the families",
+            retention=NOT_BUILT,
+        ),
+        Processing(
+            data=(
+                "Pupils: first and last names, class, level, birth date, the school's own reference, national "
+                "register number (encrypted), whether they left and when, a severe disability flag; which "
+                "parent is the guardian of which child."
+            ),
+            tables=("students", "guardianships"),
+            purpose="Know which children are at the school, in which class, and who acts for them.",
+            legal_basis="public task (art. 6.1.e); the national number: legal obligation (art. 6.1.c), tax certificates",
+            retention=NOT_BUILT + "; a child who leaves stays, marked left, readable by the family",
+        ),
+        Processing(
+            data=(
+                "Sign-in secrets: sessions (account, active child, times), connection and reset tokens (as "
+                "SHA-256 hashes), second-factor secrets (encrypted) and recovery codes (hashed)."
+            ),
+            tables=("sessions", "connection_tokens", "second_factors", "recovery_codes"),
+            purpose="Keep accounts secure: sessions, first connection, password reset, two-step sign-in.",
+            legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
+            retention=(
+                "a session ends after 12 hours idle or 7 days, and ended sessions are deleted 30 days later "
+                "(at the account's next sign-in); tokens expire (14 days, 1 hour for a reset) and are kept "
+                "used or expired; " + NOT_BUILT
+            ),
+            recipients="no one: only hashes or encrypted values are stored",
+        ),
+        Processing(
+            data=(
+                "Security logs: failed sign-ins and reset requests keyed by account or client address; the "
+                "school's audit log (who did what to which record, the actor's name, a detail)."
+            ),
+            tables=("sign_in_failures", "audit_entries"),
+            purpose="Throttle password guessing; let the school see who changed money, people and settings.",
+            legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
+            retention=(
+                "failures are deleted once outside their throttling window; the audit log is append-only "
+                "and " + NOT_BUILT
+            ),
+            recipients="the school's managers (the audit log)",
+        ),
+        Processing(
+            data="Events waiting to be published and those published (names and e-mail addresses in their payloads).",
+            tables=("outbox",),
+            purpose="Tell the other services of new and changed people.",
+            legal_basis="those of the processing the event belongs to",
+            retention="published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION)",
+            recipients="the other Cartable services, through the school's RabbitMQ",
+        ),
+    ),
+    not_personal=("schools", "inbox"),
+)

@@ -1,0 +1,48 @@
+"""What the documents service holds on people, for the record of processing (``kit.privacy``, issue #21)."""
+
+from __future__ import annotations
+
+from kit.privacy import Processing, Record
+
+NOT_BUILT = "kept until erased; erasure on request and after leaving: not yet built (issue #21)"
+
+RECORD = Record(
+    service="documents",
+    processing=(
+        Processing(
+            data=(
+                "Documents for a child or a parent (title, file name, the file in the blob store: invoices, "
+                "statements, tax certificates with national numbers, what the school deposits), and which "
+                "account read which document when."
+            ),
+            tables=("documents", "document_reads"),
+            purpose="Give each family the school's documents about their children.",
+            legal_basis="public task (art. 6.1.e); invoices and tax certificates: legal obligation (art. 6.1.c)",
+            retention=NOT_BUILT,
+            recipients="the school's staff; the family the document is addressed to",
+        ),
+        Processing(
+            data=(
+                "Photo albums and photos (images of pupils, re-encoded without location or camera data; who "
+                "uploaded or withdrew them); the album's classes and offers for sale."
+            ),
+            tables=("photo_albums", "photo_album_classes", "photos", "photo_album_offers"),
+            purpose="Share the school's photos with the families of the classes they were taken in.",
+            legal_basis="consent of the parents (art. 6.1.a) for the images of their children",
+            retention=(
+                "a withdrawn photo's files are deleted by the purge-withdrawn-photos command; the rest "
+                + NOT_BUILT
+            ),
+            recipients="the school's staff; the families of the album's classes (or of the whole school)",
+        ),
+        Processing(
+            data="Events waiting to be published and those published (document titles, album titles).",
+            tables=("outbox",),
+            purpose="Tell notifications of new documents and albums, so it mails the families.",
+            legal_basis="those of the processing the event belongs to",
+            retention="published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION)",
+            recipients="the other Cartable services, through the school's RabbitMQ",
+        ),
+    ),
+    not_personal=("inbox",),
+)
