@@ -40,8 +40,8 @@ RECORD = Record(
             purpose="Keep accounts secure: sessions, first connection, password reset, two-step sign-in.",
             legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
             retention=(
-                "a session ends after 12 hours idle or 7 days, and ended sessions are deleted 30 days later "
-                "(at the account's next sign-in); tokens expire (14 days, 1 hour for a reset) and are kept "
+                "a session ends after 12 hours idle or 7 days; its row is deleted once expired for 30 days, "
+                "at the account's next sign-in only; tokens expire (14 days, 1 hour for a reset) and are kept "
                 "used or expired; " + NOT_BUILT
             ),
             recipients="no one: only hashes or encrypted values are stored",
@@ -55,13 +55,17 @@ RECORD = Record(
             purpose="Throttle password guessing; let the school see who changed money, people and settings.",
             legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
             retention=(
-                "failures are deleted once outside their throttling window; the audit log is append-only "
+                "failures older than the longest throttling window (15 minutes) are deleted when the next one "
+                "is recorded; the audit log is append-only "
                 "and " + NOT_BUILT
             ),
             recipients="the school's managers (the audit log)",
         ),
         Processing(
-            data="Events waiting to be published and those published (names and e-mail addresses in their payloads).",
+            data=(
+                "Events waiting to be published and those published: names and e-mail addresses, and the "
+                "connection token itself in clear in auth.token.issued.v1 (for the mail notifications sends)."
+            ),
             tables=("outbox",),
             purpose="Tell the other services of new and changed people.",
             legal_basis="those of the processing the event belongs to",

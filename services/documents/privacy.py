@@ -28,10 +28,10 @@ RECORD = Record(
             ),
             tables=("photo_albums", "photo_album_classes", "photos", "photo_album_offers"),
             purpose="Share the school's photos with the families of the classes they were taken in.",
-            legal_basis="consent of the parents (art. 6.1.a) for the images of their children",
+            legal_basis="public task (art. 6.1.e); a consent per child for other families to see them is not built yet (issue #21)",
             retention=(
-                "a withdrawn photo's files are deleted by the purge-withdrawn-photos command; the rest "
-                + NOT_BUILT
+                "a withdrawn photo's files are deleted as the withdrawal commits (the purge-withdrawn-photos "
+                "command retries any that failed), its row kept marked withdrawn; the rest " + NOT_BUILT
             ),
             recipients="the school's staff; the families of the album's classes (or of the whole school)",
         ),
