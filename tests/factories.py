@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import json
-import os
 import re
 import sys
 import threading
@@ -30,6 +28,7 @@ from typing import Any
 import requests
 
 from kit.testing import wait_for
+from tests.addresses import client_address_header
 
 API_PREFIX = "/api/v1"
 TIMEOUT = 30
@@ -91,17 +90,6 @@ class ApiClient:
         kw.setdefault("timeout", TIMEOUT)
         url = path if path.startswith(("http://", "https://")) else self.base + path
         return self.http.request(method, url, **kw)
-
-
-_addresses = itertools.count(1)
-
-
-def client_address_header() -> dict[str, str]:
-    """``X-Forwarded-For`` with an address no other client of this run uses (198.18.0.0/15, the
-    benchmarking range; the suite's gateway trusts the header from 127.0.0.1): per-address limits
-    then count this client's requests only."""
-    n = next(_addresses) + os.getpid() % 1000 * 100
-    return {"X-Forwarded-For": f"198.{18 + (n >> 16) % 2}.{(n >> 8) & 255}.{n & 255}"}
 
 
 def anonymous(suite) -> ApiClient:
