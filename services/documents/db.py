@@ -24,6 +24,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Row
@@ -128,6 +129,27 @@ photo_album_offers = Table(
     Column("item_count", Integer, nullable=False),
     Column("offered_by", String(36), nullable=False),
     Column("offered_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# A family's data as one ZIP (issue #21; queries in exports_db.py). One pending export per parent.
+_PENDING = {f"{d}_where": text("status = 'pending'") for d in ("postgresql", "sqlite")}
+data_exports = Table(
+    "data_exports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("parent_id", String(36), nullable=False),
+    Column("requested_by", String(36), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | ready | expired
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("ready_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),  # a builder holds it until then
+    Column("blob_key", String(200), nullable=True),  # the ZIP; None while pending and once expired
+    Column("size_bytes", BigInteger, nullable=False),
+    Index("ix_data_exports_parent", "school_id", "parent_id", "requested_at"),
+    Index("uq_data_exports_one_pending", "school_id", "parent_id", unique=True, **_PENDING),
 )
 
 

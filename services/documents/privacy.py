@@ -36,6 +36,22 @@ RECORD = Record(
             recipients="the school's staff; the families of the album's classes (or of the whole school)",
         ),
         Processing(
+            data=(
+                "A family's data exports: who asked (the parent or a manager) and when, and the ZIP in the "
+                "blob store (every service's part on the parent and their children: names, national "
+                "numbers, amounts, documents and photos)."
+            ),
+            tables=("data_exports",),
+            purpose="Give a family a copy of everything the school holds on them (GDPR art. 15 and 20).",
+            legal_basis="legal obligation (art. 6.1.c: the right of access, art. 15)",
+            retention=(
+                "the ZIP is kept 7 days after it is ready, then the daily purge-exports command deletes it "
+                "and marks the export expired; the request row stays until the family is erased, when it "
+                "goes with its ZIP"
+            ),
+            recipients="only the parent it is about (a manager may ask for it, never download it)",
+        ),
+        Processing(
             data="Events waiting to be published and those published (document titles, album titles).",
             tables=("outbox",),
             purpose="Tell notifications of new documents and albums, so it mails the families.",
