@@ -24,6 +24,7 @@ from cartable.finance.v1 import (
 from cartable.meetings.v1 import meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2_grpc
+from cartable.privacy.v1 import privacy_pb2_grpc
 from kit.errors import from_rpc_error
 from kit.grpcserver import MAX_MESSAGE_BYTES
 
@@ -45,6 +46,9 @@ BESIDE = {
     "statement_documents": ("documents", statements_pb2_grpc.StatementDocumentsServiceStub),
     "tax_certificates": ("finance", tax_certificates_pb2_grpc.TaxCertificateServiceStub),
     "max_bill": ("finance", max_bill_pb2_grpc.MaxBillServiceStub),
+    "data_exports": ("documents", privacy_pb2_grpc.DataExportServiceStub),
+    # every service answers for its own part of a family's data (issue #21)
+    **{f"family_data.{svc}": (svc, privacy_pb2_grpc.FamilyDataServiceStub) for svc in STUBS},
 }
 
 # round_robin spreads calls over every address a name resolves to (several finance pods behind a

@@ -31,6 +31,7 @@ from gateway.calls.account import (
 )
 from gateway.pages.account import login_required
 from gateway.pages.account_messages import account_error_message
+from gateway.pages.privacy import staff_exports
 from gateway.web import require_staff
 from kit.errors import AppError, Conflict, InvalidRequest, NotFound
 
@@ -115,6 +116,7 @@ def _parent_page(parent_id: str, *, form: dict[str, str] | None = None, errors=N
         student_q=q,
         candidates=candidates,
         picker_size=PICKER_SIZE,
+        exports=staff_exports(parent_id),
     ), status
 
 

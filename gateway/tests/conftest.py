@@ -45,6 +45,7 @@ from cartable.finance.v1 import (
 from cartable.meetings.v1 import meetings_pb2, meetings_pb2_grpc
 from cartable.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from cartable.orders.v1 import orders_pb2, orders_pb2_grpc
+from cartable.privacy.v1 import privacy_pb2, privacy_pb2_grpc
 from gateway import create_app
 from kit.errors import NotFound, Unauthenticated
 from kit.grpcserver import Registration, build_server
@@ -75,6 +76,9 @@ BESIDE = {
     "statement_documents": (statements_pb2, statements_pb2_grpc, "StatementDocumentsService"),
     "tax_certificates": (tax_certificates_pb2, tax_certificates_pb2_grpc, "TaxCertificateService"),
     "max_bill": (max_bill_pb2, max_bill_pb2_grpc, "MaxBillService"),
+    "data_exports": (privacy_pb2, privacy_pb2_grpc, "DataExportService"),
+    # every service's part of a family's data: one fake answers for all of them (one port)
+    "family_data": (privacy_pb2, privacy_pb2_grpc, "FamilyDataService"),
 }
 # What the gateway calls without an identity token (as the real services declare them public).
 PUBLIC = frozenset(

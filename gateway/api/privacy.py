@@ -1,0 +1,176 @@
+"""JSON API: a family's data (API.md "A family's data (privacy)", issue #21). A parent asks for
+everything Cartable holds on them and their children, follows the export and downloads its ZIP;
+staff ask for the same for a parent at the office (the parent downloads it) and erase a family on
+request. The calls are in ``gateway.calls.privacy``; the pages of ``gateway.pages.privacy`` use
+them too."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from gateway.calls.account import get_parent
+from gateway.calls.privacy import (
+    build_in_background,
+    erase_family,
+    export_json,
+    get_export,
+    open_export,
+    request_export,
+)
+from gateway.openapi import error_responses, obj, ok
+from gateway.openapi import json_body as body_schema
+from gateway.web import json_body, require_session, require_staff
+from kit.errors import Forbidden, InvalidRequest
+
+bp = Blueprint("api_privacy", __name__)
+
+
+def family_ids(parent_id: str) -> list[str]:
+    """The children whose data goes with a parent's: the signed-in parent's own (active and left,
+    as their session names them), or, for staff, the parent's children as auth has them."""
+    sess = require_session()
+    if sess.account.role == "parent":
+        if sess.account.id != parent_id:
+            raise Forbidden("this export is another family's")
+        return [c.id for c in sess.children]
+    _parent, children = get_parent(parent_id)
+    return [c.id for c in children]
+
+
+def start_export(parent_id: str):
+    export = request_export(parent_id)
+    build_in_background(export, family_ids(parent_id))
+    return jsonify(id=export.id, status=export.status), 202
+
+
+@bp.post("/api/v1/data-exports")
+def data_export_request():
+    sess = require_session()
+    if sess.account.role != "parent":
+        raise Forbidden("this is for parents: staff ask for a parent's export on the parent's page")
+    return start_export(sess.account.id)
+
+
+@bp.get("/api/v1/data-exports/<export_id>")
+def data_export(export_id: str):
+    require_session()
+    export = get_export(export_id)
+    # still pending: a builder that died leaves its lease to run out; this look builds it again then
+    build_in_background(export, family_ids(export.parent_id))
+    return jsonify(export_json(export))
+
+
+@bp.get("/api/v1/data-exports/<export_id>/file")
+def data_export_file(export_id: str):
+    require_session()
+    opened = open_export(export_id)
+    return Response(
+        opened.content,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{opened.filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.post("/api/v1/admin/parents/<parent_id>/data-exports")
+def admin_data_export(parent_id: str):
+    require_staff()
+    return start_export(parent_id)
+
+
+@bp.post("/api/v1/admin/parents/<parent_id>/erase")
+def admin_erase(parent_id: str):
+    require_staff()
+    if json_body().get("confirm") is not True:
+        raise InvalidRequest(
+            "erasing a family cannot be undone: send confirm true", fields={"confirm": "must be true"}
+        )
+    done = erase_family(parent_id)
+    return jsonify(erasure_json(done)), 202
+
+
+def erasure_json(done) -> dict:
+    return {
+        "parent_id": done.parent_id,
+        "erased_student_ids": list(done.erased_student_ids),
+        "kept_student_ids": list(done.kept_student_ids),
+        "already_erased": done.already_erased,
+        "keep_financial_until": done.keep_financial_until or None,
+    }
+
+
+# -- OpenAPI ------------------------------------------------------------------------------------------
+
+S = {"type": "string"}
+NS = {"type": ["string", "null"], "format": "date-time"}
+ID = [{"name": "id", "in": "path", "required": True, "schema": S}]
+STATUS = {"type": "string", "enum": ["pending", "ready", "expired"]}
+EXPORT = obj({"id": S, "status": STATUS, "ready_at": NS, "expires_at": NS}, ["id", "status"])
+ACCEPTED = obj({"id": S, "status": {"type": "string", "enum": ["pending"]}}, ["id", "status"])
+ERASED = obj(
+    {
+        "parent_id": S,
+        "erased_student_ids": {"type": "array", "items": S},
+        "kept_student_ids": {
+            "type": "array",
+            "items": S,
+            "description": "children still enrolled, or with another guardian: kept",
+        },
+        "already_erased": {"type": "boolean"},
+        "keep_financial_until": {
+            "type": ["string", "null"],
+            "format": "date",
+            "description": "financial records are kept, pseudonymised, until then (Belgian accounting law)",
+        },
+    },
+    ["parent_id", "erased_student_ids", "kept_student_ids"],
+)
+SCHEMAS = {"DataExport": EXPORT}
+
+OPENAPI = {
+    "/api/v1/data-exports": {
+        "post": {
+            "summary": "Everything held on the signed-in parent and their children, in every service, as one "
+            "ZIP built in the background; a mail when it is ready (a pending export is answered again)",
+            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 503)},
+        }
+    },
+    "/api/v1/data-exports/{id}": {
+        "get": {
+            "summary": "An export's status; ready for 7 days, then expired (the archive is deleted)",
+            "parameters": ID,
+            "responses": {**ok(EXPORT), **error_responses(401, 404, 503)},
+        }
+    },
+    "/api/v1/data-exports/{id}/file": {
+        "get": {
+            "summary": "The ZIP: one JSON file per service and the documents' files; only for the parent it is "
+            "about (staff and anyone else: 404); 409 export_pending while it is built",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "the archive", "content": {"application/zip": {}}},
+                **error_responses(401, 404, 409, 503),
+            },
+        }
+    },
+    "/api/v1/admin/parents/{id}/data-exports": {
+        "post": {
+            "summary": "The same export for a parent who asks at the office; the parent downloads it from their "
+            "account (a mail tells them)",
+            "parameters": ID,
+            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/admin/parents/{id}/erase": {
+        "post": {
+            "summary": "Erase a family on request: the parent's account and their children who left the school "
+            "(without another guardian) in every service; children still enrolled are kept; financial "
+            "records are kept for the legal period, pseudonymised",
+            "parameters": ID,
+            "requestBody": body_schema(obj({"confirm": {"type": "boolean", "enum": [True]}}, ["confirm"])),
+            "responses": {**ok(ERASED, status=202), **error_responses(400, 401, 403, 404, 503)},
+        }
+    },
+}

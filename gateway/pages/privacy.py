@@ -1,0 +1,152 @@
+"""Web pages of a family's data (issue #21): the parent's "Mes données" (/compte/donnees: ask for an
+export of everything Cartable holds on the family, follow it, download it for 7 days), and, on the
+staff page of a parent, the same export asked at the office and the erasure of a family on request
+(/gestion/parents/<id>/effacer: a confirmation page that says what goes, what is kept and why). The
+same calls as ``gateway.api.privacy``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from gateway.api.privacy import family_ids, start_export
+from gateway.calls.account import get_parent
+from gateway.calls.privacy import build_in_background, erase_family, list_exports, open_export
+from gateway.i18n import current_lang
+from gateway.pages.account import login_required
+from gateway.web import load_session, require_staff
+from kit.dates import BRUSSELS, format_instant
+from kit.errors import AppError, Forbidden
+
+bp = Blueprint("privacy", __name__)
+
+
+def _when(instant: str) -> str:
+    if not instant:
+        return ""
+    return format_instant(datetime.fromisoformat(instant).astimezone(BRUSSELS), current_lang())
+
+
+def export_views(parent_id: str, ids: list[str]) -> list[dict]:
+    """The parent's exports, newest first, as the pages show them; a pending one whose builder died
+    is built again (its lease ran out)."""
+    views = []
+    for e in list_exports(parent_id):
+        if e.status == "pending":
+            build_in_background(e, ids)
+        views.append(
+            {
+                "id": e.id,
+                "status": e.status,
+                "requested_at": _when(e.requested_at),
+                "ready_at": _when(e.ready_at),
+                "expires_at": _when(e.expires_at),
+                "size_kib": max(1, round(e.size_bytes / 1024)) if e.size_bytes else 0,
+                "by_staff": e.requested_by != parent_id,
+            }
+        )
+    return views
+
+
+def _parent_only():
+    sess = load_session()
+    if sess.account.role != "parent":
+        raise Forbidden(_("Cette page est réservée aux parents."))
+    return sess
+
+
+@bp.get("/compte/donnees")
+@login_required
+def my_data():
+    sess = _parent_only()
+    ids = [c.id for c in sess.children]
+    return render_template("privacy/my_data.html", exports=export_views(sess.account.id, ids))
+
+
+@bp.post("/compte/donnees")
+@login_required
+def my_data_request():
+    sess = _parent_only()
+    start_export(sess.account.id)
+    flash(
+        _(
+            "Votre export est en préparation. Vous recevrez un courriel dès qu'il est prêt ; "
+            "il restera téléchargeable ici pendant 7 jours."
+        ),
+        "success",
+    )
+    return redirect(url_for("privacy.my_data"), code=303)
+
+
+@bp.get("/compte/donnees/<export_id>/fichier")
+@login_required
+def my_data_file(export_id: str):
+    _parent_only()
+    opened = open_export(export_id)
+    return Response(
+        opened.content,
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{opened.filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# -- staff: a parent's page ---------------------------------------------------------------------------
+
+
+def staff_exports(parent_id: str) -> list[dict] | None:
+    """What the staff page of a parent shows of their exports; None when documents does not answer
+    (the rest of the page still shows)."""
+    try:
+        return export_views(parent_id, family_ids(parent_id))
+    except AppError:
+        return None
+
+
+@bp.post("/gestion/parents/<parent_id>/export")
+@login_required
+def parent_export(parent_id: str):
+    require_staff()
+    start_export(parent_id)
+    flash(
+        _(
+            "L'export est en préparation. Le parent reçoit un courriel quand il est prêt et le "
+            "télécharge depuis son compte (« Mes données ») : il contient des données que seule la "
+            "famille peut recevoir."
+        ),
+        "success",
+    )
+    return redirect(url_for("people.parent", parent_id=parent_id) + "#privacy-title", code=303)
+
+
+@bp.route("/gestion/parents/<parent_id>/effacer", methods=["GET", "POST"])
+@login_required
+def parent_erase(parent_id: str):
+    require_staff()
+    parent, children = get_parent(parent_id)
+    error = ""
+    if request.method == "POST":
+        if request.form.get("confirm") == "on":
+            done = erase_family(parent_id)
+            if done.already_erased:
+                flash(_("Cette famille avait déjà été effacée : rien n'a changé."), "success")
+            else:
+                flash(
+                    _(
+                        "La famille est effacée dans tous les services. Les données comptables restent, "
+                        "sous pseudonyme, jusqu'au %(date)s.",
+                        date=done.keep_financial_until,
+                    ),
+                    "success",
+                )
+            return redirect(url_for("people.parent", parent_id=parent_id), code=303)
+        error = _("Cochez la case pour confirmer : l'effacement ne peut pas être annulé.")
+    erased = [c for c in children if c.status == "left"]
+    kept = [c for c in children if c.status != "left"]
+    return render_template("privacy/erase.html", parent=parent, erased=erased, kept=kept, error=error), (
+        400 if error else 200
+    )
