@@ -1,15 +1,18 @@
 """The orders service's composition root: the invoicer (finance over gRPC unless the runtime brings
-one), the use cases, the servicer."""
+one), the use cases, the servicers (its own and its part of a family's data), the event bindings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cartable.orders.v1 import orders_pb2_grpc as pb_grpc
+from kit import family_data as kit_family_data
+from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.orders import db
+from services.orders import db, family_data, handlers
 from services.orders.grpc_api import Servicer
 from services.orders.invoicing import FinanceInvoicer
 from services.orders.use_cases.catalog import Catalog
@@ -42,8 +45,14 @@ def registrations(rt: Runtime) -> list[Registration]:
             pb_grpc.add_OrdersServiceServicer_to_server,
             Servicer(uc.periods, uc.catalog, uc.ordering, uc.returns, uc.staff_orders),
             "cartable.orders.v1.OrdersService",
-        )
+        ),
+        kit_family_data.registration(family_data.exporter(rt.db)),
     ]
+
+
+def bindings(rt: Runtime) -> dict[str, Binding[Any]]:
+    """Every event the service consumes (``handlers.py``)."""
+    return handlers.bindings()
 
 
 def spec() -> ServiceSpec:
@@ -54,4 +63,5 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
+        bindings=bindings,
     )

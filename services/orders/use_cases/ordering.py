@@ -19,6 +19,11 @@ from services.orders.domain.pricing import EmptyOrder, Summary, UnknownItems, in
 from services.orders.use_cases.common import load_period, open_period_for
 
 
+def idempotency_scope(account_id: str) -> str:
+    """Where a parent's order requests keep their answers (``kit.idempotency``): one scope per account."""
+    return f"order:{account_id}"
+
+
 @dataclass(frozen=True)
 class Invoiced:
     invoice_id: str
@@ -131,7 +136,7 @@ class Ordering:
         recorded = run_idempotent(
             self.rt.db,
             db.idempotency_keys,
-            f"order:{who.account_id}",
+            idempotency_scope(who.account_id),
             key,
             request_hash(req),
             pb.PlaceOrderResponse,
