@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
+from kit import family_data as kit_family_data
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
 from services.documents import db, handlers, statements_api, tax_certificate_handlers
 from services.documents.blobstore import BlobStore, open_blob_store
+from services.documents.family_data import FamilyData
 from services.documents.grpc_api import Servicer
 from services.documents.use_cases.albums import Albums
 from services.documents.use_cases.documents import Documents
@@ -30,13 +32,19 @@ class UseCases:
     photos: Photos
     offers: Offers
     statements: StatementDocuments
+    family: FamilyData
 
 
 def use_cases(rt: Runtime, blobs: BlobStore | None = None) -> UseCases:
     """Every use case of the service, sharing one blob store (by default the one the settings name)."""
     blobs = blobs or open_blob_store(rt.settings.blob_store_url)
     return UseCases(
-        Documents(rt, blobs), Albums(rt, blobs), Photos(rt, blobs), Offers(rt), StatementDocuments(rt, blobs)
+        Documents(rt, blobs),
+        Albums(rt, blobs),
+        Photos(rt, blobs),
+        Offers(rt),
+        StatementDocuments(rt, blobs),
+        FamilyData(rt, blobs),
     )
 
 
@@ -49,6 +57,7 @@ def registrations(rt: Runtime) -> list[Registration]:
             "cartable.documents.v1.DocumentsService",
         ),
         statements_api.registration(uc.statements),
+        kit_family_data.registration(uc.family.export),
     ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -133,7 +134,7 @@ photo_album_offers = Table(
 
 
 # A family's data as one ZIP (issue #21; queries in exports_db.py). One pending export per parent.
-_PENDING = {f"{d}_where": text("status = 'pending'") for d in ("postgresql", "sqlite")}
+_PENDING: dict[str, Any] = {f"{d}_where": text("status = 'pending'") for d in ("postgresql", "sqlite")}
 data_exports = Table(
     "data_exports",
     metadata,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from cartable.documents.v1 import documents_pb2_grpc
+from cartable.privacy.v1 import privacy_pb2_grpc
 from kit.service import bootstrap, start_grpc
 from kit.testing import test_settings
 from services.documents.app import spec
@@ -31,6 +32,22 @@ def documents_stub(documents_rt):
     server = start_grpc(documents_rt, "127.0.0.1:0")
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     yield documents_pb2_grpc.DocumentsServiceStub(channel)
+    channel.close()
+    server.stop(0)
+
+
+@pytest.fixture
+def stubs(documents_rt):
+    """Every service the documents server serves, on one channel (a family's data, issue #21)."""
+    from services.documents.tests.integration.family_helpers import Stubs
+
+    server = start_grpc(documents_rt, "127.0.0.1:0")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    yield Stubs(
+        documents_pb2_grpc.DocumentsServiceStub(channel),
+        privacy_pb2_grpc.FamilyDataServiceStub(channel),
+        privacy_pb2_grpc.DataExportServiceStub(channel),
+    )
     channel.close()
     server.stop(0)
 
