@@ -1,4 +1,5 @@
-"""The meetings service's composition: tables, servicer, the reminder command."""
+"""The meetings service's composition: tables, servicers (its own and its part of a family's data),
+event bindings, the reminder command."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import argparse
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cartable.meetings.v1 import meetings_pb2_grpc as pb_grpc
+from kit import family_data as kit_family_data
+from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec, stop_on_signals
-from services.meetings import db
+from services.meetings import db, family_data, handlers
 from services.meetings.grpc_api import Servicer
 from services.meetings.use_cases import Booking, Evenings, Reminders, UseCases
 from services.meetings.use_cases.common import Config
@@ -30,8 +34,14 @@ def registrations(rt: Runtime) -> list[Registration]:
             pb_grpc.add_MeetingsServiceServicer_to_server,
             Servicer(use_cases(rt)),
             "cartable.meetings.v1.MeetingsService",
-        )
+        ),
+        kit_family_data.registration(family_data.exporter(rt.db)),
     ]
+
+
+def bindings(rt: Runtime) -> dict[str, Binding[Any]]:
+    """Every event the service consumes (``handlers.py``)."""
+    return handlers.bindings()
 
 
 def remind(rt: Runtime, args: list[str]) -> int:
@@ -70,5 +80,6 @@ def spec() -> ServiceSpec:
         inbox=db.inbox,
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
+        bindings=bindings,
         commands={"remind": remind},
     )

@@ -20,7 +20,9 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    delete,
     func,
+    or_,
     select,
     text,
     update,
@@ -292,6 +294,28 @@ def standing_bookings_of(
     if ending_after is not None:
         where.append(slots.c.ends_at > ending_after)
     return _booking_views(s, *where)
+
+
+def family_bookings(s: Session, school_id: str, account_id: str, student_ids: list[str]) -> Sequence[Row]:
+    """Every booking of the school (cancelled ones too) made by the account or for these children,
+    with its slot, teacher and evening, soonest first."""
+    return _booking_views(
+        s,
+        bookings.c.school_id == school_id,
+        or_(bookings.c.account_id == account_id, bookings.c.student_id.in_(student_ids)),
+    )
+
+
+def delete_family_bookings(s: Session, school_id: str, account_ids: list[str], student_ids: list[str]) -> int:
+    """Delete the school's bookings (cancelled ones too) made by these accounts or for these
+    children; how many."""
+    result = s.execute(
+        delete(bookings).where(
+            bookings.c.school_id == school_id,
+            or_(bookings.c.account_id.in_(account_ids), bookings.c.student_id.in_(student_ids)),
+        )
+    )
+    return cast(CursorResult, result).rowcount or 0
 
 
 def student_known_elsewhere(s: Session, school_id: str, student_id: str) -> bool:

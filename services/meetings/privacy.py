@@ -1,7 +1,7 @@
 """Meetings' part of the record of processing (GDPR art. 30, issue #21): what personal data each of its
 tables holds, why, on what basis and for how long (``kit.privacy``; ``docs/privacy.md`` is generated from
-it). Retention says what the code does today: nothing deletes an evening or a booking yet (a cancelled
-booking stays, marked).
+it). Retention says what the code does today: an erased family's bookings are deleted
+(``family_data.erase``); nothing deletes an evening yet (a cancelled booking stays, marked, until then).
 
 Not personal: ``slots`` (an evening's time slots per teacher) and ``inbox`` (only the ids and names of
 the events handled)."""
@@ -11,6 +11,10 @@ from __future__ import annotations
 from kit.privacy import Processing, Record
 
 _NOT_YET_ERASED = "Kept until erased; erasure on request and after leaving: not yet built (issue #21)."
+# When auth erases a family: on a manager's request, or by its retention run once the children left.
+_ON_ERASURE = (
+    "When auth erases the family (auth.family.erased.v1, on request or by auth's retention after leaving)"
+)
 
 RECORD = Record(
     service="meetings",
@@ -27,7 +31,12 @@ RECORD = Record(
                 "it, and give the school and the teachers the schedule."
             ),
             legal_basis="Public task (art. 6.1.e): the school's meetings with families about their child.",
-            retention=_NOT_YET_ERASED + " A cancelled booking is kept, marked cancelled.",
+            retention=(
+                "Kept, a cancelled booking too (marked cancelled), until the family is erased. "
+                f"{_ON_ERASURE}, every booking its parents made or made for its erased children is "
+                "deleted, cancelled ones too (a standing one frees its slot); a child still enrolled keeps "
+                "the bookings of a guardian not erased."
+            ),
             recipients=(
                 "The school's staff and the teachers met; the family itself; notifications, which mails "
                 "the confirmation, cancellation and reminder (with the parent's and child's names)."
@@ -56,7 +65,9 @@ RECORD = Record(
             retention=(
                 "Published events are deleted 7 days after publication (kit.bus.OUTBOX_RETENTION; pending "
                 "ones stay until published), idempotency keys 7 days after creation "
-                "(kit.idempotency.KEY_TTL), both by the daily purge job (kit.service.purge)."
+                "(kit.idempotency.KEY_TTL), both by the daily purge job (kit.service.purge). "
+                f"{_ON_ERASURE}, the published events are deleted at once and so are the erased parents' "
+                "stored answers."
             ),
             recipients="The services subscribed to meetings' events (notifications).",
         ),

@@ -29,6 +29,11 @@ from services.meetings.domain.evening import booking_open, may_cancel, overlaps,
 from services.meetings.use_cases.common import now
 
 
+def idempotency_scope(account_id: str) -> str:
+    """Where a parent's booking requests keep their answers (``kit.idempotency``): one scope per account."""
+    return f"meetings-booking:{account_id}"
+
+
 def _already_booked() -> Conflict:
     return Conflict("you already have a meeting with this teacher for this child", code="already_booked")
 
@@ -149,7 +154,7 @@ class Booking:
         return run_idempotent(
             self.rt.db,
             db.idempotency_keys,
-            f"meetings-booking:{who.account_id}",
+            idempotency_scope(who.account_id),
             key,
             request_hash(req),
             pb.BookSlotResponse,
