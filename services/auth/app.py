@@ -7,13 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cartable.auth.v1 import auth_pb2_grpc as pb_grpc
-from kit import bus
+from kit import bus, family_data
 from kit.grpcserver import Registration
 from kit.identity import TokenSigner
 from kit.service import Runtime, ServiceSpec
 from kit.settings import SettingsError
 from services.auth import db, handlers
 from services.auth.commands import COMMANDS
+from services.auth.family_data import exporter
 from services.auth.grpc_api import Servicer
 from services.auth.hashing import BoundedHasher, HashGate, WaitRoom
 from services.auth.secretbox import SecretBox, totp_box
@@ -98,7 +99,10 @@ def registrations(rt: Runtime) -> list[Registration]:
     deps.totp_box()
     # The first unknown username must not take longer than the next ones: make the dummy hash now.
     deps.hasher.dummy_verify("")
-    return [Registration(pb_grpc.add_AuthServiceServicer_to_server, Servicer(deps), SERVICE)]
+    return [
+        Registration(pb_grpc.add_AuthServiceServicer_to_server, Servicer(deps), SERVICE),
+        family_data.registration(exporter(deps)),  # auth's part of a family's export (issue #21)
+    ]
 
 
 def _with_deps(command: Callable[[Deps, list[str]], int]) -> Callable[[Runtime, list[str]], int]:

@@ -1,5 +1,5 @@
 """Administration commands: ``python -m services.auth create-school | create-staff | seed-demo |
-seed-families``.
+seed-families | retention``.
 
 They print JSON on stdout (for scripts) and report errors on stderr with a non-zero exit status. Each
 takes the use cases' ``Deps`` (app.py gives them) and the command line's arguments.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 from kit.errors import AppError
-from services.auth.use_cases import demo, load_seed, schools
+from services.auth.use_cases import demo, erasure, load_seed, schools
 from services.auth.use_cases.common import Deps
 
 
@@ -99,9 +99,18 @@ def seed_families_command(deps: Deps, args: list[str]) -> int:
     return _guarded(run)
 
 
+def retention_command(deps: Deps, args: list[str]) -> int:
+    """``retention`` (daily): erase, in every school, the families whose children all left more than
+    the school's ``personal_years`` school years ago, and such students left without a guardian not
+    erased (issue #21). Prints ``{"parent_ids", "student_ids"}`` erased; a second run erases nothing."""
+    argparse.ArgumentParser(prog="python -m services.auth retention").parse_args(args)
+    return _guarded(lambda: erasure.run_retention(deps))
+
+
 COMMANDS = {
     "create-school": create_school_command,
     "create-staff": create_staff_command,
     "seed-demo": seed_demo_command,
     "seed-families": seed_families_command,
+    "retention": retention_command,
 }

@@ -4,7 +4,7 @@ records them with ``deps.emit(s, event)``, in its own transaction (the outbox)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from google.protobuf.message import Message
 
@@ -22,6 +22,8 @@ PARENT_UPDATED = "auth.parent.updated.v1"
 STUDENT_UPDATED = "auth.student.updated.v1"
 # a staff account as it is now (notifications' contact book of the school's managers)
 STAFF_UPDATED = "auth.staff.updated.v1"
+# a family erased, on request or by retention (issue #21): ids only, every service erases its own part
+FAMILY_ERASED = "auth.family.erased.v1"
 
 
 @dataclass(frozen=True)
@@ -117,4 +119,27 @@ def _parent(acc, student_ids: list[str], student_names: dict[str, str]) -> event
         student_ids=student_ids,
         student_names=student_names,
         disabled=acc.disabled_at is not None,
+    )
+
+
+def family_erased(
+    school_id: str,
+    parent_ids: list[str],
+    student_ids: list[str],
+    reason: str,
+    erased_at: datetime,
+    keep_financial_until: date,
+) -> Event:
+    """Those accounts and students were erased here (names gone): every service erases its own."""
+    return Event(
+        FAMILY_ERASED,
+        events_pb2.FamilyErased(
+            school_id=school_id,
+            parent_ids=parent_ids,
+            student_ids=student_ids,
+            reason=reason,
+            erased_at=erased_at.isoformat(),
+            keep_financial_until=keep_financial_until.isoformat(),
+        ),
+        school_id,
     )

@@ -6,6 +6,7 @@ from kit.identity import current, current_identity
 from services.auth.use_cases import (
     accounts,
     audit,
+    erasure,
     imports,
     parents,
     people,
@@ -184,3 +185,14 @@ class Servicer(pb_grpc.AuthServiceServicer):
 
     def ListAuditEntries(self, request, context):
         return audit.list_audit_entries(self.deps, current(), request.limit, request.cursor)
+
+    def EraseFamily(self, request, context):
+        return erasure.erase_family(self.deps, current(), request.parent_id, request.confirm)
+
+    def GetRetentionPolicy(self, request, context):
+        return erasure.get_retention_policy(self.deps, current())
+
+    def UpdateRetentionPolicy(self, request, context):
+        return erasure.update_retention_policy(
+            self.deps, current(), request.personal_years, request.financial_years
+        )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from kit.privacy import Processing, Record
 
-NOT_BUILT = "kept until erased; erasure on request and after leaving: not yet built (issue #21)"
+# What happens at the end (use_cases/erasure.py, issue #21).
+ERASURE = (
+    "kept while the family is at the school; erased on a manager's request (EraseFamily) or by the daily "
+    "retention job once every child of the family left more than the school's personal_years (default 1, "
+    "1 to 10) school years ago (a school year ends on 31 August): the parent's account and each child who "
+    "left with no other guardian not erased stay as tombstones, names replaced by a pseudonym, e-mail and "
+    "username by placeholders, no password, national number, birth date, school reference nor disability "
+    "flag; a child still enrolled or with another guardian is kept as they are"
+)
 
 RECORD = Record(
     service="auth",
@@ -18,7 +26,7 @@ RECORD = Record(
             tables=("accounts",),
             purpose="Let each family and the school's staff sign in and reach the children they may act for.",
             legal_basis="public task (art. 6.1.e): the school's relationship with the families",
-            retention=NOT_BUILT,
+            retention=ERASURE,
         ),
         Processing(
             data=(
@@ -29,7 +37,12 @@ RECORD = Record(
             tables=("students", "guardianships"),
             purpose="Know which children are at the school, in which class, and who acts for them.",
             legal_basis="public task (art. 6.1.e); the national number: legal obligation (art. 6.1.c), tax certificates",
-            retention=NOT_BUILT + "; a child who leaves stays, marked left, readable by the family",
+            retention=(
+                "a child who leaves stays, marked left, readable by the family, until erased: "
+                + ERASURE
+                + "; "
+                "guardianships (ids only) stay between tombstones"
+            ),
         ),
         Processing(
             data=(
@@ -42,7 +55,8 @@ RECORD = Record(
             retention=(
                 "a session ends after 12 hours idle or 7 days; its row is deleted once expired for 30 days, "
                 "at the account's next sign-in only; tokens expire (14 days, 1 hour for a reset) and are kept "
-                "used or expired; " + NOT_BUILT
+                "used or expired; an erased account's sessions, tokens, second factor, recovery codes and the "
+                "failed sign-ins of its username are deleted at its erasure"
             ),
             recipients="no one: only hashes or encrypted values are stored",
         ),
@@ -56,8 +70,10 @@ RECORD = Record(
             legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
             retention=(
                 "failures older than the longest throttling window (15 minutes) are deleted when the next one "
-                "is recorded; the audit log is append-only "
-                "and " + NOT_BUILT
+                "is recorded; the audit log is append-only (a trigger refuses any change), but for the one an "
+                "erasure makes: the family's names replaced by their pseudonyms in earlier entries' actor name and "
+                "detail (redacted_at set); an entry about them still on its way at the erasure is kept without its "
+                "detail"
             ),
             recipients="the school's managers (the audit log)",
         ),
@@ -69,9 +85,13 @@ RECORD = Record(
             tables=("outbox",),
             purpose="Tell the other services of new and changed people.",
             legal_basis="those of the processing the event belongs to",
-            retention="published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION)",
+            retention=(
+                "published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION), and at "
+                "once at a family's erasure (kit.family_data.purge_published)"
+            ),
             recipients="the other Cartable services, through the school's RabbitMQ",
         ),
     ),
-    not_personal=("schools", "inbox"),
+    # erasures: who was erased, ids and dates only (what makes a row a tombstone)
+    not_personal=("schools", "inbox", "retention_policies", "erasures"),
 )

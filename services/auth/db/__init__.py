@@ -203,7 +203,36 @@ audit_entries = Table(
     Column("object_id", String(64), nullable=False),
     Column("detail", String(500), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),  # when auth kept it
+    # set when a family's erasure replaced their names in actor_name and detail (use_cases/erasure.py):
+    # the one change the trigger lets through (migration b7d2e4f9a013), nothing else of the row
+    Column("redacted_at", DateTime(timezone=True), nullable=True),
     Index("ix_audit_entries_school_at", "school_id", "at", "seq"),
+)
+
+# A school's retention policy (issue #21; no row: the defaults, domain/retention.py).
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("school_id", String(36), ForeignKey("schools.id"), primary_key=True),
+    Column("personal_years", Integer, nullable=False),
+    Column("financial_years", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(36), nullable=False),
+)
+
+# Who was erased (issue #21), ids only: a parent's account or a student, when, why (request |
+# retention) and until when finance keeps their pseudonymised records. The account or student row
+# stays as a tombstone (names replaced by kit.privacy.pseudonym); this row says it is one.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("subject_type", String(10), primary_key=True),  # parent | student
+    Column("subject_id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("keep_financial_until", Date, nullable=False),
+    Index("ix_erasures_school", "school_id"),
 )
 
 

@@ -20,11 +20,13 @@ from kit.errors import InvalidRequest
 from kit.identity import Identity
 from services.auth import views
 from services.auth.db import audit, aware, directory
+from services.auth.db import erasure as erasures
 from services.auth.domain.usernames import display_name
 from services.auth.use_cases.common import Deps, log
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+ERASED_ACTION = "auth.family.erased"  # ids only: kept as it is
 
 
 def list_audit_entries(
@@ -54,19 +56,27 @@ def keep_entry(deps: Deps, s: Session, env: envelope_pb2.Envelope, ev: audit_pb2
     school_id = env.school_id or ev.school_id
     actor = directory.account(s, ev.actor_id) if ev.actor_id else None
     name = display_name(actor.first_name, actor.last_name) if actor and actor.school_id == school_id else ""
+    at = _instant(ev.at, env)
+    detail, redacted_at = ev.detail, None
+    # An entry about an erased family made before the erasure reached us after it (it was on its
+    # way): its detail may name them, and the erasure's redaction did not see it (use_cases/erasure.py).
+    erased = erasures.erased_at(s, [ev.object_id, ev.actor_id])
+    if erased is not None and at <= aware(erased) and ev.action != ERASED_ACTION:
+        detail, redacted_at = "", deps.clock()
     kept = audit.keep_entry(
         s,
         id=env.event_id,
         school_id=school_id,
-        at=_instant(ev.at, env),
+        at=at,
         actor_id=ev.actor_id[:36],
         actor_role=(ev.actor_role or "staff")[:10],
         actor_name=name[:200],
         action=ev.action[:80],
         object_type=ev.object_type[:40],
         object_id=ev.object_id[:64],
-        detail=ev.detail[:500],
+        detail=detail[:500],
         recorded_at=deps.clock(),
+        redacted_at=redacted_at,
     )
     if not kept:
         log.info("audit entry already kept", extra={"event_id": env.event_id})

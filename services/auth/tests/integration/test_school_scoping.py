@@ -118,6 +118,8 @@ CASES: dict[tuple[str, str], tuple[Build, grpc.StatusCode]] = {
         lambda us, x: pb.ResetSecondFactorRequest(account_id=x.colleague),
         NF,
     ),
+    # a staff account (ours too) is no parent to erase: test_erasure
+    ("EraseFamily", "parent_id"): (lambda us, x: pb.EraseFamilyRequest(parent_id=x.parent, confirm=True), NF),
 }
 
 # Id fields not in CASES, and why.
@@ -198,3 +200,24 @@ def test_every_staff_rpc_with_an_id_is_in_the_matrix_or_exempt():
     covered = {rpc for rpc, _ in CASES} | {rpc for rpc, _ in EXEMPT}
     public = {"SelectChild"}  # the session token's own children (test_grpc_auth)
     assert with_ids - public == covered
+
+
+def test_a_school_s_retention_policy_is_its_own(schools, stub, auth_rt):
+    """GetRetentionPolicy and UpdateRetentionPolicy take no id: the caller's school's, never another's."""
+    theirs = make_school(auth_rt, "Lycée Voisin", staff_first="Marc")
+    their_md = bearer(
+        stub.SignIn(
+            pb.SignInRequest(username=theirs.staff_username, password=STAFF_PASSWORD)
+        ).session.identity_token
+    )
+    schools.stub.UpdateRetentionPolicy(
+        pb.RetentionPolicy(personal_years=3, financial_years=10), metadata=schools.md
+    )
+    assert schools.stub.GetRetentionPolicy(
+        pb.GetRetentionPolicyRequest(), metadata=schools.md
+    ) == pb.RetentionPolicy(personal_years=3, financial_years=10)
+    before = snapshot(schools.rt)
+    assert stub.GetRetentionPolicy(pb.GetRetentionPolicyRequest(), metadata=their_md) == pb.RetentionPolicy(
+        personal_years=1, financial_years=7
+    )
+    assert snapshot(schools.rt) == before
