@@ -12,11 +12,13 @@ from kit import family_data as kit_family_data
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.documents import db, handlers, statements_api, tax_certificate_handlers
+from services.documents import data_exports_api, db, handlers, statements_api, tax_certificate_handlers
 from services.documents.blobstore import BlobStore, open_blob_store
+from services.documents.erasure import erasure
 from services.documents.family_data import FamilyData
 from services.documents.grpc_api import Servicer
 from services.documents.use_cases.albums import Albums
+from services.documents.use_cases.data_exports import DataExports
 from services.documents.use_cases.documents import Documents
 from services.documents.use_cases.offers import Offers
 from services.documents.use_cases.photos import Photos
@@ -33,18 +35,23 @@ class UseCases:
     offers: Offers
     statements: StatementDocuments
     family: FamilyData
+    exports: DataExports
+    blobs: BlobStore
 
 
 def use_cases(rt: Runtime, blobs: BlobStore | None = None) -> UseCases:
     """Every use case of the service, sharing one blob store (by default the one the settings name)."""
     blobs = blobs or open_blob_store(rt.settings.blob_store_url)
+    family = FamilyData(rt, blobs)
     return UseCases(
         Documents(rt, blobs),
         Albums(rt, blobs),
         Photos(rt, blobs),
         Offers(rt),
         StatementDocuments(rt, blobs),
-        FamilyData(rt, blobs),
+        family,
+        DataExports(rt, blobs, family),
+        blobs,
     )
 
 
@@ -58,6 +65,7 @@ def registrations(rt: Runtime) -> list[Registration]:
         ),
         statements_api.registration(uc.statements),
         kit_family_data.registration(uc.family.export),
+        data_exports_api.registration(uc.exports),
     ]
 
 
@@ -67,6 +75,7 @@ def bindings(rt: Runtime) -> dict[str, Binding]:
         **handlers.bindings(uc.documents),
         **statements_api.bindings(uc.statements),
         **tax_certificate_handlers.bindings(uc.documents),
+        **kit_family_data.erasure_binding(erasure(uc.blobs)),
     }
 
 
@@ -74,6 +83,13 @@ def purge_withdrawn_photos(rt: Runtime, _args: list[str]) -> int:
     """Delete again the files of withdrawn photos (when the blob store failed at the time)."""
     files, failed = use_cases(rt).photos.purge_withdrawn()
     log.info("withdrawn photos purged", extra={"files": files, "failed": failed})
+    return 1 if failed else 0
+
+
+def purge_exports(rt: Runtime, _args: list[str]) -> int:
+    """Daily: delete the archives of expired data exports and mark them expired (issue #21)."""
+    expired, failed = use_cases(rt).exports.purge_expired()
+    log.info("data exports expired", extra={"expired": expired, "failed": failed})
     return 1 if failed else 0
 
 
@@ -86,5 +102,5 @@ def spec() -> ServiceSpec:
         migrations_dir=Path(__file__).parent / "migrations",
         registrations=registrations,
         bindings=bindings,
-        commands={"purge-withdrawn-photos": purge_withdrawn_photos},
+        commands={"purge-withdrawn-photos": purge_withdrawn_photos, "purge-exports": purge_exports},
     )

@@ -33,3 +33,16 @@ def album_published(
         events_pb2.AlbumPublished(album_id=album_id, title=title, class_names=list(class_names)),
         school_id,
     )
+
+
+def data_export_ready(
+    rt: Runtime, s: Session, school_id: str, export_id: str, parent_id: str, expires_at: str
+) -> None:
+    """A family's data is ready to download until ``expires_at`` (notifications mails the parent a
+    link to their account page, never the file)."""
+    rt.record(
+        s,
+        "documents.data_export.ready.v1",
+        events_pb2.DataExportReady(export_id=export_id, parent_id=parent_id, expires_at=expires_at),
+        school_id,
+    )

@@ -8,6 +8,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 import grpc
 import pytest
@@ -17,6 +18,7 @@ from cartable.documents.v1 import documents_pb2 as dpb
 from cartable.documents.v1 import documents_pb2_grpc
 from cartable.privacy.v1 import privacy_pb2 as ppb
 from cartable.privacy.v1 import privacy_pb2_grpc
+from kit.errors import CODE_KEY
 from kit.identity import Identity
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -90,4 +92,5 @@ def refused(call) -> grpc.RpcError:
 
 
 def error_code(err: grpc.RpcError) -> str:
-    return dict(err.trailing_metadata() or ()).get("x-error-code", "")  # type: ignore[attr-defined]
+    pairs: Any = err.trailing_metadata() or ()  # type: ignore[attr-defined]
+    return dict(pairs).get(CODE_KEY, "")
