@@ -36,6 +36,7 @@ PAYLOADS = {
     "auth.student.updated.v1": events_pb2.StudentUpdated,
     "auth.staff.updated.v1": events_pb2.StaffUpdated,
     "auth.audit.recorded.v1": audit_pb2.AuditRecorded,
+    "auth.family.erased.v1": events_pb2.FamilyErased,
 }
 
 

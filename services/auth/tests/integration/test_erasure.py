@@ -1,0 +1,263 @@
+"""A family erased on a manager's request (EraseFamily, issue #21), over gRPC on SQLite and PostgreSQL:
+the parent's account becomes a tombstone, the children who left with no other guardian are erased and
+the others kept, auth.family.erased.v1 names the right ids, the audit log keeps no name of theirs, and
+no table of auth holds their names, e-mail or national numbers any more, but for a kept child's own
+rows. A second request changes nothing; another school's parent, a staff account, a parent caller and
+an unconfirmed request are refused."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from sqlalchemy import select, update
+
+from cartable.auth.v1 import auth_pb2 as pb
+from kit import audit
+from kit.privacy import ERASED_PARENT, ERASED_STUDENT, find_text, pseudonym
+from kit.service import make_consumer
+from services.auth.db import accounts, metadata, outbox, sessions, sign_in_failures, students
+from services.auth.tests.conftest import (
+    PARENT_PASSWORD,
+    STAFF_PASSWORD,
+    bearer,
+    events,
+    last_token,
+    make_school,
+)
+from services.auth.tests.integration.test_grpc_auth import activate, refused
+from services.auth.tests.integration.test_school_scoping import snapshot
+
+ERASED = "auth.family.erased.v1"
+PARENT_NN, ANATOLE_NN, BARNABE_NN = "79040278962", "15031512383", "14052045678"
+
+
+@pytest.fixture
+def school(auth_rt):
+    return make_school(auth_rt)
+
+
+@pytest.fixture
+def md(stub, school):
+    session = stub.SignIn(pb.SignInRequest(username=school.staff_username, password=STAFF_PASSWORD)).session
+    return bearer(session.identity_token)
+
+
+def student(stub, md, first, last, klass="3A"):
+    req = pb.CreateStudentRequest(first_name=first, last_name=last, class_name=klass, level="primary")
+    return stub.CreateStudent(req, metadata=md).student
+
+
+def parent(stub, md, first, last, email, kids):
+    req = pb.CreateParentRequest(
+        first_name=first, last_name=last, email=email, student_ids=[k.id for k in kids]
+    )
+    return stub.CreateParent(req, metadata=md)
+
+
+def deliver_audit(rt) -> None:
+    """What the broker does with auth's own audit entries: to its consumer (duplicates skipped)."""
+    consumer = make_consumer(rt)
+    with rt.db.unit_of_work() as s:
+        q = select(outbox.c.body).where(outbox.c.event_name == audit.event_name("auth")).order_by(outbox.c.id)
+        bodies = list(s.execute(q).scalars())
+    for body in bodies:
+        consumer.handle(body)
+
+
+def publish_all(rt) -> None:
+    """What the relay does: every outbox row published."""
+    with rt.db.unit_of_work() as s:
+        s.execute(update(outbox).where(outbox.c.published_at.is_(None)).values(published_at=rt.clock()))
+
+
+@pytest.fixture
+def family(stub, auth_rt, md):
+    """Zéphyrine Quorndel: Anatole left (erasable), Barnabé still enrolled (kept), Céleste left but
+    with another guardian, Octave Brimbelle (kept). Beside them, Paul Martin and Zoé."""
+    anatole = student(stub, md, "Anatole", "Quorndel")
+    barnabe = student(stub, md, "Barnabé", "Quorndel", "5B")
+    celeste = student(stub, md, "Céleste", "Quorndel")
+    zephyrine = parent(
+        stub, md, "Zéphyrine", "Quorndel", "zephyrine.q@example.be", [anatole, barnabe, celeste]
+    )
+    octave = parent(stub, md, "Octave", "Brimbelle", "octave.b@example.be", [celeste])
+    zoe = student(stub, md, "Zoé", "Martin")
+    paul = parent(stub, md, "Paul", "Martin", "paul.m@example.be", [zoe])
+    stub.UpdateParent(pb.UpdateParentRequest(parent_id=zephyrine.id, national_number=PARENT_NN), metadata=md)
+    stub.UpdateStudent(
+        pb.UpdateStudentRequest(
+            student_id=anatole.id, national_number=ANATOLE_NN, birth_date="2015-03-15", external_id="Q-1"
+        ),
+        metadata=md,
+    )
+    stub.UpdateStudent(
+        pb.UpdateStudentRequest(student_id=barnabe.id, national_number=BARNABE_NN), metadata=md
+    )
+    for kid in (anatole, celeste):
+        stub.LeaveStudent(pb.LeaveStudentRequest(student_id=kid.id, left_on="2026-06-30"), metadata=md)
+    stub.DisableAccount(pb.DisableAccountRequest(account_id=paul.id), metadata=md)
+    stub.EnableAccount(pb.EnableAccountRequest(account_id=paul.id), metadata=md)
+    session = activate(stub, last_token(auth_rt, zephyrine.id).token)
+    refused(lambda: stub.SignIn(pb.SignInRequest(username=zephyrine.username, password="not her password")))
+    deliver_audit(auth_rt)
+    publish_all(auth_rt)
+    return SimpleNamespace(
+        parent=zephyrine,
+        octave=octave,
+        paul=paul,
+        anatole=anatole,
+        barnabe=barnabe,
+        celeste=celeste,
+        zoe=zoe,
+        session=session,
+    )
+
+
+def erase(stub, md, parent_id, confirm=True):
+    return stub.EraseFamily(pb.EraseFamilyRequest(parent_id=parent_id, confirm=confirm), metadata=md)
+
+
+def test_the_parent_becomes_a_tombstone_and_the_child_who_left_is_erased(stub, auth_rt, md, family):
+    f = family
+    answer = erase(stub, md, f.parent.id)
+    assert answer == pb.EraseFamilyResponse(
+        parent_id=f.parent.id,
+        erased_student_ids=[f.anatole.id],
+        kept_student_ids=[f.barnabe.id, f.celeste.id],  # still enrolled; another guardian
+        already_erased=False,
+        keep_financial_until="2033-12-31",  # erased in 2026, 7 years by default
+    )
+    got = stub.GetParent(pb.GetParentRequest(parent_id=f.parent.id), metadata=md).parent
+    assert (got.first_name, got.last_name, got.status) == (
+        pseudonym(ERASED_PARENT, f.parent.id),
+        "",
+        "disabled",
+    )
+    assert got.national_number == "" and "quorndel" not in got.email + got.username
+    with auth_rt.db.unit_of_work() as s:
+        acc = s.execute(select(accounts).where(accounts.c.id == f.parent.id)).one()
+        assert (acc.password_hash, acc.national_number, acc.disabled_at is not None) == (None, None, True)
+        assert s.execute(select(sessions).where(sessions.c.account_id == f.parent.id)).all() == []
+        assert s.execute(select(sign_in_failures)).all() == []
+    # no way in any more: the session is gone, the username is no one's
+    err = refused(
+        lambda: stub.ResolveSession(pb.ResolveSessionRequest(session_token=f.session.session_token))
+    )
+    assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+    err = refused(lambda: stub.SignIn(pb.SignInRequest(username=f.parent.username, password=PARENT_PASSWORD)))
+    assert err.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    gone = stub.GetStudent(pb.GetStudentRequest(student_id=f.anatole.id), metadata=md).student
+    assert (gone.first_name, gone.last_name, gone.status) == (
+        pseudonym(ERASED_STUDENT, f.anatole.id),
+        "",
+        "left",
+    )
+    assert (gone.birth_date, gone.national_number, gone.external_id) == ("", "", "")
+    kept = stub.GetStudent(pb.GetStudentRequest(student_id=f.barnabe.id), metadata=md).student
+    assert (kept.first_name, kept.last_name, kept.national_number) == ("Barnabé", "Quorndel", BARNABE_NN)
+    other = stub.GetParent(pb.GetParentRequest(parent_id=f.paul.id), metadata=md).parent
+    assert (other.first_name, other.email, other.status) == ("Paul", "paul.m@example.be", "invited")
+
+
+def test_the_erasure_is_published_once_with_the_ids_only(stub, auth_rt, md, school, family):
+    f = family
+    erase(stub, md, f.parent.id)
+    ((env, ev),) = events(auth_rt, ERASED)
+    assert (env.school_id, ev.school_id, list(ev.parent_ids), list(ev.student_ids), ev.reason) == (
+        school.id,
+        school.id,
+        [f.parent.id],
+        [f.anatole.id],
+        "request",
+    )
+    assert ev.keep_financial_until == "2033-12-31" and ev.erased_at.startswith("2026-09-01")
+    # the published rows went (their payloads held names); the erasure and its audit entry wait
+    with auth_rt.db.unit_of_work() as s:
+        left = s.execute(select(outbox.c.event_name, outbox.c.published_at)).all()
+    assert sorted(n for n, _ in left) == [audit.event_name("auth"), ERASED]
+    assert all(p is None for _, p in left)
+
+    before = snapshot(auth_rt)
+    again = erase(stub, md, f.parent.id)
+    assert again.already_erased
+    assert (list(again.erased_student_ids), list(again.kept_student_ids), again.keep_financial_until) == (
+        [f.anatole.id],
+        [f.barnabe.id, f.celeste.id],
+        "2033-12-31",
+    )
+    assert snapshot(auth_rt) == before  # nothing published, nothing changed
+
+
+def test_no_table_of_auth_holds_the_family_s_names_but_a_kept_child_s_own_rows(stub, auth_rt, md, family):
+    f = family
+    erase(stub, md, f.parent.id)
+    deliver_audit(auth_rt)  # the erasure's own entry reaches the log
+    with auth_rt.db.engine.connect() as conn:
+        assert (
+            find_text(
+                conn,
+                metadata.sorted_tables,
+                ["Zéphyrine", "zephyrine", "Anatole", "zephyrine.q@example.be", PARENT_NN, ANATOLE_NN, "Q-1"],
+            )
+            == []
+        )
+        # the kept children's own rows (and the log's entries about them) still name them
+        assert set(find_text(conn, metadata.sorted_tables, ["Quorndel"])) <= {
+            ("students", "last_name"),
+            ("students", "search_name"),
+            ("audit_entries", "detail"),
+        }
+        for table in ("audit_entries",):
+            rows = conn.execute(select(metadata.tables[table])).all()
+            naming = [r for r in rows if "quorndel" in r.detail.lower()]
+            assert naming and {r.object_id for r in naming} <= {f.barnabe.id, f.celeste.id}
+        # Paul's family is untouched
+        assert ("accounts", "first_name") in find_text(conn, metadata.sorted_tables, ["Paul"])
+    entries = stub.ListAuditEntries(pb.ListAuditEntriesRequest(limit=200), metadata=md).entries
+    erased = [e for e in entries if e.action == "auth.family.erased"]
+    assert [(e.object_type, e.object_id) for e in erased] == [("account", f.parent.id)]
+    assert f.anatole.id in erased[0].detail and "Quorndel" not in erased[0].detail
+    created = next(e for e in entries if e.action == "auth.parent.created" and e.object_id == f.parent.id)
+    assert created.detail == f"{pseudonym(ERASED_PARENT, f.parent.id)}, children 3"
+    left = next(e for e in entries if e.action == "auth.student.left" and e.object_id == f.anatole.id)
+    assert left.detail.startswith(pseudonym(ERASED_STUDENT, f.anatole.id) + ", 3A, left on 2026-06-30")
+    assert any(e.detail.startswith("Céleste Quorndel") for e in entries if e.object_id == f.celeste.id)
+
+
+def test_a_child_kept_for_another_guardian_goes_with_that_guardian(stub, auth_rt, md, family):
+    f = family
+    erase(stub, md, f.parent.id)
+    answer = erase(stub, md, f.octave.id)
+    assert (list(answer.erased_student_ids), list(answer.kept_student_ids)) == ([f.celeste.id], [])
+    assert [list(ev.student_ids) for _, ev in events(auth_rt, ERASED)] == [[f.anatole.id], [f.celeste.id]]
+    with auth_rt.db.unit_of_work() as s:
+        names = dict(s.execute(select(students.c.id, students.c.first_name)).all())
+    assert names[f.celeste.id] == pseudonym(ERASED_STUDENT, f.celeste.id)
+    assert names[f.barnabe.id] == "Barnabé"  # still enrolled: kept, though no guardian is left
+
+
+def test_an_unconfirmed_request_a_staff_account_a_stranger_or_a_parent_caller_is_refused(
+    stub, auth_rt, md, school, family
+):
+    f = family
+    other = make_school(auth_rt, "Athénée Royal", staff_first="Marc")
+    their = stub.SignIn(pb.SignInRequest(username=other.staff_username, password=STAFF_PASSWORD)).session
+    before = snapshot(auth_rt)
+    err = refused(lambda: erase(stub, md, f.parent.id, confirm=False))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(err.trailing_metadata())["x-error-fields"] == '{"confirm": "must be true"}'
+    for account_id in (school.staff_id, "no-such-account", ""):
+        err = refused(lambda account_id=account_id: erase(stub, md, account_id))
+        assert err.code() == grpc.StatusCode.NOT_FOUND, account_id
+    err = refused(lambda: erase(stub, bearer(their.identity_token), f.parent.id))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    err = refused(lambda: erase(stub, bearer(f.session.identity_token), f.parent.id))
+    assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert snapshot(auth_rt) == before
+    assert (
+        stub.GetParent(pb.GetParentRequest(parent_id=f.parent.id), metadata=md).parent.first_name
+        == "Zéphyrine"
+    )
