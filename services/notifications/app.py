@@ -8,10 +8,19 @@ from datetime import datetime
 from pathlib import Path
 
 from cartable.notifications.v1 import notifications_pb2_grpc as pb_grpc
+from kit import family_data as family_data_kit
 from kit.bus import Binding
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec, stop_on_signals
-from services.notifications import db, db_reminders, handlers, sepa_mails, statement_mails  # noqa: F401 - db_reminders: its tables
+from services.notifications import (  # noqa: F401 - db_reminders: its tables
+    db,
+    db_reminders,
+    export_mails,
+    family_data,
+    handlers,
+    sepa_mails,
+    statement_mails,
+)
 from services.notifications.grpc_api import Servicer
 from services.notifications.mailer import mailer_command
 from services.notifications.use_cases import Mails, Reminders, SchoolEvents, UseCases
@@ -29,15 +38,23 @@ def registrations(rt: Runtime) -> list[Registration]:
             pb_grpc.add_NotificationsServiceServicer_to_server,
             Servicer(use_cases(rt)),
             "cartable.notifications.v1.NotificationsService",
-        )
+        ),
+        family_data_kit.registration(family_data.exporter(rt)),
     ]
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
-    """Every event the service consumes: ``handlers.py``'s, the SEPA mails of ``sepa_mails.py`` and the
-    periodic statements' of ``statement_mails.py``."""
+    """Every event the service consumes: ``handlers.py``'s, the SEPA mails of ``sepa_mails.py``, the
+    periodic statements' of ``statement_mails.py``, the data export's of ``export_mails.py`` and a
+    family's erasure (``family_data.py``)."""
     mails = handlers.MailQueue(rt)
-    return {**handlers.bindings(rt), **sepa_mails.bindings(rt, mails), **statement_mails.bindings(rt, mails)}
+    return {
+        **handlers.bindings(rt),
+        **sepa_mails.bindings(rt, mails),
+        **statement_mails.bindings(rt, mails),
+        **export_mails.bindings(rt, mails),
+        **family_data_kit.erasure_binding(family_data.erase),
+    }
 
 
 def remind(rt: Runtime, args: list[str]) -> int:

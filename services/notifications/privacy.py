@@ -1,7 +1,8 @@
 """Notifications' part of the record of processing (GDPR art. 30, issue #21): what personal data each of
 its tables holds, why, on what basis and for how long (``kit.privacy``; ``docs/privacy.md`` is generated
-from it). Retention says what the code does today: the mail log is never purged, and only the bodies of
-sensitive mails (sign-in links) are emptied once sent or given up.
+from it). Retention says what the code does today: the mail log is purged only when auth erases a family
+(``auth.family.erased.v1``, ``family_data.py``), and the bodies of sensitive mails (sign-in links) are
+emptied once sent or given up.
 
 Not personal: ``school_events`` (the school's calendar: titles, descriptions, dates, classes) and
 ``inbox`` (only the ids and names of the events handled)."""
@@ -9,8 +10,6 @@ Not personal: ``school_events`` (the school's calendar: titles, descriptions, da
 from __future__ import annotations
 
 from kit.privacy import Processing, Record
-
-_NOT_YET_ERASED = "Kept until erased; erasure on request and after leaving: not yet built (issue #21)."
 
 RECORD = Record(
     service="notifications",
@@ -34,7 +33,9 @@ RECORD = Record(
             retention=(
                 "Each auth event overwrites the contact; a parent the school disables leaves contacts and "
                 "contact_students at once, but their mail preferences stay, and a disabled staff account "
-                "stays, marked disabled. " + _NOT_YET_ERASED
+                "stays, marked disabled. When auth erases a family (auth.family.erased.v1: on a manager's request "
+                "or by the school's retention policy), the parents' contacts and mail preferences and the "
+                "erased children's entries are deleted at once; staff accounts are not part of it."
             ),
         ),
         Processing(
@@ -55,7 +56,9 @@ RECORD = Record(
             ),
             retention=(
                 "Sensitive mails (sign-in links) have their bodies emptied once sent or given up; every "
-                "other row, bodies included, is kept: nothing purges the mail log. " + _NOT_YET_ERASED
+                "other row, bodies included, is kept until the family is erased: auth.family.erased.v1 deletes every "
+                "mail to the erased parents (one not yet sent is dropped, never sent) and every mail about "
+                "the erased children. Nothing else purges the mail log."
             ),
             recipients=(
                 "The addressee; the school's staff for failed mails; the SMTP relay (SMTP_URL) that "
@@ -77,7 +80,9 @@ RECORD = Record(
             legal_basis="Public task (art. 6.1.e): the school collecting the school costs it must charge.",
             retention=(
                 "An invoice stays after it is paid or cancelled (its status changes); a student's level "
-                "is overwritten by auth's events. " + _NOT_YET_ERASED
+                "is overwritten by auth's events. A family's erasure (auth.family.erased.v1) deletes the erased "
+                "children's invoices, their reminders and their levels (finance keeps the accounting "
+                "records)."
             ),
         ),
         Processing(
@@ -90,7 +95,8 @@ RECORD = Record(
             legal_basis="Those of the mail the event is about (above).",
             retention=(
                 "Published events are deleted 7 days after publication (kit.bus.OUTBOX_RETENTION; pending "
-                "ones stay until published) by the daily purge job (kit.service.purge)."
+                "ones stay until published) by the daily purge job (kit.service.purge); a family's erasure deletes "
+                "every published event at once (kit.family_data.purge_published)."
             ),
             recipients="The services subscribed to notifications' events.",
         ),

@@ -28,6 +28,7 @@ REFUND_CREATED = "refund_created"
 DIRECT_DEBIT_SCHEDULED = "direct_debit_scheduled"  # SEPA's pre-notification of a collection
 SEPA_KINDS = (MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, REFUND_CREATED, DIRECT_DEBIT_SCHEDULED)
 PERIODIC_STATEMENT = "periodic_statement"  # FWB's décompte périodique filed in the documents (issue #19)
+DATA_EXPORT_READY = "data_export_ready"  # a family's data export built (issue #21): where to download it
 KINDS = (
     TOKEN,
     DOCUMENT_DEPOSITED,
@@ -40,6 +41,7 @@ KINDS = (
     IBAN_CHANGED,
     *SEPA_KINDS,
     PERIODIC_STATEMENT,
+    DATA_EXPORT_READY,
 )
 
 # Mails that carry a secret: their bodies are wiped once sent or given up, and they are never re-sent
@@ -51,9 +53,18 @@ SENSITIVE_KINDS = frozenset({TOKEN})
 # The direct-debit mails too: the confirmation of a mandate signed in the parent's name, the notice
 # before an automatic top-up is collected from their account (the mandate confirmation promises it) and a
 # debit the bank returned (something is owed again, or the mandate was cancelled), and the
-# pre-notification of each collection (its amount and date: SEPA's rules require it).
+# pre-notification of each collection (its amount and date: SEPA's rules require it). And the answer to a
+# family's request for their data (GDPR art. 15): asked for, so never turned off.
 MANDATORY_KINDS = frozenset(
-    {TOKEN, IBAN_CHANGED, MANDATE_SIGNED, AUTO_TOP_UP, DIRECT_DEBIT_RETURNED, DIRECT_DEBIT_SCHEDULED}
+    {
+        TOKEN,
+        IBAN_CHANGED,
+        MANDATE_SIGNED,
+        AUTO_TOP_UP,
+        DIRECT_DEBIT_RETURNED,
+        DIRECT_DEBIT_SCHEDULED,
+        DATA_EXPORT_READY,
+    }
 )
 
 

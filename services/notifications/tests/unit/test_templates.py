@@ -169,6 +169,7 @@ SAMPLES |= {
         link="https://x/",
     )
 }
+SAMPLES |= {"data_export_ready": dict(expires_at="2026-12-10T14:00:00Z", link="https://x/compte")}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -339,3 +340,24 @@ def test_the_iban_change_mail_without_an_actor_or_a_previous_iban():
     assert "Gewijzigd door: een lid van het team" in r.render("iban_changed", "nl", **unknown).text
     assert "Changed by: a member of the staff" in r.render("iban_changed", "en", **unknown).text
     assert "Previous IBAN: none" in r.render("iban_changed", "en", **unknown).text
+
+
+def test_the_data_export_mail_gives_the_account_page_and_the_last_day_in_each_language():
+    r = MailRenderer()
+    expected = {
+        "fr": ("Votre export de données est prêt", "10 décembre 2026 à 15:00", "Vous choisissez les"),
+        "nl": ("Uw gegevensexport is klaar", "10 december 2026 om 15:00", "U kiest welke"),
+        "en": ("Your data export is ready", "10 December 2026 at 15:00", "You choose which"),
+    }
+    for lang, (subject, until, choose_footer) in expected.items():
+        mail = r.render("data_export_ready", lang, name="Marie", **SAMPLES["data_export_ready"])
+        assert mail.subject == subject
+        assert until in mail.text and "https://x/compte" in mail.text, lang
+        assert until in mail.html and 'href="https://x/compte"' in mail.html, lang
+        # asked for by the family (or for them): no "choose your mails" footer, it cannot be turned off
+        assert choose_footer not in mail.text
+
+
+def test_a_data_export_mail_without_its_date_leaves_no_empty_until():
+    text = MailRenderer().render("data_export_ready", "fr", expires_at="", link="https://x/compte").text
+    assert "jusqu’au" not in text and "https://x/compte" in text
