@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from kit.privacy import Processing, Record
 
-NOT_BUILT = "kept until erased; erasure on request and after leaving: not yet built (issue #21)"
+ERASED = (
+    "kept until the family is erased (on request, or by auth's retention after the children left): on "
+    "auth.family.erased.v1 the erased children's documents and files, the documents addressed to an erased "
+    "parent alone and the erased parents' read receipts are deleted; a child still enrolled keeps theirs"
+)
 
 RECORD = Record(
     service="documents",
@@ -18,7 +22,7 @@ RECORD = Record(
             tables=("documents", "document_reads"),
             purpose="Give each family the school's documents about their children.",
             legal_basis="public task (art. 6.1.e); invoices and tax certificates: legal obligation (art. 6.1.c)",
-            retention=NOT_BUILT,
+            retention=ERASED,
             recipients="the school's staff; the family the document is addressed to",
         ),
         Processing(
@@ -31,7 +35,8 @@ RECORD = Record(
             legal_basis="public task (art. 6.1.e); a consent per child for other families to see them is not built yet (issue #21)",
             retention=(
                 "a withdrawn photo's files are deleted as the withdrawal commits (the purge-withdrawn-photos "
-                "command retries any that failed), its row kept marked withdrawn; the rest " + NOT_BUILT
+                "command retries any that failed), its row kept marked withdrawn; the rest is the class's "
+                "and stays when a family is erased (no child is recorded in a photo)"
             ),
             recipients="the school's staff; the families of the album's classes (or of the whole school)",
         ),
@@ -46,8 +51,8 @@ RECORD = Record(
             legal_basis="legal obligation (art. 6.1.c: the right of access, art. 15)",
             retention=(
                 "the ZIP is kept 7 days after it is ready, then the daily purge-exports command deletes it "
-                "and marks the export expired; the request row stays until the family is erased, when it "
-                "goes with its ZIP"
+                "and marks the export expired; the request row stays until the parent is erased "
+                "(auth.family.erased.v1), when it goes with its ZIP"
             ),
             recipients="only the parent it is about (a manager may ask for it, never download it)",
         ),
@@ -56,7 +61,10 @@ RECORD = Record(
             tables=("outbox",),
             purpose="Tell notifications of new documents and albums, so it mails the families.",
             legal_basis="those of the processing the event belongs to",
-            retention="published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION)",
+            retention=(
+                "published events are deleted after 7 days (the daily purge, kit.bus.OUTBOX_RETENTION), and "
+                "at once when a family is erased"
+            ),
             recipients="the other Cartable services, through the school's RabbitMQ",
         ),
     ),
