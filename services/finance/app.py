@@ -9,9 +9,11 @@ from pathlib import Path
 
 from cartable.finance.v1 import finance_pb2_grpc as pb_grpc
 from kit.bus import Binding
+from kit.family_data import erasure_binding
+from kit.family_data import registration as family_data_registration
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.finance import db, demo, handlers
+from services.finance import db, demo, family_data, family_erasure, handlers
 from services.finance.grpc_api import Servicer
 from services.finance.grpc_exports import registration as exports_registration
 from services.finance.max_bill_api import registration as max_bill_registration
@@ -110,11 +112,12 @@ def registrations(rt: Runtime) -> list[Registration]:
         periodic_statements_registration(rt),
         tax_certificates_registration(rt),
         max_bill_registration(rt),
+        family_data_registration(family_data.exporter(rt)),
     ]
 
 
 def bindings(rt: Runtime) -> dict[str, Binding]:
-    return handlers.bindings(Wallets(rt))
+    return {**handlers.bindings(Wallets(rt)), **erasure_binding(family_erasure.eraser(rt))}
 
 
 def sync_payments(rt: Runtime, args: list[str]) -> int:
@@ -137,5 +140,9 @@ def spec() -> ServiceSpec:
         registrations=registrations,
         bindings=bindings,
         public_methods=PUBLIC_METHODS,
-        commands={"seed-demo": demo.seed_demo, "sync-payments": sync_payments},
+        commands={
+            "seed-demo": demo.seed_demo,
+            "sync-payments": sync_payments,
+            "anonymise": family_erasure.anonymise,
+        },
     )

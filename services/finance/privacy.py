@@ -1,7 +1,8 @@
 """Finance's part of the record of processing (GDPR art. 30, issue #21): what personal data each of its
 tables holds, why, on what basis and for how long (``kit.privacy``; ``docs/privacy.md`` is generated from
-it). Retention says what the code does today: accounting records are kept; their erasure or
-pseudonymisation once the legal period is over is not built yet."""
+it). Retention says what the code does today: accounting records are kept for the legal period,
+pseudonymised when auth erases a family (``family_erasure.py``), then anonymised by the ``anonymise``
+command."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from kit.privacy import Processing, Record
 
 _ACCOUNTING_RETENTION = (
     "Kept as accounting records (the legal period is 7 years in Belgium, art. III.88 of the Code of "
-    "economic law); erasure and pseudonymisation: not yet automated (issue #21)."
+    "economic law). When auth erases a family (auth.family.erased.v1, on request or by the school's "
+    "retention policy), the rows stay with their amounts and dates but are pseudonymised: the "
+    "children's names become a pseudonym, the family's names are taken out of the texts, and "
+    "holders', debtors' and counterparties' names and IBANs are cleared (a mandate's holder becomes the "
+    "parent's pseudonym and the mandate is revoked); after keep_financial_until the daily anonymise "
+    "command strips what still identifies them."
 )
 
 RECORD = Record(
@@ -42,7 +48,9 @@ RECORD = Record(
             ),
             retention=(
                 _ACCOUNTING_RETENTION + " The ledger is append-only (database triggers refuse UPDATE and "
-                "DELETE)."
+                "DELETE): it is never rewritten, so its labels keep what they were booked with (a bank "
+                "transfer's counterparty name, an invoice's title); its student ids and wallet accounts "
+                "are pseudonymous once the names are gone."
             ),
         ),
         Processing(
@@ -130,8 +138,11 @@ RECORD = Record(
                 "Legal obligation (art. 6.1.c): Belgian income tax law's childcare certificate (281.86)."
             ),
             retention=(
-                "Kept, every version (the certificate is a tax record); erasure and pseudonymisation: not "
-                "yet automated (issue #21)."
+                "Kept, every version (the certificate is a tax record, for the accounting period). When "
+                "the family is erased, the erased children's certificates (and the erased parent's part "
+                "of others) lose the names and national numbers, the figures stay; after "
+                "keep_financial_until the anonymise command also removes the child's birth date and "
+                "disability."
             ),
             recipients=(
                 "The school's staff; the parent it is issued to; the documents service, which renders and "
@@ -147,6 +158,23 @@ RECORD = Record(
             purpose="Know who set the caps the school's invoices and tax certificates are checked against.",
             legal_basis="Public task (art. 6.1.e): the Flemish maximum bill and the 281.86 certificate.",
             retention="Kept while the setting exists (a later change overwrites it); no automatic erasure.",
+            recipients="The school's staff.",
+        ),
+        Processing(
+            data=(
+                "The ids of the students and parents of an erased family, the reason (request or "
+                "retention), when, until when their pseudonymised financial records are kept, and when "
+                "they were anonymised; no name."
+            ),
+            tables=("erased_families",),
+            purpose=(
+                "Keep the financial records the law requires no longer than needed: know whose records "
+                "to anonymise once the accounting period is over."
+            ),
+            legal_basis="Legal obligation (art. 6.1.c): Belgian accounting law and the GDPR's storage limitation.",
+            retention=(
+                "Kept with the financial records they describe (the row says when they were anonymised)."
+            ),
             recipients="The school's staff.",
         ),
         Processing(

@@ -15,7 +15,8 @@ transfers, the invoice row, the wallet row. On PostgreSQL they are ``SELECT ... 
 transactions are ``BEGIN IMMEDIATE`` and so never interleave.
 """
 
-# Refunds' tables join ``metadata`` (migrations, test fixtures); their queries: ``refund_queries``.
+# Refunds' and erased families' tables join ``metadata`` (migrations, test fixtures); their queries: ``refund_queries``.
+from services.finance.db import erasure_tables as erasure_tables
 from services.finance.db import max_bill_tables as max_bill_tables
 from services.finance.db import refund_tables as refund_tables
 from services.finance.db.booking import (
