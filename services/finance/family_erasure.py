@@ -120,7 +120,7 @@ def _movements_where(fam: Family, table: Table, ibans: set[str], *own: Any) -> l
     return [table.c.school_id == fam.school_id, or_(*cond)] if cond else [table.c.id.is_(None)]
 
 
-def _certificate_people(content: dict, *, child: bool, parent: bool, deep: bool = False) -> dict:
+def certificate_without_people(content: dict, *, child: bool, parent: bool, deep: bool = False) -> dict:
     """``content`` without the child's and/or the parent's names and national numbers (``deep``: their
     birth date and disability too)."""
     out = dict(content)
@@ -148,7 +148,7 @@ def _rewrite_certificates(
         s, t, t.c.school_id == school_id, or_(t.c.student_id.in_(students), t.c.parent_id.in_(parents))
     ):
         erased_child = r.student_id in students
-        content = _certificate_people(
+        content = certificate_without_people(
             json.loads(r.content),
             child=erased_child,
             parent=erased_child or r.parent_id in parents,
