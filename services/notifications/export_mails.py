@@ -21,8 +21,9 @@ from services.notifications.domain.mail import DATA_EXPORT_READY
 from services.notifications.handlers import MailQueue
 
 DATA_EXPORT_READY_EVENT = "documents.data_export.ready.v1"
-# The gateway's page of the parent's account ("Mes données": request, status, download).
-ACCOUNT_PAGE = "/compte"
+# The gateway's page of the parent's account where exports are asked for, followed and downloaded
+# ("Mon compte › Mes données", gateway/pages/privacy.py). The file's own address is never mailed.
+ACCOUNT_PAGE = "/compte/donnees"
 
 
 def bindings(rt: Runtime, mails: MailQueue | None = None) -> dict[str, Binding]:

@@ -1,5 +1,5 @@
 """The mail that a family's data export is ready (documents.data_export.ready.v1): to the parent it is
-about, once, in their language, with the link to their account page and the last day of download, and
+about, once, in their language, with the link to their account's "Mes données" page and the last day of download, and
 never the file (no attachment, nothing of its contents: the event carries none)."""
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ def test_the_parent_is_told_where_and_until_when_to_download_their_export(
     assert msg["Content-Language"] == "fr"
     text = text_of(msg)
     assert "Bonjour Marie Dupont," in text
-    assert "https://cartable.example/compte" in text
+    assert "https://cartable.example/compte/donnees" in text
     assert "jusqu’au 5 décembre 2026 à 15:00 (heure de Bruxelles)" in text  # Brussels time
     html = html_of(msg)
-    assert 'href="https://cartable.example/compte"' in html and "5 décembre 2026 à 15:00" in html
+    assert 'href="https://cartable.example/compte/donnees"' in html and "5 décembre 2026 à 15:00" in html
     # never the file: a text part and an HTML part, nothing attached, no link to the archive itself
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert not list(msg.iter_attachments())
-    assert "exp-1" not in text + html and "/file" not in text + html
+    assert "exp-1" not in text + html and "/fichier" not in text + html and "/file" not in text + html
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_the_mail_is_in_the_parents_language(
     drain(mailer)
     [(rcpt, msg)] = smtp_catcher.messages
     assert rcpt == [address] and msg["Subject"] == subject
-    assert until in text_of(msg) and "https://cartable.example/compte" in text_of(msg)
+    assert until in text_of(msg) and "https://cartable.example/compte/donnees" in text_of(msg)
 
 
 def test_the_language_the_parent_chose_wins_and_no_switch_turns_the_mail_off(

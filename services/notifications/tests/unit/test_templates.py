@@ -169,7 +169,7 @@ SAMPLES |= {
         link="https://x/",
     )
 }
-SAMPLES |= {"data_export_ready": dict(expires_at="2026-12-10T14:00:00Z", link="https://x/compte")}
+SAMPLES |= {"data_export_ready": dict(expires_at="2026-12-10T14:00:00Z", link="https://x/compte/donnees")}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -352,12 +352,14 @@ def test_the_data_export_mail_gives_the_account_page_and_the_last_day_in_each_la
     for lang, (subject, until, choose_footer) in expected.items():
         mail = r.render("data_export_ready", lang, name="Marie", **SAMPLES["data_export_ready"])
         assert mail.subject == subject
-        assert until in mail.text and "https://x/compte" in mail.text, lang
-        assert until in mail.html and 'href="https://x/compte"' in mail.html, lang
+        assert until in mail.text and "https://x/compte/donnees" in mail.text, lang
+        assert until in mail.html and 'href="https://x/compte/donnees"' in mail.html, lang
         # asked for by the family (or for them): no "choose your mails" footer, it cannot be turned off
         assert choose_footer not in mail.text
 
 
 def test_a_data_export_mail_without_its_date_leaves_no_empty_until():
-    text = MailRenderer().render("data_export_ready", "fr", expires_at="", link="https://x/compte").text
-    assert "jusqu’au" not in text and "https://x/compte" in text
+    text = (
+        MailRenderer().render("data_export_ready", "fr", expires_at="", link="https://x/compte/donnees").text
+    )
+    assert "jusqu’au" not in text and "https://x/compte/donnees" in text
