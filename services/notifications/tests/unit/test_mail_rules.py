@@ -9,6 +9,7 @@ import pytest
 from kit.settings import SettingsError
 from services.notifications.domain import formatting
 from services.notifications.domain.mail import (
+    DATA_EXPORT_READY,
     DOCUMENT_DEPOSITED,
     IBAN_CHANGED,
     INVOICE_ISSUED,
@@ -65,6 +66,15 @@ def test_the_iban_change_mail_is_mandatory_but_not_a_secret():
     assert SENSITIVE_KINDS <= MANDATORY_KINDS  # a mail carrying a secret is never optional either
     # masked IBANs only: its body is kept and a failed one may be sent again
     assert IBAN_CHANGED not in SENSITIVE_KINDS
+
+
+def test_the_data_export_mail_goes_whatever_the_parent_turned_off_and_keeps_its_body():
+    everything_off = Preferences(
+        documents=False, invoices=False, payments=False, orders=False, meetings=False
+    )
+    assert everything_off.wants(DATA_EXPORT_READY) and DATA_EXPORT_READY in MANDATORY_KINDS
+    # a link to the account page, no secret: its body is kept and a failed one may be sent again
+    assert DATA_EXPORT_READY not in SENSITIVE_KINDS
 
 
 @pytest.mark.parametrize(
