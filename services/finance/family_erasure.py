@@ -17,9 +17,12 @@ On erasure, in the event's school:
 - idempotency keys whose stored answer names the family are deleted (a 7-day replay cache), and so are
   the outbox rows already published (``kit.family_data.purge_published``);
 - ``erased_families`` records each person and ``keep_financial_until``.
-Amounts, dates and ids stay; the ledger is never touched (append-only: its triggers refuse UPDATE and
-DELETE), so its labels keep what they were booked with (a transfer's counterparty name, an invoice's
-title). A second event for the same family finds nothing left to change."""
+- the labels of the ledger's transactions naming the family (the student's own, and a transfer's
+  booked without a student whose label holds a family name: "Non attribué – MARGUERITE QUORNDEL") are
+  scrubbed the same way: the label is the one column of the ledger its triggers let change (migration
+  ``c8e1d4a7b2f3``); amounts, accounts, kinds, students and dates cannot, and nothing is deleted.
+Amounts, dates and ids stay; the ledger still sums to zero. A second event for the same family finds
+nothing left to change."""
 
 from __future__ import annotations
 
@@ -282,6 +285,20 @@ def _bank(s: Session, fam: Family, scrub: Scrub, ibans: set[str]) -> None:
         _rewrite(s, ut, "id", row, scrub, "communication", counterparty_name="", counterparty_iban="")
 
 
+def _ledger(s: Session, fam: Family, scrub: Scrub) -> None:
+    """The labels of the family's ledger transactions: the students' own, and those booked without a
+    student (an unmatched transfer) whose label holds one of the family's full names."""
+    tx = db.ledger_transactions
+    for row in _rows(s, tx, tx.c.school_id == fam.school_id, tx.c.student_id.in_(fam.student_ids)):
+        _rewrite(s, tx, "id", row, scrub, "label")
+    full_names = [n for n in scrub.needles if " " in n]
+    if not full_names:
+        return
+    named = or_(*(tx.c.label.ilike(f"%{n}%") for n in full_names))
+    for row in _rows(s, tx, tx.c.school_id == fam.school_id, tx.c.student_id.is_(None), named):
+        _rewrite(s, tx, "id", row, scrub, "label")
+
+
 def _idempotency_keys(s: Session, scrub: Scrub, ibans: set[str]) -> None:
     """Stored answers are protobuf bytes (strings in UTF-8): a key whose answer names the family goes."""
     needles = [n.encode() for n in scrub.needles] + [i.lower().encode() for i in ibans]
@@ -338,6 +355,7 @@ def eraser(rt: Runtime) -> Erase:
         _mandates(rt, s, fam, scrub, at)
         _refunds(s, fam, scrub, ibans)
         _bank(s, fam, scrub, ibans)
+        _ledger(s, fam, scrub)
         _rewrite_certificates(s, fam.school_id, fam.student_ids, fam.parent_ids, deep=False)
         st = db.students
         for row in _rows(s, st, st.c.school_id == fam.school_id, st.c.id.in_(fam.student_ids)):
