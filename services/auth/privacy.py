@@ -70,10 +70,11 @@ RECORD = Record(
             legal_basis="legitimate interest (art. 6.1.f) and security of processing (art. 32)",
             retention=(
                 "failures older than the longest throttling window (15 minutes) are deleted when the next one "
-                "is recorded; the audit log is append-only (a trigger refuses any change), but for the one an "
-                "erasure makes: the family's names replaced by their pseudonyms in earlier entries' actor name and "
-                "detail (redacted_at set); an entry about them still on its way at the erasure is kept without its "
-                "detail"
+                "is recorded; the audit log is append-only (a trigger refuses any change) but for the one an "
+                "erasure makes (redacted_at set): an entry about or by the family keeps who did what to which id "
+                "and when, without its detail, the parent as actor named by their pseudonym; in other entries "
+                "their whole names, e-mail and username are replaced by their pseudonyms; an entry about them "
+                "still on its way at the erasure is kept without its detail"
             ),
             recipients="the school's managers (the audit log)",
         ),

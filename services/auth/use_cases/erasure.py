@@ -167,14 +167,13 @@ def _erase_students(
     """Tombstone ``parent`` (or none) and ``students``, redact the audit log, publish the erasure,
     audit it, purge the published outbox."""
     until = rules.keep_financial_until(school_today(deps), store.policy(s, who.school_id).financial_years)
-    # (needle, pseudonym) for the audit log: whole names, e-mail, username; names alone
+    # (needle, pseudonym) for the audit log: whole names, e-mail, username
     whole: list[tuple[str, str]] = []
-    parts: list[tuple[str, str]] = []
     ids: list[str] = []
     subjects: list[tuple[str, str]] = []
     if parent is not None:
         label = pseudonym(ERASED_PARENT, parent.id)
-        _names(parent.first_name, parent.last_name, label, whole, parts)
+        whole += _names(parent.first_name, parent.last_name, label)
         whole += [(parent.email, label), (parent.username, label)]
         store.tombstone_account(
             s,
@@ -197,7 +196,7 @@ def _erase_students(
         subjects.append(("parent", parent.id))
     for st in students:
         label = pseudonym(ERASED_STUDENT, st.id)
-        _names(st.first_name, st.last_name, label, whole, parts)
+        whole += _names(st.first_name, st.last_name, label)
         store.tombstone_student(
             s,
             st.id,
@@ -214,7 +213,7 @@ def _erase_students(
         ids.append(st.id)
         subjects.append(("student", st.id))
     store.record_erasures(s, who.school_id, subjects, reason, now, until)
-    redacted = _redact_audit(s, who.school_id, ids, whole, parts, now)
+    redacted = _redact_audit(s, who.school_id, ids, whole, now)
     student_ids = [st.id for st in students]
     parent_ids = [parent.id] if parent is not None else []
     deps.emit(s, events.family_erased(who.school_id, parent_ids, student_ids, reason, now, until))
@@ -234,33 +233,30 @@ def _erase_students(
     )
 
 
-def _names(first: str, last: str, label: str, whole: list, parts: list) -> None:
-    """A person's names as they may be written: both orders whole, then each alone."""
-    whole += [(display_name(first, last), label), (f"{last} {first}", label)]
-    parts += [(first, label), (last, label)]
+def _names(first: str, last: str, label: str) -> list[tuple[str, str]]:
+    """A person's whole name as it may be written, both orders."""
+    return [(display_name(first, last), label), (f"{last} {first}", label)]
 
 
 def _redact_audit(
-    s: Session,
-    school_id: str,
-    ids: list[str],
-    whole: list[tuple[str, str]],
-    parts: list[tuple[str, str]],
-    now: datetime,
+    s: Session, school_id: str, ids: list[str], whole: list[tuple[str, str]], now: datetime
 ) -> int:
-    """Replace the family's names in the school's audit entries: whole names, e-mail and username
-    anywhere; a first or last name alone only in entries about or by the family (a common first name
-    in another family's entry stays). How many entries changed."""
+    """Take the family out of the school's audit log: an entry about or by them keeps who did what to
+    which id and when, but not its detail (it may hold their names of any time, a former one
+    included), the parent as actor named by their pseudonym; in any other entry their whole names,
+    e-mail and username are replaced by their pseudonyms (a first name alone in another family's
+    entry stays). How many entries changed."""
     changed = 0
     for row in store.entries_naming(s, school_id, ids, [n for n, _ in whole]):
-        about = row.object_id in ids or row.actor_id in ids
-        used = whole + parts if about else whole
+        if row.object_id in ids or row.actor_id in ids:
+            detail = ""
+        else:
+            detail = rules.redact(row.detail, whole)
         actor = (
             pseudonym(ERASED_PARENT, row.actor_id)
             if row.actor_id in ids
-            else rules.redact(row.actor_name, used)
+            else rules.redact(row.actor_name, whole)
         )
-        detail = rules.redact(row.detail, used)
         if (actor, detail) != (row.actor_name, row.detail):
             last = aware(row.redacted_at) if row.redacted_at is not None else None
             # the trigger lets a redaction through only if redacted_at moves

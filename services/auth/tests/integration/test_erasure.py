@@ -17,7 +17,8 @@ from cartable.auth.v1 import auth_pb2 as pb
 from kit import audit
 from kit.privacy import ERASED_PARENT, ERASED_STUDENT, find_text, pseudonym
 from kit.service import make_consumer
-from services.auth.db import accounts, metadata, outbox, sessions, sign_in_failures, students
+from services.auth.app import use_case_deps
+from services.auth.db import accounts, audit_entries, metadata, outbox, sessions, sign_in_failures, students
 from services.auth.tests.conftest import (
     PARENT_PASSWORD,
     STAFF_PASSWORD,
@@ -73,7 +74,7 @@ def publish_all(rt) -> None:
 
 
 @pytest.fixture
-def family(stub, auth_rt, md):
+def family(stub, auth_rt, md, school):
     """Zéphyrine Quorndel: Anatole left (erasable), Barnabé still enrolled (kept), Céleste left but
     with another guardian, Octave Brimbelle (kept). Beside them, Paul Martin and Zoé."""
     anatole = student(stub, md, "Anatole", "Quorndel")
@@ -101,6 +102,16 @@ def family(stub, auth_rt, md):
     stub.EnableAccount(pb.EnableAccountRequest(account_id=paul.id), metadata=md)
     session = activate(stub, last_token(auth_rt, zephyrine.id).token)
     refused(lambda: stub.SignIn(pb.SignInRequest(username=zephyrine.username, password="not her password")))
+    with auth_rt.db.unit_of_work() as s:  # an entry about something else that names her (as finance's may)
+        audit.record(
+            use_case_deps(auth_rt),
+            s,
+            school.staff,
+            "auth.invoice.noted",
+            "invoice",
+            "inv-1",
+            "for Zéphyrine Quorndel (zephyrine.q@example.be)",
+        )
     deliver_audit(auth_rt)
     publish_all(auth_rt)
     return SimpleNamespace(
@@ -221,9 +232,15 @@ def test_no_table_of_auth_holds_the_family_s_names_but_a_kept_child_s_own_rows(s
     assert [(e.object_type, e.object_id) for e in erased] == [("account", f.parent.id)]
     assert f.anatole.id in erased[0].detail and "Quorndel" not in erased[0].detail
     created = next(e for e in entries if e.action == "auth.parent.created" and e.object_id == f.parent.id)
-    assert created.detail == f"{pseudonym(ERASED_PARENT, f.parent.id)}, children 3"
+    assert (created.actor_name, created.detail) == ("Anne Lambert", "")  # who did what, when: kept
     left = next(e for e in entries if e.action == "auth.student.left" and e.object_id == f.anatole.id)
-    assert left.detail.startswith(pseudonym(ERASED_STUDENT, f.anatole.id) + ", 3A, left on 2026-06-30")
+    assert left.detail == ""
+    # an entry about someone else keeps its detail, their whole names replaced
+    noted = next(e for e in entries if e.action == "auth.invoice.noted")
+    label = pseudonym(ERASED_PARENT, f.parent.id)
+    assert (noted.object_id, noted.detail) == ("inv-1", f"for {label} ({label})")
+    disabled = next(e for e in entries if e.action == "auth.account.disabled")
+    assert disabled.detail == "parent paul.martin"  # another family's: as it was
     assert any(e.detail.startswith("Céleste Quorndel") for e in entries if e.object_id == f.celeste.id)
 
 
@@ -261,3 +278,23 @@ def test_an_unconfirmed_request_a_staff_account_a_stranger_or_a_parent_caller_is
         stub.GetParent(pb.GetParentRequest(parent_id=f.parent.id), metadata=md).parent.first_name
         == "Zéphyrine"
     )
+
+
+def test_an_entry_about_them_still_on_its_way_at_the_erasure_is_kept_without_its_detail(
+    stub, auth_rt, md, clock, family
+):
+    f = family
+    stub.UpdateParent(pb.UpdateParentRequest(parent_id=f.parent.id, first_name="Zéphyrinette"), metadata=md)
+    clock.advance(seconds=5)
+    erase(stub, md, f.parent.id)  # the change's audit entry has not reached the log yet
+    deliver_audit(auth_rt)
+    with auth_rt.db.engine.connect() as conn:
+        about_her = conn.execute(
+            select(audit_entries.c.detail).where(audit_entries.c.object_id == f.parent.id)
+        ).scalars()
+        assert all("zéphyrin" not in d.lower() and "quorndel" not in d.lower() for d in about_her)
+    entries = stub.ListAuditEntries(pb.ListAuditEntriesRequest(limit=200), metadata=md).entries
+    (late,) = [e for e in entries if e.action == "auth.parent.updated" and e.object_id == f.parent.id][:1]
+    assert late.detail == ""
+    (done,) = [e for e in entries if e.action == "auth.family.erased"]
+    assert f.anatole.id in done.detail  # the erasure's own entry, ids only, kept whole
