@@ -12,10 +12,12 @@ from pathlib import Path
 import grpc
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cartable.documents.v1 import events_pb2 as devents
 from cartable.events.v1 import envelope_pb2
 from cartable.privacy.v1 import privacy_pb2 as ppb
+from services.documents import exports_db
 from services.documents.app import purge_exports
 from services.documents.db import data_exports, outbox
 from services.documents.tests.integration.family_helpers import (
@@ -256,3 +258,43 @@ def test_the_exports_of_a_parent_are_listed_newest_first_for_them_and_their_scho
     assert listed(people["dad"], "dad-o") == []
     err = refused(lambda: listed(people["dad"]))
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_pending_export_no_builder_finished_in_seven_days_expires_and_a_new_one_may_start(
+    stubs, world, documents_rt
+):
+    clock, people, _doc = world
+    made = request(stubs, people["mum"])
+    claim(stubs, people["mum"], made.id)
+    clock["now"] = T0 + timedelta(days=7, seconds=1)
+    assert purge_exports(documents_rt, []) == 0
+    assert get(stubs, people["mum"], made.id).status == "expired"
+    assert request(stubs, people["mum"]).id != made.id
+
+
+def test_the_database_holds_one_pending_export_per_parent(world, documents_rt):
+    def twice() -> None:
+        with documents_rt.db.unit_of_work() as s:
+            exports_db.insert(s, "sch-1", "mum-q", "mum-q", T0)
+            exports_db.insert(s, "sch-1", "mum-q", "staff-1", T0)
+
+    with pytest.raises(IntegrityError):
+        twice()
+    with documents_rt.db.unit_of_work() as s:  # another school's parent of the same id is another one
+        exports_db.insert(s, "sch-1", "mum-q", "mum-q", T0)
+        exports_db.insert(s, "sch-2", "mum-q", "staff-2", T0)
+
+
+def test_two_requests_at_the_same_moment_both_answer_the_one_pending_export(stubs, world, monkeypatch):
+    _clock, people, _doc = world
+    first = request(stubs, people["mum"])
+    real = exports_db.pending_for
+    calls = {"n": 0}
+
+    def not_seen_the_first_time(s, school_id, parent_id):  # as a request racing the first one
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real(s, school_id, parent_id)
+
+    monkeypatch.setattr(exports_db, "pending_for", not_seen_the_first_time)
+    assert request(stubs, people["staff"]).id == first.id
+    assert calls["n"] == 2

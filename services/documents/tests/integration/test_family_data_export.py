@@ -146,3 +146,13 @@ def test_a_child_who_left_counts_for_the_albums_published_until_their_leaving_da
 
     assert [a["id"] for a in part(files, "documents/photos.json")] == [june[0]]
     assert [d["id"] for d in part(files, "documents/documents.json")] == [docs["bulletin"]]
+
+
+def test_photo_files_beyond_the_archives_budget_are_listed_without_their_file(stubs, family, monkeypatch):
+    people, _docs, albums = family
+    monkeypatch.setattr("services.documents.family_data.PHOTO_FILES_BUDGET", 1)
+    files = export(stubs, people["mum"], "mum-q", "zeph")
+    photos = [p for a in part(files, "documents/photos.json") for p in a["photos"]]
+    assert sorted(p["id"] for p in photos) == sorted([albums["3C"][1], albums["school"][1]])
+    assert all(p["file"] is None for p in photos)
+    assert not [name for name in files if name.startswith("documents/files/photos/")]
