@@ -57,6 +57,27 @@ def _everywhere(suite, needles: list[str]) -> list[tuple[str, str, str]]:
     return found
 
 
+def _samples(suite, needles: list[str]) -> list[str]:
+    """What is left where a needle still is: service.table.column and the text around it."""
+    out = []
+    lowered = [n.lower() for n in needles]
+    for svc, table, column in _everywhere(suite, needles):
+        engine = create_engine(suite.urls[svc])
+        try:
+            with engine.connect() as conn:
+                for (value,) in conn.execute(text(f'SELECT "{column}" FROM "{table}"')):  # noqa: S608 (our names)
+                    shown = (
+                        bytes(value).decode("utf-8", "replace")
+                        if isinstance(value, bytes | memoryview)
+                        else str(value)
+                    )
+                    if any(n in shown.lower() for n in lowered):
+                        out.append(f"{svc}.{table}.{column}: {shown[:200]!r}")
+        finally:
+            engine.dispose()
+    return out
+
+
 def _invoice(staff, student_id: str, title: str) -> dict:
     body = {
         "student_id": student_id,
@@ -220,7 +241,12 @@ def test_an_erased_family_leaves_no_name_behind_and_the_ledger_still_balances(su
 
     # every service applies it (auth.family.erased.v1): the parent and Barnabé are in no column of any table
     gone = ["Hortense", "Barnabé", family.email, "Bulletin de Barnabé"]
-    wait_for(lambda: not _everywhere(suite, gone), 120, what="the family to be erased in every service")
+    wait_for(
+        lambda: not _everywhere(suite, gone),
+        120,
+        what="the family to be erased in every service",
+        describe=lambda: _samples(suite, gone),
+    )
     # Zéphyrine, still enrolled, and the other family are kept
     assert _everywhere(suite, ["Zéphyrine"]) and _everywhere(suite, [other_last, other.email])
     expect(other.get("/documents"))

@@ -112,6 +112,16 @@ def tombstone_student(s: Session, student_id: str, values: dict[str, Any]) -> No
     s.execute(update(students).where(students.c.id == student_id).values(**values))
 
 
+def other_first_names(s: Session, school_id: str, except_ids: Iterable[str]) -> set[str]:
+    """The first names (case-folded) of the school's students but ``except_ids``."""
+    rows = s.execute(
+        select(students.c.first_name).where(
+            students.c.school_id == school_id, students.c.id.not_in(list(except_ids))
+        )
+    )
+    return {r.first_name.casefold() for r in rows}
+
+
 def delete_sign_in_material(s: Session, account_id: str, username: str) -> None:
     """Sessions, connection tokens, second factor and recovery codes of the account, and the failed
     sign-ins counted against its username."""

@@ -194,9 +194,14 @@ def _erase_students(
         store.delete_sign_in_material(s, parent.id, parent.username)
         ids.append(parent.id)
         subjects.append(("parent", parent.id))
+    # a child's first name alone ("Bulletin de Barnabé", a document's title in documents' audit
+    # entry) goes too when no other student of the school has it: then it can only be theirs
+    others = store.other_first_names(s, who.school_id, [st.id for st in students]) if students else set()
     for st in students:
         label = pseudonym(ERASED_STUDENT, st.id)
         whole += _names(st.first_name, st.last_name, label)
+        if len(st.first_name.strip()) >= 3 and st.first_name.casefold() not in others:
+            whole.append((st.first_name, label))
         store.tombstone_student(
             s,
             st.id,
@@ -244,8 +249,9 @@ def _redact_audit(
     """Take the family out of the school's audit log: an entry about or by them keeps who did what to
     which id and when, but not its detail (it may hold their names of any time, a former one
     included), the parent as actor named by their pseudonym; in any other entry their whole names,
-    e-mail and username are replaced by their pseudonyms (a first name alone in another family's
-    entry stays). How many entries changed."""
+    e-mail and username are replaced by their pseudonyms, and an erased child's first name alone when
+    no other student of the school has it (a first name shared with another child stays: it may be
+    theirs). How many entries changed."""
     changed = 0
     for row in store.entries_naming(s, school_id, ids, [n for n, _ in whole]):
         if row.object_id in ids or row.actor_id in ids:

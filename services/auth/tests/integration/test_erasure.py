@@ -298,3 +298,33 @@ def test_an_entry_about_them_still_on_its_way_at_the_erasure_is_kept_without_its
     assert late.detail == ""
     (done,) = [e for e in entries if e.action == "auth.family.erased"]
     assert f.anatole.id in done.detail  # the erasure's own entry, ids only, kept whole
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["only his", "another Anatole"])
+def test_an_erased_childs_first_name_alone_goes_when_no_other_student_has_it(
+    stub, auth_rt, md, school, family, shared
+):
+    f = family
+    if shared:
+        student(stub, md, "Anatole", "Dupont")
+    with auth_rt.db.unit_of_work() as s:  # as documents' entry: a document's title names him by first name
+        audit.record(
+            use_case_deps(auth_rt),
+            s,
+            school.staff,
+            "auth.document.noted",
+            "document",
+            "doc-1",
+            "Bulletin d'Anatole, 1 students",
+        )
+    deliver_audit(auth_rt)
+    erase(stub, md, f.parent.id)
+    [detail] = [
+        e.detail
+        for e in stub.ListAuditEntries(pb.ListAuditEntriesRequest(limit=200), metadata=md).entries
+        if e.object_id == "doc-1"
+    ]
+    if shared:  # it may be the other Anatole's: left as it was
+        assert detail == "Bulletin d'Anatole, 1 students"
+    else:
+        assert detail == f"Bulletin d'{pseudonym(ERASED_STUDENT, f.anatole.id)}, 1 students"
