@@ -94,6 +94,11 @@ class Settings:
     # decrypt: a rotation adds a new one in front); empty in a local run or a test: auth writes one
     # under var/keys (services/auth/secretbox.py); outside them auth refuses to start without it
     auth_totp_key: str = ""
+    # Fernet key(s) sealing the national numbers finance keeps in its tax certificates and sends to
+    # documents (one per deployment, given to both; same rotation rule); empty in a local run or a test:
+    # a key is written under var/keys (kit/secretbox.py); outside them finance and documents refuse to
+    # start without it
+    national_number_key: str = ""
     # meetings (also the gateway's meeting pages)
     meetings_timezone: str = "Europe/Brussels"
     meetings_reminder_hour: int = 8
@@ -204,6 +209,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         auth_max_concurrent_hashes=_number(env, "AUTH_MAX_CONCURRENT_HASHES", "2", int),
         # only auth reads it, and refuses to serve without it in production (not every process)
         auth_totp_key=env.get("AUTH_TOTP_KEY", ""),
+        # finance and documents read it, and refuse to start without it in production (kit/secretbox.py)
+        national_number_key=env.get("NATIONAL_NUMBER_KEY", ""),
         meetings_timezone=env.get("MEETINGS_TIMEZONE", "Europe/Brussels"),
         meetings_reminder_hour=_number(env, "MEETINGS_REMINDER_HOUR", "8", int),
         meetings_remind_interval=_number(env, "MEETINGS_REMIND_INTERVAL", "300", float),
