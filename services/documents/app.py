@@ -18,6 +18,7 @@ from services.documents.erasure import erasure
 from services.documents.family_data import FamilyData
 from services.documents.grpc_api import Servicer
 from services.documents.use_cases.albums import Albums
+from services.documents.use_cases.consents import PhotoConsents
 from services.documents.use_cases.data_exports import DataExports
 from services.documents.use_cases.documents import Documents
 from services.documents.use_cases.offers import Offers
@@ -33,6 +34,7 @@ class UseCases:
     albums: Albums
     photos: Photos
     offers: Offers
+    consents: PhotoConsents
     statements: StatementDocuments
     family: FamilyData
     exports: DataExports
@@ -48,6 +50,7 @@ def use_cases(rt: Runtime, blobs: BlobStore | None = None) -> UseCases:
         Albums(rt, blobs),
         Photos(rt, blobs),
         Offers(rt),
+        PhotoConsents(rt),
         StatementDocuments(rt, blobs),
         family,
         DataExports(rt, blobs, family),
@@ -60,7 +63,7 @@ def registrations(rt: Runtime) -> list[Registration]:
     return [
         Registration(
             pb_grpc.add_DocumentsServiceServicer_to_server,
-            Servicer(uc.documents, uc.albums, uc.photos, uc.offers),
+            Servicer(uc.documents, uc.albums, uc.photos, uc.offers, uc.consents),
             "cartable.documents.v1.DocumentsService",
         ),
         statements_api.registration(uc.statements),

@@ -1,16 +1,18 @@
 """Tables of the documents service: documents, who they are for, read state per parent; photo albums,
-their classes, their photos and the ordering periods they were offered in; and every query of the
-service."""
+their classes, their photos, the children tagged in them, photo consents and the ordering periods
+albums were offered in; data exports. The documents' queries are here, the albums' and photos' in
+photos_db.py, the exports' in exports_db.py."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -21,12 +23,10 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
-    exists,
     func,
     or_,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -132,6 +132,30 @@ photo_album_offers = Table(
     Column("offered_at", DateTime(timezone=True), nullable=False),
 )
 
+
+# Which children appear in a photo (tagged by staff), and each child's photo consent (issue #21;
+# queries in photos_db.py). No consent row: the photo is shared with the other families of the album,
+# the default the school's photo policy gives (parents are told so when enrolling).
+photo_subjects = Table(
+    "photo_subjects",
+    metadata,
+    Column("photo_id", String(36), ForeignKey("photos.id"), primary_key=True),
+    Column("student_id", String(36), primary_key=True),
+    Column("school_id", String(36), nullable=False),
+    Column("tagged_by", String(36), nullable=False),
+    Column("tagged_at", DateTime(timezone=True), nullable=False),
+    Index("ix_photo_subjects_school_student", "school_id", "student_id"),
+)
+
+photo_consents = Table(
+    "photo_consents",
+    metadata,
+    Column("school_id", String(36), primary_key=True),
+    Column("student_id", String(36), primary_key=True),
+    Column("share_with_other_families", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(36), nullable=False),
+)
 
 # A family's data as one ZIP (issue #21; queries in exports_db.py). One pending export per parent.
 _PENDING: dict[str, Any] = {f"{d}_where": text("status = 'pending'") for d in ("postgresql", "sqlite")}
@@ -262,233 +286,3 @@ def insert_document(
         )
     )
     return doc_id
-
-
-# -- album queries ---------------------------------------------------------------------------------
-
-
-def visible_albums(school_id: str, audience: list[str] | None):
-    """The condition on ``photo_albums`` of the albums an audience sees: None for staff (every album of
-    their school, drafts included); else the classes whose published albums count, with the albums for
-    the whole school (no class)."""
-    a, c = photo_albums, photo_album_classes
-    conds = [a.c.school_id == school_id, a.c.withdrawn_at.is_(None)]
-    if audience is not None:
-        for_classes = select(c.c.album_id).where(c.c.album_id == a.c.id)
-        conds += [
-            a.c.published_at.is_not(None),
-            or_(~exists(for_classes), exists(for_classes.where(c.c.class_name.in_(audience)))),
-        ]
-    return and_(*conds)
-
-
-def find_album(s: Session, school_id: str, album_id: str, audience: list[str] | None, *, lock: bool = False):
-    q = select(photo_albums).where(photo_albums.c.id == album_id, visible_albums(school_id, audience))
-    if lock:
-        q = q.with_for_update()
-    return s.execute(q).first()
-
-
-def album_page(
-    s: Session, school_id: str, audience: list[str] | None, limit: int, offset: int
-) -> Sequence[Row]:
-    """Up to ``limit`` visible albums from ``offset``, newest first, each with its ``photo_count``;
-    for parents (an audience) only those with photos."""
-    a = photo_albums
-    counts = (
-        select(photos.c.album_id, func.count().label("n"))
-        .where(photos.c.school_id == school_id, photos.c.withdrawn_at.is_(None))
-        .group_by(photos.c.album_id)
-        .subquery()
-    )
-    n = func.coalesce(counts.c.n, 0)
-    q = (
-        select(a, n.label("photo_count"))
-        .outerjoin(counts, counts.c.album_id == a.c.id)
-        .where(visible_albums(school_id, audience))
-    )
-    if audience is not None:
-        q = q.where(n > 0)
-    q = q.order_by(func.coalesce(a.c.published_at, a.c.created_at).desc(), a.c.id).limit(limit).offset(offset)
-    return s.execute(q).all()
-
-
-def album_classes(s: Session, album_ids: list[str]) -> dict[str, list[str]]:
-    """Each album's classes, sorted (no entry: the whole school)."""
-    out: dict[str, list[str]] = {}
-    for r in s.execute(
-        select(photo_album_classes)
-        .where(photo_album_classes.c.album_id.in_(album_ids))
-        .order_by(photo_album_classes.c.class_name)
-    ):
-        out.setdefault(r.album_id, []).append(r.class_name)
-    return out
-
-
-def album_covers(s: Session, album_ids: list[str]) -> dict:
-    """Each album's first live photo (no entry: the album has none)."""
-    first = (
-        select(photos.c.album_id, func.min(photos.c.number).label("n"))
-        .where(photos.c.album_id.in_(album_ids), photos.c.withdrawn_at.is_(None))
-        .group_by(photos.c.album_id)
-        .subquery()
-    )
-    return {
-        r.album_id: r
-        for r in s.execute(
-            select(photos).join(
-                first, and_(first.c.album_id == photos.c.album_id, first.c.n == photos.c.number)
-            )
-        )
-    }
-
-
-def album_offers(s: Session, album_ids: list[str]) -> dict[str, list[str]]:
-    """The ordering periods each album was offered in, in the order it was offered."""
-    out: dict[str, list[str]] = {}
-    for r in s.execute(
-        select(photo_album_offers.c.album_id, photo_album_offers.c.period_id)
-        .where(photo_album_offers.c.album_id.in_(album_ids))
-        .order_by(photo_album_offers.c.offered_at)
-    ):
-        out.setdefault(r.album_id, []).append(r.period_id)
-    return out
-
-
-def insert_album(
-    s: Session,
-    *,
-    album_id: str,
-    school_id: str,
-    title: str,
-    event: str,
-    taken_on: date | None,
-    class_names: list[str],
-    created_by: str,
-    created_at: datetime,
-    published_at: datetime | None,
-) -> None:
-    s.execute(
-        photo_albums.insert().values(
-            id=album_id,
-            school_id=school_id,
-            title=title,
-            event=event,
-            taken_on=taken_on,
-            created_by=created_by,
-            created_at=created_at,
-            published_at=published_at,
-            withdrawn_at=None,
-            withdrawn_by=None,
-            next_number=1,
-        )
-    )
-    if class_names:
-        s.execute(
-            photo_album_classes.insert(), [{"album_id": album_id, "class_name": c} for c in class_names]
-        )
-
-
-def publish_album(s: Session, album_id: str, at: datetime) -> None:
-    s.execute(
-        update(photo_albums)
-        .where(photo_albums.c.id == album_id, photo_albums.c.published_at.is_(None))
-        .values(published_at=at)
-    )
-
-
-def class_names_of(s: Session, album_id: str) -> list[str]:
-    return list(
-        s.execute(select(photo_album_classes.c.class_name).where(photo_album_classes.c.album_id == album_id))
-        .scalars()
-        .all()
-    )
-
-
-def withdraw_album(s: Session, album_id: str, by: str, at: datetime) -> Sequence[Row]:
-    """The album and its live photos withdrawn; the blob keys of those photos (a row each)."""
-    live = and_(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None))
-    keys = s.execute(select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(live)).all()
-    s.execute(update(photos).where(live).values(withdrawn_at=at, withdrawn_by=by))
-    s.execute(
-        update(photo_albums).where(photo_albums.c.id == album_id).values(withdrawn_at=at, withdrawn_by=by)
-    )
-    return keys
-
-
-def insert_offer(
-    s: Session, album_id: str, period_id: str, price_cents: int, item_count: int, by: str, at: datetime
-) -> None:
-    """Raises IntegrityError when the album is already offered in the period."""
-    s.execute(
-        photo_album_offers.insert().values(
-            album_id=album_id,
-            period_id=period_id,
-            price_cents=price_cents,
-            item_count=item_count,
-            offered_by=by,
-            offered_at=at,
-        )
-    )
-
-
-# -- photo queries ---------------------------------------------------------------------------------
-
-
-def live_photo_count(s: Session, album_id: str) -> int:
-    return s.execute(
-        select(func.count()).where(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None))
-    ).scalar_one()
-
-
-def photos_after(s: Session, album_id: str, after: int, limit: int) -> Sequence[Row]:
-    """Up to ``limit`` live photos of the album numbered after ``after``, in upload order."""
-    return s.execute(
-        select(photos)
-        .where(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None), photos.c.number > after)
-        .order_by(photos.c.number)
-        .limit(limit)
-    ).all()
-
-
-def find_live_photo(s: Session, school_id: str, photo_id: str):
-    return s.execute(
-        select(photos).where(
-            photos.c.id == photo_id, photos.c.school_id == school_id, photos.c.withdrawn_at.is_(None)
-        )
-    ).first()
-
-
-def neighbours(s: Session, album_id: str, number: int) -> tuple[str | None, str | None]:
-    """The ids of the live photos just before and just after ``number`` in the album (or None)."""
-    live = and_(photos.c.album_id == album_id, photos.c.withdrawn_at.is_(None))
-    prev_id = s.execute(
-        select(photos.c.id).where(live, photos.c.number < number).order_by(photos.c.number.desc()).limit(1)
-    ).scalar_one_or_none()
-    next_id = s.execute(
-        select(photos.c.id).where(live, photos.c.number > number).order_by(photos.c.number).limit(1)
-    ).scalar_one_or_none()
-    return prev_id, next_id
-
-
-def insert_photos(s: Session, album_id: str, rows: list[dict], next_number: int) -> None:
-    """New photo rows, and the album's number for the next upload."""
-    s.execute(photos.insert(), rows)
-    s.execute(update(photo_albums).where(photo_albums.c.id == album_id).values(next_number=next_number))
-
-
-def withdraw_photo(s: Session, photo_id: str, by: str, at: datetime) -> None:
-    s.execute(
-        update(photos)
-        .where(photos.c.id == photo_id, photos.c.withdrawn_at.is_(None))
-        .values(withdrawn_at=at, withdrawn_by=by)
-    )
-
-
-def withdrawn_photo_keys(s: Session) -> Sequence[Row]:
-    """The blob keys of every withdrawn photo (a row each)."""
-    return s.execute(
-        select(photos.c.thumb_key, photos.c.display_key, photos.c.full_key).where(
-            photos.c.withdrawn_at.is_not(None)
-        )
-    ).all()

@@ -25,7 +25,7 @@ from sqlalchemy import and_, or_, select
 from cartable.privacy.v1 import privacy_pb2 as ppb
 from kit.family_data import json_file
 from kit.identity import Identity
-from services.documents import db
+from services.documents import db, photos_db
 from services.documents.blobstore import BlobStore
 from services.documents.db import aware
 from services.documents.domain.archive import zip_entry_name
@@ -182,7 +182,7 @@ class FamilyData:
             .where(a.c.school_id == school_id, a.c.published_at.is_not(None), a.c.withdrawn_at.is_(None))
             .order_by(a.c.published_at, a.c.id)
         ).all()
-        classes = db.album_classes(s, [x.id for x in candidates]) if candidates else {}
+        classes = photos_db.album_classes(s, [x.id for x in candidates]) if candidates else {}
         albums: list[dict] = []
         by_id: dict[str, dict] = {}
         for album in candidates:

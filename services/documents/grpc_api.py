@@ -3,17 +3,21 @@
 from cartable.documents.v1 import documents_pb2_grpc as pb_grpc
 from kit.identity import current
 from services.documents.use_cases.albums import Albums
+from services.documents.use_cases.consents import PhotoConsents
 from services.documents.use_cases.documents import Documents
 from services.documents.use_cases.offers import Offers
 from services.documents.use_cases.photos import Photos
 
 
 class Servicer(pb_grpc.DocumentsServiceServicer):
-    def __init__(self, documents: Documents, albums: Albums, photos: Photos, offers: Offers) -> None:
+    def __init__(
+        self, documents: Documents, albums: Albums, photos: Photos, offers: Offers, consents: PhotoConsents
+    ) -> None:
         self.documents = documents
         self.albums = albums
         self.photos = photos
         self.offers = offers
+        self.consents = consents
 
     def ListDocuments(self, request, context):
         return self.documents.list_documents(
@@ -78,3 +82,16 @@ class Servicer(pb_grpc.DocumentsServiceServicer):
         return self.offers.record_album_offer(
             current(), request.album_id, request.period_id, request.price_cents, request.item_count
         )
+
+    # -- photo consent (issue #21) --------------------------------------------------------------------
+
+    def SetPhotoConsent(self, request, context):
+        return self.consents.set_photo_consent(
+            current(), request.student_id, request.share_with_other_families
+        )
+
+    def ListPhotoConsents(self, request, context):
+        return self.consents.list_photo_consents(current(), list(request.student_ids))
+
+    def SetPhotoSubjects(self, request, context):
+        return self.consents.set_photo_subjects(current(), request.photo_id, list(request.student_ids))

@@ -32,13 +32,37 @@ RECORD = Record(
             ),
             tables=("photo_albums", "photo_album_classes", "photos", "photo_album_offers"),
             purpose="Share the school's photos with the families of the classes they were taken in.",
-            legal_basis="public task (art. 6.1.e); a consent per child for other families to see them is not built yet (issue #21)",
+            legal_basis=(
+                "public task (art. 6.1.e); other families see a child's photos unless the child's parent "
+                "refused (consent per child, below)"
+            ),
             retention=(
                 "a withdrawn photo's files are deleted as the withdrawal commits (the purge-withdrawn-photos "
                 "command retries any that failed), its row kept marked withdrawn; the rest is the class's "
-                "and stays when a family is erased (no child is recorded in a photo)"
+                "and stays when a family is erased (the erased child's tags and consent go, below)"
             ),
-            recipients="the school's staff; the families of the album's classes (or of the whole school)",
+            recipients=(
+                "the school's staff; the families of the album's classes (or of the whole school), but a "
+                "photo showing a child whose parent refused only that child's family"
+            ),
+        ),
+        Processing(
+            data=(
+                "Which children appear in which photo (tagged by staff: who, when), and each child's photo "
+                "consent: whether other families may see the photos the child appears in, when and by whom "
+                "it was set. No consent recorded: shared, the default of the school's photo policy."
+            ),
+            tables=("photo_subjects", "photo_consents"),
+            purpose=(
+                "Show a child's photos to other families only if the child's parents agree, and tell a "
+                "family which photos their child appears in (the export)."
+            ),
+            legal_basis="consent (art. 6.1.a), withdrawn at any time; the tags: public task (art. 6.1.e)",
+            retention=(
+                "kept while the child is at the school; deleted when the family is erased "
+                "(auth.family.erased.v1), with the tags of the erased children"
+            ),
+            recipients="the school's staff; the child's own family (parents never see who else is tagged)",
         ),
         Processing(
             data=(

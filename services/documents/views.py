@@ -9,7 +9,7 @@ from cartable.documents.v1 import documents_pb2 as pb
 from services.documents.db import aware
 
 
-def _instant(dt: datetime | None) -> str:
+def instant(dt: datetime | None) -> str:
     """RFC 3339, or "" for an instant that has not happened."""
     return "" if dt is None else aware(dt).isoformat()
 
@@ -20,8 +20,8 @@ def document_pb(row, read_at: datetime | None) -> pb.Document:
         id=row.id,
         student_id=row.student_id,
         title=row.title,
-        deposited_at=_instant(row.deposited_at),
-        read_at=_instant(read_at),
+        deposited_at=instant(row.deposited_at),
+        read_at=instant(read_at),
         content_type=row.content_type,
         size_bytes=row.size_bytes,
         filename=row.filename,
@@ -29,8 +29,9 @@ def document_pb(row, read_at: datetime | None) -> pb.Document:
     )
 
 
-def photo_pb(row) -> pb.Photo:
-    """A photo; its size is the display size's (what a download gave when it was the only one)."""
+def photo_pb(row, subject_ids: Iterable[str] = ()) -> pb.Photo:
+    """A photo; its size is the display size's (what a download gave when it was the only one). The
+    children tagged in it only in staff's answers."""
     return pb.Photo(
         id=row.id,
         album_id=row.album_id,
@@ -42,7 +43,8 @@ def photo_pb(row) -> pb.Photo:
         thumb_width=row.thumb_width,
         thumb_height=row.thumb_height,
         size_bytes=row.display_bytes,
-        uploaded_at=_instant(row.uploaded_at),
+        uploaded_at=instant(row.uploaded_at),
+        subject_ids=list(subject_ids),
     )
 
 
@@ -57,8 +59,8 @@ def album_pb(
         event=row.event,
         taken_on=row.taken_on.isoformat() if row.taken_on else "",
         class_names=list(class_names),
-        created_at=_instant(row.created_at),
-        published_at=_instant(row.published_at),
+        created_at=instant(row.created_at),
+        published_at=instant(row.published_at),
         photo_count=photo_count,
         offered_period_ids=list(offered_period_ids),
     )

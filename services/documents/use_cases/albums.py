@@ -17,7 +17,7 @@ from kit import audit
 from kit.errors import InvalidRequest
 from kit.identity import Identity
 from kit.service import Runtime
-from services.documents import db, events, views
+from services.documents import events, photos_db
 from services.documents.blobstore import BlobStore
 from services.documents.use_cases.common import (
     album_message,
@@ -25,8 +25,10 @@ from services.documents.use_cases.common import (
     audience,
     delete_blobs,
     load_album,
+    photo_messages,
     require_students_here,
     sees_albums,
+    viewer,
 )
 
 MAX_CLASSES = 100
@@ -62,10 +64,10 @@ class Albums:
         limit = _page_size(limit, 50)
         with self.rt.db.unit_of_work() as s:
             require_students_here(s, who, [student_id])
-            rows = db.album_page(s, who.school_id, seen_by, limit + 1, offset)
+            rows = photos_db.album_page(s, who.school_id, seen_by, limit + 1, offset, viewer(who))
             more = len(rows) > limit
             rows = rows[:limit]
-            albums = album_messages(s, rows, {r.id: r.photo_count for r in rows})
+            albums = album_messages(s, rows, {r.id: r.photo_count for r in rows}, viewer(who))
         return pb.ListAlbumsResponse(albums=albums, next_cursor=str(offset + limit) if more else "")
 
     def get_album(
@@ -77,13 +79,14 @@ class Albums:
         limit = _page_size(limit, 60)
         with self.rt.db.unit_of_work() as s:
             require_students_here(s, who, [student_id])
-            album = album_message(s, load_album(s, who, album_id, seen_by))
-            rows = db.photos_after(s, album_id, after, limit + 1)
-        more = len(rows) > limit
-        page = rows[:limit]
+            album = album_message(s, load_album(s, who, album_id, seen_by), viewer(who))
+            rows = photos_db.photos_after(s, album_id, after, limit + 1, viewer(who))
+            more = len(rows) > limit
+            page = rows[:limit]
+            photos = photo_messages(s, who, page)
         return pb.GetAlbumResponse(
             album=album,
-            photos=[views.photo_pb(r) for r in page],
+            photos=photos,
             next_cursor=str(page[-1].number) if more else "",
         )
 
@@ -120,7 +123,7 @@ class Albums:
         album_id = str(uuid.uuid4())
         now = self.rt.clock()
         with self.rt.db.unit_of_work() as s:
-            db.insert_album(
+            photos_db.insert_album(
                 s,
                 album_id=album_id,
                 school_id=who.school_id,
@@ -143,8 +146,8 @@ class Albums:
         with self.rt.db.unit_of_work() as s:
             row = load_album(s, who, album_id, None)
             if row.published_at is None:
-                db.publish_album(s, album_id, self.rt.clock())
-                classes = db.class_names_of(s, album_id)
+                photos_db.publish_album(s, album_id, self.rt.clock())
+                classes = photos_db.class_names_of(s, album_id)
                 events.album_published(self.rt, s, who.school_id, album_id, row.title, classes)
                 audit.record(self.rt, s, who, "documents.album.published", "album", album_id, row.title)
                 row = load_album(s, who, album_id, None)
@@ -157,7 +160,7 @@ class Albums:
         now = self.rt.clock()
         with self.rt.db.unit_of_work() as s:
             load_album(s, who, album_id, None)
-            keys = db.withdraw_album(s, album_id, who.account_id, now)
+            keys = photos_db.withdraw_album(s, album_id, who.account_id, now)
             audit.record(
                 self.rt, s, who, "documents.album.withdrawn", "album", album_id, f"{len(keys)} photos"
             )

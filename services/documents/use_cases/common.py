@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cartable.documents.v1 import documents_pb2 as pb
 from kit.errors import NotFound
 from kit.identity import Identity
-from services.documents import db, views
+from services.documents import db, photos_db, views
 from services.documents.blobstore import BlobStore
 
 log = logging.getLogger("documents.photos")
@@ -59,31 +59,51 @@ def audience(who: Identity, student_id: str) -> list[str] | None:
     return sorted({c for sid, c in who.students.items() if c and not who.is_left(sid)})
 
 
+def viewer(who: Identity) -> list[str] | None:
+    """Whose refused photos the caller still sees (photos_db.shown_to): None for staff (every photo);
+    for a parent the children their identity names, those who left included (it is their child)."""
+    return None if who.is_staff else sorted(who.students)
+
+
 def load_album(s: Session, who: Identity, album_id: str, seen_by: list[str] | None, *, lock: bool = False):
     """The album row if ``seen_by`` (an audience) sees it; else not_found, like an album that never
     existed."""
-    row = db.find_album(s, who.school_id, album_id, seen_by, lock=lock)
+    row = photos_db.find_album(s, who.school_id, album_id, seen_by, lock=lock)
     if row is None:
         raise NotFound("no such album")
     return row
 
 
-def album_messages(s: Session, rows, counts: dict[str, int]) -> list[pb.Album]:
-    """Album messages for ``rows``, with their classes, cover and offers, in three queries."""
+def album_messages(
+    s: Session, rows, counts: dict[str, int], seen_by: list[str] | None = None
+) -> list[pb.Album]:
+    """Album messages for ``rows``, with their classes, cover (of the photos ``seen_by``, a viewer,
+    sees) and offers, in three queries."""
     ids = [r.id for r in rows]
     if not ids:
         return []
-    classes, covers, offers = db.album_classes(s, ids), db.album_covers(s, ids), db.album_offers(s, ids)
+    classes, covers, offers = (
+        photos_db.album_classes(s, ids),
+        photos_db.album_covers(s, ids, seen_by),
+        photos_db.album_offers(s, ids),
+    )
     return [
         views.album_pb(r, classes.get(r.id, ()), counts.get(r.id, 0), covers.get(r.id), offers.get(r.id, ()))
         for r in rows
     ]
 
 
-def album_message(s: Session, row) -> pb.Album:
-    """One album's message, its live photos counted."""
-    [album] = album_messages(s, [row], {row.id: db.live_photo_count(s, row.id)})
+def album_message(s: Session, row, seen_by: list[str] | None = None) -> pb.Album:
+    """One album's message, its live photos ``seen_by`` (a viewer) sees counted."""
+    [album] = album_messages(s, [row], {row.id: photos_db.live_photo_count(s, row.id, seen_by)}, seen_by)
     return album
+
+
+def photo_messages(s: Session, who: Identity, rows) -> list[pb.Photo]:
+    """Photo messages, with the children tagged in them for staff only (one query): a parent never
+    learns which other children are in a photo."""
+    subjects = photos_db.subjects_of(s, [r.id for r in rows]) if who.is_staff else {}
+    return [views.photo_pb(r, subjects.get(r.id, ())) for r in rows]
 
 
 def delete_blobs(blobs: BlobStore, keys: list[str]) -> int:

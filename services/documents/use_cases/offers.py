@@ -11,7 +11,7 @@ from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
 from kit.money import format_eur
 from kit.service import Runtime
-from services.documents import db
+from services.documents import photos_db
 from services.documents.use_cases.common import load_album
 
 
@@ -29,7 +29,7 @@ class Offers:
         try:
             with self.rt.db.unit_of_work() as s:
                 load_album(s, who, album_id, None)
-                db.insert_offer(
+                photos_db.insert_offer(
                     s, album_id, period_id, price_cents, item_count, who.account_id, self.rt.clock()
                 )
                 audit.record(

@@ -22,7 +22,7 @@ from kit import audit
 from kit.errors import InvalidRequest, NotFound, TooLarge, Unavailable
 from kit.identity import Identity
 from kit.service import Runtime
-from services.documents import db, views
+from services.documents import photos_db, views
 from services.documents.blobstore import BlobStore
 from services.documents.domain.photos import (
     CONTENT_TYPE,
@@ -40,7 +40,9 @@ from services.documents.use_cases.common import (
     delete_blobs,
     load_album,
     new_blob_key,
+    photo_messages,
     require_students_here,
+    viewer,
 )
 
 log = logging.getLogger("documents.photos")
@@ -78,8 +80,9 @@ class MemoryBudget:
 
 
 def _load_photo(s: Session, who: Identity, photo_id: str, seen_by: list[str] | None):
-    """The live photo and its album if ``seen_by`` sees the album; else not_found."""
-    photo = db.find_live_photo(s, who.school_id, photo_id)
+    """The live photo and its album if ``seen_by`` sees the album and the caller the photo (a refused
+    child's photo: staff and that child's family only); else not_found."""
+    photo = photos_db.find_live_photo(s, who.school_id, photo_id, viewer(who))
     if photo is None:
         raise NotFound("no such photo")
     return photo, load_album(s, who, photo.album_id, seen_by)
@@ -132,10 +135,11 @@ class Photos:
         with self.rt.db.unit_of_work() as s:
             require_students_here(s, who, [student_id])
             photo, album_row = _load_photo(s, who, photo_id, seen_by)
-            album = album_message(s, album_row)
-            prev_id, next_id = db.neighbours(s, photo.album_id, photo.number)
+            album = album_message(s, album_row, viewer(who))
+            prev_id, next_id = photos_db.neighbours(s, photo.album_id, photo.number, viewer(who))
+            [message] = photo_messages(s, who, [photo])
         return pb.GetPhotoResponse(
-            photo=views.photo_pb(photo),
+            photo=message,
             album=album,
             previous_photo_id=prev_id or "",
             next_photo_id=next_id or "",
@@ -247,7 +251,7 @@ class Photos:
                             "withdrawn_by": None,
                         }
                     )
-                db.insert_photos(s, album_id, rows, next_number=album.next_number + len(rows))
+                photos_db.insert_photos(s, album_id, rows, next_number=album.next_number + len(rows))
         except BaseException:
             delete_blobs(self.blobs, written)  # nothing refers to them
             raise
@@ -258,7 +262,7 @@ class Photos:
         who.require_staff()
         with self.rt.db.unit_of_work() as s:
             photo, album = _load_photo(s, who, photo_id, None)
-            db.withdraw_photo(s, photo_id, who.account_id, self.rt.clock())
+            photos_db.withdraw_photo(s, photo_id, who.account_id, self.rt.clock())
             audit.record(
                 self.rt, s, who, "documents.photo.withdrawn", "photo", photo_id, f"album {album.title}"
             )
@@ -270,6 +274,6 @@ class Photos:
     def purge_withdrawn(self) -> tuple[int, int]:
         """Delete again the files of every withdrawn photo (after a blob store outage); (files, failures)."""
         with self.rt.db.unit_of_work() as s:
-            keys = db.withdrawn_photo_keys(s)
+            keys = photos_db.withdrawn_photo_keys(s)
         flat = [k for row in keys for k in row if k]
         return len(flat), delete_blobs(self.blobs, flat)

@@ -21,7 +21,7 @@ from services.documents import db, statement_pdf
 from services.documents.blobstore import BlobStore
 from services.documents.domain.files import PDF
 from services.documents.use_cases.common import new_blob_key
-from services.documents.views import _instant
+from services.documents.views import instant
 
 SOURCE = "periodic_statement"
 FILED = "documents.periodic_statement.filed.v1"
@@ -73,7 +73,7 @@ class StatementDocuments:
                     title=r.title,
                     from_date=first,
                     to_date=last,
-                    deposited_at=_instant(r.deposited_at),
+                    deposited_at=instant(r.deposited_at),
                 )
             )
         return out

@@ -118,6 +118,20 @@ CASES: dict[tuple[str, str], Build] = {
     ("RecordAlbumOffer", "album_id"): lambda us, x: pb.RecordAlbumOfferRequest(
         album_id=x.album, period_id=us.period, price_cents=300, item_count=1
     ),
+    # photo consent (issue #21): staff recording a family's paper form, reading the school's choices
+    ("SetPhotoConsent", "student_id"): lambda us, x: pb.SetPhotoConsentRequest(
+        student_id=x.student, share_with_other_families=False
+    ),
+    ("ListPhotoConsents", "student_ids"): lambda us, x: pb.ListPhotoConsentsRequest(
+        student_ids=[us.student, x.student]
+    ),
+    ("SetPhotoSubjects", "photo_id"): lambda us, x: pb.SetPhotoSubjectsRequest(
+        photo_id=x.photo, student_ids=[us.student]
+    ),
+    # one child of another school among the tagged refuses the whole set
+    ("SetPhotoSubjects", "student_ids"): lambda us, x: pb.SetPhotoSubjectsRequest(
+        photo_id=us.photo, student_ids=[us.student, x.student]
+    ),
 }
 
 # Id fields not in CASES, and why.
