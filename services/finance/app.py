@@ -13,7 +13,7 @@ from kit.family_data import erasure_binding
 from kit.family_data import registration as family_data_registration
 from kit.grpcserver import Registration
 from kit.service import Runtime, ServiceSpec
-from services.finance import db, demo, family_data, family_erasure, handlers
+from services.finance import db, demo, family_data, family_erasure, handlers, national_numbers
 from services.finance.grpc_api import Servicer
 from services.finance.grpc_exports import registration as exports_registration
 from services.finance.max_bill_api import registration as max_bill_registration
@@ -89,6 +89,9 @@ def use_cases(rt: Runtime, provider: PaymentProvider) -> UseCases:
 
 
 def registrations(rt: Runtime) -> list[Registration]:
+    # Outside a local run, no server without the key of the national numbers (NATIONAL_NUMBER_KEY):
+    # refused at start, not at the first tax certificate of the year.
+    national_numbers.box(rt)
     uc = use_cases(rt, payment_provider(rt))
     servicer = Servicer(
         wallets=uc.wallets,

@@ -28,7 +28,8 @@ from services.finance.db.tax_certificate_queries import tax_certificates
 from services.finance.domain.ledger import wallet_account
 
 PREFIX = "finance/"
-NATIONAL_NUMBER = "national_number"
+# clear (as certified) or sealed (as stored, services/finance/national_numbers.py): neither is exported
+NATIONAL_NUMBER_KEYS = frozenset({"national_number", "sealed_national_number"})
 
 
 @dataclass
@@ -116,9 +117,9 @@ def _by(items: list[dict], key: str) -> dict[str, list[dict]]:
 
 
 def without_national_numbers(content: Any) -> Any:
-    """A certificate's content with every ``national_number`` dropped, at any depth."""
+    """A certificate's content with every national number, clear or sealed, dropped at any depth."""
     if isinstance(content, dict):
-        return {k: without_national_numbers(v) for k, v in content.items() if k != NATIONAL_NUMBER}
+        return {k: without_national_numbers(v) for k, v in content.items() if k not in NATIONAL_NUMBER_KEYS}
     if isinstance(content, list):
         return [without_national_numbers(v) for v in content]
     return content

@@ -26,7 +26,6 @@ nothing left to change."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -42,6 +41,7 @@ from kit.family_data import Erase, purge_published
 from kit.privacy import ERASED_PARENT, ERASED_STUDENT, pseudonym
 from kit.service import Runtime
 from services.finance import db
+from services.finance import national_numbers as nn
 from services.finance.db import mandate_queries as mq
 from services.finance.db import refund_tables, sepa_tables
 from services.finance.db.erasure_tables import erased_families
@@ -124,19 +124,22 @@ def _movements_where(fam: Family, table: Table, ibans: set[str], *own: Any) -> l
 
 
 def certificate_without_people(content: dict, *, child: bool, parent: bool, deep: bool = False) -> dict:
-    """``content`` without the child's and/or the parent's names and national numbers (``deep``: their
-    birth date and disability too)."""
+    """``content`` (as stored) without the child's and/or the parent's names and national numbers, sealed
+    or clear (``deep``: their birth date and disability too). No key needed: the sealed number goes."""
     out = dict(content)
     if child and isinstance(out.get("child"), dict):
         c = dict(out["child"])
         c.update(first_name=pseudonym(ERASED_STUDENT, str(c.get("student_id", ""))), last_name="")
-        c["national_number"] = ""
+        c.pop(nn.CLEAR, None)
+        c[nn.SEALED] = ""
         if deep:
             c.update(birth_date="", severe_disability=False)
         out["child"] = c
     if parent and isinstance(out.get("parent"), dict):
         p = dict(out["parent"])
-        p.update(first_name=pseudonym(ERASED_PARENT, str(p.get("id", ""))), last_name="", national_number="")
+        p.update(first_name=pseudonym(ERASED_PARENT, str(p.get("id", ""))), last_name="")
+        p.pop(nn.CLEAR, None)
+        p[nn.SEALED] = ""
         out["parent"] = p
     return out
 
@@ -157,10 +160,11 @@ def _rewrite_certificates(
             parent=erased_child or r.parent_id in parents,
             deep=deep,
         )
-        text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        text = nn.canonical(content)
         if text != r.content:
-            fingerprint = hashlib.sha256(text.encode()).hexdigest()
-            s.execute(update(t).where(t.c.id == r.id).values(content=text, fingerprint=fingerprint))
+            s.execute(
+                update(t).where(t.c.id == r.id).values(content=text, fingerprint=nn.fingerprint(content))
+            )
 
 
 def _names(s: Session, fam: Family) -> tuple[Scrub, set[str]]:

@@ -5,14 +5,14 @@ Finance holds the money and who paid it; the people (names, birth dates, nationa
 parents a child has) come from auth through the gateway, in the request. A regeneration of the same
 year changes nothing where nothing changed; a certificate whose figures or people changed gets a new
 version that replaces the old one (its PDF says so). Each new version is announced
-(finance.tax_certificate.issued.v1) for documents to render and file.
+(finance.tax_certificate.issued.v1) for documents to render and file. The people's national numbers
+are sealed in the stored content and in the event (``national_numbers.py``).
 
 A certificate already issued that a regeneration no longer finds (its payment refunded) is kept as it
 is: withdrawing one is for the manager to do by hand with the administration (noted in the report)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import date
@@ -23,8 +23,10 @@ from cartable.finance.v1 import tax_certificates_pb2 as pb
 from kit import audit
 from kit.errors import Conflict, InvalidRequest
 from kit.identity import Identity
+from kit.secretbox import SecretBox
 from kit.service import Runtime
 from services.finance import db, events, views
+from services.finance import national_numbers as nn
 from services.finance.db import tax_certificate_queries as q
 from services.finance.domain import childcare
 from services.finance.domain.school_settings import address_line
@@ -141,9 +143,10 @@ def _content(
     }
 
 
-def certificate_message(r) -> pb.TaxCertificate:
-    """A ``tax_certificates`` row as the message (``replaces_id`` left for the caller)."""
-    content = json.loads(r.content)
+def certificate_message(r, box: SecretBox) -> pb.TaxCertificate:
+    """A ``tax_certificates`` row as the message, its national numbers opened (``replaces_id`` left for
+    the caller)."""
+    content = nn.opened(json.loads(r.content), box)
     child = content["child"]
     return pb.TaxCertificate(
         id=r.id,
@@ -184,7 +187,7 @@ class TaxCertificates:
             settings = db.settings_row(s, who.school_id)
             cap = daily_cap(s, who.school_id, year)
         return pb.ListTaxCertificatesResponse(
-            certificates=[certificate_message(r) for r in rows],
+            certificates=[certificate_message(r, nn.box(self.rt)) for r in rows],
             school_name=settings.school_name if settings else "",
             enterprise_number=settings.enterprise_number if settings else "",
             school_address=_address(settings),
@@ -264,11 +267,11 @@ class TaxCertificates:
                 parents = {p.id: p for p in child.parents if p.id}
                 for cert in childcare.certificates(req.year, _child(child), bills.get(sid, []), cap[0]):
                     content = _content(cert, child, parents[cert.parent_id], address, cap)
-                    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
-                    fingerprint = hashlib.sha256(text.encode()).hexdigest()
+                    fingerprint = nn.fingerprint(content)
                     old = current.get((sid, cert.parent_id))
-                    if old is not None and old.fingerprint == fingerprint:
+                    if old is not None and self._unchanged(old, content, fingerprint):
                         continue
+                    text = nn.canonical(nn.sealed(content, nn.box(self.rt)))
                     lang = parents[cert.parent_id].language or req.language or "fr"
                     self._issue(s, who, settings, req, cert, text, fingerprint, old, lang, cap)
                     created += old is None
@@ -299,6 +302,13 @@ class TaxCertificates:
             pb.GenerateTaxCertificatesResponse,
             work,
         )
+
+    def _unchanged(self, old, content: dict, fingerprint: str) -> bool:
+        """Whether the stored version ``old`` certifies ``content``: the same figures and names (its
+        fingerprint) and the same national numbers (opened: the fingerprint leaves them out)."""
+        if old.fingerprint != fingerprint:
+            return False
+        return nn.numbers(nn.opened(json.loads(old.content), nn.box(self.rt))) == nn.numbers(content)
 
     def _issue(
         self,
@@ -344,8 +354,9 @@ class TaxCertificates:
         if old is not None:
             q.mark_replaced(s, old.id, cert_id)
         row = next(r for r in q.current_certificates(s, who.school_id, req.year) if r.id == cert_id)
-        message = certificate_message(row)
+        message = certificate_message(row, nn.box(self.rt))
         message.replaces_id = old.id if old is not None else ""
+        nn.seal_message(message, nn.box(self.rt))  # documents opens them to render the PDF
         events.record(
             self.rt,
             s,

@@ -155,6 +155,7 @@ def test_a_parent_gets_every_part_of_their_familys_finance_and_nothing_of_anothe
     # national numbers: only in auth's part; another family: nowhere
     for needle in (ZEPH.child_nn, ZEPH.parent_nn, *BARNABE.names, BARNABE.iban, BARNABE.student_id):
         assert needle not in text
+    assert "national_number" not in text  # nor their sealed text (sealed_national_number)
 
 
 def test_the_schools_staff_get_the_same_and_another_schools_staff_nothing(families, family_stub, keys):
@@ -214,6 +215,8 @@ def test_an_erased_family_leaves_no_name_iban_or_national_number_but_its_amounts
     before_ledger, before_other = ledger_rows(rt), other_family_export(rt)
     # every corner the family is in: what the erasure must reach
     assert set(found(rt, ZEPH.names + ZEPH.numbers)) == WHERE_THE_FAMILY_IS
+    # but the national numbers: sealed in the certificates and their events (issue #21), in clear nowhere
+    assert found(rt, [ZEPH.child_nn, ZEPH.parent_nn]) == []
 
     assert make_consumer(rt).handle(erased_event(ZEPH)) == "handled"
 
@@ -305,7 +308,7 @@ def certificate_child(rt) -> dict:
         content = s.execute(
             select(tax_certificates.c.content).where(tax_certificates.c.student_id == ZEPH.student_id)
         ).scalar_one()
-    return json.loads(content)["child"]
+    return json.loads(content)["child"]  # as stored: its national number sealed
 
 
 def test_anonymise_after_keep_financial_until_strips_what_still_identifies_and_twice_is_harmless(
@@ -321,11 +324,12 @@ def test_anonymise_after_keep_financial_until_strips_what_still_identifies_and_t
     rt.clock.set(datetime(2032, 1, 1, 12, 0, tzinfo=UTC))
     assert anonymise(rt, []) == 0
     child = certificate_child(rt)
-    assert (child["birth_date"], child["national_number"], child["first_name"]) == (
+    assert (child["birth_date"], child["sealed_national_number"], child["first_name"]) == (
         "",
         "",
         pseudonym(ERASED_STUDENT, ZEPH.student_id),
     )
+    assert "national_number" not in child
     with rt.db.unit_of_work() as s:
         st = s.execute(select(db.students).where(db.students.c.id == ZEPH.student_id)).one()
         text = s.execute(

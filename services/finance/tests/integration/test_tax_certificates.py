@@ -14,6 +14,7 @@ from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import finance_pb2 as pb
 from cartable.finance.v1 import tax_certificates_pb2 as tpb
 from kit.errors import Conflict, InvalidRequest
+from services.finance import national_numbers
 from services.finance.db import outbox
 from services.finance.domain import ledger
 from services.finance.tests.conftest import (
@@ -106,8 +107,14 @@ def test_only_the_paid_part_counts_for_the_parent_who_paid_it(school, finance_rt
     assert cert.document_id and cert.version == 1 and cert.number == "2024-00001"
     (event,) = issued(finance_rt)
     assert event.certificate.id == cert.id
-    assert (event.enterprise_number, event.certificate.child.national_number) == ("0203201340", EMMA_NN)
-    assert event.certificate.parent.national_number == "85010112345"
+    # the numbers travel sealed: documents opens them to render the PDF
+    box = national_numbers.box(finance_rt)
+    assert (event.enterprise_number, box.open(event.certificate.child.national_number)) == (
+        "0203201340",
+        EMMA_NN,
+    )
+    assert box.open(event.certificate.parent.national_number) == "85010112345"
+    assert (cert.child.national_number, cert.parent.national_number) == (EMMA_NN, "85010112345")
     assert [(p.days, p.daily_rate_cents, p.amount_cents) for p in event.certificate.periods] == [
         (5, 2000, 10000)
     ]
