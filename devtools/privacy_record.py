@@ -84,6 +84,38 @@ MEASURES: tuple[Measure, ...] = (
             "gateway/tests/test_csrf.py::test_a_page_form_without_its_csrf_token_is_refused",
         ),
     ),
+    Measure(
+        "A family's export holds every service's part and nothing of another family; its archive is "
+        "opened only by the parent it is about, for 7 days.",
+        (
+            "tests/e2e/test_family_data.py::"
+            "test_a_parent_downloads_every_services_part_and_nothing_of_another_family",
+            "services/documents/tests/integration/test_data_exports.py::"
+            "test_only_the_parent_it_is_about_opens_the_archive_even_when_staff_asked_for_it",
+            "services/documents/tests/integration/test_data_exports.py::"
+            "test_an_export_expires_after_seven_days_and_purge_exports_deletes_its_archive",
+        ),
+    ),
+    Measure(
+        "An erased family leaves no name, e-mail address, IBAN or national number in any table of any "
+        "service; financial records keep their amounts and dates and the ledger still sums to zero.",
+        (
+            "tests/e2e/test_family_data.py::"
+            "test_an_erased_family_leaves_no_name_behind_and_the_ledger_still_balances",
+            "services/finance/tests/integration/test_family_data.py::"
+            "test_an_erased_family_leaves_no_name_iban_or_national_number_but_its_amounts_and_a_balanced_ledger",
+        ),
+    ),
+    Measure(
+        "The ledger is append-only in the database: postings never change, nothing is deleted; only a "
+        "transaction's label may be rewritten (an erasure).",
+        (
+            "services/finance/tests/integration/test_ledger_append_only.py::"
+            "test_postings_never_change_and_nothing_is_deleted",
+            "services/finance/tests/integration/test_ledger_append_only.py::"
+            "test_a_transaction_keeps_everything_but_its_label",
+        ),
+    ),
 )
 
 
