@@ -5,10 +5,12 @@ correction says which certificate it replaces; fr, nl, en."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -16,7 +18,10 @@ from cartable.finance.v1 import tax_certificates_pb2 as tpb
 from kit.bus import make_envelope
 from kit.errors import NotFound
 from kit.identity import Identity
+from kit.privacy import find_text
+from kit.secretbox import SecretBox, national_number_box
 from kit.service import make_consumer
+from kit.settings import SettingsError
 from services.documents.app import use_cases
 from services.documents.db import documents
 
@@ -64,7 +69,17 @@ def issued(**kw) -> tpb.TaxCertificateIssued:
     return tpb.TaxCertificateIssued(**values)
 
 
-def body(ev, school: str = "sch-1") -> bytes:
+def sealed(ev: tpb.TaxCertificateIssued, box: SecretBox) -> tpb.TaxCertificateIssued:
+    """``ev`` as finance publishes it: the national numbers sealed with the deployment's key."""
+    out = tpb.TaxCertificateIssued()
+    out.CopyFrom(ev)
+    for person in (out.certificate.child, out.certificate.parent):
+        person.national_number = box.seal(person.national_number)
+    return out
+
+
+def body(rt, ev, school: str = "sch-1") -> bytes:
+    ev = sealed(ev, national_number_box(rt.settings))  # the key of the run, shared with finance
     return make_envelope("finance.tax_certificate.issued.v1", ev, school).SerializeToString()
 
 
@@ -81,8 +96,8 @@ def rows(rt) -> list:
 
 def test_the_certificate_is_filed_once_in_the_childs_documents_with_its_figures(documents_rt):
     consumer = make_consumer(documents_rt)
-    assert consumer.handle(body(issued())) == "handled"
-    assert consumer.handle(body(issued())) == "handled"  # announced again: no second copy
+    assert consumer.handle(body(documents_rt, issued())) == "handled"
+    assert consumer.handle(body(documents_rt, issued())) == "handled"  # announced again: no second copy
     (row,) = rows(documents_rt)
     assert (row.id, row.student_id, row.school_id, row.source) == (DOC, EMMA, "sch-1", "tax_certificate")
     assert row.title == "Attestation fiscale frais de garde 2024 – Emma Dupont"
@@ -114,18 +129,19 @@ def test_the_certificate_is_filed_once_in_the_childs_documents_with_its_figures(
 
 def test_a_correction_is_a_new_document_saying_what_it_replaces(documents_rt):
     consumer = make_consumer(documents_rt)
-    consumer.handle(body(issued()))
+    consumer.handle(body(documents_rt, issued()))
     other = "1e6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0c"
     new_doc = "2d3c2b1a-0f9e-4d8c-b7a6-958473625141"
     consumer.handle(
         body(
+            documents_rt,
             issued(
                 cert_id=other,
                 document_id=new_doc,
                 version=2,
                 replaces_version=1,
                 replaces_number="2024-00007",
-            )
+            ),
         )
     )
     assert [r.id for r in rows(documents_rt)] == [DOC, new_doc]
@@ -134,17 +150,17 @@ def test_a_correction_is_a_new_document_saying_what_it_replaces(documents_rt):
 
 def test_dutch_and_english_certificates(documents_rt):
     consumer = make_consumer(documents_rt)
-    consumer.handle(body(issued(language="nl")))
+    consumer.handle(body(documents_rt, issued(language="nl")))
     nl = text_of(documents_rt, DOC)
     assert "Attest kinderopvang" in nl and "Rijksregisternummer" in nl and "inkomstenjaar 2024" in nl
     other, doc2 = "1e6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0d", "2d3c2b1a-0f9e-4d8c-b7a6-958473625142"
-    consumer.handle(body(issued(language="en", cert_id=other, document_id=doc2)))
+    consumer.handle(body(documents_rt, issued(language="en", cert_id=other, document_id=doc2)))
     en = text_of(documents_rt, doc2)
     assert "Childcare tax certificate" in en and "National register number" in en and "€250.00" in en
 
 
 def test_the_certificate_is_the_paying_parents_own_the_other_parent_does_not_see_it(documents_rt):
-    make_consumer(documents_rt).handle(body(issued()))
+    make_consumer(documents_rt).handle(body(documents_rt, issued()))
     docs = use_cases(documents_rt).documents
     mum = Identity(account_id=MUM, role="parent", school_id="sch-1", students={EMMA: "1A"})
     dad = Identity(account_id="acc-dad", role="parent", school_id="sch-1", students={EMMA: "1A"})
@@ -156,3 +172,46 @@ def test_the_certificate_is_the_paying_parents_own_the_other_parent_does_not_see
         docs.open_document(dad, DOC)
     assert [d.id for d in docs.list_documents(staff, EMMA).documents] == [DOC]
     assert docs.open_document(staff, DOC).content.startswith(b"%PDF")
+
+
+NUMBERS = ["15051012345", "85010112345"]
+
+
+def test_the_numbers_come_sealed_are_opened_for_the_pdf_alone_and_kept_nowhere_in_clear(documents_rt):
+    ev = sealed(issued(), national_number_box(documents_rt.settings))
+    assert not any(n in ev.SerializeToString().decode("latin-1") for n in NUMBERS)
+    make_consumer(documents_rt).handle(body(documents_rt, issued()))
+    assert {"85.01.01-123.45", "15.05.10-123.45"} <= set(text_of(documents_rt, DOC).split())
+    with documents_rt.db.engine.connect() as conn:  # the inbox, the outbox, the documents' rows
+        assert find_text(conn, documents_rt.spec.metadata.sorted_tables, NUMBERS) == []
+
+
+def test_a_number_sealed_with_another_key_fails_loudly_and_files_nothing(documents_rt):
+    ev = sealed(issued(), SecretBox([Fernet.generate_key()]))
+    raw = make_envelope("finance.tax_certificate.issued.v1", ev, "sch-1").SerializeToString()
+    with pytest.raises(ValueError, match="unknown key") as err:
+        make_consumer(documents_rt).handle(raw)
+    assert not any(n in str(err.value) for n in NUMBERS)
+    assert rows(documents_rt) == []
+    # once the right key seals it, the same certificate is filed
+    assert make_consumer(documents_rt).handle(body(documents_rt, issued())) == "handled"
+    assert [r.id for r in rows(documents_rt)] == [DOC]
+
+
+def test_an_event_published_before_the_numbers_were_sealed_still_renders(documents_rt):
+    raw = make_envelope("finance.tax_certificate.issued.v1", issued(), "sch-1").SerializeToString()
+    assert make_consumer(documents_rt).handle(raw) == "handled"
+    assert "85.01.01-123.45" in text_of(documents_rt, DOC)
+
+
+def test_outside_a_local_run_no_consumer_without_the_key(documents_rt):
+    documents_rt.settings = dataclasses.replace(
+        documents_rt.settings, env="production", national_number_key=""
+    )
+    with pytest.raises(SettingsError, match="NATIONAL_NUMBER_KEY"):
+        make_consumer(documents_rt)
+    key = Fernet.generate_key().decode()
+    documents_rt.settings = dataclasses.replace(documents_rt.settings, national_number_key=key)
+    ev = sealed(issued(), SecretBox([key.encode()]))
+    raw = make_envelope("finance.tax_certificate.issued.v1", ev, "sch-1").SerializeToString()
+    assert make_consumer(documents_rt).handle(raw) == "handled"
