@@ -1,17 +1,19 @@
 """A family erased (issue #21, ``auth.family.erased.v1``; auth decided who): documents deletes the
 erased children's documents and their files, the documents addressed to an erased parent alone, the
-erased parents' read receipts, their data exports and archives, then the published outbox rows.
+erased parents' read receipts, their data exports and archives, the erased children's photo consents
+and their tags in photos, then the published outbox rows.
 
-Photos stay: a photo is the class's (documents records no child in it; a per-child link would go
-here once photo subjects exist, issue #21 section 4). A child still enrolled is not in the event and
-keeps their documents. Everything is scoped to the event's school; a second event for the same
-family finds nothing left and changes nothing."""
+Photos stay: a photo is the class's; only the link saying the erased child is in it goes, with their
+consent (a refusal stays as an anonymous refused subject of those photos: see _erase_photo_links). A
+child still enrolled is not in the event and keeps their documents. Everything is scoped to the
+event's school; a second event for the same family finds nothing left and changes nothing."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from cartable.auth.v1 import events_pb2 as auth_events
@@ -20,6 +22,33 @@ from services.documents import db, exports_db
 from services.documents.blobstore import BlobStore
 
 log = logging.getLogger("documents.erasure")
+ERASED = "erased"  # who set a consent kept anonymous
+
+
+def _erase_photo_links(s: Session, school: str, students: list[str]) -> None:
+    """The children's tags in photos and their consents go. A refused consent must outlive the child's
+    id, or erasing a family would show their child's photos to every other family: the photos the
+    child was tagged in keep an anonymous refused subject (a random id, linked to nothing), hidden
+    from every parent as before."""
+    ps, pc = db.photo_subjects, db.photo_consents
+    refused = s.execute(
+        select(pc.c.student_id).where(
+            pc.c.school_id == school, pc.c.student_id.in_(students), pc.c.share_with_other_families.is_(False)
+        )
+    ).scalars()
+    for sid in list(refused):
+        tags = and_(ps.c.school_id == school, ps.c.student_id == sid)
+        if s.execute(select(ps.c.photo_id).where(tags).limit(1)).first() is None:
+            continue
+        anonymous = str(uuid.uuid4())
+        s.execute(update(ps).where(tags).values(student_id=anonymous))
+        s.execute(
+            update(pc)
+            .where(pc.c.school_id == school, pc.c.student_id == sid)
+            .values(student_id=anonymous, updated_by=ERASED)
+        )
+    s.execute(delete(ps).where(ps.c.school_id == school, ps.c.student_id.in_(students)))
+    s.execute(delete(pc).where(pc.c.school_id == school, pc.c.student_id.in_(students)))
 
 
 def erasure(blobs: BlobStore) -> Erase:
@@ -50,6 +79,8 @@ def erasure(blobs: BlobStore) -> Erase:
             set(s.execute(select(d.c.blob_key).where(d.c.blob_key.in_(keys))).scalars()) if keys else set()
         )
         files = sorted(keys - still)
+        if students:
+            _erase_photo_links(s, school, students)
         exports = exports_db.of_parents(s, school, parents) if parents else []
         files += [row.blob_key for row in exports if row.blob_key]
         exports_db.delete_of_parents(s, school, parents)

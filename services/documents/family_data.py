@@ -1,6 +1,7 @@
 """Documents' part of a family's data (issue #21, ``FamilyDataService.ExportFamilyData``): the
-children's documents and their files, the parent's read receipts, and the photos of the albums the
-children's classes see, with their files.
+children's documents and their files, the parent's read receipts, the photos of the albums the
+children's classes see, with their files, the children's photo consents and the photos each child is
+tagged in (whatever album they are in: drafts and other classes' albums too, withdrawn ones marked).
 
 Every query is scoped to the caller's school and to the ids asked (``kit.family_data`` checked the
 caller first). A document addressed to one parent only (``for_account_id``: a tax certificate naming
@@ -11,7 +12,8 @@ gives (a parent's). A staff token names no class, so a staff-built export holds 
 school only. A child who left counts for the albums of their class published until their leaving day.
 Photo files are the display size (1600 px), and at most ``PHOTO_FILES_BUDGET`` bytes of them go in
 the archive (the archive travels in one gRPC message of at most 32 MiB); any other is listed with
-``file`` null.
+``file`` null. A photo another family's child appears in, whose parent refused that other families
+see it, is not in the albums' photos (as in the albums themselves, ``photos_db.shown_to``).
 """
 
 from __future__ import annotations
@@ -85,7 +87,9 @@ class FamilyData:
         with self.rt.db.unit_of_work() as s:
             docs = self._documents(s, who.school_id, parent_id, student_ids)
             reads = self._reads(s, who.school_id, parent_id)
-            albums, photos = self._photos(s, who.school_id, album_audience(who, student_ids))
+            albums, photos = self._photos(s, who.school_id, album_audience(who, student_ids), student_ids)
+            consents = self._consents(s, who.school_id, student_ids)
+            tagged = self._tagged(s, who.school_id, student_ids)
         files: list[ppb.ExportFile] = []
         for meta, key in docs:
             content = self._get(key, document_id=meta["id"])
@@ -108,6 +112,8 @@ class FamilyData:
             json_file("documents/documents.json", [d for d, _ in docs]),
             json_file("documents/read_receipts.json", reads),
             json_file("documents/photos.json", albums),
+            json_file("documents/photo_consents.json", consents),
+            json_file("documents/photos_of_children.json", tagged),
             *files,
         ]
 
@@ -171,11 +177,70 @@ class FamilyData:
             for x in rows
         ]
 
+    def _consents(self, s, school_id: str, student_ids: list[str]) -> list[dict]:
+        """The photo consents recorded for the children (a child with none shares, the school's
+        default: nothing is held about them)."""
+        rows = photos_db.consents(s, school_id, student_ids) if student_ids else []
+        return [
+            {
+                "student_id": r.student_id,
+                "share_with_other_families": r.share_with_other_families,
+                "updated_at": aware(r.updated_at),
+                "updated_by": r.updated_by,
+            }
+            for r in rows
+        ]
+
+    def _tagged(self, s, school_id: str, student_ids: list[str]) -> list[dict]:
+        """Every photo of the school each child is tagged in, with its album's title and date."""
+        if not student_ids:
+            return []
+        ps, p, a = db.photo_subjects, db.photos, db.photo_albums
+        rows = s.execute(
+            select(
+                ps.c.student_id,
+                ps.c.tagged_at,
+                p.c.id,
+                p.c.number,
+                p.c.title,
+                p.c.uploaded_at,
+                p.c.withdrawn_at,
+                a.c.id.label("album_id"),
+                a.c.title.label("album_title"),
+                a.c.event,
+                a.c.taken_on,
+                a.c.published_at,
+                a.c.withdrawn_at.label("album_withdrawn_at"),
+            )
+            .join(p, p.c.id == ps.c.photo_id)
+            .join(a, a.c.id == p.c.album_id)
+            .where(ps.c.school_id == school_id, ps.c.student_id.in_(student_ids), p.c.school_id == school_id)
+            .order_by(ps.c.student_id, a.c.created_at, a.c.id, p.c.number)
+        ).all()
+        return [
+            {
+                "student_id": r.student_id,
+                "photo_id": r.id,
+                "number": r.number,
+                "title": r.title,
+                "uploaded_at": aware(r.uploaded_at),
+                "tagged_at": aware(r.tagged_at),
+                "album_id": r.album_id,
+                "album_title": r.album_title,
+                "album_event": r.event,
+                "album_taken_on": r.taken_on,
+                "album_published_at": aware(r.published_at),
+                # withdrawn: its files are deleted, the row kept (who removed what, when)
+                "withdrawn": r.withdrawn_at is not None or r.album_withdrawn_at is not None,
+            }
+            for r in rows
+        ]
+
     def _photos(
-        self, s, school_id: str, seen_by: dict[str, datetime | None]
+        self, s, school_id: str, seen_by: dict[str, datetime | None], student_ids: list[str]
     ) -> tuple[list[dict], list[tuple[dict, str, int]]]:
-        """The published albums ``seen_by`` sees (see ``album_audience``) with their live photos; and
-        each photo's metadata, display blob key and size."""
+        """The published albums ``seen_by`` sees (see ``album_audience``) with their live photos the
+        family of ``student_ids`` sees; and each photo's metadata, display blob key and size."""
         a, p = db.photo_albums, db.photos
         candidates = s.execute(
             select(a)
@@ -206,7 +271,12 @@ class FamilyData:
             return albums, photos
         rows = s.execute(
             select(p)
-            .where(p.c.school_id == school_id, p.c.album_id.in_(list(by_id)), p.c.withdrawn_at.is_(None))
+            .where(
+                p.c.school_id == school_id,
+                p.c.album_id.in_(list(by_id)),
+                p.c.withdrawn_at.is_(None),
+                photos_db.shown_to(student_ids),
+            )
             .order_by(p.c.album_id, p.c.number)
         ).all()
         for row in rows:

@@ -127,7 +127,9 @@ def test_staff_of_another_school_get_nothing_of_this_family(stubs, family):
     files = export(stubs, people["other_staff"], "mum-q", "zeph")
     assert sorted(files) == [
         "documents/documents.json",
+        "documents/photo_consents.json",
         "documents/photos.json",
+        "documents/photos_of_children.json",
         "documents/read_receipts.json",
     ]
     assert all(part(files, name) == [] for name in files)
