@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 from typing import Any
 
 import pytest
@@ -215,3 +216,16 @@ def test_outside_a_local_run_no_consumer_without_the_key(documents_rt):
     ev = sealed(issued(), SecretBox([key.encode()]))
     raw = make_envelope("finance.tax_certificate.issued.v1", ev, "sch-1").SerializeToString()
     assert make_consumer(documents_rt).handle(raw) == "handled"
+
+
+def test_no_national_number_is_logged(documents_rt, caplog):
+    caplog.set_level(logging.DEBUG)
+    consumer = make_consumer(documents_rt)
+    consumer.handle(body(documents_rt, issued()))
+    consumer.handle(body(documents_rt, issued()))  # a duplicate
+    other = sealed(issued(cert_id="1e6e2d1c-9b8a-4e7d-8c6b-5a4f3e2d1c0e"), SecretBox([Fernet.generate_key()]))
+    with pytest.raises(ValueError, match="unknown key"):
+        consumer.handle(
+            make_envelope("finance.tax_certificate.issued.v1", other, "sch-1").SerializeToString()
+        )
+    assert caplog.records and not any(n in caplog.text for n in NUMBERS)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
+import grpc
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from cartable.finance.v1 import tax_certificates_pb2 as tpb
+from cartable.finance.v1 import tax_certificates_pb2_grpc
 from kit.privacy import find_text
 from kit.secretbox import SecretBox
 from kit.settings import SettingsError
@@ -21,7 +24,7 @@ from services.finance import national_numbers
 from services.finance.app import registrations
 from services.finance.db import outbox
 from services.finance.db.tax_certificate_queries import tax_certificates
-from services.finance.tests.conftest import STAFF
+from services.finance.tests.conftest import STAFF, md
 from services.finance.tests.integration.test_tax_certificates import (
     DAD,
     EMMA_NN,
@@ -109,3 +112,24 @@ def test_outside_a_local_run_the_server_refuses_to_start_without_the_key(finance
     finance_rt.settings = dataclasses.replace(finance_rt.settings, national_number_key=key)
     assert registrations(finance_rt)
     assert national_numbers.box(finance_rt).open(SecretBox([key.encode()]).seal("x")) == "x"
+
+
+def test_no_national_number_is_logged(school, finance_rt, finance_server, keys, caplog):
+    caplog.set_level(logging.DEBUG)
+    _certs, invoice = school
+    pay(finance_rt, invoice.id, 25000, MUM)
+    channel = grpc.insecure_channel(f"127.0.0.1:{finance_server.port}")
+    stub = tax_certificates_pb2_grpc.TaxCertificateServiceStub(channel)
+    token = md(keys.token("staff", STAFF.school_id, account_id=STAFF.account_id))
+    req = tpb.GenerateTaxCertificatesRequest(year=2024, children=[child()], idempotency_key="k-1")
+    assert stub.GenerateTaxCertificates(req, metadata=token).created == 1
+    assert stub.GenerateTaxCertificates(req, metadata=token).created == 1  # replayed
+    listed = stub.ListTaxCertificates(tpb.ListTaxCertificatesRequest(year=2024), metadata=token)
+    assert listed.certificates[0].parent.national_number == "85010112345"
+    finance_rt.extras["national_number_box"] = SecretBox([Fernet.generate_key()])
+    with pytest.raises(grpc.RpcError) as err:  # a wrong key: an internal error, logged with its trace
+        stub.ListTaxCertificates(tpb.ListTaxCertificatesRequest(year=2024), metadata=token)
+    channel.close()
+    assert err.value.code() == grpc.StatusCode.INTERNAL
+    assert "unknown key" in caplog.text
+    assert not any(n in caplog.text for n in NUMBERS)
