@@ -126,8 +126,9 @@ RECORD = Record(
         Processing(
             data=(
                 "Childcare tax certificates (281.86): the child's and the paying parent's names and "
-                "national numbers, the child's birth date and severe disability, the days and amounts of "
-                "care paid in the year, as certified (every version kept)."
+                "national numbers (encrypted at rest with the deployment's key, NATIONAL_NUMBER_KEY), the "
+                "child's birth date and severe disability, the days and amounts of care paid in the year, "
+                "as certified (every version kept)."
             ),
             tables=("tax_certificates",),
             purpose=(
@@ -180,8 +181,8 @@ RECORD = Record(
         Processing(
             data=(
                 "Event payloads waiting to be published or recently published, which may name people "
-                "(e.g. a tax certificate issued, with names and national numbers, or a payment); stored "
-                "answers to requests sent with an idempotency key, which may hold the same data as the "
+                "(e.g. a tax certificate issued, with names and encrypted national numbers, or a payment); "
+                "stored answers to requests sent with an idempotency key, which may hold the same data as the "
                 "answer (names, IBANs)."
             ),
             tables=("outbox", "idempotency_keys"),
