@@ -59,8 +59,9 @@ RECORD = Record(
             ),
             legal_basis="consent (art. 6.1.a), withdrawn at any time; the tags: public task (art. 6.1.e)",
             retention=(
-                "kept while the child is at the school; deleted when the family is erased "
-                "(auth.family.erased.v1), with the tags of the erased children"
+                "kept while the child is at the school; when the family is erased (auth.family.erased.v1) "
+                "the child's tags and consent are deleted, a refusal staying as an anonymous subject of "
+                "the photos (a random id linked to nobody) so they stay hidden from other families"
             ),
             recipients="the school's staff; the child's own family (parents never see who else is tagged)",
         ),
