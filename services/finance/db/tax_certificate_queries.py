@@ -3,8 +3,10 @@
 
 ``tax_certificates``: one row per version of a certificate (school, year, student, parent). The current
 version has ``replaced_by`` NULL; a correction inserts the next version and points the old one at it.
-``content`` is the certificate as certified (its periods and the people's names and numbers, JSON):
-``fingerprint`` (its SHA-256) tells whether a regeneration changed anything. ``document_id`` is the id
+``content`` is the certificate as certified (its periods and the people's names and numbers, JSON),
+each person's national number sealed (``sealed_national_number``, services/finance/national_numbers.py):
+``fingerprint`` (the SHA-256 of the content without the numbers) and the numbers opened tell whether a
+regeneration changed anything. ``document_id`` is the id
 documents files the PDF under (chosen here, so the list names it before the PDF is rendered)."""
 
 from __future__ import annotations
