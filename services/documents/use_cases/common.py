@@ -75,16 +75,16 @@ def load_album(s: Session, who: Identity, album_id: str, seen_by: list[str] | No
 
 
 def album_messages(
-    s: Session, rows, counts: dict[str, int], seen_by: list[str] | None = None
+    s: Session, rows, counts: dict[str, int], family: list[str] | None = None
 ) -> list[pb.Album]:
-    """Album messages for ``rows``, with their classes, cover (of the photos ``seen_by``, a viewer,
-    sees) and offers, in three queries."""
+    """Album messages for ``rows``, with their classes, cover (of the photos ``family``, a
+    ``viewer``, sees) and offers, in three queries."""
     ids = [r.id for r in rows]
     if not ids:
         return []
     classes, covers, offers = (
         photos_db.album_classes(s, ids),
-        photos_db.album_covers(s, ids, seen_by),
+        photos_db.album_covers(s, ids, family),
         photos_db.album_offers(s, ids),
     )
     return [
@@ -93,9 +93,9 @@ def album_messages(
     ]
 
 
-def album_message(s: Session, row, seen_by: list[str] | None = None) -> pb.Album:
-    """One album's message, its live photos ``seen_by`` (a viewer) sees counted."""
-    [album] = album_messages(s, [row], {row.id: photos_db.live_photo_count(s, row.id, seen_by)}, seen_by)
+def album_message(s: Session, row, family: list[str] | None = None) -> pb.Album:
+    """One album's message, its live photos ``family`` (a ``viewer``) sees counted."""
+    [album] = album_messages(s, [row], {row.id: photos_db.live_photo_count(s, row.id, family)}, family)
     return album
 
 

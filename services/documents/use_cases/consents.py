@@ -78,10 +78,12 @@ class PhotoConsents:
         ids = _ids(student_ids, "student_ids", 1000)
         if not ids and not who.is_staff:
             ids = sorted(who.students)
+            if not ids:  # a parent with no child: nothing (never the school's choices)
+                return pb.ListPhotoConsentsResponse()
         with self.rt.db.unit_of_work() as s:
             self._require_children(s, who, ids)
-            rows = photos_db.consents(s, who.school_id, ids or None)
-        if not ids:
+            rows = photos_db.consents(s, who.school_id, ids if ids else None)
+        if not ids:  # staff naming none: every choice recorded in the school
             return pb.ListPhotoConsentsResponse(items=[_consent_pb(r.student_id, r) for r in rows])
         found = {r.student_id: r for r in rows}
         return pb.ListPhotoConsentsResponse(items=[_consent_pb(sid, found.get(sid)) for sid in ids])

@@ -113,6 +113,11 @@ def test_a_parent_sets_and_reads_their_childs_consent(stubs, people):
     assert consents(stubs, people["mum"]) == [("emma", True)]
 
 
+def test_a_parent_without_a_child_learns_no_choice_of_the_school(stubs, people, keys):
+    consent(stubs, people["staff"], "emma", False)
+    assert consents(stubs, token(keys, "new-parent", students={})) == []
+
+
 def test_another_familys_child_is_not_found_and_nothing_is_written(stubs, people, documents_rt):
     before = snapshot(documents_rt)
     for call in (
