@@ -88,3 +88,13 @@ def test_every_secret_a_pod_names_is_in_the_example_with_its_key(pods):
             assert name in examples, (p.name, name)
             if key is not None:
                 assert key in examples[name]["stringData"], (p.name, name, key)
+
+
+def test_the_national_number_key_reaches_the_processes_that_seal_or_open_them_alone(pods):
+    # finance's server seals tax certificates' numbers, its migration seals the rows already there,
+    # documents' consumer opens them to render the PDF (issue #21)
+    assert holders(pods, "cartable-national-numbers") == {"finance", "finance-migrate", "documents-consume"}
+    for p in pods:
+        assert ("NATIONAL_NUMBER_KEY" in p.env()) == (
+            p.name in {"finance", "finance-migrate", "documents-consume"}
+        )
