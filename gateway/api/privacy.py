@@ -11,14 +11,18 @@ from flask import Blueprint, Response, jsonify
 from gateway.calls.account import get_parent
 from gateway.calls.privacy import (
     build_in_background,
+    consent_json,
     erase_family,
     export_json,
     get_export,
     open_export,
     request_export,
+    set_photo_consent,
+    set_photo_subjects,
 )
-from gateway.openapi import error_responses, obj, ok
+from gateway.openapi import error_responses, obj, ok, ref
 from gateway.openapi import json_body as body_schema
+from gateway.shapes import photo_json
 from gateway.web import json_body, require_session, require_staff
 from kit.errors import Forbidden, InvalidRequest
 
@@ -101,6 +105,38 @@ def erasure_json(done) -> dict:
     }
 
 
+@bp.put("/api/v1/children/<child_id>/photo-consent")
+def photo_consent(child_id: str):
+    """The parent says whether other families may see the photos their child appears in."""
+    sess = require_session()
+    if sess.account.role != "parent":
+        raise Forbidden("this is for parents: staff record a paper form on the child's photos")
+    share = json_body().get("share_with_other_families")
+    if not isinstance(share, bool):
+        raise InvalidRequest(
+            "share_with_other_families must be true or false",
+            fields={"share_with_other_families": "boolean"},
+        )
+    return jsonify(consent_json(set_photo_consent(child_id, share)))
+
+
+MAX_SUBJECTS = 100
+
+
+@bp.put("/api/v1/admin/photos/<photo_id>/subjects")
+def admin_photo_subjects(photo_id: str):
+    """Staff: the children who appear in a photo (replaces the set; an empty list untags it)."""
+    require_staff()
+    ids = json_body().get("student_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids) or len(ids) > MAX_SUBJECTS:
+        raise InvalidRequest(
+            "student_ids must be a list of student ids",
+            fields={"student_ids": f"a list of at most {MAX_SUBJECTS} student ids"},
+        )
+    photo = set_photo_subjects(photo_id, ids)
+    return jsonify({**photo_json(photo), "subject_ids": list(photo.subject_ids)})
+
+
 # -- OpenAPI ------------------------------------------------------------------------------------------
 
 S = {"type": "string"}
@@ -127,7 +163,18 @@ ERASED = obj(
     },
     ["parent_id", "erased_student_ids", "kept_student_ids"],
 )
-SCHEMAS = {"DataExport": EXPORT}
+CONSENT = obj(
+    {
+        "student_id": S,
+        "share_with_other_families": {"type": "boolean"},
+        "updated_at": {
+            **NS,
+            "description": "null while nothing was recorded (shared: the school's photo policy)",
+        },
+    },
+    ["student_id", "share_with_other_families"],
+)
+SCHEMAS = {"DataExport": EXPORT, "PhotoConsent": CONSENT}
 
 OPENAPI = {
     "/api/v1/data-exports": {
@@ -161,6 +208,35 @@ OPENAPI = {
             "account (a mail tells them)",
             "parameters": ID,
             "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/children/{id}/photo-consent": {
+        "put": {
+            "summary": "Whether other families may see the photos the child appears in (tagged by staff); "
+            "refused, such a photo is shown only to the child's family and to staff",
+            "parameters": ID,
+            "requestBody": body_schema(
+                obj({"share_with_other_families": {"type": "boolean"}}, ["share_with_other_families"])
+            ),
+            "responses": {**ok(CONSENT), **error_responses(400, 401, 403, 404, 503)},
+        }
+    },
+    "/api/v1/admin/photos/{id}/subjects": {
+        "put": {
+            "summary": "Staff: the children who appear in a photo (replaces the set, at most 100; [] untags it)",
+            "parameters": ID,
+            "requestBody": body_schema(obj({"student_ids": {"type": "array", "items": S}}, ["student_ids"])),
+            "responses": {
+                **ok(
+                    {
+                        "allOf": [
+                            ref("Photo"),
+                            obj({"subject_ids": {"type": "array", "items": S}}),
+                        ]
+                    }
+                ),
+                **error_responses(400, 401, 403, 404, 503),
+            },
         }
     },
     "/api/v1/admin/parents/{id}/erase": {

@@ -25,6 +25,7 @@ import grpc
 from flask import g
 
 from cartable.auth.v1 import auth_pb2
+from cartable.documents.v1 import documents_pb2
 from cartable.privacy.v1 import privacy_pb2 as pb
 from gateway.clients import Clients, clients, rpc
 
@@ -124,3 +125,35 @@ def build(
 def erase_family(parent_id: str) -> auth_pb2.EraseFamilyResponse:
     """Staff: auth erases the family and tells every service (auth.family.erased.v1)."""
     return rpc("auth", "EraseFamily", auth_pb2.EraseFamilyRequest(parent_id=parent_id, confirm=True))
+
+
+# -- photos: a consent per child (documents) ---------------------------------------------------------
+
+
+def set_photo_consent(student_id: str, share: bool) -> documents_pb2.PhotoConsent:
+    """Whether other families may see the photos the child appears in (the parent for their child;
+    staff recording a paper form)."""
+    req = documents_pb2.SetPhotoConsentRequest(student_id=student_id, share_with_other_families=share)
+    return rpc("documents", "SetPhotoConsent", req).consent
+
+
+def list_photo_consents(student_ids: list[str]) -> dict[str, documents_pb2.PhotoConsent]:
+    """The consent of each child named, by id (shared when nothing was recorded)."""
+    if not student_ids:
+        return {}
+    req = documents_pb2.ListPhotoConsentsRequest(student_ids=student_ids)
+    return {c.student_id: c for c in rpc("documents", "ListPhotoConsents", req).items}
+
+
+def set_photo_subjects(photo_id: str, student_ids: list[str]) -> documents_pb2.Photo:
+    """Staff: the children who appear in a photo (replaces the set)."""
+    req = documents_pb2.SetPhotoSubjectsRequest(photo_id=photo_id, student_ids=student_ids)
+    return rpc("documents", "SetPhotoSubjects", req).photo
+
+
+def consent_json(c: documents_pb2.PhotoConsent) -> dict:
+    return {
+        "student_id": c.student_id,
+        "share_with_other_families": c.share_with_other_families,
+        "updated_at": c.updated_at or None,
+    }

@@ -12,8 +12,17 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from gateway.api.privacy import family_ids, start_export
-from gateway.calls.account import get_parent
-from gateway.calls.privacy import build_in_background, erase_family, list_exports, open_export
+from gateway.calls.account import get_parent, list_students
+from gateway.calls.photos import get_photo
+from gateway.calls.privacy import (
+    build_in_background,
+    erase_family,
+    list_exports,
+    list_photo_consents,
+    open_export,
+    set_photo_consent,
+    set_photo_subjects,
+)
 from gateway.i18n import current_lang
 from gateway.pages.account import login_required
 from gateway.web import load_session, require_staff
@@ -62,7 +71,33 @@ def _parent_only():
 def my_data():
     sess = _parent_only()
     ids = [c.id for c in sess.children]
-    return render_template("privacy/my_data.html", exports=export_views(sess.account.id, ids))
+    consents = list_photo_consents(ids)
+    children = [
+        {
+            "id": c.id,
+            "first_name": c.first_name,
+            "shared": consents[c.id].share_with_other_families if c.id in consents else True,
+        }
+        for c in sess.children
+    ]
+    return render_template(
+        "privacy/my_data.html", exports=export_views(sess.account.id, ids), children=children
+    )
+
+
+@bp.post("/compte/donnees/photos")
+@login_required
+def my_photo_consents():
+    """One box per child: ticked, other families may see the photos the child appears in."""
+    sess = _parent_only()
+    consents = list_photo_consents([c.id for c in sess.children])
+    for c in sess.children:
+        share = request.form.get(f"share-{c.id}") == "on"
+        known = consents.get(c.id)
+        if known is None or known.share_with_other_families != share:
+            set_photo_consent(c.id, share)
+    flash(_("Vos choix pour les photos sont enregistrés."), "success")
+    return redirect(url_for("privacy.my_data") + "#photos-title", code=303)
 
 
 @bp.post("/compte/donnees")
@@ -150,3 +185,38 @@ def parent_erase(parent_id: str):
     return render_template("privacy/erase.html", parent=parent, erased=erased, kept=kept, error=error), (
         400 if error else 200
     )
+
+
+# -- staff: who is on a photo -------------------------------------------------------------------------
+
+
+@bp.route("/gestion/photos/<photo_id>/enfants", methods=["GET", "POST"])
+@login_required
+def photo_subjects(photo_id: str):
+    """The children who appear in a photo, ticked among the students of its album's classes (the
+    whole school's for a whole-school album); a child whose parents refused shows it."""
+    require_staff()
+    found = get_photo(photo_id, "")
+    photo, album = found.photo, found.album
+    if request.method == "POST":
+        chosen = [i[:64] for i in request.form.getlist("student_ids")][:100]
+        set_photo_subjects(photo_id, chosen)
+        flash(_("Les enfants de la photo sont enregistrés."), "success")
+        return redirect(url_for("privacy.photo_subjects", photo_id=photo_id), code=303)
+    students = list_students(class_names=list(album.class_names) or None)
+    tagged = set(photo.subject_ids)
+    students += (
+        [s for s in list_students(student_ids=sorted(tagged - {s.id for s in students}))] if tagged else []
+    )
+    consents = list_photo_consents([s.id for s in students])
+    rows = [
+        {
+            "id": s.id,
+            "name": f"{s.first_name} {s.last_name}",
+            "class_name": s.class_name,
+            "tagged": s.id in tagged,
+            "refused": s.id in consents and not consents[s.id].share_with_other_families,
+        }
+        for s in sorted(students, key=lambda s: (s.class_name, s.last_name, s.first_name))
+    ]
+    return render_template("privacy/photo_subjects.html", photo=photo, album=album, students=rows)

@@ -5,6 +5,8 @@
   service's part (account and children, wallets and invoices, orders, documents and their files,
   bookings, the mail log) and nothing of the other family of the same class; a mail says it is ready
   (never the file); the file is theirs alone (the manager and the other parent: 404).
+- A parent refuses that other families see the photos their child appears in (tagged by staff):
+  the class's other families no longer see them, the family and staff still do.
 - The office erases a family on request: the parent and the child who left are gone from every table
   of every service (their names, e-mail address searched in every column), the child still enrolled
   and the other family are kept, the invoices stay with their amounts (pseudonymised) and the ledger
@@ -25,6 +27,7 @@ from kit.dates import BRUSSELS
 from kit.privacy import find_text
 from kit.testing import wait_for
 from tests.e2e.test_meetings import evening_body
+from tests.e2e.test_photos import jpeg, new_album, upload
 from tests.factories import expect, mail_text, mails_to, new_family, new_school, unique
 from tests.suite import SERVICES
 
@@ -269,3 +272,44 @@ def test_an_erased_family_leaves_no_name_behind_and_the_ledger_still_balances(su
     assert expect(staff.post(f"/admin/parents/{family.parent_id}/erase", json={"confirm": True}), 202).json()[
         "already_erased"
     ]
+
+
+def test_a_refused_photo_consent_hides_the_childs_photos_from_other_families(suite):
+    staff = new_school(suite)
+    lena = staff.create_student("Léna", "Moreau", "2C")
+    tom = staff.create_student("Tom", "Jacobs", "2C")
+    lenas = new_family(suite, staff, [lena], first_name="Claire")
+    toms = new_family(suite, staff, [tom], first_name="Marc")
+    album = new_album(staff, "Carnaval 2C", ["2C"])
+    made = expect(
+        upload(staff, album["id"], ("lena.jpg", jpeg()), ("groupe.jpg", jpeg(color=(200, 40, 40)))), 201
+    )
+    with_lena, group = (p["id"] for p in made.json()["items"])
+    tagged = expect(
+        staff.put(f"/admin/photos/{with_lena}/subjects", json={"student_ids": [lena["id"]]})
+    ).json()
+    assert tagged["subject_ids"] == [lena["id"]]
+    expect(staff.put(f"/admin/photos/{with_lena}/subjects", json={"student_ids": "x"}), 400)
+    expect(toms.put(f"/admin/photos/{with_lena}/subjects", json={"student_ids": []}), 403)
+
+    def photos(client) -> list[str]:
+        return [p["id"] for p in expect(client.get(f"/photos/albums/{album['id']}")).json()["items"]]
+
+    assert photos(toms) == [with_lena, group]  # shared: the school's policy until the family says no
+
+    expect(lenas.put(f"/children/{lena['id']}/photo-consent", json={}), 400)
+    expect(toms.put(f"/children/{lena['id']}/photo-consent", json={"share_with_other_families": False}), 404)
+    refused = expect(
+        lenas.put(f"/children/{lena['id']}/photo-consent", json={"share_with_other_families": False})
+    )
+    assert refused.json()["share_with_other_families"] is False and refused.json()["updated_at"]
+
+    assert photos(toms) == [group]
+    expect(toms.get(f"/photos/{with_lena}"), 404)
+    expect(toms.get(f"/photos/{with_lena}/display"), 404)
+    assert photos(lenas) == [with_lena, group]  # her own family still sees it
+    assert expect(lenas.get(f"/photos/{with_lena}/display")).headers["Content-Type"] == "image/jpeg"
+    assert with_lena in [p["id"] for p in expect(staff.get(f"/photos/albums/{album['id']}")).json()["items"]]
+
+    expect(lenas.put(f"/children/{lena['id']}/photo-consent", json={"share_with_other_families": True}))
+    assert photos(toms) == [with_lena, group]
