@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from cartable.auth.v1 import auth_pb2
+from cartable.documents.v1 import documents_pb2
 from cartable.privacy.v1 import privacy_pb2 as pb
 from gateway.calls.privacy import PART_SERVICES
 from kit.errors import NotFound, Unavailable
@@ -176,3 +177,45 @@ def test_an_erasure_needs_confirm_true(client, fakes, body):
     assert resp.status_code == 400
     assert resp.get_json()["error"]["fields"] == {"confirm": "must be true"}
     assert fakes.requests("auth", "EraseFamily") == []
+
+
+@pytest.mark.parametrize("body", [{}, {"share_with_other_families": "no"}, {"share_with_other_families": 0}])
+def test_a_photo_consent_is_true_or_false(client, fakes, parent, body):
+    resp = client.put("/api/v1/children/child-1/photo-consent", json=body, headers=parent.bearer)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["fields"] == {"share_with_other_families": "boolean"}
+    assert fakes.requests("documents", "SetPhotoConsent") == []
+
+
+def test_a_parent_sets_their_childs_photo_consent_and_staff_use_the_page(client, fakes, parent):
+
+    fakes.on(
+        "documents",
+        "SetPhotoConsent",
+        lambda req: documents_pb2.SetPhotoConsentResponse(
+            consent=documents_pb2.PhotoConsent(
+                student_id=req.student_id,
+                share_with_other_families=req.share_with_other_families,
+                updated_at="2026-12-03T09:30:00+00:00",
+            )
+        ),
+    )
+    resp = client.put(
+        "/api/v1/children/child-1/photo-consent",
+        json={"share_with_other_families": False},
+        headers=parent.bearer,
+    )
+    assert resp.status_code == 200
+    assert resp.get_json() == {
+        "student_id": "child-1",
+        "share_with_other_families": False,
+        "updated_at": "2026-12-03T09:30:00+00:00",
+    }
+    staff = fakes.staff()
+    refused = client.put(
+        "/api/v1/children/child-1/photo-consent",
+        json={"share_with_other_families": True},
+        headers=staff.bearer,
+    )
+    assert refused.status_code == 403
+    assert len(fakes.requests("documents", "SetPhotoConsent")) == 1

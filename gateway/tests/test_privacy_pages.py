@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from cartable.auth.v1 import auth_pb2
+from cartable.documents.v1 import documents_pb2
 from cartable.privacy.v1 import privacy_pb2 as pb
 from gateway.tests.conftest import form_fields
 from gateway.tests.test_people_api import PARENTS, _copy, fake_parents
@@ -37,7 +38,77 @@ def export(status: str, parent_id: str, **kw) -> pb.DataExport:
 def parent(client, fakes):
     signed = fakes.parent("Emma")
     client.set_cookie("cartable_session", signed.token)
+    fakes.on("documents", "ListPhotoConsents", documents_pb2.ListPhotoConsentsResponse())
     return signed
+
+
+def test_the_parent_says_which_childs_photos_other_families_may_see(client, fakes):
+    signed = fakes.parent("Emma", "Louis")
+    client.set_cookie("cartable_session", signed.token)
+    consents = {"child-2": documents_pb2.PhotoConsent(student_id="child-2", share_with_other_families=False)}
+    fakes.on(
+        "documents",
+        "ListPhotoConsents",
+        lambda req: documents_pb2.ListPhotoConsentsResponse(
+            items=[consents[i] for i in req.student_ids if i in consents]
+        ),
+    )
+
+    def saved(req):
+        consents[req.student_id] = documents_pb2.PhotoConsent(
+            student_id=req.student_id, share_with_other_families=req.share_with_other_families
+        )
+        return documents_pb2.SetPhotoConsentResponse(consent=consents[req.student_id])
+
+    fakes.on("documents", "SetPhotoConsent", saved)
+    fakes.on("data_exports", "ListDataExports", pb.ListDataExportsResponse())
+    html_page = client.get("/compte/donnees").get_data(as_text=True)
+    assert 'name="share-child-1" checked' in html_page  # nothing recorded: shared
+    assert 'name="share-child-2" checked' not in html_page and 'name="share-child-2"' in html_page
+    fields = form_fields(html_page, "/compte/donnees/photos")
+    # Emma's box unticked, Louis's ticked: both change
+    resp = client.post("/compte/donnees/photos", data={**fields, "share-child-2": "on"})
+    assert resp.status_code == 303
+    asked = {
+        (r.student_id, r.share_with_other_families) for r in fakes.requests("documents", "SetPhotoConsent")
+    }
+    assert asked == {("child-1", False), ("child-2", True)}
+    assert "Vos choix pour les photos sont enregistrés." in text(client.get("/compte/donnees"))
+    # saving the same choices again changes nothing
+    client.post("/compte/donnees/photos", data={**fields, "share-child-2": "on"})
+    assert len(fakes.requests("documents", "SetPhotoConsent")) == 2
+
+
+def test_staff_tick_who_is_on_a_photo_and_see_a_refused_consent(client, fakes):
+    staff = fakes.staff()
+    client.set_cookie("cartable_session", staff.token)
+    photo = documents_pb2.Photo(id="ph-1", album_id="al-1", number=3, subject_ids=["s-2"])
+    album = documents_pb2.Album(id="al-1", title="Carnaval", class_names=["2C"])
+    fakes.on("documents", "GetPhoto", documents_pb2.GetPhotoResponse(photo=photo, album=album))
+    kids = [
+        auth_pb2.Student(id="s-1", first_name="Léna", last_name="Moreau", class_name="2C"),
+        auth_pb2.Student(id="s-2", first_name="Tom", last_name="Jacobs", class_name="2C"),
+    ]
+    fakes.on("auth", "ListStudents", auth_pb2.ListStudentsResponse(students=kids))
+    fakes.on(
+        "documents",
+        "ListPhotoConsents",
+        documents_pb2.ListPhotoConsentsResponse(
+            items=[documents_pb2.PhotoConsent(student_id="s-1", share_with_other_families=False)]
+        ),
+    )
+    fakes.on("documents", "SetPhotoSubjects", documents_pb2.SetPhotoSubjectsResponse(photo=photo))
+    page = client.get("/gestion/photos/ph-1/enfants")
+    body = text(page)
+    assert page.status_code == 200 and "Qui est sur la photo 3 ?" in body
+    assert "Léna Moreau · classe 2C · <strong>photos réservées à sa famille</strong>" in body
+    assert 'value="s-2" checked' in page.get_data(as_text=True)
+    assert next(r.class_names for r in fakes.requests("auth", "ListStudents")) == ["2C"]
+    fields = form_fields(page.get_data(as_text=True), "/gestion/photos/ph-1/enfants")
+    resp = client.post("/gestion/photos/ph-1/enfants", data={**fields, "student_ids": ["s-1", "s-2"]})
+    assert resp.status_code == 303
+    [asked] = fakes.requests("documents", "SetPhotoSubjects")
+    assert (asked.photo_id, list(asked.student_ids)) == ("ph-1", ["s-1", "s-2"])
 
 
 def test_the_parent_asks_follows_and_downloads_their_export(client, fakes, parent):
