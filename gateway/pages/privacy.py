@@ -205,9 +205,9 @@ def photo_subjects(photo_id: str):
         return redirect(url_for("privacy.photo_subjects", photo_id=photo_id), code=303)
     students = list_students(class_names=list(album.class_names) or None)
     tagged = set(photo.subject_ids)
-    students += (
-        [s for s in list_students(student_ids=sorted(tagged - {s.id for s in students}))] if tagged else []
-    )
+    missing = sorted(tagged - {s.id for s in students})  # tagged, since moved to another class
+    if missing:
+        students += list_students(student_ids=missing)
     consents = list_photo_consents([s.id for s in students])
     rows = [
         {

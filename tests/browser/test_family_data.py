@@ -1,8 +1,8 @@
 """A family's data in a real browser on a phone, with the keyboard (issue #21): a parent asks for the
 export of their data from "Mes données" in the account menu and downloads it once ready; a manager
 asks for a parent's export at the office, then erases a family on request after a confirmation page
-that explains the accounting exception (nothing happens until the box is ticked). axe-core on every
-page and state visited."""
+that explains the accounting exception (nothing happens until the box is ticked). a manager ticks who is on a photo and a parent refuses that other families see their child's photos.
+axe-core on every page and state visited."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from kit.testing import wait_for
 from tests.browser.pages import audited, submitted, text
 from tests.browser.test_staff_second_factor import PHONE, sign_in_with_keyboard
+from tests.e2e.test_photos import jpeg, new_album, upload
 from tests.factories import expect as expect_status
 from tests.factories import new_family, new_school, unique
 
@@ -101,3 +102,45 @@ def test_a_manager_asks_for_an_export_then_erases_a_family_after_confirming(suit
     expect(page.get_by_role("status").first).to_contain_text("La famille est effacée dans tous les services")
     audited(page)
     expect_status(family.get("/children"), 401)  # the erased parent's session is gone
+
+
+def test_a_parent_refuses_class_photos_and_a_manager_tags_who_is_on_a_photo(suite, browser, page):
+    page.set_viewport_size(PHONE)
+    staff = new_school(suite)
+    last = unique("Claes-").capitalize()
+    noor = staff.create_student("Noor", last, "3B")
+    family = new_family(suite, staff, [noor], first_name="Eva", last_name=last)
+    album = new_album(staff, "Sortie 3B", ["3B"])
+    [photo] = expect_status(upload(staff, album["id"], ("noor.jpg", jpeg())), 201).json()["items"]
+
+    # the manager ticks Noor on the photo, from the album page, with the keyboard
+    sign_in_with_keyboard(page, suite.base_url, staff.username, staff.password)
+    page.goto(f"{suite.base_url}/gestion/photos/albums/{album['id']}")
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("^Qui est sur la photo")).first.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Qui est sur la photo 1 ?")
+    audited(page)
+    page.get_by_role("checkbox", name=re.compile(f"Noor {last}")).press("Space")
+    assert submitted(page, page.get_by_role("button", name="Enregistrer")) == 200
+    expect(page.get_by_role("status").first).to_contain_text("Les enfants de la photo sont enregistrés.")
+    expect(page.get_by_role("checkbox", name=re.compile(f"Noor {last}"))).to_be_checked()
+    audited(page)
+
+    # Noor's mother unticks her on Mes données
+    parents_phone = browser.new_context(viewport=PHONE, locale="fr-BE").new_page()
+    family.browser_login(parents_phone)
+    parents_phone.goto(f"{suite.base_url}/compte/donnees")
+    box = parents_phone.get_by_role("checkbox", name="Noor")
+    expect(box).to_be_checked()
+    box.press("Space")
+    assert submitted(parents_phone, parents_phone.get_by_role("button", name="Enregistrer mes choix")) == 200
+    expect(parents_phone.get_by_role("status").first).to_contain_text(
+        "Vos choix pour les photos sont enregistrés."
+    )
+    expect(parents_phone.get_by_role("checkbox", name="Noor")).not_to_be_checked()
+    audited(parents_phone)
+    parents_phone.context.close()
+
+    page.reload()
+    expect(page.get_by_text("photos réservées à sa famille")).to_be_visible()
+    assert photo["id"]
