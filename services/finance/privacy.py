@@ -47,10 +47,11 @@ RECORD = Record(
                 "Belgian accounting law for the ledger and the sales journal."
             ),
             retention=(
-                _ACCOUNTING_RETENTION + " The ledger is append-only (database triggers refuse UPDATE and "
-                "DELETE): it is never rewritten, so its labels keep what they were booked with (a bank "
-                "transfer's counterparty name, an invoice's title); its student ids and wallet accounts "
-                "are pseudonymous once the names are gone."
+                _ACCOUNTING_RETENTION + " The ledger is append-only (database triggers refuse DELETE and "
+                "any UPDATE but a transaction's label): on erasure the family's names are replaced in "
+                "its labels (a bank transfer's counterparty, an invoice's title), amounts, accounts and "
+                "dates stay and it still sums to zero; its student ids and wallet accounts are "
+                "pseudonymous once the names are gone."
             ),
         ),
         Processing(

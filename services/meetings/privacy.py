@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from kit.privacy import Processing, Record
 
-_NOT_YET_ERASED = "Kept until erased; erasure on request and after leaving: not yet built (issue #21)."
+_STAFF_DATA = (
+    "Kept with the evening: teachers' names are the school's staff data, not a family's, and stay when "
+    "a family is erased; a staff account id goes with the account."
+)
 # When auth erases a family: on a manager's request, or by its retention run once the children left.
 _ON_ERASURE = (
     "When auth erases the family (auth.family.erased.v1, on request or by auth's retention after leaving)"
@@ -51,7 +54,7 @@ RECORD = Record(
             tables=("evenings", "evening_teachers", "teacher_classes"),
             purpose="Organise the school's parent-teacher evenings and show parents whom they can meet, where.",
             legal_basis="Public task (art. 6.1.e): the school's meetings with families.",
-            retention=_NOT_YET_ERASED,
+            retention=_STAFF_DATA,
         ),
         Processing(
             data=(
