@@ -1,4 +1,4 @@
-"""A family's erasure and the school's retention policy (issue #21; docs/privacy-plan.md section 3).
+"""A family's erasure and the school's retention policy (issue #21; docs/family-data.md).
 
 Auth decides who is erased and says so (``auth.family.erased.v1``, ids only); every service then erases
 its own part. Here an erased parent's account stays as a tombstone (ids in other services still point
