@@ -10,7 +10,7 @@ from services.documents.tests.integration.test_tax_certificate_pdf import DOC, b
 def test_the_schools_address_is_on_the_pdf(documents_rt):
     consumer = make_consumer(documents_rt)
     ev = issued(school_address="Rue de l'École 1, 1000 Bruxelles")
-    assert consumer.handle(body(ev)) == "handled"
+    assert consumer.handle(body(documents_rt, ev)) == "handled"
     text = text_of(documents_rt, DOC)
     assert "Rue de l'École 1, 1000 Bruxelles" in text
     assert "non communiqué" not in text
@@ -18,5 +18,5 @@ def test_the_schools_address_is_on_the_pdf(documents_rt):
 
 def test_without_an_address_the_pdf_says_it_was_not_given(documents_rt):
     consumer = make_consumer(documents_rt)
-    assert consumer.handle(body(issued())) == "handled"
+    assert consumer.handle(body(documents_rt, issued())) == "handled"
     assert "Adresse non communiqué" in text_of(documents_rt, DOC)
