@@ -15,15 +15,18 @@ from gateway.calls.privacy import (
     erase_family,
     export_json,
     get_export,
+    get_retention_policy,
     open_export,
     request_export,
+    retention_json,
     set_photo_consent,
     set_photo_subjects,
+    update_retention_policy,
 )
 from gateway.openapi import error_responses, obj, ok, ref
 from gateway.openapi import json_body as body_schema
 from gateway.shapes import photo_json
-from gateway.web import json_body, require_session, require_staff
+from gateway.web import field_int, json_body, require_session, require_staff
 from kit.errors import Forbidden, InvalidRequest
 
 bp = Blueprint("api_privacy", __name__)
@@ -137,6 +140,21 @@ def admin_photo_subjects(photo_id: str):
     return jsonify({**photo_json(photo), "subject_ids": list(photo.subject_ids)})
 
 
+@bp.get("/api/v1/admin/retention-policy")
+def admin_retention_policy():
+    require_staff()
+    return jsonify(retention_json(get_retention_policy()))
+
+
+@bp.put("/api/v1/admin/retention-policy")
+def admin_retention_policy_update():
+    require_staff()
+    data = json_body()
+    personal = field_int(data, "personal_years", minimum=1, maximum=10)
+    financial = field_int(data, "financial_years", minimum=7, maximum=30)
+    return jsonify(retention_json(update_retention_policy(personal, financial)))
+
+
 # -- OpenAPI ------------------------------------------------------------------------------------------
 
 S = {"type": "string"}
@@ -174,7 +192,25 @@ CONSENT = obj(
     },
     ["student_id", "share_with_other_families"],
 )
-SCHEMAS = {"DataExport": EXPORT, "PhotoConsent": CONSENT}
+RETENTION = obj(
+    {
+        "personal_years": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10,
+            "description": "school years a family's personal data is kept after its last child left (default 1)",
+        },
+        "financial_years": {
+            "type": "integer",
+            "minimum": 7,
+            "maximum": 30,
+            "description": "years financial records are kept, pseudonymised, after the erasure's year (Belgian "
+            "accounting law: 7 at least)",
+        },
+    },
+    ["personal_years", "financial_years"],
+)
+SCHEMAS = {"DataExport": EXPORT, "PhotoConsent": CONSENT, "RetentionPolicy": RETENTION}
 
 OPENAPI = {
     "/api/v1/data-exports": {
@@ -238,6 +274,17 @@ OPENAPI = {
                 **error_responses(400, 401, 403, 404, 503),
             },
         }
+    },
+    "/api/v1/admin/retention-policy": {
+        "get": {
+            "summary": "How long the school keeps a family's data once its children left (auth's daily retention)",
+            "responses": {**ok(RETENTION), **error_responses(401, 403, 503)},
+        },
+        "put": {
+            "summary": "Change the retention policy (audited)",
+            "requestBody": body_schema(RETENTION),
+            "responses": {**ok(RETENTION), **error_responses(400, 401, 403, 503)},
+        },
     },
     "/api/v1/admin/parents/{id}/erase": {
         "post": {

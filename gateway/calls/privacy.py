@@ -157,3 +157,20 @@ def consent_json(c: documents_pb2.PhotoConsent) -> dict:
         "share_with_other_families": c.share_with_other_families,
         "updated_at": c.updated_at or None,
     }
+
+
+# -- the school's retention policy (auth) -------------------------------------------------------------
+
+
+def get_retention_policy() -> auth_pb2.RetentionPolicy:
+    return rpc("auth", "GetRetentionPolicy", auth_pb2.GetRetentionPolicyRequest())
+
+
+def update_retention_policy(personal_years: int, financial_years: int) -> auth_pb2.RetentionPolicy:
+    """Audited by auth; out of range (personal 1-10, financial 7-30): InvalidRequest with fields."""
+    req = auth_pb2.RetentionPolicy(personal_years=personal_years, financial_years=financial_years)
+    return rpc("auth", "UpdateRetentionPolicy", req)
+
+
+def retention_json(p: auth_pb2.RetentionPolicy) -> dict:
+    return {"personal_years": p.personal_years, "financial_years": p.financial_years}

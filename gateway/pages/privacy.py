@@ -17,17 +17,19 @@ from gateway.calls.photos import get_photo
 from gateway.calls.privacy import (
     build_in_background,
     erase_family,
+    get_retention_policy,
     list_exports,
     list_photo_consents,
     open_export,
     set_photo_consent,
     set_photo_subjects,
+    update_retention_policy,
 )
 from gateway.i18n import current_lang
 from gateway.pages.account import login_required
 from gateway.web import load_session, require_staff
 from kit.dates import BRUSSELS, format_instant
-from kit.errors import AppError, Forbidden
+from kit.errors import AppError, Forbidden, InvalidRequest
 
 bp = Blueprint("privacy", __name__)
 
@@ -220,3 +222,49 @@ def photo_subjects(photo_id: str):
         for s in sorted(students, key=lambda s: (s.class_name, s.last_name, s.first_name))
     ]
     return render_template("privacy/photo_subjects.html", photo=photo, album=album, students=rows)
+
+
+# -- staff: the school's retention policy --------------------------------------------------------------
+
+RETENTION_ERRORS = {
+    "personal_years": lambda: _("Un nombre d'années scolaires entre 1 et 10."),
+    "financial_years": lambda: _("Un nombre d'années entre 7 et 30 : la loi belge impose 7 ans au moins."),
+}
+
+
+def _years(name: str, low: int, high: int, errors: dict[str, str]) -> int:
+    raw = request.form.get(name, "").strip()
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        errors[name] = RETENTION_ERRORS[name]()
+        return 0
+    return int(raw)
+
+
+@bp.route("/gestion/donnees-personnelles", methods=["GET", "POST"])
+@login_required
+def retention():
+    """How long the school keeps a family's data once its children left, and what happens then."""
+    require_staff()
+    errors: dict[str, str] = {}
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        form = {n: request.form.get(n, "").strip() for n in ("personal_years", "financial_years")}
+        personal = _years("personal_years", 1, 10, errors)
+        financial = _years("financial_years", 7, 30, errors)
+        if not errors:
+            try:
+                update_retention_policy(personal, financial)
+            except InvalidRequest as err:
+                errors = {f: RETENTION_ERRORS[f]() for f in err.fields if f in RETENTION_ERRORS}
+                errors = errors or {"form": err.message}
+            else:
+                flash(_("La durée de conservation est enregistrée."), "success")
+                return redirect(url_for("privacy.retention"), code=303)
+    policy = get_retention_policy()
+    form = form or {
+        "personal_years": str(policy.personal_years),
+        "financial_years": str(policy.financial_years),
+    }
+    return render_template("privacy/retention.html", policy=policy, form=form, errors=errors), (
+        400 if errors else 200
+    )

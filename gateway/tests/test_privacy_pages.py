@@ -243,3 +243,61 @@ def test_the_erasure_is_confirmed_on_a_page_that_explains_the_accounting_excepti
     [asked] = fakes.requests("auth", "EraseFamily")
     assert (asked.parent_id, asked.confirm) == ("p-4", True)
     assert "jusqu'au 2033-12-31" in text(client.get(done.headers["Location"]))
+
+
+def test_staff_read_and_change_the_schools_retention_policy(client, fakes):
+    staff = fakes.staff()
+    client.set_cookie("cartable_session", staff.token)
+    policy = {"now": auth_pb2.RetentionPolicy(personal_years=1, financial_years=7)}
+    fakes.on("auth", "GetRetentionPolicy", lambda req: policy["now"])
+
+    def update(req):
+        policy["now"] = req
+        return req
+
+    fakes.on("auth", "UpdateRetentionPolicy", update)
+    page = client.get("/gestion/donnees-personnelles")
+    body = text(page)
+    assert page.status_code == 200 and 'aria-current="page"' in body  # in the staff navigation
+    assert "effacées 1 année scolaire après leur départ" in body and "restent 7 ans après" in body
+    fields = form_fields(page.get_data(as_text=True), "/gestion/donnees-personnelles")
+
+    refused = client.post(
+        "/gestion/donnees-personnelles", data={**fields, "personal_years": "0", "financial_years": "5"}
+    )
+    assert refused.status_code == 400
+    assert "entre 1 et 10" in text(refused) and "7 ans au moins" in text(refused)
+    assert fakes.requests("auth", "UpdateRetentionPolicy") == []
+
+    done = client.post(
+        "/gestion/donnees-personnelles", data={**fields, "personal_years": "2", "financial_years": "10"}
+    )
+    assert done.status_code == 303
+    [asked] = fakes.requests("auth", "UpdateRetentionPolicy")
+    assert (asked.personal_years, asked.financial_years) == (2, 10)
+    after = text(client.get("/gestion/donnees-personnelles"))
+    assert "La durée de conservation est enregistrée." in after and "2 années scolaires" in after
+
+
+def test_the_retention_policy_through_the_api(client, fakes):
+    staff = fakes.staff()
+    fakes.on("auth", "GetRetentionPolicy", auth_pb2.RetentionPolicy(personal_years=1, financial_years=7))
+    fakes.on("auth", "UpdateRetentionPolicy", lambda req: req)
+    assert client.get("/api/v1/admin/retention-policy", headers=staff.bearer).get_json() == {
+        "personal_years": 1,
+        "financial_years": 7,
+    }
+    bad = client.put(
+        "/api/v1/admin/retention-policy",
+        json={"personal_years": 1, "financial_years": 6},
+        headers=staff.bearer,
+    )
+    assert bad.status_code == 400 and bad.get_json()["error"]["fields"] == {"financial_years": "at least 7"}
+    ok = client.put(
+        "/api/v1/admin/retention-policy",
+        json={"personal_years": 3, "financial_years": 7},
+        headers=staff.bearer,
+    )
+    assert ok.get_json() == {"personal_years": 3, "financial_years": 7}
+    parent = fakes.parent("Emma")
+    assert client.get("/api/v1/admin/retention-policy", headers=parent.bearer).status_code == 403

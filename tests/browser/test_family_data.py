@@ -76,6 +76,20 @@ def test_a_manager_asks_for_an_export_then_erases_a_family_after_confirming(suit
         suite, staff, [{"first_name": "Arno", "last_name": last}], first_name="Lise", last_name=last
     )
     sign_in_with_keyboard(page, suite.base_url, staff.username, staff.password)
+    # the school's retention policy, from the staff navigation
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Gestion").get_by_role("link", name="Données personnelles").press(
+            "Enter"
+        )
+    expect(page.locator("#personal-rule")).to_contain_text("1 année scolaire après leur départ")
+    audited(page)
+    page.get_by_label("Pièces comptables après l'effacement (années)").fill("5")
+    assert submitted(page, page.get_by_role("button", name="Enregistrer")) == 400
+    expect(page.get_by_text("la loi belge impose 7 ans au moins.").first).to_be_visible()
+    audited(page)
+    page.get_by_label("Pièces comptables après l'effacement (années)").fill("10")
+    assert submitted(page, page.get_by_role("button", name="Enregistrer")) == 200
+    expect(page.locator("#financial-rule")).to_contain_text("restent 10 ans")
     page.goto(f"{suite.base_url}/gestion/parents/{family.parent_id}")
     expect(page.get_by_role("heading", name="Données de la famille")).to_be_visible()
     audited(page)
