@@ -13,8 +13,9 @@ bp = Blueprint("api_core", __name__)
 
 SERVICES = ("auth", "documents", "finance", "orders", "notifications", "meetings")
 # What runs beside each server, as its gRPC health names it (kit/service.py part_health): the outbox
-# relay and the broker for all, the event consumer for those that consume events.
-CONSUMERS = ("finance", "documents", "notifications")
+# relay and the broker for all, the event consumer for those that consume events: every one since
+# orders and meetings consume auth.family.erased.v1 (issue #21); auth consumes the audit entries.
+CONSUMERS = SERVICES
 PARTS = tuple(
     f"{svc}.{part}"
     for svc in SERVICES

@@ -23,9 +23,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 ALL_PARTS = {
     *(f"{s}.relay" for s in SERVICES),
     *(f"{s}.broker" for s in SERVICES),
-    "finance.consume",
-    "documents.consume",
-    "notifications.consume",
+    *(f"{s}.consume" for s in SERVICES),  # every service consumes events (issue #21)
 }
 
 

@@ -15,11 +15,8 @@ PARTS = {
     *(
         f"{s}.{p}"
         for s in ("auth", "documents", "finance", "meetings", "notifications", "orders")
-        for p in ("relay", "broker")
+        for p in ("relay", "broker", "consume")  # every service consumes events (issue #21)
     ),
-    "finance.consume",
-    "documents.consume",
-    "notifications.consume",
 }
 
 
