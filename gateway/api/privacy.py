@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify
 
 from gateway.calls.account import get_parent
 from gateway.calls.privacy import (
+    Family,
     build_in_background,
     consent_json,
     erase_family,
@@ -32,21 +33,27 @@ from kit.errors import Forbidden, InvalidRequest
 bp = Blueprint("api_privacy", __name__)
 
 
-def family_ids(parent_id: str) -> list[str]:
+def family_of(parent_id: str) -> Family:
     """The children whose data goes with a parent's: the signed-in parent's own (active and left,
-    as their session names them), or, for staff, the parent's children as auth has them."""
+    as their session names them; their token gives documents the classes), or, for staff, the
+    parent's children as auth has them, with their classes and leaving dates (a staff token names
+    no class: documents follows these for the class albums)."""
     sess = require_session()
     if sess.account.role == "parent":
         if sess.account.id != parent_id:
             raise Forbidden("this export is another family's")
-        return [c.id for c in sess.children]
+        return Family([c.id for c in sess.children])
     _parent, children = get_parent(parent_id)
-    return [c.id for c in children]
+    return Family(
+        [c.id for c in children],
+        {c.id: c.class_name for c in children if c.class_name},
+        {c.id: c.left_on for c in children if c.status == "left" and c.left_on},
+    )
 
 
 def start_export(parent_id: str):
     export = request_export(parent_id)
-    build_in_background(export, family_ids(parent_id))
+    build_in_background(export, family_of(parent_id))
     return jsonify(id=export.id, status=export.status), 202
 
 
@@ -63,7 +70,7 @@ def data_export(export_id: str):
     require_session()
     export = get_export(export_id)
     # still pending: a builder that died leaves its lease to run out; this look builds it again then
-    build_in_background(export, family_ids(export.parent_id))
+    build_in_background(export, family_of(export.parent_id))
     return jsonify(export_json(export))
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 
 import grpc
 from flask import g
@@ -36,6 +37,16 @@ PART_SERVICES = ("auth", "finance", "orders", "notifications", "meetings")
 LEASE_SECONDS = 300
 PART_TIMEOUT = 60.0  # seconds for one service's part (documents' files are read by documents itself)
 COMPLETE_TIMEOUT = 120.0  # documents writes the ZIP
+
+
+@dataclass(frozen=True)
+class Family:
+    """The children an export is about; for a staff caller also their classes and leaving dates
+    (``CompleteDataExport``'s ``student_classes``/``student_left_on``)."""
+
+    student_ids: list[str]
+    classes: dict[str, str] = field(default_factory=dict)
+    left_on: dict[str, str] = field(default_factory=dict)
 
 
 def request_export(parent_id: str) -> pb.DataExport:
@@ -64,7 +75,7 @@ def export_json(export: pb.DataExport) -> dict:
     }
 
 
-def build_in_background(export: pb.DataExport, student_ids: list[str]) -> threading.Thread | None:
+def build_in_background(export: pb.DataExport, family: Family) -> threading.Thread | None:
     """Start building ``export`` (pending) in a thread of this worker with the caller's identity
     token; None when there is nothing to build."""
     if export.status != "pending":
@@ -73,7 +84,7 @@ def build_in_background(export: pb.DataExport, student_ids: list[str]) -> thread
     token = sess.identity_token if sess is not None else ""
     thread = threading.Thread(
         target=build,
-        args=(clients(), export.id, export.parent_id, list(student_ids), token, g.get("request_id", "")),
+        args=(clients(), export.id, export.parent_id, family, token, g.get("request_id", "")),
         name=f"data-export-{export.id}",
         daemon=True,
     )
@@ -82,7 +93,7 @@ def build_in_background(export: pb.DataExport, student_ids: list[str]) -> thread
 
 
 def build(
-    conn: Clients, export_id: str, parent_id: str, student_ids: list[str], token: str, request_id: str = ""
+    conn: Clients, export_id: str, parent_id: str, family: Family, token: str, request_id: str = ""
 ) -> bool:
     """Claim the export, gather every service's part and hand them to documents. False when another
     builder holds the lease, or when a service failed (the lease runs out; the next look rebuilds)."""
@@ -97,7 +108,7 @@ def build(
         )
         if not claim.claimed:
             return False
-        ask = pb.ExportFamilyDataRequest(parent_id=parent_id, student_ids=student_ids)
+        ask = pb.ExportFamilyDataRequest(parent_id=parent_id, student_ids=family.student_ids)
         calls = [
             conn.stub(f"family_data.{svc}").ExportFamilyData.future(
                 ask, metadata=md, timeout=PART_TIMEOUT, wait_for_ready=True
@@ -106,7 +117,13 @@ def build(
         ]
         parts = [f for call in calls for f in call.result().files]
         exports.CompleteDataExport(
-            pb.CompleteDataExportRequest(export_id=export_id, student_ids=student_ids, parts=parts),
+            pb.CompleteDataExportRequest(
+                export_id=export_id,
+                student_ids=family.student_ids,
+                parts=parts,
+                student_classes=family.classes,
+                student_left_on=family.left_on,
+            ),
             metadata=md,
             timeout=COMPLETE_TIMEOUT,
             wait_for_ready=True,

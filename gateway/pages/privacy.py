@@ -11,10 +11,11 @@ from datetime import datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from gateway.api.privacy import family_ids, start_export
+from gateway.api.privacy import family_of, start_export
 from gateway.calls.account import get_parent, list_students
 from gateway.calls.photos import get_photo
 from gateway.calls.privacy import (
+    Family,
     build_in_background,
     erase_family,
     get_retention_policy,
@@ -40,13 +41,13 @@ def _when(instant: str) -> str:
     return format_instant(datetime.fromisoformat(instant).astimezone(BRUSSELS), current_lang())
 
 
-def export_views(parent_id: str, ids: list[str]) -> list[dict]:
+def export_views(parent_id: str, family: Family) -> list[dict]:
     """The parent's exports, newest first, as the pages show them; a pending one whose builder died
     is built again (its lease ran out)."""
     views = []
     for e in list_exports(parent_id):
         if e.status == "pending":
-            build_in_background(e, ids)
+            build_in_background(e, family)
         views.append(
             {
                 "id": e.id,
@@ -83,7 +84,7 @@ def my_data():
         for c in sess.children
     ]
     return render_template(
-        "privacy/my_data.html", exports=export_views(sess.account.id, ids), children=children
+        "privacy/my_data.html", exports=export_views(sess.account.id, Family(ids)), children=children
     )
 
 
@@ -139,7 +140,7 @@ def staff_exports(parent_id: str) -> list[dict] | None:
     """What the staff page of a parent shows of their exports; None when documents does not answer
     (the rest of the page still shows)."""
     try:
-        return export_views(parent_id, family_ids(parent_id))
+        return export_views(parent_id, family_of(parent_id))
     except AppError:
         return None
 

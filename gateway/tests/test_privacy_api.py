@@ -76,6 +76,7 @@ def test_a_parent_asks_and_the_export_is_built_in_the_background_from_every_serv
     }
     assert build.completion.export_id == "exp-1"
     assert list(build.completion.student_ids) == ["child-1", "child-2"]
+    assert dict(build.completion.student_classes) == {}  # a parent's token says them
     assert [f.name for f in build.completion.parts] == ["part.json"] * 5
     claim = fakes.requests("data_exports", "ClaimDataExport")[0]
     assert claim.export_id == "exp-1" and claim.lease_seconds == 300
@@ -147,7 +148,10 @@ def test_staff_ask_at_the_office_for_a_parents_children(client, fakes):
         "GetParent",
         auth_pb2.GetParentResponse(
             parent=auth_pb2.ParentContact(id="p-7", first_name="Ana"),
-            children=[auth_pb2.Student(id="s-1", status="active"), auth_pb2.Student(id="s-2", status="left")],
+            children=[
+                auth_pb2.Student(id="s-1", status="active", class_name="3A"),
+                auth_pb2.Student(id="s-2", status="left", class_name="6B", left_on="2026-06-30"),
+            ],
         ),
     )
     resp = client.post("/api/v1/admin/parents/p-7/data-exports", headers=staff.bearer)
@@ -155,6 +159,9 @@ def test_staff_ask_at_the_office_for_a_parents_children(client, fakes):
     assert [r.parent_id for r in fakes.requests("data_exports", "RequestDataExport")] == ["p-7"]
     assert build.completed.wait(WAIT)
     assert list(build.completion.student_ids) == ["s-1", "s-2"]
+    # a staff token names no class: documents follows auth's classes for the class albums
+    assert dict(build.completion.student_classes) == {"s-1": "3A", "s-2": "6B"}
+    assert dict(build.completion.student_left_on) == {"s-2": "2026-06-30"}
 
 
 def test_staff_cannot_ask_for_their_own_export_and_parents_cannot_use_the_office(client, fakes, parent):

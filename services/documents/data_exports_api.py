@@ -23,7 +23,12 @@ class DataExportServicer(pb_grpc.DataExportServiceServicer):
 
     def CompleteDataExport(self, request, context):
         return self.exports.complete_data_export(
-            current(), request.export_id, list(request.student_ids), list(request.parts)
+            current(),
+            request.export_id,
+            list(request.student_ids),
+            list(request.parts),
+            classes=dict(request.student_classes),
+            left_on=dict(request.student_left_on),
         )
 
     def GetDataExport(self, request, context):

@@ -8,8 +8,9 @@ caller first). A document addressed to one parent only (``for_account_id``: a ta
 its payer) goes in that parent's export only.
 
 Photos: documents keeps no copy of a child's class; the class is the one the caller's identity token
-gives (a parent's). A staff token names no class, so a staff-built export holds the albums of the whole
-school only. A child who left counts for the albums of their class published until their leaving day.
+gives (a parent's), or, for staff (whose token names no class), the classes and leaving dates the
+gateway took from auth (CompleteDataExport's ``student_classes``, ``student_left_on``). A child who
+left counts for the albums of their class published until their leaving day.
 Photo files are the display size (1600 px), and at most ``PHOTO_FILES_BUDGET`` bytes of them go in
 the archive (the archive travels in one gRPC message of at most 32 MiB); any other is listed with
 ``file`` null. A photo another family's child appears in, whose parent refused that other families
@@ -48,24 +49,36 @@ def _until_end_of(day: str) -> datetime | None:
         return None
 
 
-def album_audience(who: Identity, student_ids: list[str]) -> dict[str, datetime | None]:
+def album_audience(
+    who: Identity,
+    student_ids: list[str],
+    classes: dict[str, str] | None = None,
+    left_on: dict[str, str] | None = None,
+) -> dict[str, datetime | None]:
     """The classes whose albums the export holds, each with the last instant that counts (None: no
     limit): a parent's children's classes from their token; the whole school's albums for everyone
-    (until the last child left, if all did). Staff: the whole school's only (no class is known)."""
+    (until the last child left, if all did). Staff: the classes and leaving dates given (auth's, by
+    the gateway), else the whole school's only."""
     seen: dict[str, datetime | None] = {}
 
     def add(cls: str, until: datetime | None) -> None:
         before = seen.get(cls, until)
         seen[cls] = None if until is None or before is None else max(until, before)
 
-    if who.role != "parent" or not student_ids:
+    if not student_ids:
+        return {WHOLE_SCHOOL: None}
+    if who.role == "parent":
+        class_of, left = who.students, {sid: who.left_on(sid) for sid in student_ids if who.is_left(sid)}
+    elif classes:
+        class_of, left = classes, {sid: day for sid, day in (left_on or {}).items() if day}
+    else:
         return {WHOLE_SCHOOL: None}
     for sid in student_ids:
-        until = _until_end_of(who.left_on(sid)) if who.is_left(sid) else None
-        if who.is_left(sid) and until is None:
+        until = _until_end_of(left[sid]) if sid in left else None
+        if sid in left and until is None:
             continue
-        if who.students.get(sid):
-            add(who.students[sid], until)
+        if class_of.get(sid):
+            add(class_of[sid], until)
         add(WHOLE_SCHOOL, until)
     return seen
 
@@ -82,12 +95,23 @@ class FamilyData:
         self.rt = rt
         self.blobs = blobs
 
-    def export(self, who: Identity, parent_id: str, student_ids: list[str]) -> list[ppb.ExportFile]:
-        """Documents' part for ``parent_id`` and ``student_ids`` (already checked for ``who``)."""
+    def export(
+        self,
+        who: Identity,
+        parent_id: str,
+        student_ids: list[str],
+        *,
+        classes: dict[str, str] | None = None,
+        left_on: dict[str, str] | None = None,
+    ) -> list[ppb.ExportFile]:
+        """Documents' part for ``parent_id`` and ``student_ids`` (already checked for ``who``);
+        ``classes``/``left_on``: a staff caller's children's (see the module)."""
         with self.rt.db.unit_of_work() as s:
             docs = self._documents(s, who.school_id, parent_id, student_ids)
             reads = self._reads(s, who.school_id, parent_id)
-            albums, photos = self._photos(s, who.school_id, album_audience(who, student_ids), student_ids)
+            albums, photos = self._photos(
+                s, who.school_id, album_audience(who, student_ids, classes, left_on), student_ids
+            )
             consents = self._consents(s, who.school_id, student_ids)
             tagged = self._tagged(s, who.school_id, student_ids)
         files: list[ppb.ExportFile] = []

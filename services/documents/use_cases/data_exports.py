@@ -131,11 +131,20 @@ class DataExports:
             return ppb.ClaimDataExportResponse(claimed=claimed, export=_message(row, now))
 
     def complete_data_export(
-        self, who: Identity, export_id: str, student_ids: Sequence[str], parts: Sequence[ppb.ExportFile]
+        self,
+        who: Identity,
+        export_id: str,
+        student_ids: Sequence[str],
+        parts: Sequence[ppb.ExportFile],
+        *,
+        classes: dict[str, str] | None = None,
+        left_on: dict[str, str] | None = None,
     ) -> ppb.DataExport:
         """Documents' own part for the same ids, every part given and ``manifest.json`` in one ZIP in
         the blob store; the export ready for 7 days and documents.data_export.ready.v1 published, in
-        one transaction. A ready export is answered as it is; an expired one: export_expired."""
+        one transaction. A ready export is answered as it is; an expired one: export_expired.
+        ``classes`` and ``left_on`` (a staff caller's, from auth through the gateway) say which class
+        albums the children saw; a parent's token says it for them."""
         now = self.rt.clock()
         with self.rt.db.unit_of_work() as s:
             row = self._load(s, who, export_id)
@@ -145,7 +154,7 @@ class DataExports:
         problems = part_name_problems([p.name for p in parts])
         if problems:
             raise InvalidRequest("some parts cannot go in the archive", fields=problems)
-        own = self.family.export(who, row.parent_id, ids)
+        own = self.family.export(who, row.parent_id, ids, classes=classes, left_on=left_on)
         files = [ArchiveFile(f.name, f.content, f.content_type) for f in [*own, *parts]]
         data = build_zip(files, now, export_id=export_id, parent_id=row.parent_id, student_ids=ids)
         key = new_blob_key("zip")

@@ -298,3 +298,29 @@ def test_two_requests_at_the_same_moment_both_answer_the_one_pending_export(stub
     monkeypatch.setattr(exports_db, "pending_for", not_seen_the_first_time)
     assert request(stubs, people["staff"]).id == first.id
     assert calls["n"] == 2
+
+
+def test_an_export_staff_complete_holds_the_class_albums_auth_names(stubs, world):
+    _clock, people, _doc_id = world
+
+    def albums(classes: dict[str, str], left_on: dict[str, str] | None = None) -> list[str]:
+        ex = request(stubs, people["staff"])
+        claim(stubs, people["staff"], ex.id)
+        stubs.exports.CompleteDataExport(
+            ppb.CompleteDataExportRequest(
+                export_id=ex.id,
+                student_ids=["zeph"],
+                parts=PARTS,
+                student_classes=classes,
+                student_left_on=left_on or {},
+            ),
+            metadata=md(people["staff"]),
+        )
+        files = unzip(open_(stubs, people["mum"], ex.id).content)
+        return [a["title"] for a in json.loads(files["documents/photos.json"])]
+
+    # a staff token names no class: the classes auth gave through the gateway say which albums
+    assert albums({"zeph": "3C"}) == ["Classe 3C"]
+    # left before the album was published: not hers
+    assert albums({"zeph": "3C"}, {"zeph": "2026-01-31"}) == []
+    assert albums({}) == []  # none given: the whole school's albums only (there are none here)
