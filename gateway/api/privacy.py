@@ -6,7 +6,7 @@ them too."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, jsonify
 
 from gateway.calls.account import get_parent
 from gateway.calls.privacy import (
@@ -77,15 +77,7 @@ def data_export(export_id: str):
 @bp.get("/api/v1/data-exports/<export_id>/file")
 def data_export_file(export_id: str):
     require_session()
-    opened = open_export(export_id)
-    return Response(
-        opened.content,
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{opened.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return open_export(export_id)
 
 
 @bp.post("/api/v1/admin/parents/<parent_id>/data-exports")

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 
 import grpc
-from flask import g
+from flask import Response, g, stream_with_context
 
 from cartable.auth.v1 import auth_pb2
 from cartable.documents.v1 import documents_pb2
@@ -61,8 +61,42 @@ def list_exports(parent_id: str) -> list[pb.DataExport]:
     return list(rpc("data_exports", "ListDataExports", pb.ListDataExportsRequest(parent_id=parent_id)).items)
 
 
-def open_export(export_id: str) -> pb.OpenDataExportResponse:
-    return rpc("data_exports", "OpenDataExport", pb.OpenDataExportRequest(export_id=export_id), timeout=60)
+PIECE = 4 * 1024 * 1024  # bytes of the archive asked of documents at a time
+
+
+def open_export(export_id: str) -> Response:
+    """The archive as an attachment, streamed in pieces (a gRPC message holds 32 MiB at most: a
+    family with many documents has a bigger archive). The first piece is asked before the answer
+    starts, so a refusal (another family's, pending, expired) is a proper error status."""
+    first = rpc(
+        "data_exports",
+        "OpenDataExport",
+        pb.OpenDataExportRequest(export_id=export_id, offset=0, length=PIECE),
+        timeout=60,
+    )
+
+    def pieces():
+        yield first.content
+        offset = len(first.content)
+        while offset < first.total_bytes:
+            piece = rpc(
+                "data_exports",
+                "OpenDataExport",
+                pb.OpenDataExportRequest(export_id=export_id, offset=offset, length=PIECE),
+                timeout=60,
+            ).content
+            if not piece:
+                break
+            offset += len(piece)
+            yield piece
+
+    headers = {
+        "Content-Disposition": f'attachment; filename="{first.filename}"',
+        "Cache-Control": "private, no-store",
+    }
+    if first.total_bytes >= len(first.content):  # the size documents gave: the browser shows progress
+        headers["Content-Length"] = str(first.total_bytes or len(first.content))
+    return Response(stream_with_context(pieces()), mimetype="application/zip", headers=headers)
 
 
 def export_json(export: pb.DataExport) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from gateway.api.privacy import family_of, start_export
@@ -122,15 +122,7 @@ def my_data_request():
 @login_required
 def my_data_file(export_id: str):
     _parent_only()
-    opened = open_export(export_id)
-    return Response(
-        opened.content,
-        mimetype="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{opened.filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return open_export(export_id)
 
 
 # -- staff: a parent's page ---------------------------------------------------------------------------

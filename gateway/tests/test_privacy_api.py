@@ -115,18 +115,35 @@ def test_a_part_that_fails_leaves_the_export_pending(client, fakes, parent):
     assert fakes.requests("data_exports", "CompleteDataExport") == []
 
 
+def serve_archive(fakes, data: bytes, filename: str = "cartable-donnees-2026-12-03.zip") -> None:
+    """A fake documents' OpenDataExport answering ``data`` piece by piece, as documents does."""
+
+    def opened(req):
+        piece = data[req.offset : req.offset + req.length] if req.length else data[req.offset :]
+        return pb.OpenDataExportResponse(content=piece, filename=filename, total_bytes=len(data))
+
+    fakes.on("data_exports", "OpenDataExport", opened)
+
+
 def test_the_zip_is_served_as_an_attachment(client, fakes, parent):
-    fakes.on(
-        "data_exports",
-        "OpenDataExport",
-        pb.OpenDataExportResponse(content=b"PK\x03\x04zip", filename="cartable-donnees-2026-12-03.zip"),
-    )
+    serve_archive(fakes, b"PK\x03\x04zip")
     resp = client.get("/api/v1/data-exports/exp-1/file", headers=parent.bearer)
     assert resp.status_code == 200
     assert resp.mimetype == "application/zip"
     assert resp.data == b"PK\x03\x04zip"
     assert resp.headers["Content-Disposition"] == 'attachment; filename="cartable-donnees-2026-12-03.zip"'
     assert resp.headers["Cache-Control"] == "private, no-store"
+    assert resp.headers["Content-Length"] == str(len(b"PK\x03\x04zip"))
+
+
+def test_a_big_archive_is_streamed_in_pieces_none_over_a_grpc_message(client, fakes, parent, monkeypatch):
+    monkeypatch.setattr("gateway.calls.privacy.PIECE", 1000)
+    data = bytes(range(256)) * 10  # 2,560 bytes: three pieces of at most 1,000
+    serve_archive(fakes, data)
+    resp = client.get("/api/v1/data-exports/exp-1/file", headers=parent.bearer)
+    assert resp.status_code == 200 and resp.data == data
+    asked = [(r.offset, r.length) for r in fakes.requests("data_exports", "OpenDataExport")]
+    assert asked == [(0, 1000), (1000, 1000), (2000, 1000)]
 
 
 def test_another_familys_export_is_not_found(client, fakes, parent):

@@ -147,7 +147,7 @@ def test_the_parent_asks_follows_and_downloads_their_export(client, fakes, paren
     fakes.on(
         "data_exports",
         "OpenDataExport",
-        pb.OpenDataExportResponse(content=b"PK\x03\x04", filename="donnees.zip"),
+        pb.OpenDataExportResponse(content=b"PK\x03\x04", filename="donnees.zip", total_bytes=4),
     )
     got = client.get(f"/compte/donnees/{ready.id}/fichier")
     assert got.status_code == 200 and got.mimetype == "application/zip" and got.data == b"PK\x03\x04"

@@ -20,6 +20,10 @@ class BlobStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """At most ``length`` bytes from ``offset`` (fewer at the end; none past it)."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
 
@@ -55,6 +59,11 @@ class DirectoryBlobStore:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        with self._path(key).open("rb") as fh:
+            fh.seek(offset)
+            return fh.read(length)
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -88,6 +97,17 @@ class S3BlobStore:
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        size = self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+        if offset >= size:
+            return b""  # a Range past the end answers 416 InvalidRange
+        answer = self.client.get_object(
+            Bucket=self.bucket, Key=self._key(key), Range=f"bytes={offset}-{offset + length - 1}"
+        )
+        return answer["Body"].read()
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))

@@ -38,7 +38,7 @@ class DataExportServicer(pb_grpc.DataExportServiceServicer):
         return self.exports.list_data_exports(current(), request.parent_id)
 
     def OpenDataExport(self, request, context):
-        return self.exports.open_data_export(current(), request.export_id)
+        return self.exports.open_data_export(current(), request.export_id, request.offset, request.length)
 
 
 def registration(exports: DataExports) -> Registration:

@@ -34,6 +34,7 @@ ABANDONED = timedelta(days=7)  # a pending export no builder finished: expired, 
 DEFAULT_LEASE_SECONDS = 300
 MAX_LEASE_SECONDS = 3600
 ZIP = "application/zip"
+MAX_PIECE = 8 * 1024 * 1024  # bytes of the archive one OpenDataExport answers
 
 
 def _instant(dt: datetime | None) -> str:
@@ -201,8 +202,15 @@ class DataExports:
             rows = exports_db.of_parent(s, who.school_id, parent_id)
             return ppb.ListDataExportsResponse(items=[_message(r, now) for r in rows])
 
-    def open_data_export(self, who: Identity, export_id: str) -> ppb.OpenDataExportResponse:
-        """The ZIP, only to the parent it is about; pending: export_pending; expired: not_found."""
+    def open_data_export(
+        self, who: Identity, export_id: str, offset: int = 0, length: int = 0
+    ) -> ppb.OpenDataExportResponse:
+        """The ZIP (``length`` bytes from ``offset``; 0: all of it), only to the parent it is about;
+        pending: export_pending; expired: not_found."""
+        if offset < 0 or not 0 <= length <= MAX_PIECE:
+            raise InvalidRequest(
+                "offset and length out of range", fields={"length": f"0 to {MAX_PIECE}", "offset": ">= 0"}
+            )
         if who.role != "parent":
             raise NotFound("no such data export")
         now = self.rt.clock()
@@ -214,12 +222,17 @@ class DataExports:
         if status != "ready" or not row.blob_key:
             raise NotFound("no such data export")
         try:
-            content = self.blobs.get(row.blob_key)
+            if length:
+                content = self.blobs.get_range(row.blob_key, offset, length)
+            else:
+                content = self.blobs.get(row.blob_key)[offset:]
         except FileNotFoundError:
             log.error("data export file missing", extra={"export_id": export_id})
             raise NotFound("no such data export") from None
         day = aware(row.ready_at).date().isoformat()
-        return ppb.OpenDataExportResponse(content=content, filename=f"cartable-export-{day}.zip")
+        return ppb.OpenDataExportResponse(
+            content=content, filename=f"cartable-export-{day}.zip", total_bytes=row.size_bytes
+        )
 
     def purge_expired(self) -> tuple[int, int]:
         """Delete the archives of expired exports and mark them expired (and pending ones abandoned

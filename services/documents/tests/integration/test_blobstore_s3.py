@@ -81,3 +81,14 @@ def test_a_key_the_service_did_not_make_never_reaches_the_bucket(s3_endpoint, bu
         with pytest.raises(ValueError, match="invalid blob key"):
             store.get(key)
     assert keys_in(client, name) == []
+
+
+def test_a_range_of_a_file_reads_those_bytes_only(s3_endpoint, bucket):
+    _client, name = bucket
+    store = open_blob_store(f"s3://{name}/exports?endpoint={s3_endpoint}&region=eu-west-1")
+    key = f"ff/{uuid.uuid4()}.zip"
+    data = bytes(range(256)) * 4
+    store.put(key, data, "application/zip")
+    assert store.get_range(key, 0, 100) == data[:100]
+    assert store.get_range(key, 1000, 100) == data[1000:]  # fewer at the end
+    assert store.get_range(key, 1024, 100) == b""  # none past it

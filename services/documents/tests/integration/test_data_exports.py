@@ -324,3 +324,34 @@ def test_an_export_staff_complete_holds_the_class_albums_auth_names(stubs, world
     # left before the album was published: not hers
     assert albums({"zeph": "3C"}, {"zeph": "2026-01-31"}) == []
     assert albums({}) == []  # none given: the whole school's albums only (there are none here)
+
+
+def test_the_archive_is_read_in_pieces_that_make_it_whole(stubs, world):
+    _clock, people, _doc_id = world
+    made = request(stubs, people["mum"])
+    claim(stubs, people["mum"], made.id)
+    done = complete(stubs, people["mum"], made.id)
+    whole = open_(stubs, people["mum"], made.id)
+    assert whole.total_bytes == done.size_bytes == len(whole.content)
+
+    def piece(offset: int, length: int) -> ppb.OpenDataExportResponse:
+        return stubs.exports.OpenDataExport(
+            ppb.OpenDataExportRequest(export_id=made.id, offset=offset, length=length),
+            metadata=md(people["mum"]),
+        )
+
+    size, step, got = whole.total_bytes, 1000, b""
+    while len(got) < size:
+        answer = piece(len(got), step)
+        assert answer.total_bytes == size and 0 < len(answer.content) <= step
+        got += answer.content
+    assert got == whole.content
+    assert piece(size, step).content == b""  # past the end: nothing
+    for offset, length in ((-1, 10), (0, 8 * 1024 * 1024 + 1), (0, -5)):
+        assert error_code(refused(lambda o=offset, n=length: piece(o, n))) == "invalid_request"
+    # the pieces, like the whole, are the parent's alone
+    with pytest.raises(grpc.RpcError) as err:
+        stubs.exports.OpenDataExport(
+            ppb.OpenDataExportRequest(export_id=made.id, offset=0, length=step), metadata=md(people["staff"])
+        )
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND

@@ -75,3 +75,13 @@ def test_boto3_is_imported_only_when_an_s3_store_is_opened(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_range_of_a_stored_file_reads_those_bytes_only(tmp_path):
+    store = DirectoryBlobStore(tmp_path)
+    data = bytes(range(256)) * 4
+    key = new_key(".zip")
+    store.put(key, data, "application/zip")
+    assert store.get_range(key, 0, 100) == data[:100]
+    assert store.get_range(key, 1000, 100) == data[1000:]  # fewer at the end
+    assert store.get_range(key, 1024, 100) == b""  # none past it
