@@ -215,8 +215,9 @@ OPENAPI = {
     "/api/v1/data-exports": {
         "post": {
             "summary": "Everything held on the signed-in parent and their children, in every service, as one "
-            "ZIP built in the background; a mail when it is ready (a pending export is answered again)",
-            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 503)},
+            "ZIP built in the background; a mail when it is ready (a pending export is answered again; at "
+            "most 5 new ones a day: 429 rate_limited with Retry-After)",
+            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 429, 503)},
         }
     },
     "/api/v1/data-exports/{id}": {
@@ -242,7 +243,7 @@ OPENAPI = {
             "summary": "The same export for a parent who asks at the office; the parent downloads it from their "
             "account (a mail tells them)",
             "parameters": ID,
-            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 404, 503)},
+            "responses": {**ok(ACCEPTED, status=202), **error_responses(401, 403, 404, 429, 503)},
         }
     },
     "/api/v1/children/{id}/photo-consent": {

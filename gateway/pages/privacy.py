@@ -30,7 +30,7 @@ from gateway.i18n import current_lang
 from gateway.pages.account import login_required
 from gateway.web import load_session, require_staff
 from kit.dates import BRUSSELS, format_instant
-from kit.errors import AppError, Forbidden, InvalidRequest
+from kit.errors import AppError, Forbidden, InvalidRequest, RateLimited
 
 bp = Blueprint("privacy", __name__)
 
@@ -60,6 +60,13 @@ def export_views(parent_id: str, family: Family) -> list[dict]:
             }
         )
     return views
+
+
+def _too_many() -> str:
+    return _(
+        "Cinq exports ont déjà été préparés aujourd'hui pour cette famille : réessayez demain. "
+        "Les exports prêts restent téléchargeables pendant 7 jours."
+    )
 
 
 def _parent_only():
@@ -107,7 +114,11 @@ def my_photo_consents():
 @login_required
 def my_data_request():
     sess = _parent_only()
-    start_export(sess.account.id)
+    try:
+        start_export(sess.account.id)
+    except RateLimited:
+        flash(_too_many(), "error")
+        return redirect(url_for("privacy.my_data"), code=303)
     flash(
         _(
             "Votre export est en préparation. Vous recevrez un courriel dès qu'il est prêt ; "
@@ -141,7 +152,11 @@ def staff_exports(parent_id: str) -> list[dict] | None:
 @login_required
 def parent_export(parent_id: str):
     require_staff()
-    start_export(parent_id)
+    try:
+        start_export(parent_id)
+    except RateLimited:
+        flash(_too_many(), "error")
+        return redirect(url_for("people.parent", parent_id=parent_id) + "#privacy-title", code=303)
     flash(
         _(
             "L'export est en préparation. Le parent reçoit un courriel quand il est prêt et le "

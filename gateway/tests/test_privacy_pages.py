@@ -15,6 +15,7 @@ from cartable.documents.v1 import documents_pb2
 from cartable.privacy.v1 import privacy_pb2 as pb
 from gateway.tests.conftest import form_fields
 from gateway.tests.test_people_api import PARENTS, _copy, fake_parents
+from kit.errors import RateLimited
 
 WAIT = 30
 
@@ -301,3 +302,20 @@ def test_the_retention_policy_through_the_api(client, fakes):
     assert ok.get_json() == {"personal_years": 3, "financial_years": 7}
     parent = fakes.parent("Emma")
     assert client.get("/api/v1/admin/retention-policy", headers=parent.bearer).status_code == 403
+
+
+def test_a_sixth_export_in_a_day_is_refused_with_a_message(client, fakes, parent):
+
+    def too_many(req):
+        raise RateLimited("at most 5 data exports a day", retry_after=3600)
+
+    fakes.on("data_exports", "RequestDataExport", too_many)
+    fakes.on("data_exports", "ListDataExports", pb.ListDataExportsResponse())
+    fields = form_fields(client.get("/compte/donnees").get_data(as_text=True), "/compte/donnees")
+    resp = client.post("/compte/donnees", data=fields)
+    assert resp.status_code == 303
+    assert "Cinq exports ont déjà été préparés aujourd'hui" in text(client.get("/compte/donnees"))
+    api = client.post("/api/v1/data-exports", headers=parent.bearer)
+    assert api.status_code == 429 and api.headers["Retry-After"] == "3600"
+    assert api.get_json()["error"]["code"] == "rate_limited"
+    assert fakes.requests("data_exports", "ClaimDataExport") == []

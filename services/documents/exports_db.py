@@ -25,6 +25,17 @@ def pending_for(s: Session, school_id: str, parent_id: str) -> Row | None:
     ).first()
 
 
+def requested_since(s: Session, school_id: str, parent_id: str, since: datetime) -> list[datetime]:
+    """When the parent's exports requested after ``since`` were asked for, oldest first."""
+    return list(
+        s.execute(
+            select(t.c.requested_at)
+            .where(t.c.school_id == school_id, t.c.parent_id == parent_id, t.c.requested_at > since)
+            .order_by(t.c.requested_at)
+        ).scalars()
+    )
+
+
 def insert(s: Session, school_id: str, parent_id: str, requested_by: str, at: datetime) -> str:
     """A new pending export; its id. Raises IntegrityError when the parent has one pending already."""
     export_id = str(uuid.uuid4())

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cartable.privacy.v1 import privacy_pb2 as ppb
 from kit import audit
-from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited
 from kit.family_data import require_export_caller
 from kit.identity import Identity
 from kit.service import Runtime
@@ -35,6 +35,10 @@ DEFAULT_LEASE_SECONDS = 300
 MAX_LEASE_SECONDS = 3600
 ZIP = "application/zip"
 MAX_PIECE = 8 * 1024 * 1024  # bytes of the archive one OpenDataExport answers
+# Each export reads every service and writes a ZIP: at most this many new ones a parent in a day
+# (the one pending is answered again without counting).
+MAX_PER_DAY = 5
+DAY = timedelta(days=1)
 
 
 def _instant(dt: datetime | None) -> str:
@@ -59,6 +63,16 @@ def _message(row, now: datetime) -> ppb.DataExport:
         requested_by=row.requested_by,
         size_bytes=row.size_bytes if row.status == "ready" else 0,
     )
+
+
+def _refuse_too_many(recent: list[datetime], now: datetime) -> None:
+    """rate_limited (429, Retry-After) once the parent had MAX_PER_DAY exports in the last day."""
+    if len(recent) >= MAX_PER_DAY:
+        retry = aware(recent[len(recent) - MAX_PER_DAY]) + DAY - now
+        raise RateLimited(
+            f"at most {MAX_PER_DAY} data exports a day: the last ones are still there to download",
+            retry_after=max(1, int(retry.total_seconds()) + 1),
+        )
 
 
 def _sees(who: Identity, row) -> bool:
@@ -99,6 +113,7 @@ class DataExports:
             with self.rt.db.unit_of_work() as s:
                 row = exports_db.pending_for(s, who.school_id, parent_id)
                 if row is None:
+                    _refuse_too_many(exports_db.requested_since(s, who.school_id, parent_id, now - DAY), now)
                     export_id = exports_db.insert(s, who.school_id, parent_id, who.account_id, now)
                     if who.is_staff:
                         action = "documents.data_export.requested"

@@ -355,3 +355,23 @@ def test_the_archive_is_read_in_pieces_that_make_it_whole(stubs, world):
             ppb.OpenDataExportRequest(export_id=made.id, offset=0, length=step), metadata=md(people["staff"])
         )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_parent_has_at_most_five_new_exports_a_day(stubs, world):
+    clock, people, _doc_id = world
+    for i in range(5):
+        clock["now"] = T0 + timedelta(hours=i)
+        made = request(stubs, people["mum"])
+        assert request(stubs, people["mum"]).id == made.id  # the pending one again: not counted
+        claim(stubs, people["mum"], made.id)
+        complete(stubs, people["mum"], made.id)
+    clock["now"] = T0 + timedelta(hours=5)
+    err = refused(lambda: request(stubs, people["mum"]))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and error_code(err) == "rate_limited"
+    retry = dict(err.trailing_metadata() or ()).get("x-retry-after")
+    assert retry == str(19 * 3600 + 1)  # the first of the five leaves the day at T0 + 24 h
+    # the office asking for the same parent counts the same; another parent is not concerned
+    assert error_code(refused(lambda: request(stubs, people["staff"]))) == "rate_limited"
+    assert request(stubs, people["dad"], "dad-o").status == "pending"
+    clock["now"] = T0 + timedelta(days=1)
+    assert request(stubs, people["mum"]).status == "pending"
