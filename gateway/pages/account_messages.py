@@ -112,6 +112,9 @@ def account_error_message(err: AppError) -> str | None:
             "depuis « Sécurité du compte »."
         ),
         "account_disabled": _("Ce compte est désactivé : réactivez-le d'abord."),
+        "account_erased": _(
+            "Cette famille a été effacée : son compte ne peut plus servir. Créez un nouveau compte si elle revient."
+        ),
         "second_factor_enabled": _("La validation en deux étapes est déjà activée sur ce compte."),
         "no_setup_pending": _("La configuration a expiré ou n'a pas été commencée. Recommencez-la."),
         "second_factor_not_enabled": _("La validation en deux étapes n'est pas activée sur ce compte."),

@@ -19,7 +19,7 @@ from kit.errors import Forbidden, NotFound
 from kit.identity import Identity
 from services.auth import events, views
 from services.auth.db import access, directory, factors, roster
-from services.auth.use_cases.common import Deps, log
+from services.auth.use_cases.common import Deps, log, refuse_erased
 
 
 def list_staff(deps: Deps, who: Identity) -> pb.ListStaffResponse:
@@ -62,6 +62,7 @@ def enable_account(deps: Deps, who: Identity, account_id: str) -> pb.EnableAccou
     with deps.db.unit_of_work() as s:
         acc = _account(s, who, account_id)
         if acc.disabled_at is not None:
+            refuse_erased(s, acc.id)
             directory.set_disabled(s, acc.id, None, None)
             acc = _announced(deps, s, acc.id)
             audit.record(

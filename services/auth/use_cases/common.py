@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kit.dates import BRUSSELS
 from kit.db import Database
-from kit.errors import Forbidden, InvalidRequest, NotFound, RateLimited
+from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound, RateLimited
 from kit.identity import TokenSigner
 from services.auth.db import access, directory
 from services.auth.domain.paging import decode_cursor, page_size
@@ -256,3 +256,12 @@ def wait_delay(deps: Deps, decision: SignInDecision) -> None:
     """Wait the throttling delay (RateLimited when too many sign-ins are waiting already)."""
     if decision.delay_seconds:
         deps.sleep(decision.delay_seconds)
+
+
+def refuse_erased(s: Session, account_id: str) -> None:
+    """Conflict ``account_erased``: an erased family's account stays a tombstone (issue #21): it is
+    not enabled, renamed or given children again (a new account is made for a family that returns)."""
+    from services.auth.db import erasure as erased_store  # erasure imports this module
+
+    if erased_store.erased(s, "parent", [account_id]):
+        raise Conflict("this family was erased: its account cannot be used again", code="account_erased")

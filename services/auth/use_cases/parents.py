@@ -24,6 +24,7 @@ from services.auth.use_cases.common import (
     email_field,
     log,
     page_of,
+    refuse_erased,
     seal_national_number,
     shown_national_number,
     unique,
@@ -97,6 +98,7 @@ def update_parent(deps: Deps, who: Identity, req: pb.UpdateParentRequest) -> pb.
     wanted = _checked_changes(req)
     with deps.db.unit_of_work() as s:
         acc = _parent(s, who, req.parent_id, lock=True)
+        refuse_erased(s, acc.id)
         changes = {}
         for name, value in wanted.items():
             now = (

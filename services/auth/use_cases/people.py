@@ -26,6 +26,7 @@ from services.auth.use_cases.common import (
     language_field,
     log,
     name_field,
+    refuse_erased,
     require_school,
     retrying,
     unique,
@@ -111,6 +112,7 @@ def link_children(
         acc = directory.parent_of_school(s, parent_id or "", who.school_id, lock=True)
         if acc is None:
             raise NotFound("no such parent")
+        refuse_erased(s, acc.id)
         _require_students(directory.active_student_names(s, who.school_id, ids), ids)
         linked = directory.linked_student_ids(s, acc.id)
         new = [sid for sid in ids if sid not in linked]

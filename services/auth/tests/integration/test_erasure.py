@@ -23,6 +23,7 @@ from services.auth.tests.conftest import (
     PARENT_PASSWORD,
     STAFF_PASSWORD,
     bearer,
+    error_code,
     events,
     last_token,
     make_school,
@@ -328,3 +329,31 @@ def test_an_erased_childs_first_name_alone_goes_when_no_other_student_has_it(
         assert detail == "Bulletin d'Anatole, 1 students"
     else:
         assert detail == f"Bulletin d'{pseudonym(ERASED_STUDENT, f.anatole.id)}, 1 students"
+
+
+def test_an_erased_parents_tombstone_is_not_enabled_renamed_given_children_or_a_token(
+    stub, auth_rt, md, family
+):
+    f = family
+    erase(stub, md, f.parent.id)
+    before = snapshot(auth_rt)
+    calls = [
+        lambda: stub.EnableAccount(pb.EnableAccountRequest(account_id=f.parent.id), metadata=md),
+        lambda: stub.UpdateParent(
+            pb.UpdateParentRequest(parent_id=f.parent.id, first_name="Zéphyrine", email="z@example.be"),
+            metadata=md,
+        ),
+        lambda: stub.LinkChildren(
+            pb.LinkChildrenRequest(parent_id=f.parent.id, student_ids=[f.zoe.id]), metadata=md
+        ),
+    ]
+    for call in calls:
+        assert error_code(refused(call)) == "account_erased"
+    # a connection token needs an enabled account: the tombstone is disabled
+    token = refused(
+        lambda: stub.IssueConnectionToken(pb.IssueConnectionTokenRequest(parent_id=f.parent.id), metadata=md)
+    )
+    assert error_code(token) == "account_disabled"
+    assert snapshot(auth_rt) == before
+    # another parent is still enabled and renamed as before
+    stub.UpdateParent(pb.UpdateParentRequest(parent_id=f.paul.id, first_name="Paulo"), metadata=md)
