@@ -6,6 +6,7 @@ same calls as ``gateway.api.privacy``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -41,13 +42,13 @@ def _when(instant: str) -> str:
     return format_instant(datetime.fromisoformat(instant).astimezone(BRUSSELS), current_lang())
 
 
-def export_views(parent_id: str, family: Family) -> list[dict]:
+def export_views(parent_id: str, family: Callable[[], Family]) -> list[dict]:
     """The parent's exports, newest first, as the pages show them; a pending one whose builder died
-    is built again (its lease ran out)."""
+    is built again (its lease ran out). ``family`` is asked only then (for staff: a call to auth)."""
     views = []
     for e in list_exports(parent_id):
         if e.status == "pending":
-            build_in_background(e, family)
+            build_in_background(e, family())
         views.append(
             {
                 "id": e.id,
@@ -91,7 +92,7 @@ def my_data():
         for c in sess.children
     ]
     return render_template(
-        "privacy/my_data.html", exports=export_views(sess.account.id, Family(ids)), children=children
+        "privacy/my_data.html", exports=export_views(sess.account.id, lambda: Family(ids)), children=children
     )
 
 
@@ -143,7 +144,7 @@ def staff_exports(parent_id: str) -> list[dict] | None:
     """What the staff page of a parent shows of their exports; None when documents does not answer
     (the rest of the page still shows)."""
     try:
-        return export_views(parent_id, family_of(parent_id))
+        return export_views(parent_id, lambda: family_of(parent_id))
     except AppError:
         return None
 

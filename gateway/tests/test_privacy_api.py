@@ -243,3 +243,16 @@ def test_a_parent_sets_their_childs_photo_consent_and_staff_use_the_page(client,
     )
     assert refused.status_code == 403
     assert len(fakes.requests("documents", "SetPhotoConsent")) == 1
+
+
+def test_the_office_asking_for_a_parent_auth_does_not_know_records_nothing(client, fakes):
+
+    staff = fakes.staff()
+
+    def unknown(req):
+        raise NotFound("no such parent")
+
+    fakes.on("auth", "GetParent", unknown)
+    resp = client.post("/api/v1/admin/parents/nobody/data-exports", headers=staff.bearer)
+    assert resp.status_code == 404
+    assert fakes.requests("data_exports", "RequestDataExport") == []
