@@ -310,6 +310,10 @@ class Suite:
             # a webhook call met while finance is down answers 503 soon (the provider retries): the
             # tests that stop finance do not wait out production's 20 s
             "WEBHOOK_TIMEOUT": 5.0,
+            # as the gunicorn gateway's environment says (env() above): X-Forwarded-For from this
+            # machine names a test's own address, so per-address limits count that test alone (the
+            # in-process gateway read no such setting and counted every test's resets on 127.0.0.1)
+            "TRUSTED_PROXIES": "127.0.0.1/32",
         }
         cfg.update(config)
         return create_app(cfg)
