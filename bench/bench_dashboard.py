@@ -32,6 +32,7 @@ from pathlib import Path
 
 from common import new_school, seed_families, start_suite, stop_suite
 from load import ProcessCPU, Request, child_pids, open_loop, pyspy_record, pyspy_top, wrk_run
+from processes import postgres_pids
 
 FAMILIES = int(os.environ.get("BENCH_FAMILIES", "500"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
@@ -46,6 +47,7 @@ def server_processes(suite, gunicorn) -> dict[str, list[int]]:
     """name -> pids: every service's processes, and the gateway's workers."""
     named = {f"{svc}-{p.args[-1]}": [p.pid] for svc, procs in suite.procs.items() for p in procs}
     named["gateway"] = child_pids(gunicorn.pid)
+    named["postgres (all)"] = postgres_pids()
     return named
 
 

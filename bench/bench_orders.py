@@ -48,8 +48,9 @@ from load import (
     pyspy_top,
     wrk_run,
 )
+from processes import postgres_pids
 
-from tests.suite import PROCESSES, Suite
+from tests.suite import PROCESSES
 
 RATE = float(os.environ.get("BENCH_RATE", "20"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -57,7 +58,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 # several periods
 FAMILIES = int(os.environ.get("BENCH_FAMILIES", "600" if hasattr(common, "seed_families") else "150"))
 # Production's pool (kit.settings: 10), not the test suite's 2 (chosen for two suites running at once).
-DB_POOL = os.environ.get("BENCH_DB_POOL", "10")
+DB_POOL = os.environ.get("BENCH_POOL_SIZE", "10")  # common.BenchSuite's
+NICE = os.environ.get("BENCH_BACKGROUND_NICE", "10")  # common.BenchSuite's
 ITEMS = 24
 GOAL_P95_MS = 2000.0
 COMMANDS = {
@@ -182,6 +184,7 @@ def report(result: LoadResult, health_rps: float, health_lat: probe) -> None:
     print(
         f"bench_orders: open loop, {RATE:g} whole orders/s arriving for {SECONDS:g} s "
         f"({result.flows} orders), gateway with gunicorn, PostgreSQL, DATABASE_POOL_SIZE={DB_POOL}, "
+        f"BACKGROUND_NICE={NICE}, "
         f"{os.cpu_count()} CPUs"
     )
     print(result.summary_line("whole order (summary+order+invoice)"))
@@ -223,20 +226,7 @@ def print_profiles(outdir: str) -> None:
             print(f"  {incl:5.1%} incl {self_:5.1%} self  {frame[:150]}")
 
 
-def production_pool() -> None:
-    """The suite's processes with DB_POOL connections each, as production has."""
-    plain = Suite.env
-
-    def env(self, service=None):
-        out = plain(self, service)
-        out["DATABASE_POOL_SIZE"] = DB_POOL
-        return out
-
-    Suite.env = env  # type: ignore[method-assign]
-
-
 def main() -> int:
-    production_pool()
     suite = start_suite(workers=int(os.environ.get("BENCH_GATEWAY_WORKERS", "4")))
     try:
         args = set_up(suite, max(1, round(RATE * SECONDS)))
@@ -248,6 +238,7 @@ def main() -> int:
         gunicorn = getattr(suite, "_gunicorn", None)
         if gunicorn is not None:
             named["gateway"] = child_pids(gunicorn.pid)
+        named["postgres (all)"] = postgres_pids()
         health = wrk_run(suite.base_url + "/healthz", [], connections=16, seconds=5)
         spies = []
         if os.environ.get("BENCH_PYSPY"):

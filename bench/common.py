@@ -26,11 +26,14 @@ from tests.suite import Suite  # noqa: E402
 class BenchSuite(Suite):
     """The test suite's processes with production's database pools (10, and as many again in a burst:
     kit.settings), not the tests' 2 (which keep two suites at once under max_connections): a pool
-    smaller than the load opens and closes a connection per call, which is not what production does."""
+    smaller than the load opens and closes a connection per call, which is not what production does.
+    And production's priority for the relays, consumers and mailer (BACKGROUND_NICE 10), not the
+    tests' 0."""
 
     def env(self, service: str | None = None) -> dict[str, str]:
         env = super().env(service)
         env["DATABASE_POOL_SIZE"] = os.environ.get("BENCH_POOL_SIZE", "10")
+        env["BACKGROUND_NICE"] = os.environ.get("BENCH_BACKGROUND_NICE", "10")
         return env
 
 

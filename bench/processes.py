@@ -35,6 +35,21 @@ def child_pids(pid: int) -> list[int]:
     return out
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (the postmaster, its backends and helpers):
+    what the database spends beside the services, the connections being pooled and kept."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        out.append(int(entry))
+            except OSError:
+                continue
+    return out
+
+
 class ProcessCPU:
     """CPU seconds each named process spends between ``start()`` and ``stop()`` (``with`` works):
     ``named`` maps a name to its pids (summed), e.g. {"orders-serve": [123], "gateway": workers}."""

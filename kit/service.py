@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -160,6 +161,14 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def run_in_background(settings: Settings) -> None:
+    """Lower this process's CPU priority to ``BACKGROUND_NICE`` (a relay, a consumer, the mailer):
+    asynchronous work yields the cores to the servers answering people and catches up after a burst."""
+    if settings.background_nice > 0:
+        os.nice(settings.background_nice)
+        log.info("background priority", extra={"nice": settings.background_nice})
+
+
 def purge(
     rt: Runtime,
     now: datetime | None = None,
@@ -224,6 +233,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         drain = settings.shutdown_drain_seconds
         server.shutdown(drain=drain, grace=10)
     elif ns.command == "relay":
+        run_in_background(settings)
         relay = make_relay(rt)
         live, ready = loop_probes(relay)
         start_metrics_server(settings.metrics_port, live=live, ready=ready)
@@ -238,6 +248,7 @@ def main(spec: ServiceSpec, argv: list[str] | None = None) -> int:
         threading.Thread(target=gauge, daemon=True).start()
         relay.run(stop)
     elif ns.command == "consume":
+        run_in_background(settings)
         consumer = make_consumer(rt)
         live, ready = loop_probes(consumer)
         start_metrics_server(settings.metrics_port, live=live, ready=ready)

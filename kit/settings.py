@@ -109,6 +109,11 @@ class Settings:
     mail_retry_max_seconds: float = 3600.0
     mail_lease_seconds: float = 300.0
     mail_poll_seconds: float = 1.0
+    # the niceness (0-19) the asynchronous loops take when they start (relays, consumers, the mailer):
+    # where they share cores with the servers (compose, one host), a burst of invoice PDFs or mail
+    # waits for the parents' requests instead of competing with them, and catches up after it; 0
+    # leaves the process as started
+    background_nice: int = 10
 
     @property
     def is_local(self) -> bool:
@@ -219,7 +224,10 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         mail_retry_max_seconds=_number(env, "MAIL_RETRY_MAX_SECONDS", "3600", float),
         mail_lease_seconds=_number(env, "MAIL_LEASE_SECONDS", "300", float),
         mail_poll_seconds=_number(env, "MAIL_POLL_SECONDS", "1", float),
+        background_nice=_number(env, "BACKGROUND_NICE", "10", int),
     )
+    if not 0 <= settings.background_nice <= 19:
+        raise SettingsError(f"BACKGROUND_NICE: expected 0 to 19, got {settings.background_nice}")
     _check_metrics_port(settings, env)
     if production:
         check_production(settings)

@@ -25,7 +25,7 @@ from prometheus_client import Counter
 
 from kit.epc import epc_qr_png
 from kit.metrics import Heartbeat, start_metrics_server
-from kit.service import Runtime, stop_on_signals
+from kit.service import Runtime, run_in_background, stop_on_signals
 from kit.settings import Settings, SettingsError
 from services.notifications import db, events
 from services.notifications.domain.mail import RetryPolicy
@@ -306,6 +306,7 @@ class Mailer:
 def mailer_command(rt: Runtime, args: list[str]) -> int:
     """``python -m services.notifications mailer``: send mail until SIGTERM/SIGINT."""
     stop = stop_on_signals()
+    run_in_background(rt.settings)
     mailer = Mailer.from_runtime(rt)
     # /livez: the loop's heartbeat (the Deployment's liveness probe), beside /metrics
     start_metrics_server(rt.settings.metrics_port, live=mailer.heartbeat.probe)
