@@ -89,6 +89,11 @@ def insert_invoice(
     )
 
 
+def set_invoice_number(s: Session, invoice_id: str, number: str) -> None:
+    """The invoice's number, replacing the provisional one it was written with (``issue_invoice``)."""
+    s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+
+
 def _attribute_values(a) -> dict:
     if a is None:
         return {"childcare": False, "days": 0, "optional": False, "max_bill": ""}

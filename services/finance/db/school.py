@@ -39,14 +39,25 @@ def school_lock(s: Session, school_id: str, name: str) -> None:
 
 def next_number(s: Session, school_id: str, name: str) -> int:
     """The next value of a per-school counter (invoice numbers); the row stays locked until commit,
-    so numbers are consecutive and never reused."""
-    insert_ignoring_duplicate(s, counters, school_id=school_id, name=name, value=0)
-    return s.execute(
-        update(counters)
-        .where(counters.c.school_id == school_id, counters.c.name == name)
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    ).scalar_one()
+    so numbers are consecutive and never reused. Take it as late in the transaction as the work
+    allows (every other school's writer of that counter waits for this commit): one statement once
+    the counter exists."""
+
+    def bump() -> int | None:
+        return s.execute(
+            update(counters)
+            .where(counters.c.school_id == school_id, counters.c.name == name)
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
+        ).scalar_one_or_none()
+
+    value = bump()
+    if value is None:  # the counter's first use (a concurrent first use waits for it, then skips)
+        insert_ignoring_duplicate(s, counters, school_id=school_id, name=name, value=0)
+        value = bump()
+    if value is None:  # cannot happen: the row exists now, inserted above or by the writer waited for
+        raise LookupError(f"counter {name} of school {school_id} missing after its insert")
+    return value
 
 
 def issue_communication(

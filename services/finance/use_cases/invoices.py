@@ -83,7 +83,10 @@ def issue_invoice(
     at = common.now(rt)
     total = subtotal - credit_cents
     invoice_id = str(uuid.uuid4())
-    number = f"{issued_on.year}-{db.next_number(s, who.school_id, f'invoice:{issued_on.year}'):05d}"
+    settings = school_settings if school_settings is not None else common.settings(s, who.school_id)
+    # Written under a provisional number of its own (never committed: the same transaction replaces
+    # it), numbered by the last statements below: the school's counter row, which every other invoice
+    # of the school waits for, stays locked for those few statements instead of the whole invoice.
     db.insert_invoice(
         s,
         parsed,
@@ -91,7 +94,7 @@ def issue_invoice(
         id=invoice_id,
         school_id=who.school_id,
         student_id=student_id,
-        number=number,
+        number=_provisional_number(),
         title=title,
         issued_on=issued_on,
         due_on=due_on,
@@ -103,8 +106,13 @@ def issue_invoice(
         source=source,
         created_at=at,
     )
-    max_bill.record_override(rt, s, who, invoice_id, number, student_id, passed)
     digits = db.issue_communication(s, who.school_id, at, invoice_id=invoice_id)
+    invoice = common.invoice_message(s, invoice_id)
+    # -- from here to the commit the school's invoice counter is held
+    number = f"{issued_on.year}-{db.next_number(s, who.school_id, f'invoice:{issued_on.year}'):05d}"
+    db.set_invoice_number(s, invoice_id, number)
+    invoice.number = number
+    max_bill.record_override(rt, s, who, invoice_id, number, student_id, passed)
     if total > 0:  # an invoice the credit covers whole owes nothing: nothing to book
         db.book(
             s,
@@ -114,8 +122,6 @@ def issue_invoice(
             label=f"Facture {number} – {title}",
             student_id=student_id,
         )
-    settings = school_settings if school_settings is not None else common.settings(s, who.school_id)
-    invoice = common.invoice_message(s, invoice_id)
     events.record(
         rt,
         s,
@@ -140,6 +146,12 @@ def issue_invoice(
         ),
     )
     return invoice
+
+
+def _provisional_number() -> str:
+    """A number unique to one invoice being written (the column's 20 characters; the school's
+    numbers are digits and dashes, so never one of them)."""
+    return "~" + uuid.uuid4().hex[:19]
 
 
 class Invoices:

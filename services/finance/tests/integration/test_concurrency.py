@@ -7,8 +7,10 @@ import threading
 from collections import Counter
 
 import grpc
+from sqlalchemy import select
 
 from cartable.finance.v1 import finance_pb2 as pb
+from services.finance.db import invoices, ledger_transactions
 from services.finance.tests.conftest import ACCOUNTS, SCHOOL, STAFF, assert_ledger_invariants, error_code, md
 
 RACERS = 50
@@ -103,4 +105,37 @@ def test_one_key_sent_many_times_at_once_pays_once_and_answers_the_same(world, s
     assert outcomes == ["ok"] * 10
     assert len({a.SerializeToString(deterministic=True) for a in answers.values()}) == 1
     assert world.balance("emma") == 4000
+    assert_ledger_invariants(finance_rt)
+
+
+def test_thirty_racing_invoices_of_one_school_are_numbered_without_gap_or_repeat(
+    world, stub, keys, finance_rt
+):
+    """The number is taken last in each invoice's transaction (its provisional one replaced there):
+    racing invoices still get consecutive numbers, each booked under its own, none provisional."""
+    token = keys.token(role="staff", school_id=SCHOOL, account_id=ACCOUNTS["manager"])
+    made: dict[int, pb.Invoice] = {}
+
+    def call(i: int) -> None:
+        made[i] = stub.CreateInvoice(
+            pb.CreateInvoiceRequest(
+                student_id="emma" if i % 2 else "leo",
+                title=f"Excursion {i}",
+                idempotency_key=f"invoice-{i}",
+                lines=[pb.InvoiceLineInput(label="Car", quantity=1, unit_price_cents=1000 + i)],
+            ),
+            metadata=md(token),
+            timeout=60,
+        ).invoice
+
+    n = 30
+    assert Counter(race(call, n)) == {"ok": n}
+    year = made[0].issued_on[:4]
+    assert sorted(inv.number for inv in made.values()) == [f"{year}-{k:05d}" for k in range(1, n + 1)]
+    with finance_rt.db.unit_of_work() as s:
+        stored = dict(s.execute(select(invoices.c.id, invoices.c.number)).all())
+        labels = [t for (t,) in s.execute(select(ledger_transactions.c.label))]
+    assert {inv.id: inv.number for inv in made.values()} == stored
+    for inv in made.values():
+        assert f"Facture {inv.number} – {inv.title}" in labels
     assert_ledger_invariants(finance_rt)
