@@ -111,7 +111,9 @@ def part_health(rt: Runtime, relay_max_lag: float = RELAY_MAX_LAG_SECONDS) -> di
 
 def start_grpc(rt: Runtime, listen: str | None = None, *, parts_interval: float = 10.0) -> GrpcServer:
     """Start the service's gRPC server: ready while its database answers (servers only write to the
-    outbox, so a broker outage does not take them out of service); the parts' health beside it."""
+    outbox, so a broker outage does not take them out of service); the parts' health beside it. The
+    process's thread switch interval is ``GRPC_SWITCH_INTERVAL_MS``."""
+    sys.setswitchinterval(rt.settings.grpc_switch_interval_ms / 1000)
     return build_server(
         rt.spec.name,
         listen or rt.settings.grpc_listen,

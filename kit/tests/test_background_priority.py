@@ -37,3 +37,33 @@ def test_run_in_background_lowers_the_process_priority_by_the_setting(nice, expe
         check=True,
     )
     assert int(out.stdout.strip()) == expected
+
+
+def test_grpc_servers_switch_threads_every_half_millisecond_unless_told_otherwise():
+    assert load_settings("finance", {}).grpc_switch_interval_ms == 0.5
+    assert load_settings("finance", {"GRPC_SWITCH_INTERVAL_MS": "5"}).grpc_switch_interval_ms == 5.0
+
+
+@pytest.mark.parametrize("value", ["0", "0.05", "101", "fast"])
+def test_a_switch_interval_outside_0_1_to_100_ms_is_refused_by_name(value):
+    with pytest.raises(SettingsError, match="GRPC_SWITCH_INTERVAL_MS"):
+        load_settings("finance", {"GRPC_SWITCH_INTERVAL_MS": value})
+
+
+def test_start_grpc_sets_the_process_switch_interval_from_the_setting(monkeypatch):
+    from types import SimpleNamespace
+
+    import kit.service
+
+    calls: list[float] = []
+    monkeypatch.setattr(sys, "setswitchinterval", calls.append)
+    monkeypatch.setattr(kit.service, "build_server", lambda *a, **k: "server")
+    settings = load_settings("finance", {"GRPC_SWITCH_INTERVAL_MS": "2", "CARTABLE_ENV": "test"})
+    rt = SimpleNamespace(
+        spec=SimpleNamespace(name="finance", registrations=lambda rt: [], public_methods=()),
+        settings=settings,
+        verifier=None,
+        db=SimpleNamespace(ping=lambda: True),
+    )
+    assert kit.service.start_grpc(rt) == "server"
+    assert calls == [0.002]
