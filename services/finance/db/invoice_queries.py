@@ -3,10 +3,11 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.booking import update_by_id
+from services.finance.db.school import next_number
 from services.finance.db.tables import credit_notes, invoice_lines, invoices, structured_communications
 from services.finance.db.wallet_queries import in_sets
 
@@ -92,6 +93,31 @@ def insert_invoice(
 def set_invoice_number(s: Session, invoice_id: str, number: str) -> None:
     """The invoice's number, replacing the provisional one it was written with (``issue_invoice``)."""
     s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+
+
+# The school's next invoice number of the year and the invoice's update to it, in one round trip: the
+# counter row stays locked until commit, and every other invoice of the school waits for it.
+_NUMBER_INVOICE = text(
+    "WITH c AS (UPDATE counters SET value = value + 1"
+    " WHERE school_id = :school_id AND name = :counter RETURNING value)"
+    " UPDATE invoices SET number = :prefix || lpad(c.value::text, greatest(5, length(c.value::text)), '0')"
+    " FROM c WHERE invoices.id = :invoice_id RETURNING invoices.number"
+)
+
+
+def number_invoice(s: Session, school_id: str, invoice_id: str, year: int) -> str:
+    """Give the invoice its school's next number of ``year`` (``2026-00042``), replacing the
+    provisional one it was written with: take it last in the transaction. One statement on PostgreSQL
+    once the year's counter exists (:func:`next_number` and an update elsewhere)."""
+    counter = f"invoice:{year}"
+    if s.get_bind().dialect.name == "postgresql":
+        params = {"school_id": school_id, "counter": counter, "prefix": f"{year}-", "invoice_id": invoice_id}
+        number = s.execute(_NUMBER_INVOICE, params).scalar_one_or_none()
+        if number is not None:
+            return number
+    number = f"{year}-{next_number(s, school_id, counter):05d}"
+    set_invoice_number(s, invoice_id, number)
+    return number
 
 
 def _attribute_values(a) -> dict:

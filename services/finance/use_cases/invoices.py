@@ -109,8 +109,7 @@ def issue_invoice(
     digits = db.issue_communication(s, who.school_id, at, invoice_id=invoice_id)
     invoice = common.invoice_message(s, invoice_id)
     # -- from here to the commit the school's invoice counter is held
-    number = f"{issued_on.year}-{db.next_number(s, who.school_id, f'invoice:{issued_on.year}'):05d}"
-    db.set_invoice_number(s, invoice_id, number)
+    number = db.number_invoice(s, who.school_id, invoice_id, issued_on.year)
     invoice.number = number
     max_bill.record_override(rt, s, who, invoice_id, number, student_id, passed)
     if total > 0:  # an invoice the credit covers whole owes nothing: nothing to book

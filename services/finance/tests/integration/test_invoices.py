@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.finance.db import ledger_postings, outbox
+from services.finance.db import counters, invoices, ledger_postings, ledger_transactions, outbox
 from services.finance.tests.conftest import (
     MUM,
     OTHER_SCHOOL_STAFF,
@@ -39,6 +39,22 @@ def events(rt, name: str) -> list:
             env.payload.Unpack(msg)
             out.append(msg)
         return out
+
+
+def test_the_hundred_thousandth_invoice_of_a_year_keeps_every_digit_and_the_next_follows(world, finance_rt):
+    first = world.invoice("emma", 100)
+    year = first.issued_on[:4]
+    assert first.number == f"{year}-00001"
+    with finance_rt.db.unit_of_work() as s:
+        s.execute(update(counters).where(counters.c.name == f"invoice:{year}").values(value=99_999))
+    assert world.invoice("leo", 200).number == f"{year}-100000"
+    assert world.invoice("emma", 300).number == f"{year}-100001"
+    with finance_rt.db.unit_of_work() as s:
+        stored = sorted(n for (n,) in s.execute(select(invoices.c.number)))
+        labels = sorted(t for (t,) in s.execute(select(ledger_transactions.c.label)))
+    assert stored == [f"{year}-00001", f"{year}-100000", f"{year}-100001"]
+    assert [lb.split(" ")[1] for lb in labels if lb.startswith("Facture")] == stored
+    assert_ledger_invariants(finance_rt)
 
 
 def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communication(world, finance_rt):
