@@ -3,18 +3,30 @@ structured communication and the EPC QR code that banking apps scan."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
+import logging
 import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 from babel.dates import format_date
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from google.protobuf.message import Message
 
 from cartable.finance.v1 import events_pb2
 from kit.epc import epc_qr_png
 from kit.money import format_eur
 from kit.ogm import format_ogm
+
+log = logging.getLogger(__name__)
 
 FONT_CANDIDATES = (
     os.environ.get("PDF_FONT_PATH", ""),
@@ -26,6 +38,48 @@ BOLD_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
 )
+
+
+# What a school's documents print in nearly every case: the Latin scripts (Western and Central European
+# names), punctuation and currency signs. fpdf2 parses the whole font for every document and subsets it
+# again on output: DejaVu Sans has ~6,250 glyphs, its Latin part ~750, and a document in that part is
+# made in about a quarter of the time (issue #20: invoice PDFs were 42 ms of CPU per textbook order).
+LATIN = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), *range(0x20A0, 0x20C1)])
+_fonts_lock = threading.Lock()
+
+
+@functools.cache
+def latin_font(path: str) -> tuple[str, frozenset[str]]:
+    """A copy of the font at ``path`` holding only its :data:`LATIN` glyphs, written once per process
+    (to a directory removed at exit), and the characters it has."""
+    with _fonts_lock:
+        font = TTFont(path)
+        have = LATIN & set(font.getBestCmap() or {})
+        options = subset.Options()
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        options.glyph_names = True
+        options.drop_tables += ["FFTM"]  # FontForge's timestamps: nothing a PDF reads
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=have)
+        subsetter.subset(font)
+        folder = tempfile.mkdtemp(prefix="cartable-fonts-")
+        atexit.register(shutil.rmtree, folder, True)
+        out = Path(folder) / Path(path).name
+        font.save(out)
+        return str(out), frozenset(map(chr, have))
+
+
+def strings_of(message: Message) -> Iterator[str]:
+    """Every text a message carries, its nested messages' included: what a document may print of it."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else [value]
+        for v in values:
+            if isinstance(v, str):
+                yield v
+            elif isinstance(v, Message):
+                yield from strings_of(v)
 
 
 def eur(cents: int) -> str:
@@ -60,11 +114,23 @@ def invoice_qr_png(
 
 
 class _Pdf(FPDF):
-    def __init__(self) -> None:
+    """An A4 document in the machine's TTF font. Given ``latin_only``, the texts it will print beside
+    its own French labels, it uses the font's Latin part (:func:`latin_font`) when they are all in it;
+    without them, or with a character outside it (a name in Greek or Arabic script), the whole font."""
+
+    def __init__(self, latin_only: Iterable[str] | None = None) -> None:
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=18)
         regular = next((p for p in FONT_CANDIDATES if p and Path(p).exists()), None)
-        bold = next((p for p in BOLD_CANDIDATES if p and Path(p).exists()), None)
+        bold = next((p for p in BOLD_CANDIDATES if p and Path(p).exists()), None) or regular
+        if regular and bold and latin_only is not None:
+            try:
+                (small, has), (small_bold, bold_has) = latin_font(regular), latin_font(bold)
+            except OSError:  # no writable temporary directory: the whole font prints the same
+                log.warning("cannot write the Latin font subset, using the whole font", exc_info=True)
+            else:
+                if all(set(text) <= has and set(text) <= bold_has for text in latin_only):
+                    regular, bold = small, small_bold
         if regular:
             self.add_font("Body", "", regular)
             self.add_font("Body", "B", bold or regular)
@@ -103,7 +169,7 @@ def _header(pdf: _Pdf, heading: str, school: str, student: str, class_name: str)
 
 
 def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
-    pdf = _Pdf()
+    pdf = _Pdf(latin_only=strings_of(ev))
     pdf.set_title(f"Facture {ev.number}")
     _header(pdf, f"Facture n° {ev.number} – {ev.title}", ev.school_name, ev.student_name, ev.class_name)
     pdf.cell(
@@ -158,7 +224,7 @@ def render_invoice(ev: events_pb2.InvoiceIssued) -> bytes:
 
 
 def render_credit_note(ev: events_pb2.InvoiceCancelled) -> bytes:
-    pdf = _Pdf()
+    pdf = _Pdf(latin_only=strings_of(ev))
     number = ev.credit_note_number or ev.credit_note_id[:8]
     pdf.set_title(f"Note de crédit {number}")
     _header(pdf, f"Note de crédit n° {number} – {ev.title}", ev.school_name, ev.student_name, "")
