@@ -13,7 +13,7 @@ from datetime import datetime
 
 from cartable.finance.v1 import events_pb2
 from kit.dates import format_instant
-from services.documents.pdf import PdfDocument
+from services.documents.pdf import PdfDocument, strings_of
 
 LANGUAGES = ("fr", "nl", "en")
 
@@ -136,7 +136,7 @@ def render_mandate(ev: events_pb2.MandateSigned) -> bytes:
     """The mandate's PDF copy, in the event's language."""
     lang = language(ev.language)
     t = TEXTS[lang]
-    pdf = PdfDocument()
+    pdf = PdfDocument(latin_only=[*strings_of(ev), *t.values()])
     pdf.set_title(f"{t['title']} {ev.reference}")
     pdf.set_lang(lang)
     pdf.add_page()

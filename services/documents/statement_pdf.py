@@ -15,7 +15,7 @@ from datetime import date
 from cartable.finance.v1 import periodic_statements_pb2 as fpb
 from kit.dates import format_date
 from kit.money import format_eur
-from services.documents.pdf import PdfDocument
+from services.documents.pdf import PdfDocument, strings_of
 
 LANGUAGES = ("fr", "nl", "en")
 
@@ -202,7 +202,7 @@ def render_statement(st: fpb.PeriodicStatement, lang: str = "fr") -> bytes:
     """The statement's PDF in ``lang`` (see the module)."""
     lang = language(lang)
     t = TEXTS[lang]
-    pdf = PdfDocument()
+    pdf = PdfDocument(latin_only=[*strings_of(st), *t.values()])
     pdf.set_title(document_title(st, lang))
     pdf.set_lang(lang)
     pdf.add_page()

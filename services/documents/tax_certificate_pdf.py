@@ -17,7 +17,7 @@ from cartable.finance.v1 import tax_certificates_pb2 as tpb
 from kit.dates import format_date
 from kit.money import format_eur
 from services.documents.mandate_pdf import language
-from services.documents.pdf import PdfDocument
+from services.documents.pdf import PdfDocument, strings_of
 
 TEXTS: dict[str, dict[str, str]] = {
     "fr": {
@@ -176,7 +176,7 @@ def render_certificate(ev: tpb.TaxCertificateIssued) -> bytes:
         return format_eur(cents, lang)
 
     missing = t["missing"]
-    pdf = PdfDocument()
+    pdf = PdfDocument(latin_only=[*strings_of(ev), *t.values()])
     pdf.set_title(f"{t['title']} 281.86 {c.year} {c.number}")
     pdf.set_lang(lang)
     pdf.add_page()
