@@ -30,6 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import common
 from common import new_school, seed_families, start_suite, stop_suite
 from load import ProcessCPU, Request, child_pids, open_loop, pyspy_record, pyspy_top, wrk_run
 from processes import postgres_pids
@@ -102,7 +103,8 @@ def main() -> int:
         named = server_processes(suite, suite._gunicorn)
         print(
             f"bench_dashboard: {FAMILIES} families, wrk {CONNECTIONS} connections, {SECONDS:.0f} s a run, "
-            f"gunicorn {WORKERS} workers, PostgreSQL, {os.cpu_count()} cores"
+            f"gunicorn {WORKERS} workers, PostgreSQL, {os.cpu_count()} cores, "
+            f"GATEWAY_SESSION_CACHE_SECONDS={common.SESSION_CACHE}"
         )
         health = wrk_run(base + "/healthz", [], CONNECTIONS, SECONDS)
         print(health.summary_line("GET /healthz"))

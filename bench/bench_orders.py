@@ -184,7 +184,7 @@ def report(result: LoadResult, health_rps: float, health_lat: probe) -> None:
     print(
         f"bench_orders: open loop, {RATE:g} whole orders/s arriving for {SECONDS:g} s "
         f"({result.flows} orders), gateway with gunicorn, PostgreSQL, DATABASE_POOL_SIZE={DB_POOL}, "
-        f"BACKGROUND_NICE={NICE}, "
+        f"BACKGROUND_NICE={NICE}, GATEWAY_SESSION_CACHE_SECONDS={common.SESSION_CACHE}, "
         f"{os.cpu_count()} CPUs"
     )
     print(result.summary_line("whole order (summary+order+invoice)"))

@@ -22,6 +22,10 @@ from kit.testing import BrokerNamespace, ThrowawayDatabases  # noqa: E402
 from tests.factories import expect, new_family, new_school  # noqa: E402
 from tests.suite import Suite  # noqa: E402
 
+# GATEWAY_SESSION_CACHE_SECONDS for the bench's gateway (gateway/session_cache.py): production's 0
+# unless BENCH_SESSION_CACHE_SECONDS says otherwise; every bench prints it.
+SESSION_CACHE = os.environ.get("BENCH_SESSION_CACHE_SECONDS", "0")
+
 
 class BenchSuite(Suite):
     """The test suite's processes with production's database pools (10, and as many again in a burst:
@@ -34,6 +38,8 @@ class BenchSuite(Suite):
         env = super().env(service)
         env["DATABASE_POOL_SIZE"] = os.environ.get("BENCH_POOL_SIZE", "10")
         env["BACKGROUND_NICE"] = os.environ.get("BENCH_BACKGROUND_NICE", "10")
+        # the gateway's session cache, off in production unless a deployment sets it
+        env["GATEWAY_SESSION_CACHE_SECONDS"] = SESSION_CACHE
         return env
 
 
