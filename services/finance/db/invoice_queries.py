@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import CursorResult, select, text, update
 from sqlalchemy.orm import Session
 
 from services.finance.db.booking import update_by_id
@@ -96,27 +97,39 @@ def set_invoice_number(s: Session, invoice_id: str, number: str) -> None:
 
 
 # The school's next invoice number of the year and the invoice's update to it, in one round trip: the
-# counter row stays locked until commit, and every other invoice of the school waits for it.
+# counter row stays locked until commit, and every other invoice of the school waits for it. No row:
+# the year's counter does not exist yet; a row without a number: no such invoice.
 _NUMBER_INVOICE = text(
     "WITH c AS (UPDATE counters SET value = value + 1"
-    " WHERE school_id = :school_id AND name = :counter RETURNING value)"
-    " UPDATE invoices SET number = :prefix || lpad(c.value::text, greatest(5, length(c.value::text)), '0')"
-    " FROM c WHERE invoices.id = :invoice_id RETURNING invoices.number"
+    " WHERE school_id = :school_id AND name = :counter RETURNING value),"
+    " i AS (UPDATE invoices"
+    " SET number = :prefix || lpad(c.value::text, greatest(5, length(c.value::text)), '0')"
+    " FROM c WHERE invoices.id = :invoice_id RETURNING invoices.number)"
+    " SELECT c.value, i.number FROM c LEFT JOIN i ON true"
 )
 
 
 def number_invoice(s: Session, school_id: str, invoice_id: str, year: int) -> str:
     """Give the invoice its school's next number of ``year`` (``2026-00042``), replacing the
     provisional one it was written with: take it last in the transaction. One statement on PostgreSQL
-    once the year's counter exists (:func:`next_number` and an update elsewhere)."""
+    once the year's counter exists (:func:`next_number` and an update elsewhere). LookupError (the
+    transaction rolls back, the counter with it) when the invoice does not exist."""
     counter = f"invoice:{year}"
     if s.get_bind().dialect.name == "postgresql":
         params = {"school_id": school_id, "counter": counter, "prefix": f"{year}-", "invoice_id": invoice_id}
-        number = s.execute(_NUMBER_INVOICE, params).scalar_one_or_none()
-        if number is not None:
-            return number
+        row = s.execute(_NUMBER_INVOICE, params).first()
+        if row is not None:
+            if row.number is None:
+                raise LookupError(f"no invoice {invoice_id} to number")
+            return row.number
     number = f"{year}-{next_number(s, school_id, counter):05d}"
-    set_invoice_number(s, invoice_id, number)
+    if (
+        cast(
+            CursorResult, s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+        ).rowcount
+        != 1
+    ):
+        raise LookupError(f"no invoice {invoice_id} to number")
     return number
 
 

@@ -10,7 +10,14 @@ from cartable.events.v1 import envelope_pb2
 from cartable.finance.v1 import events_pb2 as ev
 from cartable.finance.v1 import finance_pb2 as pb
 from kit.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from services.finance.db import counters, invoices, ledger_postings, ledger_transactions, outbox
+from services.finance.db import (
+    counters,
+    invoices,
+    ledger_postings,
+    ledger_transactions,
+    number_invoice,
+    outbox,
+)
 from services.finance.tests.conftest import (
     MUM,
     OTHER_SCHOOL_STAFF,
@@ -55,6 +62,14 @@ def test_the_hundred_thousandth_invoice_of_a_year_keeps_every_digit_and_the_next
     assert stored == [f"{year}-00001", f"{year}-100000", f"{year}-100001"]
     assert [lb.split(" ")[1] for lb in labels if lb.startswith("Facture")] == stored
     assert_ledger_invariants(finance_rt)
+
+
+def test_numbering_an_invoice_that_does_not_exist_fails_and_takes_no_number(world, finance_rt):
+    first = world.invoice("emma", 100)
+    year = int(first.issued_on[:4])
+    with pytest.raises(LookupError, match="no invoice"), finance_rt.db.unit_of_work() as s:
+        number_invoice(s, STAFF.school_id, "no-such-invoice", year)
+    assert world.invoice("leo", 200).number == f"{year}-00002"  # the failed attempt left no gap
 
 
 def test_an_invoice_has_lines_a_total_a_number_per_school_and_its_own_communication(world, finance_rt):
