@@ -45,6 +45,8 @@ BOLD_CANDIDATES = (
 # again on output: DejaVu Sans has ~6,250 glyphs, its Latin part ~750, and a document in that part is
 # made in about a quarter of the time (issue #20: invoice PDFs were 42 ms of CPU per textbook order).
 LATIN = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), *range(0x20A0, 0x20C1)])
+# Characters fpdf2 lays out rather than prints (a reason's line breaks): no glyph needed.
+_LAID_OUT = frozenset("\n\r\t")
 _fonts_lock = threading.Lock()
 
 
@@ -129,7 +131,7 @@ class _Pdf(FPDF):
             except OSError:  # no writable temporary directory: the whole font prints the same
                 log.warning("cannot write the Latin font subset, using the whole font", exc_info=True)
             else:
-                if all(set(text) <= has and set(text) <= bold_has for text in latin_only):
+                if all(set(text) - _LAID_OUT <= has & bold_has for text in latin_only):
                     regular, bold = small, small_bold
         if regular:
             self.add_font("Body", "", regular)

@@ -52,6 +52,15 @@ def test_a_name_outside_the_latin_part_takes_the_whole_font_and_prints_as_writte
     assert "Έκθεση Музей" in text and "Emma Dupont" in text
 
 
+def test_a_credit_note_reason_on_several_lines_still_takes_the_small_font():
+    from cartable.finance.v1 import events_pb2 as fin
+
+    ev = fin.InvoiceCancelled(number="2026-0042", title="Excursion", reason="Annulée.\nRemboursée\tle 3/12")
+    chosen = body_font_file(pdf._Pdf(latin_only=pdf.strings_of(ev)))
+    assert chosen not in pdf.FONT_CANDIDATES
+    assert "Remboursée" in text_of(pdf.render_credit_note(ev))
+
+
 def test_without_its_texts_a_document_takes_the_whole_font():
     assert body_font_file(pdf._Pdf()) in pdf.FONT_CANDIDATES
 
