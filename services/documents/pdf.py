@@ -125,17 +125,18 @@ class _Pdf(FPDF):
         self.set_auto_page_break(auto=True, margin=18)
         regular = next((p for p in FONT_CANDIDATES if p and Path(p).exists()), None)
         bold = next((p for p in BOLD_CANDIDATES if p and Path(p).exists()), None) or regular
-        if regular and bold and latin_only is not None:
+        if regular and latin_only is not None:
             try:
                 (small, has), (small_bold, bold_has) = latin_font(regular), latin_font(bold)
             except OSError:  # no writable temporary directory: the whole font prints the same
                 log.warning("cannot write the Latin font subset, using the whole font", exc_info=True)
             else:
-                if all(set(text) - _LAID_OUT <= has & bold_has for text in latin_only):
+                printable = has & bold_has | _LAID_OUT
+                if all(printable.issuperset(text) for text in latin_only):
                     regular, bold = small, small_bold
         if regular:
             self.add_font("Body", "", regular)
-            self.add_font("Body", "B", bold or regular)
+            self.add_font("Body", "B", bold)
             self.family_name = "Body"
         else:  # no TTF on this machine: core font, Latin-1 only
             self.family_name = "Helvetica"

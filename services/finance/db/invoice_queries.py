@@ -92,8 +92,11 @@ def insert_invoice(
 
 
 def set_invoice_number(s: Session, invoice_id: str, number: str) -> None:
-    """The invoice's number, replacing the provisional one it was written with (``issue_invoice``)."""
-    s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+    """The invoice's number, replacing the provisional one it was written with (``issue_invoice``);
+    LookupError when there is no such invoice."""
+    done = s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
+    if cast(CursorResult, done).rowcount != 1:
+        raise LookupError(f"no invoice {invoice_id} to number")
 
 
 # The school's next invoice number of the year and the invoice's update to it, in one round trip: the
@@ -123,13 +126,7 @@ def number_invoice(s: Session, school_id: str, invoice_id: str, year: int) -> st
                 raise LookupError(f"no invoice {invoice_id} to number")
             return row.number
     number = f"{year}-{next_number(s, school_id, counter):05d}"
-    if (
-        cast(
-            CursorResult, s.execute(update(invoices).where(invoices.c.id == invoice_id).values(number=number))
-        ).rowcount
-        != 1
-    ):
-        raise LookupError(f"no invoice {invoice_id} to number")
+    set_invoice_number(s, invoice_id, number)
     return number
 
 
